@@ -1,0 +1,63 @@
+# Two commands do everything: `make run` (set up and serve the app) and `make test` (set up and run every test).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test bench setup setup-test system-deps system-test-deps clean default-model corpus
+
+run: setup
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+test: setup setup-test
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) bench/run_all.py
+
+setup: system-deps $(VENV)/.installed
+
+setup-test: system-test-deps $(VENV)/.installed-dev
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# System libraries: installed with apt only when running as root and missing (otherwise audio falls back
+# to a plain synth and browser tests report how to install Chromium).
+system-deps:
+	@if ! ldconfig -p 2>/dev/null | grep -q libfluidsynth; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing the fluidsynth library with apt"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fluidsynth >/dev/null; \
+	  else echo "Note: the fluidsynth library is missing (sudo apt-get install fluidsynth); audio will use a plain synth."; fi; \
+	fi
+
+system-test-deps:
+	@if ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else echo "Note: chromium is missing (sudo apt-get install chromium); browser tests will fail."; fi; \
+	fi
+
+# Maintainers only: rebuild the bundled corpus (needs music21) and retrain the default model.
+corpus: setup
+	$(PY) -m pip install --quiet -r scripts/requirements-corpus.txt
+	$(PY) scripts/build_corpus.py
+
+default-model: setup
+	$(PY) scripts/train_default_model.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-output

@@ -1,0 +1,189 @@
+"""Command line: python -m musicrnn {inspect,train,generate,evaluate}."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .config import DEFAULT_PRESET, PRESETS, preset
+from .midi import LoadedFile, load_paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ValueError, OSError) as exc:  # user errors: one clear line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m musicrnn", description="Train and play LSTM music models.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    inspect = commands.add_parser("inspect", help="check MIDI files, folders and zips")
+    inspect.add_argument("paths", nargs="+")
+    inspect.set_defaults(handler=cmd_inspect)
+
+    train = commands.add_parser("train", help="train a model")
+    train.add_argument("--data", nargs="+", required=True, help="MIDI files, folders or zips")
+    train.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
+    for flag, kind in (("epochs", int), ("seq-length", int), ("units", int), ("layers", int), ("batch-size", int),
+                       ("learning-rate", float), ("dropout", float), ("seed", int), ("window-stride", int)):
+        train.add_argument(f"--{flag}", type=kind)
+    train.add_argument("--out", required=True, help="where to write the .keras model")
+    train.set_defaults(handler=cmd_train)
+
+    gen = commands.add_parser("generate", help="generate music (no TensorFlow needed)")
+    gen.add_argument("--model", help=".keras file (default: the bundled model)")
+    gen.add_argument("--primer", help="MIDI file whose opening starts the piece")
+    gen.add_argument("--primer-notes", type=int, default=16)
+    gen.add_argument("--notes", type=int, default=200)
+    gen.add_argument("--temperature", type=float, default=1.0)
+    gen.add_argument("--top-k", type=int, default=0)
+    gen.add_argument("--top-p", type=float, default=1.0)
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--key", help="e.g. C:major, A:minor")
+    gen.add_argument("--pitch-range", default="0-127", help="LOW-HIGH MIDI pitches")
+    gen.add_argument("--variations", type=int, default=1)
+    gen.add_argument("--instrument", default="Acoustic Grand Piano", help="General MIDI name or program number")
+    gen.add_argument("--out", required=True, help="output .mid (variations get -1, -2, … suffixes)")
+    gen.add_argument("--wav", help="also render audio to this .wav")
+    gen.set_defaults(handler=cmd_generate)
+
+    evaluate = commands.add_parser("evaluate", help="score a model against baselines (JSON)")
+    evaluate.add_argument("--model", help=".keras file (default: the bundled model)")
+    evaluate.add_argument("--data", nargs="+", help="evaluation files (default: the bundled corpus)")
+    evaluate.add_argument("--baseline-data", nargs="+", help="files to fit baselines on (default: the bundled corpus)")
+    evaluate.set_defaults(handler=cmd_evaluate)
+    return parser
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    results = load_paths(args.paths)
+    for item in results:
+        if item.ok:
+            print(f"OK {item.name} notes={len(item.notes)} seconds={item.seconds:.1f}")
+        else:
+            print(f"ERROR {item.name}: {item.error}")
+    return 0 if results and all(item.ok for item in results) else 1
+
+
+def _good_files(paths: list[str], quiet: bool = False) -> list[LoadedFile]:
+    results = load_paths(paths)
+    for item in results:
+        if not item.ok and not quiet:
+            print(f"skipping {item.name}: {item.error}", file=sys.stderr)
+    good = [item for item in results if item.ok]
+    if not good:
+        raise ValueError("no usable MIDI files in " + ", ".join(paths))
+    return good
+
+
+def _corpus(files: list[LoadedFile]):
+    from .dataset import Corpus
+
+    return Corpus.from_tables([(item.name, item.notes) for item in files])
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    overrides = {
+        name: value
+        for name in ("epochs", "seq_length", "units", "layers", "batch_size", "learning_rate", "dropout", "seed", "window_stride")
+        if (value := getattr(args, name)) is not None
+    }
+    cfg = preset(args.preset, **overrides)
+    corpus = _corpus(_good_files(args.data))
+    print(f"{len(corpus)} files, {corpus.note_count} notes; preset {cfg.preset}", file=sys.stderr)
+    print("loading TensorFlow…", file=sys.stderr)
+    from .train import train  # TensorFlow is imported only here
+
+    result = train(corpus, cfg, on_progress=_print_progress)
+    print(file=sys.stderr)
+    path = result.save(args.out)
+    print(json.dumps({"model": str(path), "final": result.final, "seconds": round(result.seconds, 1)}, indent=2))
+    return 0
+
+
+def _print_progress(event: dict) -> None:
+    if event["kind"] == "batch":
+        done = event["batch"] / max(1, event["batches"])
+        bar = "#" * int(done * 30)
+        print(f"\repoch {event['epoch'] + 1}/{event['epochs']} [{bar:<30}] loss {event.get('loss', 0):.3f}", end="", file=sys.stderr)
+    else:
+        losses = "  ".join(f"{k} {v:.4f}" for k, v in event.items() if k.endswith("loss"))
+        print(f"\repoch {event['epoch']}/{event['epochs']}  {losses}  ({event['elapsed']:.0f} s)", file=sys.stderr)
+
+
+def _load_model(path: str | None):
+    from .bundled import default_model
+    from .infer import read_model_file
+
+    return read_model_file(path) if path else default_model()
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .audio import instrument_program, render
+    from .bundled import default_primer, primer_from
+    from .generate import Sampling, generate
+    from .midi import midi_bytes, midi_to_notes, notes_to_midi
+
+    model = _load_model(args.model)
+    primer = primer_from(midi_to_notes(args.primer), args.primer_notes) if args.primer else default_primer(args.primer_notes)
+    low, _, high = args.pitch_range.partition("-")
+    settings = Sampling(
+        n_notes=args.notes, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, key=args.key,
+        pitch_low=int(low), pitch_high=int(high or 127), seed=args.seed, variations=args.variations,
+    )
+    program = instrument_program(args.instrument)
+    pieces = generate(model, primer, settings)
+    out = Path(args.out)
+    for index, notes in enumerate(pieces, start=1):
+        suffix = f"-{index}" if len(pieces) > 1 else ""
+        midi_path = out.with_name(f"{out.stem}{suffix}{out.suffix or '.mid'}")
+        midi_path.write_bytes(midi_bytes(notes_to_midi(notes, program=program)))
+        line = f"{midi_path} notes={len(notes)} seconds={notes['end'].max():.1f}"
+        if args.wav:
+            wav = Path(args.wav)
+            wav_path = wav.with_name(f"{wav.stem}{suffix}{wav.suffix or '.wav'}")
+            rendered = render(notes, program=program, sample_rate=model.cfg.sample_rate)
+            wav_path.write_bytes(rendered.wav)
+            line += f" wav={wav_path}"
+            if rendered.warning:
+                print(f"warning: {rendered.warning}", file=sys.stderr)
+        print(line)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .bundled import chorale_files
+    from .metrics import baseline_cross_entropy, model_scores
+
+    model = _load_model(args.model)
+    data = _corpus(_good_files(args.data or [str(p) for p in chorale_files()], quiet=True))
+    held_out = set(model.info.get("val_files", []))
+    if not args.data and not args.baseline_data and held_out & set(data.names):
+        # The model's own held-out files: evaluate there, fit baselines on what the model trained on.
+        evaluation = data.subset([i for i, n in enumerate(data.names) if n in held_out])
+        reference = data.subset([i for i, n in enumerate(data.names) if n not in held_out])
+        split = "the model's validation files"
+    else:
+        evaluation = data
+        base = _corpus(_good_files(args.baseline_data or [str(p) for p in chorale_files()], quiet=True))
+        # Never fit a baseline on the very files it is scored on.
+        reference = base.subset([i for i, n in enumerate(base.names) if n not in set(data.names)]) if not args.baseline_data else base
+        if len(reference) == 0:
+            reference = base
+        split = "the given files"
+    report = {
+        "evaluated_on": split,
+        "files": len(evaluation),
+        "model": model_scores(model, evaluation, reference),
+        "baselines": baseline_cross_entropy(reference, evaluation),
+        "losses_recorded_in_training": model.info.get("final", {}),
+    }
+    print(json.dumps(report, indent=2))
+    return 0

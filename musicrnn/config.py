@@ -1,0 +1,117 @@
+"""Every knob of musicrnn in one dataclass, plus named presets."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+PITCH_CLASSES = 128  # the pitch head predicts one of all 128 MIDI pitches
+
+
+@dataclass
+class Config:
+    """Model, training and audio settings. Defaults follow the TensorFlow tutorial."""
+
+    preset: str = "custom"
+    # How pitch enters the network: "scaled" (pitch/128, the tutorial) or "embedding" (learned vectors).
+    pitch_input: str = "scaled"
+    # Extra note features beyond pitch/step/duration (see musicrnn.features).
+    rich_features: bool = False
+    embedding_dim: int = 48
+    seq_length: int = 25
+    units: int = 128
+    layers: int = 1
+    dropout: float = 0.0
+    learning_rate: float = 0.005
+    batch_size: int = 64
+    epochs: int = 10
+    pitch_loss_weight: float = 0.05
+    step_loss_weight: float = 1.0
+    duration_loss_weight: float = 1.0
+    # Times above this are clipped (seconds): FACTS notes a 50 s gap that would dominate the MSE.
+    max_time: float = 4.0
+    val_fraction: float = 0.1
+    # Windows per file start every `window_stride` notes (1 = every note, like the tutorial).
+    window_stride: int = 1
+    seed: int = 42
+    sample_rate: int = 16000
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "Config":
+        """Build a Config, ignoring unknown keys so older/newer files still load."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def replace(self, **changes: Any) -> "Config":
+        return dataclasses.replace(self, **changes)
+
+    def validate(self) -> "Config":
+        """Raise ValueError with a readable message for settings that cannot work."""
+        problems = []
+        if self.pitch_input not in ("scaled", "embedding"):
+            problems.append(f"pitch_input must be 'scaled' or 'embedding', not {self.pitch_input!r}")
+        for name in ("seq_length", "units", "layers", "batch_size", "epochs", "window_stride", "embedding_dim"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be at least 1")
+        if not 0.0 <= self.dropout < 1.0:
+            problems.append("dropout must be in [0, 1)")
+        if not 0.0 < self.val_fraction < 1.0:
+            problems.append("val_fraction must be between 0 and 1")
+        if self.learning_rate <= 0:
+            problems.append("learning_rate must be positive")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+PRESETS: dict[str, Config] = {
+    # The tutorial's network exactly: (pitch/128, step, duration) -> LSTM(128) -> three heads.
+    "tutorial": Config(preset="tutorial"),
+    # Our default: pitch embedding + musical features, two LSTM layers, balanced loss weights.
+    "chorale": Config(
+        preset="chorale",
+        pitch_input="embedding",
+        rich_features=True,
+        seq_length=64,
+        units=192,
+        layers=2,
+        dropout=0.3,
+        learning_rate=0.002,
+        batch_size=64,
+        epochs=30,
+        pitch_loss_weight=1.0,
+        step_loss_weight=2.0,
+        duration_loss_weight=2.0,
+        window_stride=8,
+    ),
+    # A quick model for trying things out in the browser (trains in well under a minute).
+    "tiny": Config(
+        preset="tiny",
+        pitch_input="embedding",
+        rich_features=True,
+        embedding_dim=16,
+        seq_length=16,
+        units=32,
+        layers=1,
+        learning_rate=0.01,
+        batch_size=64,
+        epochs=3,
+        pitch_loss_weight=1.0,
+        window_stride=4,
+    ),
+}
+DEFAULT_PRESET = "chorale"
+
+
+def preset(name: str, **overrides: Any) -> Config:
+    """A copy of a named preset with optional overrides."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name].replace(**overrides).validate()

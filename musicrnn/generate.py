@@ -1,0 +1,194 @@
+"""The sampling loop: prime the network with some notes, then sample one note at a time.
+
+Works with any model that has `cfg`, `start(batch)` and `step(pitch, numeric, state)` — the numpy model
+(musicrnn.infer.NumpyModel, used by the app and CLI) or the Keras reference (musicrnn.model.KerasStepper).
+All variations run as one batch, so 8 cost little more than 1.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from .config import PITCH_CLASSES
+from .features import clip_times, encode_sequence, encode_step
+
+NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+FLAT_NAMES = {"Db": 1, "Eb": 3, "Gb": 6, "Ab": 8, "Bb": 10}
+SCALES = {
+    "major": [0, 2, 4, 5, 7, 9, 11],
+    "minor": [0, 2, 3, 5, 7, 8, 10],
+    "harmonic minor": [0, 2, 3, 5, 7, 8, 11],
+    "dorian": [0, 2, 3, 5, 7, 9, 10],
+    "major pentatonic": [0, 2, 4, 7, 9],
+    "minor pentatonic": [0, 3, 5, 7, 10],
+    "blues": [0, 3, 5, 6, 7, 10],
+}
+MAX_NOTES = 2000
+MAX_VARIATIONS = 8
+MIN_DURATION = 0.05  # seconds
+
+
+class Stepper(Protocol):
+    cfg: object
+
+    def start(self, batch: int): ...
+
+    def step(self, pitch: np.ndarray, numeric: np.ndarray, state): ...
+
+
+@dataclass
+class Sampling:
+    """Every control of the sampling loop (with `seed`, enough to reproduce a piece)."""
+
+    n_notes: int = 200
+    temperature: float = 1.0
+    top_k: int = 0  # 0 = no limit
+    top_p: float = 1.0  # 1 = no limit
+    key: str | None = None  # e.g. "C:major", "A:minor"; None = all pitches
+    pitch_low: int = 0
+    pitch_high: int = 127
+    seed: int = 0
+    variations: int = 1
+    velocity: int = 90
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def note_name(pitch: int) -> str:
+    """MIDI pitch to scientific name: 60 -> 'C4'."""
+    return f"{NOTE_NAMES[int(pitch) % 12]}{int(pitch) // 12 - 1}"
+
+
+def scale_pitch_classes(key: str) -> set[int]:
+    """'D:minor' -> the pitch classes of D natural minor. Raises ValueError for unknown keys."""
+    tonic, _, scale = key.partition(":")
+    tonic = tonic.strip()
+    tonic = tonic[:1].upper() + tonic[1:]
+    root = NOTE_NAMES.index(tonic) if tonic in NOTE_NAMES else FLAT_NAMES.get(tonic)
+    scale = (scale or "major").strip().lower()
+    if root is None or scale not in SCALES:
+        raise ValueError(f"unknown key {key!r}: use a tonic like C, F#, Bb and one of {', '.join(SCALES)}")
+    return {(root + step) % 12 for step in SCALES[scale]}
+
+
+def allowed_pitches(settings: Sampling) -> np.ndarray:
+    """Boolean mask over the 128 pitches from the key and pitch range."""
+    pitches = np.arange(PITCH_CLASSES)
+    mask = (pitches >= settings.pitch_low) & (pitches <= settings.pitch_high)
+    if settings.key:
+        mask &= np.isin(pitches % 12, sorted(scale_pitch_classes(settings.key)))
+    if not mask.any():
+        raise ValueError("no pitch is allowed: widen the pitch range or change the key")
+    return mask
+
+
+def sample_pitches(logits: np.ndarray, settings: Sampling, mask: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
+    """One pitch per stream from (B, 128) logits: mask, temperature, top-k, top-p, then sample."""
+    logits = np.where(mask, logits.astype(np.float64), -np.inf)
+    if settings.temperature <= 0:
+        return logits.argmax(axis=1)  # temperature 0 means always the most likely pitch
+    logits = logits / settings.temperature
+    if 0 < settings.top_k < PITCH_CLASSES:
+        kth = np.sort(logits, axis=1)[:, -settings.top_k][:, None]
+        logits = np.where(logits < kth, -np.inf, logits)
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    if settings.top_p < 1.0:
+        order = np.argsort(-probs, axis=1)
+        sorted_probs = np.take_along_axis(probs, order, axis=1)
+        # Keep the smallest set of most likely pitches whose total reaches top_p (always at least one).
+        drop_sorted = np.cumsum(sorted_probs, axis=1) - sorted_probs >= settings.top_p
+        drop = np.zeros_like(drop_sorted)
+        np.put_along_axis(drop, order, drop_sorted, axis=1)
+        probs = np.where(drop, 0.0, probs)
+        probs /= probs.sum(axis=1, keepdims=True)
+    draws = np.array([rng.random() for rng in rngs])[:, None]
+    chosen = (np.cumsum(probs, axis=1) < draws).sum(axis=1)
+    return np.minimum(chosen, PITCH_CLASSES - 1)
+
+
+def default_primer() -> pd.DataFrame:
+    """A C major chord, used when no primer is given."""
+    return pd.DataFrame({"pitch": [48, 55, 64, 72], "step": [0.0, 0.0, 0.0, 0.0], "duration": [0.5] * 4})
+
+
+def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampling | None = None) -> list[pd.DataFrame]:
+    """Continue `primer` with `settings.n_notes` new notes, once per variation. Same inputs, same notes."""
+    settings = settings or Sampling()
+    validate(settings)
+    cfg = model.cfg
+    primer = default_primer() if primer is None or len(primer) == 0 else primer
+    mask = allowed_pitches(settings)
+    batch = settings.variations
+    # One random stream per variation: variation v is the same whether 1 or 8 were asked for.
+    rngs = [np.random.default_rng([settings.seed, v]) for v in range(batch)]
+
+    # 1. Feed the primer through the network (same encoding as training).
+    primer_pitch = primer["pitch"].to_numpy(np.int64)
+    primer_numeric = encode_sequence(primer_pitch, primer["step"].to_numpy(), primer["duration"].to_numpy(), cfg)
+    state = model.start(batch)
+    for t in range(len(primer_pitch)):
+        logits, step, duration, state = model.step(
+            np.full(batch, primer_pitch[t]), np.repeat(primer_numeric[t : t + 1], batch, axis=0), state
+        )
+    prev_pitch = np.full(batch, primer_pitch[-1])
+    chord_size = np.full(batch, _trailing_chord_size(primer["step"].to_numpy(), cfg))
+
+    # 2. Sample a note, feed it back, repeat.
+    pitches = np.zeros((batch, settings.n_notes), np.int64)
+    steps = np.zeros((batch, settings.n_notes))
+    durations = np.zeros((batch, settings.n_notes))
+    for n in range(settings.n_notes):
+        pitch = sample_pitches(logits, settings, mask, rngs)
+        # Never negative; a floor on duration keeps every note audible.
+        step, duration = clip_times(step, cfg), np.maximum(clip_times(duration, cfg), MIN_DURATION)
+        pitches[:, n], steps[:, n], durations[:, n] = pitch, step, duration
+        numeric, chord_size = encode_step(pitch, step, duration, prev_pitch, chord_size, cfg)
+        prev_pitch = pitch
+        if n + 1 < settings.n_notes:
+            logits, step, duration, state = model.step(pitch, numeric, state)
+    return [_notes_table(pitches[v], steps[v], durations[v], settings, v) for v in range(batch)]
+
+
+def validate(settings: Sampling) -> None:
+    problems = []
+    if not 1 <= settings.n_notes <= MAX_NOTES:
+        problems.append(f"number of notes must be between 1 and {MAX_NOTES}")
+    if not 1 <= settings.variations <= MAX_VARIATIONS:
+        problems.append(f"variations must be between 1 and {MAX_VARIATIONS}")
+    if settings.temperature < 0:
+        problems.append("temperature cannot be negative")
+    if not 0 < settings.top_p <= 1:
+        problems.append("top-p must be in (0, 1]")
+    if settings.top_k < 0:
+        problems.append("top-k cannot be negative")
+    if not 0 <= settings.pitch_low <= settings.pitch_high <= 127:
+        problems.append("pitch range must satisfy 0 ≤ low ≤ high ≤ 127")
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+def _trailing_chord_size(steps: np.ndarray, cfg) -> int:
+    """How many notes of the primer's last chord came before its last note (the chord counter's state)."""
+    numeric = encode_sequence(np.zeros(len(steps), np.int64), steps, np.zeros(len(steps)), cfg)
+    return int(round(numeric[-1, 4] * 4)) if numeric.shape[1] == 5 else 0
+
+
+def _notes_table(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, settings: Sampling, variation: int) -> pd.DataFrame:
+    start = np.cumsum(step) - step[0]  # the piece starts at time 0
+    notes = pd.DataFrame(
+        {
+            "pitch": pitch,
+            "start": start,
+            "end": start + duration,
+            "step": step,
+            "duration": duration,
+            "velocity": np.full(len(pitch), settings.velocity),
+        }
+    )
+    notes.attrs.update(seed=settings.seed, variation=variation)
+    return notes

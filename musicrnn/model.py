@@ -1,0 +1,113 @@
+"""The Keras model: note inputs -> stacked LSTMs -> three named heads (pitch, step, duration).
+
+TensorFlow/Keras is imported here and in train.py only; generation runs on musicrnn.infer (numpy).
+"""
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import keras
+from keras import ops
+
+from .config import PITCH_CLASSES, Config
+from .features import feature_count
+
+from .infer import CONFIG_MEMBER  # our Config and training facts, stored inside the .keras zip
+
+
+@keras.saving.register_keras_serializable(package="musicrnn")
+def mse_with_positive_pressure(y_true, y_pred):
+    """Mean squared error plus a penalty on negative predictions (times cannot be negative)."""
+    mse = ops.mean((y_true - y_pred) ** 2)
+    positive_pressure = 10.0 * ops.mean(ops.maximum(-y_pred, 0.0))
+    return mse + positive_pressure
+
+
+def build_model(cfg: Config) -> keras.Model:
+    """Functional model; inputs of any length, an output at every position (next-note prediction)."""
+    pitch = keras.Input((None,), dtype="int32", name="pitch_input")
+    numeric = keras.Input((None, feature_count(cfg)), dtype="float32", name="features")
+    if cfg.pitch_input == "embedding":
+        pitch_vectors = keras.layers.Embedding(PITCH_CLASSES, cfg.embedding_dim, name="pitch_embedding")(pitch)
+    else:  # the tutorial: pitch / 128 as one number
+        pitch_vectors = keras.layers.Reshape((-1, 1), name="pitch_reshape")(pitch)
+        pitch_vectors = keras.layers.Rescaling(1.0 / PITCH_CLASSES, name="pitch_scale")(pitch_vectors)
+    x = keras.layers.Concatenate(name="concat")([pitch_vectors, numeric])
+    for layer in range(1, cfg.layers + 1):
+        x = keras.layers.LSTM(cfg.units, return_sequences=True, name=f"lstm_{layer}")(x)
+        if cfg.dropout > 0:
+            x = keras.layers.Dropout(cfg.dropout, name=f"dropout_{layer}")(x)
+    outputs = {
+        "pitch": keras.layers.Dense(PITCH_CLASSES, name="pitch")(x),
+        "step": keras.layers.Dense(1, name="step")(x),
+        "duration": keras.layers.Dense(1, name="duration")(x),
+    }
+    return keras.Model([pitch, numeric], outputs, name=f"musicrnn_{cfg.preset}")
+
+
+def compile_model(model: keras.Model, cfg: Config) -> keras.Model:
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
+        loss={
+            "pitch": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            "step": mse_with_positive_pressure,
+            "duration": mse_with_positive_pressure,
+        },
+        loss_weights={"pitch": cfg.pitch_loss_weight, "step": cfg.step_loss_weight, "duration": cfg.duration_loss_weight},
+    )
+    return model
+
+
+def save_model(model: keras.Model, cfg: Config, path: str | Path, extra: dict | None = None) -> Path:
+    """Save as .keras with our Config inside, plus a JSON sidecar (config, corpus summary, metrics)."""
+    path = Path(path)
+    model.save(path)
+    info = {"config": cfg.to_dict(), **(extra or {})}
+    text = json.dumps(info, indent=2, default=float)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr(CONFIG_MEMBER, text)
+    path.with_suffix(".json").write_text(text)
+    return path
+
+
+def load_keras_model(path: str | Path) -> keras.Model:
+    """Load a .keras file with Keras' safe mode on: files that carry code (Lambda layers) are refused."""
+    return keras.saving.load_model(path, safe_mode=True, compile=False)
+
+
+def model_bytes(model: keras.Model, cfg: Config, extra: dict | None = None) -> bytes:
+    """The .keras file of a model as bytes (for downloads); written in a temporary folder, then removed."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="musicrnn-") as folder:
+        path = save_model(model, cfg, Path(folder) / "model.keras", extra)
+        return path.read_bytes()
+
+
+class KerasStepper:
+    """Runs a Keras model one note at a time by re-reading the whole history (slow; for tests/reference)."""
+
+    def __init__(self, model: keras.Model, cfg: Config):
+        self.model, self.cfg = model, cfg
+
+    def start(self, batch: int) -> dict:
+        import numpy as np
+
+        return {"pitch": np.zeros((batch, 0), np.int32), "features": np.zeros((batch, 0, feature_count(self.cfg)), np.float32)}
+
+    def step(self, pitch, numeric, state):
+        import numpy as np
+
+        state = {
+            "pitch": np.concatenate([state["pitch"], pitch[:, None].astype(np.int32)], axis=1),
+            "features": np.concatenate([state["features"], numeric[:, None, :]], axis=1),
+        }
+        out = self.model([state["pitch"], state["features"]], training=False)
+        return (
+            np.asarray(out["pitch"])[:, -1].astype(np.float64),
+            np.asarray(out["step"])[:, -1, 0].astype(np.float64),
+            np.asarray(out["duration"])[:, -1, 0].astype(np.float64),
+            state,
+        )
