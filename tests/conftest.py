@@ -1,0 +1,105 @@
+"""Shared test helpers: synthetic MIDI files built with pretty_midi and small synthetic corpora.
+
+Everything is generated in memory from fixed seeds, so no test depends on files outside the repository.
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import pretty_midi
+import pytest
+
+from musicrnn.dataset import Corpus
+
+C_MAJOR = [60, 62, 64, 65, 67, 69, 71, 72]
+
+
+def make_midi(
+    tracks: Sequence[tuple[int, Sequence[int]]] = ((0, C_MAJOR),),
+    note_seconds: float = 0.5,
+    chord: bool = False,
+    drums: Sequence[int] = (),
+    velocity: int = 100,
+) -> bytes:
+    """MIDI bytes with one instrument per (program, pitches) track, plus an optional drum track.
+
+    Notes of a track follow one another every `note_seconds`; with `chord=True` all tracks' i-th notes start
+    together (so ties by start time are sorted by pitch).
+    """
+    pm = pretty_midi.PrettyMIDI()
+    for index, (program, pitches) in enumerate(tracks):
+        instrument = pretty_midi.Instrument(program=program)
+        offset = 0.0 if chord else index * 0.125  # distinct starts unless chords are wanted
+        for i, pitch in enumerate(pitches):
+            start = offset + i * note_seconds
+            instrument.notes.append(pretty_midi.Note(velocity, int(pitch), start, start + note_seconds * 0.9))
+        pm.instruments.append(instrument)
+    if drums:
+        kit = pretty_midi.Instrument(program=0, is_drum=True)
+        for i, key in enumerate(drums):
+            kit.notes.append(pretty_midi.Note(velocity, int(key), i * note_seconds, i * note_seconds + 0.1))
+        pm.instruments.append(kit)
+    buffer = io.BytesIO()
+    pm.write(buffer)
+    return buffer.getvalue()
+
+
+def make_zip(members: Sequence[tuple[str, bytes]]) -> bytes:
+    """A zip archive in memory; member names are written verbatim (even hostile ones)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            archive.writestr(zipfile.ZipInfo(name), data)
+    return buffer.getvalue()
+
+
+def notes_table(pitch: Sequence[int], step: Sequence[float] | None = None, duration: Sequence[float] | None = None) -> pd.DataFrame:
+    """A note table with the columns the core uses (start/end derived from step/duration)."""
+    pitch = np.asarray(pitch, dtype=np.int64)
+    step = np.full(len(pitch), 0.25) if step is None else np.asarray(step, dtype=np.float64)
+    duration = np.full(len(pitch), 0.5) if duration is None else np.asarray(duration, dtype=np.float64)
+    start = np.cumsum(step) - step[0] if len(step) else step
+    return pd.DataFrame(
+        {"pitch": pitch, "start": start, "end": start + duration, "step": step, "duration": duration, "velocity": 90}
+    )
+
+
+def random_notes(rng: np.random.Generator, n: int, low: int = 40, high: int = 90) -> pd.DataFrame:
+    """A random melody with chords (zero steps) and occasional long gaps, like real music."""
+    pitch = rng.integers(low, high, n)
+    step = rng.choice([0.0, 0.0, 0.125, 0.25, 0.5, 1.0, 6.0], n)
+    duration = rng.choice([0.1, 0.25, 0.5, 1.0, 5.0], n)
+    return notes_table(pitch, step, duration)
+
+
+# Helpers are handed out as fixtures (not imported from conftest) so a second conftest.py in a
+# sub-folder such as tests/browser/ cannot shadow them.
+@pytest.fixture
+def midi_factory():
+    return make_midi
+
+
+@pytest.fixture
+def zip_factory():
+    return make_zip
+
+
+@pytest.fixture
+def notes_factory():
+    return notes_table
+
+
+@pytest.fixture
+def random_notes_factory():
+    return random_notes
+
+
+@pytest.fixture
+def small_corpus() -> Corpus:
+    """Six random files of 40-80 notes (fixed seed)."""
+    rng = np.random.default_rng(0)
+    return Corpus.from_tables([(f"song{i}.mid", random_notes(rng, int(rng.integers(40, 80)))) for i in range(6)])

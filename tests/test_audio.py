@@ -1,0 +1,82 @@
+"""Rendering notes to WAV bytes, with fluidsynth or the fallback synth, and instrument names."""
+from __future__ import annotations
+
+import io
+import wave
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musicrnn import audio
+from musicrnn.audio import FALLBACK_WARNING, instrument_program, render
+
+# Four half-second notes: the music lasts 2 s.
+NOTES = pd.DataFrame({"pitch": [60, 64, 67, 72], "step": [0.0, 0.5, 0.5, 0.5], "duration": [0.5] * 4})
+NOTES_END = 2.0
+TAIL = 1.5  # synths let the last note ring out (pretty_midi adds about a second)
+
+
+def read_wav(data: bytes) -> tuple[wave._wave_params, np.ndarray]:
+    with wave.open(io.BytesIO(data)) as wav:
+        params = wav.getparams()
+        samples = np.frombuffer(wav.readframes(params.nframes), dtype="<i2")
+    return params, samples
+
+
+@pytest.mark.parametrize("rate", [16000, 22050])
+def test_render_returns_a_mono_16_bit_wav_at_the_requested_rate(rate):
+    result = render(NOTES, sample_rate=rate)
+    params, samples = read_wav(result.wav)
+    assert (params.nchannels, params.sampwidth, params.framerate) == (1, 2, rate)
+    assert NOTES_END <= params.nframes / rate <= NOTES_END + TAIL
+    assert result.seconds == pytest.approx(params.nframes / rate)
+
+
+def test_rendered_audio_is_not_silent():
+    _, samples = read_wav(render(NOTES).wav)
+    assert np.abs(samples).max() > 1000  # out of 32767
+    assert np.abs(samples[: 16000 * 2]).astype(np.float64).mean() > 50  # sound throughout the notes
+
+
+def test_max_seconds_truncates_the_audio():
+    result = render(NOTES, sample_rate=16000, max_seconds=1.0)
+    params, _ = read_wav(result.wav)
+    assert params.nframes == 16000
+    assert result.seconds == pytest.approx(1.0)
+
+
+def test_render_falls_back_with_a_warning_when_fluidsynth_is_unavailable(monkeypatch):
+    monkeypatch.setattr(audio, "fluidsynth_available", lambda: False)
+    result = render(NOTES, sample_rate=16000)
+    assert result.warning == FALLBACK_WARNING
+    params, samples = read_wav(result.wav)
+    assert (params.nchannels, params.sampwidth, params.framerate) == (1, 2, 16000)
+    assert NOTES_END <= result.seconds <= NOTES_END + TAIL
+    assert np.abs(samples).max() > 1000
+
+
+@pytest.mark.skipif(not audio.fluidsynth_available(), reason="the fluidsynth system library is not installed")
+def test_render_with_fluidsynth_gives_no_warning():
+    assert render(NOTES).warning is None
+
+
+def test_rendering_no_notes_gives_short_silence():
+    result = render(NOTES.iloc[:0])
+    _, samples = read_wav(result.wav)
+    assert result.seconds > 0 and not samples.any()
+
+
+@pytest.mark.parametrize("name_or_number", ["Violin", "violin", "  VIOLIN ", 40, "40"])
+def test_instrument_program_by_name_or_number(name_or_number):
+    assert instrument_program(name_or_number) == 40
+
+
+def test_instrument_program_of_the_piano_is_zero():
+    assert instrument_program("Acoustic Grand Piano") == 0
+
+
+@pytest.mark.parametrize("bad", ["Kazoo Deluxe", 128, "200", -1])
+def test_instrument_program_rejects_unknown_names_and_numbers(bad):
+    with pytest.raises(ValueError):
+        instrument_program(bad)

@@ -1,0 +1,77 @@
+"""Input encoding: the whole-sequence and one-note-at-a-time encoders must agree exactly."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musicrnn.config import preset
+from musicrnn.features import encode_sequence, encode_step, feature_count
+
+CONFIGS = {"rich": preset("tiny"), "plain": preset("tutorial")}
+
+
+def encode_note_by_note(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, cfg) -> np.ndarray:
+    """What generation does: encode_step per note, carrying the previous pitch and the chord counter."""
+    rows, chord_size = [], np.zeros(1, np.int64)
+    prev = pitch[:1]
+    for i in range(len(pitch)):
+        numeric, chord_size = encode_step(pitch[i : i + 1], step[i : i + 1], duration[i : i + 1], prev, chord_size, cfg)
+        prev = pitch[i : i + 1]
+        rows.append(numeric[0])
+    return np.stack(rows)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("kind", sorted(CONFIGS))
+def test_encode_sequence_equals_encode_step_note_by_note(kind, seed, random_notes_factory):
+    cfg = CONFIGS[kind]
+    notes = random_notes_factory(np.random.default_rng(seed), 120, low=20, high=110)
+    pitch, step, duration = (notes[c].to_numpy() for c in ("pitch", "step", "duration"))
+    whole = encode_sequence(pitch, step, duration, cfg)
+    assert whole.shape == (120, feature_count(cfg))
+    np.testing.assert_allclose(whole, encode_note_by_note(pitch, step, duration, cfg), atol=1e-6)
+
+
+def test_encoding_agrees_on_long_chords_and_a_chord_at_the_start():
+    # Chord runs longer than the counter's cap (7) and a first note that is itself "in a chord".
+    cfg = CONFIGS["rich"]
+    step = np.array([0.0] * 10 + [0.5] + [0.0] * 3 + [1.0, 0.005])
+    pitch = np.arange(40, 40 + len(step))
+    duration = np.full(len(step), 0.5)
+    np.testing.assert_allclose(
+        encode_sequence(pitch, step, duration, cfg), encode_note_by_note(pitch, step, duration, cfg), atol=1e-6
+    )
+
+
+def test_rich_encoding_of_a_batch_equals_one_stream_at_a_time():
+    cfg = CONFIGS["rich"]
+    rng = np.random.default_rng(3)
+    pitch, prev = rng.integers(0, 128, 8), rng.integers(0, 128, 8)
+    step, duration, chord = rng.choice([0.0, 0.3, 9.0], 8), rng.uniform(0, 6, 8), rng.integers(0, 9, 8)
+    batch, counters = encode_step(pitch, step, duration, prev, chord, cfg)
+    for b in range(8):
+        one, counter = encode_step(pitch[b : b + 1], step[b : b + 1], duration[b : b + 1], prev[b : b + 1], chord[b : b + 1], cfg)
+        np.testing.assert_allclose(batch[b], one[0], atol=1e-7)
+        assert counters[b] == counter[0]
+
+
+@pytest.mark.parametrize("kind", sorted(CONFIGS))
+def test_step_and_duration_are_clipped_to_zero_and_max_time(kind):
+    cfg = CONFIGS[kind].replace(max_time=4.0)
+    step = np.array([-1.0, 0.0, 2.0, 4.0, 50.0])
+    duration = np.array([-0.5, 0.1, 3.0, 10.0, 4.0])
+    pitch = np.full(5, 60)
+    expected_step, expected_duration = np.array([0.0, 0.0, 2.0, 4.0, 4.0]), np.array([0.0, 0.1, 3.0, 4.0, 4.0])
+    numeric = encode_sequence(pitch, step, duration, cfg)
+    if cfg.rich_features:  # the rich encoding stores log1p of the clipped seconds
+        numeric = np.expm1(numeric[:, :2])
+    np.testing.assert_allclose(numeric[:, 0], expected_step, atol=1e-5)
+    np.testing.assert_allclose(numeric[:, 1], expected_duration, atol=1e-5)
+
+
+def test_tutorial_inputs_are_exactly_step_and_duration_in_seconds():
+    cfg = CONFIGS["plain"]
+    step, duration = np.array([0.0, 0.25, 1.5, 3.0]), np.array([0.5, 0.125, 2.0, 0.75])
+    numeric = encode_sequence(np.array([60, 62, 64, 65]), step, duration, cfg)
+    assert numeric.shape == (4, 2)
+    np.testing.assert_array_equal(numeric, np.stack([step, duration], axis=1).astype(np.float32))

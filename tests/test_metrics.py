@@ -1,0 +1,105 @@
+"""Baselines and model scores on examples small enough to compute by hand."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musicrnn.config import preset
+from musicrnn.dataset import Corpus
+from musicrnn.metrics import baseline_cross_entropy, bigram_probs, model_scores, unigram_probs
+
+
+def corpus_of(*pitch_lists, step: float = 0.25) -> Corpus:
+    return Corpus.from_tables(
+        [(f"f{i}.mid", pd.DataFrame({"pitch": p, "step": step, "duration": 0.5})) for i, p in enumerate(pitch_lists)]
+    )
+
+
+# Training notes: 60 three times, 62 twice; transitions 60->62 once, 62->60 twice.
+TRAIN = corpus_of([60, 62, 60], [62, 60])
+# Evaluated transitions: 60->62 and 62->64 (64 never seen in training).
+EVAL = corpus_of([60, 62, 64])
+
+
+def test_unigram_is_add_one_smoothed_counts():
+    probs = unigram_probs(TRAIN)
+    assert probs[60] == pytest.approx(4 / 133)  # (3 + 1) / (5 + 128)
+    assert probs[62] == pytest.approx(3 / 133)
+    assert probs[0] == pytest.approx(1 / 133)
+    assert probs.sum() == pytest.approx(1.0)
+
+
+def test_bigram_rows_are_counts_smoothed_towards_the_unigram():
+    probs = bigram_probs(TRAIN)  # row = counts + 0.1 * 128 * unigram, normalised
+    assert probs[60, 62] == pytest.approx((1 + 12.8 * 3 / 133) / (1 + 12.8))
+    assert probs[62, 60] == pytest.approx((2 + 12.8 * 4 / 133) / (2 + 12.8))
+    assert probs[62, 64] == pytest.approx((12.8 / 133) / (2 + 12.8))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+
+
+def test_baselines_on_a_hand_computed_example():
+    scores = baseline_cross_entropy(TRAIN, EVAL)
+    assert scores["uniform"] == pytest.approx(math.log(128))
+    assert scores["unigram"] == pytest.approx(-(math.log(3 / 133) + math.log(1 / 133)) / 2)
+    expected_bigram = -(math.log((1 + 12.8 * 3 / 133) / 13.8) + math.log((12.8 / 133) / 14.8)) / 2
+    assert scores["bigram"] == pytest.approx(expected_bigram)
+
+
+def test_baselines_skip_the_first_note_of_every_evaluation_file():
+    # Two evaluation files: their first notes (64 and 62) have no previous pitch and are not scored.
+    scores = baseline_cross_entropy(TRAIN, corpus_of([64, 60], [62, 60]))
+    assert scores["unigram"] == pytest.approx(-math.log(4 / 133))
+
+
+class NextPitchStub:
+    """A fake model that gives probability P to "previous pitch + 1" and spreads the rest evenly,
+    and always predicts step 0 and duration 1."""
+
+    P = 0.6
+
+    def __init__(self):
+        self.cfg = preset("tiny")
+        self.fed: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def forward(self, pitch: np.ndarray, numeric: np.ndarray) -> dict:
+        self.fed.append((pitch, numeric))
+        batch, steps = pitch.shape
+        logits = np.zeros((batch, steps, 128))
+        favourite = math.log(self.P * 127 / (1 - self.P))  # softmax gives P to this class
+        np.put_along_axis(logits, (pitch + 1)[..., None], favourite, axis=2)
+        return {"pitch": logits, "step": np.zeros((batch, steps, 1)), "duration": np.ones((batch, steps, 1))}
+
+
+def test_model_scores_match_the_stub_model_probabilities():
+    stub = NextPitchStub()
+    evaluation = corpus_of([60, 61, 62, 70], [50, 51])  # hits: 61, 62, 51; miss: 70
+    scores = model_scores(stub, evaluation, TRAIN)
+    p, miss = stub.P, (1 - stub.P) / 127
+    expected = -(3 * math.log(p) + math.log(miss)) / 4
+    assert scores["notes"] == 4 and scores["files"] == 2
+    assert scores["pitch_cross_entropy"] == pytest.approx(expected, rel=1e-6)
+    assert scores["pitch_perplexity"] == pytest.approx(math.exp(expected), rel=1e-6)
+    assert scores["pitch_top1"] == pytest.approx(3 / 4)
+
+
+def test_model_scores_feed_all_but_the_last_note():
+    stub = NextPitchStub()
+    model_scores(stub, corpus_of([60, 61, 62, 70]), TRAIN)
+    (pitch, numeric), = stub.fed
+    assert pitch.tolist() == [[60, 61, 62]]
+    assert numeric.shape == (1, 3, 5)
+
+
+def test_model_scores_timing_errors_against_constant_predictions():
+    scores = model_scores(NextPitchStub(), corpus_of([60, 61, 62], step=0.5), corpus_of([60, 61], step=0.5))
+    assert scores["step_mse"] == pytest.approx(0.25)  # predicts 0 s, truth 0.5 s
+    assert scores["duration_mse"] == pytest.approx(0.25)  # predicts 1 s, truth 0.5 s
+    assert scores["step_mse_predicting_mean"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_model_scores_refuse_files_too_short_to_score():
+    with pytest.raises(ValueError):
+        model_scores(NextPitchStub(), corpus_of([60]), TRAIN)
