@@ -87,6 +87,7 @@ def train(
     stop: threading.Event | None = None,
     report_every: int = 10,
     model: keras.Model | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> TrainResult:
     """Train a model on `corpus` (seeded file split, validation each epoch). Returns even when stopped."""
     cfg.validate()
@@ -102,7 +103,10 @@ def train(
     batches = int(np.ceil(train_windows / cfg.batch_size))
     model = model or compile_model(build_model(cfg), cfg)
     reporter = _Reporter(on_progress, stop, max(1, report_every), batches, cfg.epochs)
-    model.fit(train_data, validation_data=val_data, epochs=cfg.epochs, verbose=0, callbacks=[reporter])
+    model.fit(
+        train_data, validation_data=val_data, epochs=cfg.epochs, verbose=0, shuffle=False,  # tf.data shuffles
+        callbacks=[reporter, *(callbacks or [])],
+    )
     return TrainResult(
         model=model,
         cfg=cfg,
