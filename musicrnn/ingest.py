@@ -287,7 +287,8 @@ def stream_dataset(files: Sequence[CachedFile], cfg: Config, shuffle: bool, seed
     data = tf.data.Dataset.from_generator(generate, output_signature=signature).unbatch()
     if shuffle:
         data = data.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
-    data = data.batch(cfg.batch_size)
+    # The count is known from the cache index; declaring it lets Keras size epochs and progress bars.
+    data = data.batch(cfg.batch_size).apply(tf.data.experimental.assert_cardinality(-(-windows // cfg.batch_size)))
     options = tf.data.Options()
     # A generator has no files to shard: every worker reads the stream and keeps its share of batches.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA

@@ -1,11 +1,14 @@
 """Training: seeded split, tf.data windows, Keras fit with progress callbacks and a clean stop."""
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import keras
 import numpy as np
@@ -13,6 +16,9 @@ import numpy as np
 from .config import Config
 from .dataset import Corpus, make_tf_dataset, split_files
 from .model import build_model, compile_model, save_model
+
+if TYPE_CHECKING:
+    from .ingest import CachedFile
 
 ProgressFn = Callable[[dict], None]
 HEADS = ("pitch", "step", "duration")
@@ -80,6 +86,40 @@ def _floats(logs: dict | None) -> dict:
     return {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
 
 
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+def make_strategy(name: str = "default"):
+    """A tf.distribute strategy by name.
+
+    default: whatever TensorFlow uses without one (one device). mirrored: every GPU of this machine, or,
+    without GPUs, every logical CPU device (tests split the CPU in two). multiworker: synchronous data
+    parallelism across the machines that the `TF_CONFIG` environment variable lists.
+    """
+    import tensorflow as tf
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([d.name for d in devices])
+    if name == "multiworker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ValueError("--strategy multiworker needs the TF_CONFIG environment variable (cluster and this task)")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+def is_chief() -> bool:
+    """Whether this process writes the final model: yes, except on the non-chief workers of TF_CONFIG
+    (the chief is task "chief", or worker 0 when the cluster names no chief)."""
+    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = config.get("task", {})
+    if task.get("type") in (None, "chief"):
+        return True
+    return task.get("type") == "worker" and task.get("index", 0) == 0 and "chief" not in config.get("cluster", {})
+
+
 def train(
     corpus: Corpus,
     cfg: Config,
@@ -88,32 +128,94 @@ def train(
     report_every: int = 10,
     model: keras.Model | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
+    *,
+    strategy=None,
+    checkpoint_dir: str | Path | None = None,
 ) -> TrainResult:
-    """Train a model on `corpus` (seeded file split, validation each epoch). Returns even when stopped."""
+    """Train a model on `corpus` (seeded file split, validation each epoch). Returns even when stopped.
+
+    With a tf.distribute `strategy`, cfg.batch_size is per replica and the model is built in its scope;
+    with `checkpoint_dir`, every epoch is backed up there and an interrupted run resumes from it.
+    """
     cfg.validate()
     keras.utils.set_random_seed(cfg.seed)
     started = time.monotonic()
     train_idx, val_idx = split_files(corpus, cfg.val_fraction, cfg.seed)
     train_set, val_set = corpus.subset(train_idx), corpus.subset(val_idx)
-    train_data, train_windows = make_tf_dataset(train_set, cfg, shuffle=True, seed=cfg.seed)
+    data_cfg = _global_batch(cfg, strategy)
+    train_data, train_windows = make_tf_dataset(train_set, data_cfg, shuffle=True, seed=cfg.seed)
     try:
-        val_data, _ = make_tf_dataset(val_set, cfg, shuffle=False)
+        val_data, _ = make_tf_dataset(val_set, data_cfg, shuffle=False)
     except ValueError:
         val_data = None  # validation files too short for one window: train without validation
-    batches = int(np.ceil(train_windows / cfg.batch_size))
-    model = model or compile_model(build_model(cfg), cfg)
+    summary = {**corpus.summary(), "train_files": len(train_set), "val_files": len(val_set)}
+    return _fit(cfg, data_cfg, train_data, val_data, train_windows, train_set.names, val_set.names, summary,
+                on_progress, stop, report_every, model, callbacks, strategy, checkpoint_dir, started)
+
+
+def train_streaming(
+    files: Sequence["CachedFile"],
+    cfg: Config,
+    on_progress: ProgressFn | None = None,
+    stop: threading.Event | None = None,
+    report_every: int = 10,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+    *,
+    strategy=None,
+    checkpoint_dir: str | Path | None = None,
+    buffer: int = 20_000,
+) -> TrainResult:
+    """Like `train`, but windows stream from the per-file cache entries (see `ingest.stream_dataset`):
+    memory is a shuffle buffer, not the corpus. The split is by file, seeded, without duplicate grouping."""
+    from .ingest import split_entries, stream_dataset
+
+    cfg.validate()
+    keras.utils.set_random_seed(cfg.seed)
+    started = time.monotonic()
+    train_files, val_files = split_entries(files, cfg.val_fraction, cfg.seed)
+    data_cfg = _global_batch(cfg, strategy)
+    train_data, train_windows = stream_dataset(train_files, data_cfg, shuffle=True, seed=cfg.seed, buffer=buffer)
+    try:
+        val_data, _ = stream_dataset(val_files, data_cfg, shuffle=False)
+    except ValueError:
+        val_data = None
+    summary = {"files": len(files), "notes": sum(f.notes for f in files), "train_files": len(train_files),
+               "val_files": len(val_files), "streamed": True}
+    return _fit(cfg, data_cfg, train_data, val_data, train_windows, [f.name for f in train_files],
+                [f.name for f in val_files], summary, on_progress, stop, report_every, None, callbacks, strategy,
+                checkpoint_dir, started)
+
+
+def _global_batch(cfg: Config, strategy) -> Config:
+    """The config the input pipeline uses: one batch feeds every replica, cfg.batch_size each."""
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    return cfg.replace(batch_size=cfg.batch_size * replicas)
+
+
+def _fit(cfg, data_cfg, train_data, val_data, train_windows, train_names, val_names, summary,
+         on_progress, stop, report_every, model, callbacks, strategy, checkpoint_dir, started) -> TrainResult:
+    batches = int(np.ceil(train_windows / data_cfg.batch_size))
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = model or compile_model(build_model(cfg), cfg)
+    extra_callbacks = list(callbacks or [])
+    if checkpoint_dir is not None:
+        # Saves weights, optimizer state and the epoch after every epoch; a restarted fit resumes from there
+        # (and the backup is deleted once training finishes).
+        extra_callbacks.append(keras.callbacks.BackupAndRestore(str(checkpoint_dir), save_freq="epoch"))
     reporter = _Reporter(on_progress, stop, max(1, report_every), batches, cfg.epochs)
     model.fit(
         train_data, validation_data=val_data, epochs=cfg.epochs, verbose=0, shuffle=False,  # tf.data shuffles
-        callbacks=[reporter, *(callbacks or [])],
+        callbacks=[reporter, *extra_callbacks],
     )
+    if strategy is not None:
+        summary = {**summary, "replicas": strategy.num_replicas_in_sync, "global_batch_size": data_cfg.batch_size}
     return TrainResult(
         model=model,
         cfg=cfg,
         history=reporter.history,
-        train_files=train_set.names,
-        val_files=val_set.names,
-        corpus={**corpus.summary(), "train_files": len(train_set), "val_files": len(val_set)},
+        train_files=train_names,
+        val_files=val_names,
+        corpus=summary,
         stopped=bool(stop is not None and stop.is_set()),
         seconds=time.monotonic() - started,
     )
