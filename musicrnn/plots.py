@@ -1,0 +1,115 @@
+"""Plotly figures of notes and training progress (pure functions: data in, figure out; no Streamlit)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .generate import note_name
+from .midi import note_times
+
+HEADS = ("pitch", "step", "duration")
+NOTE_COLOR = "#6d28d9"
+VALIDATION_COLOR = "#f59e0b"
+
+
+def piano_roll(notes: pd.DataFrame, title: str = "", height: int = 360) -> go.Figure:
+    """Time × pitch bars, one per note; hovering a note shows its name, start, length and velocity."""
+    starts, ends = note_times(notes)
+    pitch = notes["pitch"].to_numpy(int)
+    names = [note_name(p) for p in pitch]
+    velocity = notes["velocity"].to_numpy(int) if "velocity" in notes else np.full(len(pitch), 90)
+    figure = go.Figure(
+        go.Bar(
+            x=ends - starts,
+            y=pitch,
+            base=starts,
+            orientation="h",
+            width=0.8,
+            marker_color=NOTE_COLOR,
+            customdata=np.stack([names, velocity], axis=1) if len(pitch) else None,
+            hovertemplate="<b>%{customdata[0]}</b> (MIDI %{y})<br>start %{base:.2f} s, length %{x:.2f} s"
+            "<br>velocity %{customdata[1]}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title=title or None,
+        height=height,
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        xaxis_title="time (s)",
+        yaxis=_pitch_axis(pitch),
+        bargap=0,
+        showlegend=False,
+    )
+    return figure
+
+
+def _pitch_axis(pitch: np.ndarray) -> dict:
+    """A pitch axis labelled at every C (C2, C3, …) with a little room above and below the notes."""
+    low, high = (int(pitch.min()), int(pitch.max())) if len(pitch) else (48, 72)
+    low, high = max(0, low - 2), min(127, high + 2)
+    cs = [p for p in range(low - low % 12, high + 1, 12) if p >= low] or [low]
+    return dict(title="pitch", range=[low - 0.5, high + 0.5], tickvals=cs, ticktext=[note_name(p) for p in cs])
+
+
+def loss_chart(epochs: list[dict], batches: list[dict] | None = None, height: int = 320) -> go.Figure:
+    """Training and validation loss per head (one panel each: their scales differ by 100×).
+
+    Training loss is drawn from the per-batch reports (x = epochs so far, fractional) so the chart moves
+    during the first epoch; validation loss exists only at the end of each epoch.
+    """
+    figure = make_subplots(rows=1, cols=len(HEADS), subplot_titles=[f"{head} loss" for head in HEADS])
+    train_x, train_rows = _training_points(epochs, batches or [])
+    for col, head in enumerate(HEADS, start=1):
+        key = f"{head}_loss"
+        figure.add_trace(
+            go.Scatter(
+                x=train_x, y=[row.get(key) for row in train_rows], mode="lines", name="training",
+                line=dict(color=NOTE_COLOR), legendgroup="training", showlegend=col == 1,
+            ),
+            row=1, col=col,
+        )
+        val = [(row["epoch"], row[f"val_{key}"]) for row in epochs if f"val_{key}" in row]
+        if val:
+            figure.add_trace(
+                go.Scatter(
+                    x=[x for x, _ in val], y=[y for _, y in val], mode="lines+markers", name="validation",
+                    line=dict(color=VALIDATION_COLOR, dash="dash"), legendgroup="validation", showlegend=col == 1,
+                ),
+                row=1, col=col,
+            )
+        figure.update_xaxes(title_text="epoch", rangemode="tozero", row=1, col=col)
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    return figure
+
+
+def _training_points(epochs: list[dict], batches: list[dict]) -> tuple[list[float], list[dict]]:
+    """Training-loss points in time order: batch reports (running means within an epoch) and epoch ends."""
+    points = [(b["epoch"] + b["batch"] / max(1, b.get("batches", 1)), b) for b in batches]
+    points += [(float(e["epoch"]), e) for e in epochs]
+    points.sort(key=lambda point: point[0])
+    return [x for x, _ in points], [row for _, row in points]
+
+
+def note_histograms(notes: pd.DataFrame, height: int = 300) -> go.Figure:
+    """Histograms of pitch (labelled with note names), step and duration side by side."""
+    figure = make_subplots(rows=1, cols=3, subplot_titles=["pitch", "step (s)", "duration (s)"])
+    pitch = notes["pitch"].to_numpy(int)
+    counts = np.bincount(pitch, minlength=128)
+    used = np.nonzero(counts)[0]
+    figure.add_trace(
+        go.Bar(
+            x=used, y=counts[used], marker_color=NOTE_COLOR,
+            customdata=[note_name(p) for p in used], hovertemplate="%{customdata}: %{y} notes<extra></extra>",
+        ),
+        row=1, col=1,
+    )
+    for col, column in ((2, "step"), (3, "duration")):
+        figure.add_trace(
+            go.Histogram(x=notes[column], nbinsx=40, marker_color=NOTE_COLOR, hovertemplate="%{x}: %{y} notes<extra></extra>"),
+            row=1, col=col,
+        )
+    figure.update_yaxes(title_text="notes", row=1, col=1)
+    figure.update_layout(height=height, showlegend=False, margin=dict(l=10, r=10, t=40, b=10), bargap=0.05)
+    return figure

@@ -1,0 +1,64 @@
+"""Dataset: the bundled chorales or the visitor's own MIDI files, one row per file, good or bad."""
+import streamlit as st
+
+from musicrnn.summaries import corpus_summary, files_table, track_names
+from ui import state
+from ui.boot import through_app
+
+through_app()  # see ui/boot.py: deep links on a fresh server
+
+BUNDLED, UPLOADED = "Bundled Bach chorales", "My own MIDI files"
+
+st.title("📂 Dataset")
+st.caption("The music the Train and Explore pages use, for you only. Bad files are listed with the reason and never stop the good ones.")
+
+source = st.radio("Music to use", [BUNDLED, UPLOADED], key=state.keep("dataset_source", BUNDLED), horizontal=True)
+if source == UPLOADED:
+    chosen = st.file_uploader(
+        "MIDI files (.mid, .midi) or .zip archives of them — several at once",
+        type=["mid", "midi", "zip"], accept_multiple_files=True, key="dataset_uploader",
+    )
+    if chosen:
+        state.set_uploads([(item.name, item.getvalue()) for item in chosen])
+    elif state.uploads():
+        st.caption(f"Using the {len(state.uploads())} file(s) you uploaded earlier.")
+        if st.button("Forget my uploaded files"):
+            state.set_uploads([])
+            st.rerun()
+
+# Widget values are already in session state at the start of a run, so the files can be loaded with the
+# chosen instruments before the widgets are drawn (their labels come from the loaded files).
+tracks_key, drums_key = state.keep("dataset_tracks", []), state.keep("dataset_drums", False)
+instruments = tuple(sorted(st.session_state[tracks_key])) or None
+drums = st.session_state[drums_key]
+if source == UPLOADED and state.uploads():
+    state.set_dataset(state.Dataset("uploaded", state.parse_uploads(tuple(state.uploads()), instruments, drums), instruments, drums))
+else:
+    if source == UPLOADED:
+        st.info("No files uploaded yet: the bundled chorales are used until you upload some.")
+    state.set_dataset(state.Dataset("bundled", state.bundled_files(instruments, drums), instruments, drums))
+
+dataset = state.dataset()
+with st.expander("Instruments"):
+    names = track_names(dataset.files)
+    st.multiselect(
+        "Use only these instruments (tracks); none chosen = all", sorted(set(names) | set(instruments or ())),
+        key=tracks_key, format_func=lambda index: names.get(index, f"{index}: (not in these files)"),
+    )
+    st.checkbox("Include drum tracks", key=drums_key,
+                help="Drum notes are drum sounds, not pitches; most melodies learn better without them.")
+
+summary = corpus_summary(dataset.files)
+columns = st.columns(5)
+columns[0].metric("Usable files", summary["files"])
+columns[1].metric("Refused files", summary["refused"])
+columns[2].metric("Notes", f"{summary['notes']:,}")
+columns[3].metric("Minutes of music", f"{summary['minutes']:.1f}")
+columns[4].metric("Pitch range", f"{summary['lowest']} – {summary['highest']}")
+if summary["files"] == 0:
+    st.warning("None of these files can be used. Check the messages below, or choose other instruments.")
+
+st.dataframe(
+    files_table(dataset.files), key="dataset_table", hide_index=True, width="stretch",
+    column_config={"seconds": st.column_config.NumberColumn(format="%.1f s")},
+)

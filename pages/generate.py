@@ -1,0 +1,66 @@
+"""Generate: pick a model, a primer and sampling settings; play, view and download each variation."""
+import streamlit as st
+
+from musicrnn.audio import gm_instruments
+from musicrnn.generate import MAX_NOTES, MAX_VARIATIONS, NOTE_NAMES, SCALES, Sampling, generate, note_name
+from ui import state
+from ui.boot import through_app
+from ui.primer import choose_primer
+from ui.widgets import model_uploader, show_piece
+
+through_app()  # see ui/boot.py: deep links on a fresh server
+
+RESULT = "generated"
+ANY_KEY = "any key"
+
+st.title("🎼 Generate")
+with st.expander("Upload a .keras model"):
+    model_uploader("generate_model_upload")
+models = state.available_models()
+if not models:
+    st.error("No model is available: the bundled model is missing. Train one on the Train page or upload a .keras file.")
+    st.stop()
+model_key = state.keep("generate_model", next(iter(models)))
+if st.session_state[model_key] not in models:
+    st.session_state[model_key] = next(iter(models))
+entry = models[st.radio("Model", list(models), key=model_key, horizontal=True)]
+st.caption(f"{entry.name} · {entry.model.parameter_count():,} parameters · preset {entry.model.cfg.preset}")
+
+primer = choose_primer()
+
+left, middle, right = st.columns(3)
+n_notes = left.number_input("Notes to generate", 1, MAX_NOTES, step=10, key=state.keep("generate_notes", 120))
+temperature = left.slider("Temperature", 0.0, 2.0, step=0.05, key=state.keep("generate_temperature", 1.0),
+                          help="Lower plays safe and repetitive, higher is more adventurous. 0 always picks the likeliest pitch.")
+top_k = left.number_input("Top-k (0 = off)", 0, 128, key=state.keep("generate_top_k", 0), help="Sample only among the k likeliest pitches.")
+top_p = middle.slider("Top-p", 0.05, 1.0, step=0.05, key=state.keep("generate_top_p", 1.0),
+                      help="Sample only among the likeliest pitches that together have this probability (1 = off).")
+tonic = middle.selectbox("Key", [ANY_KEY, *NOTE_NAMES], key=state.keep("generate_tonic", ANY_KEY), help="Only pitches of this scale are played.")
+scale = middle.selectbox("Scale", list(SCALES), key=state.keep("generate_scale", "major"), disabled=tonic == ANY_KEY)
+low, high = middle.slider("Pitch range (MIDI numbers)", 0, 127, key=state.keep("generate_range", (36, 84)))
+middle.caption(f"From {note_name(low)} to {note_name(high)}")
+instrument = right.selectbox("Instrument", list(gm_instruments()), key=state.keep("generate_instrument", "Acoustic Grand Piano"))
+seed = right.number_input("Seed", 0, 2**31 - 1, key=state.keep("generate_seed", 0), help="The same seed and settings give the same music.")
+variations = right.slider("Variations", 1, MAX_VARIATIONS, key=state.keep("generate_variations", 3))
+
+if st.button("Generate", type="primary", icon="🎵"):
+    settings = Sampling(
+        n_notes=int(n_notes), temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
+        key=None if tonic == ANY_KEY else f"{tonic}:{scale}", pitch_low=int(low), pitch_high=int(high),
+        seed=int(seed), variations=int(variations),
+    )
+    program = gm_instruments()[instrument]
+    try:
+        with st.spinner("Writing music…"):
+            pieces = generate(entry.model, primer, settings)
+            st.session_state[RESULT] = (pieces, [state.render_audio(notes, program) for notes in pieces], program, settings)
+    except ValueError as exc:
+        st.error(f"Cannot generate with these settings: {exc}")
+
+# Results live in session state, so touching a widget or switching pages does not regenerate or lose them.
+if RESULT in st.session_state:
+    pieces, audios, program, settings = st.session_state[RESULT]
+    st.caption(f"{len(pieces)} variation(s) · seed {settings.seed} · {settings.n_notes} notes · temperature {settings.temperature}")
+    for index, (notes, audio) in enumerate(zip(pieces, audios), start=1):
+        st.subheader(f"Variation {index}")
+        show_piece(notes, audio, key=f"variation-{index}-seed-{settings.seed}", program=program)

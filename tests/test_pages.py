@@ -1,0 +1,168 @@
+"""Each page of the Streamlit app, run headless with AppTest, asserting on what a visitor sees."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from musicrnn import bundled
+from musicrnn.midi import load_paths
+from ui.state import DATASET, JOB, TRAINED_MODEL, Dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+TIMEOUT = 120  # the first run of a page may read the whole bundled corpus on a busy 2-core machine
+
+needs_default_model = pytest.mark.skipif(not bundled.DEFAULT_MODEL.exists(), reason="the bundled model is not built yet")
+
+
+def open_page(page: str, dataset: Dataset | None = None, **state: object) -> AppTest:
+    """A fresh visitor on `page` (run once), optionally with a small dataset and other state already set."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if dataset is not None:
+        at.session_state[DATASET] = dataset
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    if page != "home":
+        at.switch_page(f"pages/{page}.py").run()
+    assert_no_exception(at)
+    return at
+
+
+def assert_no_exception(at: AppTest) -> None:
+    assert not at.exception, [item.value for item in at.exception]
+
+
+def small_dataset(count: int = 6) -> Dataset:
+    return Dataset("uploaded", load_paths(bundled.chorale_files()[:count]))
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    next(button for button in at.button if button.label == label).click().run()
+    assert_no_exception(at)
+    return at
+
+
+def download_labels(at: AppTest) -> list[str]:
+    return [button.label for button in at.get("download_button")]
+
+
+@needs_default_model
+def test_home_button_plays_the_default_model():
+    at = open_page("home")
+    assert not at.get("audio")
+    click(at, "Generate with the default model")
+    assert len(at.get("audio")) == 1
+    assert len(at.get("plotly_chart")) == 1
+    assert not at.error
+
+
+def test_dataset_shows_the_bundled_corpus_table():
+    at = open_page("dataset")
+    table = at.dataframe[0].value
+    assert len(table) == len(bundled.chorale_files())
+    assert set(table["status"]) == {"OK"}
+    assert list(table.columns) == ["file", "notes", "seconds", "instruments", "status"]
+
+
+def test_dataset_upload_lists_a_bad_file_next_to_a_good_one(midi_factory):
+    # Choosing uploads before the first run keeps this test from reading the whole bundled corpus.
+    at = open_page("dataset", small_dataset(2), keep_dataset_source="My own MIDI files")
+    at.file_uploader[0].set_value(
+        [("good.mid", midi_factory(), "audio/midi"), ("broken.mid", b"this is not music", "audio/midi")]
+    ).run()
+    assert_no_exception(at)
+    table = at.dataframe[0].value.set_index("file")
+    assert table.loc["good.mid", "status"] == "OK"
+    assert table.loc["good.mid", "notes"] == 8
+    assert "not a MIDI file" in table.loc["broken.mid", "status"]
+    # The good file alone is the visitor's dataset now.
+    assert [item.name for item in at.session_state[DATASET].ok_files] == ["good.mid"]
+
+
+def test_explore_draws_the_piano_roll_and_histograms():
+    at = open_page("explore", small_dataset(3))
+    titles = [chart.proto.spec for chart in at.get("plotly_chart")]
+    assert len(titles) == 2
+    assert "C4" in titles[0] or "C5" in titles[0]  # note names label the pitch axis and hovers
+    assert len(at.get("audio")) == 1
+    notes = at.dataframe[0].value
+    assert {"note", "pitch", "step", "duration"} <= set(notes.columns)
+
+
+def test_train_tiny_model_completes_and_offers_the_model():
+    at = open_page("train", small_dataset(4))
+    at.number_input(key="keep_train_epochs").set_value(1)  # inside the form: sent with the submit click
+    click(at, "Start training")
+    job = at.session_state[JOB]
+    # Switching pages and back keeps the same job.
+    at.switch_page("pages/generate.py").run()
+    at.switch_page("pages/train.py").run()
+    assert at.session_state[JOB] is job
+    assert job.wait(timeout=300), "tiny training did not finish"
+    at.run()
+    assert_no_exception(at)
+    assert job.status == "finished", job.error
+    assert any("Finished 1 epoch" in item.value for item in at.success)
+    assert len(at.get("plotly_chart")) == 1
+    assert "Download the model (.keras)" in download_labels(at)
+    assert at.session_state[TRAINED_MODEL].model.cfg.preset == "tiny"
+    # The trained model is offered on the Generate page.
+    click(at, "Use this model on the Generate page")
+    assert at.radio(key="keep_generate_model").value == "Trained in this session"
+
+
+def test_train_refuses_a_broken_model_upload_with_a_message():
+    at = open_page("train", small_dataset(2))
+    at.file_uploader(key="train_model_upload").set_value(("model.keras", b"not a zip", "application/octet-stream")).run()
+    assert_no_exception(at)
+    assert any("not a .keras model file" in item.value for item in at.error)
+
+
+@needs_default_model
+def test_generate_two_variations_with_audio_and_downloads_and_same_seed_same_notes():
+    at = open_page("generate", small_dataset(2))
+    at.slider(key="keep_generate_variations").set_value(2)
+    at.number_input(key="keep_generate_notes").set_value(40)
+    at.number_input(key="keep_generate_seed").set_value(7).run()
+    click(at, "Generate")
+    first = at.session_state["generated"][0]
+    assert len(first) == 2 and all(len(notes) == 40 for notes in first)
+    assert len(at.get("audio")) == 2
+    assert download_labels(at).count("Download MIDI") == 2
+    assert download_labels(at).count("Download WAV") == 2
+    click(at, "Generate")
+    again = at.session_state["generated"][0]
+    for a, b in zip(first, again):
+        pd.testing.assert_frame_equal(a, b)
+    assert not first[0]["pitch"].equals(first[1]["pitch"])  # the variations differ from each other
+
+
+def test_app_runs_from_another_working_directory(tmp_path):
+    """Paths are relative to the repository, not to where the server was started."""
+    script = textwrap.dedent(
+        f"""
+        from streamlit.testing.v1 import AppTest
+        at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT}).run()
+        assert not at.exception, [e.value for e in at.exception]
+        at.switch_page("pages/explore.py")
+        import ui.state as state
+        from musicrnn.midi import load_paths
+        from musicrnn import bundled
+        at.session_state["dataset"] = state.Dataset("uploaded", load_paths(bundled.chorale_files()[:1]))
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.get("plotly_chart")
+        print("ok")
+        """
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no PYTHONPATH: the app must find its own modules
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ok" in done.stdout

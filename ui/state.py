@@ -1,0 +1,194 @@
+"""Per-visitor state (`st.session_state`) and server-wide cached resources, in one place.
+
+Each browser tab has its own session state, so datasets, models and training jobs never leak between
+visitors; the bundled corpus and default model are read-only and cached once per server process.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from musicrnn import bundled
+from musicrnn.audio import Rendered, render
+from musicrnn.dataset import Corpus
+from musicrnn.infer import ModelFileError, NumpyModel, read_model_file
+from musicrnn.jobs import TrainingJob
+from musicrnn.midi import LoadedFile, load_paths, load_uploads
+
+KEEP_PREFIX = "keep_"  # widget values under these keys survive page switches (see keep_widget_values)
+
+DATASET = "dataset"
+UPLOADS = "uploads"
+JOB = "job"
+TRAINED_MODEL = "trained_model"
+UPLOADED_MODEL = "uploaded_model"
+
+DEFAULT_MODEL_LABEL = "Default model (Bach chorales)"
+TRAINED_MODEL_LABEL = "Trained in this session"
+UPLOADED_MODEL_LABEL = "Uploaded model"
+
+
+@dataclass
+class Dataset:
+    """The visitor's chosen music: bundled chorales or their uploads, loaded with their instrument choice."""
+
+    source: str  # "bundled" or "uploaded"
+    files: list[LoadedFile]
+    instruments: tuple[int, ...] | None = None
+    include_drums: bool = False
+
+    @property
+    def ok_files(self) -> list[LoadedFile]:
+        return [item for item in self.files if item.ok]
+
+    def corpus(self) -> Corpus:
+        return Corpus.from_tables([(item.name, item.notes) for item in self.ok_files])
+
+    def file(self, name: str) -> LoadedFile | None:
+        return next((item for item in self.ok_files if item.name == name), None)
+
+
+@dataclass
+class ModelEntry:
+    """A model the Generate page can use: numpy weights for generation, the .keras file for download."""
+
+    label: str
+    name: str
+    model: NumpyModel
+    file: bytes | None = None
+
+
+# ---- widget values that persist across pages -------------------------------------------------------------
+
+def keep(key: str, default: Any) -> str:
+    """A widget key whose value survives switching pages, initialised to `default` the first time.
+
+    Streamlit forgets a widget's value when its page is not shown; re-assigning the key on every run
+    (keep_widget_values, called by app.py) prevents that. Pages pass no `value=` to such widgets.
+    """
+    full = key if key.startswith(KEEP_PREFIX) else KEEP_PREFIX + key
+    st.session_state.setdefault(full, default)
+    return full
+
+
+def keep_widget_values() -> None:
+    for key in list(st.session_state.keys()):
+        if isinstance(key, str) and key.startswith(KEEP_PREFIX):
+            st.session_state[key] = st.session_state[key]
+
+
+# ---- server-wide cached resources ----------------------------------------------------------------------------
+
+@st.cache_resource(show_spinner="Reading the 350 bundled Bach chorales (once per server, a few seconds)…", max_entries=2)
+def bundled_files(instruments: tuple[int, ...] | None = None, include_drums: bool = False) -> list[LoadedFile]:
+    """Shared read-only: pages must not modify the returned tables."""
+    return load_paths(bundled.chorale_files(), instruments=instruments, include_drums=include_drums)
+
+
+@st.cache_resource(show_spinner=False)
+def default_model() -> NumpyModel:
+    return bundled.default_model()
+
+
+@st.cache_resource(show_spinner=False)
+def default_primer(count: int) -> pd.DataFrame:
+    return bundled.default_primer(count)
+
+
+@st.cache_data(show_spinner="Reading your files…", max_entries=8)
+def parse_uploads(items: tuple[tuple[str, bytes], ...], instruments: tuple[int, ...] | None, include_drums: bool) -> list[LoadedFile]:
+    return load_uploads(items, instruments=instruments, include_drums=include_drums)
+
+
+@st.cache_data(show_spinner="Rendering audio…", max_entries=64)
+def render_audio(notes: pd.DataFrame, program: int = 0, max_seconds: float | None = None) -> Rendered:
+    if max_seconds is not None:
+        notes = notes[notes["start"] < max_seconds]  # only synthesise what will be played
+    return render(notes, program=program, max_seconds=max_seconds)
+
+
+# ---- the visitor's dataset -----------------------------------------------------------------------------------
+
+def dataset() -> Dataset:
+    """The visitor's dataset; the bundled chorales until they choose otherwise on the Dataset page."""
+    if DATASET not in st.session_state:
+        st.session_state[DATASET] = Dataset("bundled", bundled_files(None, False))
+    return st.session_state[DATASET]
+
+
+def set_dataset(value: Dataset) -> None:
+    st.session_state[DATASET] = value
+
+
+def uploads() -> list[tuple[str, bytes]]:
+    """The MIDI/zip files this visitor uploaded (kept here because the uploader forgets them on page switch)."""
+    return st.session_state.get(UPLOADS, [])
+
+
+def set_uploads(items: list[tuple[str, bytes]]) -> None:
+    st.session_state[UPLOADS] = items
+
+
+# ---- models and the training job -------------------------------------------------------------------------------
+
+def job() -> TrainingJob | None:
+    return st.session_state.get(JOB)
+
+
+def set_job(value: TrainingJob) -> None:
+    st.session_state[JOB] = value
+
+
+def collect_trained_model() -> None:
+    """Once the session's job has ended with a model file, make it available to the Generate page.
+
+    app.py calls this on every run, so a job that finishes while its visitor is on another page is
+    picked up wherever they are.
+    """
+    current = job()
+    if current is None or current.running or current.model_file is None:
+        return
+    entry = st.session_state.get(TRAINED_MODEL)
+    if entry is not None and entry.name == current.id:
+        return
+    try:
+        model = read_model_file(current.model_file, name=f"model {current.id}")
+    except ModelFileError as exc:  # should not happen for our own files, but never show a traceback
+        st.session_state[TRAINED_MODEL] = None
+        st.error(f"The trained model could not be read: {exc}")
+        return
+    st.session_state[TRAINED_MODEL] = ModelEntry(TRAINED_MODEL_LABEL, current.id, model, current.model_file)
+
+
+def trained_model() -> ModelEntry | None:
+    return st.session_state.get(TRAINED_MODEL)
+
+
+def uploaded_model() -> ModelEntry | None:
+    return st.session_state.get(UPLOADED_MODEL)
+
+
+def load_uploaded_model(name: str, data: bytes) -> ModelEntry:
+    """Read an uploaded .keras file safely (numbers only, no code runs); raises ModelFileError."""
+    current = uploaded_model()
+    if current is not None and current.name == name and current.file == data:
+        return current
+    entry = ModelEntry(UPLOADED_MODEL_LABEL, name, read_model_file(data, name=name), data)
+    st.session_state[UPLOADED_MODEL] = entry
+    return entry
+
+
+def available_models() -> dict[str, ModelEntry]:
+    """Models to choose from, by label: the default one (when present), then this session's."""
+    models: dict[str, ModelEntry] = {}
+    try:
+        models[DEFAULT_MODEL_LABEL] = ModelEntry(DEFAULT_MODEL_LABEL, bundled.DEFAULT_MODEL.name, default_model())
+    except ModelFileError:
+        pass  # a checkout without the bundled model still works with trained or uploaded ones
+    for entry in (trained_model(), uploaded_model()):
+        if entry is not None:
+            models[entry.label] = entry
+    return models

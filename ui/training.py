@@ -1,0 +1,110 @@
+"""The Train page's pieces: the settings form's knobs and the live panel of a training job."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from musicrnn.config import PRESETS
+from musicrnn.jobs import TrainingJob
+from musicrnn.plots import HEADS, loss_chart
+
+from . import state
+from .widgets import format_seconds, training_progress
+
+# Config field -> (label, help). Ranges live at the widgets; defaults come from the chosen preset.
+KNOBS = {
+    "seq_length": ("Sequence length", "How many previous notes the network sees to predict the next one."),
+    "units": ("LSTM units", "Size of each LSTM layer's memory. Bigger learns more but trains slower."),
+    "layers": ("LSTM layers", "Stacked LSTM layers. 1 or 2 is plenty for small datasets."),
+    "dropout": ("Dropout", "Randomly silences units while training to reduce memorising (0 = off)."),
+    "learning_rate": ("Learning rate", "Step size of the optimiser (Adam). Too high is unstable, too low is slow."),
+    "batch_size": ("Batch size", "Training windows per update step."),
+    "epochs": ("Epochs", "Passes over the training data."),
+    "pitch_loss_weight": ("Pitch loss weight", "How much getting the pitch right counts in the total loss."),
+    "step_loss_weight": ("Step loss weight", "How much the timing between notes counts."),
+    "duration_loss_weight": ("Duration loss weight", "How much note lengths count."),
+    "seed": ("Seed", "Same seed, same data and settings: same model."),
+}
+
+
+def knob_key(name: str) -> str:
+    return f"{state.KEEP_PREFIX}train_{name}"
+
+
+def apply_preset() -> None:
+    """Copy the chosen preset's values into the knobs (a widget callback)."""
+    cfg = PRESETS[st.session_state[knob_key("preset")]]
+    for name in KNOBS:
+        st.session_state[knob_key(name)] = getattr(cfg, name)
+
+
+def knob(name: str, column) -> None:
+    """One number input for a Config field, typed like the preset's value."""
+    label, help_text = KNOBS[name]
+    default = getattr(PRESETS[st.session_state[knob_key("preset")]], name)
+    key = state.keep(knob_key(name), default)
+    if isinstance(default, float):
+        low, high, step = (0.0, 0.9, 0.05) if name == "dropout" else (0.0, 10.0, 0.0005 if name == "learning_rate" else 0.1)
+        column.number_input(label, low, high, step=step, key=key, help=help_text, format="%.4f" if name == "learning_rate" else "%.2f")
+    else:
+        limits = {"seq_length": (2, 256), "units": (4, 512), "layers": (1, 4), "batch_size": (1, 1024), "epochs": (1, 200), "seed": (0, 2**31 - 1)}
+        column.number_input(label, *limits[name], step=1, key=key, help=help_text)
+
+
+def knob_values() -> dict:
+    return {name: st.session_state[knob_key(name)] for name in KNOBS}
+
+
+def show_job(job: TrainingJob) -> None:
+    """Live progress while the job runs (redrawn every second without rerunning the page), summary after."""
+    was_running = job.running
+
+    @st.fragment(run_every=1.0 if was_running else None)
+    def panel() -> None:
+        snapshot = job.snapshot()
+        if was_running and not job.running:
+            st.rerun()  # redraw the whole page once: summary, buttons, and the model on other pages
+        if job.running:
+            done, caption = training_progress(snapshot)
+            if not snapshot["latest"]:
+                st.status("Loading TensorFlow and preparing the data…", state="running")
+            st.progress(done, text=caption)
+            st.button("Stop training", on_click=job.stop, icon="⏹️", help="Stops after the current batch and keeps the model so far.")
+        if snapshot["epochs"] or snapshot["batches"]:
+            st.plotly_chart(loss_chart(snapshot["epochs"], snapshot["batches"]), key="train_loss_chart")
+
+    panel()
+    if not was_running:
+        show_result(job)
+
+
+def show_result(job: TrainingJob) -> None:
+    snapshot = job.snapshot()
+    took = format_seconds(snapshot["elapsed"])
+    if job.status == "failed":
+        st.error(f"Training failed: {job.error}")
+        return
+    if job.status == "stopped":
+        st.warning(f"Stopped after {len(snapshot['epochs'])} finished epoch(s) ({took}). The model so far is kept.")
+    else:
+        st.success(f"Finished {len(snapshot['epochs'])} epoch(s) in {took}.")
+    if snapshot["epochs"]:
+        st.dataframe(loss_table(snapshot["epochs"][-1]), key="train_summary")
+    left, right = st.columns(2)
+    if left.button("Use this model on the Generate page", type="primary", icon="🎼", disabled=state.trained_model() is None):
+        st.session_state[state.KEEP_PREFIX + "generate_model"] = state.TRAINED_MODEL_LABEL
+        st.switch_page("pages/generate.py")
+    if job.model_file:
+        right.download_button(
+            "Download the model (.keras)", job.model_file, file_name=f"musicrnn-{job.cfg.preset}-{job.id}.keras",
+            mime="application/zip", on_click="ignore", icon="⬇️", key="train_download",
+        )
+
+
+def loss_table(final: dict) -> pd.DataFrame:
+    """Last epoch's loss per head, training next to validation (validation is what tells how well it learned)."""
+    rows = ["total", *HEADS]
+    keys = ["loss", *(f"{head}_loss" for head in HEADS)]
+    return pd.DataFrame(
+        {"training": [final.get(k) for k in keys], "validation": [final.get(f"val_{k}") for k in keys]}, index=rows
+    )

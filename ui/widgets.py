@@ -1,0 +1,74 @@
+"""Small display helpers used by several pages."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from musicrnn.audio import Rendered
+from musicrnn.infer import ModelFileError
+from musicrnn.midi import midi_bytes, notes_to_midi
+from musicrnn.plots import piano_roll
+
+from . import state
+
+
+def show_piece(notes: pd.DataFrame, audio: Rendered, key: str, program: int = 0, title: str = "", downloads: bool = True, autoplay: bool = False) -> None:
+    """Piano roll, audio player and (optionally) MIDI and WAV downloads of one piece."""
+    st.plotly_chart(piano_roll(notes, title=title), key=f"{key}_roll", width="stretch")
+    play(audio, autoplay=autoplay)
+    if downloads:
+        left, right = st.columns(2)
+        left.download_button(
+            "Download MIDI", midi_bytes(notes_to_midi(notes, program=program)), file_name=f"{key}.mid",
+            mime="audio/midi", key=f"{key}_mid", width="stretch", on_click="ignore",
+        )
+        right.download_button(
+            "Download WAV", audio.wav, file_name=f"{key}.wav", mime="audio/wav", key=f"{key}_wav", width="stretch", on_click="ignore",
+        )
+
+
+def play(audio: Rendered, autoplay: bool = False) -> None:
+    """An audio player, with the fallback synth's warning when real instrument sounds were not available."""
+    st.audio(audio.wav, format="audio/wav", autoplay=autoplay)
+    if audio.warning:
+        st.caption(audio.warning)
+
+
+def model_uploader(key: str) -> None:
+    """Upload a .keras model: read as numbers only (never executed); a wrong file gets a clear message."""
+    upload = st.file_uploader(
+        "Upload a .keras model trained with this app", type=["keras"], key=key,
+        help="Files are checked to be a musicrnn model; nothing inside them is ever run.",
+    )
+    if upload is None:
+        return
+    try:
+        entry = state.load_uploaded_model(upload.name, upload.getvalue())
+    except ModelFileError as exc:
+        st.error(f"This model cannot be used. {exc}")
+        return
+    st.success(f"Loaded **{entry.name}** ({entry.model.parameter_count():,} parameters, preset {entry.model.cfg.preset}).")
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def training_progress(snapshot: dict) -> tuple[float, str]:
+    """Fraction done (0-1) and a caption such as 'Epoch 2 of 5 · about 1 min 10 s left'."""
+    total = max(1, snapshot["total_epochs"])
+    latest = snapshot["latest"]
+    if not latest:
+        return 0.0, "Loading TensorFlow and preparing the data…"
+    if latest["kind"] == "batch":
+        done = (latest["epoch"] + latest["batch"] / max(1, latest["batches"])) / total
+        epoch = latest["epoch"] + 1
+    else:
+        done = latest["epoch"] / total
+        epoch = min(total, latest["epoch"] + 1)
+    done = min(1.0, done)
+    caption = f"Epoch {epoch} of {total}"
+    if 0 < done < 1:
+        caption += f" · about {format_seconds(latest['elapsed'] * (1 - done) / done)} left"
+    return done, caption
