@@ -34,6 +34,8 @@ class Config:
     val_fraction: float = 0.1
     # Windows per file start every `window_stride` notes (1 = every note, like the tutorial).
     window_stride: int = 1
+    # Training windows are transposed by a random shift in [-transpose, +transpose] semitones (0 = off).
+    transpose: int = 0
     seed: int = 42
     sample_rate: int = 16000
 
@@ -60,6 +62,8 @@ class Config:
         for name in ("seq_length", "units", "layers", "batch_size", "epochs", "window_stride", "embedding_dim"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1")
+        if not 0 <= self.transpose <= 12:
+            problems.append("transpose must be between 0 and 12 semitones")
         if not 0.0 <= self.dropout < 1.0:
             problems.append("dropout must be in [0, 1)")
         if not 0.0 < self.val_fraction < 1.0:
@@ -90,6 +94,7 @@ PRESETS: dict[str, Config] = {
         step_loss_weight=2.0,
         duration_loss_weight=2.0,
         window_stride=8,
+        transpose=6,
     ),
     # A quick model for trying things out in the browser (trains in well under a minute).
     "tiny": Config(

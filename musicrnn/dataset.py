@@ -211,12 +211,25 @@ def make_tf_dataset(corpus: Corpus, cfg: Config, shuffle: bool, seed: int | None
     }
     offsets = tf.range(cfg.seq_length, dtype=tf.int64)
 
-    def cut(start_batch: tf.Tensor):
+    augment = shuffle and cfg.transpose > 0
+    seed_value = 0 if seed is None else int(seed)
+
+    def cut(batch_index: tf.Tensor, start_batch: tf.Tensor):
         index = start_batch[:, None] + offsets[None, :]
         target = index + 1
-        inputs = {"pitch_input": tf.gather(constants["pitch"], index), "features": tf.gather(constants["numeric"], index)}
+        pitch_in, pitch_out = tf.gather(constants["pitch"], index), tf.gather(constants["pitch"], target)
+        if augment:
+            # Random transposition per window (same shift for inputs and targets): music keeps its
+            # meaning in another key, and the model can no longer memorise absolute pitches.
+            shift = tf.random.stateless_uniform(
+                [tf.shape(start_batch)[0], 1], seed=tf.stack([tf.constant(seed_value, tf.int64), batch_index]),
+                minval=-cfg.transpose, maxval=cfg.transpose + 1, dtype=tf.int32,
+            )
+            pitch_in = tf.clip_by_value(pitch_in + shift, 0, 127)
+            pitch_out = tf.clip_by_value(pitch_out + shift, 0, 127)
+        inputs = {"pitch_input": pitch_in, "features": tf.gather(constants["numeric"], index)}
         targets = {
-            "pitch": tf.gather(constants["pitch"], target),
+            "pitch": pitch_out,
             "step": tf.gather(constants["step"], target)[..., None],
             "duration": tf.gather(constants["duration"], target)[..., None],
         }
@@ -225,4 +238,5 @@ def make_tf_dataset(corpus: Corpus, cfg: Config, shuffle: bool, seed: int | None
     data = tf.data.Dataset.from_tensor_slices(flat.starts)
     if shuffle:
         data = data.shuffle(len(flat.starts), seed=seed, reshuffle_each_iteration=True)
-    return data.batch(cfg.batch_size).map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE), len(flat.starts)
+    data = data.batch(cfg.batch_size).enumerate().map(cut, num_parallel_calls=tf.data.AUTOTUNE)
+    return data.prefetch(tf.data.AUTOTUNE), len(flat.starts)
