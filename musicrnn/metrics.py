@@ -81,3 +81,16 @@ def model_scores(model, evaluation: Corpus, train: Corpus | None = None) -> dict
         "notes": int(sum(len(l) for l in losses)),
         "files": int(len(losses)),
     }
+
+
+def baseline_top1(train: Corpus, evaluation: Corpus) -> dict[str, float]:
+    """How often each baseline's most likely pitch is the next note, over the notes `baseline_cross_entropy`
+    scores (uniform: the chance of a blind guess, 1/128)."""
+    unigram, bigram = unigram_probs(train), bigram_probs(train)
+    previous = np.concatenate([p[:-1] for p in evaluation.pitch])
+    target = np.concatenate([p[1:] for p in evaluation.pitch])
+    return {
+        "uniform": 1.0 / PITCH_CLASSES,
+        "unigram": float((target == unigram.argmax()).mean()),
+        "bigram": float((target == bigram.argmax(axis=1)[previous]).mean()),
+    }

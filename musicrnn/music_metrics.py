@@ -1,0 +1,396 @@
+"""What is the music like? Musical metrics of a piece or a corpus, and how much a piece copies its corpus.
+
+Definitions follow MusPy (Dong et al., 2020, `muspy.metrics`) and MGEval (Yang & Lerch, 2018) where they
+exist; each function's docstring says which, and what we do differently. A piece is the note stream the
+model sees: all voices merged, sorted by start time (ties by pitch), with `step` = time since the previous
+note's start and `duration` in seconds. Nothing here needs TensorFlow.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .dataset import Corpus
+from .features import CHORD_GAP
+
+# MusPy's scales for scale consistency: the major and natural minor scales on each of the 12 roots.
+MAJOR = (0, 2, 4, 5, 7, 9, 11)
+MINOR = (0, 2, 3, 5, 7, 8, 10)
+NGRAM = 4  # repetition counts repeated 4-note pitch patterns
+# Shared bins for step and duration histograms (seconds): one bin for "zero" (notes of a chord), then
+# bins half an octave wide centred on 1/32, 1/16 … 4 s and the half-way points (0.177, 0.354, 0.707 …),
+# so the usual note values (0.125, 0.25, 0.5, 1 s, and dotted ones) sit in bin centres, not on edges.
+# Values above the last edge are counted in the last bin.
+TIME_EDGES = np.concatenate([[0.0], 2.0 ** ((np.arange(-10, 5) * 2 - 1) / 4)])
+METRIC_LABELS = {
+    "notes": "notes",
+    "pitch_range": "pitch range (semitones)",
+    "pitches_used": "pitches used",
+    "pitch_classes_used": "pitch classes used",
+    "pitch_class_entropy": "pitch-class entropy (bits)",
+    "scale_consistency": "scale consistency",
+    "mean_abs_interval": "mean |interval| (semitones)",
+    "repetition": "repeated 4-note patterns",
+    "polyphony": "notes per onset",
+    "polyphony_sounding": "notes sounding (MusPy polyphony)",
+    "mean_step": "mean step (s)",
+    "mean_duration": "mean duration (s)",
+}
+
+
+# ---------------------------------------------------------------- one piece
+
+def pitch_range(pitch: np.ndarray) -> int:
+    """Highest minus lowest pitch, in semitones (MusPy `pitch_range`)."""
+    return int(pitch.max() - pitch.min()) if len(pitch) else 0
+
+
+def pitches_used(pitch: np.ndarray) -> int:
+    """Number of distinct MIDI pitches (MusPy `n_pitches_used`)."""
+    return int(len(np.unique(pitch)))
+
+
+def pitch_classes_used(pitch: np.ndarray) -> int:
+    """Number of distinct pitch classes, C … B (MusPy `n_pitch_classes_used`)."""
+    return int(len(np.unique(np.asarray(pitch) % 12)))
+
+
+def pitch_class_histogram(pitch: np.ndarray) -> np.ndarray:
+    """Share of notes on each pitch class C … B (12 values summing to 1; zeros for no notes)."""
+    counts = np.bincount(np.asarray(pitch, dtype=np.int64) % 12, minlength=12).astype(np.float64)
+    return counts / counts.sum() if counts.sum() else counts
+
+
+def pitch_class_entropy(pitch: np.ndarray) -> float:
+    """Shannon entropy of the pitch-class histogram, in bits (MusPy `pitch_class_entropy`): 0 for one
+    pitch class, log2(12) ≈ 3.58 for all twelve used equally. Counts notes, not time."""
+    probs = pitch_class_histogram(pitch)
+    probs = probs[probs > 0]
+    return float(-(probs * np.log2(probs)).sum()) if len(probs) else float("nan")
+
+
+def scale_consistency(pitch: np.ndarray) -> float:
+    """Largest share of notes inside one major or natural-minor scale over all 12 roots
+    (MusPy `scale_consistency`). 1.0 means every note fits one key."""
+    if not len(pitch):
+        return float("nan")
+    counts = np.bincount(np.asarray(pitch, dtype=np.int64) % 12, minlength=12)
+    inside = max(int(counts[[(root + degree) % 12 for degree in scale]].sum()) for scale in (MAJOR, MINOR) for root in range(12))
+    return inside / len(pitch)  # integer counts, so a perfect fit is exactly 1.0
+
+
+def mean_abs_interval(pitch: np.ndarray) -> float:
+    """Mean absolute difference in semitones between consecutive notes of the stream (MGEval's
+    `avg_pitch_interval`, taken as absolute values). Chords count as they sit in the stream — bottom to top,
+    then on to the next onset — so a C major triad adds intervals 4 and 3: the same intervals the model
+    predicts (and gets as its interval feature)."""
+    return float(np.abs(np.diff(pitch)).mean()) if len(pitch) > 1 else float("nan")
+
+
+def repetition(pitch: np.ndarray, n: int = NGRAM) -> float:
+    """Share of the piece's n-note pitch patterns (all len-n+1 overlapping windows) that repeat a pattern
+    seen earlier in the piece: 1 - distinct/total. 0 = no pattern recurs; near 1 = a loop.
+    (Our own definition: neither MusPy nor MGEval has an n-gram repetition metric.)"""
+    pitch = np.asarray(pitch, dtype=np.int64)
+    if len(pitch) < n:
+        return float("nan")
+    windows = np.lib.stride_tricks.sliding_window_view(pitch, n)
+    return float(1.0 - len(np.unique(windows, axis=0)) / len(windows))
+
+
+def onset_groups(step: np.ndarray) -> int:
+    """Number of distinct onsets: notes starting within CHORD_GAP (10 ms) of the previous one join its onset."""
+    step = np.asarray(step, dtype=np.float64)
+    return int(1 + (step[1:] >= CHORD_GAP).sum()) if len(step) else 0
+
+
+def polyphony(step: np.ndarray) -> float:
+    """Mean number of notes starting together: notes / onsets (1.0 for a melody, 4.0 for block SATB chords).
+    This is what the model generates (zero steps) and is what we report as "polyphony"; MusPy's
+    `polyphony` counts notes *sounding* and is `polyphony_sounding`."""
+    return len(step) / onset_groups(step) if len(step) else float("nan")
+
+
+def polyphony_sounding(step: np.ndarray, duration: np.ndarray) -> float:
+    """Mean number of notes sounding, over the time at least one note sounds (MusPy `polyphony`, which
+    averages a piano roll's active-pitch counts over time steps with any note on; here computed exactly in
+    continuous time instead of on a grid, and a note held twice at one pitch counts twice)."""
+    start = np.cumsum(np.asarray(step, dtype=np.float64))
+    end = start + np.asarray(duration, dtype=np.float64)
+    if not len(start) or not (end > start).any():
+        return float("nan")
+    times = np.concatenate([start, end])
+    change = np.concatenate([np.ones(len(start)), -np.ones(len(end))])
+    order = np.argsort(times, kind="stable")
+    times, sounding = times[order], np.cumsum(change[order])
+    span = np.diff(times)  # sounding[i] notes sound from times[i] to times[i+1]
+    active = sounding[:-1] > 0
+    return float((sounding[:-1] * span)[active].sum() / span[active].sum())
+
+
+def time_histogram(values: np.ndarray, edges: np.ndarray = TIME_EDGES) -> np.ndarray:
+    """Share of values in each bin of `edges` (seconds); values past the last edge count in the last bin."""
+    values = np.clip(np.asarray(values, dtype=np.float64), edges[0], edges[-1])
+    counts, _ = np.histogram(values, bins=edges)
+    return counts / counts.sum() if counts.sum() else counts.astype(np.float64)
+
+
+def time_bin_labels(edges: np.ndarray = TIME_EDGES) -> list[str]:
+    """Readable names for the bins of `edges`: "0" for the zero bin, then the bin centres in seconds."""
+    centres = np.sqrt(edges[1:-1] * edges[2:])
+    return ["0"] + [f"{c:.2g} s" for c in centres]
+
+
+def _arrays(notes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pitch = notes["pitch"].to_numpy(np.int64)
+    if "step" in notes:
+        step = notes["step"].to_numpy(np.float64)
+    else:
+        step = np.diff(notes["start"].to_numpy(np.float64), prepend=notes["start"].iloc[0] if len(notes) else 0.0)
+    return pitch, step, notes["duration"].to_numpy(np.float64)
+
+
+def metrics_of(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray) -> dict[str, float]:
+    """Every scalar metric of one note stream (the keys of METRIC_LABELS)."""
+    pitch, step, duration = np.asarray(pitch, np.int64), np.asarray(step, np.float64), np.asarray(duration, np.float64)
+    empty = not len(pitch)
+    return {
+        "notes": int(len(pitch)),
+        "pitch_range": float("nan") if empty else pitch_range(pitch),
+        "pitches_used": pitches_used(pitch),
+        "pitch_classes_used": pitch_classes_used(pitch),
+        "pitch_class_entropy": pitch_class_entropy(pitch),
+        "scale_consistency": scale_consistency(pitch),
+        "mean_abs_interval": mean_abs_interval(pitch),
+        "repetition": repetition(pitch),
+        "polyphony": polyphony(step),
+        "polyphony_sounding": polyphony_sounding(step, duration),
+        # The first step is the gap before the piece starts, not between notes: leave it out.
+        "mean_step": float(step[1:].mean()) if len(step) > 1 else float("nan"),
+        "mean_duration": float("nan") if empty else float(duration.mean()),
+    }
+
+
+def piece_metrics(notes: pd.DataFrame) -> dict[str, float]:
+    """Every scalar metric of one note table (columns pitch, step or start, duration)."""
+    return metrics_of(*_arrays(notes))
+
+
+# ---------------------------------------------------------------- a corpus
+
+def _streams(corpus: Corpus | Sequence[pd.DataFrame], max_notes: int | None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    if isinstance(corpus, Corpus):
+        streams = list(zip(corpus.pitch, corpus.step, corpus.duration))
+    else:
+        streams = [_arrays(notes) for notes in corpus]
+    cut = slice(None) if max_notes is None else slice(0, max_notes)
+    return [(p[cut], s[cut], d[cut]) for p, s, d in streams if len(p)]
+
+
+def corpus_metrics(corpus: Corpus | Sequence[pd.DataFrame], max_notes: int | None = None) -> dict[str, float]:
+    """The mean over files of `piece_metrics` (same keys), every file weighing the same, as MusPy's
+    evaluations average per-sample metrics. Range, pitches used and repetition grow with length, so pass
+    `max_notes` (e.g. the generated length) to compare files cut to the same length as generated pieces."""
+    rows = [metrics_of(*stream) for stream in _streams(corpus, max_notes)]
+    if not rows:
+        raise ValueError("the corpus has no notes")
+    return {key: _mean([row[key] for row in rows]) for key in rows[0]}
+
+
+def _mean(values: list[float]) -> float:
+    """Mean ignoring NaN (metrics undefined for a file, e.g. repetition of a 3-note file); NaN if all are."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if len(values) else float("nan")
+
+
+def corpus_pitch_class_histogram(corpus: Corpus | Sequence[pd.DataFrame]) -> np.ndarray:
+    """Share of all the corpus's notes on each pitch class (notes pooled, so long files weigh more)."""
+    return pitch_class_histogram(np.concatenate([p for p, _, _ in _streams(corpus, None)]))
+
+
+def corpus_time_histogram(corpus: Corpus | Sequence[pd.DataFrame], which: str = "duration", edges: np.ndarray = TIME_EDGES) -> np.ndarray:
+    """Pooled histogram of the corpus's steps (first note of each file left out) or durations."""
+    index = {"step": 1, "duration": 2}[which]
+    values = [s[index][1:] if which == "step" else s[index] for s in _streams(corpus, None)]
+    return time_histogram(np.concatenate(values), edges)
+
+
+def piece_time_histogram(notes: pd.DataFrame, which: str = "duration", edges: np.ndarray = TIME_EDGES) -> np.ndarray:
+    """A piece's step (first note left out) or duration histogram on the shared bins."""
+    values = notes[which].to_numpy(np.float64)
+    return time_histogram(values[1:] if which == "step" else values, edges)
+
+
+# ---------------------------------------------------------------- novelty
+
+@dataclass
+class CopiedRun:
+    """The longest run of consecutive notes a piece shares with one corpus file."""
+
+    length: int  # notes (0 when not even one pitch occurs in the corpus)
+    file: str | None  # the corpus file it comes from
+    file_position: int  # index of the run's first note in that file
+    piece_position: int  # index of the run's first note in the piece
+    transposition: int | None  # semitones from piece to file (0 for exact matches)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_MASK = (1 << 64) - 1
+_BASE = 0x9E3779B97F4A7C15  # odd, so invertible modulo 2**64
+
+
+class CorpusIndex:
+    """The corpus's pitch streams, hashed once for `longest_copied_run` (build one per corpus and reuse it).
+
+    Every window of L symbols gets a polynomial hash modulo 2**64, computed for all windows at once from
+    prefix sums: with h_i = sum_j x_j B^j, window (i, L) has (h_{i+L} - h_i) · B^-i. Finding the longest
+    shared run is then a binary search on L (a run of L shared implies one of L-1), each step one sorted
+    membership test over ~100k hashes, and the final candidate is checked note by note.
+    """
+
+    def __init__(self, corpus: Corpus, intervals: bool = False):
+        self.names = list(corpus.names)
+        self.intervals = intervals
+        seqs = [_symbols(p, intervals) for p in corpus.pitch]
+        self.lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int64)
+        self.pitch = list(corpus.pitch)
+        self.symbols = np.concatenate(seqs) if seqs else np.zeros(0, np.int64)
+        self.file_of = np.repeat(np.arange(len(seqs)), self.lengths)
+        self.prefix, self.inverse = _prefix_hashes(self.symbols)
+
+    def window_hashes(self, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """Hashes of every window of `length` symbols lying inside one file, and the windows' starts."""
+        starts = np.arange(len(self.symbols) - length + 1)
+        if not len(starts):
+            return np.zeros(0, np.uint64), starts
+        starts = starts[starts + length <= self.offsets[self.file_of[starts] + 1]]
+        return _window_hashes(self.prefix, self.inverse, starts, length), starts
+
+
+def _symbols(pitch: np.ndarray, intervals: bool) -> np.ndarray:
+    pitch = np.asarray(pitch, dtype=np.int64)
+    return np.diff(pitch) + 128 if intervals else pitch + 1  # never zero: a zero would hash like nothing
+
+
+def _prefix_hashes(symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Prefix sums of x_j·B^j and the inverse powers B^-j, modulo 2**64 (numpy's uint64 wraps)."""
+    n = len(symbols)
+    powers = np.full(n + 1, _BASE, dtype=np.uint64)
+    powers[0] = 1
+    inverse = np.full(n + 1, pow(_BASE, -1, 1 << 64), dtype=np.uint64)
+    inverse[0] = 1
+    with np.errstate(over="ignore"):
+        powers = np.cumprod(powers, dtype=np.uint64)
+        inverse = np.cumprod(inverse, dtype=np.uint64)
+        prefix = np.concatenate([[np.uint64(0)], np.cumsum(symbols.astype(np.uint64) * powers[:n], dtype=np.uint64)])
+    return prefix, inverse
+
+
+def _window_hashes(prefix: np.ndarray, inverse: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return (prefix[starts + length] - prefix[starts]) * inverse[starts]
+
+
+def _present(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
+    """The needles found in the (large) haystack: a binary search of each haystack value among the few
+    sorted needles, much faster than np.isin's hashing of the whole haystack."""
+    if not len(needles) or not len(haystack):
+        return needles[:0]
+    needles = np.sort(needles)
+    at = np.minimum(np.searchsorted(needles, haystack), len(needles) - 1)
+    return needles[at[needles[at] == haystack]]
+
+
+def longest_copied_run(
+    pitches: np.ndarray | Sequence[int] | pd.DataFrame,
+    corpus: Corpus | CorpusIndex,
+    transposed: bool = False,
+) -> CopiedRun:
+    """The longest run of consecutive notes of a piece that appears verbatim in one corpus file.
+
+    Exact pitches by default; with `transposed=True` a run matches when its intervals do (the same melody
+    in another key), so a run of k notes means k-1 shared intervals. Pass a `CorpusIndex` (built with the
+    same `intervals=transposed`) to reuse the hashing across pieces. Runs of the note stream, chords
+    included, as the model generates it.
+    """
+    if isinstance(pitches, pd.DataFrame):
+        pitches = pitches["pitch"].to_numpy(np.int64)
+    pitch = np.asarray(pitches, dtype=np.int64)
+    index = corpus if isinstance(corpus, CorpusIndex) else CorpusIndex(corpus, intervals=transposed)
+    if index.intervals != transposed:
+        raise ValueError("the corpus index was built for the other matching mode")
+    query = _symbols(pitch, transposed)
+    q_prefix, q_inverse = _prefix_hashes(query)
+    extra = 1 if transposed else 0  # k shared intervals are k+1 notes
+
+    def matches(length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        corpus_hashes, corpus_starts = index.window_hashes(length)
+        query_starts = np.arange(len(query) - length + 1)
+        query_hashes = _window_hashes(q_prefix, q_inverse, query_starts, length)
+        found = np.isin(query_hashes, _present(corpus_hashes, query_hashes))
+        return query_starts[found], query_hashes[found], (corpus_hashes, corpus_starts)
+
+    low, high, best = 0, min(len(query), int(index.lengths.max()) if len(index.lengths) else 0), None
+    while low < high:  # invariant: a run of `low` symbols is shared; none longer than `high` can be
+        middle = (low + high + 1) // 2
+        found = matches(middle)
+        if len(found[0]):
+            low, best = middle, found
+        else:
+            high = middle - 1
+    if best is None:
+        if transposed and len(pitch) and len(index.pitch) and any(len(p) for p in index.pitch):
+            # One note always matches some note of the corpus once transposition is free.
+            file = next(i for i, p in enumerate(index.pitch) if len(p))
+            return CopiedRun(1, index.names[file], 0, 0, int(index.pitch[file][0] - pitch[0]))
+        return CopiedRun(0, None, 0, 0, None)
+    query_starts, query_hashes, (corpus_hashes, corpus_starts) = best
+    for q, h in zip(query_starts, query_hashes):  # confirm note by note (hash collisions are possible)
+        for c in corpus_starts[corpus_hashes == h]:
+            if np.array_equal(index.symbols[c : c + low], query[q : q + low]):
+                file = int(index.file_of[c])
+                position = int(c - index.offsets[file])
+                shift = int(index.pitch[file][position] - pitch[q])
+                return CopiedRun(low + extra, index.names[file], position, int(q), shift)
+    raise RuntimeError("hash collision hid every candidate run")  # ~2**-64 per comparison
+
+
+# ---------------------------------------------------------------- a model's pieces next to its corpus
+
+def musical_comparison(
+    model,
+    evaluation: Corpus,
+    training: Corpus,
+    primer: pd.DataFrame | None = None,
+    n_notes: int = 200,
+    variations: int = 3,
+    seed: int = 0,
+) -> dict:
+    """Generate `variations` pieces and report their metrics next to the evaluation files' (cut to the same
+    length), plus novelty: each piece's longest run copied from the training files, and for scale the same
+    figure for the evaluation files themselves (real music not seen in training also shares runs)."""
+    from .generate import Sampling, generate
+
+    pieces = generate(model, primer, Sampling(n_notes=n_notes, variations=variations, seed=seed))
+    exact, moved = CorpusIndex(training), CorpusIndex(training, intervals=True)
+    held_out = [longest_copied_run(p[:n_notes], exact).length for p in evaluation.pitch]
+    return {
+        "settings": {"notes": n_notes, "variations": variations, "seed": seed, "temperature": 1.0},
+        "generated": [piece_metrics(p) for p in pieces],
+        "evaluation_files": corpus_metrics(evaluation, max_notes=n_notes),
+        "novelty": {
+            "longest_copied_run": [longest_copied_run(p, exact).to_dict() for p in pieces],
+            "longest_copied_run_transposed": [longest_copied_run(p, moved, transposed=True).to_dict() for p in pieces],
+            "evaluation_files_longest_copied_run": {
+                "median": float(np.median(held_out)) if held_out else None,
+                "max": int(max(held_out)) if held_out else None,
+            },
+        },
+    }

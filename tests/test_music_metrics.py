@@ -1,0 +1,267 @@
+"""Musical metrics, novelty and the comparison figures on examples small enough to check by hand."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musicrnn.dataset import Corpus
+from musicrnn.metric_plots import (
+    PERPLEXITY_EXPLANATION,
+    duration_overlay,
+    evaluation_table,
+    metrics_table,
+    pitch_class_overlay,
+    time_overlay,
+)
+from musicrnn.metrics import baseline_top1
+from musicrnn.music_metrics import (
+    METRIC_LABELS,
+    TIME_EDGES,
+    CorpusIndex,
+    corpus_metrics,
+    corpus_pitch_class_histogram,
+    corpus_time_histogram,
+    longest_copied_run,
+    piece_metrics,
+    pitch_class_histogram,
+    time_bin_labels,
+    time_histogram,
+)
+
+C_SCALE = [60, 62, 64, 65, 67, 69, 71]
+
+
+def table(pitch, step=0.25, duration=0.2) -> pd.DataFrame:
+    """A note table; scalar step/duration apply to every note (the first step is 0)."""
+    pitch = np.asarray(pitch, dtype=np.int64)
+    step = np.broadcast_to(np.asarray(step, dtype=np.float64), pitch.shape).copy()
+    if np.ndim(step) and len(step):
+        step[0] = 0.0
+    duration = np.broadcast_to(np.asarray(duration, dtype=np.float64), pitch.shape).copy()
+    start = np.cumsum(step)
+    return pd.DataFrame({"pitch": pitch, "start": start, "end": start + duration, "step": step, "duration": duration, "velocity": 80})
+
+
+def triads(count: int = 3, gap: float = 0.5, duration: float = 0.5) -> pd.DataFrame:
+    """`count` block C major triads, one every `gap` seconds."""
+    return table([60, 64, 67] * count, step=[gap, 0.0, 0.0] * count, duration=duration)
+
+
+# ---------------------------------------------------------------- pitch metrics
+
+def test_c_major_scale_fits_one_scale_with_seven_pitch_classes():
+    m = piece_metrics(table(C_SCALE))
+    assert m["scale_consistency"] == 1.0
+    assert m["pitch_classes_used"] == 7
+    assert m["pitches_used"] == 7
+    assert m["pitch_range"] == 11
+    assert m["pitch_class_entropy"] == pytest.approx(math.log2(7))
+
+
+def test_pitch_class_entropy_counts_notes_per_class():
+    # C twice (60 and 72), six other classes once: p = 2/8 and six times 1/8.
+    m = piece_metrics(table(C_SCALE + [72]))
+    assert m["pitch_classes_used"] == 7 and m["pitches_used"] == 8
+    assert m["pitch_class_entropy"] == pytest.approx(-(0.25 * math.log2(0.25) + 6 * 0.125 * math.log2(0.125)))
+    assert piece_metrics(table([60, 72, 48]))["pitch_class_entropy"] == 0.0
+
+
+def test_chromatic_scale_fits_seven_twelfths_of_any_scale():
+    m = piece_metrics(table(range(60, 72)))
+    assert m["scale_consistency"] == pytest.approx(7 / 12)
+    assert m["pitch_class_entropy"] == pytest.approx(math.log2(12))
+
+
+def test_scale_consistency_finds_minor_keys_too():
+    # A harmonic-minor G sharp (8) is outside A natural minor / C major: 7 of 8 notes fit.
+    assert piece_metrics(table([57, 59, 60, 62, 64, 65, 67, 68]))["scale_consistency"] == pytest.approx(7 / 8)
+    # D minor's B flat: inside F major / D natural minor, so everything fits.
+    assert piece_metrics(table([62, 64, 65, 67, 69, 70, 72]))["scale_consistency"] == 1.0
+
+
+def test_mean_abs_interval_follows_the_stream_chords_included():
+    assert piece_metrics(table(C_SCALE))["mean_abs_interval"] == pytest.approx(11 / 6)
+    # Two triads: 60→64→67 inside each chord (4, 3), 67→60 between them (7).
+    assert piece_metrics(triads(2))["mean_abs_interval"] == pytest.approx((4 + 3 + 7 + 4 + 3) / 5)
+
+
+def test_repeated_motif_repeats_most_four_note_patterns():
+    # 16 notes: 13 windows, of which only the 4 rotations of the motif are distinct.
+    assert piece_metrics(table([60, 64, 67, 72] * 4))["repetition"] == pytest.approx(9 / 13)
+    assert piece_metrics(table(C_SCALE * 1))["repetition"] == 0.0
+    assert math.isnan(piece_metrics(table([60, 62, 64]))["repetition"])  # no 4-note window at all
+
+
+# ---------------------------------------------------------------- polyphony and timing
+
+def test_block_triads_have_three_notes_per_onset():
+    assert piece_metrics(triads(3))["polyphony"] == 3.0
+    assert piece_metrics(table(C_SCALE))["polyphony"] == 1.0
+
+
+def test_notes_a_few_milliseconds_apart_share_an_onset():
+    assert piece_metrics(table([60, 64, 67, 72], step=[0.0, 0.005, 0.005, 0.5]))["polyphony"] == 2.0
+
+
+def test_sounding_polyphony_averages_over_time_with_notes_on():
+    assert piece_metrics(triads(3))["polyphony_sounding"] == pytest.approx(3.0)
+    # 0-1 s and 0-0.5 s: two notes for half a second, one for the other half.
+    assert piece_metrics(table([60, 64], step=[0.0, 0.0], duration=[1.0, 0.5]))["polyphony_sounding"] == pytest.approx(1.5)
+    # Silence between notes does not count.
+    assert piece_metrics(table([60, 64], step=[0.0, 2.0], duration=1.0))["polyphony_sounding"] == pytest.approx(1.0)
+
+
+def test_time_histogram_shares_bins_and_keeps_outliers():
+    labels = time_bin_labels()
+    shares = time_histogram(np.array([0.0, 0.25, 0.25, 50.0]))
+    assert len(shares) == len(labels) == len(TIME_EDGES) - 1
+    assert shares.sum() == pytest.approx(1.0)
+    assert shares[0] == 0.25 and shares[labels.index("0.25 s")] == 0.5 and shares[-1] == 0.25
+    assert shares[labels.index("0.5 s")] == 0.0
+
+
+def test_common_note_values_sit_inside_bins_not_on_edges():
+    for seconds in (0.125, 0.25, 0.375, 0.5, 0.75, 1.0, 1.5, 2.0):
+        assert np.min(np.abs(np.log2(TIME_EDGES[1:] / seconds))) > 0.05
+
+
+# ---------------------------------------------------------------- corpus
+
+def corpus_of(*tables: pd.DataFrame) -> Corpus:
+    return Corpus.from_tables([(f"f{i}.mid", t) for i, t in enumerate(tables)])
+
+
+def test_corpus_metrics_average_files_with_the_same_keys():
+    corpus = corpus_of(table(C_SCALE), table([60] * 8))
+    m = corpus_metrics(corpus)
+    assert set(m) == set(piece_metrics(table(C_SCALE))) == set(METRIC_LABELS)
+    assert m["pitch_range"] == pytest.approx(5.5)
+    assert m["pitch_classes_used"] == pytest.approx(4.0)
+    assert m["repetition"] == pytest.approx((0 + 4 / 5) / 2)
+    assert corpus_metrics([table(C_SCALE), table([60] * 8)]) == pytest.approx(m, nan_ok=True)
+
+
+def test_corpus_metrics_can_cut_files_to_the_generated_length():
+    assert corpus_metrics(corpus_of(table(C_SCALE)), max_notes=3)["pitch_range"] == 4
+
+
+def test_corpus_histograms_pool_all_notes():
+    corpus = corpus_of(table([60, 62]), table([60, 60]))
+    np.testing.assert_allclose(corpus_pitch_class_histogram(corpus), pitch_class_histogram(np.array([60, 62, 60, 60])))
+    # Steps leave out each file's first note: two steps of 0.25 s.
+    assert corpus_time_histogram(corpus, "step")[time_bin_labels().index("0.25 s")] == 1.0
+    assert corpus_time_histogram(corpus, "duration")[time_bin_labels().index("0.18 s")] == 1.0
+
+
+# ---------------------------------------------------------------- novelty
+
+@pytest.fixture(scope="module")
+def random_corpus() -> Corpus:
+    rng = np.random.default_rng(0)
+    return corpus_of(*(table(rng.integers(40, 90, 300)) for _ in range(5)))
+
+
+def test_longest_copied_run_finds_a_30_note_quote_and_its_source(random_corpus):
+    rng = np.random.default_rng(1)
+    quote = random_corpus.pitch[3][50:80]
+    # Filler above the corpus's range, so the run cannot extend by accident.
+    piece = np.concatenate([rng.integers(100, 120, 100), quote, rng.integers(100, 120, 70)])
+    run = longest_copied_run(piece, random_corpus)
+    assert (run.length, run.file, run.file_position, run.piece_position, run.transposition) == (30, "f3.mid", 50, 100, 0)
+
+
+def test_transposed_quotes_match_by_intervals_only_when_asked(random_corpus):
+    rng = np.random.default_rng(2)
+    quote = random_corpus.pitch[1][200:230] + 5
+    piece = np.concatenate([rng.integers(100, 120, 40), quote, rng.integers(100, 120, 40)])
+    assert longest_copied_run(piece, random_corpus).length < 10
+    run = longest_copied_run(table(piece), random_corpus, transposed=True)  # a note table works too
+    assert (run.length, run.file, run.file_position, run.piece_position, run.transposition) == (30, "f1.mid", 200, 40, -5)
+
+
+def test_runs_never_cross_from_one_file_into_the_next(random_corpus):
+    joined = np.concatenate([random_corpus.pitch[0][-10:], random_corpus.pitch[1][:10]])
+    run = longest_copied_run(joined, random_corpus)
+    assert run.length == 10 and run.file in ("f0.mid", "f1.mid")
+
+
+def test_a_piece_sharing_no_pitch_with_the_corpus_copies_nothing(random_corpus):
+    run = longest_copied_run([120, 121, 122], random_corpus)
+    assert run.length == 0 and run.file is None
+
+
+def test_longest_copied_run_is_fast_on_a_chorale_sized_corpus():
+    rng = np.random.default_rng(3)
+    corpus = Corpus(
+        names=[f"f{i}" for i in range(400)],
+        pitch=[rng.integers(40, 80, 250) for _ in range(400)],  # 100k notes
+        step=[np.zeros(250)] * 400,
+        duration=[np.ones(250)] * 400,
+    )
+    piece = np.concatenate([rng.integers(40, 80, 300), corpus.pitch[123][:60], rng.integers(40, 80, 140)])
+    started = time.perf_counter()
+    run = longest_copied_run(piece, corpus)
+    elapsed = time.perf_counter() - started
+    assert run.length >= 60 and run.file == "f123"
+    assert elapsed < 2.0  # ~0.1 s on an idle 2-core machine; margin for shared machines
+
+
+def test_a_corpus_index_is_reusable_and_checks_its_mode(random_corpus):
+    index = CorpusIndex(random_corpus)
+    assert longest_copied_run(random_corpus.pitch[2][:40], index).length == 40
+    with pytest.raises(ValueError):
+        longest_copied_run([60, 62], index, transposed=True)
+
+
+# ---------------------------------------------------------------- figures and tables
+
+def test_pitch_class_overlay_draws_the_corpus_and_each_variation():
+    pieces = [table(C_SCALE), table([60, 60, 67])]
+    figure = pitch_class_overlay(pieces, pitch_class_histogram(np.array(C_SCALE)))
+    assert [t.name for t in figure.data] == ["corpus", "variation 1", "variation 2"]
+    assert list(figure.data[0].x) == ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+    np.testing.assert_allclose(figure.data[2].y, pitch_class_histogram(np.array([60, 60, 67])))
+
+
+def test_duration_and_step_overlays_use_the_shared_bins():
+    corpus = corpus_of(table(C_SCALE))
+    figure = duration_overlay(table([60, 62], duration=0.5), corpus_time_histogram(corpus, "duration"))
+    assert [t.name for t in figure.data] == ["corpus", "generated"]
+    assert list(figure.data[1].x) == time_bin_labels()
+    assert figure.data[1].y[time_bin_labels().index("0.5 s")] == 1.0
+    steps = time_overlay([table(C_SCALE)], corpus_time_histogram(corpus, "step"), "step", names=["mine"])
+    assert steps.data[1].name == "mine" and steps.data[1].y[time_bin_labels().index("0.25 s")] == 1.0
+
+
+def test_evaluation_table_lists_model_and_baselines():
+    scores = {"pitch_cross_entropy": 1.0, "pitch_top1": 0.5}
+    baselines = {"uniform": math.log(128), "unigram": 3.0, "bigram": 2.0}
+    result = evaluation_table(scores, baselines, {"uniform": 1 / 128, "unigram": 0.1, "bigram": 0.3})
+    assert list(result.index) == ["model", "uniform", "unigram", "bigram"]
+    assert list(result.columns) == ["cross-entropy (nats)", "perplexity", "top-1"]
+    assert result.loc["uniform", "perplexity"] == pytest.approx(128)
+    assert result.loc["model", "perplexity"] == pytest.approx(math.e)
+    assert result.loc["bigram", "top-1"] == 0.3
+    assert evaluation_table(scores, baselines)["top-1"].isna().sum() == 3
+    assert "perplexity" in PERPLEXITY_EXPLANATION.lower()
+
+
+def test_baseline_top1_counts_the_most_likely_next_pitch():
+    def c(*lists):
+        return Corpus.from_tables([(f"f{i}", pd.DataFrame({"pitch": p, "step": 0.25, "duration": 0.5})) for i, p in enumerate(lists)])
+
+    # Unigram always says 60; the bigram says 62 after 60 and 60 after 62.
+    top1 = baseline_top1(c([60, 62, 60], [62, 60]), c([60, 62, 64]))
+    assert top1 == {"uniform": 1 / 128, "unigram": 0.0, "bigram": 0.5}
+
+
+def test_metrics_table_has_a_row_per_metric_and_the_corpus_last():
+    pieces = [piece_metrics(table(C_SCALE)), piece_metrics(triads())]
+    result = metrics_table(pieces, corpus_metrics(corpus_of(table(C_SCALE))))
+    assert list(result.columns) == ["variation 1", "variation 2", "corpus"]
+    assert len(result) == len(METRIC_LABELS)
+    assert result.loc["notes per onset", "variation 2"] == 3.0
