@@ -69,7 +69,7 @@ def pitch_class_entropy(pitch: np.ndarray) -> float:
     pitch class, log2(12) ≈ 3.58 for all twelve used equally. Counts notes, not time."""
     probs = pitch_class_histogram(pitch)
     probs = probs[probs > 0]
-    return float(-(probs * np.log2(probs)).sum()) if len(probs) else float("nan")
+    return float(-(probs * np.log2(probs)).sum()) + 0.0 if len(probs) else float("nan")  # + 0.0: no "-0.0"
 
 
 def scale_consistency(pitch: np.ndarray) -> float:
