@@ -6,6 +6,8 @@ formulas (gate order i, f, c, o). Nothing in a file can run code here: we only r
 """
 from __future__ import annotations
 
+import ctypes
+import functools
 import io
 import json
 import re
@@ -18,8 +20,14 @@ import numpy as np
 
 from .config import PITCH_CLASSES, Config
 from .features import feature_count
+from .safezip import ZipRefused, member_problem, open_zip, read_member
 
 MAX_MODEL_BYTES = 64 * 1024 * 1024
+# A .keras file holds 3-4 members; its JSON is kilobytes (config.json ~10 KB, musicrnn.json grows with the
+# training history). Limits are checked from the zip's declared sizes before anything is inflated.
+MAX_MODEL_MEMBERS = 16
+MAX_JSON_BYTES = 4 * 1024 * 1024
+MAX_MODEL_RATIO = 100  # Keras stores members uncompressed; weights never compress 100x, bombs do
 CONFIG_MEMBER = "musicrnn.json"
 ALLOWED_LAYERS = {"InputLayer", "Embedding", "Reshape", "Rescaling", "Concatenate", "LSTM", "Dropout", "Dense"}
 
@@ -37,6 +45,39 @@ class LSTMWeights:
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (np.tanh(0.5 * x) + 1.0)  # equal to 1/(1+e^-x), without overflow warnings
+
+
+def _sigmoid_gates_first(weights: np.ndarray) -> np.ndarray:
+    """Gate columns from Keras' order (i, f, c, o) to (i, f, o, c): the three sigmoid gates side by side."""
+    i, f, c, o = np.split(weights, 4, axis=-1)
+    return np.ascontiguousarray(np.concatenate([i, f, o, c], axis=-1))
+
+
+@functools.lru_cache(maxsize=1)
+def one_blas_thread() -> bool:
+    """Make numpy's OpenBLAS run on one thread (for the whole process); True if it could.
+
+    Our products are tiny (at most (8, 240) @ (240, 768) per note) yet OpenBLAS splits them across every
+    core; on a busy two-core machine each hand-off waits for a time slice, and batched generation ran
+    10-40x slower (bench/generation.py). This is what threadpoolctl does, without the dependency; TensorFlow
+    does not use OpenBLAS, so training is unaffected. A no-op where the library cannot be found.
+    """
+    try:
+        loaded = {line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines() if "openblas" in line.lower()}
+    except OSError:
+        return False
+    done = False
+    for path in loaded:
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for symbol in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_", "openblas_set_num_threads"):
+            if hasattr(library, symbol):
+                getattr(library, symbol)(1)
+                done = True
+                break
+    return done
 
 
 def _snake_case(name: str) -> str:
@@ -65,6 +106,12 @@ class NumpyModel:
         self.pitch_table = pitch_table  # (128, 4u) = pitch vector @ kernel rows for pitch
         self.numeric_kernel = lstms[0].kernel[-feature_count(cfg) :]
         self.head_kernel, self.head_bias = heads  # (u, 130): 128 pitch logits, step, duration
+        # What step() multiplies with: gates reordered to (i, f, o, c) so each layer takes one sigmoid and
+        # one tanh per step, and the first layer's bias folded into the pitch lookup.
+        self._pitch_gates = _sigmoid_gates_first(pitch_table + lstms[0].bias)
+        self._numeric_gates = _sigmoid_gates_first(self.numeric_kernel)
+        self._layers = [tuple(_sigmoid_gates_first(w) for w in (l.kernel, l.recurrent, l.bias)) for l in lstms]
+        one_blas_thread()
 
     @property
     def units(self) -> list[int]:
@@ -81,14 +128,18 @@ class NumpyModel:
 
     def step(self, pitch: np.ndarray, numeric: np.ndarray, state: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
         """One note per stream in, the next note's (pitch logits, step, duration) out, plus the new state."""
-        gates_in = self.pitch_table[pitch] + numeric @ self.numeric_kernel
         new_state = []
         x = None
-        for layer, (weights, (h, c)) in enumerate(zip(self.lstms, state)):
-            z = (gates_in if layer == 0 else x @ weights.kernel) + h @ weights.recurrent + weights.bias
-            i, f, g, o = np.split(z, 4, axis=-1)
-            c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
-            h = _sigmoid(o) * np.tanh(c)
+        for layer, ((kernel, recurrent, bias), (h, c)) in enumerate(zip(self._layers, state)):
+            if layer == 0:  # a row lookup for the pitch (bias included) plus the few numeric features
+                z = self._pitch_gates[pitch] + numeric @ self._numeric_gates
+            else:
+                z = x @ kernel + bias
+            z += h @ recurrent
+            units = h.shape[-1]
+            gates = _sigmoid(z[:, : 3 * units])  # input, forget, output
+            c = gates[:, units : 2 * units] * c + gates[:, :units] * np.tanh(z[:, 3 * units :])
+            h = gates[:, 2 * units :] * np.tanh(c)
             new_state.append((h, c))
             x = h
         out = x @ self.head_kernel + self.head_bias
@@ -117,27 +168,60 @@ def read_model_file(source: str | Path | bytes, name: str | None = None) -> Nump
     if len(data) > MAX_MODEL_BYTES:
         raise ModelFileError(f"{label}: the file is too large ({len(data) / 1e6:.0f} MB; limit {MAX_MODEL_BYTES / 1e6:.0f} MB)")
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        members = {info.filename: info for info in archive.infolist()}
-    except (zipfile.BadZipFile, ValueError, OSError):
-        raise ModelFileError(f"{label}: not a .keras model file (it is not a zip archive)") from None
+        archive = open_zip(data, MAX_MODEL_MEMBERS, 2 * MAX_MODEL_BYTES)
+    except ZipRefused as exc:
+        if str(exc) == "it is not a zip archive":
+            raise ModelFileError(f"{label}: not a .keras model file (it is not a zip archive)") from None
+        raise ModelFileError(f"{label}: not a usable .keras model file ({exc})") from None
+    members = {info.filename: info for info in archive.infolist()}
     for needed in ("config.json", "model.weights.h5"):
         if needed not in members:
             raise ModelFileError(f"{label}: not a .keras model file ({needed} is missing)")
-        if members[needed].file_size > MAX_MODEL_BYTES:
-            raise ModelFileError(f"{label}: {needed} is too large")
+    wanted = [member for member in ("config.json", CONFIG_MEMBER, "model.weights.h5") if member in members]
+    for member in wanted:  # every member is checked before any is unpacked
+        limit = MAX_MODEL_BYTES if member.endswith(".h5") else MAX_JSON_BYTES
+        problem = member_problem(members[member], limit, MAX_MODEL_RATIO)
+        if problem:
+            raise ModelFileError(f"{label}: {member} cannot be used ({problem})")
+    contents = {}
+    for member in wanted:
+        try:
+            contents[member] = read_member(archive, members[member])
+        except ZipRefused as exc:
+            raise ModelFileError(f"{label}: the file is damaged ({member}: {exc})") from None
     try:
-        graph = json.loads(archive.read("config.json"))
-        stored = json.loads(archive.read(CONFIG_MEMBER)) if CONFIG_MEMBER in members else {}
-        weights_bytes = archive.read("model.weights.h5")
-    except Exception as exc:
-        raise ModelFileError(f"{label}: the file is damaged ({type(exc).__name__})") from None
+        graph = json.loads(contents["config.json"])
+        stored = json.loads(contents[CONFIG_MEMBER]) if CONFIG_MEMBER in contents else {}
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, absurd nesting
+        raise ModelFileError(f"{label}: the file is damaged (its JSON cannot be read: {type(exc).__name__})") from None
+    if not isinstance(graph, dict):
+        raise ModelFileError(f"{label}: not a musicrnn model (config.json does not describe a Keras model)")
+    weights_bytes = contents["model.weights.h5"]
     try:
         return _build(graph, stored, weights_bytes)
     except ModelFileError as exc:
         raise ModelFileError(f"{label}: {exc}") from None
     except (KeyError, TypeError, ValueError, OSError, IndexError, AttributeError) as exc:
         raise ModelFileError(f"{label}: not a musicrnn model ({type(exc).__name__}: {exc})") from None
+
+
+def _stored_config(values: dict) -> Config:
+    """The training settings recorded in musicrnn.json, each of the type Config expects (a file could
+    hold a string where generation will do arithmetic)."""
+    defaults = Config()
+    for key, value in values.items():
+        if not hasattr(defaults, key):
+            continue
+        expected = type(getattr(defaults, key))
+        fits = isinstance(value, expected) and (expected is bool or not isinstance(value, bool))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            fits = True
+        if not fits:
+            raise ModelFileError(f"{CONFIG_MEMBER} is damaged (setting {key!r} has the wrong type)")
+    try:
+        return Config.from_dict(values).validate()
+    except ValueError as exc:
+        raise ModelFileError(f"{CONFIG_MEMBER} is damaged ({exc})") from None
 
 
 def _layers(graph: dict) -> list[dict]:
@@ -178,7 +262,7 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
 
     if not isinstance(stored, dict) or not isinstance(stored.get("config", {}), dict):
         raise ModelFileError(f"{CONFIG_MEMBER} is damaged")
-    cfg = Config.from_dict(stored.get("config", {}))
+    cfg = _stored_config(stored.get("config", {}))
     lstm_layers = [layer for layer in layers if layer["class_name"] == "LSTM"]
     if not lstm_layers:
         raise ModelFileError("not a musicrnn model (no LSTM layer)")
@@ -204,7 +288,7 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
     with h5py.File(io.BytesIO(weights_bytes), "r") as h5:
         def var(layer_name: str, index: int, cell: bool = False) -> np.ndarray:
             group = f"layers/{paths[layer_name]}/" + ("cell/" if cell else "") + f"vars/{index}"
-            return np.asarray(h5[group], dtype=np.float32)
+            return _read_weight(h5, group, len(weights_bytes))
 
         lstms = [LSTMWeights(var(l["name"], 0, True), var(l["name"], 1, True), var(l["name"], 2, True)) for l in lstm_layers]
         heads = [(var(n, 0), var(n, 1)) for n in ("pitch", "step", "duration")]
@@ -218,6 +302,22 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
     head_kernel = np.concatenate([k for k, _ in heads], axis=1)
     head_bias = np.concatenate([b for _, b in heads])
     return NumpyModel(cfg, pitch_table.astype(np.float32), lstms, (head_kernel, head_bias), stored)
+
+
+def _read_weight(h5: h5py.File, path: str, file_bytes: int) -> np.ndarray:
+    """One weight array, refusing what Keras never writes but a hostile file could: links or storage that
+    reach other files on the server, and compressed datasets that would inflate past the file's own size."""
+    parts = path.split("/")
+    for depth in range(1, len(parts) + 1):
+        link = h5.get("/".join(parts[:depth]), getlink=True)
+        if not isinstance(link, h5py.HardLink):
+            raise ModelFileError(f"model.weights.h5 is damaged ({path} is missing or links elsewhere)")
+    dataset = h5[path]
+    if not isinstance(dataset, h5py.Dataset) or dataset.dtype.kind != "f" or dataset.external or dataset.is_virtual:
+        raise ModelFileError(f"model.weights.h5 is damaged ({path} is not a plain array of numbers)")
+    if dataset.size * dataset.dtype.itemsize > file_bytes:
+        raise ModelFileError(f"model.weights.h5 is damaged ({path} claims more data than the file holds)")
+    return np.asarray(dataset, dtype=np.float32)
 
 
 def _check_wiring(by_name: dict, lstm_layers: list[dict], embedding: dict | None) -> None:

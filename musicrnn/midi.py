@@ -6,8 +6,8 @@ Time is in seconds here; ticks and tempo maps stay inside pretty_midi.
 from __future__ import annotations
 
 import io
+import struct
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Sequence
@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import pretty_midi
 
+from .safezip import ZipRefused, member_problem, open_zip, read_member
+
 NOTE_COLUMNS = ["pitch", "start", "end", "step", "duration", "velocity"]
 MIDI_SUFFIXES = (".mid", ".midi")
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -23,6 +25,14 @@ MAX_NOTES = 100_000  # more than any real piece; bounds memory and time of hosti
 ZIP_MAX_MEMBERS = 2000
 ZIP_MAX_TOTAL_BYTES = 200 * 1024 * 1024
 ZIP_MAX_RATIO = 100  # a MIDI file compresses maybe 5-10x; bombs compress 1000x
+# Bounds on what pretty_midi is asked to parse: it builds a Python object per event (~4 s and ~230 MB for
+# 200k notes) and a float table with one entry per tick, so hostile files are refused from a byte scan first.
+MAX_EVENTS = 3 * MAX_NOTES
+MAX_TICKS = 10_000_000  # pretty_midi's own corruption bound (an 80 MB table)
+MAX_META_BYTES = 1024 * 1024  # text, lyrics and system-exclusive data; real files hold kilobytes
+MAX_META_EVENTS = 20_000  # tempo/text/sysex events cost mido ~50 µs each; real files hold hundreds
+ARCHIVE_SUFFIXES = (".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz")
+NO_POSITIVE_NOTES = "the file has no notes of positive length (each note ends the moment it starts, or before)"
 
 
 class MidiError(ValueError):
@@ -52,22 +62,180 @@ class LoadedFile:
         return float(self.notes["end"].max()) if self.ok and len(self.notes) else 0.0
 
 
-def parse_midi(data: bytes, name: str = "file") -> pretty_midi.PrettyMIDI:
-    """Parse MIDI bytes, turning every failure into a MidiError naming the file."""
+@dataclass
+class MidiScan:
+    """What a byte-level walk of a MIDI file counted, before any parsing."""
+
+    tracks: int
+    notes: int  # note-on events with a velocity above zero
+    events: int
+
+
+# How many data bytes follow each system status byte (0xF4, 0xF5, 0xF9 and 0xFD are undefined).
+_SYSTEM_LENGTHS = {0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF6: 0, 0xF8: 0, 0xFA: 0, 0xFB: 0, 0xFC: 0, 0xFE: 0}
+_LOOKS_LIKE = [
+    (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+    (b"PK\x03\x04", "a zip archive"), (b"%PDF", "a PDF document"),
+    (b"ID3", "an MP3 audio file"), (b"OggS", "an Ogg audio file"), (b"fLaC", "a FLAC audio file"),
+    (b"\x1f\x8b", "a compressed (gzip) file"), (b"<?xml", "an XML file, perhaps MusicXML"),
+]
+
+
+def _looks_like(data: bytes) -> str:
+    """A guess at what a non-MIDI file is, for the error message."""
+    for magic, kind in _LOOKS_LIKE:
+        if data.startswith(magic):
+            return f"it looks like {kind}"
+    if data.startswith(b"RIFF") and data[8:12] == b"WAVE":
+        return "it looks like a WAV audio file"
+    if data.startswith(b"RIFF") and data[8:12] == b"RMID":
+        return "it is a RIFF-wrapped MIDI (.rmi) file; save it as a standard .mid file"
+    try:
+        head = data[:1024].decode("utf-8")
+    except UnicodeDecodeError:
+        head = ""
+    if head and all(ch.isprintable() or ch in "\r\n\t" for ch in head.rstrip("\x00")):
+        return "it looks like a text file"
+    return "it does not start with a MIDI header"
+
+
+def scan_midi(data: bytes, name: str = "file") -> MidiScan:
+    """Walk the raw bytes once, building no objects; refuse damaged, unsupported or oversized files.
+
+    This runs before pretty_midi, so a hostile file costs one bounded pass instead of a hang or gigabytes,
+    and the reason is said in plain words rather than as a parser exception.
+    """
     if len(data) == 0:
         raise MidiError(name, "the file is empty")
     if len(data) > MAX_FILE_BYTES:
         raise MidiError(name, f"the file is too large ({len(data) / 1e6:.1f} MB; limit {MAX_FILE_BYTES / 1e6:.0f} MB)")
     if not data.startswith(b"MThd"):
-        raise MidiError(name, "not a MIDI file (it does not start with a MIDI header)")
+        raise MidiError(name, f"not a MIDI file ({_looks_like(data)})")
+    if len(data) < 14:
+        raise MidiError(name, "the MIDI file is truncated (it ends inside its header)")
+    length, _, tracks, division = struct.unpack_from(">IHHH", data, 4)
+    if length < 6:
+        raise MidiError(name, "the MIDI file's header is damaged (it is too short)")
+    if division & 0x8000:
+        raise MidiError(name, "the file uses SMPTE timing (frames per second), which is not supported; "
+                              "save it with timing in beats")
+    if division == 0:
+        raise MidiError(name, "the MIDI file's header is damaged (it says a beat lasts 0 ticks)")
+    if tracks == 0 or tracks > 0x7FFF:
+        raise MidiError(name, "the MIDI file has no tracks")
+    totals = [0, 0, 0, 0]  # notes, events, meta events, meta bytes
+    position = 8 + length
+    for _ in range(tracks):
+        if position + 8 > len(data):
+            raise MidiError(name, "the MIDI file is truncated (it ends before all of its tracks)")
+        if data[position : position + 4] != b"MTrk":
+            raise MidiError(name, "the MIDI file is damaged (a track is not where the file says it is)")
+        end = position + 8 + int.from_bytes(data[position + 4 : position + 8], "big")
+        if end > len(data):
+            raise MidiError(name, "the MIDI file is truncated (it ends in the middle of a track)")
+        _scan_track(data, position + 8, end, name, totals)
+        position = end
+    return MidiScan(tracks=tracks, notes=totals[0], events=totals[1])
+
+
+def _scan_track(data: bytes, position: int, end: int, name: str, totals: list[int]) -> None:
+    """Count one track's events into `totals`, following the same rules as mido's reader."""
+    notes, events, metas, meta = totals
+    tick, status = 0, 0
+    try:
+        while position < end:
+            byte = data[position]
+            position += 1
+            delta = byte & 0x7F
+            while byte & 0x80:
+                byte = data[position]
+                position += 1
+                delta = (delta << 7) | (byte & 0x7F)
+            tick += delta
+            kind = data[position]
+            if kind & 0x80:
+                position += 1
+                if kind < 0xF0:
+                    status = kind
+            elif status:
+                kind = status  # running status: this byte is already data
+            else:
+                raise MidiError(name, "the MIDI file is damaged (a track starts with data instead of an event)")
+            if kind == 0xFF or kind == 0xF0 or kind == 0xF7:
+                if kind == 0xFF:
+                    position += 1  # the meta event's type
+                byte = data[position]
+                position += 1
+                size = byte & 0x7F
+                while byte & 0x80:
+                    byte = data[position]
+                    position += 1
+                    size = (size << 7) | (byte & 0x7F)
+                position += size
+                meta += size
+                metas += 1
+                if metas > MAX_META_EVENTS:
+                    raise MidiError(name, f"the file has more than {MAX_META_EVENTS:,} tempo changes, texts or other "
+                                          "non-note events (the limit)")
+                if meta > MAX_META_BYTES:
+                    raise MidiError(name, f"the file holds more than {MAX_META_BYTES // 1024:,} KB of text or "
+                                          "system-exclusive data (the limit)")
+            elif kind < 0xF0:
+                high = kind & 0xF0
+                if high == 0xC0 or high == 0xD0:
+                    position += 1
+                else:
+                    if high == 0x90 and data[position + 1]:
+                        notes += 1
+                        if notes > MAX_NOTES:
+                            raise MidiError(name, f"the file has more than {MAX_NOTES:,} notes (the limit); "
+                                                  "split it into shorter pieces")
+                    position += 2
+            elif kind in _SYSTEM_LENGTHS:
+                position += _SYSTEM_LENGTHS[kind]
+            else:
+                raise MidiError(name, f"the MIDI file is damaged (it holds an undefined event 0x{kind:02X})")
+            events += 1
+            if events > MAX_EVENTS:
+                raise MidiError(name, f"the file has more than {MAX_EVENTS:,} MIDI events (the limit); "
+                                      "split it into shorter pieces")
+    except IndexError:
+        raise MidiError(name, "the MIDI file is truncated (it ends in the middle of an event)") from None
+    if position != end:
+        raise MidiError(name, "the MIDI file is damaged (a track's length does not match its contents)")
+    if tick > MAX_TICKS:
+        raise MidiError(name, "the MIDI file's timing is damaged (an event lies impossibly far from the start)")
+    totals[:] = [notes, events, metas, meta]
+
+
+def _parse(data: bytes, name: str) -> tuple[pretty_midi.PrettyMIDI, MidiScan]:
+    scan = scan_midi(data, name)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pretty_midi warns about odd but usable files
-            return pretty_midi.PrettyMIDI(io.BytesIO(data))
+            return pretty_midi.PrettyMIDI(io.BytesIO(data)), scan
     except EOFError:
         raise MidiError(name, "the MIDI file is truncated (it ends in the middle of a track)") from None
-    except Exception as exc:  # mido/pretty_midi raise many types for corrupt data
-        raise MidiError(name, f"the MIDI file is corrupt ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # mido/pretty_midi raise many types for corrupt data the scan let through
+        detail = f" ({exc})" if isinstance(exc, (OSError, ValueError)) and str(exc) else ""
+        raise MidiError(name, f"the MIDI file is damaged and cannot be read{detail}") from None
+
+
+def parse_midi(data: bytes, name: str = "file") -> pretty_midi.PrettyMIDI:
+    """Parse MIDI bytes, turning every failure into a MidiError naming the file."""
+    return _parse(data, name)[0]
+
+
+def _notes(
+    pm: pretty_midi.PrettyMIDI, scan: MidiScan, name: str, instruments: Sequence[int] | None, include_drums: bool
+) -> pd.DataFrame:
+    """pm_to_notes, plus the one thing only the scan knows: notes existed but all had zero length."""
+    if scan.notes and not any(inst.notes for inst in pm.instruments):
+        raise MidiError(name, NO_POSITIVE_NOTES)  # pretty_midi silently drops zero-length notes
+    notes = pm_to_notes(pm, name, instruments=instruments, include_drums=include_drums)
+    if len(notes) == 0:
+        raise MidiError(name, NO_POSITIVE_NOTES)
+    return notes
 
 
 def instrument_label(instrument: pretty_midi.Instrument, index: int) -> str:
@@ -90,7 +258,7 @@ def pm_to_notes(
 ) -> pd.DataFrame:
     """Merge the chosen instruments' notes into one table sorted by start time (ties by pitch)."""
     if not pm.instruments:
-        raise MidiError(name, "the file has no notes")
+        raise MidiError(name, "the file has no notes (only settings such as tempo or track names)")
     chosen = range(len(pm.instruments)) if instruments is None else instruments
     picked = [pm.instruments[i] for i in chosen if 0 <= i < len(pm.instruments)]
     if not include_drums:
@@ -144,11 +312,8 @@ def midi_to_notes(
     else:
         data = source
         name = name or "file"
-    pm = parse_midi(data, name)
-    notes = pm_to_notes(pm, name, instruments=instruments, include_drums=include_drums)
-    if len(notes) == 0:
-        raise MidiError(name, "the file has no notes of positive length")
-    return notes
+    pm, scan = _parse(data, name)
+    return _notes(pm, scan, name, instruments, include_drums)
 
 
 def notes_to_midi(
@@ -186,42 +351,41 @@ def midi_bytes(pm: pretty_midi.PrettyMIDI) -> bytes:
     return buffer.getvalue()
 
 
+def _label(text: str) -> str:
+    """A member name made safe to print: control characters (newlines, terminal escapes) become '?'."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
 def read_zip(data: bytes, name: str) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
     """MIDI members of a zip archive, read in memory, and (member, reason) for those skipped.
 
-    Member names are only labels: nothing is ever extracted to disk.
+    Member names are only labels: nothing is ever extracted to disk. Limits are checked from the
+    archive's declared sizes before anything is inflated (see musicrnn.safezip).
     """
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise MidiError(name, f"not a readable zip archive ({exc})") from None
-    members = [info for info in infos if not info.is_dir()]
-    if len(members) > ZIP_MAX_MEMBERS:
-        raise MidiError(name, f"the archive has {len(members):,} files, more than the limit of {ZIP_MAX_MEMBERS:,}")
-    declared = sum(info.file_size for info in members)
-    if declared > ZIP_MAX_TOTAL_BYTES:
-        raise MidiError(name, f"the archive would unpack to {declared / 1e6:,.0f} MB, more than the limit of {ZIP_MAX_TOTAL_BYTES / 1e6:.0f} MB")
+        archive = open_zip(data, ZIP_MAX_MEMBERS, ZIP_MAX_TOTAL_BYTES)
+    except ZipRefused as exc:
+        raise MidiError(name, f"the archive cannot be used: {exc}") from None
     files: list[tuple[str, bytes]] = []
     skipped: list[tuple[str, str]] = []
-    for info in members:
-        label = f"{name}/{PurePosixPath(info.filename).as_posix().lstrip('/')}"
-        suffix = PurePosixPath(info.filename).suffix.lower()
-        if PurePosixPath(info.filename).name.startswith(("._", ".")):
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        path = PurePosixPath(info.filename.replace("\\", "/"))
+        label = f"{name}/{_label(path.as_posix().lstrip('/'))}"
+        if path.name.startswith(("._", ".")) or "__MACOSX" in path.parts:
             continue  # macOS resource forks and hidden files are noise, not music
-        if suffix == ".zip":
+        if path.name.lower().endswith(ARCHIVE_SUFFIXES):
             skipped.append((label, "nested archives are not opened"))
-        elif suffix not in MIDI_SUFFIXES:
+        elif path.suffix.lower() not in MIDI_SUFFIXES:
             skipped.append((label, "not a .mid or .midi file"))
-        elif info.file_size > MAX_FILE_BYTES:
-            skipped.append((label, f"too large ({info.file_size / 1e6:.1f} MB)"))
-        elif info.compress_size and info.file_size / info.compress_size > ZIP_MAX_RATIO:
-            skipped.append((label, "suspicious compression ratio (possible zip bomb)"))
+        elif problem := member_problem(info, MAX_FILE_BYTES, ZIP_MAX_RATIO):
+            skipped.append((label, problem))
         else:
             try:
-                files.append((label, archive.read(info)))
-            except Exception as exc:  # corrupt member, bad CRC, unsupported compression
-                skipped.append((label, f"cannot be read from the archive ({exc})"))
+                files.append((label, read_member(archive, info)))
+            except ZipRefused as exc:
+                skipped.append((label, str(exc)))
     return files, skipped
 
 
@@ -248,9 +412,9 @@ def load_uploads(
 
 def load_one(name: str, data: bytes, instruments: Sequence[int] | None = None, include_drums: bool = False) -> LoadedFile:
     try:
-        pm = parse_midi(data, name)
+        pm, scan = _parse(data, name)
         labels = [instrument_label(inst, i) for i, inst in enumerate(pm.instruments)]
-        notes = pm_to_notes(pm, name, instruments=instruments, include_drums=include_drums)
+        notes = _notes(pm, scan, name, instruments, include_drums)
     except MidiError as exc:
         return LoadedFile(name, error=exc.reason)
     return LoadedFile(name, notes=notes, instruments=labels)
