@@ -1,0 +1,166 @@
+"""`python -m musicrnn` as a user runs it: inspect, train, generate (without TensorFlow), evaluate."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import textwrap
+import wave
+from pathlib import Path
+
+import pretty_midi
+import pytest
+
+from helpers_models import PYTHON, ROOT, write_midi_folder
+
+OK_LINE = re.compile(r"^OK (\S+) notes=(\d+) seconds=(\d+\.\d)$")
+ERROR_LINE = re.compile(r"^ERROR (\S+): (.+)$")
+
+# Runs the CLI in-process, then reports which heavy frameworks ended up imported.
+NO_TF_WRAPPER = textwrap.dedent(
+    """
+    import json, sys
+    from musicrnn.cli import main
+    code = main(sys.argv[1:])
+    heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras"))
+    print("HEAVY " + json.dumps(heavy))
+    sys.exit(code)
+    """
+)
+
+
+def cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PYTHON, "-m", "musicrnn", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def cli_without_tensorflow(*args: str) -> subprocess.CompletedProcess:
+    """Run the CLI and assert it never imported TensorFlow or Keras."""
+    done = subprocess.run(
+        [PYTHON, "-c", NO_TF_WRAPPER, *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    heavy = [line for line in done.stdout.splitlines() if line.startswith("HEAVY ")]
+    assert heavy, done.stderr
+    assert json.loads(heavy[-1][6:]) == []
+    return done
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    return write_midi_folder(tmp_path_factory.mktemp("midi"), files=6, notes=160)
+
+
+@pytest.fixture(scope="module")
+def trained(data_dir, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("model") / "m.keras"
+    return out, cli("train", "--data", data_dir, "--preset", "tiny", "--epochs", "1", "--out", out)
+
+
+def test_inspect_reports_each_file_and_fails_on_a_bad_one(data_dir, tmp_path):
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "good.mid").write_bytes((data_dir / "piece0.mid").read_bytes())
+    (mixed / "bad.mid").write_bytes(b"this is not music")
+    done = cli("inspect", mixed)
+    assert done.returncode == 1
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 2
+    ok = [OK_LINE.match(line) for line in lines if line.startswith("OK ")]
+    errors = [ERROR_LINE.match(line) for line in lines if line.startswith("ERROR ")]
+    assert len(ok) == 1 and ok[0] and ok[0].group(1) == "good.mid" and ok[0].group(2) == "160"
+    assert float(ok[0].group(3)) == pytest.approx(39.9, abs=0.2)  # 160 notes, a quarter second apart
+    assert len(errors) == 1 and errors[0] and errors[0].group(1) == "bad.mid"
+    assert "not a MIDI file" in errors[0].group(2)
+
+
+def test_inspect_exits_zero_when_every_file_is_good(data_dir):
+    done = cli("inspect", data_dir)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 6 and all(OK_LINE.match(line) for line in lines)
+
+
+def test_train_writes_a_model_and_its_sidecar(trained):
+    out, done = trained
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert out.exists() and out.with_suffix(".json").exists()
+    report = json.loads(done.stdout)
+    assert report["model"] == str(out)
+    assert "val_pitch_loss" in report["final"]
+    assert "epoch 1/1" in done.stderr  # per-epoch progress
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert sidecar["config"]["preset"] == "tiny" and sidecar["config"]["epochs"] == 1
+    assert sidecar["val_files"]
+
+
+def test_train_without_usable_files_says_so(tmp_path):
+    (tmp_path / "bad.mid").write_bytes(b"nope")
+    done = cli("train", "--data", tmp_path, "--preset", "tiny", "--out", tmp_path / "m.keras")
+    assert done.returncode == 2
+    assert "no usable MIDI files" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_generate_writes_variations_as_midi_and_wav_without_tensorflow(trained, tmp_path):
+    model, _ = trained
+    done = cli_without_tensorflow(
+        "generate", "--model", model, "--notes", "50", "--out", tmp_path / "x.mid", "--wav", tmp_path / "x.wav",
+        "--variations", "2", "--seed", "3",
+    )
+    assert done.returncode == 0, done.stderr
+    pitches = []
+    for index in (1, 2):
+        midi = pretty_midi.PrettyMIDI(str(tmp_path / f"x-{index}.mid"))
+        notes = [note for inst in midi.instruments for note in inst.notes]
+        assert len(notes) == 50
+        pitches.append(sorted(note.pitch for note in notes))
+        with wave.open(str(tmp_path / f"x-{index}.wav")) as audio:
+            assert audio.getnchannels() == 1 and audio.getsampwidth() == 2
+            assert audio.getframerate() == 16000
+            assert audio.getnframes() > 16000 * 0.5
+    assert pitches[0] != pitches[1]
+    assert not (tmp_path / "x.mid").exists()
+
+
+def test_generate_uses_the_default_model_and_never_imports_tensorflow(tmp_path):
+    from musicrnn.bundled import default_model, default_primer
+    from musicrnn.generate import Sampling, generate
+
+    out = tmp_path / "d.mid"
+    # The real entry point, with Python's import log: no TensorFlow/Keras module may appear in it.
+    done = subprocess.run(
+        [PYTHON, "-X", "importtime", "-m", "musicrnn", "generate", "--notes", "30", "--seed", "4", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
+    assert "musicrnn.infer" in imported  # the log is really there
+    assert not [m for m in imported if m.split(".")[0] in ("tensorflow", "keras", "tf_keras")]
+    midi = pretty_midi.PrettyMIDI(str(out))
+    written = sorted(note.pitch for inst in midi.instruments for note in inst.notes)
+    expected = generate(default_model(), default_primer(16), Sampling(n_notes=30, seed=4))[0]
+    assert written == sorted(expected["pitch"].tolist())
+
+
+def test_generate_with_a_bad_model_file_fails_cleanly(tmp_path):
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"definitely not a model")
+    done = cli("generate", "--model", bad, "--notes", "5", "--out", tmp_path / "x.mid")
+    assert done.returncode == 2
+    assert "bad.keras: not a .keras model file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_evaluate_prints_model_and_baseline_scores(trained, data_dir):
+    model, _ = trained
+    # Baselines fitted on the same folder (the bundled corpus, the default, takes longer to load).
+    done = cli_without_tensorflow("evaluate", "--model", model, "--data", data_dir, "--baseline-data", data_dir)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout[: done.stdout.rindex("HEAVY ")])
+    assert report["files"] == 6
+    scores = report["model"]
+    assert 0 < scores["pitch_cross_entropy"] < 10
+    assert scores["pitch_perplexity"] == pytest.approx(2.718281828 ** scores["pitch_cross_entropy"], rel=1e-6)
+    baselines = report["baselines"]
+    assert set(baselines) == {"uniform", "unigram", "bigram"}
+    assert baselines["uniform"] == pytest.approx(4.852, abs=1e-3)
+    assert 0 < baselines["bigram"] < baselines["unigram"] < baselines["uniform"]  # scale walks: the last pitch helps

@@ -1,0 +1,235 @@
+"""The sampling loop: reproducible, constrained, the same through numpy and Keras, and free of TensorFlow."""
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers_models import PYTHON, ROOT, random_model, save_random_model, walk_notes
+from musicrnn.config import PRESETS
+from musicrnn.features import encode_sequence
+from musicrnn.generate import MIN_DURATION, Sampling, allowed_pitches, generate, sample_pitches, scale_pitch_classes
+from musicrnn.infer import read_model_file
+from musicrnn.model import KerasStepper, model_bytes
+
+PRIMER = walk_notes(seed=99, count=12)[["pitch", "step", "duration"]]
+C_MAJOR = {0, 2, 4, 5, 7, 9, 11}
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras_model, cfg = random_model("tiny", seed=4)
+    return read_model_file(model_bytes(keras_model, cfg))
+
+
+def run(model, primer=PRIMER, **settings) -> list[pd.DataFrame]:
+    return generate(model, primer, Sampling(**{"n_notes": 40, **settings}))
+
+
+def test_same_seed_gives_identical_notes(model):
+    a, b = run(model, seed=7, variations=2), run(model, seed=7, variations=2)
+    for x, y in zip(a, b):
+        pd.testing.assert_frame_equal(x, y)
+
+
+def test_different_seeds_give_different_notes(model):
+    a, b = run(model, seed=1)[0], run(model, seed=2)[0]
+    assert not np.array_equal(a["pitch"], b["pitch"])
+
+
+def test_variations_differ_from_each_other(model):
+    pieces = run(model, seed=3, variations=3)
+    assert len(pieces) == 3
+    assert len({tuple(p["pitch"]) for p in pieces}) == 3
+
+
+def assert_same_piece(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """Same pitches exactly; times equal to a microsecond (BLAS sums a batch of 2 and of 4 in different
+    orders, so float32 outputs may differ in the last bit)."""
+    np.testing.assert_array_equal(a["pitch"], b["pitch"])
+    for column in ("start", "end", "step", "duration"):
+        np.testing.assert_allclose(a[column], b[column], atol=1e-6, rtol=0, err_msg=column)
+
+
+def test_a_variation_does_not_depend_on_how_many_were_asked_for(model):
+    alone = run(model, seed=5, variations=1)
+    several = run(model, seed=5, variations=4)
+    assert_same_piece(alone[0], several[0])
+    two = run(model, seed=5, variations=2)
+    assert_same_piece(two[1], several[1])
+    assert not np.array_equal(several[0]["pitch"], several[1]["pitch"])
+
+
+def test_output_table_is_a_playable_piece(model):
+    notes = run(model, seed=0, n_notes=25, velocity=70)[0]
+    assert list(notes.columns) == ["pitch", "start", "end", "step", "duration", "velocity"]
+    assert len(notes) == 25
+    assert notes["start"].iloc[0] == 0.0
+    assert notes["start"].is_monotonic_increasing
+    np.testing.assert_allclose(notes["end"] - notes["start"], notes["duration"])
+    assert (notes["velocity"] == 70).all()
+    assert notes["pitch"].between(0, 127).all()
+
+
+def test_default_primer_is_used_without_a_primer(model):
+    assert len(generate(model, None, Sampling(n_notes=10))[0]) == 10
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_numpy_model_and_keras_stepper_generate_the_same_notes(name):
+    keras_model, cfg = random_model(name, seed=8)
+    numpy_model = read_model_file(model_bytes(keras_model, cfg))
+    # The Keras reference reruns the whole history for every note (slow), so keep the piece short.
+    primer, settings = PRIMER.head(4), Sampling(n_notes=12, seed=11, variations=2, temperature=1.0)
+    fast = generate(numpy_model, primer, settings)
+    reference = generate(KerasStepper(keras_model, cfg), primer, settings)
+    for a, b in zip(fast, reference):
+        np.testing.assert_array_equal(a["pitch"], b["pitch"])
+        np.testing.assert_allclose(a["step"], b["step"], atol=1e-4)
+        np.testing.assert_allclose(a["duration"], b["duration"], atol=1e-4)
+
+
+def test_step_and_duration_are_never_negative():
+    keras_model, cfg = random_model("tiny", seed=6)
+    for head in ("step", "duration"):  # make the raw predictions strongly negative
+        kernel, bias = keras_model.get_layer(head).get_weights()
+        keras_model.get_layer(head).set_weights([kernel, bias - 3.0])
+    model = read_model_file(model_bytes(keras_model, cfg))
+    raw = model.forward(PRIMER["pitch"].to_numpy()[None], encode_sequence(PRIMER["pitch"], PRIMER["step"], PRIMER["duration"], cfg)[None])
+    assert (raw["step"] < 0).all() and (raw["duration"] < 0).all()  # the control: the network says "negative"
+    for notes in run(model, seed=1, variations=3):
+        assert (notes["step"] >= 0).all()
+        assert (notes["duration"] >= MIN_DURATION).all()
+
+
+def test_key_constraint_keeps_every_pitch_in_the_scale(model):
+    free = np.concatenate([p["pitch"] for p in run(model, seed=2, variations=2)])
+    assert not set(free % 12) <= C_MAJOR  # the control: unconstrained, the random model leaves the scale
+    for notes in run(model, seed=2, variations=2, key="C:major"):
+        assert set(notes["pitch"] % 12) <= C_MAJOR
+    for notes in run(model, seed=2, key="Bb:minor"):
+        assert set(notes["pitch"] % 12) <= scale_pitch_classes("Bb:minor") == {10, 0, 1, 3, 5, 6, 8}
+
+
+def test_pitch_range_is_respected(model):
+    free = np.concatenate([p["pitch"] for p in run(model, seed=4, variations=2)])
+    assert ((free < 60) | (free > 72)).any()  # the control
+    for notes in run(model, seed=4, variations=2, pitch_low=60, pitch_high=72):
+        assert notes["pitch"].between(60, 72).all()
+
+
+def logits_seen(model, primer: pd.DataFrame, notes: pd.DataFrame) -> np.ndarray:
+    """The pitch logits the generator saw before each generated note (teacher-forced over the result)."""
+    history = pd.concat([primer[["pitch", "step", "duration"]], notes[["pitch", "step", "duration"]]], ignore_index=True)
+    pitch = history["pitch"].to_numpy()
+    numeric = encode_sequence(pitch, history["step"].to_numpy(), history["duration"].to_numpy(), model.cfg)
+    out = model.forward(pitch[None, :-1], numeric[None, :-1])
+    return out["pitch"][0, len(primer) - 1 :]
+
+
+def test_temperature_zero_is_greedy(model):
+    notes = run(model, seed=0, temperature=0.0)[0]
+    np.testing.assert_array_equal(notes["pitch"], logits_seen(model, PRIMER, notes).argmax(axis=1))
+
+
+def test_greedy_with_a_key_takes_the_best_pitch_in_the_scale(model):
+    notes = run(model, seed=0, temperature=0.0, key="C:major")[0]
+    logits = logits_seen(model, PRIMER, notes)
+    in_scale = np.isin(np.arange(128) % 12, sorted(C_MAJOR))
+    np.testing.assert_array_equal(notes["pitch"], np.where(in_scale, logits, -np.inf).argmax(axis=1))
+
+
+def test_greedy_ignores_the_seed(model):
+    a, b = run(model, seed=1, temperature=0.0)[0], run(model, seed=2, temperature=0.0)[0]
+    np.testing.assert_array_equal(a["pitch"], b["pitch"])
+
+
+def test_top_k_one_equals_greedy(model):
+    greedy = run(model, seed=0, temperature=0.0)[0]
+    pd.testing.assert_frame_equal(run(model, seed=9, top_k=1, temperature=1.5)[0], greedy)
+
+
+def test_tiny_top_p_equals_greedy(model):
+    greedy = run(model, seed=0, temperature=0.0)[0]
+    pd.testing.assert_frame_equal(run(model, seed=9, top_p=1e-6)[0], greedy)
+
+
+def test_top_k_samples_only_among_the_k_most_likely():
+    logits = np.random.default_rng(0).normal(0, 1, (1, 128))
+    best3 = set(np.argsort(-logits[0])[:3])
+    rngs = [np.random.default_rng(1)]
+    mask = np.ones(128, bool)
+    drawn = {int(sample_pitches(logits, Sampling(top_k=3, temperature=5.0), mask, rngs)[0]) for _ in range(300)}
+    assert drawn == best3
+
+
+def test_top_p_samples_only_from_the_nucleus():
+    logits = np.full((1, 128), -10.0)
+    logits[0, [40, 50, 60]] = [3.0, 2.9, 0.0]  # 40 and 50 hold ~90% of the probability together
+    rngs = [np.random.default_rng(2)]
+    drawn = {int(sample_pitches(logits, Sampling(top_p=0.8), np.ones(128, bool), rngs)[0]) for _ in range(300)}
+    assert drawn == {40, 50}
+
+
+def test_high_temperature_spreads_the_choices(model):
+    cold = run(model, seed=3, temperature=0.2, n_notes=80)[0]["pitch"].nunique()
+    hot = run(model, seed=3, temperature=3.0, n_notes=80)[0]["pitch"].nunique()
+    assert hot > cold
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (dict(n_notes=0), "number of notes"),
+        (dict(n_notes=100_000), "number of notes"),
+        (dict(variations=0), "variations"),
+        (dict(variations=99), "variations"),
+        (dict(temperature=-1.0), "temperature"),
+        (dict(top_p=0.0), "top-p"),
+        (dict(top_p=1.5), "top-p"),
+        (dict(top_k=-1), "top-k"),
+        (dict(pitch_low=80, pitch_high=70), "pitch range"),
+        (dict(pitch_high=128), "pitch range"),
+        (dict(key="H:major"), "unknown key"),
+        (dict(key="C:weird"), "unknown key"),
+        (dict(key="C:major", pitch_low=61, pitch_high=61), "no pitch is allowed"),
+    ],
+)
+def test_invalid_settings_raise_a_readable_error(model, settings, message):
+    with pytest.raises(ValueError, match=message):
+        run(model, **settings)
+
+
+def test_allowed_pitches_combines_key_and_range():
+    mask = allowed_pitches(Sampling(key="G:major", pitch_low=60, pitch_high=71))
+    assert list(np.flatnonzero(mask)) == [60, 62, 64, 66, 67, 69, 71]
+
+
+NO_TF_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from musicrnn.bundled import default_model, default_primer
+    from musicrnn.generate import Sampling, generate
+    from musicrnn.infer import read_model_file
+
+    model = default_model() if sys.argv[1] == "default" else read_model_file(sys.argv[1])
+    pieces = generate(model, default_primer(16), Sampling(n_notes=200, seed=1, variations=2))
+    heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras", "jax", "torch"))
+    print(json.dumps({"notes": [len(p) for p in pieces], "heavy": heavy}))
+    """
+)
+
+
+@pytest.mark.parametrize("which", ["default", "file"])
+def test_generation_in_a_fresh_process_never_imports_tensorflow(which, tmp_path):
+    source = "default" if which == "default" else str(save_random_model(tmp_path / "m.keras", "chorale"))
+    done = subprocess.run(
+        [PYTHON, "-c", NO_TF_SCRIPT, source], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {"notes": [200, 200], "heavy": []}
