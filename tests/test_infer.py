@@ -123,7 +123,7 @@ def edit_graph(data: bytes, edit) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def good_file(tmp_path_factory) -> bytes:
+def good_file() -> bytes:
     model, cfg = random_model("tiny", seed=2)
     return model_bytes(model, cfg)
 
