@@ -1,0 +1,168 @@
+"""Start-up as a visitor feels it: a fresh `streamlit run app.py`, a real browser, nothing cached.
+
+For each repeat, on a new server process and a free localhost port:
+  - server up: seconds from launching `streamlit run` to `/_stcore/health` answering;
+  - home: seconds from launching the server to the Home page served and finished running (the app reports
+    script state "notRunning" and the "Generate with the default model" button is visible);
+  - first generation: seconds from the first click on that button to an audio player with a source.
+The browser (Debian's Chromium, headless, driven by Playwright) starts before the clock and is reused;
+each repeat gets a fresh browser context. Waits are on the app's own state, never fixed sleeps.
+
+    python bench/startup.py [--repeats 3] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from common import ROOT, machine, machine_line, print_json, table
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BUTTON = "Generate with the default model"
+AUDIO = '[data-testid="stAudio"], audio'
+APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+TARGET_HOME_S = 3.0
+TARGET_GENERATE_S = 2.0
+TIMEOUT_S = 120
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def streamlit_command(port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+    ]
+
+
+@contextmanager
+def streamlit_server(port: int, log_path: Path | None = None):
+    """A fresh server process in its own process group; stopped (by its own id) on exit."""
+    log = open(log_path, "w") if log_path else subprocess.DEVNULL
+    server = subprocess.Popen(streamlit_command(port), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield server
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+        if log_path:
+            log.close()
+
+
+def wait_healthy(port: int, server: subprocess.Popen, timeout: float = TIMEOUT_S) -> None:
+    """Poll /_stcore/health until it answers 200 (a connection refused means: not listening yet)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {server.returncode} before answering")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.02)  # a polling interval, not a wait for the app
+    raise TimeoutError("the server did not answer /_stcore/health")
+
+
+def launch_browser(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def measure_once(browser, generate: bool, log_path: Path | None = None) -> dict:
+    """One fresh server: seconds to healthy, to Home finished, and from the first click to audio."""
+    port = free_port()
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_S * 1000)
+    result: dict = {}
+    try:
+        started = time.perf_counter()
+        with streamlit_server(port, log_path) as server:
+            wait_healthy(port, server)
+            result["server_up_s"] = time.perf_counter() - started
+            page.goto(f"http://127.0.0.1:{port}/")
+            button = page.get_by_role("button", name=BUTTON)
+            button.wait_for(state="visible")
+            page.wait_for_selector(APP_IDLE)
+            result["home_s"] = time.perf_counter() - started
+            if generate:
+                clicked = time.perf_counter()
+                button.click()
+                page.locator(AUDIO).first.wait_for(state="attached")
+                page.wait_for_function(
+                    "() => [...document.querySelectorAll('audio')].some(a => a.currentSrc || a.getAttribute('src'))"
+                )
+                result["first_generation_s"] = time.perf_counter() - clicked
+                page.wait_for_selector(APP_IDLE)
+                result["first_generation_run_finished_s"] = time.perf_counter() - clicked
+    finally:
+        context.close()
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="one repeat")
+    parser.add_argument("--log-dir", help="keep each server's output here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats = 1
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    print("Start-up benchmark —", machine_line(), flush=True)
+    runs = []
+    log_dir = Path(args.log_dir) if args.log_dir else None
+    if log_dir:
+        log_dir.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            for repeat in range(args.repeats):
+                run = measure_once(browser, generate=True, log_path=log_dir / f"startup-{repeat}.log" if log_dir else None)
+                runs.append(run)
+                print(f"  run {repeat + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in run.items()), flush=True)
+        finally:
+            browser.close()
+
+    medians = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    rows = [
+        ["server answers /_stcore/health", f"{medians['server_up_s']:.2f}", ""],
+        ["Home served and finished running", f"{medians['home_s']:.2f}", f"< {TARGET_HOME_S:.0f} s: " + ("met" if medians["home_s"] < TARGET_HOME_S else "NOT met")],
+        [f"first '{BUTTON}' click → audio", f"{medians['first_generation_s']:.2f}",
+         f"< {TARGET_GENERATE_S:.0f} s: " + ("met" if medians["first_generation_s"] < TARGET_GENERATE_S else "NOT met")],
+        ["  … and the run finished", f"{medians['first_generation_run_finished_s']:.2f}", ""],
+    ]
+    print()
+    print(table(rows, ["from a fresh `streamlit run app.py`", f"seconds (median of {len(runs)})", "target"]))
+    summary = {"benchmark": "startup", "machine": machine(), "repeats": len(runs), **medians, "runs": runs,
+               "home_target_met": medians["home_s"] < TARGET_HOME_S,
+               "generation_target_met": medians["first_generation_s"] < TARGET_GENERATE_S}
+    print_json(summary)
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Smoke test of the benchmarks: with tiny sizes they run, exit 0 and end with their JSON line.
+
+Benchmarks are not tests: no timing is asserted here (figures come from `make bench`). Both benchmarks start
+together (each is mostly TensorFlow start-up) so the test takes as long as the slower one.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ("generation", "training")
+
+
+@pytest.fixture(scope="module")
+def quick_runs():
+    """Both benchmarks with --quick, started at once; tests collect their results."""
+    processes = {
+        name: subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--quick"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for name in SCRIPTS
+    }
+    yield processes
+    for process in processes.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def finished(process: subprocess.Popen) -> dict:
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.timeout(360)
+def test_generation_benchmark_runs_and_reports_every_engine(quick_runs):
+    result = finished(quick_runs["generation"])
+    assert result["benchmark"] == "generation" and result["machine"]["cores"] >= 1
+    figures = result["presets"]["tutorial"]
+    for engine in ("predict", "tf_window", "tf_step", "numpy"):
+        for batch in (1, 8):
+            assert figures[f"{engine}_ms_per_note_{batch}"] > 0
+    assert {"speedup_predict_over_numpy_1", "numpy_ratio_8_over_1", "keras_vs_numpy_max_diff"} <= set(figures)
+    assert figures["keras_vs_numpy_max_diff"] < 1e-4  # the engines really share the weights
+
+
+@pytest.mark.timeout(360)
+def test_training_benchmark_runs_both_pipelines_in_their_own_processes(quick_runs):
+    result = finished(quick_runs["training"])
+    assert result["benchmark"] == "training"
+    assert {"speedup_target_notes", "window_rate_ratio", "val_no_worse"} <= set(result)
+    for variant in ("tutorial", "musicrnn"):
+        figures = result["variants"][variant]
+        for key in ("epoch_s", "windows_per_s", "target_notes_per_s", "val_pitch_ce", "peak_rss_mb"):
+            assert figures[key] > 0, key
+    assert result["variants"]["musicrnn"]["targets_per_window"] == result["variants"]["musicrnn"]["seq_length"]
