@@ -18,18 +18,18 @@ from ui import boot, state  # noqa: E402  (needs the path above)
 
 PAGES = ROOT / "pages"
 
-st.set_page_config(page_title="musicrnn – music from an LSTM", page_icon="🎹", layout="wide")
+st.set_page_config(page_title="musicrnn – music from an LSTM", page_icon=":material/piano:", layout="wide")
 boot.mark_app_run()
 state.keep_widget_values()
 state.collect_trained_model()
 
 navigation = st.navigation(
     [
-        st.Page(PAGES / "home.py", title="Home", icon="🏠", url_path="home", default=True),
-        st.Page(PAGES / "dataset.py", title="Dataset", icon="📂", url_path="dataset"),
-        st.Page(PAGES / "explore.py", title="Explore", icon="🔎", url_path="explore"),
-        st.Page(PAGES / "train.py", title="Train", icon="🏋️", url_path="train"),
-        st.Page(PAGES / "generate.py", title="Generate", icon="🎼", url_path="generate"),
+        st.Page(PAGES / "home.py", title="Home", icon=":material/home:", url_path="home", default=True),
+        st.Page(PAGES / "dataset.py", title="Dataset", icon=":material/folder_open:", url_path="dataset"),
+        st.Page(PAGES / "explore.py", title="Explore", icon=":material/search:", url_path="explore"),
+        st.Page(PAGES / "train.py", title="Train", icon=":material/model_training:", url_path="train"),
+        st.Page(PAGES / "generate.py", title="Generate", icon=":material/music_note:", url_path="generate"),
     ]
 )
 navigation.run()

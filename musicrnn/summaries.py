@@ -14,14 +14,14 @@ _NOTE_COUNT = re.compile(r"\s*\(\d[\d,]* notes?\)$")
 
 
 def files_table(files: Sequence[LoadedFile]) -> pd.DataFrame:
-    """One row per file: name, notes, seconds, instruments and 'OK' or the reason it was refused."""
+    """One row per file: name, 'OK' or the reason it was refused, notes, seconds and instruments."""
     return pd.DataFrame(
         {
             "file": [item.name for item in files],
+            "status": ["OK" if item.ok else item.error for item in files],
             "notes": [len(item.notes) if item.ok else 0 for item in files],
             "seconds": [round(item.seconds, 1) for item in files],
             "instruments": [", ".join(item.instruments) for item in files],
-            "status": ["OK" if item.ok else item.error for item in files],
         }
     )
 

@@ -9,7 +9,7 @@ through_app()  # see ui/boot.py: deep links on a fresh server
 
 BUNDLED, UPLOADED = "Bundled Bach chorales", "My own MIDI files"
 
-st.title("📂 Dataset")
+st.title("Dataset")
 st.caption("The music the Train and Explore pages use, for you only. Bad files are listed with the reason and never stop the good ones.")
 
 source = st.radio("Music to use", [BUNDLED, UPLOADED], key=state.keep("dataset_source", BUNDLED), horizontal=True)
@@ -55,10 +55,19 @@ columns[1].metric("Refused files", summary["refused"])
 columns[2].metric("Notes", f"{summary['notes']:,}")
 columns[3].metric("Minutes of music", f"{summary['minutes']:.1f}")
 columns[4].metric("Pitch range", f"{summary['lowest']} – {summary['highest']}")
+refused = [item for item in dataset.files if not item.ok]
+if refused:  # the table may cut long messages; this says the whole reason
+    lines = [f"- **{item.name}**: {item.error}" for item in refused[:10]]
+    more = f"\n\n…and {len(refused) - 10} more (see the table)." if len(refused) > 10 else ""
+    st.error("These files are not used:\n" + "\n".join(lines) + more)
 if summary["files"] == 0:
-    st.warning("None of these files can be used. Check the messages below, or choose other instruments.")
+    st.warning("None of these files can be used. Check the messages above, or choose other instruments.")
 
 st.dataframe(
     files_table(dataset.files), key="dataset_table", hide_index=True, width="stretch",
-    column_config={"seconds": st.column_config.NumberColumn(format="%.1f s")},
+    column_config={
+        "status": st.column_config.TextColumn(width="large"),
+        "seconds": st.column_config.NumberColumn(format="%.1f s"),
+        "instruments": st.column_config.TextColumn(width="large"),
+    },
 )

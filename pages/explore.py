@@ -11,13 +11,13 @@ from ui.widgets import play
 
 through_app()  # see ui/boot.py: deep links on a fresh server
 
-st.title("🔎 Explore")
+st.title("Explore")
 st.caption("Look at and listen to one file of your dataset: each note is a pitch, a step (time since the previous note starts) and a duration.")
 
 files = state.dataset().ok_files
 if not files:
     st.warning("Your dataset has no usable files yet.")
-    st.page_link("pages/dataset.py", label="Choose or upload music on the Dataset page", icon="📂")
+    st.page_link("pages/dataset.py", label="Choose or upload music on the Dataset page", icon=":material/folder_open:")
     st.stop()
 
 names = [item.name for item in files]

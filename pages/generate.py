@@ -13,7 +13,7 @@ through_app()  # see ui/boot.py: deep links on a fresh server
 RESULT = "generated"
 ANY_KEY = "any key"
 
-st.title("🎼 Generate")
+st.title("Generate")
 with st.expander("Upload a .keras model"):
     model_uploader("generate_model_upload")
 models = state.available_models()
@@ -43,7 +43,7 @@ instrument = right.selectbox("Instrument", list(gm_instruments()), key=state.kee
 seed = right.number_input("Seed", 0, 2**31 - 1, key=state.keep("generate_seed", 0), help="The same seed and settings give the same music.")
 variations = right.slider("Variations", 1, MAX_VARIATIONS, key=state.keep("generate_variations", 3))
 
-if st.button("Generate", type="primary", icon="🎵"):
+if st.button("Generate", type="primary", icon=":material/music_note:"):
     settings = Sampling(
         n_notes=int(n_notes), temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
         key=None if tonic == ANY_KEY else f"{tonic}:{scale}", pitch_low=int(low), pitch_high=int(high),

@@ -13,17 +13,17 @@ through_app()  # see ui/boot.py: deep links on a fresh server
 
 PIECE = "home_piece"
 
-st.title("🎹 musicrnn")
+st.title("musicrnn")
 st.markdown(
     "musicrnn is a small recurrent neural network (an LSTM) that learns music one note at a time: "
     "each note's pitch, when it starts after the previous one, and how long it lasts. "
     "Train it on the bundled Bach chorales or on your own MIDI files, then let it write new pieces you can play and download."
 )
 
-if st.button("Generate with the default model", type="primary", icon="▶️"):
+if st.button("Generate with the default model", type="primary", icon=":material/play_arrow:"):
     try:
         seed = secrets.randbelow(10_000)
-        notes = generate(state.default_model(), state.default_primer(16), Sampling(n_notes=80, seed=seed))[0]
+        notes = generate(state.default_model(), state.default_primer(16), Sampling(n_notes=80, seed=seed, pitch_low=36, pitch_high=84))[0]
         st.session_state[PIECE] = (notes, state.render_audio(notes), seed)
     except (ModelFileError, ValueError) as exc:
         st.error(f"The default model could not play: {exc}")
@@ -34,7 +34,7 @@ if PIECE in st.session_state:
     show_piece(notes, audio, key="home", downloads=False, autoplay=True)
 
 st.subheader("Go further")
-st.page_link("pages/dataset.py", label="Dataset – the bundled chorales or your own MIDI files", icon="📂")
-st.page_link("pages/explore.py", label="Explore – look at and listen to one file", icon="🔎")
-st.page_link("pages/train.py", label="Train – teach the network your music and watch it learn", icon="🏋️")
-st.page_link("pages/generate.py", label="Generate – choose a model, a start and how adventurous it plays", icon="🎼")
+st.page_link("pages/dataset.py", label="Dataset – the bundled chorales or your own MIDI files", icon=":material/folder_open:")
+st.page_link("pages/explore.py", label="Explore – look at and listen to one file", icon=":material/search:")
+st.page_link("pages/train.py", label="Train – teach the network your music and watch it learn", icon=":material/model_training:")
+st.page_link("pages/generate.py", label="Generate – choose a model, a start and how adventurous it plays", icon=":material/music_note:")

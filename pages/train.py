@@ -10,13 +10,13 @@ from ui.widgets import model_uploader
 
 through_app()  # see ui/boot.py: deep links on a fresh server
 
-st.title("🏋️ Train")
+st.title("Train")
 dataset = state.dataset()
 st.caption(
     f"Training data: {len(dataset.ok_files)} usable files ({'the bundled chorales' if dataset.source == 'bundled' else 'your uploads'}). "
     "Training runs in the background: you can switch pages and come back."
 )
-st.page_link("pages/dataset.py", label="Change the training data", icon="📂")
+st.page_link("pages/dataset.py", label="Change the training data", icon=":material/folder_open:")
 
 job = state.job()
 busy = job is not None and job.running
@@ -29,7 +29,7 @@ with st.form("train_form"):
     columns = st.columns(4)
     for index, name in enumerate(KNOBS):
         knob(name, columns[index % 4])
-    start = st.form_submit_button("Start training", type="primary", icon="▶️", disabled=busy)
+    start = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:", disabled=busy)
 
 if start:
     try:
@@ -50,4 +50,4 @@ if job is not None:
 with st.expander("Use a model you trained before"):
     model_uploader("train_model_upload")
     if state.uploaded_model() is not None:
-        st.page_link("pages/generate.py", label="Generate with it", icon="🎼")
+        st.page_link("pages/generate.py", label="Generate with it", icon=":material/music_note:")

@@ -68,7 +68,7 @@ def test_dataset_shows_the_bundled_corpus_table():
     table = at.dataframe[0].value
     assert len(table) == len(bundled.chorale_files())
     assert set(table["status"]) == {"OK"}
-    assert list(table.columns) == ["file", "notes", "seconds", "instruments", "status"]
+    assert list(table.columns) == ["file", "status", "notes", "seconds", "instruments"]
 
 
 def test_dataset_upload_lists_a_bad_file_next_to_a_good_one(midi_factory):

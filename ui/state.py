@@ -18,7 +18,8 @@ from musicrnn.infer import ModelFileError, NumpyModel, read_model_file
 from musicrnn.jobs import TrainingJob
 from musicrnn.midi import LoadedFile, load_paths, load_uploads
 
-KEEP_PREFIX = "keep_"  # widget values under these keys survive page switches (see keep_widget_values)
+KEEP_PREFIX = "keep_"  # widget values under these keys survive page switches (see keep)
+KEPT = "kept_widget_values"
 
 DATASET = "dataset"
 UPLOADS = "uploads"
@@ -66,18 +67,28 @@ class ModelEntry:
 def keep(key: str, default: Any) -> str:
     """A widget key whose value survives switching pages, initialised to `default` the first time.
 
-    Streamlit forgets a widget's value when its page is not shown; re-assigning the key on every run
-    (keep_widget_values, called by app.py) prevents that. Pages pass no `value=` to such widgets.
+    Streamlit deletes a widget's value when its page is not shown (for widgets inside a form, already
+    when the visitor navigates away), so keep_widget_values (called by app.py on every run) copies these
+    values aside and this restores them. Pages pass no `value=` to such widgets.
     """
     full = key if key.startswith(KEEP_PREFIX) else KEEP_PREFIX + key
-    st.session_state.setdefault(full, default)
+    if full not in st.session_state:
+        st.session_state[full] = st.session_state.get(KEPT, {}).get(full, default)
     return full
 
 
+def set_kept(key: str, value: Any) -> None:
+    """Set a kept widget's value from code (e.g. before switching to the page that shows it)."""
+    full = key if key.startswith(KEEP_PREFIX) else KEEP_PREFIX + key
+    st.session_state[full] = value
+    st.session_state.setdefault(KEPT, {})[full] = value
+
+
 def keep_widget_values() -> None:
+    kept = st.session_state.setdefault(KEPT, {})
     for key in list(st.session_state.keys()):
         if isinstance(key, str) and key.startswith(KEEP_PREFIX):
-            st.session_state[key] = st.session_state[key]
+            kept[key] = st.session_state[key]
 
 
 # ---- server-wide cached resources ----------------------------------------------------------------------------

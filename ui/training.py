@@ -1,6 +1,8 @@
 """The Train page's pieces: the settings form's knobs and the live panel of a training job."""
 from __future__ import annotations
 
+import sys
+
 import pandas as pd
 import streamlit as st
 
@@ -65,11 +67,13 @@ def show_job(job: TrainingJob) -> None:
         if was_running and not job.running:
             st.rerun()  # redraw the whole page once: summary, buttons, and the model on other pages
         if job.running:
-            done, caption = training_progress(snapshot)
-            if not snapshot["latest"]:
-                st.status("Loading TensorFlow and preparing the data…", state="running")
-            st.progress(done, text=caption)
-            st.button("Stop training", on_click=job.stop, icon="⏹️", help="Stops after the current batch and keeps the model so far.")
+            if snapshot["latest"]:
+                done, caption = training_progress(snapshot)
+                st.progress(done, text=caption)
+            else:  # TensorFlow is imported by the first job only; then come data and compilation
+                waiting = "Training the first batches…" if "tensorflow" in sys.modules else "Loading TensorFlow…"
+                st.status(waiting, state="running")
+            st.button("Stop training", on_click=job.stop, icon=":material/stop:", help="Stops after the current batch and keeps the model so far.")
         if snapshot["epochs"] or snapshot["batches"]:
             st.plotly_chart(loss_chart(snapshot["epochs"], snapshot["batches"]), key="train_loss_chart")
 
@@ -91,13 +95,13 @@ def show_result(job: TrainingJob) -> None:
     if snapshot["epochs"]:
         st.dataframe(loss_table(snapshot["epochs"][-1]), key="train_summary")
     left, right = st.columns(2)
-    if left.button("Use this model on the Generate page", type="primary", icon="🎼", disabled=state.trained_model() is None):
-        st.session_state[state.KEEP_PREFIX + "generate_model"] = state.TRAINED_MODEL_LABEL
+    if left.button("Use this model on the Generate page", type="primary", icon=":material/music_note:", disabled=state.trained_model() is None):
+        state.set_kept("generate_model", state.TRAINED_MODEL_LABEL)
         st.switch_page("pages/generate.py")
     if job.model_file:
         right.download_button(
             "Download the model (.keras)", job.model_file, file_name=f"musicrnn-{job.cfg.preset}-{job.id}.keras",
-            mime="application/zip", on_click="ignore", icon="⬇️", key="train_download",
+            mime="application/zip", on_click="ignore", icon=":material/download:", key="train_download",
         )
 
 

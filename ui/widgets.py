@@ -56,19 +56,26 @@ def format_seconds(seconds: float) -> str:
 
 
 def training_progress(snapshot: dict) -> tuple[float, str]:
-    """Fraction done (0-1) and a caption such as 'Epoch 2 of 5 · about 1 min 10 s left'."""
+    """Fraction done (0-1) and a caption such as 'Epoch 2 of 5 · about 1 min 10 s left'.
+
+    The pace is measured from the first report on: the time before it is TensorFlow's start-up and graph
+    compilation, which happen once and would make the first estimates far too long.
+    """
     total = max(1, snapshot["total_epochs"])
-    latest = snapshot["latest"]
-    if not latest:
-        return 0.0, "Loading TensorFlow and preparing the data…"
-    if latest["kind"] == "batch":
-        done = (latest["epoch"] + latest["batch"] / max(1, latest["batches"])) / total
-        epoch = latest["epoch"] + 1
-    else:
-        done = latest["epoch"] / total
-        epoch = min(total, latest["epoch"] + 1)
-    done = min(1.0, done)
+    reports = sorted(snapshot["batches"] + snapshot["epochs"], key=lambda event: event["elapsed"])
+    if not reports:
+        return 0.0, "Starting…"
+    latest, first = reports[-1], reports[0]
+    done = _fraction_done(latest, total)
+    epoch = min(total, int(done * total) + 1)
     caption = f"Epoch {epoch} of {total}"
-    if 0 < done < 1:
-        caption += f" · about {format_seconds(latest['elapsed'] * (1 - done) / done)} left"
+    pace = (done - _fraction_done(first, total)) / max(1e-9, latest["elapsed"] - first["elapsed"])
+    if 0 < done < 1 and pace > 0:
+        caption += f" · about {format_seconds((1 - done) / pace)} left"
     return done, caption
+
+
+def _fraction_done(event: dict, total: int) -> float:
+    if event["kind"] == "batch":
+        return min(1.0, (event["epoch"] + event["batch"] / max(1, event["batches"])) / total)
+    return min(1.0, event["epoch"] / total)
