@@ -166,3 +166,55 @@ def test_app_runs_from_another_working_directory(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ok" in done.stdout
+
+
+def test_stop_button_ends_a_running_job_and_keeps_the_model():
+    at = open_page("train", small_dataset(4))
+    at.number_input(key="keep_train_epochs").set_value(200)
+    click(at, "Start training")
+    job = at.session_state[JOB]
+    click(at, "Stop training")
+    assert job.wait(timeout=300), "the stopped job did not end"
+    at.run()
+    assert_no_exception(at)
+    assert job.status == "stopped", job.error
+    assert any("Stopped after" in item.value for item in at.warning)
+    assert "Download the model (.keras)" in download_labels(at)
+
+
+@needs_default_model
+def test_an_uploaded_model_can_be_chosen_on_the_generate_page():
+    at = open_page("train", small_dataset(2))
+    at.file_uploader(key="train_model_upload").set_value(
+        ("mine.keras", bundled.DEFAULT_MODEL.read_bytes(), "application/octet-stream")
+    ).run()
+    assert_no_exception(at)
+    assert any("Loaded **mine.keras**" in item.value for item in at.success)
+    at.switch_page("pages/generate.py").run()
+    assert "Uploaded model" in at.radio(key="keep_generate_model").options
+
+
+def test_training_progress_measures_pace_after_the_first_report():
+    from ui.widgets import training_progress
+
+    snapshot = {
+        "total_epochs": 2,
+        "batches": [{"kind": "batch", "epoch": 0, "batch": 1, "batches": 10, "elapsed": 100.0}],  # compile time
+        "epochs": [{"kind": "epoch", "epoch": 1, "elapsed": 109.0}],
+    }
+    done, caption = training_progress(snapshot)
+    assert done == 0.5
+    assert caption == "Epoch 2 of 2 · about 10 s left"  # 0.45 of the work took 9 s
+
+
+@pytest.mark.parametrize("page", ["dataset", "explore", "train", "generate"])
+def test_a_deep_link_on_a_fresh_server_runs_the_common_set_up(page):
+    """Streamlit runs pages/<page>.py directly here (no st.navigation yet in this 'server'); the page must
+    still get app.py's set-up and navigation."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state[DATASET] = small_dataset(2)
+    at.switch_page(f"pages/{page}.py").run()
+    assert_no_exception(at)
+    assert "kept_widget_values" in at.session_state  # set by app.py on every run
+    assert at.title[0].value == page.capitalize()
+    assert len(at.title) == 1  # drawn once, through app.py's navigation
