@@ -65,7 +65,8 @@ def loss_chart(epochs: list[dict], batches: list[dict] | None = None, height: in
         key = f"{head}_loss"
         figure.add_trace(
             go.Scatter(
-                x=train_x, y=[row.get(key) for row in train_rows], mode="lines", name="training",
+                # Markers while there are few points: a line through one point is invisible.
+                x=train_x, y=[row.get(key) for row in train_rows], mode="lines" if len(train_x) > 20 else "lines+markers", name="training",
                 line=dict(color=NOTE_COLOR), legendgroup="training", showlegend=col == 1,
             ),
             row=1, col=col,
