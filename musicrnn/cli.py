@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=cmd_train)
 
     gen = commands.add_parser("generate", help="generate music (no TensorFlow needed)")
+    gen.add_argument("--recipe", help="regenerate a piece from its recipe: a JSON file or a MIDI file made by musicrnn "
+                                      "(its sampling settings replace the flags below)")
     gen.add_argument("--model", help=".keras file (default: the bundled model)")
     gen.add_argument("--primer", help="MIDI file whose opening starts the piece")
     gen.add_argument("--primer-notes", type=int, default=16)
@@ -157,24 +159,44 @@ def _load_model(path: str | None):
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from .audio import instrument_program, render
-    from .bundled import default_primer, primer_from
+    from .bundled import CHORALES, DEFAULT_PRIMER
     from .generate import Sampling, generate
-    from .midi import midi_bytes, midi_to_notes, notes_to_midi
+    from .midi import midi_to_notes
+    from .recipe import Recipe, bundled_primer_notes, check_model, load, model_id, notes_hash, piece_midi, primer_notes
 
     model = _load_model(args.model)
-    primer = primer_from(midi_to_notes(args.primer), args.primer_notes) if args.primer else default_primer(args.primer_notes)
-    low, _, high = args.pitch_range.partition("-")
-    settings = Sampling(
-        n_notes=args.notes, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, key=args.key,
-        pitch_low=int(low), pitch_high=int(high or 127), seed=args.seed, variations=args.variations,
-    )
-    program = instrument_program(args.instrument)
+    model_file = Path(args.model).read_bytes() if args.model else None
+    if args.recipe:
+        recipe = load(args.recipe)
+        check_model(recipe, model_file)
+        primer = primer_notes(recipe, midi_to_notes(args.primer) if args.primer else None)
+        settings, program = recipe.sampling, recipe.program
+    else:
+        low, _, high = args.pitch_range.partition("-")
+        settings = Sampling(
+            n_notes=args.notes, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, key=args.key,
+            pitch_low=int(low), pitch_high=int(high or 127), seed=args.seed, variations=args.variations,
+        )
+        program = instrument_program(args.instrument)
+        if args.primer and Path(args.primer).resolve().parent != CHORALES.resolve():
+            primer, source = _primer_from_file(args.primer, args.primer_notes), f"file:{Path(args.primer).name}"
+        else:
+            name = Path(args.primer).name if args.primer else DEFAULT_PRIMER
+            primer, source = bundled_primer_notes(name, args.primer_notes), f"bundled:{name}"
+        from .bundled import DEFAULT_MODEL
+
+        recipe = Recipe(
+            model=model_id("file", model_file) if model_file is not None else model_id("default", DEFAULT_MODEL.read_bytes()),
+            primer=source, primer_notes=args.primer_notes, primer_hash=notes_hash(primer), sampling=settings, program=program,
+        )
     pieces = generate(model, primer, settings)
+    wanted = range(len(pieces)) if recipe.variation is None else [recipe.variation]
     out = Path(args.out)
-    for index, notes in enumerate(pieces, start=1):
-        suffix = f"-{index}" if len(pieces) > 1 else ""
+    for index in wanted:
+        notes = pieces[index]
+        suffix = f"-{index + 1}" if len(wanted) > 1 else ""
         midi_path = out.with_name(f"{out.stem}{suffix}{out.suffix or '.mid'}")
-        midi_path.write_bytes(midi_bytes(notes_to_midi(notes, program=program)))
+        midi_path.write_bytes(piece_midi(notes, recipe.for_variation(index)))
         line = f"{midi_path} notes={len(notes)} seconds={notes['end'].max():.1f}"
         if args.wav:
             wav = Path(args.wav)
@@ -186,6 +208,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 print(f"warning: {rendered.warning}", file=sys.stderr)
         print(line)
     return 0
+
+
+def _primer_from_file(path: str, count: int):
+    from .bundled import primer_from
+    from .midi import midi_to_notes
+
+    return primer_from(midi_to_notes(path), count)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

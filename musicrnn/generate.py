@@ -87,28 +87,40 @@ def allowed_pitches(settings: Sampling) -> np.ndarray:
     return mask
 
 
-def sample_pitches(logits: np.ndarray, settings: Sampling, mask: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
-    """One pitch per stream from (B, 128) logits: mask, temperature, top-k, top-p, then sample."""
+def sampling_distribution(logits: np.ndarray, settings: Sampling, mask: np.ndarray) -> np.ndarray:
+    """What the next pitch is drawn from: (B, 128) logits -> (B, 128) probabilities after the key/range
+    mask, temperature, top-k and top-p. Sampling and the "How it works" page both use this, so the chart
+    is exactly what generation samples from. Temperature 0 puts all the probability on the likeliest pitch.
+    """
     logits = np.where(mask, logits, NO_PITCH)  # float64 from here on (NO_PITCH is a float64 scalar)
     if settings.temperature <= 0:
-        return logits.argmax(axis=1)  # temperature 0 means always the most likely pitch
+        return np.eye(PITCH_CLASSES)[logits.argmax(axis=1)]
     logits = logits / settings.temperature
     if 0 < settings.top_k < PITCH_CLASSES:
         kth = np.sort(logits, axis=1)[:, -settings.top_k][:, None]
         logits = np.where(logits < kth, -np.inf, logits)
-    weights = np.exp(logits - logits.max(axis=1, keepdims=True))  # probabilities, not yet normalised
+    weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs = weights / weights.sum(axis=1, keepdims=True)
     if settings.top_p < 1.0:
-        probs = weights / weights.sum(axis=1, keepdims=True)
         order = np.argsort(-probs, axis=1)
         sorted_probs = np.take_along_axis(probs, order, axis=1)
         # Keep the smallest set of most likely pitches whose total reaches top_p (always at least one).
         drop_sorted = np.cumsum(sorted_probs, axis=1) - sorted_probs >= settings.top_p
         drop = np.zeros_like(drop_sorted)
         np.put_along_axis(drop, order, drop_sorted, axis=1)
-        weights = np.where(drop, 0.0, probs)
-    # Inverse-CDF sampling: the first pitch whose running total reaches a draw in (0, total] (scaling the
-    # draw instead of normalising the weights saves a pass; a draw above 0 never lands on a zero weight).
-    running = np.cumsum(weights, axis=1)
+        probs = np.where(drop, 0.0, probs)
+        probs = probs / probs.sum(axis=1, keepdims=True)
+    return probs
+
+
+def sample_pitches(logits: np.ndarray, settings: Sampling, mask: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
+    """One pitch per stream from (B, 128) logits, drawn from `sampling_distribution`."""
+    probs = sampling_distribution(logits, settings, mask)
+    if settings.temperature <= 0:
+        return probs.argmax(axis=1)  # no random draw: greedy decoding uses no randomness
+    # Inverse-CDF sampling: the first pitch whose running total reaches a draw in (0, total] (a draw above
+    # 0 never lands on a zero probability; scaling by the total absorbs rounding in the sum).
+    running = np.cumsum(probs, axis=1)
     draws = np.array([1.0 - rng.random() for rng in rngs])[:, None] * running[:, -1:]
     return (running < draws).sum(axis=1)
 

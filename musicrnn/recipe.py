@@ -1,0 +1,276 @@
+"""A piece's recipe: everything needed to generate it again, note for note.
+
+Model identity, primer, every sampling setting (seed included) and the instrument. A recipe travels as URL
+query parameters (a flat dict of strings), as JSON, and inside the piece's MIDI file as a text meta event.
+Generation is deterministic (numpy, seeded per variation), so the same recipe with the same model file and
+primer notes gives the same notes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+import pretty_midi
+
+from . import bundled
+from .generate import Sampling, default_primer, validate
+from .midi import midi_bytes, notes_to_midi, parse_midi
+
+VERSION = 1
+MIDI_PREFIX = "musicrnn-recipe "  # the text meta event holding a recipe starts with this
+MODEL_KINDS = ("default", "trained", "uploaded", "file")  # each followed by ":" and the .keras file's hash
+PRIMER_KINDS = ("bundled", "dataset", "uploaded", "file", "none")
+_SAMPLING = {f.name: f.type for f in dataclasses.fields(Sampling)}
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot be read or used, with the reason."""
+
+
+def content_hash(data: bytes) -> str:
+    """A short content hash (12 hex digits of SHA-256): names model files and primers in recipes."""
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def model_id(kind: str, data: bytes) -> str:
+    """'trained:<hash>' etc.: the kind says where the model came from, the hash which file it is."""
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model kind {kind!r}")
+    return f"{kind}:{content_hash(data)}"
+
+
+def notes_hash(notes: pd.DataFrame) -> str:
+    """Hash of the notes the network is fed (pitch, step, duration), so a primer can be checked."""
+    parts = [notes["pitch"].to_numpy(np.int64), notes["step"].to_numpy(np.float64), notes["duration"].to_numpy(np.float64)]
+    return content_hash(b"".join(np.ascontiguousarray(part).tobytes() for part in parts))
+
+
+@dataclass
+class Recipe:
+    model: str  # "default:<hash>", "trained:<hash>", "uploaded:<hash>" or "file:<hash>" of the .keras file
+    primer: str = "none"  # "bundled:<chorale file>", "dataset:<file>", "uploaded:<file>", "file:<file>", "none"
+    primer_notes: int = 16  # how many notes of the primer file open the piece
+    primer_hash: str = ""  # notes_hash of the primer notes actually used
+    sampling: Sampling = field(default_factory=Sampling)
+    program: int = 0  # General MIDI instrument
+    variation: int | None = None  # the one variation (0-based) a MIDI file holds; None = all of them
+
+    # ---- identity --------------------------------------------------------------------------------------
+
+    @property
+    def model_kind(self) -> str:
+        return self.model.partition(":")[0]
+
+    @property
+    def model_hash(self) -> str:
+        return self.model.partition(":")[2]
+
+    @property
+    def primer_kind(self) -> str:
+        return self.primer.partition(":")[0]
+
+    @property
+    def primer_name(self) -> str:
+        return self.primer.partition(":")[2]
+
+    @property
+    def reproducible_anywhere(self) -> bool:
+        """True when a fresh app or CLI has everything it needs: the bundled model and a bundled (or no) primer."""
+        return self.model_kind == "default" and self.primer_kind in ("bundled", "none")
+
+    def for_variation(self, index: int) -> "Recipe":
+        return dataclasses.replace(self, variation=index)
+
+    # ---- flat form (query parameters), JSON --------------------------------------------------------
+
+    def to_params(self) -> dict[str, str]:
+        """Every field as a string (None values left out): URL query parameters."""
+        flat = {"v": str(VERSION), "model": self.model, "primer": self.primer, "primer_notes": str(self.primer_notes),
+                "primer_hash": self.primer_hash, "program": str(self.program)}
+        if self.variation is not None:
+            flat["variation"] = str(self.variation)
+        for name, value in self.sampling.to_dict().items():
+            if value is not None:
+                flat[name] = repr(value) if isinstance(value, float) else str(value)  # repr: floats round-trip exactly
+        return flat
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, object]) -> "Recipe":
+        """Read `to_params`' dict (values may be strings or one-element lists); raises RecipeError."""
+        flat = {key: (value[-1] if isinstance(value, (list, tuple)) and value else value) for key, value in params.items()}
+        if "model" not in flat:
+            raise RecipeError("not a recipe (no model)")
+        version = _number(flat, "v", int, VERSION)
+        if version > VERSION:
+            raise RecipeError(f"this recipe was written by a newer musicrnn (version {version})")
+        defaults = Sampling()
+        values = {}
+        for name, kind in _SAMPLING.items():
+            default = getattr(defaults, name)
+            if name == "key":
+                values[name] = str(flat["key"]) if flat.get("key") not in (None, "", "None") else None
+            else:
+                values[name] = _number(flat, name, float if isinstance(default, float) else int, default)
+        sampling = Sampling(**values)
+        try:
+            validate(sampling)
+        except ValueError as exc:
+            raise RecipeError(f"the recipe's settings cannot be used: {exc}") from None
+        recipe = cls(
+            model=str(flat["model"]), primer=str(flat.get("primer") or "none"),
+            primer_notes=_number(flat, "primer_notes", int, 16), primer_hash=str(flat.get("primer_hash") or ""),
+            sampling=sampling, program=_number(flat, "program", int, 0),
+            variation=_number(flat, "variation", int, None),
+        )
+        return recipe.checked()
+
+    def checked(self) -> "Recipe":
+        if self.model_kind not in MODEL_KINDS or not self.model_hash:
+            raise RecipeError(f"unknown model {self.model!r} (expected e.g. default:<hash>)")
+        if self.primer_kind not in PRIMER_KINDS or (self.primer_kind != "none" and not self.primer_name):
+            raise RecipeError(f"unknown primer {self.primer!r}")
+        if not 1 <= self.primer_notes <= 10_000:
+            raise RecipeError("primer_notes must be a positive number")
+        if not 0 <= self.program <= 127:
+            raise RecipeError("program must be 0-127")
+        if self.variation is not None and not 0 <= self.variation < self.sampling.variations:
+            raise RecipeError(f"variation {self.variation} does not exist (the recipe makes {self.sampling.variations})")
+        return self
+
+    def to_json(self) -> str:
+        data = {"version": VERSION, **dataclasses.asdict(self)}
+        return json.dumps(data, sort_keys=True, ensure_ascii=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> "Recipe":
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise RecipeError(f"not a recipe (the JSON cannot be read: {type(exc).__name__})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("sampling", {}), dict):
+            raise RecipeError("not a recipe (expected a JSON object with model, primer and sampling)")
+        flat = {key: value for key, value in data.items() if key not in ("sampling", "version")}
+        flat.update(data.get("sampling", {}))
+        flat["v"] = data.get("version", VERSION)
+        return cls.from_params({k: v for k, v in flat.items() if v is not None})
+
+    # ---- for people ----------------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, str]:
+        """The recipe as readable rows (what the app shows)."""
+        s = self.sampling
+        model = {"default": "the bundled default model", "trained": "a model trained in an app session",
+                 "uploaded": "an uploaded model", "file": "a model file"}[self.model_kind]
+        primer = "a C major chord" if self.primer_kind == "none" else f"{self.primer_notes} notes of {self.primer_name} ({self.primer_kind})"
+        rows = {
+            "model": f"{model} ({self.model})",
+            "primer": primer,
+            "notes": str(s.n_notes),
+            "seed": str(s.seed),
+            "variations": str(s.variations) + ("" if self.variation is None else f" (this is variation {self.variation + 1})"),
+            "temperature": f"{s.temperature:g}",
+            "top-k": "off" if s.top_k == 0 else str(s.top_k),
+            "top-p": "off" if s.top_p >= 1 else f"{s.top_p:g}",
+            "key": s.key or "any",
+            "pitch range": f"{s.pitch_low}–{s.pitch_high}",
+            "instrument": f"{pretty_midi.program_to_instrument_name(self.program)} (program {self.program})",
+        }
+        return rows
+
+
+def _number(flat: Mapping[str, object], name: str, kind: type, default):
+    value = flat.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        if kind is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            number = int(value) if not isinstance(value, str) else int(value.strip())
+        else:
+            number = float(value)
+            if not np.isfinite(number):
+                raise ValueError
+    except (TypeError, ValueError):
+        raise RecipeError(f"{name} must be a{'n integer' if kind is int else ' number'}, not {str(value)[:40]!r}") from None
+    return number
+
+
+# ---- MIDI files -----------------------------------------------------------------------------------------
+
+def attach(pm: pretty_midi.PrettyMIDI, recipe: Recipe) -> pretty_midi.PrettyMIDI:
+    """Write the recipe into the MIDI as a text meta event at time 0 (survives pretty_midi's write/read)."""
+    pm.text_events = [event for event in pm.text_events if not event.text.startswith(MIDI_PREFIX)]
+    pm.text_events.append(pretty_midi.Text(MIDI_PREFIX + recipe.to_json(), 0.0))
+    return pm
+
+
+def piece_midi(notes: pd.DataFrame, recipe: Recipe) -> bytes:
+    """MIDI bytes of one generated piece, played by the recipe's instrument, carrying its recipe."""
+    return midi_bytes(attach(notes_to_midi(notes, program=recipe.program), recipe))
+
+
+def from_midi(data: bytes, name: str = "file") -> Recipe:
+    """The recipe embedded in MIDI bytes; RecipeError when there is none (MidiError for a broken file)."""
+    for event in parse_midi(data, name).text_events:
+        if event.text.startswith(MIDI_PREFIX):
+            return Recipe.from_json(event.text[len(MIDI_PREFIX):])
+    raise RecipeError(f"{name}: this MIDI file holds no musicrnn recipe")
+
+
+def load(path: str | Path) -> Recipe:
+    """A recipe from a JSON file or from a MIDI file that embeds one."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RecipeError(f"{path.name}: cannot read the file ({exc.strerror or exc})") from None
+    if data.startswith(b"MThd"):
+        return from_midi(data, path.name)
+    return Recipe.from_json(data)
+
+
+# ---- what a recipe needs -----------------------------------------------------------------------------------
+
+def bundled_primer_notes(name: str, count: int) -> pd.DataFrame:
+    """The primer a 'bundled:<name>' recipe means: the first `count` notes of that bundled chorale."""
+    from .midi import midi_to_notes
+
+    path = bundled.CHORALES / Path(name).name  # never a path outside the bundled folder
+    if path.name != name or not path.is_file():
+        raise RecipeError(f"the bundled chorale {name!r} does not exist here")
+    return bundled.primer_from(midi_to_notes(path), count)
+
+
+def primer_notes(recipe: Recipe, notes: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """The primer notes a recipe starts from: bundled and 'none' primers are resolved here; for other
+    primers pass the file's `notes` (its first `primer_notes` are used). Checked against the recipe's hash.
+    Returns None for the built-in chord (what `generate` uses when given no primer)."""
+    if recipe.primer_kind == "none":
+        used, result = default_primer(), None
+    elif recipe.primer_kind == "bundled" and notes is None:
+        used = result = bundled_primer_notes(recipe.primer_name, recipe.primer_notes)
+    elif notes is None:
+        raise RecipeError(f"this piece starts from a primer that is not bundled ({recipe.primer}): give that MIDI file as the primer")
+    else:
+        used = result = bundled.primer_from(notes, recipe.primer_notes)
+    if recipe.primer_hash and notes_hash(used) != recipe.primer_hash:
+        raise RecipeError(f"the primer's notes differ from the ones the piece was made from ({recipe.primer})")
+    return result
+
+
+def check_model(recipe: Recipe, model_file: bytes | None) -> None:
+    """Raise RecipeError unless `model_file` (None = the bundled model) is the recipe's model."""
+    data = model_file if model_file is not None else bundled.DEFAULT_MODEL.read_bytes()
+    if content_hash(data) != recipe.model_hash:
+        if model_file is None:
+            raise RecipeError(
+                f"this piece was made with {recipe.model}, not with this copy's bundled model "
+                f"({model_id('default', data)}): give that .keras file as the model")
+        raise RecipeError(f"the model file is not the recipe's model ({recipe.model})")

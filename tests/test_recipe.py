@@ -1,0 +1,153 @@
+"""Recipes: round trips through query parameters, JSON and MIDI files, and regeneration through the CLI."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musicrnn import bundled
+from musicrnn.generate import Sampling, generate
+from musicrnn.midi import midi_to_notes, notes_to_midi, midi_bytes
+from musicrnn.recipe import (
+    Recipe, RecipeError, check_model, content_hash, from_midi, load, model_id, notes_hash, piece_midi, primer_notes,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+needs_default_model = pytest.mark.skipif(not bundled.DEFAULT_MODEL.exists(), reason="the bundled model is not built yet")
+
+
+def a_recipe(**changes) -> Recipe:
+    sampling = Sampling(n_notes=24, temperature=0.73, top_k=5, top_p=0.9, key="D:minor", pitch_low=40, pitch_high=80,
+                        seed=11, variations=3)
+    values = dict(model="default:0123456789ab", primer="bundled:bwv269.mid", primer_notes=8, primer_hash="abc",
+                  sampling=sampling, program=40)
+    values.update(changes)
+    return Recipe(**values)
+
+
+def test_query_params_round_trip_exactly():
+    recipe = a_recipe(sampling=Sampling(temperature=0.1 + 0.2, top_p=1 / 3, seed=2**31 - 1))  # floats that print long
+    params = recipe.to_params()
+    assert all(isinstance(key, str) and isinstance(value, str) for key, value in params.items())
+    assert Recipe.from_params(params) == recipe
+
+
+def test_query_params_as_lists_and_without_key():
+    recipe = a_recipe(sampling=Sampling(key=None), variation=None)
+    params = {key: [value] for key, value in recipe.to_params().items()}
+    assert "key" not in params
+    assert Recipe.from_params(params) == recipe
+
+
+def test_json_round_trip_keeps_the_variation():
+    recipe = a_recipe(variation=2)
+    assert Recipe.from_json(recipe.to_json()) == recipe
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"temperature": "hot"}, "temperature must be a number"),
+        ({"seed": "1.5"}, "seed must be an integer"),
+        ({"top_p": "0"}, "top-p"),
+        ({"model": "mystery"}, "unknown model"),
+        ({"primer": "somewhere:x"}, "unknown primer"),
+        ({"variation": "7"}, "variation 7 does not exist"),
+        ({"program": "300"}, "program must be 0-127"),
+        ({"v": "99"}, "newer musicrnn"),
+    ],
+)
+def test_bad_params_raise_a_recipe_error_saying_why(change, message):
+    params = a_recipe().to_params() | change
+    with pytest.raises(RecipeError, match=message):
+        Recipe.from_params(params)
+
+
+def test_params_without_a_model_are_not_a_recipe():
+    with pytest.raises(RecipeError, match="not a recipe"):
+        Recipe.from_params({"seed": "1"})
+
+
+def test_midi_file_carries_its_recipe_through_write_and_read(tmp_path):
+    notes = pd.DataFrame({"pitch": [60, 64, 67], "step": [0.0, 0.5, 0.5], "duration": [0.4, 0.4, 0.4]})
+    recipe = a_recipe(variation=1)
+    path = tmp_path / "piece.mid"
+    path.write_bytes(piece_midi(notes, recipe))
+    assert from_midi(path.read_bytes()) == recipe
+    assert load(path) == recipe
+    assert list(midi_to_notes(path)["pitch"]) == [60, 64, 67]  # the notes are unaffected
+
+
+def test_a_midi_without_a_recipe_says_so():
+    data = midi_bytes(notes_to_midi(pd.DataFrame({"pitch": [60], "step": [0.0], "duration": [1.0]})))
+    with pytest.raises(RecipeError, match="holds no musicrnn recipe"):
+        from_midi(data, "plain.mid")
+
+
+def test_load_reads_a_json_file(tmp_path):
+    path = tmp_path / "recipe.json"
+    path.write_text(a_recipe().to_json())
+    assert load(path) == a_recipe()
+
+
+def test_bundled_primer_is_resolved_and_checked_by_hash():
+    notes = primer_notes(a_recipe(primer_hash=""))
+    assert len(notes) == 8
+    assert primer_notes(a_recipe(primer_hash=notes_hash(notes))).equals(notes)
+    with pytest.raises(RecipeError, match="differ"):
+        primer_notes(a_recipe(primer_hash="000000000000"))
+
+
+def test_a_primer_outside_the_bundle_must_be_given():
+    with pytest.raises(RecipeError, match="give that MIDI file"):
+        primer_notes(a_recipe(primer="uploaded:mine.mid", primer_hash=""))
+
+
+def test_bundled_primer_names_cannot_leave_the_bundle():
+    with pytest.raises(RecipeError, match="does not exist"):
+        primer_notes(a_recipe(primer="bundled:../default_model.keras", primer_hash=""))
+
+
+def test_model_ids_name_the_file_content():
+    assert model_id("trained", b"abc") == "trained:" + content_hash(b"abc")
+    recipe = a_recipe(model=model_id("uploaded", b"abc"))
+    check_model(recipe, b"abc")
+    with pytest.raises(RecipeError, match="not the recipe's model"):
+        check_model(recipe, b"other")
+
+
+@needs_default_model
+def test_default_model_id_matches_the_bundled_file():
+    assert bundled.default_model_id() == model_id("default", bundled.DEFAULT_MODEL.read_bytes())
+    check_model(a_recipe(model=bundled.default_model_id()), None)
+
+
+@needs_default_model
+def test_a_midis_embedded_recipe_regenerates_identical_notes_through_the_cli(tmp_path):
+    primer = bundled.default_primer(12)
+    settings = Sampling(n_notes=30, temperature=0.8, top_k=10, seed=5, variations=3, pitch_low=36, pitch_high=84)
+    pieces = generate(bundled.default_model(), primer, settings)
+    recipe = Recipe(model=bundled.default_model_id(), primer=f"bundled:{bundled.DEFAULT_PRIMER}", primer_notes=12,
+                    primer_hash=notes_hash(primer), sampling=settings, program=0, variation=2)
+    original = tmp_path / "shared.mid"
+    original.write_bytes(piece_midi(pieces[2], recipe))
+    out = tmp_path / "again.mid"
+    done = subprocess.run([sys.executable, "-m", "musicrnn", "generate", "--recipe", str(original), "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    pd.testing.assert_frame_equal(midi_to_notes(out), midi_to_notes(original))
+    assert from_midi(out.read_bytes()) == recipe  # the regenerated file carries the same recipe
+    assert not np.array_equal(pieces[2]["pitch"], pieces[1]["pitch"])  # and it is that variation, not another
+
+
+def test_cli_refuses_a_recipe_for_another_model(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text(a_recipe(model="trained:0123456789ab").to_json())
+    done = subprocess.run([sys.executable, "-m", "musicrnn", "generate", "--recipe", str(path), "--out", str(tmp_path / "x.mid")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert "give that .keras file as the model" in done.stderr
