@@ -1,0 +1,107 @@
+"""How it works: the pipeline on one file of the visitor's dataset, with the chosen model, step by step."""
+import streamlit as st
+
+from musicrnn import explain
+from musicrnn.explain_plots import distribution_chart, loss_chart, window_roll
+from musicrnn.generate import Sampling, note_name
+from musicrnn.metric_plots import PERPLEXITY_EXPLANATION, evaluation_table
+from musicrnn.plots import piano_roll
+from musicrnn.summaries import named_notes
+from ui import state
+from ui.boot import through_app
+
+through_app()  # see ui/boot.py: deep links on a fresh server
+
+
+@st.cache_data(show_spinner="Scoring the model on this file…", max_entries=16)
+def loss_numbers(model_id: str, dataset_key: str, name: str, _model, _notes, _corpus) -> explain.LossNumbers:
+    return explain.loss_numbers(_model, name, _notes, _corpus)
+
+
+st.title("How it works")
+st.caption("What the network reads, what it predicts and how its music gets chosen — on your data, with a real model.")
+
+models = state.available_models()
+if not models:
+    st.error("No model is available: train one on the Train page or upload a .keras file on the Generate page.")
+    st.stop()
+model_key = state.keep("explain_model", next(iter(models)))
+if st.session_state[model_key] not in models:
+    st.session_state[model_key] = next(iter(models))
+entry = models[st.radio("Model", list(models), key=model_key, horizontal=True)]
+model, L = entry.model, entry.model.cfg.seq_length
+
+files = [item for item in state.dataset().ok_files if explain.window_count(item.notes, L) > 0]
+if not files:
+    st.warning(f"No file of your dataset has more than {L} notes, the window this model reads.")
+    st.stop()
+names = [item.name for item in files]
+file_key = state.keep("explain_file", names[0])
+if st.session_state[file_key] not in names:
+    st.session_state[file_key] = names[0]
+chosen = state.dataset().file(st.selectbox("File of your dataset", names, key=file_key))
+notes = chosen.notes.reset_index(drop=True)
+
+st.header("1. Music as notes")
+st.markdown("A MIDI file becomes a list of notes, each three numbers: **pitch** (MIDI number, 60 = middle C), "
+            "**step** (seconds since the previous note started; 0 = same chord) and **duration** (seconds).")
+left, right = st.columns([2, 3])
+left.dataframe(named_notes(notes)[["note", "pitch", "step", "duration"]], key="explain_notes", height=360)
+right.plotly_chart(piano_roll(notes, title=f"{chosen.name} · {len(notes)} notes"), key="explain_file_roll")
+
+st.header("2. One training window")
+count = explain.window_count(notes, L)
+start_key = state.keep("explain_start", min(10, count - 1))
+st.session_state[start_key] = min(st.session_state[start_key], count - 1)
+start = st.slider("Window starts at note", 0, max(1, count - 1), key=start_key, disabled=count == 1)
+window = explain.training_window(notes, start, model.cfg)
+st.markdown(f"The network reads **L = {L} notes** in a row and learns to predict the **next one**. "
+            f"Training cuts every file into such windows: this file gives {count:,} of them.")
+st.plotly_chart(window_roll(notes, start, L), key="explain_window_roll")
+with st.expander("The window as numbers (what goes into the network)"):
+    st.dataframe(explain.window_table(window, model.cfg), key="explain_window_table")
+
+st.header("3. The network")
+st.markdown("Each note's pitch and numbers pass through LSTM layers, which keep a memory of the notes before; "
+            "three heads then predict the next note's pitch, step and duration. Every parameter is a number learned in training.")
+st.graphviz_chart(explain.model_dot(model))
+with st.expander("Layers and parameter counts"):
+    st.dataframe(explain.layers_table(model), key="explain_layers", hide_index=True)
+
+st.header("4. What it predicts for this window")
+prediction = explain.predict(model, window)
+columns = st.columns(4)
+favourite = explain.top_notes(prediction.probs, 1).iloc[0]
+columns[0].metric("True next note", note_name(prediction.true_pitch),
+                  f"rank {prediction.true_rank} · {prediction.true_probability:.0%}", delta_color="off")
+columns[1].metric("Network's favourite", favourite["note"], f"{favourite['probability']:.0%}", delta_color="off")
+columns[2].metric("Step (predicted / true)", f"{prediction.step:.2f} s", f"true {prediction.true_step:.2f} s", delta_color="off")
+columns[3].metric("Duration (predicted / true)", f"{prediction.duration:.2f} s", f"true {prediction.true_duration:.2f} s", delta_color="off")
+st.markdown("Generation does not always take the favourite: it **draws** the next pitch from a distribution you can reshape. "
+            "Move the sliders and watch the coloured bars.")
+left, middle, right = st.columns(3)
+temperature = left.slider("Temperature", 0.0, 2.0, step=0.05, key=state.keep("explain_temperature", 1.0),
+                          help="Divides the scores before the softmax: below 1 sharpens, above 1 flattens; 0 = always the favourite.")
+top_k = middle.slider("Top-k (0 = off)", 0, 20, key=state.keep("explain_top_k", 0), help="Keep only the k likeliest pitches.")
+top_p = right.slider("Top-p", 0.05, 1.0, step=0.05, key=state.keep("explain_top_p", 1.0),
+                     help="Keep the likeliest pitches that together reach this probability (1 = off).")
+sampled = explain.reshaped(prediction, Sampling(temperature=temperature, top_k=top_k, top_p=top_p))
+st.plotly_chart(distribution_chart(prediction.probs, sampled, prediction.true_pitch), key="explain_distribution")
+st.caption(f"The sampler can pick {explain.candidates(sampled)} of 128 pitches; the true note now has "
+           f"{sampled[prediction.true_pitch]:.1%} chance (the network alone: {prediction.true_probability:.1%}).")
+
+st.header("5. What the loss numbers mean")
+corpus_key, corpus = state.dataset_corpus()
+numbers = loss_numbers(entry.id, corpus_key, chosen.name, model, notes, corpus)
+table = evaluation_table(numbers.model, numbers.baselines, numbers.baselines_top1)
+st.markdown(
+    f"For each note the loss is **−ln P(true note)** in nats: 0 if the network was sure and right, "
+    f"{table.loc['uniform', 'cross-entropy (nats)']:.2f} (= ln 128) for a blind guess. "
+    f"For this window's target it is **{prediction.loss:.2f}**; averaged over the {numbers.model['notes']} notes of this file:"
+)
+st.plotly_chart(loss_chart(table), key="explain_loss_chart")
+st.caption(PERPLEXITY_EXPLANATION + " The bigram guesses from the previous pitch only, the unigram from how common each pitch is; "
+           f"both were fitted on the other {numbers.reference_files} files of your dataset.")
+if numbers.seen_in_training:
+    st.info("This model trained on this file, so it may score better here than on music it has never seen.")
+st.dataframe(table.style.format({"cross-entropy (nats)": "{:.3f}", "perplexity": "{:.1f}", "top-1": "{:.0%}"}), key="explain_loss_table")
