@@ -92,3 +92,29 @@ def metrics_table(piece_metrics: Sequence[dict], corpus_metrics: dict, names: Se
     data = {name: [m[key] for key in METRIC_LABELS] for name, m in zip(columns, piece_metrics)}
     data["corpus"] = [corpus_metrics[key] for key in METRIC_LABELS]
     return pd.DataFrame(data, index=pd.Index(list(METRIC_LABELS.values()), name="metric")).astype(float)
+
+
+def novelty_chart(copied: Sequence[dict], copied_transposed: Sequence[dict] | None = None, names: Sequence[str] | None = None,
+                  typical: float | None = None, height: int = 280) -> go.Figure:
+    """Longest run of notes each piece copies from the corpus (`CopiedRun.to_dict()`s), exact and in any key;
+    `typical` draws a reference line (e.g. what held-out real music shares with the corpus)."""
+    labels = _piece_names(len(copied), names)
+
+    def hover(run: dict) -> str:
+        return f"from {run['file']}, note {run['file_position'] + 1}" if run.get("file") else "no shared note"
+
+    figure = go.Figure(go.Bar(x=labels, y=[run["length"] for run in copied], name="exact pitches", marker_color=PIECE_COLORS[0],
+                              customdata=[hover(run) for run in copied], hovertemplate="%{x}: %{y} notes %{customdata}<extra></extra>"))
+    if copied_transposed is not None:
+        figure.add_bar(x=labels, y=[run["length"] for run in copied_transposed], name="same melody in any key",
+                       marker_color=PIECE_COLORS[1], customdata=[hover(run) for run in copied_transposed],
+                       hovertemplate="%{x}: %{y} notes %{customdata}<extra></extra>")
+    if typical is not None:
+        figure.add_hline(y=typical, line_dash="dash", line_color=CORPUS_COLOR, annotation_text="typical for real music",
+                         annotation_position="top left")
+    figure.update_layout(
+        title="Novelty: longest run of notes copied from the corpus", height=height, barmode="group",
+        yaxis_title="notes in a row", margin=dict(l=10, r=10, t=40, b=10),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
+    )
+    return figure

@@ -2,16 +2,14 @@
 import streamlit as st
 
 from musicrnn.audio import gm_instruments
-from musicrnn.generate import MAX_NOTES, MAX_VARIATIONS, NOTE_NAMES, SCALES, Sampling, generate, note_name
-from ui import state
+from musicrnn.generate import MAX_NOTES, MAX_VARIATIONS, NOTE_NAMES, SCALES, Sampling, note_name
+from ui import generation, state
 from ui.boot import through_app
+from ui.generation import ANY_KEY, RESULT
 from ui.primer import choose_primer
-from ui.widgets import model_uploader, show_piece
+from ui.widgets import model_uploader
 
 through_app()  # see ui/boot.py: deep links on a fresh server
-
-RESULT = "generated"
-ANY_KEY = "any key"
 
 st.title("Generate")
 with st.expander("Upload a .keras model"):
@@ -20,6 +18,7 @@ models = state.available_models()
 if not models:
     st.error("No model is available: the bundled model is missing. Train one on the Train page or upload a .keras file.")
     st.stop()
+generation.apply_link(models)  # a shared link's recipe sets the widgets below and makes its piece
 model_key = state.keep("generate_model", next(iter(models)))
 if st.session_state[model_key] not in models:
     st.session_state[model_key] = next(iter(models))
@@ -50,17 +49,13 @@ if st.button("Generate", type="primary", icon=":material/music_note:"):
         seed=int(seed), variations=int(variations),
     )
     program = gm_instruments()[instrument]
+    generation.forget_link()
     try:
         with st.spinner("Writing music…"):
-            pieces = generate(entry.model, primer, settings)
-            st.session_state[RESULT] = (pieces, [state.render_audio(notes, program) for notes in pieces], program, settings)
+            st.session_state[RESULT] = generation.run(entry, primer, settings, program)
     except ValueError as exc:
         st.error(f"Cannot generate with these settings: {exc}")
 
 # Results live in session state, so touching a widget or switching pages does not regenerate or lose them.
 if RESULT in st.session_state:
-    pieces, audios, program, settings = st.session_state[RESULT]
-    st.caption(f"{len(pieces)} variation(s) · seed {settings.seed} · {settings.n_notes} notes · temperature {settings.temperature}")
-    for index, (notes, audio) in enumerate(zip(pieces, audios), start=1):
-        st.subheader(f"Variation {index}")
-        show_piece(notes, audio, key=f"variation-{index}-seed-{settings.seed}", program=program)
+    generation.show_results(st.session_state[RESULT], models)

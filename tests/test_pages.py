@@ -113,6 +113,10 @@ def test_train_tiny_model_completes_and_offers_the_model():
     assert len(at.get("plotly_chart")) == 1
     assert "Download the model (.keras)" in download_labels(at)
     assert at.session_state[TRAINED_MODEL].model.cfg.preset == "tiny"
+    # The model is scored on its held-out files next to the baselines (issue 8).
+    scores = next(frame.value for frame in at.dataframe if "perplexity" in frame.value.columns)
+    assert list(scores.index) == ["model", "uniform", "unigram", "bigram"]
+    assert any("Perplexity is" in caption.value for caption in at.caption)
     # The trained model is offered on the Generate page.
     click(at, "Use this model on the Generate page")
     assert at.radio(key="keep_generate_model").value == "Trained in this session"
@@ -207,7 +211,7 @@ def test_training_progress_measures_pace_after_the_first_report():
     assert caption == "Epoch 2 of 2 · about 10 s left"  # 0.45 of the work took 9 s
 
 
-@pytest.mark.parametrize("page", ["dataset", "explore", "train", "generate"])
+@pytest.mark.parametrize("page", ["dataset", "explore", "train", "generate", "how_it_works"])
 def test_a_deep_link_on_a_fresh_server_runs_the_common_set_up(page):
     """Streamlit runs pages/<page>.py directly here (no st.navigation yet in this 'server'); the page must
     still get app.py's set-up and navigation."""
@@ -216,5 +220,5 @@ def test_a_deep_link_on_a_fresh_server_runs_the_common_set_up(page):
     at.switch_page(f"pages/{page}.py").run()
     assert_no_exception(at)
     assert "kept_widget_values" in at.session_state  # set by app.py on every run
-    assert at.title[0].value == page.capitalize()
+    assert at.title[0].value == page.replace("_", " ").capitalize()
     assert len(at.title) == 1  # drawn once, through app.py's navigation

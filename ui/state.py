@@ -5,13 +5,14 @@ visitors; the bundled corpus and default model are read-only and cached once per
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from musicrnn import bundled
+from musicrnn import bundled, recipe
 from musicrnn.audio import Rendered, render
 from musicrnn.dataset import Corpus
 from musicrnn.infer import ModelFileError, NumpyModel, read_model_file
@@ -60,6 +61,7 @@ class ModelEntry:
     name: str
     model: NumpyModel
     file: bytes | None = None
+    id: str = ""  # what recipes call it: "default:<hash>", "trained:<hash>", "uploaded:<hash>"
 
 
 # ---- widget values that persist across pages -------------------------------------------------------------
@@ -105,6 +107,11 @@ def default_model() -> NumpyModel:
 
 
 @st.cache_resource(show_spinner=False)
+def default_model_id() -> str:
+    return bundled.default_model_id()
+
+
+@st.cache_resource(show_spinner=False)
 def default_primer(count: int) -> pd.DataFrame:
     return bundled.default_primer(count)
 
@@ -132,6 +139,28 @@ def dataset() -> Dataset:
 
 def set_dataset(value: Dataset) -> None:
     st.session_state[DATASET] = value
+
+
+def dataset_key(value: Dataset) -> str:
+    """A content hash of the dataset's usable notes: the cache key of everything computed from it."""
+    digest = hashlib.sha256()
+    for item in value.ok_files:
+        digest.update(item.name.encode() + b"\0")
+        for column in ("pitch", "step", "duration"):
+            digest.update(item.notes[column].to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _corpus(key: str, _value: Dataset) -> Corpus:
+    return _value.corpus()
+
+
+def dataset_corpus(value: Dataset | None = None) -> tuple[str, Corpus]:
+    """The dataset's key and its Corpus, built once per distinct dataset (shared read-only)."""
+    value = value or dataset()
+    key = dataset_key(value)
+    return key, _corpus(key, value)
 
 
 def uploads() -> list[tuple[str, bytes]]:
@@ -171,7 +200,9 @@ def collect_trained_model() -> None:
         st.session_state[TRAINED_MODEL] = None
         st.error(f"The trained model could not be read: {exc}")
         return
-    st.session_state[TRAINED_MODEL] = ModelEntry(TRAINED_MODEL_LABEL, current.id, model, current.model_file)
+    st.session_state[TRAINED_MODEL] = ModelEntry(
+        TRAINED_MODEL_LABEL, current.id, model, current.model_file, recipe.model_id("trained", current.model_file)
+    )
 
 
 def trained_model() -> ModelEntry | None:
@@ -187,7 +218,7 @@ def load_uploaded_model(name: str, data: bytes) -> ModelEntry:
     current = uploaded_model()
     if current is not None and current.name == name and current.file == data:
         return current
-    entry = ModelEntry(UPLOADED_MODEL_LABEL, name, read_model_file(data, name=name), data)
+    entry = ModelEntry(UPLOADED_MODEL_LABEL, name, read_model_file(data, name=name), data, recipe.model_id("uploaded", data))
     st.session_state[UPLOADED_MODEL] = entry
     return entry
 
@@ -196,7 +227,7 @@ def available_models() -> dict[str, ModelEntry]:
     """Models to choose from, by label: the default one (when present), then this session's."""
     models: dict[str, ModelEntry] = {}
     try:
-        models[DEFAULT_MODEL_LABEL] = ModelEntry(DEFAULT_MODEL_LABEL, bundled.DEFAULT_MODEL.name, default_model())
+        models[DEFAULT_MODEL_LABEL] = ModelEntry(DEFAULT_MODEL_LABEL, bundled.DEFAULT_MODEL.name, default_model(), None, default_model_id())
     except ModelFileError:
         pass  # a checkout without the bundled model still works with trained or uploaded ones
     for entry in (trained_model(), uploaded_model()):

@@ -8,6 +8,8 @@ import streamlit as st
 
 from musicrnn.config import PRESETS
 from musicrnn.jobs import TrainingJob
+from musicrnn.metric_plots import PERPLEXITY_EXPLANATION, evaluation_table
+from musicrnn.metrics import baseline_cross_entropy, baseline_top1, model_scores
 from musicrnn.plots import HEADS, loss_chart
 
 from . import state
@@ -94,6 +96,7 @@ def show_result(job: TrainingJob) -> None:
         st.success(f"Finished {len(snapshot['epochs'])} epoch(s) in {took}.")
     if snapshot["epochs"]:
         st.dataframe(loss_table(snapshot["epochs"][-1]), key="train_summary")
+        show_evaluation(job)
     left, right = st.columns(2)
     if left.button("Use this model on the Generate page", type="primary", icon=":material/music_note:", disabled=state.trained_model() is None):
         state.set_kept("generate_model", state.TRAINED_MODEL_LABEL)
@@ -103,6 +106,44 @@ def show_result(job: TrainingJob) -> None:
             "Download the model (.keras)", job.model_file, file_name=f"musicrnn-{job.cfg.preset}-{job.id}.keras",
             mime="application/zip", on_click="ignore", icon=":material/download:", key="train_download",
         )
+
+
+EVALUATION = "train_evaluation"
+
+
+def evaluation(job: TrainingJob) -> pd.DataFrame | None:
+    """The trained model's pitch cross-entropy on the job's validation files next to uniform, unigram and
+    bigram guessing fitted on its training files (computed once per job; None when it cannot be scored)."""
+    stored = st.session_state.get(EVALUATION)
+    if stored is not None and stored[0] == job.id:
+        return stored[1]
+    entry = state.trained_model()
+    held_out = set(job.result_info.get("val_files") or (entry.model.info.get("val_files", []) if entry else []))
+    table = None
+    if entry is not None and entry.name == job.id and held_out:
+        names = job.corpus.names
+        validation = job.corpus.subset([i for i, name in enumerate(names) if name in held_out])
+        training = job.corpus.subset([i for i, name in enumerate(names) if name not in held_out])
+        try:
+            with st.spinner("Scoring the model on the held-out files…"):
+                table = evaluation_table(model_scores(entry.model, validation, training),
+                                         baseline_cross_entropy(training, validation), baseline_top1(training, validation))
+        except ValueError:  # e.g. held-out files with fewer than two notes
+            table = None
+    st.session_state[EVALUATION] = (job.id, table)
+    return table
+
+
+def show_evaluation(job: TrainingJob) -> None:
+    table = evaluation(job)
+    if table is None:
+        return
+    held_out = len(job.result_info.get("val_files") or [])
+    st.markdown(f"**Did it learn?** Predicting the next pitch of the {held_out} held-out file(s), against simple guessing:")
+    st.dataframe(table.style.format({"cross-entropy (nats)": "{:.3f}", "perplexity": "{:.1f}", "top-1": "{:.0%}"}),
+                 key="train_evaluation")
+    st.caption(PERPLEXITY_EXPLANATION + " Unigram guesses by how common each pitch is, bigram from the previous pitch "
+               "(both fitted on the training files); a model that beats the bigram has learned more than note-to-note habits.")
 
 
 def loss_table(final: dict) -> pd.DataFrame:

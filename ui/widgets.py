@@ -12,14 +12,16 @@ from musicrnn.plots import piano_roll
 from . import state
 
 
-def show_piece(notes: pd.DataFrame, audio: Rendered, key: str, program: int = 0, title: str = "", downloads: bool = True, autoplay: bool = False) -> None:
-    """Piano roll, audio player and (optionally) MIDI and WAV downloads of one piece."""
+def show_piece(notes: pd.DataFrame, audio: Rendered, key: str, program: int = 0, title: str = "", downloads: bool = True,
+               autoplay: bool = False, midi: bytes | None = None) -> None:
+    """Piano roll, audio player and (optionally) MIDI and WAV downloads of one piece (`midi`: the file to
+    offer, e.g. with its recipe embedded; by default the notes written plainly)."""
     st.plotly_chart(piano_roll(notes, title=title), key=f"{key}_roll", width="stretch")
     play(audio, autoplay=autoplay)
     if downloads:
         left, right = st.columns(2)
         left.download_button(
-            "Download MIDI", midi_bytes(notes_to_midi(notes, program=program)), file_name=f"{key}.mid",
+            "Download MIDI", midi if midi is not None else midi_bytes(notes_to_midi(notes, program=program)), file_name=f"{key}.mid",
             mime="audio/midi", key=f"{key}_mid", width="stretch", on_click="ignore",
         )
         right.download_button(

@@ -1,0 +1,239 @@
+"""The Generate page's pieces: run a generation with its recipe and musical report, links that reproduce
+a piece, and the results panel."""
+from __future__ import annotations
+
+from typing import NamedTuple
+from urllib.parse import urlencode, urlsplit
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from musicrnn.audio import Rendered, gm_instruments
+from musicrnn.dataset import Corpus
+from musicrnn.generate import FLAT_NAMES, NOTE_NAMES, SCALES, Sampling, default_primer, generate
+from musicrnn.metric_plots import metrics_table, novelty_chart, pitch_class_overlay, duration_overlay
+from musicrnn.music_metrics import (
+    CorpusIndex, corpus_metrics, corpus_pitch_class_histogram, corpus_time_histogram, longest_copied_run, piece_metrics,
+)
+from musicrnn.recipe import Recipe, RecipeError, notes_hash, piece_midi, primer_notes
+
+from . import state
+from .primer import BUNDLED, DATASET, NONE, UPLOAD, Primer, uploaded_notes, uploaded_primer_file
+from .widgets import show_piece
+
+RESULT = "generated"
+APPLIED_LINK = "generate_applied_link"  # the query parameters already turned into a piece this session
+SHOW_LINK = "generate_show_link"
+ANY_KEY = "any key"
+PRIMER_WIDGET = {"bundled": BUNDLED, "dataset": DATASET, "uploaded": UPLOAD, "none": NONE}
+
+
+class Generated(NamedTuple):
+    pieces: list[pd.DataFrame]
+    audios: list[Rendered]
+    program: int
+    settings: Sampling
+    recipe: Recipe
+    report: dict  # musical metrics of the pieces and of the dataset, computed once per generation
+    model_label: str
+
+
+# ---- generating, with everything shown afterwards computed once ----------------------------------------------
+
+def run(entry: state.ModelEntry, primer: Primer, settings: Sampling, program: int) -> Generated:
+    """Generate, render audio, write the recipe and the musical report; raises ValueError for bad settings."""
+    used = primer.notes if primer.notes is not None else default_primer()
+    recipe = Recipe(model=entry.id, primer=primer.source, primer_notes=primer.count or 16, primer_hash=notes_hash(used),
+                    sampling=settings, program=program)
+    pieces = generate(entry.model, primer.notes, settings)
+    audios = [state.render_audio(notes, program) for notes in pieces]
+    return Generated(pieces, audios, program, settings, recipe, musical_report(pieces, settings.n_notes), entry.label)
+
+
+@st.cache_data(show_spinner="Measuring your dataset's music…", max_entries=8)
+def _corpus_figures(key: str, n_notes: int, _corpus: Corpus) -> dict:
+    return {
+        "metrics": corpus_metrics(_corpus, max_notes=n_notes),
+        "pitch_class": corpus_pitch_class_histogram(_corpus),
+        "duration": corpus_time_histogram(_corpus, "duration"),
+    }
+
+
+@st.cache_resource(show_spinner="Indexing your dataset to spot copied passages…", max_entries=4)
+def _corpus_index(key: str, transposed: bool, _corpus: Corpus) -> CorpusIndex:
+    return CorpusIndex(_corpus, intervals=transposed)
+
+
+def musical_report(pieces: list[pd.DataFrame], n_notes: int) -> dict:
+    """Each piece's metrics next to the dataset's (files cut to the same length), and the longest run each
+    copies from the dataset, exactly and in any key."""
+    dataset = state.dataset()
+    if not dataset.ok_files:
+        return {}
+    key, corpus = state.dataset_corpus(dataset)
+    exact, moved = _corpus_index(key, False, corpus), _corpus_index(key, True, corpus)
+    return {
+        **_corpus_figures(key, n_notes, corpus),
+        "files": len(corpus),
+        "pieces": [piece_metrics(notes) for notes in pieces],
+        "copied": [longest_copied_run(notes, exact).to_dict() for notes in pieces],
+        "copied_transposed": [longest_copied_run(notes, moved, transposed=True).to_dict() for notes in pieces],
+    }
+
+
+# ---- links ----------------------------------------------------------------------------------------------------
+
+def _link_params() -> dict[str, str]:
+    return {key: st.query_params[key] for key in st.query_params}
+
+
+def apply_link(models: dict[str, state.ModelEntry]) -> None:
+    """When the page is opened with a recipe in its URL, set the widgets to it and generate that piece (once).
+
+    Runs before the page draws its widgets (their values can only be set then). The piece is generated from
+    the recipe itself, not from widget values, so it is note for note the linked one."""
+    params = _link_params()
+    if "model" not in params or st.session_state.get(APPLIED_LINK) == params:
+        return
+    try:
+        recipe = Recipe.from_params(params)
+    except RecipeError as exc:
+        st.error(f"This link cannot be used: {exc}")
+        st.session_state[APPLIED_LINK] = params
+        return
+    label = next((entry.label for entry in models.values() if entry.id.partition(":")[2] == recipe.model_hash), None)
+    if label is None:
+        st.warning(_missing_model_message(recipe), icon=":material/link_off:")
+        return  # not marked as applied: once the visitor uploads the model, the link is used
+    try:
+        primer = _link_primer(recipe)
+    except RecipeError as exc:
+        st.warning(f"This link's piece cannot be made here: {exc}", icon=":material/link_off:")
+        return
+    _set_widgets(recipe, label)
+    try:
+        with st.spinner("Making the linked piece…"):
+            st.session_state[RESULT] = run(models[label], primer, recipe.sampling, recipe.program)
+    except ValueError as exc:
+        st.error(f"This link cannot be used: {exc}")
+    st.session_state[APPLIED_LINK] = params
+    st.session_state[SHOW_LINK] = True
+
+
+def _missing_model_message(recipe: Recipe) -> str:
+    if recipe.model_kind == "default":
+        return (f"This link was made with another version of the bundled model ({recipe.model}); this app has "
+                f"{state.default_model_id()}. Upload that .keras file above to hear the same piece.")
+    where = "trained in someone's session" if recipe.model_kind == "trained" else "uploaded as a file"
+    return (f"This piece was made with a model {where} ({recipe.model}), which this app does not have. "
+            "Upload that .keras file under **Upload a .keras model** above (the person who shared the link can "
+            "download it next to the piece) and the piece will be made again.")
+
+
+def _link_primer(recipe: Recipe) -> Primer:
+    kind, name = recipe.primer_kind, recipe.primer_name
+    if kind in ("bundled", "none"):
+        return Primer(primer_notes(recipe), recipe.primer, recipe.primer_notes if kind != "none" else 0)
+    if kind == "dataset":
+        item = state.dataset().file(name)
+        if item is None:
+            raise RecipeError(f"it starts from {name}, which is not in your dataset (add it on the Dataset page)")
+        return Primer(primer_notes(recipe, item.notes), recipe.primer, recipe.primer_notes)
+    upload = uploaded_primer_file()
+    if upload is None or upload[0] != name:
+        raise RecipeError(f"it starts from an uploaded file, {name}: choose “{UPLOAD}” below and upload it")
+    return Primer(primer_notes(recipe, uploaded_notes(*upload)), recipe.primer, recipe.primer_notes)
+
+
+def _set_widgets(recipe: Recipe, model_label: str) -> None:
+    s = recipe.sampling
+    state.set_kept("generate_model", model_label)
+    state.set_kept("generate_primer_source", PRIMER_WIDGET[recipe.primer_kind])
+    if recipe.primer_kind == "bundled":
+        state.set_kept("generate_primer_bundled", recipe.primer_name)
+    elif recipe.primer_kind == "dataset":
+        state.set_kept("generate_primer_file", recipe.primer_name)
+    if recipe.primer_kind != "none":
+        state.set_kept("generate_primer_notes", int(np.clip(recipe.primer_notes, 1, 64)))
+    tonic, scale = (s.key.partition(":")[0], s.key.partition(":")[2] or "major") if s.key else (ANY_KEY, "major")
+    if tonic not in NOTE_NAMES and tonic in FLAT_NAMES:
+        tonic = NOTE_NAMES[FLAT_NAMES[tonic]]
+    values = {
+        "generate_notes": s.n_notes, "generate_temperature": s.temperature, "generate_top_k": s.top_k, "generate_top_p": s.top_p,
+        "generate_tonic": tonic if tonic in NOTE_NAMES else ANY_KEY, "generate_scale": scale if scale in SCALES else "major",
+        "generate_range": (s.pitch_low, s.pitch_high), "generate_seed": s.seed, "generate_variations": s.variations,
+    }
+    names = {program: name for name, program in gm_instruments().items()}
+    values["generate_instrument"] = names[recipe.program]
+    for key, value in values.items():
+        state.set_kept(key, value)
+
+
+def forget_link() -> None:
+    """A new piece: the URL no longer describes what is shown."""
+    st.query_params.clear()
+    st.session_state.pop(SHOW_LINK, None)
+
+
+def link_url(recipe: Recipe) -> str:
+    """The full address that reproduces the pieces: this server's origin, the Generate page, the recipe."""
+    url = st.context.url or "http://localhost:8501/"
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/generate?{urlencode(recipe.to_params())}"
+
+
+# ---- results --------------------------------------------------------------------------------------------------
+
+def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None:
+    settings, recipe = result.settings, result.recipe
+    st.caption(f"{len(result.pieces)} variation(s) · seed {settings.seed} · {settings.n_notes} notes · temperature {settings.temperature}")
+    for index, (notes, audio) in enumerate(zip(result.pieces, result.audios)):
+        st.subheader(f"Variation {index + 1}")
+        show_piece(notes, audio, key=f"variation-{index + 1}-seed-{settings.seed}", program=result.program,
+                   midi=piece_midi(notes, recipe.for_variation(index)))
+    show_report(result)
+    show_recipe(result, models.get(result.model_label))
+
+
+def show_report(result: Generated) -> None:
+    report = result.report
+    if not report:
+        return
+    names = [f"variation {i + 1}" for i in range(len(result.pieces))]
+    longest = max(run["length"] for run in report["copied"])
+    st.caption(f"Longest passage copied note for note from your dataset: {longest} notes (details below).")
+    with st.expander("Musical metrics next to your dataset"):
+        st.caption(f"Dataset values are the mean over its {report['files']} files, each cut to {result.settings.n_notes} notes.")
+        st.dataframe(metrics_table(report["pieces"], report["metrics"], names).style.format("{:.2f}"), key="generate_metrics")
+        left, right = st.columns(2)
+        left.plotly_chart(pitch_class_overlay(result.pieces, report["pitch_class"], names), key="generate_pitch_classes")
+        right.plotly_chart(duration_overlay(result.pieces, report["duration"], names), key="generate_durations")
+        st.plotly_chart(novelty_chart(report["copied"], report["copied_transposed"], names), key="generate_novelty")
+        st.caption("A model that only memorised copies long passages; real music shares short runs (scales, cadences) with other pieces too.")
+
+
+def show_recipe(result: Generated, entry: state.ModelEntry | None) -> None:
+    recipe = result.recipe
+    st.subheader("Recipe")
+    st.caption("Everything needed to make these pieces again, note for note. Each MIDI download carries it too "
+               "(`python -m musicrnn generate --recipe piece.mid --out again.mid`).")
+    st.dataframe(pd.DataFrame({"setting": list(recipe.describe()), "value": list(recipe.describe().values())}),
+                 key="generate_recipe", hide_index=True)
+    if st.button("Copy link", icon=":material/link:", help="Puts the recipe in the address bar and shows the link to share."):
+        st.query_params.from_dict(recipe.to_params())
+        st.session_state[APPLIED_LINK] = recipe.to_params()  # already shown here: do not make it again
+        st.session_state[SHOW_LINK] = True
+    if st.session_state.get(SHOW_LINK):
+        st.code(link_url(recipe), language=None, wrap_lines=True)
+        if recipe.model_kind in ("trained", "uploaded"):
+            st.warning("This link needs the model file: it was made with a model that is not bundled with the app. "
+                       "Whoever opens it must upload this .keras file on the Generate page — send it along.",
+                       icon=":material/warning:")
+            if entry is not None and entry.file is not None:
+                st.download_button("Download the model (.keras)", entry.file, file_name=f"musicrnn-{recipe.model_hash}.keras",
+                                   mime="application/zip", on_click="ignore", icon=":material/download:", key="generate_model_download")
+        elif recipe.primer_kind in ("dataset", "uploaded"):
+            st.info(f"The piece starts from your file {recipe.primer_name}: whoever opens the link needs that file too.")
+        else:
+            st.success("Anyone opening this link gets the same notes and sound.", icon=":material/check:")
