@@ -90,7 +90,8 @@ def summary_rows(results: dict) -> list[list[str]]:
         rows += [
             ["memory (server VmHWM)", "Home + default-model generation, MB", f"{m['generate_peak_mb']:.0f}"
              + (" (TensorFlow loaded!)" if m["generate_tensorflow_loaded"] else " (no TensorFlow)"), "< 300"],
-            ["", "… + tiny model trained on the Train page, MB", f"{m['train_peak_mb']:.0f}", "< 1024"],
+            ["", "… + tiny model trained on the Train page, MB", f"{m['train_peak_mb']:.0f}"
+             + ("" if m.get("train_finished", True) else " (training unfinished)"), "< 1024"],
         ]
     i = results.get("ingest")
     if i and i.get("ingest"):

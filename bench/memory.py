@@ -1,0 +1,143 @@
+"""Peak resident memory of the Streamlit server, driven like a visitor in a real browser.
+
+On a fresh `streamlit run app.py` (free localhost port), the server process's VmHWM (peak resident set,
+from /proc/<pid>/status) after each stage:
+  1. Home opened, then "Generate with the default model" clicked and the audio shown. TensorFlow must not
+     be loaded: we look for its library in /proc/<pid>/maps. Target < 300 MB.
+  2. Then a tiny model trained through the Train page (preset "tiny", one epoch, the bundled chorales),
+     until the page says it finished (if it has not after 10 minutes, the figure so far, marked unfinished). Target < 1 GB (Community Cloud gives apps about 690 MB to 2.7 GB).
+
+    python bench/memory.py
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from pathlib import Path
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from common import machine, machine_line, print_json, proc_status_mb, table
+from startup import APP_IDLE, AUDIO, BUTTON, CHROMIUM, TIMEOUT_S, free_port, launch_browser, streamlit_server, wait_healthy
+
+TARGET_GENERATE_MB = 300
+TARGET_TRAIN_MB = 1024
+TRAIN_TIMEOUT_S = 600
+TRAIN_EPOCHS = 1
+SCREENSHOT = Path(__file__).resolve().parent / "results" / "memory-failure.png"
+
+
+def tensorflow_loaded(pid: int) -> bool:
+    """Whether TensorFlow's shared libraries are mapped into the process."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return "libtensorflow" in maps or "_pywrap_tensorflow" in maps
+
+
+def snapshot(pid: int, stage: str, started: float) -> dict:
+    return {
+        "stage": stage,
+        "peak_mb": proc_status_mb(pid, "VmHWM"),
+        "rss_mb": proc_status_mb(pid, "VmRSS"),
+        "tensorflow_loaded": tensorflow_loaded(pid),
+        "at_s": time.perf_counter() - started,
+    }
+
+
+def measure(browser, log_path: Path | None = None) -> list[dict]:
+    port = free_port()
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_S * 1000)
+    stages = []
+    try:
+        started = time.perf_counter()
+        with streamlit_server(port, log_path) as server:
+            try:
+                wait_healthy(port, server)
+                stages.append(snapshot(server.pid, "server started", started))
+                page.goto(f"http://127.0.0.1:{port}/")
+                button = page.get_by_role("button", name=BUTTON)
+                button.wait_for(state="visible")
+                page.wait_for_selector(APP_IDLE)
+                stages.append(snapshot(server.pid, "Home opened", started))
+                button.click()
+                page.locator(AUDIO).first.wait_for(state="attached")
+                page.wait_for_selector(APP_IDLE)
+                stages.append(snapshot(server.pid, "generated with the default model", started))
+                stages.append(train_on_page(page, port, server.pid, started))
+            except Exception:
+                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENSHOT), full_page=True)
+                print(f"failed after {len(stages)} stages; screenshot: {SCREENSHOT}; figures so far: {stages}", flush=True)
+                raise
+    finally:
+        context.close()
+    return stages
+
+
+def train_on_page(page, port: int, pid: int, started: float) -> dict:
+    """Train the "tiny" preset (one epoch, the bundled chorales) on the Train page until it says it finished."""
+    page.goto(f"http://127.0.0.1:{port}/train")
+    start = page.get_by_role("button", name="Start training")
+    start.wait_for(state="visible")
+    page.wait_for_selector(APP_IDLE)
+    page.get_by_label("Epochs").fill(str(TRAIN_EPOCHS))
+    start.click()
+    outcome = page.get_by_text(re.compile(r"Finished \d+ epoch|Training failed|Stopped after")).first
+    try:
+        outcome.wait_for(state="visible", timeout=TRAIN_TIMEOUT_S * 1000)
+    except PlaywrightTimeout:
+        stage = snapshot(pid, f"training a tiny model (Train page; unfinished after {TRAIN_TIMEOUT_S} s)", started)
+        return {**stage, "finished": False}
+    if "failed" in outcome.inner_text():
+        raise RuntimeError("training failed in the app: " + outcome.inner_text())
+    return {**snapshot(pid, "trained a tiny model (Train page)", started), "finished": True}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="same run (training the tiny preset is the small size)")
+    parser.add_argument("--log", help="keep the server's output in this file")
+    args = parser.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    print("Memory benchmark —", machine_line(), flush=True)
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            stages = measure(browser, Path(args.log) if args.log else None)
+        finally:
+            browser.close()
+
+    generated = next(s for s in stages if s["stage"].startswith("generated"))
+    trained = stages[-1]
+    targets = {
+        "generated with the default model": (TARGET_GENERATE_MB, not generated["tensorflow_loaded"]),
+        trained["stage"]: (TARGET_TRAIN_MB, trained["finished"]),
+    }
+    rows = []
+    for s in stages:
+        target = targets.get(s["stage"])
+        verdict = ""
+        if target:
+            limit, extra_ok = target
+            verdict = f"< {limit} MB: " + ("met" if s["peak_mb"] < limit and extra_ok else "NOT met")
+        rows.append([s["stage"], f"{s['peak_mb']:.0f}", f"{s['rss_mb']:.0f}", "yes" if s["tensorflow_loaded"] else "no", f"{s['at_s']:.1f}", verdict])
+    print()
+    print(table(rows, ["server after", "peak RSS MB (VmHWM)", "RSS now MB", "TensorFlow loaded", "at s", "target"]))
+    summary = {
+        "benchmark": "memory", "machine": machine(), "stages": stages,
+        "generate_peak_mb": generated["peak_mb"], "generate_tensorflow_loaded": generated["tensorflow_loaded"],
+        "train_peak_mb": trained["peak_mb"], "train_finished": trained["finished"],
+        "generate_target_met": generated["peak_mb"] < TARGET_GENERATE_MB and not generated["tensorflow_loaded"],
+        "train_target_met": trained["peak_mb"] < TARGET_TRAIN_MB and trained["finished"],
+    }
+    print_json(summary)
+    return summary
+
+
+if __name__ == "__main__":
+    main()
