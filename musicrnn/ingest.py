@@ -289,7 +289,18 @@ def stream_dataset(files: Sequence[CachedFile], cfg: Config, shuffle: bool, seed
         data = data.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
     # The count is known from the cache index; declaring it lets Keras size epochs and progress bars.
     data = data.batch(cfg.batch_size).apply(tf.data.experimental.assert_cardinality(-(-windows // cfg.batch_size)))
+    if shuffle and cfg.transpose > 0:  # the same augmentation as dataset.make_tf_dataset
+        data = data.map(lambda x, y: _transpose(x, y, cfg.transpose, seed), num_parallel_calls=tf.data.AUTOTUNE)
     options = tf.data.Options()
     # A generator has no files to shard: every worker reads the stream and keeps its share of batches.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return data.with_options(options).prefetch(tf.data.AUTOTUNE), windows
+
+
+def _transpose(inputs: dict, targets: dict, semitones: int, seed: int | None):
+    """Shift every window's pitches (inputs and targets alike) by one random interval in ±`semitones`."""
+    import tensorflow as tf
+
+    shift = tf.random.uniform([tf.shape(inputs["pitch_input"])[0], 1], -semitones, semitones + 1, tf.int32, seed=seed)
+    inputs = {**inputs, "pitch_input": tf.clip_by_value(inputs["pitch_input"] + shift, 0, 127)}
+    return inputs, {**targets, "pitch": tf.clip_by_value(targets["pitch"] + shift, 0, 127)}
