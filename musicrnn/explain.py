@@ -95,7 +95,7 @@ def model_layers(model) -> list[Layer]:
     names = feature_names(cfg)
     layers = [Layer("pitch", "input", "one MIDI pitch (0-127) per note", 0)]
     if cfg.pitch_input == "embedding":
-        layers.append(Layer("pitch embedding", "layer", f"a learned vector of {cfg.embedding_dim} numbers per pitch",
+        layers.append(Layer("pitch embedding", "layer", f"{cfg.embedding_dim} learned numbers per pitch",
                             PITCH_CLASSES * cfg.embedding_dim))
         width = cfg.embedding_dim
     else:
@@ -106,13 +106,12 @@ def model_layers(model) -> list[Layer]:
     for index, weights in enumerate(model.lstms, start=1):
         units = weights.recurrent.shape[0]
         size = weights.kernel.size + weights.recurrent.size + weights.bias.size
-        layers.append(Layer(f"LSTM {index}", "layer", f"{units} units, remembers what came before", int(size)))
-        if cfg.dropout > 0:
-            layers.append(Layer(f"dropout {index}", "layer", f"silences {cfg.dropout:.0%} of units while training", 0))
+        dropout = f"; dropout {cfg.dropout:.0%} in training" if cfg.dropout > 0 else ""
+        layers.append(Layer(f"LSTM {index}", "layer", f"{units} units with memory{dropout}", int(size)))
     units = model.lstms[-1].recurrent.shape[0]
-    layers.append(Layer("pitch head", "head", "128 scores, one per pitch (softmax → probabilities)", units * PITCH_CLASSES + PITCH_CLASSES))
-    layers.append(Layer("step head", "head", "seconds until the next note starts", units + 1))
-    layers.append(Layer("duration head", "head", "how long the next note lasts (s)", units + 1))
+    layers.append(Layer("pitch head", "head", "a score per pitch → probabilities", units * PITCH_CLASSES + PITCH_CLASSES))
+    layers.append(Layer("step head", "head", "seconds to the next note", units + 1))
+    layers.append(Layer("duration head", "head", "length of the next note (s)", units + 1))
     return layers
 
 
@@ -129,7 +128,7 @@ def model_dot(model) -> str:
 
     def node(layer: Layer) -> str:
         count = f"\\n{layer.parameters:,} parameters" if layer.parameters else ""
-        detail = "\\n".join(textwrap.wrap(layer.detail, 34))
+        detail = "\\n".join(textwrap.wrap(layer.detail, 26))
         label = f"{layer.name}\\n{detail}{count}".replace('"', "'")
         return f'  "{layer.name}" [label="{label}", fillcolor="{colors[layer.kind]}"];'
 
@@ -144,7 +143,7 @@ def model_dot(model) -> str:
     lines.append(f'  "pitch" -> "{pitch_path}"; "{pitch_path}" -> "concatenate"; "features" -> "concatenate";')
     previous = "concatenate"
     for layer in layers:
-        if layer.kind == "layer" and layer.name.startswith(("LSTM", "dropout")):
+        if layer.kind == "layer" and layer.name.startswith("LSTM"):
             lines.append(f'  "{previous}" -> "{layer.name}";')
             previous = layer.name
     for layer in layers:

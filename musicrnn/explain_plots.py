@@ -66,17 +66,17 @@ def distribution_chart(model_probs: np.ndarray, sampled_probs: np.ndarray, true_
     figure.add_bar(x=names, y=sampled_probs[pitches], name="what sampling draws from", marker_color=RESHAPED_COLOR,
                    hovertemplate="%{x}: %{y:.1%} when sampling<extra></extra>")
     for pitch in np.argsort(-sampled_probs, kind="stable")[:label_top]:
-        if sampled_probs[pitch] > 0 and low <= pitch <= high:
+        if sampled_probs[pitch] > 0 and low <= pitch <= high and pitch != true_pitch:
             figure.add_annotation(x=note_name(pitch), y=sampled_probs[pitch], text=f"{note_name(pitch)} {sampled_probs[pitch]:.0%}",
                                   showarrow=False, yshift=12, font=dict(size=11, color=RESHAPED_COLOR))
     if true_pitch is not None and low <= true_pitch <= high:
         top = max(model_probs[true_pitch], sampled_probs[true_pitch])
-        figure.add_annotation(x=note_name(true_pitch), y=top, text="true next note", showarrow=True, arrowhead=2,
-                              ax=0, ay=-45, arrowcolor=TARGET_COLOR, font=dict(color="#92400e"))
+        figure.add_annotation(x=note_name(true_pitch), y=top, text=f"true next note: {note_name(true_pitch)} {sampled_probs[true_pitch]:.0%}",
+                              showarrow=True, arrowhead=2, ax=0, ay=-40, arrowcolor=TARGET_COLOR, font=dict(size=11, color="#92400e"), bgcolor="rgba(255,255,255,0.85)")
     figure.update_layout(
-        height=height, barmode="group", bargap=0.1, margin=dict(l=10, r=10, t=40, b=10),
+        height=height, barmode="group", bargap=0.1, margin=dict(l=10, r=10, t=50, b=10),
         xaxis=dict(title="next note", type="category"), yaxis=dict(title="probability", tickformat=".0%"),
-        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, xanchor="left"),
     )
     return figure
 

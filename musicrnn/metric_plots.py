@@ -104,17 +104,19 @@ def novelty_chart(copied: Sequence[dict], copied_transposed: Sequence[dict] | No
         return f"from {run['file']}, note {run['file_position'] + 1}" if run.get("file") else "no shared note"
 
     figure = go.Figure(go.Bar(x=labels, y=[run["length"] for run in copied], name="exact pitches", marker_color=PIECE_COLORS[0],
+                              texttemplate="%{y}", textposition="outside", cliponaxis=False,
                               customdata=[hover(run) for run in copied], hovertemplate="%{x}: %{y} notes %{customdata}<extra></extra>"))
     if copied_transposed is not None:
         figure.add_bar(x=labels, y=[run["length"] for run in copied_transposed], name="same melody in any key",
                        marker_color=PIECE_COLORS[1], customdata=[hover(run) for run in copied_transposed],
+                       texttemplate="%{y}", textposition="outside", cliponaxis=False,
                        hovertemplate="%{x}: %{y} notes %{customdata}<extra></extra>")
     if typical is not None:
         figure.add_hline(y=typical, line_dash="dash", line_color=CORPUS_COLOR, annotation_text="typical for real music",
                          annotation_position="top left")
     figure.update_layout(
         title="Novelty: longest run of notes copied from the corpus", height=height, barmode="group",
-        yaxis_title="notes in a row", margin=dict(l=10, r=10, t=40, b=10),
+        yaxis=dict(title="notes in a row", rangemode="tozero"), margin=dict(l=10, r=10, t=60, b=10),
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
     )
     return figure

@@ -9,7 +9,7 @@ from musicrnn import explain
 from musicrnn.config import preset
 from musicrnn.dataset import Corpus, flatten, window_batch
 from musicrnn.explain_plots import distribution_chart, loss_chart, window_roll
-from musicrnn.generate import Sampling, allowed_pitches, sample_pitches, sampling_distribution
+from musicrnn.generate import Sampling, allowed_pitches, note_name, sample_pitches, sampling_distribution
 from musicrnn.infer import LSTMWeights, NumpyModel
 from musicrnn.metric_plots import evaluation_table
 from helpers_models import synthetic_tables, walk_notes
@@ -92,8 +92,9 @@ def test_layer_parameter_counts_add_up_to_the_model(name, overrides):
 def test_model_dot_draws_inputs_to_lstms_to_heads(model):
     dot = explain.model_dot(model)
     assert dot.startswith("digraph") and dot.rstrip().endswith("}")
-    for edge in ('"concatenate" -> "LSTM 1"', '"LSTM 1" -> "dropout 1"', '"dropout 1" -> "LSTM 2"', '"dropout 2" -> "pitch head"'):
+    for edge in ('"concatenate" -> "LSTM 1"', '"LSTM 1" -> "LSTM 2"', '"LSTM 2" -> "pitch head"', '"LSTM 2" -> "duration head"'):
         assert edge in dot
+    assert "dropout 20%" in dot
     assert f"{model.parameter_count():,} parameters in all" in dot
 
 
@@ -166,8 +167,11 @@ def test_figures_build(model, notes):
     roll = window_roll(notes, 4, model.cfg.seq_length)
     assert [trace.name.split(" ")[0] for trace in roll.data] == ["other", "window", "target"]
     assert len(roll.data[1].y) == model.cfg.seq_length and len(roll.data[2].y) == 1
-    chart = distribution_chart(prediction.probs, explain.reshaped(prediction, Sampling(top_k=3)), prediction.true_pitch)
+    sampled = explain.reshaped(prediction, Sampling(top_k=3))
+    chart = distribution_chart(prediction.probs, sampled, prediction.true_pitch)
     labels = [annotation.text for annotation in chart.layout.annotations]
-    assert "true next note" in labels and sum("%" in label for label in labels) == 3
+    assert sum(label.startswith("true next note") for label in labels) == 1
+    named = set(explain.top_notes(sampled, 3)["note"]) - {note_name(prediction.true_pitch)}
+    assert {label.split(" ")[0] for label in labels if not label.startswith("true")} == named
     numbers = explain.loss_numbers(model, "walk", notes, Corpus.from_tables(synthetic_tables(3, 60)))
     assert len(loss_chart(evaluation_table(numbers.model, numbers.baselines)).data[0].y) == 4

@@ -206,9 +206,8 @@ def show_report(result: Generated) -> None:
     with st.expander("Musical metrics next to your dataset"):
         st.caption(f"Dataset values are the mean over its {report['files']} files, each cut to {result.settings.n_notes} notes.")
         st.dataframe(metrics_table(report["pieces"], report["metrics"], names).style.format("{:.2f}"), key="generate_metrics")
-        left, right = st.columns(2)
-        left.plotly_chart(pitch_class_overlay(result.pieces, report["pitch_class"], names), key="generate_pitch_classes")
-        right.plotly_chart(duration_overlay(result.pieces, report["duration"], names), key="generate_durations")
+        st.plotly_chart(pitch_class_overlay(result.pieces, report["pitch_class"], names), key="generate_pitch_classes")
+        st.plotly_chart(duration_overlay(result.pieces, report["duration"], names), key="generate_durations")
         st.plotly_chart(novelty_chart(report["copied"], report["copied_transposed"], names), key="generate_novelty")
         st.caption("A model that only memorised copies long passages; real music shares short runs (scales, cadences) with other pieces too.")
 
@@ -218,8 +217,11 @@ def show_recipe(result: Generated, entry: state.ModelEntry | None) -> None:
     st.subheader("Recipe")
     st.caption("Everything needed to make these pieces again, note for note. Each MIDI download carries it too "
                "(`python -m musicrnn generate --recipe piece.mid --out again.mid`).")
-    st.dataframe(pd.DataFrame({"setting": list(recipe.describe()), "value": list(recipe.describe().values())}),
-                 key="generate_recipe", hide_index=True)
+    rows = [f"**{name}**: {value}" for name, value in recipe.describe().items()]
+    half = (len(rows) + 1) // 2
+    first, second = st.columns(2)
+    first.markdown("  \n".join(rows[:half]))
+    second.markdown("  \n".join(rows[half:]))
     if st.button("Copy link", icon=":material/link:", help="Puts the recipe in the address bar and shows the link to share."):
         st.query_params.from_dict(recipe.to_params())
         st.session_state[APPLIED_LINK] = recipe.to_params()  # already shown here: do not make it again
