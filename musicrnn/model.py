@@ -64,9 +64,12 @@ def save_model(model: keras.Model, cfg: Config, path: str | Path, extra: dict | 
     """Save as .keras with our Config inside, plus a JSON sidecar (config, corpus summary, metrics)."""
     path = Path(path)
     # Graph and weights only: the optimizer's state would double the file and generation never needs it.
-    inference = build_model(cfg)
-    inference.set_weights(model.get_weights())
-    inference.save(path)
+    optimizer = getattr(model, "optimizer", None)
+    model.optimizer = None
+    try:
+        model.save(path)
+    finally:
+        model.optimizer = optimizer
     info = {"config": cfg.to_dict(), **(extra or {})}
     text = json.dumps(info, indent=2, default=float)
     with zipfile.ZipFile(path, "a") as archive:
