@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--key", help="e.g. C:major, A:minor")
     gen.add_argument("--pitch-range", default="0-127", help="LOW-HIGH MIDI pitches")
+    gen.add_argument("--chord-snap", type=float, default=0.06, help="steps shorter than this (s) become chords")
+    gen.add_argument("--grid", type=float, default=0.0, help="round times to this grid in seconds (0 = off)")
     gen.add_argument("--variations", type=int, default=1)
     gen.add_argument("--instrument", default="Acoustic Grand Piano", help="General MIDI name or program number")
     gen.add_argument("--out", required=True, help="output .mid (variations get -1, -2, … suffixes)")
@@ -176,6 +178,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         settings = Sampling(
             n_notes=args.notes, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, key=args.key,
             pitch_low=int(low), pitch_high=int(high or 127), seed=args.seed, variations=args.variations,
+            chord_snap=args.chord_snap, step_grid=args.grid,
         )
         program = instrument_program(args.instrument)
         if args.primer and Path(args.primer).resolve().parent != CHORALES.resolve():

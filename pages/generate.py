@@ -41,12 +41,17 @@ middle.caption(f"From {note_name(low)} to {note_name(high)}")
 instrument = right.selectbox("Instrument", list(gm_instruments()), key=state.keep("generate_instrument", "Acoustic Grand Piano"))
 seed = right.number_input("Seed", 0, 2**31 - 1, key=state.keep("generate_seed", 0), help="The same seed and settings give the same music.")
 variations = right.slider("Variations", 1, MAX_VARIATIONS, key=state.keep("generate_variations", 3))
+with st.expander("Timing"):
+    chord_snap = st.slider("Chord snap (seconds)", 0.0, 0.2, step=0.01, key=state.keep("generate_chord_snap", 0.06),
+                           help="Notes predicted to start less than this after the previous one sound together, as a chord.")
+    step_grid = st.select_slider("Timing grid (seconds)", [0.0, 0.0625, 0.125, 0.25, 0.5], key=state.keep("generate_step_grid", 0.0),
+                                 help="Round every start and length to this grid (0 = off). 0.125 s is a sixteenth note at 120 bpm.")
 
 if st.button("Generate", type="primary", icon=":material/music_note:"):
     settings = Sampling(
         n_notes=int(n_notes), temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
         key=None if tonic == ANY_KEY else f"{tonic}:{scale}", pitch_low=int(low), pitch_high=int(high),
-        seed=int(seed), variations=int(variations),
+        seed=int(seed), variations=int(variations), chord_snap=float(chord_snap), step_grid=float(step_grid),
     )
     program = gm_instruments()[instrument]
     generation.forget_link()

@@ -163,6 +163,8 @@ def _set_widgets(recipe: Recipe, model_label: str) -> None:
         "generate_notes": s.n_notes, "generate_temperature": s.temperature, "generate_top_k": s.top_k, "generate_top_p": s.top_p,
         "generate_tonic": tonic if tonic in NOTE_NAMES else ANY_KEY, "generate_scale": scale if scale in SCALES else "major",
         "generate_range": (s.pitch_low, s.pitch_high), "generate_seed": s.seed, "generate_variations": s.variations,
+        "generate_chord_snap": s.chord_snap,
+        "generate_step_grid": s.step_grid if s.step_grid in (0.0, 0.0625, 0.125, 0.25, 0.5) else 0.0,
     }
     names = {program: name for name, program in gm_instruments().items()}
     values["generate_instrument"] = names[recipe.program]
