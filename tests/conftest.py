@@ -18,6 +18,15 @@ from musicrnn.dataset import Corpus
 C_MAJOR = [60, 62, 64, 65, 67, 69, 71, 72]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _note_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory):
+    """The CLI's per-file note cache (musicrnn.ingest) goes to a temporary folder, never ~/.cache."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("MUSICRNN_CACHE", str(tmp_path_factory.mktemp("note-cache")))
+    yield
+    patch.undo()
+
+
 def make_midi(
     tracks: Sequence[tuple[int, Sequence[int]]] = ((0, C_MAJOR),),
     note_seconds: float = 0.5,
