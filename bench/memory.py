@@ -82,7 +82,7 @@ def train_on_page(page, port: int, pid: int, started: float) -> dict:
     start = page.get_by_role("button", name="Start training")
     start.wait_for(state="visible")
     page.wait_for_selector(APP_IDLE)
-    page.get_by_label("Epochs").fill(str(TRAIN_EPOCHS))
+    page.get_by_role("spinbutton", name="Epochs").fill(str(TRAIN_EPOCHS))
     start.click()
     outcome = page.get_by_text(re.compile(r"Finished \d+ epoch|Training failed|Stopped after")).first
     try:
