@@ -1,0 +1,48 @@
+"""A tiny training through the Train page: the loss chart grows, and the job survives a page switch."""
+import pytest
+
+from helpers_browser import TRAIN_TIMEOUT_S, go_to, plotly_points, settle, upload
+
+LOSS_CHART = '[data-testid="stPlotlyChart"]'
+
+
+def loss_points(page) -> int:
+    """Training and validation points drawn so far in the loss chart (0 while there is no chart)."""
+    chart = page.locator(LOSS_CHART)
+    return sum(plotly_points(chart.first)) if chart.count() else 0
+
+
+@pytest.mark.timeout(300)
+def test_tiny_training_draws_losses_and_survives_a_page_switch(open_page, midi_files):
+    # A few files of 3000 notes and small batches: 14 loss reports in an epoch of a few seconds, so the
+    # chart is drawn (every second) both before and after more points arrive.
+    page = open_page("dataset", expect="Usable files")
+    upload(page, midi_files(4, notes=3000), usable=4)
+    go_to(page, "Train", "Start training")
+    assert page.get_by_role("combobox", name="Preset").input_value() == "tiny"
+    for label, value in (("Epochs", "1"), ("Batch size", "16")):
+        box = page.get_by_role("spinbutton", name=label, exact=True)
+        box.fill(value)
+        box.press("Tab")
+    page.get_by_role("button", name="Start training").click()
+    stop = page.get_by_role("button", name="Stop training")
+    stop.wait_for(timeout=TRAIN_TIMEOUT_S * 1000)
+
+    # The chart appears while the job runs, then gains points (or the job ends with more than it first had).
+    page.locator(LOSS_CHART).first.wait_for(timeout=TRAIN_TIMEOUT_S * 1000)
+    first = loss_points(page)
+    page.wait_for_function(
+        f"() => {{ const plot = document.querySelector('{LOSS_CHART} .js-plotly-plot');"
+        f" return plot && plot.calcdata && plot.calcdata.reduce((n, t) => n + t.length, 0) > {first}; }}",
+        timeout=TRAIN_TIMEOUT_S * 1000,
+    )
+    before_switch = loss_points(page)
+    assert before_switch > first >= 1
+
+    go_to(page, "Generate", page.get_by_text("Variations", exact=True))
+    go_to(page, "Train", page.locator(LOSS_CHART).first)
+    # Same job: its chart kept every point (a new job would start from an empty chart).
+    assert loss_points(page) >= before_switch
+    settle(page, page.get_by_text("Finished 1 epoch(s)"), timeout_s=TRAIN_TIMEOUT_S)
+    assert page.get_by_text("Finished", exact=False).count() == 1
+    assert loss_points(page) >= before_switch
