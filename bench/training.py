@@ -67,7 +67,7 @@ def tutorial_model(cfg):
     """The tutorial's network: one LSTM returning its last output, three heads, the same losses as ours."""
     import keras
 
-    from musicrnn.model import mse_with_positive_pressure
+    from musicrnn.model import compile_model
 
     inputs = keras.Input((cfg.seq_length, 3))
     x = keras.layers.LSTM(cfg.units)(inputs)
@@ -76,17 +76,8 @@ def tutorial_model(cfg):
         "step": keras.layers.Dense(1, name="step")(x),
         "duration": keras.layers.Dense(1, name="duration")(x),
     }
-    model = keras.Model(inputs, outputs)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
-        loss={
-            "pitch": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            "step": mse_with_positive_pressure,
-            "duration": mse_with_positive_pressure,
-        },
-        loss_weights={"pitch": cfg.pitch_loss_weight, "step": cfg.step_loss_weight, "duration": cfg.duration_loss_weight},
-    )
-    return model
+    # Same optimizer, losses and loss weights as musicrnn's own model.
+    return compile_model(keras.Model(inputs, outputs), cfg)
 
 
 def epoch_timer():
