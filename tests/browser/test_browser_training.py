@@ -1,15 +1,24 @@
 """A tiny training through the Train page: the loss chart grows, and the job survives a page switch."""
 import pytest
 
-from helpers_browser import TRAIN_TIMEOUT_S, go_to, plotly_points, settle, upload
+from helpers_browser import TRAIN_TIMEOUT_S, go_to, settle, upload
 
 LOSS_CHART = '[data-testid="stPlotlyChart"]'
 
 
-def loss_points(page) -> int:
-    """Training and validation points drawn so far in the loss chart (0 while there is no chart)."""
-    chart = page.locator(LOSS_CHART)
-    return sum(plotly_points(chart.first)) if chart.count() else 0
+def wait_for_more_points(page, count: int) -> int:
+    """Wait until the loss chart holds more than `count` points; return how many it holds then.
+
+    The count is read in the same browser call that sees it: the fragment redraws the chart every second,
+    so a second look could land on a chart that plotly has not filled in yet.
+    """
+    found = page.wait_for_function(
+        f"() => {{ const plot = document.querySelector('{LOSS_CHART} .js-plotly-plot');"
+        f" const n = plot && plot.calcdata ? plot.calcdata.reduce((n, t) => n + t.length, 0) : 0;"
+        f" return n > {count} ? n : false; }}",
+        timeout=TRAIN_TIMEOUT_S * 1000,
+    )
+    return int(found.json_value())
 
 
 @pytest.mark.timeout(300)
@@ -30,19 +39,14 @@ def test_tiny_training_draws_losses_and_survives_a_page_switch(open_page, midi_f
 
     # The chart appears while the job runs, then gains points (or the job ends with more than it first had).
     page.locator(LOSS_CHART).first.wait_for(timeout=TRAIN_TIMEOUT_S * 1000)
-    first = loss_points(page)
-    page.wait_for_function(
-        f"() => {{ const plot = document.querySelector('{LOSS_CHART} .js-plotly-plot');"
-        f" return plot && plot.calcdata && plot.calcdata.reduce((n, t) => n + t.length, 0) > {first}; }}",
-        timeout=TRAIN_TIMEOUT_S * 1000,
-    )
-    before_switch = loss_points(page)
+    first = wait_for_more_points(page, 0)  # plotly fills the chart a moment after its element appears
+    before_switch = wait_for_more_points(page, first)
     assert before_switch > first >= 1
 
     go_to(page, "Generate", page.get_by_text("Variations", exact=True))
     go_to(page, "Train", page.locator(LOSS_CHART).first)
     # Same job: its chart kept every point (a new job would start from an empty chart).
-    assert loss_points(page) >= before_switch
+    assert wait_for_more_points(page, before_switch - 1) >= before_switch
     settle(page, page.get_by_text("Finished 1 epoch(s)"), timeout_s=TRAIN_TIMEOUT_S)
     assert page.get_by_text("Finished", exact=False).count() == 1
-    assert loss_points(page) >= before_switch
+    assert wait_for_more_points(page, before_switch - 1) >= before_switch
