@@ -154,7 +154,8 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
             np.full(batch, primer_pitch[t]), np.repeat(primer_numeric[t : t + 1], batch, axis=0), state
         )
     prev_pitch = np.full(batch, primer_pitch[-1])
-    chord_size = np.full(batch, _trailing_chord_size(primer["step"].to_numpy(), cfg))
+    # The chord counter after the primer, read back from its last note's features (no second encoding).
+    chord_size = np.full(batch, int(round(primer_numeric[-1, 4] * 4)) if cfg.rich_features else 0)
 
     # 2. Sample a note, feed it back, repeat.
     pitches = np.zeros((batch, settings.n_notes), np.int64)
@@ -198,12 +199,6 @@ def validate(settings: Sampling) -> None:
         problems.append("pitch range must satisfy 0 ≤ low ≤ high ≤ 127")
     if problems:
         raise ValueError("; ".join(problems))
-
-
-def _trailing_chord_size(steps: np.ndarray, cfg) -> int:
-    """How many notes of the primer's last chord came before its last note (the chord counter's state)."""
-    numeric = encode_sequence(np.zeros(len(steps), np.int64), steps, np.zeros(len(steps)), cfg)
-    return int(round(numeric[-1, 4] * 4)) if numeric.shape[1] == 5 else 0
 
 
 def _notes_table(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, settings: Sampling, variation: int) -> pd.DataFrame:
