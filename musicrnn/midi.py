@@ -138,19 +138,25 @@ def scan_midi(data: bytes, name: str = "file") -> MidiScan:
     return MidiScan(tracks=tracks, notes=totals[0], events=totals[1])
 
 
+def _read_vlq(data: bytes, position: int) -> tuple[int, int]:
+    """A MIDI variable-length number at `position` (7 bits a byte, high bit = more follow), and the next position."""
+    byte = data[position]
+    position += 1
+    value = byte & 0x7F
+    while byte & 0x80:
+        byte = data[position]
+        position += 1
+        value = (value << 7) | (byte & 0x7F)
+    return value, position
+
+
 def _scan_track(data: bytes, position: int, end: int, name: str, totals: list[int]) -> None:
     """Count one track's events into `totals`, following the same rules as mido's reader."""
     notes, events, metas, meta = totals
     tick, status = 0, 0
     try:
         while position < end:
-            byte = data[position]
-            position += 1
-            delta = byte & 0x7F
-            while byte & 0x80:
-                byte = data[position]
-                position += 1
-                delta = (delta << 7) | (byte & 0x7F)
+            delta, position = _read_vlq(data, position)
             tick += delta
             kind = data[position]
             if kind & 0x80:
@@ -164,13 +170,7 @@ def _scan_track(data: bytes, position: int, end: int, name: str, totals: list[in
             if kind == 0xFF or kind == 0xF0 or kind == 0xF7:
                 if kind == 0xFF:
                     position += 1  # the meta event's type
-                byte = data[position]
-                position += 1
-                size = byte & 0x7F
-                while byte & 0x80:
-                    byte = data[position]
-                    position += 1
-                    size = (size << 7) | (byte & 0x7F)
+                size, position = _read_vlq(data, position)
                 position += size
                 meta += size
                 metas += 1
