@@ -122,7 +122,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"{len(found.files)} files, {found.note_count} notes ({found.parsed} parsed, {found.cached} from the cache, "
           f"{found.seconds:.1f} s); preset {cfg.preset}", file=sys.stderr)
     print("loading TensorFlow…", file=sys.stderr)
-    from .train import is_chief, make_strategy, train, train_streaming  # TensorFlow is imported only here
+    from .distributed import is_chief, make_strategy  # TensorFlow is imported only here
+    from .train import train, train_streaming
 
     strategy = make_strategy(args.strategy) if args.strategy != "default" else None
     if strategy is not None:
@@ -134,11 +135,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         result = train(found.corpus, cfg, on_progress=_print_progress, **scale)
     print(file=sys.stderr)
-    out = Path(args.out)
-    if not is_chief():  # every worker saves (as TensorFlow's guide does) but only the chief keeps its file
-        out = Path(tempfile.mkdtemp()) / out.name
-    path = result.save(out)
-    print(json.dumps({"model": str(path), "final": result.final, "seconds": round(result.seconds, 1)}, indent=2))
+    if is_chief():
+        path = str(result.save(args.out))
+    else:  # every worker saves, as TensorFlow's multi-worker guide does, but only the chief keeps its file
+        with tempfile.TemporaryDirectory(prefix="musicrnn-worker-") as scratch:
+            result.save(Path(scratch) / Path(args.out).name)
+        path = None
+    print(json.dumps({"model": path, "final": result.final, "seconds": round(result.seconds, 1)}, indent=2))
     return 0
 
 

@@ -47,15 +47,24 @@ def build_model(cfg: Config) -> keras.Model:
     return keras.Model([pitch, numeric], outputs, name=f"musicrnn_{cfg.preset}")
 
 
+def head_losses() -> dict:
+    """The loss of each head; `compile_model` and the multi-worker training loop both use these."""
+    return {
+        "pitch": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        "step": mse_with_positive_pressure,
+        "duration": mse_with_positive_pressure,
+    }
+
+
+def head_loss_weights(cfg: Config) -> dict:
+    return {"pitch": cfg.pitch_loss_weight, "step": cfg.step_loss_weight, "duration": cfg.duration_loss_weight}
+
+
 def compile_model(model: keras.Model, cfg: Config) -> keras.Model:
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
-        loss={
-            "pitch": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            "step": mse_with_positive_pressure,
-            "duration": mse_with_positive_pressure,
-        },
-        loss_weights={"pitch": cfg.pitch_loss_weight, "step": cfg.step_loss_weight, "duration": cfg.duration_loss_weight},
+        loss=head_losses(),
+        loss_weights=head_loss_weights(cfg),
     )
     return model
 

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,6 +13,7 @@ import numpy as np
 
 from .config import Config
 from .dataset import Corpus, make_tf_dataset, split_files
+from .distributed import backup_callback, fit_with_strategy_run, needs_own_loop
 from .model import build_model, compile_model, save_model
 
 if TYPE_CHECKING:
@@ -84,40 +83,6 @@ class _Reporter(keras.callbacks.Callback):
 
 def _floats(logs: dict | None) -> dict:
     return {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
-
-
-STRATEGIES = ("default", "mirrored", "multiworker")
-
-
-def make_strategy(name: str = "default"):
-    """A tf.distribute strategy by name.
-
-    default: whatever TensorFlow uses without one (one device). mirrored: every GPU of this machine, or,
-    without GPUs, every logical CPU device (tests split the CPU in two). multiworker: synchronous data
-    parallelism across the machines that the `TF_CONFIG` environment variable lists.
-    """
-    import tensorflow as tf
-
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy([d.name for d in devices])
-    if name == "multiworker":
-        if not os.environ.get("TF_CONFIG"):
-            raise ValueError("--strategy multiworker needs the TF_CONFIG environment variable (cluster and this task)")
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
-
-
-def is_chief() -> bool:
-    """Whether this process writes the final model: yes, except on the non-chief workers of TF_CONFIG
-    (the chief is task "chief", or worker 0 when the cluster names no chief)."""
-    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    task = config.get("task", {})
-    if task.get("type") in (None, "chief"):
-        return True
-    return task.get("type") == "worker" and task.get("index", 0) == 0 and "chief" not in config.get("cluster", {})
 
 
 def train(
@@ -199,14 +164,17 @@ def _fit(cfg, data_cfg, train_data, val_data, train_windows, train_names, val_na
         model = model or compile_model(build_model(cfg), cfg)
     extra_callbacks = list(callbacks or [])
     if checkpoint_dir is not None:
-        # Saves weights, optimizer state and the epoch after every epoch; a restarted fit resumes from there
+        # Saves weights, optimizer state and the epoch after every epoch; a restarted run resumes from there
         # (and the backup is deleted once training finishes).
-        extra_callbacks.append(keras.callbacks.BackupAndRestore(str(checkpoint_dir), save_freq="epoch"))
+        extra_callbacks.append(backup_callback(checkpoint_dir))
     reporter = _Reporter(on_progress, stop, max(1, report_every), batches, cfg.epochs)
-    model.fit(
-        train_data, validation_data=val_data, epochs=cfg.epochs, verbose=0, shuffle=False,  # tf.data shuffles
-        callbacks=[reporter, *extra_callbacks],
-    )
+    if needs_own_loop(strategy):
+        fit_with_strategy_run(model, cfg, strategy, train_data, val_data, batches, [reporter, *extra_callbacks])
+    else:
+        model.fit(
+            train_data, validation_data=val_data, epochs=cfg.epochs, verbose=0, shuffle=False,  # tf.data shuffles
+            callbacks=[reporter, *extra_callbacks],
+        )
     if strategy is not None:
         summary = {**summary, "replicas": strategy.num_replicas_in_sync, "global_batch_size": data_cfg.batch_size}
     return TrainResult(

@@ -3,8 +3,12 @@ must be configured before TensorFlow starts), resuming from a checkpoint, and st
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import textwrap
+import time
+from pathlib import Path
 
 import keras
 import pytest
@@ -89,3 +93,143 @@ def test_training_streamed_from_the_cache_lowers_the_loss(tmp_path):
     losses = [row["loss"] for row in result.history]
     assert len(losses) == 3 and losses[-1] < losses[0]
     assert result.corpus["streamed"] and result.corpus["notes"] == 1200
+
+
+# --- MultiWorkerMirroredStrategy: real worker processes talking over localhost, as on a cluster ---------------
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("localhost", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def _start_workers(tmp_path: Path, data: Path, epochs: int, run: str) -> list[tuple[subprocess.Popen, Path, Path]]:
+    """Two `python -m musicrnn train --strategy multiworker` processes with their own TF_CONFIG."""
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    workers = []
+    for index in range(2):
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        out, err = tmp_path / f"{run}-{index}.out", tmp_path / f"{run}-{index}.err"
+        args = [PYTHON, "-m", "musicrnn", "train", "--data", str(data), "--preset", "tiny", "--epochs", str(epochs),
+                "--batch-size", "16", "--strategy", "multiworker", "--cache", str(tmp_path / "cache"),
+                "--workers", "1", "--checkpoint-dir", str(tmp_path / "ckpt"), "--out", str(tmp_path / f"model-{index}.keras")]
+        with out.open("w") as stdout, err.open("w") as stderr:
+            workers.append((subprocess.Popen(args, cwd=ROOT, env=env, stdout=stdout, stderr=stderr), out, err))
+    return workers
+
+
+def _finish(workers, timeout: float = 300) -> list[dict]:
+    reports = []
+    for process, out, err in workers:
+        assert process.wait(timeout=timeout) == 0, err.read_text()[-3000:]
+        reports.append(json.loads(out.read_text()))
+    return reports
+
+
+def test_two_workers_train_one_model_together_and_only_the_chief_writes_it(tmp_path):
+    data = write_midi_folder(tmp_path / "midi", files=6, notes=200)
+    chief, worker = _finish(_start_workers(tmp_path, data, epochs=3, run="train"))
+    assert "multiworker: 2 replicas, global batch 32" in (tmp_path / "train-0.err").read_text()
+    assert chief["model"] == str(tmp_path / "model-0.keras") and worker["model"] is None
+    assert not (tmp_path / "model-1.keras").exists()  # the other worker's copy went to a deleted scratch folder
+    assert chief["final"] == worker["final"]  # synchronous training: both saw the same all-reduced losses
+    info = json.loads((tmp_path / "model-0.json").read_text())
+    assert info["corpus"]["replicas"] == 2 and info["corpus"]["global_batch_size"] == 32
+    losses = [row["loss"] for row in info["history"]]
+    assert len(losses) == 3 and losses[-1] < 0.8 * losses[0]
+    assert {"pitch_loss", "step_loss", "duration_loss", "val_loss", "val_pitch_loss"} <= set(info["final"])
+    assert read_model_file(tmp_path / "model-0.keras").cfg.preset == "tiny"
+    assert not (tmp_path / "ckpt").exists()  # the backup is deleted once training finishes
+
+
+def test_a_killed_multiworker_run_resumes_from_the_chiefs_backup(tmp_path):
+    data = write_midi_folder(tmp_path / "midi", files=6, notes=200)
+    workers = _start_workers(tmp_path, data, epochs=12, run="first")
+    metadata = tmp_path / "ckpt" / "training_metadata.json"
+    deadline = time.monotonic() + 240
+    while not metadata.exists() and time.monotonic() < deadline and workers[0][0].poll() is None:
+        time.sleep(0.05)
+    for process, _, _ in workers:  # a lost machine takes the whole synchronous job down
+        process.kill()
+        process.wait()
+    assert metadata.exists(), (tmp_path / "first-0.err").read_text()[-3000:]
+    backed_up = json.loads(metadata.read_text())["epoch"]
+    assert 1 <= backed_up < 12
+    chief, worker = _finish(_start_workers(tmp_path, data, epochs=12, run="again"))
+    history = json.loads((tmp_path / "model-0.json").read_text())["history"]
+    assert [row["epoch"] for row in history] == list(range(backed_up + 1, 13))  # nothing retrained
+    assert chief["final"] == worker["final"]
+    assert not (tmp_path / "ckpt").exists()
+
+
+# --- the multi-worker loop itself, in this process on the default strategy -----------------------------------
+
+@pytest.fixture
+def own_loop(monkeypatch):
+    """Makes train() take the multi-worker loop on this process's default strategy (one replica)."""
+    import tensorflow as tf
+
+    import musicrnn.train
+
+    monkeypatch.setattr(musicrnn.train, "needs_own_loop", lambda strategy: strategy is not None)
+    return tf.distribute.get_strategy()
+
+def test_the_strategy_run_loop_reports_what_fit_reports_and_learns(own_loop):
+    corpus = synthetic_corpus(files=4, notes=160)
+    cfg = preset("tiny", epochs=3, batch_size=32)
+    with_loop = train(corpus, cfg, strategy=own_loop)
+    with_fit = train(corpus, cfg)
+    assert set(with_loop.final) == set(with_fit.final)
+    losses = [row["loss"] for row in with_loop.history]
+    assert losses[-1] < 0.8 * losses[0]
+    # Same seed, same data, same maths: the two loops agree closely (not bit for bit: float summation order).
+    assert with_loop.final["val_loss"] == pytest.approx(with_fit.final["val_loss"], rel=0.05)
+
+
+def test_the_strategy_run_loop_stops_where_fit_stops(own_loop):
+    import threading
+
+    def batches_until_stopped(strategy) -> list[int]:
+        stop, batches = threading.Event(), []
+
+        def on_progress(event):
+            if event["kind"] == "batch":
+                batches.append(event["batch"])
+                stop.set()
+
+        result = train(synthetic_corpus(files=4, notes=160), preset("tiny", epochs=5, batch_size=8),
+                       on_progress=on_progress, stop=stop, report_every=1, strategy=strategy)
+        assert result.stopped and len(result.history) <= 1
+        return batches
+
+    # The flag set during batch 1's report is read at the end of batch 2, by fit and by the loop alike.
+    assert batches_until_stopped(own_loop) == batches_until_stopped(None) == [1, 2]
+
+
+def test_the_strategy_run_loop_resumes_from_a_backup(tmp_path, own_loop):
+    corpus = synthetic_corpus(files=4, notes=120)
+    cfg = preset("tiny", epochs=3, batch_size=32)
+    with pytest.raises(KeyboardInterrupt):
+        train(corpus, cfg, callbacks=[_Interrupt(at_epoch=2)], checkpoint_dir=tmp_path / "ckpt", strategy=own_loop)
+    seen = _Epochs()
+    result = train(corpus, cfg, callbacks=[seen], checkpoint_dir=tmp_path / "ckpt", strategy=own_loop)
+    assert seen.seen == [2]
+    assert [row["epoch"] for row in result.history] == [3]
+
+
+def test_a_non_chief_worker_restores_the_chiefs_backup_but_never_writes_or_deletes_it(tmp_path, monkeypatch):
+    corpus = synthetic_corpus(files=4, notes=120)
+    cfg = preset("tiny", epochs=2, batch_size=32)
+    with pytest.raises(KeyboardInterrupt):
+        train(corpus, cfg, callbacks=[_Interrupt(at_epoch=1)], checkpoint_dir=tmp_path / "ckpt")
+    saved = {path.name: path.read_bytes() for path in (tmp_path / "ckpt").iterdir()}
+    cluster = {"worker": ["localhost:1", "localhost:2"]}
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 1}}))
+    seen = _Epochs()
+    train(corpus, cfg, callbacks=[seen], checkpoint_dir=tmp_path / "ckpt")
+    assert seen.seen == [1]  # resumed from the chief's epoch
+    assert {path.name: path.read_bytes() for path in (tmp_path / "ckpt").iterdir()} == saved
