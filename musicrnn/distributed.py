@@ -81,40 +81,47 @@ def fit_with_strategy_run(model: keras.Model, cfg: Config, strategy, train_data,
     """`model.fit(train_data, validation_data=val_data, epochs=cfg.epochs, callbacks=callbacks)` for strategies
     that fit cannot handle. Logs carry fit's names (loss, pitch_loss, …, val_loss, …) as epoch means."""
     train_step, val_step = _step_functions(model, cfg, strategy)
-    epochs = cfg.epochs
-    # Each worker builds the whole pipeline and keeps its share of the batches; the batch in the pipeline
-    # is the global batch, which experimental_distribute_dataset splits between the replicas.
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    train_batches = strategy.experimental_distribute_dataset(train_data.with_options(options))
-    val_batches = strategy.experimental_distribute_dataset(val_data.with_options(options)) if val_data is not None else None
-
+    train_batches, val_batches = _distribute(strategy, train_data), _distribute(strategy, val_data)
     with strategy.scope():
         model.optimizer.build(model.trainable_variables)  # its slots must be created under the strategy
-    callback_list = keras.callbacks.CallbackList(callbacks, model=model, epochs=epochs, steps=steps, verbose=0)
+    callback_list = keras.callbacks.CallbackList(callbacks, model=model, epochs=cfg.epochs, steps=steps, verbose=0)
     model.stop_training = False
     callback_list.on_train_begin()
     first_epoch = _agreed_initial_epoch(strategy, model._initial_epoch or 0)  # set by BackupAndRestore
     model._initial_epoch = None
-    for epoch in range(first_epoch, epochs):
+    for epoch in range(first_epoch, cfg.epochs):
         callback_list.on_epoch_begin(epoch)
-        means = _RunningMeans()
-        for batch, inputs in enumerate(train_batches):
-            callback_list.on_train_batch_begin(batch)
-            means.add(train_step(inputs))
-            callback_list.on_train_batch_end(batch, means.logs())
-            if model.stop_training:
-                break
-        logs = means.logs()
+        logs = _train_epoch(model, train_step, train_batches, callback_list)
         if val_batches is not None and not model.stop_training:
-            val_means = _RunningMeans()
+            val_logs = _RunningMeans()
             for inputs in val_batches:
-                val_means.add(val_step(inputs))
-            logs.update({f"val_{name}": value for name, value in val_means.logs().items()})
+                val_logs.add(val_step(inputs))
+            logs.update({f"val_{name}": value for name, value in val_logs.logs().items()})
         callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
     callback_list.on_train_end()
+
+
+def _distribute(strategy, data):
+    """Each worker builds the whole pipeline and keeps its share of the batches; the pipeline's batch is the
+    global batch, which experimental_distribute_dataset splits between the replicas."""
+    if data is None:
+        return None
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return strategy.experimental_distribute_dataset(data.with_options(options))
+
+
+def _train_epoch(model: keras.Model, train_step, batches, callback_list) -> dict:
+    means = _RunningMeans()
+    for batch, inputs in enumerate(batches):
+        callback_list.on_train_batch_begin(batch)
+        means.add(train_step(inputs))
+        callback_list.on_train_batch_end(batch, means.logs())
+        if model.stop_training:
+            break
+    return means.logs()
 
 
 def _step_functions(model: keras.Model, cfg: Config, strategy):
