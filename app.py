@@ -34,3 +34,4 @@ navigation = st.navigation(
     ]
 )
 navigation.run()
+boot.warm_up()  # after the page is drawn, so the first visitor never waits for it

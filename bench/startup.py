@@ -5,6 +5,8 @@ For each repeat, on a new server process and a free localhost port:
   - home: seconds from launching the server to the Home page served and finished running (the app reports
     script state "notRunning" and the "Generate with the default model" button is visible);
   - first generation: seconds from the first click on that button to an audio player with a source.
+Side by side, alternating with it, the same is measured for a bare Streamlit app (st.navigation, a title, a
+paragraph and the same button, no musicrnn code): what Streamlit and the browser cost before any of ours.
 The browser (Debian's Chromium, headless, driven by Playwright) starts before the clock and is reused;
 each repeat gets a fresh browser context. Waits are on the app's own state, never fixed sleeps.
 
@@ -19,6 +21,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -42,19 +45,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def streamlit_command(port: int) -> list[str]:
+BARE_APP = f"""
+import streamlit as st
+
+st.set_page_config(page_title="bare", layout="wide")
+home = st.Page(lambda: (st.title("bare"), st.markdown("A paragraph."), st.button({BUTTON!r}, type="primary")),
+               title="Home", url_path="home", default=True)
+st.navigation([home, st.Page(lambda: st.title("other"), title="Other", url_path="other")]).run()
+"""
+
+
+def streamlit_command(port: int, script: Path = ROOT / "app.py") -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        sys.executable, "-m", "streamlit", "run", str(script),
         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]
 
 
 @contextmanager
-def streamlit_server(port: int, log_path: Path | None = None):
+def streamlit_server(port: int, log_path: Path | None = None, script: Path = ROOT / "app.py"):
     """A fresh server process in its own process group; stopped (by its own id) on exit."""
     log = open(log_path, "w") if log_path else subprocess.DEVNULL
-    server = subprocess.Popen(streamlit_command(port), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(streamlit_command(port, script), cwd=script.parent, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield server
     finally:
@@ -88,7 +101,7 @@ def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
-def measure_once(browser, generate: bool, log_path: Path | None = None) -> dict:
+def measure_once(browser, generate: bool, log_path: Path | None = None, script: Path = ROOT / "app.py") -> dict:
     """One fresh server: seconds to healthy, to Home finished, and from the first click to audio."""
     port = free_port()
     context = browser.new_context()
@@ -97,7 +110,7 @@ def measure_once(browser, generate: bool, log_path: Path | None = None) -> dict:
     result: dict = {}
     try:
         started = time.perf_counter()
-        with streamlit_server(port, log_path) as server:
+        with streamlit_server(port, log_path, script) as server:
             wait_healthy(port, server)
             result["server_up_s"] = time.perf_counter() - started
             page.goto(f"http://127.0.0.1:{port}/")
@@ -137,27 +150,34 @@ def main(argv: list[str] | None = None) -> dict:
     log_dir = Path(args.log_dir) if args.log_dir else None
     if log_dir:
         log_dir.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory(prefix="bare-streamlit-") as bare_dir:
+        bare_app = Path(bare_dir) / "bare_app.py"
+        bare_app.write_text(BARE_APP)
         browser = launch_browser(playwright)
         try:
             for repeat in range(args.repeats):
                 run = measure_once(browser, generate=True, log_path=log_dir / f"startup-{repeat}.log" if log_dir else None)
+                run["bare_streamlit_up_s"], run["bare_streamlit_home_s"] = measure_once(browser, False, script=bare_app).values()
                 runs.append(run)
                 print(f"  run {repeat + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in run.items()), flush=True)
         finally:
             browser.close()
 
     medians = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    ours_over_bare = statistics.median(run["home_s"] - run["bare_streamlit_home_s"] for run in runs)
     rows = [
         ["server answers /_stcore/health", f"{medians['server_up_s']:.2f}", ""],
         ["Home served and finished running", f"{medians['home_s']:.2f}", f"< {TARGET_HOME_S:.0f} s: " + ("met" if medians["home_s"] < TARGET_HOME_S else "NOT met")],
+        ["  bare Streamlit app, same measure (baseline)", f"{medians['bare_streamlit_home_s']:.2f}", ""],
+        ["  musicrnn's own share (Home − bare, per run)", f"{ours_over_bare:.2f}", ""],
         [f"first '{BUTTON}' click → audio", f"{medians['first_generation_s']:.2f}",
          f"< {TARGET_GENERATE_S:.0f} s: " + ("met" if medians["first_generation_s"] < TARGET_GENERATE_S else "NOT met")],
         ["  … and the run finished", f"{medians['first_generation_run_finished_s']:.2f}", ""],
     ]
     print()
     print(table(rows, ["from a fresh `streamlit run app.py`", f"seconds (median of {len(runs)})", "target"]))
-    summary = {"benchmark": "startup", "machine": machine(), "repeats": len(runs), **medians, "runs": runs,
+    summary = {"benchmark": "startup", "machine": machine(), "repeats": len(runs), **medians,
+               "home_over_bare_s": ours_over_bare, "runs": runs,
                "home_target_met": medians["home_s"] < TARGET_HOME_S,
                "generation_target_met": medians["first_generation_s"] < TARGET_GENERATE_S}
     print_json(summary)

@@ -3,11 +3,11 @@ import secrets
 
 import streamlit as st
 
-from musicrnn.generate import Sampling, generate
-from musicrnn.infer import ModelFileError
 from ui import state
 from ui.boot import through_app
-from ui.widgets import show_piece
+
+# The core and the plotting code are imported only once they are needed, so a first visitor sees this page
+# before pandas and plotly have loaded (app.py warms them up in the background meanwhile).
 
 through_app()  # see ui/boot.py: deep links on a fresh server
 
@@ -21,6 +21,9 @@ st.markdown(
 )
 
 if st.button("Generate with the default model", type="primary", icon=":material/play_arrow:"):
+    from musicrnn.generate import Sampling, generate
+    from musicrnn.infer import ModelFileError
+
     try:
         seed = secrets.randbelow(10_000)
         notes = generate(state.default_model(), state.default_primer(16), Sampling(n_notes=80, seed=seed, pitch_low=36, pitch_high=84))[0]
@@ -29,6 +32,8 @@ if st.button("Generate with the default model", type="primary", icon=":material/
         st.error(f"The default model could not play: {exc}")
 
 if PIECE in st.session_state:
+    from ui.widgets import show_piece
+
     notes, audio, seed = st.session_state[PIECE]
     st.caption(f"{len(notes)} new notes after the opening of a Bach chorale · seed {seed}")
     show_piece(notes, audio, key="home", downloads=False, autoplay=True)

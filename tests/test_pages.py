@@ -156,6 +156,8 @@ def test_app_runs_from_another_working_directory(tmp_path):
         at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT}).run()
         assert not at.exception, [e.value for e in at.exception]
         at.switch_page("pages/explore.py")
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})  # for this script's own imports below (AppTest restores sys.path after a run)
         import ui.state as state
         from musicrnn.midi import load_paths
         from musicrnn import bundled

@@ -7,7 +7,9 @@ with `through_app()`, which notices that app.py did not run and runs it (it then
 """
 from __future__ import annotations
 
+import importlib
 import runpy
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -25,3 +27,29 @@ def through_app() -> None:
         return
     runpy.run_path(str(APP), run_name="__main__")  # draws the page through st.navigation
     st.stop()  # this direct run of the page is done: the page was drawn above
+
+
+# What any page but Home needs at once, and Home's button: imported ahead by warm_up().
+WARM_MODULES = ("pandas", "musicrnn.generate", "musicrnn.audio", "musicrnn.bundled", "musicrnn.plots", "ui.widgets")
+_warm_up_started = threading.Event()
+
+
+def warm_up() -> None:
+    """Import the core in a background thread, once per server process, after the first page is drawn.
+
+    A fresh server's first page then appears without waiting ~1 s for pandas, plotly and the core; by the
+    time the visitor clicks, the imports are usually done (a click that comes sooner waits for them, as
+    it would have anyway). Imports only: nothing here touches Streamlit's per-session state.
+    """
+    if _warm_up_started.is_set():
+        return
+    _warm_up_started.set()
+    threading.Thread(target=_import_all, name="musicrnn-warm-up", daemon=True).start()
+
+
+def _import_all() -> None:
+    for name in WARM_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a page importing it later reports the real error
+            return

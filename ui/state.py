@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import streamlit as st
 
-from musicrnn import bundled, recipe
-from musicrnn.audio import Rendered, render
-from musicrnn.dataset import Corpus
-from musicrnn.infer import ModelFileError, NumpyModel, read_model_file
-from musicrnn.jobs import TrainingJob
-from musicrnn.midi import LoadedFile, load_paths, load_uploads
+# The core is imported where it is used: the Home page's first paint then needs none of it (pandas alone
+# takes ~0.5 s to import); app.py warms these imports up in the background after the first page is drawn.
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from musicrnn.audio import Rendered
+    from musicrnn.dataset import Corpus
+    from musicrnn.infer import NumpyModel
+    from musicrnn.jobs import TrainingJob
+    from musicrnn.midi import LoadedFile
 
 KEEP_PREFIX = "keep_"  # widget values under these keys survive page switches (see keep)
 KEPT = "kept_widget_values"
@@ -47,6 +50,8 @@ class Dataset:
         return [item for item in self.files if item.ok]
 
     def corpus(self) -> Corpus:
+        from musicrnn.dataset import Corpus
+
         return Corpus.from_tables([(item.name, item.notes) for item in self.ok_files])
 
     def file(self, name: str) -> LoadedFile | None:
@@ -98,31 +103,44 @@ def keep_widget_values() -> None:
 @st.cache_resource(show_spinner="Reading the 350 bundled Bach chorales (once per server, a few seconds)…", max_entries=2)
 def bundled_files(instruments: tuple[int, ...] | None = None, include_drums: bool = False) -> list[LoadedFile]:
     """Shared read-only: pages must not modify the returned tables."""
+    from musicrnn import bundled
+    from musicrnn.midi import load_paths
+
     return load_paths(bundled.chorale_files(), instruments=instruments, include_drums=include_drums)
 
 
 @st.cache_resource(show_spinner=False)
 def default_model() -> NumpyModel:
+    from musicrnn import bundled
+
     return bundled.default_model()
 
 
 @st.cache_resource(show_spinner=False)
 def default_model_id() -> str:
+    from musicrnn import bundled
+
     return bundled.default_model_id()
 
 
 @st.cache_resource(show_spinner=False)
 def default_primer(count: int) -> pd.DataFrame:
+    from musicrnn import bundled
+
     return bundled.default_primer(count)
 
 
 @st.cache_data(show_spinner="Reading your files…", max_entries=8)
 def parse_uploads(items: tuple[tuple[str, bytes], ...], instruments: tuple[int, ...] | None, include_drums: bool) -> list[LoadedFile]:
+    from musicrnn.midi import load_uploads
+
     return load_uploads(items, instruments=instruments, include_drums=include_drums)
 
 
 @st.cache_data(show_spinner="Rendering audio…", max_entries=64)
 def render_audio(notes: pd.DataFrame, program: int = 0, max_seconds: float | None = None) -> Rendered:
+    from musicrnn.audio import render
+
     if max_seconds is not None:
         notes = notes[notes["start"] < max_seconds]  # only synthesise what will be played
     return render(notes, program=program, max_seconds=max_seconds)
@@ -194,6 +212,9 @@ def collect_trained_model() -> None:
     entry = st.session_state.get(TRAINED_MODEL)
     if entry is not None and entry.name == current.id:
         return
+    from musicrnn import recipe
+    from musicrnn.infer import ModelFileError, read_model_file
+
     try:
         model = read_model_file(current.model_file, name=f"model {current.id}")
     except ModelFileError as exc:  # should not happen for our own files, but never show a traceback
@@ -218,6 +239,9 @@ def load_uploaded_model(name: str, data: bytes) -> ModelEntry:
     current = uploaded_model()
     if current is not None and current.name == name and current.file == data:
         return current
+    from musicrnn import recipe
+    from musicrnn.infer import read_model_file
+
     entry = ModelEntry(UPLOADED_MODEL_LABEL, name, read_model_file(data, name=name), data, recipe.model_id("uploaded", data))
     st.session_state[UPLOADED_MODEL] = entry
     return entry
@@ -225,6 +249,9 @@ def load_uploaded_model(name: str, data: bytes) -> ModelEntry:
 
 def available_models() -> dict[str, ModelEntry]:
     """Models to choose from, by label: the default one (when present), then this session's."""
+    from musicrnn import bundled
+    from musicrnn.infer import ModelFileError
+
     models: dict[str, ModelEntry] = {}
     try:
         models[DEFAULT_MODEL_LABEL] = ModelEntry(DEFAULT_MODEL_LABEL, bundled.DEFAULT_MODEL.name, default_model(), None, default_model_id())
