@@ -2,6 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
+import subprocess
+import sys
+import tempfile
+import threading
+from concurrent.futures import Future
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,9 +26,51 @@ def chorale_files() -> list[Path]:
     return sorted(CHORALES.glob("*.mid"))
 
 
+_background_read: Future | None = None
+_background_lock = threading.Lock()
+_CHILD_SCRIPT = ("import pathlib, pickle, sys; from musicrnn.bundled import _read_chorales; "
+                 "pathlib.Path(sys.argv[1]).write_bytes(pickle.dumps(_read_chorales()))")
+
+
+def _read_chorales() -> list[LoadedFile]:
+    return load_paths(chorale_files())
+
+
+def read_chorales_in_background() -> None:
+    """Start reading the bundled chorales in a child process, once per process; load_chorales() then takes
+    its result. Parsing 350 files costs ~5 s of pure Python: in a child it neither holds up this process
+    (a web server) nor keeps the parser's memory afterwards."""
+    global _background_read
+    with _background_lock:
+        if _background_read is not None:
+            return
+        _background_read = Future()
+    threading.Thread(target=_read_in_child, args=(_background_read,), name="musicrnn-chorales", daemon=True).start()
+
+
+def _read_in_child(result: Future) -> None:
+    # A plain subprocess, not multiprocessing: under `streamlit run` the __main__ module is the app's script,
+    # which multiprocessing's spawn would run again in the child.
+    try:
+        with tempfile.TemporaryDirectory(prefix="musicrnn-chorales-") as folder:
+            out = Path(folder) / "chorales.pickle"
+            subprocess.run([sys.executable, "-c", _CHILD_SCRIPT, str(out)], cwd=Path(__file__).resolve().parents[1],
+                           check=True, capture_output=True, timeout=600)
+            result.set_result(pickle.loads(out.read_bytes()))  # our own child's output, not user data
+    except Exception as exc:  # noqa: BLE001 - load_chorales() then reads the files itself
+        result.set_exception(exc)
+
+
 def load_chorales() -> list[LoadedFile]:
     """Every bundled chorale as a LoadedFile (all four voices merged)."""
-    return load_paths(chorale_files())
+    with _background_lock:
+        started = _background_read
+    if started is not None:
+        try:
+            return started.result()
+        except Exception:  # noqa: BLE001 - the worker could not run (e.g. no processes allowed): read here
+            pass
+    return _read_chorales()
 
 
 @lru_cache(maxsize=1)

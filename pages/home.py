@@ -7,7 +7,7 @@ from ui import state
 from ui.boot import through_app
 
 # The core and the plotting code are imported only once they are needed, so a first visitor sees this page
-# before pandas and plotly have loaded (app.py warms them up in the background meanwhile).
+# before pandas and the core have loaded (app.py warms them up in the background meanwhile).
 
 through_app()  # see ui/boot.py: deep links on a fresh server
 

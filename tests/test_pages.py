@@ -63,6 +63,35 @@ def test_home_button_plays_the_default_model():
     assert not at.error
 
 
+def test_home_is_drawn_without_importing_the_core_and_warms_it_up_afterwards(tmp_path):
+    """A fresh server's first page must not wait for pandas and musicrnn (about 1 s of imports)."""
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from streamlit.testing.v1 import AppTest
+        sys.path.insert(0, {str(ROOT)!r})
+        import ui.boot
+        warm_up = ui.boot.warm_up
+        ui.boot.warm_up = lambda: None  # hold the warm-up back to see what Home itself imported
+        at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT}).run()
+        assert not at.exception and at.button[0].label == "Generate with the default model"
+        heavy = sorted(m for m in ("pandas", "musicrnn", "pretty_midi", "h5py") if m in sys.modules)
+        assert not heavy, heavy
+        warm_up()
+        deadline = time.monotonic() + 120
+        while "ui.widgets" not in sys.modules and time.monotonic() < deadline:
+            time.sleep(0.05)
+        from musicrnn import bundled
+        assert bundled._background_read is not None  # the chorales are being read in a child process
+        assert len(bundled.load_chorales()) == len(bundled.chorale_files())
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ok" in done.stdout
+
+
 def test_dataset_shows_the_bundled_corpus_table():
     at = open_page("dataset")
     table = at.dataframe[0].value

@@ -30,16 +30,17 @@ def through_app() -> None:
 
 
 # What any page but Home needs at once, and Home's button: imported ahead by warm_up().
-WARM_MODULES = ("pandas", "musicrnn.generate", "musicrnn.audio", "musicrnn.bundled", "musicrnn.plots", "ui.widgets")
+WARM_MODULES = ("musicrnn.generate", "musicrnn.audio", "musicrnn.plots", "ui.widgets")
 _warm_up_started = threading.Event()
 
 
 def warm_up() -> None:
     """Import the core in a background thread, once per server process, after the first page is drawn.
 
-    A fresh server's first page then appears without waiting ~1 s for pandas, plotly and the core; by the
+    A fresh server's first page then appears without waiting ~1 s for pandas and the core; by the
     time the visitor clicks, the imports are usually done (a click that comes sooner waits for them, as
-    it would have anyway). Imports only: nothing here touches Streamlit's per-session state.
+    it would have anyway). The bundled chorales are meanwhile read in a separate process, so the first visit
+    to Dataset, Explore or Train does not wait ~5 s for them. Nothing here touches Streamlit's per-session state.
     """
     if _warm_up_started.is_set():
         return
@@ -48,8 +49,11 @@ def warm_up() -> None:
 
 
 def _import_all() -> None:
-    for name in WARM_MODULES:
-        try:
+    try:
+        from musicrnn import bundled
+
+        bundled.read_chorales_in_background()  # what Dataset, Explore and Train open with; started first
+        for name in WARM_MODULES:
             importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - a page importing it later reports the real error
-            return
+    except Exception:  # noqa: BLE001 - a page importing it later reports the real error
+        return

@@ -106,6 +106,8 @@ def bundled_files(instruments: tuple[int, ...] | None = None, include_drums: boo
     from musicrnn import bundled
     from musicrnn.midi import load_paths
 
+    if instruments is None and not include_drums:
+        return bundled.load_chorales()  # usually already read in the background (see ui/boot.py)
     return load_paths(bundled.chorale_files(), instruments=instruments, include_drums=include_drums)
 
 
