@@ -20,7 +20,9 @@ def feature_count(cfg: Config) -> int:
 
 def clip_times(values: np.ndarray, cfg: Config) -> np.ndarray:
     """Times in seconds, clipped to [0, max_time] (targets stay in seconds, never rescaled)."""
-    return np.clip(np.asarray(values, dtype=np.float32), 0.0, cfg.max_time)
+    # minimum/maximum rather than np.clip: the same numbers, ~5x less overhead per call, and generation
+    # calls this several times per note.
+    return np.minimum(np.maximum(np.asarray(values, dtype=np.float32), np.float32(0.0)), np.float32(cfg.max_time))
 
 
 def encode_step(
@@ -40,20 +42,18 @@ def encode_step(
     duration = clip_times(duration, cfg)
     if not cfg.rich_features:
         # The tutorial's inputs: step and duration in seconds.
-        return np.stack([step, duration], axis=-1).astype(np.float32), chord_size
+        numeric = np.empty((len(step), 2), np.float32)
+        numeric[:, 0], numeric[:, 1] = step, duration
+        return numeric, chord_size
     same_chord = step < CHORD_GAP
     chord_size = np.where(same_chord, chord_size + 1, 0)
-    interval = np.clip((np.asarray(pitch) - np.asarray(prev_pitch)) / 12.0, -3.0, 3.0)
-    numeric = np.stack(
-        [
-            np.log1p(step),
-            np.log1p(duration),
-            same_chord.astype(np.float32),
-            interval,
-            np.minimum(chord_size, 7) / 4.0,
-        ],
-        axis=-1,
-    ).astype(np.float32)
+    # Written column by column into one array (fewer numpy calls than np.stack: this runs once per note).
+    numeric = np.empty((len(step), 5), np.float32)
+    numeric[:, 0] = np.log1p(step)
+    numeric[:, 1] = np.log1p(duration)
+    numeric[:, 2] = same_chord
+    numeric[:, 3] = np.minimum(np.maximum((np.asarray(pitch) - np.asarray(prev_pitch)) / 12.0, -3.0), 3.0)
+    numeric[:, 4] = np.minimum(chord_size, 7) / 4.0
     return numeric, chord_size
 
 

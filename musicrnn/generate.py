@@ -124,7 +124,7 @@ def sample_pitches(logits: np.ndarray, settings: Sampling, mask: np.ndarray, rng
         return probs.argmax(axis=1)  # no random draw: greedy decoding uses no randomness
     # Inverse-CDF sampling: the first pitch whose running total reaches a draw in (0, total] (a draw above
     # 0 never lands on a zero probability; scaling by the total absorbs rounding in the sum).
-    running = np.cumsum(probs, axis=1)
+    running = probs.cumsum(axis=1)
     draws = np.array([1.0 - rng.random() for rng in rngs])[:, None] * running[:, -1:]
     return (running < draws).sum(axis=1)
 
