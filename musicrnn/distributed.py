@@ -169,7 +169,7 @@ def _agreed_initial_epoch(strategy, epoch: int) -> int:
     epochs = sorted(set(np.asarray(gather_epochs()).tolist()))
     if len(epochs) > 1:
         raise ValueError(f"the workers restored different epochs from --checkpoint-dir ({epochs}); every worker "
-                           "must see the same checkpoint folder (a shared file system)")
+                         "must see the same checkpoint folder (a shared file system)")
     return epochs[0]
 
 

@@ -17,11 +17,23 @@ from .features import feature_count
 from .infer import CONFIG_MEMBER  # our Config and training facts, stored inside the .keras zip
 
 
+def _mean(values):
+    """The mean, or 0 (not NaN) for no values: with several replicas, one can get none of an epoch's last
+    few windows, and a NaN there would turn the epoch's reported loss into NaN."""
+    count = ops.maximum(ops.cast(ops.size(values), values.dtype), 1.0)
+    return ops.sum(values) / count
+
+
+def pitch_cross_entropy(y_true, y_pred):
+    """Mean cross-entropy (nats) of the pitch logits against the pitch of the next note."""
+    return _mean(keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True))
+
+
 @keras.saving.register_keras_serializable(package="musicrnn")
 def mse_with_positive_pressure(y_true, y_pred):
     """Mean squared error plus a penalty on negative predictions (times cannot be negative)."""
-    mse = ops.mean((y_true - y_pred) ** 2)
-    positive_pressure = 10.0 * ops.mean(ops.maximum(-y_pred, 0.0))
+    mse = _mean((y_true - y_pred) ** 2)
+    positive_pressure = 10.0 * _mean(ops.maximum(-y_pred, 0.0))
     return mse + positive_pressure
 
 
@@ -48,12 +60,10 @@ def build_model(cfg: Config) -> keras.Model:
 
 
 def head_losses() -> dict:
-    """The loss of each head; `compile_model` and the multi-worker training loop both use these."""
-    return {
-        "pitch": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        "step": mse_with_positive_pressure,
-        "duration": mse_with_positive_pressure,
-    }
+    """Each head's loss as a plain function returning this batch's mean: what the multi-worker loop
+    (musicrnn.distributed) computes. Keras' Loss objects divide by the replica count when called under a
+    tf.distribute strategy, part of fit's own bookkeeping, so a loop of our own must not use them."""
+    return {"pitch": pitch_cross_entropy, "step": mse_with_positive_pressure, "duration": mse_with_positive_pressure}
 
 
 def head_loss_weights(cfg: Config) -> dict:
@@ -61,9 +71,15 @@ def head_loss_weights(cfg: Config) -> dict:
 
 
 def compile_model(model: keras.Model, cfg: Config) -> keras.Model:
+    # The same maths as head_losses(), but the pitch loss as Keras' own class: fit's bookkeeping under a
+    # strategy expects it (with the plain function, fit under MirroredStrategy reported doubled losses).
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
-        loss=head_losses(),
+        loss={
+            "pitch": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            "step": mse_with_positive_pressure,
+            "duration": mse_with_positive_pressure,
+        },
         loss_weights=head_loss_weights(cfg),
     )
     return model

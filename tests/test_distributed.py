@@ -3,6 +3,7 @@ must be configured before TensorFlow starts), resuming from a checkpoint, and st
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import subprocess
@@ -49,6 +50,49 @@ def test_mirrored_strategy_on_two_cpu_devices_trains_and_the_model_loads(tmp_pat
     model = read_model_file(out)
     assert model.cfg.preset == "tiny"
     assert not (tmp_path / "ckpt").exists() or not any((tmp_path / "ckpt").iterdir())  # deleted once finished
+
+
+TWO_REPLICAS_COMPARED = textwrap.dedent(
+    """
+    import json, math, sys
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import musicrnn.train as training
+    from helpers_models import synthetic_corpus
+    from musicrnn.config import preset
+    from musicrnn.dataset import flatten, split_files
+    from musicrnn.distributed import make_strategy
+
+    cfg = preset("tiny", epochs=2, batch_size=16, window_stride=1)
+    for notes in range(160, 260):  # a corpus whose last global batch (32) holds 1 window: one replica gets none
+        corpus = synthetic_corpus(files=6, notes=notes)
+        if len(flatten(corpus.subset(split_files(corpus, cfg.val_fraction, cfg.seed)[0]), cfg).starts) % 32 == 1:
+            break
+    strategy = make_strategy("mirrored")
+    results = {}
+    for name, own_loop, used, batch in (("fit", False, strategy, 16), ("loop", True, strategy, 16), ("one", False, None, 32)):
+        training.needs_own_loop = lambda s, own_loop=own_loop: own_loop and s is not None
+        results[name] = training.train(corpus, cfg.replace(batch_size=batch), strategy=used).history
+    print(json.dumps(results))
+    """
+)
+
+
+def test_two_replicas_report_the_losses_of_one_device_even_when_a_replica_gets_no_window(tmp_path):
+    """Regression: Keras' Loss objects divide by the replica count under a strategy (our loop reported half
+    the loss), and a replica given no window of the last batch made the step loss NaN."""
+    run = subprocess.run([PYTHON, "-c", TWO_REPLICAS_COMPARED], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "tests")})
+    assert run.returncode == 0, run.stderr[-3000:]
+    histories = json.loads(run.stdout.strip().splitlines()[-1])
+    for name, history in histories.items():
+        assert all(math.isfinite(value) for row in history for value in row.values()), (name, history)
+    one = histories["one"][-1]
+    for name in ("fit", "loop"):  # 2 replicas × 16 = one device × 32: the same losses, up to float noise
+        assert histories[name][-1]["val_pitch_loss"] == pytest.approx(one["val_pitch_loss"], rel=0.1), histories
+        assert histories[name][-1]["loss"] == pytest.approx(one["loss"], rel=0.1), histories
 
 
 class _Interrupt(keras.callbacks.Callback):
