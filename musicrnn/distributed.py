@@ -71,9 +71,11 @@ class RestoreOnlyBackup(keras.callbacks.BackupAndRestore):
 
 
 def backup_callback(checkpoint_dir: str | Path) -> keras.callbacks.BackupAndRestore:
-    """Saves weights, optimizer state and the epoch after every epoch (chief only); a restarted run resumes."""
+    """Saves weights, optimizer state and the epoch after every epoch (chief only); a restarted run resumes.
+    The previous epoch's backup is kept too, so a machine lost in the middle of writing one resumes from the
+    one before instead of failing on a half-written file."""
     kind = keras.callbacks.BackupAndRestore if is_chief() else RestoreOnlyBackup
-    return kind(str(checkpoint_dir), save_freq="epoch")
+    return kind(str(checkpoint_dir), save_freq="epoch", double_checkpoint=True)
 
 
 def fit_with_strategy_run(model: keras.Model, cfg: Config, strategy, train_data, val_data, steps: int,

@@ -129,6 +129,19 @@ def test_an_interrupted_run_resumes_from_its_last_checkpointed_epoch(tmp_path):
     assert [row["epoch"] for row in result.history] == [2, 3]
 
 
+def test_a_backup_cut_off_while_being_written_resumes_from_the_one_before(tmp_path):
+    corpus = synthetic_corpus(files=4, notes=120)
+    cfg = preset("tiny", epochs=4, batch_size=32)
+    with pytest.raises(KeyboardInterrupt):
+        train(corpus, cfg, callbacks=[_Interrupt(at_epoch=2)], checkpoint_dir=tmp_path / "ckpt")
+    latest = tmp_path / "ckpt" / "latest.weights.h5"
+    latest.write_bytes(latest.read_bytes()[:1000])  # the machine died half-way through writing epoch 2's backup
+    seen = _Epochs()
+    result = train(corpus, cfg, callbacks=[seen], checkpoint_dir=tmp_path / "ckpt")
+    assert seen.seen == [1, 2, 3]  # epoch 1's backup was complete: only epoch 2 is trained again
+    assert [row["epoch"] for row in result.history] == [2, 3, 4]
+
+
 def test_training_streamed_from_the_cache_lowers_the_loss(tmp_path):
     data = write_midi_folder(tmp_path / "midi", files=6, notes=200)
     found = ingest([data], cache_dir=tmp_path / "cache", workers=1, keep_notes=False)
