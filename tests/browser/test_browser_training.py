@@ -23,10 +23,11 @@ def wait_for_more_points(page, count: int) -> int:
 
 @pytest.mark.timeout(300)
 def test_tiny_training_draws_losses_and_survives_a_page_switch(open_page, midi_files):
-    # A few files of 3000 notes and small batches: 14 loss reports in an epoch of a few seconds, so the
-    # chart is drawn (every second) both before and after more points arrive.
+    # A few files of 9000 notes and small batches: ~50 loss reports over an epoch of ten seconds or more, so
+    # the chart is drawn (every second) both before and after more points arrive. (With 3000 notes the epoch
+    # could end before the test first read the chart, and then no point would ever come.)
     page = open_page("dataset", expect="Usable files")
-    upload(page, midi_files(4, notes=3000), usable=4)
+    upload(page, midi_files(4, notes=9000), usable=4)
     go_to(page, "Train", "Start training")
     assert page.get_by_role("combobox", name="Preset").input_value() == "tiny"
     for label, value in (("Epochs", "1"), ("Batch size", "16")):
