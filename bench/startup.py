@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> dict:
         try:
             for repeat in range(args.repeats):
                 run = measure_once(browser, generate=True, log_path=log_dir / f"startup-{repeat}.log" if log_dir else None)
-                run["bare_streamlit_up_s"], run["bare_streamlit_home_s"] = measure_once(browser, False, script=bare_app).values()
+                bare = measure_once(browser, generate=False, script=bare_app)
+                run["bare_streamlit_up_s"], run["bare_streamlit_home_s"] = bare["server_up_s"], bare["home_s"]
                 runs.append(run)
                 print(f"  run {repeat + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in run.items()), flush=True)
         finally:
