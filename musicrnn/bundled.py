@@ -28,7 +28,9 @@ def chorale_files() -> list[Path]:
 
 _background_read: Future | None = None
 _background_lock = threading.Lock()
-_CHILD_SCRIPT = ("import pathlib, pickle, sys; from musicrnn.bundled import _read_chorales; "
+# The child lowers its own priority: a visitor's first click (generation, audio) must not wait for it.
+_CHILD_SCRIPT = ("import os, pathlib, pickle, sys; hasattr(os, 'nice') and os.nice(10); "
+                 "from musicrnn.bundled import _read_chorales; "
                  "pathlib.Path(sys.argv[1]).write_bytes(pickle.dumps(_read_chorales()))")
 
 
