@@ -163,7 +163,8 @@ def _set_widgets(recipe: Recipe, model_label: str) -> None:
         "generate_notes": s.n_notes, "generate_temperature": s.temperature, "generate_top_k": s.top_k, "generate_top_p": s.top_p,
         "generate_tonic": tonic if tonic in NOTE_NAMES else ANY_KEY, "generate_scale": scale if scale in SCALES else "major",
         "generate_range": (s.pitch_low, s.pitch_high), "generate_seed": s.seed, "generate_variations": s.variations,
-        "generate_chord_snap": s.chord_snap,
+        "generate_chord_snap": s.chord_snap, "generate_rhythm_temperature": s.rhythm_temperature,
+        "generate_bpm": int(round(s.bpm)),
         "generate_step_grid": s.step_grid if s.step_grid in (0.0, 0.0625, 0.125, 0.25, 0.5) else 0.0,
     }
     names = {program: name for name, program in gm_instruments().items()}
@@ -189,7 +190,9 @@ def link_url(recipe: Recipe) -> str:
 
 def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None:
     settings, recipe = result.settings, result.recipe
-    st.caption(f"{len(result.pieces)} variation(s) · seed {settings.seed} · {settings.n_notes} notes · temperature {settings.temperature}")
+    tempo = result.pieces[0]["bpm"].iloc[0] if len(result.pieces[0]) else 0
+    st.caption(f"{len(result.pieces)} variation(s) · seed {settings.seed} · {settings.n_notes} notes · "
+               f"temperature {settings.temperature:g} · rhythm temperature {settings.rhythm_temperature:g} · {tempo:g} BPM")
     for index, (notes, audio) in enumerate(zip(result.pieces, result.audios)):
         st.subheader(f"Variation {index + 1}")
         show_piece(notes, audio, key=f"variation-{index + 1}-seed-{settings.seed}", program=result.program,
