@@ -12,9 +12,10 @@ import streamlit as st
 from musicrnn.audio import Rendered, gm_instruments
 from musicrnn.dataset import Corpus
 from musicrnn.generate import FLAT_NAMES, NOTE_NAMES, SCALES, Sampling, default_primer, generate
-from musicrnn.metric_plots import metrics_table, novelty_chart, pitch_class_overlay, duration_overlay
+from musicrnn.metric_plots import beat_position_overlay, metrics_table, novelty_chart, pitch_class_overlay, duration_overlay
 from musicrnn.music_metrics import (
-    CorpusIndex, corpus_metrics, corpus_pitch_class_histogram, corpus_time_histogram, longest_copied_run, piece_metrics,
+    CorpusIndex, corpus_beat_position_histogram, corpus_metrics, corpus_pitch_class_histogram, corpus_time_histogram,
+    longest_copied_run, piece_metrics,
 )
 from musicrnn.recipe import Recipe, RecipeError, notes_hash, piece_midi, primer_notes
 
@@ -57,6 +58,7 @@ def _corpus_figures(key: str, n_notes: int, _corpus: Corpus) -> dict:
         "metrics": corpus_metrics(_corpus, max_notes=n_notes),
         "pitch_class": corpus_pitch_class_histogram(_corpus),
         "duration": corpus_time_histogram(_corpus, "duration"),
+        "beat_position": corpus_beat_position_histogram(_corpus),
     }
 
 
@@ -213,6 +215,7 @@ def show_report(result: Generated) -> None:
         st.dataframe(metrics_table(report["pieces"], report["metrics"], names).style.format("{:.2f}"), key="generate_metrics")
         st.plotly_chart(pitch_class_overlay(result.pieces, report["pitch_class"], names), key="generate_pitch_classes")
         st.plotly_chart(duration_overlay(result.pieces, report["duration"], names), key="generate_durations")
+        st.plotly_chart(beat_position_overlay(result.pieces, report["beat_position"], names), key="generate_beat_positions")
         st.plotly_chart(novelty_chart(report["copied"], report["copied_transposed"], names), key="generate_novelty")
         st.caption("A model that only memorised copies long passages; real music shares short runs (scales, cadences) with other pieces too.")
 
