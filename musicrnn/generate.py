@@ -207,13 +207,22 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
     pitches = np.zeros((batch, settings.n_notes), np.int64)
     steps = np.zeros((batch, settings.n_notes))
     durations = np.zeros((batch, settings.n_notes))
+    # Beats models: the pitches already started at the current onset (the primer's last chord to begin with).
+    sounding = np.zeros((batch, PITCH_CLASSES), bool)
+    sounding[:, primer_pitch[timing.beat == timing.beat[-1]]] = cfg.beats
     for n in range(settings.n_notes):
-        pitch = sample_pitches(logits, settings, mask, rngs)
         if cfg.beats:
+            # The heads are independent given the state, so the rhythm is drawn first: a note that starts with
+            # the previous one (step 0) then never repeats a pitch of its chord, which training never shows
+            # (doubled notes are merged when files are read).
             step = class_beats(sample_rhythm(step, settings, rngs, forbid_zero=False), cfg)
             duration = class_beats(sample_rhythm(duration, settings, rngs, forbid_zero=True), cfg)
+            sounding &= (step == 0)[:, None]
+            pitch = sample_pitches(logits, settings, chord_mask(mask, sounding), rngs)
+            sounding[np.arange(batch), pitch] = True
             onset, bar_beat = onset + step, np.mod(bar_beat + step, bar_beats)
         else:
+            pitch = sample_pitches(logits, settings, mask, rngs)
             step, duration = snap_times(clip_times(step, cfg), clip_times(duration, cfg), settings)
         pitches[:, n], steps[:, n], durations[:, n] = pitch, step, duration
         numeric, chord_size = encode_step(pitch, step, duration, prev_pitch, chord_size, cfg, onset, bar_beat, bar_beats)
@@ -227,6 +236,14 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
                      ((last_bar_beat + steps[v, 0]) % bar_length, bar_length))
         for v in range(batch)
     ]
+
+
+def chord_mask(mask: np.ndarray, sounding: np.ndarray) -> np.ndarray:
+    """(B, 128) allowed pitches: the key/range mask less the pitches already in this onset's chord (unless
+    that leaves a stream none)."""
+    allowed = mask[None, :] & ~sounding
+    allowed[~allowed.any(axis=1)] = mask
+    return allowed
 
 
 def snap_times(step: np.ndarray, duration: np.ndarray, settings: Sampling) -> tuple[np.ndarray, np.ndarray]:

@@ -290,3 +290,16 @@ def test_piece_tempo_is_the_primers_unless_set():
     model = read_model_file(model_bytes(keras_model, cfg))
     assert generate(model, primer, Sampling(n_notes=5))[0]["bpm"].iloc[0] == 84.0
     assert generate(model, primer, Sampling(n_notes=5, bpm=150.0))[0]["bpm"].iloc[0] == 150.0
+
+
+def test_a_chord_never_repeats_a_pitch_even_when_the_network_insists():
+    keras_model, cfg = random_model("tiny", seed=4)
+    for head, favourite in (("step", 0), ("pitch", 60)):  # "play together" and "play C4", overwhelmingly
+        kernel, bias = keras_model.get_layer(head).get_weights()
+        bias[favourite] += 12.0
+        keras_model.get_layer(head).set_weights([kernel, bias])
+    model = read_model_file(model_bytes(keras_model, cfg))
+    for notes in generate(model, PRIMER, Sampling(n_notes=30, variations=2, seed=1)):
+        assert (notes["step_beats"] == 0).mean() > 0.8  # the control: nearly everything is one long chord
+        assert not notes.duplicated(["beat", "pitch"]).any()
+        assert (notes["pitch"] == 60).sum() <= notes["beat"].nunique()  # C4 once per onset at most
