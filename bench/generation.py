@@ -127,6 +127,8 @@ class CompiledStepper:
             for cell, (h, c) in zip(cells, state):
                 x, (h, c) = cell(x, [h, c], training=False)
                 new_state.append((h, c))
+            if cfg.beats:  # rhythm logits per class, like NumpyModel.step
+                return heads[0](x), heads[1](x), heads[2](x), new_state
             return heads[0](x), heads[1](x)[:, 0], heads[2](x)[:, 0], new_state
 
         self._step = step

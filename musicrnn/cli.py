@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from .config import DEFAULT_PRESET, PRESETS, preset
+from .generate import Sampling
 from .midi import LoadedFile, load_paths
 
 
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--primer-notes", type=int, default=16)
     gen.add_argument("--notes", type=int, default=200)
     gen.add_argument("--temperature", type=float, default=1.0, help="pitch temperature (0 = likeliest pitch)")
-    gen.add_argument("--rhythm-temperature", type=float, default=1.0,
+    gen.add_argument("--rhythm-temperature", type=float, default=Sampling.rhythm_temperature,
                      help="beats models: temperature of step and duration (0 = likeliest rhythm)")
     gen.add_argument("--bpm", type=float, default=0.0, help="tempo of the piece (default: the primer's)")
     gen.add_argument("--top-k", type=int, default=0)
@@ -170,7 +171,7 @@ def _load_model(path: str | None):
 def cmd_generate(args: argparse.Namespace) -> int:
     from .audio import instrument_program, render
     from .bundled import CHORALES, DEFAULT_PRIMER
-    from .generate import Sampling, generate
+    from .generate import generate
     from .midi import midi_to_notes
     from .recipe import Recipe, bundled_primer_notes, check_model, load, model_id, notes_hash, piece_midi, primer_notes
 

@@ -41,10 +41,10 @@ middle.caption(f"From {note_name(low)} to {note_name(high)}")
 instrument = right.selectbox("Instrument", list(gm_instruments()), key=state.keep("generate_instrument", "Acoustic Grand Piano"))
 seed = right.number_input("Seed", 0, 2**31 - 1, key=state.keep("generate_seed", 0), help="The same seed and settings give the same music.")
 variations = right.slider("Variations", 1, MAX_VARIATIONS, key=state.keep("generate_variations", 3))
-rhythm_temperature, bpm, chord_snap, step_grid = 1.0, 0.0, 0.06, 0.0
+rhythm_temperature, bpm, chord_snap, step_grid = Sampling.rhythm_temperature, 0.0, 0.06, 0.0
 if entry.model.cfg.beats:
     rhythm_temperature = left.slider(
-        "Rhythm temperature", 0.0, 2.0, step=0.05, key=state.keep("generate_rhythm_temperature", 1.0),
+        "Rhythm temperature", 0.0, 2.0, step=0.05, key=state.keep("generate_rhythm_temperature", Sampling.rhythm_temperature),
         help="How freely note lengths and gaps are chosen. 0 always picks the likeliest rhythm; every note stays on the beat grid.")
     bpm = right.number_input("Tempo (BPM, 0 = the primer's)", 0, 300, step=4, key=state.keep("generate_bpm", 0),
                              help="Beats per minute of the piece. The music is the same in beats; only its speed changes.")

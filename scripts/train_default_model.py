@@ -21,7 +21,7 @@ from musicrnn.dataset import Corpus  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=int, default=40, help="at most this many (early stopping keeps the best)")
+    parser.add_argument("--epochs", type=int, default=60, help="at most this many (early stopping keeps the best)")
     parser.add_argument("--out", default=str(DEFAULT_MODEL))
     args = parser.parse_args()
     cfg = preset(DEFAULT_PRESET, **({"epochs": args.epochs} if args.epochs else {}))
