@@ -8,23 +8,36 @@ from ui.boot import through_app
 through_app()  # see ui/boot.py: deep links on a fresh server
 
 BUNDLED, UPLOADED = "Bundled Bach chorales", "My own MIDI files"
+UPLOADER_ROUND, REPLACED = "dataset_uploader_round", "dataset_replaced_uploads"
 
 st.title("Dataset")
 st.caption("The music the Train and Explore pages use, for you only. Bad files are listed with the reason and never stop the good ones.")
 
 source = st.radio("Music to use", [BUNDLED, UPLOADED], key=state.keep("dataset_source", BUNDLED), horizontal=True)
 if source == UPLOADED:
+    # The uploader is emptied after each batch (a new key) and the files are kept in session state, so files
+    # added in several goes, or after leaving the page, accumulate; each is removed with its own button.
+    uploader_round = st.session_state.setdefault(UPLOADER_ROUND, 0)
     chosen = st.file_uploader(
-        "MIDI files (.mid, .midi) or .zip archives of them — several at once",
-        type=["mid", "midi", "zip"], accept_multiple_files=True, key="dataset_uploader",
+        "Add MIDI files (.mid, .midi) or .zip archives of them — several at once, in as many goes as you like",
+        type=["mid", "midi", "zip"], accept_multiple_files=True, key=f"dataset_uploader_{uploader_round}",
     )
     if chosen:
-        state.set_uploads([(item.name, item.getvalue()) for item in chosen])
-    elif state.uploads():
-        st.caption(f"Using the {len(state.uploads())} file(s) you uploaded earlier.")
-        if st.button("Forget my uploaded files"):
-            state.set_uploads([])
-            st.rerun()
+        replaced = state.add_uploads([(item.name, item.getvalue()) for item in chosen])
+        st.session_state[UPLOADER_ROUND] = uploader_round + 1
+        if replaced:
+            st.session_state[REPLACED] = replaced
+        st.rerun()
+    if replaced := st.session_state.pop(REPLACED, None):
+        st.info("Replaced by the file of the same name you just added: " + ", ".join(replaced))
+    if state.uploads():
+        with st.expander(f"Your uploads ({len(state.uploads())})", expanded=len(state.uploads()) <= 10):
+            for name, data in state.uploads():
+                left, right = st.columns([6, 1], vertical_alignment="center")
+                left.markdown(f"{name} · {len(data) / 1024:,.0f} KB")
+                right.button("Remove", key=f"dataset_remove_{name}", on_click=state.remove_upload, args=(name,),
+                             help=f"Stop using {name}", icon=":material/close:")
+            st.button("Remove all my uploads", key="dataset_remove_all", on_click=state.set_uploads, args=([],))
 
 # Widget values are already in session state at the start of a run, so the files can be loaded with the
 # chosen instruments before the widgets are drawn (their labels come from the loaded files).

@@ -192,6 +192,19 @@ def set_uploads(items: list[tuple[str, bytes]]) -> None:
     st.session_state[UPLOADS] = items
 
 
+def add_uploads(items: list[tuple[str, bytes]]) -> list[str]:
+    """Add files to the visitor's uploads (a file of the same name is replaced); returns the replaced names."""
+    kept = dict(uploads())
+    replaced = [name for name, _ in items if name in kept]
+    kept.update(items)
+    set_uploads(list(kept.items()))
+    return replaced
+
+
+def remove_upload(name: str) -> None:
+    set_uploads([item for item in uploads() if item[0] != name])
+
+
 # ---- models and the training job -------------------------------------------------------------------------------
 
 def job() -> TrainingJob | None:

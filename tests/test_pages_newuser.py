@@ -1,0 +1,34 @@
+"""What a new visitor trips over (issue 17), each pinned on the page where they met it (AppTest)."""
+from __future__ import annotations
+
+from conftest import make_midi
+from test_pages import assert_no_exception, click, open_page, small_dataset
+from ui.state import DATASET, UPLOADS
+
+
+def upload(at, *files: tuple[str, bytes]):
+    at.file_uploader[0].set_value([(name, data, "audio/midi") for name, data in files]).run()
+    assert_no_exception(at)
+    return at
+
+
+def usable(at) -> int:
+    return int(next(metric.value for metric in at.metric if metric.label == "Usable files"))
+
+
+def test_uploads_accumulate_across_goes_and_visits_and_each_can_be_removed():
+    at = open_page("dataset", small_dataset(2), keep_dataset_source="My own MIDI files")
+    upload(at, ("a.mid", make_midi(((0, [60, 62, 64]),))), ("b.mid", make_midi(((40, [67, 69]),))))
+    assert usable(at) == 2
+    at.switch_page("pages/explore.py").run()
+    at.switch_page("pages/dataset.py").run()
+    assert usable(at) == 2  # still there after leaving the page
+    upload(at, ("c.mid", make_midi(((73, [72, 74]),))))
+    assert usable(at) == 3  # added to, not replacing, the earlier ones
+    assert [name for name, _ in at.session_state[UPLOADS]] == ["a.mid", "b.mid", "c.mid"]
+    next(button for button in at.button if button.key == "dataset_remove_b.mid").click().run()
+    assert_no_exception(at)
+    assert usable(at) == 2
+    assert [item.name for item in at.session_state[DATASET].ok_files] == ["a.mid", "c.mid"]
+    click(at, "Remove all my uploads")
+    assert usable(at) > 2  # back to the bundled chorales
