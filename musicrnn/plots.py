@@ -28,8 +28,9 @@ def piano_roll(notes: pd.DataFrame, title: str = "", height: int = 360) -> go.Fi
             orientation="h",
             width=0.8,
             marker_color=NOTE_COLOR,
-            customdata=np.stack([names, velocity], axis=1) if len(pitch) else None,
-            hovertemplate="<b>%{customdata[0]}</b> (MIDI %{y})<br>start %{base:.2f} s, length %{x:.2f} s"
+            # The note's own numbers: for a bar drawn from `base`, plotly's %{x} is where it ends, not its length.
+            customdata=np.stack([names, velocity, np.round(starts, 2), np.round(ends - starts, 2)], axis=1) if len(pitch) else None,
+            hovertemplate="<b>%{customdata[0]}</b> (MIDI %{y})<br>start %{customdata[2]} s, length %{customdata[3]} s"
             "<br>velocity %{customdata[1]}<extra></extra>",
         )
     )
@@ -112,5 +113,8 @@ def note_histograms(notes: pd.DataFrame, height: int = 300) -> go.Figure:
             row=1, col=col,
         )
     figure.update_yaxes(title_text="notes", row=1, col=1)
+    if len(used):  # note names on the pitch axis, as on the piano roll
+        axis = _pitch_axis(used)
+        figure.update_xaxes(tickvals=axis["tickvals"], ticktext=axis["ticktext"], title_text="pitch", row=1, col=1)
     figure.update_layout(height=height, showlegend=False, margin=dict(l=10, r=10, t=40, b=10), bargap=0.05)
     return figure

@@ -32,3 +32,20 @@ def test_uploads_accumulate_across_goes_and_visits_and_each_can_be_removed():
     assert [item.name for item in at.session_state[DATASET].ok_files] == ["a.mid", "c.mid"]
     click(at, "Remove all my uploads")
     assert usable(at) > 2  # back to the bundled chorales
+
+
+def test_piano_roll_hover_shows_each_notes_length_not_its_end():
+    from musicrnn.plots import piano_roll
+
+    notes = small_dataset(1).ok_files[0].notes.iloc[:20]
+    bar = piano_roll(notes).data[0]
+    assert "length %{customdata[3]} s" in bar.hovertemplate and "%{x" not in bar.hovertemplate
+    lengths = [float(row[3]) for row in bar.customdata]
+    assert lengths == [round(value, 2) for value in notes["duration"]]
+
+
+def test_pitch_histogram_labels_pitches_with_note_names():
+    from musicrnn.plots import note_histograms
+
+    figure = note_histograms(small_dataset(1).ok_files[0].notes)
+    assert any(label.startswith("C") for label in figure.layout.xaxis.ticktext)
