@@ -11,6 +11,8 @@ from ui.widgets import model_uploader
 
 through_app()  # see ui/boot.py: deep links on a fresh server
 
+IDENTICAL_TOP_P = 0.1  # below this the likeliest pitch alone nearly always fills the nucleus
+
 st.title("Generate")
 with st.expander("Upload a .keras model"):
     model_uploader("generate_model_upload")
@@ -41,6 +43,10 @@ middle.caption(f"From {note_name(low)} to {note_name(high)}")
 instrument = right.selectbox("Instrument", list(gm_instruments()), key=state.keep("generate_instrument", "Acoustic Grand Piano"))
 seed = right.number_input("Seed", 0, 2**31 - 1, key=state.keep("generate_seed", 0), help="The same seed and settings give the same music.")
 variations = right.slider("Variations", 1, MAX_VARIATIONS, key=state.keep("generate_variations", 3))
+if variations > 1 and (temperature == 0 or top_k == 1 or top_p <= IDENTICAL_TOP_P):
+    why = "temperature 0" if temperature == 0 else "top-k 1" if top_k == 1 else f"top-p {top_p:g}"
+    right.caption(f":material/info: With {why} every variation takes the likeliest pitch each time, so they come out "
+                  "the same: raise it for different variations.")
 with st.expander("Timing"):
     chord_snap = st.slider("Chord snap (seconds)", 0.0, 0.2, step=0.01, key=state.keep("generate_chord_snap", 0.06),
                            help="Notes predicted to start less than this after the previous one sound together, as a chord.")

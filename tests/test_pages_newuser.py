@@ -49,3 +49,25 @@ def test_pitch_histogram_labels_pitches_with_note_names():
 
     figure = note_histograms(small_dataset(1).ok_files[0].notes)
     assert any(label.startswith("C") for label in figure.layout.xaxis.ticktext)
+
+
+def test_variations_say_they_come_out_the_same_at_temperature_0():
+    at = open_page("generate", small_dataset(2))
+    same = lambda: [c.value for c in at.caption if "come out the same" in c.value]  # noqa: E731
+    assert not same()
+    at.slider(key="keep_generate_temperature").set_value(0.0).run()
+    assert same() and "temperature 0" in same()[0]
+    at.slider(key="keep_generate_temperature").set_value(1.0)
+    at.slider(key="keep_generate_top_p").set_value(0.05).run()
+    assert same() and "top-p" in same()[0]
+
+
+def test_copy_link_is_a_real_copy_button_with_the_link_and_no_script_from_elsewhere():
+    at = open_page("generate", small_dataset(2))
+    at.number_input(key="keep_generate_notes").set_value(10)
+    at.slider(key="keep_generate_variations").set_value(1).run()
+    click(at, "Generate")
+    frames = [element for element in at.get("iframe")] or [element for element in at.get("html")]
+    source = " ".join(str(getattr(element, "proto", element)) for element in frames)
+    assert "navigator.clipboard.writeText" in source and "Copied" in source
+    assert "/generate?v=1" in source and "<script src" not in source

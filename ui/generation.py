@@ -20,11 +20,10 @@ from musicrnn.recipe import Recipe, RecipeError, notes_hash, piece_midi, primer_
 
 from . import state
 from .primer import BUNDLED, DATASET, NONE, UPLOAD, Primer, uploaded_notes, uploaded_primer_file
-from .widgets import show_piece
+from .widgets import copy_button, show_piece
 
 RESULT = "generated"
 APPLIED_LINK = "generate_applied_link"  # the query parameters already turned into a piece this session
-SHOW_LINK = "generate_show_link"
 ANY_KEY = "any key"
 PRIMER_WIDGET = {"bundled": BUNDLED, "dataset": DATASET, "uploaded": UPLOAD, "none": NONE}
 
@@ -118,7 +117,6 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
     except ValueError as exc:
         st.error(f"This link cannot be used: {exc}")
     st.session_state[APPLIED_LINK] = params
-    st.session_state[SHOW_LINK] = True
 
 
 def _missing_model_message(recipe: Recipe) -> str:
@@ -175,7 +173,6 @@ def _set_widgets(recipe: Recipe, model_label: str) -> None:
 def forget_link() -> None:
     """A new piece: the URL no longer describes what is shown."""
     st.query_params.clear()
-    st.session_state.pop(SHOW_LINK, None)
 
 
 def link_url(recipe: Recipe) -> str:
@@ -224,20 +221,21 @@ def show_recipe(result: Generated, entry: state.ModelEntry | None) -> None:
     first, second = st.columns(2)
     first.markdown("  \n".join(rows[:half]))
     second.markdown("  \n".join(rows[half:]))
-    if st.button("Copy link", icon=":material/link:", help="Puts the recipe in the address bar and shows the link to share."):
+    url = link_url(recipe)
+    st.markdown("**A link that makes these pieces again**")
+    copy_button(url, "Copy link")
+    st.code(url, language=None, wrap_lines=True)
+    if st.button("Put the link in the address bar", icon=":material/link:", help="Then the browser's own Share or bookmark keeps it."):
         st.query_params.from_dict(recipe.to_params())
         st.session_state[APPLIED_LINK] = recipe.to_params()  # already shown here: do not make it again
-        st.session_state[SHOW_LINK] = True
-    if st.session_state.get(SHOW_LINK):
-        st.code(link_url(recipe), language=None, wrap_lines=True)
-        if recipe.model_kind in ("trained", "uploaded"):
-            st.warning("This link needs the model file: it was made with a model that is not bundled with the app. "
-                       "Whoever opens it must upload this .keras file on the Generate page — send it along.",
-                       icon=":material/warning:")
-            if entry is not None and entry.file is not None:
-                st.download_button("Download the model (.keras)", entry.file, file_name=f"musicrnn-{recipe.model_hash}.keras",
-                                   mime="application/zip", on_click="ignore", icon=":material/download:", key="generate_model_download")
-        elif recipe.primer_kind in ("dataset", "uploaded"):
-            st.info(f"The piece starts from your file {recipe.primer_name}: whoever opens the link needs that file too.")
-        else:
-            st.success("Anyone opening this link gets the same notes and sound.", icon=":material/check:")
+    if recipe.model_kind in ("trained", "uploaded"):
+        st.warning("This link needs the model file: it was made with a model that is not bundled with the app. "
+                   "Whoever opens it must upload this .keras file on the Generate page — send it along.",
+                   icon=":material/warning:")
+        if entry is not None and entry.file is not None:
+            st.download_button("Download the model (.keras)", entry.file, file_name=f"musicrnn-{recipe.model_hash}.keras",
+                               mime="application/zip", on_click="ignore", icon=":material/download:", key="generate_model_download")
+    elif recipe.primer_kind in ("dataset", "uploaded"):
+        st.info(f"The piece starts from your file {recipe.primer_name}: whoever opens the link needs that file too.")
+    else:
+        st.success("Anyone opening this link gets the same notes and sound.", icon=":material/check:")
