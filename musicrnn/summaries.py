@@ -26,6 +26,20 @@ def files_table(files: Sequence[LoadedFile]) -> pd.DataFrame:
     )
 
 
+PIANO_LOWEST, PIANO_HIGHEST = 21, 108  # A0 and C8, the ends of an 88-key piano
+
+
+def readable_note(pitch: int) -> str:
+    """A note name a musician reads at once: 'C4', and for the lowest octave 'B−1' with a true minus sign
+    (a hyphen reads like a range) and where it lies: 'B−1 (below the piano)'."""
+    name = note_name(int(pitch)).replace("-", "−")
+    if pitch < PIANO_LOWEST:
+        return f"{name} (below the piano)"
+    if pitch > PIANO_HIGHEST:
+        return f"{name} (above the piano)"
+    return name
+
+
 def corpus_summary(files: Sequence[LoadedFile]) -> dict:
     """Counts over the usable files: files, refused files, notes, minutes and the pitch range as names."""
     good = [item for item in files if item.ok]
@@ -35,8 +49,8 @@ def corpus_summary(files: Sequence[LoadedFile]) -> dict:
         "refused": len(files) - len(good),
         "notes": int(len(pitches)),
         "minutes": sum(item.seconds for item in good) / 60,
-        "lowest": note_name(pitches.min()) if len(pitches) else "–",
-        "highest": note_name(pitches.max()) if len(pitches) else "–",
+        "lowest": readable_note(pitches.min()) if len(pitches) else "–",
+        "highest": readable_note(pitches.max()) if len(pitches) else "–",
     }
 
 

@@ -79,7 +79,7 @@ if summary["files"] == 0:
 st.dataframe(
     files_table(dataset.files), key="dataset_table", hide_index=True, width="stretch",
     column_config={
-        "status": st.column_config.TextColumn(width="large"),
+        "status": st.column_config.TextColumn(width="medium"),
         "seconds": st.column_config.NumberColumn(format="%.1f s"),
         "instruments": st.column_config.TextColumn(width="large"),
     },

@@ -2,7 +2,8 @@
 import streamlit as st
 
 from musicrnn.audio import gm_instruments
-from musicrnn.generate import MAX_NOTES, MAX_VARIATIONS, NOTE_NAMES, SCALES, Sampling, note_name
+from musicrnn.generate import MAX_NOTES, MAX_VARIATIONS, NOTE_NAMES, SCALES, Sampling
+from musicrnn.summaries import readable_note
 from ui import generation, state
 from ui.boot import through_app
 from ui.generation import ANY_KEY, RESULT
@@ -39,7 +40,7 @@ top_p = middle.slider("Top-p", 0.05, 1.0, step=0.05, key=state.keep("generate_to
 tonic = middle.selectbox("Key", [ANY_KEY, *NOTE_NAMES], key=state.keep("generate_tonic", ANY_KEY), help="Only pitches of this scale are played.")
 scale = middle.selectbox("Scale", list(SCALES), key=state.keep("generate_scale", "major"), disabled=tonic == ANY_KEY)
 low, high = middle.slider("Pitch range (MIDI numbers)", 0, 127, key=state.keep("generate_range", (36, 84)))
-middle.caption(f"From {note_name(low)} to {note_name(high)}")
+middle.caption(f"From {readable_note(low)} to {readable_note(high)}")
 instrument = right.selectbox("Instrument", list(gm_instruments()), key=state.keep("generate_instrument", "Acoustic Grand Piano"))
 seed = right.number_input("Seed", 0, 2**31 - 1, key=state.keep("generate_seed", 0), help="The same seed and settings give the same music.")
 variations = right.slider("Variations", 1, MAX_VARIATIONS, key=state.keep("generate_variations", 3))

@@ -93,7 +93,7 @@ def test_generate_shows_metrics_overlays_and_novelty_for_each_variation():
     at = generate_small(open_page("generate", small_dataset(3)))
     assert "Musical metrics next to your dataset" in [expander.label for expander in at.expander]
     table = table_with(at, "corpus")
-    assert list(table.columns) == ["variation 1", "variation 2", "variation 3", "corpus"]
+    assert list(table.columns) == ["metric", "variation 1", "variation 2", "variation 3", "corpus"]
     titles = " ".join(chart.proto.spec for chart in at.get("plotly_chart"))
     assert "Pitch classes: generated vs corpus" in titles
     assert "Note length: generated vs corpus" in titles

@@ -71,3 +71,29 @@ def test_copy_link_is_a_real_copy_button_with_the_link_and_no_script_from_elsewh
     source = " ".join(str(getattr(element, "proto", element)) for element in frames)
     assert "navigator.clipboard.writeText" in source and "Copied" in source
     assert "/generate?v=1" in source and "<script src" not in source
+
+
+def test_notes_below_the_piano_read_as_such_and_keys_as_a_musician_writes_them():
+    from musicrnn.summaries import readable_note
+
+    assert readable_note(60) == "C4"
+    assert readable_note(11) == "B−1 (below the piano)"
+    assert readable_note(127) == "G9 (above the piano)"
+    at = open_page("generate", small_dataset(2))
+    at.slider(key="keep_generate_range").set_value((11, 127)).run()
+    assert any(c.value == "From B−1 (below the piano) to G9 (above the piano)" for c in at.caption)
+    at.number_input(key="keep_generate_notes").set_value(10)
+    at.slider(key="keep_generate_variations").set_value(1)
+    at.selectbox(key="keep_generate_tonic").set_value("G").run()
+    click(at, "Generate")
+    assert any("**key**: G major" in item.value for item in at.markdown)
+
+
+def test_musical_metrics_show_whole_numbers_without_decimals_and_full_names():
+    from ui.generation import readable_metrics
+    import pandas as pd
+
+    table = pd.DataFrame({"variation 1": [120.0, 0.456]}, index=pd.Index(["notes", "scale consistency"], name="metric"))
+    shown = readable_metrics(table)
+    assert list(shown.columns) == ["metric", "variation 1"]
+    assert list(shown["variation 1"]) == ["120", "0.46"]

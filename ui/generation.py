@@ -204,11 +204,19 @@ def show_report(result: Generated) -> None:
     st.caption(f"Longest passage copied note for note from your dataset: {longest} notes (details below).")
     with st.expander("Musical metrics next to your dataset"):
         st.caption(f"Dataset values are the mean over its {report['files']} files, each cut to {result.settings.n_notes} notes.")
-        st.dataframe(metrics_table(report["pieces"], report["metrics"], names).style.format("{:.2f}"), key="generate_metrics")
+        st.dataframe(readable_metrics(metrics_table(report["pieces"], report["metrics"], names)), key="generate_metrics",
+                     hide_index=True, column_config={"metric": st.column_config.TextColumn(width="large")})
         st.plotly_chart(pitch_class_overlay(result.pieces, report["pitch_class"], names), key="generate_pitch_classes")
         st.plotly_chart(duration_overlay(result.pieces, report["duration"], names), key="generate_durations")
         st.plotly_chart(novelty_chart(report["copied"], report["copied_transposed"], names), key="generate_novelty")
         st.caption("A model that only memorised copies long passages; real music shares short runs (scales, cadences) with other pieces too.")
+
+
+def readable_metrics(table: pd.DataFrame) -> pd.DataFrame:
+    """The metrics as text: whole numbers without decimals, others to two places; the metric names a column
+    (an index column is drawn narrow and cuts them off)."""
+    shown = table.map(lambda value: f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}")
+    return shown.reset_index()
 
 
 def show_recipe(result: Generated, entry: state.ModelEntry | None) -> None:
@@ -216,7 +224,10 @@ def show_recipe(result: Generated, entry: state.ModelEntry | None) -> None:
     st.subheader("Recipe")
     st.caption("Everything needed to make these pieces again, note for note. Each MIDI download carries it too "
                "(`python -m musicrnn generate --recipe piece.mid --out again.mid`).")
-    rows = [f"**{name}**: {value}" for name, value in recipe.describe().items()]
+    described = recipe.describe()
+    if recipe.sampling.key:  # "G major", as a musician writes it, not the recipe's "G:major"
+        described["key"] = recipe.sampling.key.replace(":", " ")
+    rows = [f"**{name}**: {value}" for name, value in described.items()]
     half = (len(rows) + 1) // 2
     first, second = st.columns(2)
     first.markdown("  \n".join(rows[:half]))
