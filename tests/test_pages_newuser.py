@@ -97,3 +97,15 @@ def test_musical_metrics_show_whole_numbers_without_decimals_and_full_names():
     shown = readable_metrics(table)
     assert list(shown.columns) == ["metric", "variation 1"]
     assert list(shown["variation 1"]) == ["120", "0.46"]
+
+
+def test_how_it_works_says_the_default_model_learnt_bach_and_which_files_are_too_short():
+    from musicrnn.midi import load_uploads
+    from ui.state import Dataset
+
+    riff = [72, 76, 79, 84, 79, 76] * 12  # a pattern the bigram learns from the other files at once
+    files = [(f"riff{i}.mid", make_midi(((81, riff),), note_seconds=0.2)) for i in range(3)]
+    files.append(("short.mid", make_midi(((0, [60, 62, 64]),))))
+    at = open_page("how_it_works", Dataset("uploaded", load_uploads(files)))
+    assert any("short.mid" in c.value and "left out" in c.value for c in at.caption)
+    assert any("learnt Bach chorales" in item.value for item in at.info)
