@@ -67,6 +67,8 @@ if st.button("Generate", type="primary", icon=":material/music_note:"):
             st.session_state[RESULT] = generation.run(entry, primer, settings, program)
     except ValueError as exc:
         st.error(f"Cannot generate with these settings: {exc}")
+        if RESULT in st.session_state:
+            st.caption("The pieces below are the earlier ones, made with the earlier settings.")
 
 # Results live in session state, so touching a widget or switching pages does not regenerate or lose them.
 if RESULT in st.session_state:

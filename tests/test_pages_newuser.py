@@ -109,3 +109,20 @@ def test_how_it_works_says_the_default_model_learnt_bach_and_which_files_are_too
     at = open_page("how_it_works", Dataset("uploaded", load_uploads(files)))
     assert any("short.mid" in c.value and "left out" in c.value for c in at.caption)
     assert any("learnt Bach chorales" in item.value for item in at.info)
+
+
+def test_a_settings_error_says_the_pieces_below_are_the_earlier_ones():
+    at = open_page("generate", small_dataset(2))
+    at.number_input(key="keep_generate_notes").set_value(10)
+    at.slider(key="keep_generate_variations").set_value(1).run()
+    click(at, "Generate")
+    at.selectbox(key="keep_generate_tonic").set_value("C")
+    at.slider(key="keep_generate_range").set_value((61, 61)).run()  # C# only: no pitch of C major
+    click(at, "Generate")
+    assert any("Cannot generate" in item.value for item in at.error)
+    assert any("earlier ones" in c.value for c in at.caption)
+
+
+def test_home_links_to_how_it_works():
+    at = open_page("home")
+    assert any("How it works" in str(link.proto) for link in at.get("page_link"))
