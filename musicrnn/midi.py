@@ -10,7 +10,7 @@ import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,30 @@ class MidiError(ValueError):
         self.reason = reason
 
 
+DRUMS_PROGRAM = 128  # what `programs` filters and Track.program call drum tracks (GM programs are 0-127)
+
+
+@dataclass(frozen=True)
+class Track:
+    """One track of a file as a musician names it: General MIDI program and family, its own name, its notes."""
+
+    program: int  # 0-127, or DRUMS_PROGRAM
+    name: str
+    notes: int
+
+    @property
+    def instrument(self) -> str:
+        return "Drums" if self.program == DRUMS_PROGRAM else pretty_midi.program_to_instrument_name(self.program)
+
+    @property
+    def family(self) -> str:
+        return "Drums" if self.program == DRUMS_PROGRAM else pretty_midi.program_to_instrument_class(self.program)
+
+
+def tracks_of(pm: pretty_midi.PrettyMIDI) -> list[Track]:
+    return [Track(DRUMS_PROGRAM if inst.is_drum else int(inst.program), inst.name.strip(), len(inst.notes)) for inst in pm.instruments]
+
+
 @dataclass
 class LoadedFile:
     """One input file after loading: its notes, or the reason it was refused."""
@@ -52,6 +76,7 @@ class LoadedFile:
     notes: pd.DataFrame | None = None
     error: str | None = None
     instruments: list[str] = field(default_factory=list)
+    tracks: list[Track] = field(default_factory=list)  # every track, whichever were chosen
 
     @property
     def ok(self) -> bool:
@@ -227,11 +252,18 @@ def parse_midi(data: bytes, name: str = "file") -> pretty_midi.PrettyMIDI:
 
 
 def _notes(
-    pm: pretty_midi.PrettyMIDI, scan: MidiScan, name: str, instruments: Sequence[int] | None, include_drums: bool
+    pm: pretty_midi.PrettyMIDI, scan: MidiScan, name: str, instruments: Sequence[int] | None, include_drums: bool,
+    programs: Collection[int] | None = None,
 ) -> pd.DataFrame:
     """pm_to_notes, plus the one thing only the scan knows: notes existed but all had zero length."""
     if scan.notes and not any(inst.notes for inst in pm.instruments):
         raise MidiError(name, NO_POSITIVE_NOTES)  # pretty_midi silently drops zero-length notes
+    if programs is not None:  # tracks by what they play (General MIDI program), the same in every file
+        by_program = [i for i, track in enumerate(tracks_of(pm)) if track.program in programs]
+        chosen = by_program if instruments is None else [i for i in instruments if i in by_program]
+        if not chosen:
+            raise MidiError(name, "none of its tracks plays one of the chosen instruments")
+        instruments = chosen
     notes = pm_to_notes(pm, name, instruments=instruments, include_drums=include_drums)
     if len(notes) == 0:
         raise MidiError(name, NO_POSITIVE_NOTES)
@@ -393,6 +425,7 @@ def load_uploads(
     items: Iterable[tuple[str, bytes]],
     instruments: Sequence[int] | None = None,
     include_drums: bool = False,
+    programs: Collection[int] | None = None,
 ) -> list[LoadedFile]:
     """Load named byte blobs (.mid/.midi or .zip); every file gets a LoadedFile, good or bad."""
     results: list[LoadedFile] = []
@@ -404,20 +437,25 @@ def load_uploads(
                 results.append(LoadedFile(name, error=exc.reason))
                 continue
             results.extend(LoadedFile(label, error=f"skipped: {reason}") for label, reason in skipped)
-            results.extend(load_uploads(members, instruments, include_drums))
+            results.extend(load_uploads(members, instruments, include_drums, programs))
         else:
-            results.append(load_one(name, data, instruments, include_drums))
+            results.append(load_one(name, data, instruments, include_drums, programs))
     return results
 
 
-def load_one(name: str, data: bytes, instruments: Sequence[int] | None = None, include_drums: bool = False) -> LoadedFile:
+def load_one(name: str, data: bytes, instruments: Sequence[int] | None = None, include_drums: bool = False,
+             programs: Collection[int] | None = None) -> LoadedFile:
+    """`programs`: keep only tracks playing these General MIDI programs (DRUMS_PROGRAM for drum tracks)."""
     try:
         pm, scan = _parse(data, name)
-        labels = [instrument_label(inst, i) for i, inst in enumerate(pm.instruments)]
-        notes = _notes(pm, scan, name, instruments, include_drums)
     except MidiError as exc:
         return LoadedFile(name, error=exc.reason)
-    return LoadedFile(name, notes=notes, instruments=labels)
+    labels, tracks = [instrument_label(inst, i) for i, inst in enumerate(pm.instruments)], tracks_of(pm)
+    try:
+        notes = _notes(pm, scan, name, instruments, include_drums, programs)
+    except MidiError as exc:  # the tracks stay known, so a filter that refused the file can be changed
+        return LoadedFile(name, error=exc.reason, instruments=labels, tracks=tracks)
+    return LoadedFile(name, notes=notes, instruments=labels, tracks=tracks)
 
 
 def read_sources(paths: Iterable[str | Path]) -> list[tuple[str, bytes]]:

@@ -8,7 +8,7 @@ from typing import Sequence
 import pandas as pd
 
 from .generate import note_name
-from .midi import LoadedFile
+from .midi import DRUMS_PROGRAM, LoadedFile, Track
 
 _NOTE_COUNT = re.compile(r"\s*\(\d[\d,]* notes?\)$")
 
@@ -61,6 +61,46 @@ def track_names(files: Sequence[LoadedFile]) -> dict[int, str]:
         for index, label in enumerate(item.instruments):
             labels.setdefault(index, Counter())[_NOTE_COUNT.sub("", label)] += 1
     return {index: counts.most_common(1)[0][0] for index, counts in sorted(labels.items())}
+
+
+def _families() -> dict[str, frozenset[int]]:
+    import pretty_midi
+
+    families: dict[str, set[int]] = {"family:Drums": {DRUMS_PROGRAM}}
+    for program in range(128):
+        families.setdefault(f"family:{pretty_midi.program_to_instrument_class(program)}", set()).add(program)
+    return {key: frozenset(programs) for key, programs in families.items()}
+
+
+PROGRAM_FAMILIES = _families()  # "family:Strings" -> every General MIDI program of the family
+
+
+def instrument_choices(files: Sequence[LoadedFile]) -> dict[str, tuple[str, frozenset[int]]]:
+    """What a musician can keep across all files: each instrument family and each General MIDI program found,
+    as option -> (label with the notes and files it brings, the programs it keeps). Counts all tracks, chosen or not."""
+    notes: Counter = Counter()
+    files_with: dict[int, set[str]] = {}
+    example: dict[int, Track] = {}
+    for item in files:
+        for track in item.tracks:
+            notes[track.program] += track.notes
+            files_with.setdefault(track.program, set()).add(item.name)
+            example.setdefault(track.program, track)
+    families: dict[str, set[int]] = {}
+    for program, track in example.items():
+        families.setdefault(track.family, set()).add(program)
+
+    def label(text: str, programs: set[int]) -> str:
+        count = len(set().union(*(files_with[p] for p in programs)))
+        return f"{text} — {sum(notes[p] for p in programs):,} notes in {count} file(s)"
+
+    choices: dict[str, tuple[str, frozenset[int]]] = {}
+    for family, programs in sorted(families.items()):
+        if len(programs) > 1:  # a family of one program is just that program
+            choices[f"family:{family}"] = (label(f"All {family}", programs), frozenset(programs))
+        for program in sorted(programs):
+            choices[f"program:{program}"] = (label(f"{family} › {example[program].instrument}", {program}), frozenset({program}))
+    return choices
 
 
 def named_notes(notes: pd.DataFrame) -> pd.DataFrame:

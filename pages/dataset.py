@@ -1,7 +1,7 @@
 """Dataset: the bundled chorales or the visitor's own MIDI files, one row per file, good or bad."""
 import streamlit as st
 
-from musicrnn.summaries import corpus_summary, files_table, track_names
+from musicrnn.summaries import PROGRAM_FAMILIES, corpus_summary, files_table, instrument_choices, track_names
 from ui import state
 from ui.boot import through_app
 
@@ -42,22 +42,39 @@ if source == UPLOADED:
 # Widget values are already in session state at the start of a run, so the files can be loaded with the
 # chosen instruments before the widgets are drawn (their labels come from the loaded files).
 tracks_key, drums_key = state.keep("dataset_tracks", []), state.keep("dataset_drums", False)
-instruments = tuple(sorted(st.session_state[tracks_key])) or None
+programs_key = state.keep("dataset_programs", [])
 drums = st.session_state[drums_key]
 if source == UPLOADED and state.uploads():
-    state.set_dataset(state.Dataset("uploaded", state.parse_uploads(tuple(state.uploads()), instruments, drums), instruments, drums))
+    # Uploads are filtered by what a track plays (General MIDI program or family), the same in every file:
+    # track numbers mean different instruments in different files.
+    chosen_programs = set()
+    for option in st.session_state[programs_key]:
+        chosen_programs |= {int(option.partition(":")[2])} if option.startswith("program:") else set(PROGRAM_FAMILIES.get(option, ()))
+    programs = tuple(sorted(chosen_programs)) or None
+    state.set_dataset(state.Dataset("uploaded", state.parse_uploads(tuple(state.uploads()), None, drums, programs), None, drums, programs))
 else:
     if source == UPLOADED:
         st.info("No files uploaded yet: the bundled chorales are used until you upload some.")
+    # The chorales' tracks are the same four voices in every file, so here a track number is a voice.
+    instruments = tuple(sorted(st.session_state[tracks_key])) or None
     state.set_dataset(state.Dataset("bundled", state.bundled_files(instruments, drums), instruments, drums))
 
 dataset = state.dataset()
 with st.expander("Instruments"):
-    names = track_names(dataset.files)
-    st.multiselect(
-        "Use only these instruments (tracks); none chosen = all", sorted(set(names) | set(instruments or ())),
-        key=tracks_key, format_func=lambda index: names.get(index, f"{index}: (not in these files)"),
-    )
+    if dataset.source == "uploaded":
+        choices = instrument_choices(dataset.files)
+        st.multiselect(
+            "Use only these instruments, in every file (none chosen = all)",
+            list(choices) + [option for option in st.session_state[programs_key] if option not in choices],
+            key=programs_key, format_func=lambda option: choices[option][0] if option in choices else f"{option} (not in these files)",
+            help="By instrument family or General MIDI program, whichever track of a file plays it; each choice says how many notes it brings.",
+        )
+    else:
+        names = track_names(dataset.files)
+        st.multiselect(
+            "Use only these voices (tracks); none chosen = all", sorted(set(names) | set(dataset.instruments or ())),
+            key=tracks_key, format_func=lambda index: names.get(index, f"{index}: (not in these files)"),
+        )
     st.checkbox("Include drum tracks", key=drums_key,
                 help="Drum notes are drum sounds, not pitches; most melodies learn better without them.")
 

@@ -126,3 +126,23 @@ def test_a_settings_error_says_the_pieces_below_are_the_earlier_ones():
 def test_home_links_to_how_it_works():
     at = open_page("home")
     assert any("How it works" in str(link.proto) for link in at.get("page_link"))
+
+
+def test_the_instrument_filter_chooses_by_program_or_family_across_files_with_note_counts():
+    # Track 1 is a viola in one file and an oboe in the other: a track number means nothing across files.
+    files = [("strings.mid", make_midi(((40, [60, 62, 64]), (41, [48, 50])))),
+             ("winds.mid", make_midi(((0, [60, 61]), (68, [70, 72, 74, 76]))))]
+    at = open_page("dataset", small_dataset(2), keep_dataset_source="My own MIDI files")
+    upload(at, *files)
+    chooser = at.multiselect(key="keep_dataset_programs")
+    assert "All Strings — 5 notes in 1 file(s)" in chooser.options  # AppTest lists the labels a visitor sees
+    assert "Reed › Oboe — 4 notes in 1 file(s)" in chooser.options
+    chooser.set_value(["program:68"]).run()
+    assert_no_exception(at)
+    ok = {item.name: len(item.notes) for item in at.session_state[DATASET].ok_files}
+    assert ok == {"winds.mid": 4}  # the oboe's notes only; the file without one says why
+    table = at.dataframe[0].value.set_index("file")
+    assert "none of its tracks plays" in table.loc["strings.mid", "status"]
+    at.multiselect(key="keep_dataset_programs").set_value(["family:Strings", "program:0"]).run()
+    ok = {item.name: len(item.notes) for item in at.session_state[DATASET].ok_files}
+    assert ok == {"strings.mid": 5, "winds.mid": 2}

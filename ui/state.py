@@ -44,6 +44,7 @@ class Dataset:
     files: list[LoadedFile]
     instruments: tuple[int, ...] | None = None
     include_drums: bool = False
+    programs: tuple[int, ...] | None = None  # General MIDI programs kept (uploads), None = all
 
     @property
     def ok_files(self) -> list[LoadedFile]:
@@ -133,10 +134,11 @@ def default_primer(count: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner="Reading your files…", max_entries=8)
-def parse_uploads(items: tuple[tuple[str, bytes], ...], instruments: tuple[int, ...] | None, include_drums: bool) -> list[LoadedFile]:
+def parse_uploads(items: tuple[tuple[str, bytes], ...], instruments: tuple[int, ...] | None, include_drums: bool,
+                  programs: tuple[int, ...] | None = None) -> list[LoadedFile]:
     from musicrnn.midi import load_uploads
 
-    return load_uploads(items, instruments=instruments, include_drums=include_drums)
+    return load_uploads(items, instruments=instruments, include_drums=include_drums, programs=programs)
 
 
 @st.cache_data(show_spinner="Rendering audio…", max_entries=64)
