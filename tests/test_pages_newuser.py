@@ -146,3 +146,12 @@ def test_the_instrument_filter_chooses_by_program_or_family_across_files_with_no
     at.multiselect(key="keep_dataset_programs").set_value(["family:Strings", "program:0"]).run()
     ok = {item.name: len(item.notes) for item in at.session_state[DATASET].ok_files}
     assert ok == {"strings.mid": 5, "winds.mid": 2}
+
+
+def test_generated_rolls_mark_where_the_primer_ends_and_the_new_notes_begin():
+    at = open_page("generate", small_dataset(2))
+    at.number_input(key="keep_generate_notes").set_value(10)
+    at.slider(key="keep_generate_variations").set_value(1).run()
+    click(at, "Generate")
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert "new notes" in spec and "primer" in spec

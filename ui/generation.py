@@ -36,6 +36,7 @@ class Generated(NamedTuple):
     recipe: Recipe
     report: dict  # musical metrics of the pieces and of the dataset, computed once per generation
     model_label: str
+    primer: pd.DataFrame | None = None  # the notes the pieces continue (drawn before them on the rolls)
 
 
 # ---- generating, with everything shown afterwards computed once ----------------------------------------------
@@ -47,7 +48,7 @@ def run(entry: state.ModelEntry, primer: Primer, settings: Sampling, program: in
                     sampling=settings, program=program)
     pieces = generate(entry.model, primer.notes, settings)
     audios = [state.render_audio(notes, program) for notes in pieces]
-    return Generated(pieces, audios, program, settings, recipe, musical_report(pieces, settings.n_notes), entry.label)
+    return Generated(pieces, audios, program, settings, recipe, musical_report(pieces, settings.n_notes), entry.label, used)
 
 
 @st.cache_data(show_spinner="Measuring your dataset's music…", max_entries=8)
@@ -190,7 +191,7 @@ def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None
     for index, (notes, audio) in enumerate(zip(result.pieces, result.audios)):
         st.subheader(f"Variation {index + 1}")
         show_piece(notes, audio, key=f"variation-{index + 1}-seed-{settings.seed}", program=result.program,
-                   midi=piece_midi(notes, recipe.for_variation(index)))
+                   midi=piece_midi(notes, recipe.for_variation(index)), primer=result.primer)
     show_report(result)
     show_recipe(result, models.get(result.model_label))
 

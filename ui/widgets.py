@@ -17,10 +17,10 @@ from . import state
 
 
 def show_piece(notes: pd.DataFrame, audio: Rendered, key: str, program: int = 0, title: str = "", downloads: bool = True,
-               autoplay: bool = False, midi: bytes | None = None) -> None:
+               autoplay: bool = False, midi: bytes | None = None, primer: pd.DataFrame | None = None) -> None:
     """Piano roll, audio player and (optionally) MIDI and WAV downloads of one piece (`midi`: the file to
     offer, e.g. with its recipe embedded; by default the notes written plainly)."""
-    st.plotly_chart(piano_roll(notes, title=title), key=f"{key}_roll", width="stretch")
+    st.plotly_chart(piano_roll(notes, title=title, primer=primer), key=f"{key}_roll", width="stretch")
     play(audio, autoplay=autoplay)
     if downloads:
         left, right = st.columns(2)
