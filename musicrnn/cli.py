@@ -53,14 +53,19 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--primer", help="MIDI file whose opening starts the piece")
     gen.add_argument("--primer-notes", type=int, default=16)
     gen.add_argument("--notes", type=int, default=200)
-    gen.add_argument("--temperature", type=float, default=1.0)
+    gen.add_argument("--temperature", type=float, default=1.0, help="pitch temperature (0 = likeliest pitch)")
+    gen.add_argument("--rhythm-temperature", type=float, default=1.0,
+                     help="beats models: temperature of step and duration (0 = likeliest rhythm)")
+    gen.add_argument("--bpm", type=float, default=0.0, help="tempo of the piece (default: the primer's)")
     gen.add_argument("--top-k", type=int, default=0)
     gen.add_argument("--top-p", type=float, default=1.0)
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--key", help="e.g. C:major, A:minor")
     gen.add_argument("--pitch-range", default="0-127", help="LOW-HIGH MIDI pitches")
-    gen.add_argument("--chord-snap", type=float, default=0.06, help="steps shorter than this (s) become chords")
-    gen.add_argument("--grid", type=float, default=0.0, help="round times to this grid in seconds (0 = off)")
+    gen.add_argument("--chord-snap", type=float, default=0.06,
+                     help="seconds models only: steps shorter than this (s) become chords")
+    gen.add_argument("--grid", type=float, default=0.0,
+                     help="seconds models only: round times to this grid in seconds (0 = off)")
     gen.add_argument("--variations", type=int, default=1)
     gen.add_argument("--instrument", default="Acoustic Grand Piano", help="General MIDI name or program number")
     gen.add_argument("--out", required=True, help="output .mid (variations get -1, -2, … suffixes)")
@@ -181,7 +186,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         settings = Sampling(
             n_notes=args.notes, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, key=args.key,
             pitch_low=int(low), pitch_high=int(high or 127), seed=args.seed, variations=args.variations,
-            chord_snap=args.chord_snap, step_grid=args.grid,
+            chord_snap=args.chord_snap, step_grid=args.grid, rhythm_temperature=args.rhythm_temperature, bpm=args.bpm,
         )
         program = instrument_program(args.instrument)
         if args.primer and Path(args.primer).resolve().parent != CHORALES.resolve():
@@ -203,7 +208,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         suffix = f"-{index + 1}" if len(wanted) > 1 else ""
         midi_path = out.with_name(f"{out.stem}{suffix}{out.suffix or '.mid'}")
         midi_path.write_bytes(piece_midi(notes, recipe.for_variation(index)))
-        line = f"{midi_path} notes={len(notes)} seconds={notes['end'].max():.1f}"
+        line = f"{midi_path} notes={len(notes)} seconds={notes['end'].max():.1f} bpm={notes['bpm'].iloc[0]:g}"
         if args.wav:
             wav = Path(args.wav)
             wav_path = wav.with_name(f"{wav.stem}{suffix}{wav.suffix or '.wav'}")
@@ -225,7 +230,7 @@ def _primer_from_file(path: str, count: int):
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .bundled import chorale_files, default_primer
-    from .metrics import baseline_cross_entropy, baseline_top1, model_scores
+    from .metrics import baseline_cross_entropy, baseline_top1, model_scores, rhythm_baselines
     from .music_metrics import musical_comparison
 
     model = _load_model(args.model)
@@ -250,6 +255,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "model": model_scores(model, evaluation, reference),
         "baselines": baseline_cross_entropy(reference, evaluation),
         "baselines_top1": baseline_top1(reference, evaluation),
+        # Beats models: step and duration NLL/top-1 baselines over the same rhythm classes.
+        **({"rhythm_baselines": rhythm_baselines(reference, evaluation, model.cfg)} if model.cfg.beats else {}),
         "losses_recorded_in_training": model.info.get("final", {}),
         # What its music is like: 3 pieces of 200 notes from the default primer (seed 0) next to the
         # evaluation files, and the longest run each copies from the files the baselines were fitted on.

@@ -6,24 +6,37 @@ they are cut by index from per-file arrays, so memory grows with the number of n
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from .config import Config
-from .features import clip_times, encode_sequence
+from .features import Timing, clip_times, encode_timed, rhythm_class, timing_of
+from .midi import DEFAULT_BPM
+
+BEATS_VIEW = Config(time_unit="beats")  # reads a table's beat columns (timing_of needs only the unit)
+
+
+BEAT_ARRAYS = ("step_beats", "duration_beats", "beat", "bar_beat", "bar_beats")
 
 
 @dataclass
 class Corpus:
-    """Per-file note arrays: pitch (int, 0-127), step and duration (seconds)."""
+    """Per-file note arrays: pitch (int, 0-127), step and duration in seconds, and the same notes in beats
+    (step_beats, duration_beats, onset `beat`, its place `bar_beat` in a bar of `bar_beats`)."""
 
     names: list[str] = field(default_factory=list)
     pitch: list[np.ndarray] = field(default_factory=list)
     step: list[np.ndarray] = field(default_factory=list)
     duration: list[np.ndarray] = field(default_factory=list)
+    step_beats: list[np.ndarray] = field(default_factory=list)
+    duration_beats: list[np.ndarray] = field(default_factory=list)
+    beat: list[np.ndarray] = field(default_factory=list)
+    bar_beat: list[np.ndarray] = field(default_factory=list)
+    bar_beats: list[np.ndarray] = field(default_factory=list)
+    bpm: list[float] = field(default_factory=list)  # tempo at each file's first note
 
     @classmethod
     def from_tables(cls, tables: Sequence[tuple[str, pd.DataFrame]]) -> "Corpus":
@@ -33,18 +46,34 @@ class Corpus:
         return corpus
 
     def add(self, name: str, notes: pd.DataFrame) -> None:
+        beats = timing_of(notes, BEATS_VIEW)
+        self.add_arrays(name, notes["pitch"].to_numpy(np.int64), notes["step"].to_numpy(np.float32),
+                        notes["duration"].to_numpy(np.float32), beats,
+                        float(notes["bpm"].iloc[0]) if "bpm" in notes and len(notes) else DEFAULT_BPM)
+
+    def add_arrays(self, name: str, pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, beats: Timing,
+                   bpm: float = DEFAULT_BPM) -> None:
         self.names.append(name)
-        self.pitch.append(notes["pitch"].to_numpy(np.int64))
-        self.step.append(notes["step"].to_numpy(np.float32))
-        self.duration.append(notes["duration"].to_numpy(np.float32))
+        self.pitch.append(np.asarray(pitch, np.int64))
+        self.step.append(np.asarray(step, np.float32))
+        self.duration.append(np.asarray(duration, np.float32))
+        self.step_beats.append(np.asarray(beats.step, np.float32))
+        self.duration_beats.append(np.asarray(beats.duration, np.float32))
+        self.beat.append(np.asarray(beats.beat, np.float64))
+        self.bar_beat.append(np.asarray(beats.bar_beat, np.float32))
+        self.bar_beats.append(np.asarray(beats.bar_beats, np.float32))
+        self.bpm.append(float(bpm))
+
+    def timing(self, index: int, cfg: Config) -> Timing:
+        """File `index`'s times in the unit `cfg`'s model reads."""
+        if not cfg.beats:
+            zeros = np.zeros(len(self.pitch[index]))
+            return Timing(self.step[index], self.duration[index], zeros, zeros, zeros + 4.0)
+        return Timing(self.step_beats[index], self.duration_beats[index], self.beat[index], self.bar_beat[index],
+                      self.bar_beats[index])
 
     def subset(self, indices: Sequence[int]) -> "Corpus":
-        return Corpus(
-            [self.names[i] for i in indices],
-            [self.pitch[i] for i in indices],
-            [self.step[i] for i in indices],
-            [self.duration[i] for i in indices],
-        )
+        return Corpus(**{f.name: [getattr(self, f.name)[i] for i in indices] for f in fields(self)})
 
     def __len__(self) -> int:
         return len(self.names)
@@ -64,6 +93,8 @@ class Corpus:
             "notes": self.note_count,
             "pitch_min": int(all_pitch.min()) if len(all_pitch) else None,
             "pitch_max": int(all_pitch.max()) if len(all_pitch) else None,
+            # What generated pieces are written at when no primer gives a tempo.
+            "bpm": float(np.median(self.bpm)) if self.bpm else DEFAULT_BPM,
         }
 
 
@@ -170,30 +201,78 @@ class FlatArrays:
     starts: np.ndarray
 
 
+def time_targets(timing: Timing, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """What the step and duration heads learn: seconds (clipped) for regression, classes in beats mode."""
+    if cfg.beats:
+        return rhythm_class(timing.step, cfg), rhythm_class(timing.duration, cfg)
+    return clip_times(timing.step, cfg), clip_times(timing.duration, cfg)
+
+
 def flatten(corpus: Corpus, cfg: Config) -> FlatArrays:
+    """Every file's inputs and targets side by side, and the start of every window (in flat positions)."""
     offsets = np.concatenate([[0], np.cumsum(corpus.lengths)])[:-1]
     pairs = window_starts(corpus.lengths, cfg.seq_length, cfg.window_stride)
+    if not len(corpus):
+        target_type = np.int32 if cfg.beats else np.float32
+        return FlatArrays(np.zeros(0, np.int32), np.zeros((0, 1), np.float32), np.zeros(0, target_type),
+                          np.zeros(0, target_type), np.zeros(0, np.int64))
+    timings = [corpus.timing(i, cfg) for i in range(len(corpus))]
+    targets = [time_targets(t, cfg) for t in timings]
     return FlatArrays(
-        pitch=np.concatenate(corpus.pitch).astype(np.int32) if len(corpus) else np.zeros(0, np.int32),
-        numeric=np.concatenate([encode_sequence(p, s, d, cfg) for p, s, d in zip(corpus.pitch, corpus.step, corpus.duration)])
-        if len(corpus)
-        else np.zeros((0, 1), np.float32),
-        step_target=clip_times(np.concatenate(corpus.step), cfg) if len(corpus) else np.zeros(0, np.float32),
-        duration_target=clip_times(np.concatenate(corpus.duration), cfg) if len(corpus) else np.zeros(0, np.float32),
+        pitch=np.concatenate(corpus.pitch).astype(np.int32),
+        numeric=np.concatenate([encode_timed(p, t, cfg) for p, t in zip(corpus.pitch, timings)]),
+        step_target=np.concatenate([s for s, _ in targets]),
+        duration_target=np.concatenate([d for _, d in targets]),
         starts=offsets[pairs[:, 0]] + pairs[:, 1] if len(pairs) else np.zeros(0, np.int64),
     )
 
 
 def window_batch(flat: FlatArrays, starts: np.ndarray, seq_length: int) -> tuple[dict, dict]:
-    """Inputs and next-note targets for the windows starting at `starts` (numpy; used by tests and eval)."""
-    index = starts[:, None] + np.arange(seq_length)[None, :]
-    inputs = {"pitch_input": flat.pitch[index], "features": flat.numeric[index]}
-    targets = {
-        "pitch": flat.pitch[index + 1],
-        "step": flat.step_target[index + 1][..., None],
-        "duration": flat.duration_target[index + 1][..., None],
-    }
+    """Inputs and next-note targets for the windows starting at `starts`: the one place windows are cut,
+    for the in-memory pipeline, the streamed one (musicrnn.ingest) and evaluation."""
+    index = _window_index(starts, seq_length)
+    inputs = {"pitch_input": _gather(flat.pitch, index), "features": _gather(flat.numeric, index)}
+    targets = {"pitch": _gather(flat.pitch, index + 1), "step": _target(flat.step_target, index + 1),
+               "duration": _target(flat.duration_target, index + 1)}
     return inputs, targets
+
+
+# window_batch runs on numpy arrays (evaluation, streaming) and on TensorFlow tensors inside tf.data.
+def _window_index(starts, seq_length: int):
+    if isinstance(starts, np.ndarray):
+        return starts[:, None] + np.arange(seq_length)[None, :]
+    import tensorflow as tf
+
+    return starts[:, None] + tf.range(seq_length, dtype=starts.dtype)[None, :]
+
+
+def _target(values, index):
+    """Targets at `index`: classes as (B, L) integers, regression targets as (B, L, 1) like the heads."""
+    integer = np.issubdtype(values.dtype, np.integer) if isinstance(values, np.ndarray) else values.dtype.is_integer
+    return _gather(values, index) if integer else _gather(values, index)[..., None]
+
+
+def _gather(values, index):
+    if isinstance(values, np.ndarray):
+        return values[index]
+    import tensorflow as tf
+
+    return tf.gather(values, index)
+
+
+def transpose_windows(inputs: dict, targets: dict, batch_index, semitones: int, seed: int):
+    """Random transposition (TensorFlow): every window of a batch shifted by its own interval in ±semitones,
+    inputs and targets alike. Music keeps its meaning in another key, and the model can no longer memorise
+    absolute pitches. The shifts are a function of (seed, batch number), so the in-memory and streamed
+    pipelines augment the same way."""
+    import tensorflow as tf
+
+    shift = tf.random.stateless_uniform(
+        [tf.shape(inputs["pitch_input"])[0], 1], seed=tf.stack([tf.constant(seed, tf.int64), tf.cast(batch_index, tf.int64)]),
+        minval=-semitones, maxval=semitones + 1, dtype=tf.int32,
+    )
+    inputs = {**inputs, "pitch_input": tf.clip_by_value(inputs["pitch_input"] + shift, 0, 127)}
+    return inputs, {**targets, "pitch": tf.clip_by_value(targets["pitch"] + shift, 0, 127)}
 
 
 def make_tf_dataset(corpus: Corpus, cfg: Config, shuffle: bool, seed: int | None = None):
@@ -203,37 +282,13 @@ def make_tf_dataset(corpus: Corpus, cfg: Config, shuffle: bool, seed: int | None
     flat = flatten(corpus, cfg)
     if len(flat.starts) == 0:
         raise ValueError(f"no file has more than {cfg.seq_length} notes; use shorter sequences or longer files")
-    constants = {
-        "pitch": tf.constant(flat.pitch),
-        "numeric": tf.constant(flat.numeric),
-        "step": tf.constant(flat.step_target),
-        "duration": tf.constant(flat.duration_target),
-    }
-    offsets = tf.range(cfg.seq_length, dtype=tf.int64)
+    constants = FlatArrays(
+        pitch=tf.constant(flat.pitch), numeric=tf.constant(flat.numeric), step_target=tf.constant(flat.step_target),
+        duration_target=tf.constant(flat.duration_target), starts=flat.starts,
+    )
 
-    augment = shuffle and cfg.transpose > 0
-    seed_value = 0 if seed is None else int(seed)
-
-    def cut(batch_index: tf.Tensor, start_batch: tf.Tensor):
-        index = start_batch[:, None] + offsets[None, :]
-        target = index + 1
-        pitch_in, pitch_out = tf.gather(constants["pitch"], index), tf.gather(constants["pitch"], target)
-        if augment:
-            # Random transposition per window (same shift for inputs and targets): music keeps its
-            # meaning in another key, and the model can no longer memorise absolute pitches.
-            shift = tf.random.stateless_uniform(
-                [tf.shape(start_batch)[0], 1], seed=tf.stack([tf.constant(seed_value, tf.int64), batch_index]),
-                minval=-cfg.transpose, maxval=cfg.transpose + 1, dtype=tf.int32,
-            )
-            pitch_in = tf.clip_by_value(pitch_in + shift, 0, 127)
-            pitch_out = tf.clip_by_value(pitch_out + shift, 0, 127)
-        inputs = {"pitch_input": pitch_in, "features": tf.gather(constants["numeric"], index)}
-        targets = {
-            "pitch": pitch_out,
-            "step": tf.gather(constants["step"], target)[..., None],
-            "duration": tf.gather(constants["duration"], target)[..., None],
-        }
-        return inputs, targets
+    def cut(start_batch: tf.Tensor):
+        return window_batch(constants, start_batch, cfg.seq_length)
 
     starts = tf.constant(flat.starts)
     if shuffle:
@@ -246,5 +301,16 @@ def make_tf_dataset(corpus: Corpus, cfg: Config, shuffle: bool, seed: int | None
         data = data.apply(tf.data.experimental.assert_cardinality(-(-len(flat.starts) // cfg.batch_size)))
     else:
         data = tf.data.Dataset.from_tensor_slices(starts).batch(cfg.batch_size)
-    data = data.enumerate().map(cut, num_parallel_calls=tf.data.AUTOTUNE)
+    data = data.map(cut, num_parallel_calls=tf.data.AUTOTUNE)
+    if shuffle and cfg.transpose > 0:
+        data = augment(data, cfg, seed)
     return data.prefetch(tf.data.AUTOTUNE), len(flat.starts)
+
+
+def augment(data, cfg: Config, seed: int | None):
+    """Batches of (inputs, targets) with transpose_windows applied, batch by batch (TensorFlow)."""
+    import tensorflow as tf
+
+    seed_value = 0 if seed is None else int(seed)
+    return data.enumerate().map(lambda i, batch: transpose_windows(*batch, i, cfg.transpose, seed_value),
+                                num_parallel_calls=tf.data.AUTOTUNE)

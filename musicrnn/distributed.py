@@ -127,7 +127,7 @@ def _train_epoch(model: keras.Model, train_step, batches, callback_list) -> dict
 
 
 def _step_functions(model: keras.Model, cfg: Config, strategy):
-    losses, weights = head_losses(), head_loss_weights(cfg)
+    losses, weights = head_losses(cfg), head_loss_weights(cfg)
     replicas = strategy.num_replicas_in_sync
 
     def compute(targets, outputs) -> dict:

@@ -13,12 +13,13 @@ import numpy as np
 import pandas as pd
 
 from .config import PITCH_CLASSES, Config
-from .dataset import Corpus
-from .features import clip_times, encode_sequence
+from .dataset import Corpus, flatten
+from .features import class_beats, clip_times, rhythm_class, timing_of
 from .generate import Sampling, allowed_pitches, note_name, sampling_distribution
 from .metrics import baseline_cross_entropy, baseline_top1, log_softmax, model_scores
 
 RICH_FEATURES = ("log(1 + step)", "log(1 + duration)", "same chord?", "interval / 12", "chord size / 4")
+BEAT_FEATURES = ("place in beat (sin)", "place in beat (cos)", "place in bar (sin)", "place in bar (cos)")
 PLAIN_FEATURES = ("step (s)", "duration (s)")
 
 
@@ -59,13 +60,15 @@ def training_window(notes: pd.DataFrame, start: int, cfg: Config) -> Window:
     pitch = notes["pitch"].to_numpy(np.int64)
     # Features are computed over the whole file and then cut, as training does (dataset.flatten): the first
     # note's interval is from the note before the window.
-    features = encode_sequence(pitch, notes["step"].to_numpy(), notes["duration"].to_numpy(), cfg)
+    features = flatten(Corpus.from_tables([("file", notes)]), cfg).numeric
     end = start + cfg.seq_length
     return Window(notes.iloc[start:end], notes.iloc[end], start, pitch[start:end], features[start:end])
 
 
 def feature_names(cfg: Config) -> tuple[str, ...]:
-    return RICH_FEATURES if cfg.rich_features else PLAIN_FEATURES
+    if not cfg.rich_features:
+        return ("step (beats)", "duration (beats)") if cfg.beats else PLAIN_FEATURES
+    return RICH_FEATURES + BEAT_FEATURES if cfg.beats else RICH_FEATURES
 
 
 def window_table(window: Window, cfg: Config) -> pd.DataFrame:
@@ -110,8 +113,14 @@ def model_layers(model) -> list[Layer]:
         layers.append(Layer(f"LSTM {index}", "layer", f"{units} units with memory{dropout}", int(size)))
     units = model.lstms[-1].recurrent.shape[0]
     layers.append(Layer("pitch head", "head", "a score per pitch → probabilities", units * PITCH_CLASSES + PITCH_CLASSES))
-    layers.append(Layer("step head", "head", "seconds to the next note", units + 1))
-    layers.append(Layer("duration head", "head", "length of the next note (s)", units + 1))
+    if cfg.beats:
+        classes = cfg.rhythm_classes
+        grid = f"a score per 1/{cfg.beat_grid} beat up to {cfg.max_beats} beats"
+        layers.append(Layer("step head", "head", f"beats to the next note: {grid}", units * classes + classes))
+        layers.append(Layer("duration head", "head", f"length of the next note: {grid}", units * classes + classes))
+    else:
+        layers.append(Layer("step head", "head", "seconds to the next note", units + 1))
+        layers.append(Layer("duration head", "head", "length of the next note (s)", units + 1))
     return layers
 
 
@@ -163,11 +172,12 @@ class Prediction:
 
     logits: np.ndarray  # (128,) the pitch head's scores
     probs: np.ndarray  # (128,) softmax of the scores
-    step: float  # predicted seconds to the next note
+    step: float  # predicted time to the next note (the likeliest class of a beats model)
     duration: float  # predicted length of the next note
     true_pitch: int
-    true_step: float  # as the network is trained on it (clipped at cfg.max_time)
+    true_step: float  # as the network is trained on it (clipped at cfg.max_time, or on the beat grid)
     true_duration: float
+    unit: str = "s"  # "s" or "beats"
 
     @property
     def true_probability(self) -> float:
@@ -189,15 +199,21 @@ def predict(model, window: Window) -> Prediction:
     out = model.forward(window.pitch[None, :], window.features[None, :])
     logits = out["pitch"][0, -1].astype(np.float64)
     cfg = model.cfg
-    return Prediction(
-        logits=logits,
-        probs=np.exp(log_softmax(logits)),
-        step=float(out["step"][0, -1, 0]),
-        duration=float(out["duration"][0, -1, 0]),
-        true_pitch=int(window.target["pitch"]),
-        true_step=float(clip_times(np.array([window.target["step"]]), cfg)[0]),
-        true_duration=float(clip_times(np.array([window.target["duration"]]), cfg)[0]),
-    )
+    target = timing_of(window.target.to_frame().T, cfg)
+    if cfg.beats:
+        def likeliest(head: str) -> float:
+            return float(class_beats(out[head][0, -1].argmax(), cfg))
+
+        def snapped(values: np.ndarray) -> float:
+            return float(class_beats(rhythm_class(values, cfg), cfg)[0])
+
+        times = likeliest("step"), likeliest("duration"), snapped(target.step), snapped(target.duration)
+    else:
+        times = (float(out["step"][0, -1, 0]), float(out["duration"][0, -1, 0]),
+                 float(clip_times(target.step, cfg)[0]), float(clip_times(target.duration, cfg)[0]))
+    return Prediction(logits=logits, probs=np.exp(log_softmax(logits)), step=times[0], duration=times[1],
+                      true_pitch=int(window.target["pitch"]), true_step=times[2], true_duration=times[3],
+                      unit="beats" if cfg.beats else "s")
 
 
 def reshaped(prediction: Prediction, settings: Sampling) -> np.ndarray:

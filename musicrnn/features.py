@@ -3,26 +3,92 @@
 Training (dataset.py) and generation (generate.py) both call these functions, so whatever scaling or
 encoding the inputs get is applied identically at both times (the copied tutorial fed generated pitches
 back unscaled while it trained on scaled ones).
+
+Two time units (Config.time_unit): "seconds" (the tutorial: step and duration in seconds, regressed) and
+"beats" (quarter notes on a 1/12-beat grid; the heads predict a class per grid value, see `rhythm_class`).
+A beats model also sees where each note falls in its beat and in its bar.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
 
 from .config import Config
 
-CHORD_GAP = 0.01  # notes starting within 10 ms of the previous one sound as one chord
+CHORD_GAP = 0.01  # notes starting within 10 ms (or, in beats, on the same grid point) sound as one chord
+SECONDS_PER_BEAT_AT_120 = 0.5  # for note tables that carry no beats (built by hand): read them at 120 bpm
+
+# Column layout of the numeric input (rich features). Generation reads the chord counter back from CHORD_SIZE.
+LOG_STEP, LOG_DURATION, SAME_CHORD, INTERVAL, CHORD_SIZE = range(5)
+BEAT_SIN, BEAT_COS, BAR_SIN, BAR_COS = range(5, 9)
+CHORD_SIZE_SCALE = 4.0
+MAX_CHORD_COUNT = 7
+
+
+@dataclass
+class Timing:
+    """One note sequence's times in the unit a model reads (seconds or beats), and, in beats, each onset's
+    place in its bar: `bar_beat` beats into a bar of `bar_beats` beats."""
+
+    step: np.ndarray
+    duration: np.ndarray
+    beat: np.ndarray  # onset from the file's start
+    bar_beat: np.ndarray
+    bar_beats: np.ndarray
 
 
 def feature_count(cfg: Config) -> int:
     """Width of the numeric input: step and duration, plus the rich features when enabled."""
-    return 5 if cfg.rich_features else 2
+    if not cfg.rich_features:
+        return 2
+    return 9 if cfg.beats else 5
 
 
 def clip_times(values: np.ndarray, cfg: Config) -> np.ndarray:
-    """Times in seconds, clipped to [0, max_time] (targets stay in seconds, never rescaled)."""
+    """Times clipped to [0, max_time] seconds, or to [0, max_beats] beats in beats mode."""
     # minimum/maximum rather than np.clip: the same numbers, ~5x less overhead per call, and generation
     # calls this several times per note.
-    return np.minimum(np.maximum(np.asarray(values, dtype=np.float32), np.float32(0.0)), np.float32(cfg.max_time))
+    top = np.float32(cfg.max_beats if cfg.beats else cfg.max_time)
+    return np.minimum(np.maximum(np.asarray(values, dtype=np.float32), np.float32(0.0)), top)
+
+
+def rhythm_class(beats: np.ndarray, cfg: Config) -> np.ndarray:
+    """Beats to the step/duration class: the nearest 1/grid beat, the last class for max_beats or more."""
+    classes = np.rint(np.asarray(beats, np.float64) * cfg.beat_grid)
+    return np.minimum(np.maximum(classes, 0), cfg.rhythm_classes - 1).astype(np.int32)
+
+
+def class_beats(classes: np.ndarray, cfg: Config) -> np.ndarray:
+    """A step/duration class back to beats (the last class, "longer", plays as max_beats)."""
+    return np.asarray(classes, np.float64) / cfg.beat_grid
+
+
+def timing_of(notes: pd.DataFrame, cfg: Config) -> Timing:
+    """A note table's times in the model's unit. Tables without beat columns are read at 120 bpm in 4/4."""
+    if not cfg.beats:
+        step = notes["step"].to_numpy(np.float64)
+        zeros = np.zeros(len(step))
+        return Timing(step, notes["duration"].to_numpy(np.float64), zeros, zeros, zeros + 4.0)
+    if "step_beats" in notes:
+        step = notes["step_beats"].to_numpy(np.float64)
+        duration = notes["duration_beats"].to_numpy(np.float64)
+    else:
+        step = notes["step"].to_numpy(np.float64) / SECONDS_PER_BEAT_AT_120
+        duration = notes["duration"].to_numpy(np.float64) / SECONDS_PER_BEAT_AT_120
+    beat = notes["beat"].to_numpy(np.float64) if "beat" in notes else np.cumsum(step) - (step[0] if len(step) else 0)
+    if "bar_beat" in notes:
+        bar_beat, bar_beats = notes["bar_beat"].to_numpy(np.float64), notes["bar_beats"].to_numpy(np.float64)
+    else:
+        bar_beats = np.full(len(step), 4.0)
+        bar_beat = np.mod(beat, bar_beats)
+    return Timing(step, duration, beat, bar_beat, bar_beats)
+
+
+def _phases(beat: np.ndarray, bar_beat: np.ndarray, bar_beats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Angles (radians) of each onset within its beat and within its bar."""
+    return 2 * np.pi * np.mod(beat, 1.0), 2 * np.pi * np.asarray(bar_beat) / np.maximum(bar_beats, 1e-9)
 
 
 def encode_step(
@@ -32,46 +98,75 @@ def encode_step(
     prev_pitch: np.ndarray,
     chord_size: np.ndarray,
     cfg: Config,
+    beat: np.ndarray | None = None,
+    bar_beat: np.ndarray | None = None,
+    bar_beats: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Numeric features of one note per stream (arrays of shape (B,)), and the updated chord counter.
 
     `prev_pitch` is the previous note's pitch (equal to `pitch` for a first note); `chord_size` counts the
-    notes of the current chord before this one.
+    notes of the current chord before this one. Beats models also need the onset's `beat`, `bar_beat` and
+    `bar_beats` (see Timing).
     """
     step = clip_times(step, cfg)
     duration = clip_times(duration, cfg)
     if not cfg.rich_features:
-        # The tutorial's inputs: step and duration in seconds.
+        # The tutorial's inputs: step and duration (seconds, or beats).
         numeric = np.empty((len(step), 2), np.float32)
         numeric[:, 0], numeric[:, 1] = step, duration
         return numeric, chord_size
-    same_chord = step < CHORD_GAP
+    same_chord = step < (0.5 / cfg.beat_grid if cfg.beats else CHORD_GAP)
     chord_size = np.where(same_chord, chord_size + 1, 0)
     # Written column by column into one array (fewer numpy calls than np.stack: this runs once per note).
-    numeric = np.empty((len(step), 5), np.float32)
-    numeric[:, 0] = np.log1p(step)
-    numeric[:, 1] = np.log1p(duration)
-    numeric[:, 2] = same_chord
-    numeric[:, 3] = np.minimum(np.maximum((np.asarray(pitch) - np.asarray(prev_pitch)) / 12.0, -3.0), 3.0)
-    numeric[:, 4] = np.minimum(chord_size, 7) / 4.0
+    numeric = np.empty((len(step), feature_count(cfg)), np.float32)
+    numeric[:, LOG_STEP] = np.log1p(step)
+    numeric[:, LOG_DURATION] = np.log1p(duration)
+    numeric[:, SAME_CHORD] = same_chord
+    numeric[:, INTERVAL] = np.minimum(np.maximum((np.asarray(pitch) - np.asarray(prev_pitch)) / 12.0, -3.0), 3.0)
+    numeric[:, CHORD_SIZE] = np.minimum(chord_size, MAX_CHORD_COUNT) / CHORD_SIZE_SCALE
+    if cfg.beats:
+        in_beat, in_bar = _phases(beat, bar_beat, bar_beats)
+        numeric[:, BEAT_SIN], numeric[:, BEAT_COS] = np.sin(in_beat), np.cos(in_beat)
+        numeric[:, BAR_SIN], numeric[:, BAR_COS] = np.sin(in_bar), np.cos(in_bar)
     return numeric, chord_size
 
 
-def encode_sequence(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, cfg: Config) -> np.ndarray:
+def chord_count(numeric_row: np.ndarray, cfg: Config) -> int:
+    """The chord counter encode_step held after the note whose features are `numeric_row`."""
+    return int(round(float(numeric_row[CHORD_SIZE]) * CHORD_SIZE_SCALE)) if cfg.rich_features else 0
+
+
+def encode_timed(pitch: np.ndarray, timing: Timing, cfg: Config) -> np.ndarray:
     """Numeric features for a whole note sequence, shape (n, feature_count); equals encode_step note by note."""
     pitch = np.asarray(pitch, dtype=np.int64)
-    step = clip_times(step, cfg)
-    duration = clip_times(duration, cfg)
+    step = clip_times(timing.step, cfg)
+    duration = clip_times(timing.duration, cfg)
     if not cfg.rich_features:
         return np.stack([step, duration], axis=-1).astype(np.float32)
-    same_chord = step < CHORD_GAP
+    same_chord = step < (0.5 / cfg.beat_grid if cfg.beats else CHORD_GAP)
     index = np.arange(len(pitch))
     # Length of the run of same-chord notes ending at each note (what encode_step's counter holds).
     last_break = np.maximum.accumulate(np.where(same_chord, -1, index)) if len(pitch) else index
     chord_size = np.where(same_chord, index - last_break, 0)
     prev_pitch = np.concatenate([pitch[:1], pitch[:-1]])
     interval = np.clip((pitch - prev_pitch) / 12.0, -3.0, 3.0)
-    return np.stack(
-        [np.log1p(step), np.log1p(duration), same_chord.astype(np.float32), interval, np.minimum(chord_size, 7) / 4.0],
-        axis=-1,
-    ).astype(np.float32)
+    columns = [np.log1p(step), np.log1p(duration), same_chord.astype(np.float32), interval,
+               np.minimum(chord_size, MAX_CHORD_COUNT) / CHORD_SIZE_SCALE]
+    if cfg.beats:
+        in_beat, in_bar = _phases(timing.beat, timing.bar_beat, timing.bar_beats)
+        columns += [np.sin(in_beat), np.cos(in_beat), np.sin(in_bar), np.cos(in_bar)]
+    return np.stack(columns, axis=-1).astype(np.float32)
+
+
+def encode_sequence(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, cfg: Config) -> np.ndarray:
+    """encode_timed for bare step/duration arrays in the model's unit (onsets counted from the first note,
+    bars of 4 beats)."""
+    step = np.asarray(step, np.float64)
+    beat = np.cumsum(step) - (step[0] if len(step) else 0.0)
+    return encode_timed(pitch, Timing(step, np.asarray(duration, np.float64), beat, np.mod(beat, 4.0),
+                                      np.full(len(step), 4.0)), cfg)
+
+
+def encode_notes(notes: pd.DataFrame, cfg: Config) -> np.ndarray:
+    """Numeric features of a note table, in the model's unit."""
+    return encode_timed(notes["pitch"].to_numpy(np.int64), timing_of(notes, cfg), cfg)

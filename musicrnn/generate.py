@@ -3,6 +3,9 @@
 Works with any model that has `cfg`, `start(batch)` and `step(pitch, numeric, state)` — the numpy model
 (musicrnn.infer.NumpyModel, used by the app and CLI) or the Keras reference (musicrnn.model.KerasStepper).
 All variations run as one batch, so 8 cost little more than 1.
+
+A beats model's rhythm is drawn like its pitch, from classes on the beat grid (with its own temperature),
+so every onset lands on the grid; its beats become seconds only at the end, at the piece's tempo.
 """
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from .config import PITCH_CLASSES
-from .features import clip_times, encode_sequence, encode_step
+from .config import PITCH_CLASSES, Config
+from .features import chord_count, class_beats, clip_times, encode_step, encode_timed, timing_of
+from .midi import DEFAULT_BPM
 
 NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 FLAT_NAMES = {"Db": 1, "Eb": 3, "Gb": 6, "Ab": 8, "Bb": 10}
@@ -54,7 +58,9 @@ class Sampling:
     seed: int = 0
     variations: int = 1
     velocity: int = 90
-    # A step head trained with squared error predicts ~0.03 s for the notes of a chord (the mean of 0 and a
+    rhythm_temperature: float = 1.0  # beats models: how freely step and duration classes are drawn (0 = likeliest)
+    bpm: float = 0.0  # tempo of the piece; 0 = the primer's, else the training corpus' median
+    # Seconds models only. A step head trained with squared error predicts ~0.03 s for the notes of a chord (the mean of 0 and a
     # beat), which smears chords into arpeggios; shorter predicted steps are taken as 0 (play together).
     chord_snap: float = 0.06
     step_grid: float = 0.0  # seconds; > 0 rounds steps and durations to this grid (e.g. 0.125 = 16ths at 120 bpm)
@@ -122,11 +128,36 @@ def sample_pitches(logits: np.ndarray, settings: Sampling, mask: np.ndarray, rng
     probs = sampling_distribution(logits, settings, mask)
     if settings.temperature <= 0:
         return probs.argmax(axis=1)  # no random draw: greedy decoding uses no randomness
-    # Inverse-CDF sampling: the first pitch whose running total reaches a draw in (0, total] (a draw above
+    return draw(probs, rngs)
+
+
+def draw(probs: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
+    """One class per row of (B, C) probabilities, each stream from its own generator."""
+    # Inverse-CDF sampling: the first class whose running total reaches a draw in (0, total] (a draw above
     # 0 never lands on a zero probability; scaling by the total absorbs rounding in the sum).
     running = probs.cumsum(axis=1)
     draws = np.array([1.0 - rng.random() for rng in rngs])[:, None] * running[:, -1:]
-    return (running < draws).sum(axis=1)
+    return np.minimum((running < draws).sum(axis=1), probs.shape[1] - 1)
+
+
+def rhythm_distribution(logits: np.ndarray, temperature: float, forbid_zero: bool = False) -> np.ndarray:
+    """(B, classes) step or duration logits -> probabilities at the rhythm temperature (0: the likeliest
+    class). A duration can never be the "0 beats" class."""
+    logits = np.asarray(logits, np.float64)
+    if forbid_zero:
+        logits = logits.copy()
+        logits[:, 0] = -np.inf
+    if temperature <= 0:
+        return np.eye(logits.shape[1])[logits.argmax(axis=1)]
+    logits = logits / temperature
+    weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def sample_rhythm(logits: np.ndarray, settings: Sampling, rngs: list[np.random.Generator], forbid_zero: bool) -> np.ndarray:
+    """One rhythm class per stream (see rhythm_distribution)."""
+    probs = rhythm_distribution(logits, settings.rhythm_temperature, forbid_zero)
+    return probs.argmax(axis=1) if settings.rhythm_temperature <= 0 else draw(probs, rngs)
 
 
 def default_primer() -> pd.DataFrame:
@@ -134,12 +165,23 @@ def default_primer() -> pd.DataFrame:
     return pd.DataFrame({"pitch": [48, 55, 64, 72], "step": [0.0, 0.0, 0.0, 0.0], "duration": [0.5] * 4})
 
 
+def piece_bpm(settings: Sampling, primer: pd.DataFrame | None, model_info: dict | None = None) -> float:
+    """The tempo a piece is written at: the setting, else the primer's, else the training corpus' median."""
+    if settings.bpm > 0:
+        return float(settings.bpm)
+    if primer is not None and "bpm" in primer and len(primer):
+        return float(primer["bpm"].iloc[-1])
+    return float((model_info or {}).get("corpus", {}).get("bpm") or DEFAULT_BPM)
+
+
 def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampling | None = None) -> list[pd.DataFrame]:
     """Continue `primer` with `settings.n_notes` new notes, once per variation. Same inputs, same notes."""
     settings = settings or Sampling()
     validate(settings)
     cfg = model.cfg
-    primer = default_primer() if primer is None or len(primer) == 0 else primer
+    given = primer if primer is not None and len(primer) else None
+    primer = default_primer() if given is None else primer
+    bpm = piece_bpm(settings, given, getattr(model, "info", None))
     mask = allowed_pitches(settings)
     batch = settings.variations
     # One random stream per variation: variation v is the same whether 1 or 8 were asked for.
@@ -147,7 +189,8 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
 
     # 1. Feed the primer through the network (same encoding as training).
     primer_pitch = primer["pitch"].to_numpy(np.int64)
-    primer_numeric = encode_sequence(primer_pitch, primer["step"].to_numpy(), primer["duration"].to_numpy(), cfg)
+    timing = timing_of(primer, cfg)
+    primer_numeric = encode_timed(primer_pitch, timing, cfg)
     state = model.start(batch)
     for t in range(len(primer_pitch)):
         logits, step, duration, state = model.step(
@@ -155,21 +198,52 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
         )
     prev_pitch = np.full(batch, primer_pitch[-1])
     # The chord counter after the primer, read back from its last note's features (no second encoding).
-    chord_size = np.full(batch, int(round(primer_numeric[-1, 4] * 4)) if cfg.rich_features else 0)
+    chord_size = np.full(batch, chord_count(primer_numeric[-1], cfg))
+    # Where the last primer note sits in the metre (beats models feed each onset's place in beat and bar).
+    onset = np.full(batch, float(timing.beat[-1]))
+    bar_beat, bar_beats = np.full(batch, float(timing.bar_beat[-1])), np.full(batch, float(timing.bar_beats[-1]))
 
     # 2. Sample a note, feed it back, repeat.
     pitches = np.zeros((batch, settings.n_notes), np.int64)
     steps = np.zeros((batch, settings.n_notes))
     durations = np.zeros((batch, settings.n_notes))
+    # Beats models: the pitches already started at the current onset (the primer's last chord to begin with).
+    sounding = np.zeros((batch, PITCH_CLASSES), bool)
+    sounding[:, primer_pitch[timing.beat == timing.beat[-1]]] = cfg.beats
     for n in range(settings.n_notes):
-        pitch = sample_pitches(logits, settings, mask, rngs)
-        step, duration = snap_times(clip_times(step, cfg), clip_times(duration, cfg), settings)
+        if cfg.beats:
+            # The heads are independent given the state, so the rhythm is drawn first: a note that starts with
+            # the previous one (step 0) then never repeats a pitch of its chord, which training never shows
+            # (doubled notes are merged when files are read).
+            step = class_beats(sample_rhythm(step, settings, rngs, forbid_zero=False), cfg)
+            duration = class_beats(sample_rhythm(duration, settings, rngs, forbid_zero=True), cfg)
+            sounding &= (step == 0)[:, None]
+            pitch = sample_pitches(logits, settings, chord_mask(mask, sounding), rngs)
+            sounding[np.arange(batch), pitch] = True
+            onset, bar_beat = onset + step, np.mod(bar_beat + step, bar_beats)
+        else:
+            pitch = sample_pitches(logits, settings, mask, rngs)
+            step, duration = snap_times(clip_times(step, cfg), clip_times(duration, cfg), settings)
         pitches[:, n], steps[:, n], durations[:, n] = pitch, step, duration
-        numeric, chord_size = encode_step(pitch, step, duration, prev_pitch, chord_size, cfg)
+        numeric, chord_size = encode_step(pitch, step, duration, prev_pitch, chord_size, cfg, onset, bar_beat, bar_beats)
         prev_pitch = pitch
         if n + 1 < settings.n_notes:
             logits, step, duration, state = model.step(pitch, numeric, state)
-    return [_notes_table(pitches[v], steps[v], durations[v], settings, v) for v in range(batch)]
+    # Each piece's first note continues the primer's bar (seconds models: bars of 4 beats from the first note).
+    last_bar_beat, bar_length = float(timing.bar_beat[-1]), float(timing.bar_beats[-1])
+    return [
+        _notes_table(pitches[v], steps[v], durations[v], settings, v, cfg, bpm,
+                     ((last_bar_beat + steps[v, 0]) % bar_length, bar_length))
+        for v in range(batch)
+    ]
+
+
+def chord_mask(mask: np.ndarray, sounding: np.ndarray) -> np.ndarray:
+    """(B, 128) allowed pitches: the key/range mask less the pitches already in this onset's chord (unless
+    that leaves a stream none)."""
+    allowed = mask[None, :] & ~sounding
+    allowed[~allowed.any(axis=1)] = mask
+    return allowed
 
 
 def snap_times(step: np.ndarray, duration: np.ndarray, settings: Sampling) -> tuple[np.ndarray, np.ndarray]:
@@ -195,14 +269,29 @@ def validate(settings: Sampling) -> None:
         problems.append("top-k cannot be negative")
     if not 0 <= settings.chord_snap <= 1 or not 0 <= settings.step_grid <= 2:
         problems.append("chord snap must be 0-1 s and the timing grid 0-2 s")
+    if settings.rhythm_temperature < 0:
+        problems.append("rhythm temperature cannot be negative")
+    if settings.bpm != 0 and not 20 <= settings.bpm <= 300:
+        problems.append("tempo must be between 20 and 300 BPM (or 0 for the primer's)")
     if not 0 <= settings.pitch_low <= settings.pitch_high <= 127:
         problems.append("pitch range must satisfy 0 ≤ low ≤ high ≤ 127")
     if problems:
         raise ValueError("; ".join(problems))
 
 
-def _notes_table(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, settings: Sampling, variation: int) -> pd.DataFrame:
-    start = np.cumsum(step) - step[0]  # the piece starts at time 0
+def _notes_table(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, settings: Sampling, variation: int,
+                 cfg: Config, bpm: float, metre: tuple[float, float]) -> pd.DataFrame:
+    """A generated piece as a note table starting at time 0: seconds (at `bpm` for a beats model) and beats."""
+    beat = np.cumsum(step) - step[0]
+    if cfg.beats:
+        seconds_per_beat = 60.0 / bpm
+        step_beats, duration_beats = step, duration
+        step, duration = step * seconds_per_beat, duration * seconds_per_beat
+    else:  # a seconds model knows no beats: read its times at the piece's tempo
+        seconds_per_beat = 60.0 / bpm
+        step_beats, duration_beats, beat = step / seconds_per_beat, duration / seconds_per_beat, beat / seconds_per_beat
+    start = beat * seconds_per_beat
+    first_bar_beat, bar_beats = metre if cfg.beats else (0.0, 4.0)
     notes = pd.DataFrame(
         {
             "pitch": pitch,
@@ -211,6 +300,12 @@ def _notes_table(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, sett
             "step": step,
             "duration": duration,
             "velocity": np.full(len(pitch), settings.velocity),
+            "beat": beat,
+            "step_beats": step_beats,
+            "duration_beats": duration_beats,
+            "bar_beat": np.mod(first_bar_beat + beat, bar_beats),
+            "bar_beats": np.full(len(pitch), bar_beats),
+            "bpm": np.full(len(pitch), bpm),
         }
     )
     notes.attrs.update(seed=settings.seed, variation=variation)

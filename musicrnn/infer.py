@@ -105,7 +105,9 @@ class NumpyModel:
         # so an embedding (or pitch/128) never needs its own matmul at run time.
         self.pitch_table = pitch_table  # (128, 4u) = pitch vector @ kernel rows for pitch
         self.numeric_kernel = lstms[0].kernel[-feature_count(cfg) :]
-        self.head_kernel, self.head_bias = heads  # (u, 130): 128 pitch logits, step, duration
+        self.head_kernel, self.head_bias = heads  # (u, 128 + 2w): pitch logits, then step and duration
+        # w = 1 (seconds, regressed) or the beat grid's classes (beats mode: logits per class).
+        self.time_width = (self.head_kernel.shape[1] - PITCH_CLASSES) // 2
         # What step() multiplies with: gates reordered to (i, f, o, c) so each layer takes one sigmoid and
         # one tanh per step, and the first layer's bias folded into the pitch lookup.
         self._pitch_gates = _sigmoid_gates_first(pitch_table + lstms[0].bias)
@@ -127,7 +129,8 @@ class NumpyModel:
         return [(np.zeros((batch, u), np.float32), np.zeros((batch, u), np.float32)) for u in self.units]
 
     def step(self, pitch: np.ndarray, numeric: np.ndarray, state: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
-        """One note per stream in, the next note's (pitch logits, step, duration) out, plus the new state."""
+        """One note per stream in, the next note's (pitch logits, step, duration) out, plus the new state.
+        Step and duration are (B,) seconds, or (B, classes) logits for a beats model."""
         new_state = []
         x = None
         for layer, ((kernel, recurrent, bias), (h, c)) in enumerate(zip(self._layers, state)):
@@ -143,7 +146,10 @@ class NumpyModel:
             new_state.append((h, c))
             x = h
         out = x @ self.head_kernel + self.head_bias
-        return out[:, :PITCH_CLASSES], out[:, PITCH_CLASSES], out[:, PITCH_CLASSES + 1], new_state
+        width, split = self.time_width, PITCH_CLASSES + self.time_width
+        if width == 1:
+            return out[:, :PITCH_CLASSES], out[:, PITCH_CLASSES], out[:, PITCH_CLASSES + 1], new_state
+        return out[:, :PITCH_CLASSES], out[:, PITCH_CLASSES:split], out[:, split:], new_state
 
     def forward(self, pitch: np.ndarray, numeric: np.ndarray) -> dict[str, np.ndarray]:
         """Outputs at every position of (B, T) pitches and (B, T, F) features, like the Keras model."""
@@ -155,7 +161,10 @@ class NumpyModel:
             logits.append(lg)
             steps.append(st)
             durations.append(du)
-        return {"pitch": np.stack(logits, 1), "step": np.stack(steps, 1)[..., None], "duration": np.stack(durations, 1)[..., None]}
+        if self.time_width == 1:  # (B, T, 1) like the Keras heads
+            return {"pitch": np.stack(logits, 1), "step": np.stack(steps, 1)[..., None],
+                    "duration": np.stack(durations, 1)[..., None]}
+        return {"pitch": np.stack(logits, 1), "step": np.stack(steps, 1), "duration": np.stack(durations, 1)}
 
 
 def read_model_file(source: str | Path | bytes, name: str | None = None) -> NumpyModel:
@@ -267,13 +276,20 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
     if not lstm_layers:
         raise ModelFileError("not a musicrnn model (no LSTM layer)")
     embedding = by_name.get("pitch_embedding")
+    # The step head's width says how the model reads time: 1 = seconds (files from before beats, the
+    # tutorial preset), more = classes on the beat grid the stored config describes.
+    time_width = by_name["step"]["config"]["units"] if "step" in by_name else 1
     cfg = cfg.replace(
         pitch_input="embedding" if embedding else "scaled",
         embedding_dim=embedding["config"]["output_dim"] if embedding else cfg.embedding_dim,
-        rich_features=feature_width == 5,
+        rich_features=feature_width in (5, 9),
+        time_unit="beats" if time_width != 1 else "seconds",
         layers=len(lstm_layers),
         units=lstm_layers[0]["config"]["units"],
     )
+    if cfg.beats and time_width != cfg.rhythm_classes:
+        raise ModelFileError(f"not a musicrnn model (its step head has {time_width} classes, but its settings "
+                             f"describe {cfg.rhythm_classes})")
     if feature_width != feature_count(cfg):
         raise ModelFileError(f"not a musicrnn model (features input has width {feature_width})")
     _check_wiring(by_name, lstm_layers, embedding)
@@ -360,6 +376,7 @@ def _check_shapes(cfg: Config, lstms: list[LSTMWeights], heads: list, pitch_vect
         if w.kernel.shape != (expected_in, 4 * units) or w.recurrent.shape != (units, 4 * units) or w.bias.shape != (4 * units,):
             raise ModelFileError("not a musicrnn model (LSTM weights have unexpected shapes)")
         expected_in = units
-    for (kernel, bias), size in zip(heads, (PITCH_CLASSES, 1, 1)):
+    time_width = cfg.rhythm_classes if cfg.beats else 1
+    for (kernel, bias), size in zip(heads, (PITCH_CLASSES, time_width, time_width)):
         if kernel.shape != (expected_in, size) or bias.shape != (size,):
             raise ModelFileError("not a musicrnn model (output heads have unexpected shapes)")

@@ -23,11 +23,14 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .config import Config
-from .dataset import Corpus, window_starts
-from .features import clip_times, encode_sequence
+from .dataset import BEATS_VIEW, Corpus, augment, flatten, window_batch, window_starts
+from .features import Timing, timing_of
 from .midi import MIDI_SUFFIXES, MidiError, load_one, read_zip
 
-CACHE_VERSION = 1  # bump when the parse or the stored arrays change: old entries are then ignored
+# What a cache entry holds per file (the arrays of a Corpus file), besides "bpm".
+ENTRY_ARRAYS = ("pitch", "step", "duration", "step_beats", "duration_beats", "beat", "bar_beat", "bar_beats")
+
+CACHE_VERSION = 2  # 2: notes in beats too, doublings merged; bump when the parse or the stored arrays change: old entries are then ignored
 CACHE_ENV = "MUSICRNN_CACHE"
 
 
@@ -119,10 +122,29 @@ def _write_entry(path: Path, **arrays: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def read_entry(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pitch (int64), step and duration (float32) of one cached file."""
+def read_entry(path: str | Path) -> dict[str, np.ndarray]:
+    """One cached file's arrays (ENTRY_ARRAYS and bpm), pitch as int64."""
     with np.load(path) as entry:
-        return entry["pitch"].astype(np.int64), entry["step"], entry["duration"]
+        arrays = {name: entry[name] for name in (*ENTRY_ARRAYS, "bpm")}
+    arrays["pitch"] = arrays["pitch"].astype(np.int64)
+    return arrays
+
+
+def _note_arrays(notes) -> dict[str, np.ndarray]:
+    beats = timing_of(notes, BEATS_VIEW)
+    return {
+        "pitch": notes["pitch"].to_numpy(np.int64), "step": notes["step"].to_numpy(np.float32),
+        "duration": notes["duration"].to_numpy(np.float32), "step_beats": beats.step.astype(np.float32),
+        "duration_beats": beats.duration.astype(np.float32), "beat": beats.beat.astype(np.float64),
+        "bar_beat": beats.bar_beat.astype(np.float32), "bar_beats": beats.bar_beats.astype(np.float32),
+        "bpm": np.array(float(notes["bpm"].iloc[0])),
+    }
+
+
+def add_entry(corpus: Corpus, name: str, arrays: dict[str, np.ndarray]) -> None:
+    """Append one file's cached arrays to a Corpus."""
+    beats = Timing(arrays["step_beats"], arrays["duration_beats"], arrays["beat"], arrays["bar_beat"], arrays["bar_beats"])
+    corpus.add_arrays(name, arrays["pitch"], arrays["step"], arrays["duration"], beats, float(arrays["bpm"]))
 
 
 def _ingest_one(task: _Task, cache_dir: str | None, options: dict, keep_notes: bool) -> tuple:
@@ -137,8 +159,8 @@ def _ingest_one(task: _Task, cache_dir: str | None, options: dict, keep_notes: b
             with np.load(entry) as cached:
                 if "error" in cached:
                     return task.name, str(cached["error"]), 0, None, None, False
-                arrays = (cached["pitch"].astype(np.int64), cached["step"], cached["duration"]) if keep_notes else None
-                return task.name, None, int(cached["pitch"].shape[0]), entry, arrays, False
+                count = int(cached["pitch"].shape[0])
+            return task.name, None, count, entry, read_entry(entry) if keep_notes else None, False
         except Exception:  # a damaged entry (disk full, killed writer): parse again and overwrite it
             pass
     loaded = load_one(task.name, data, **options)
@@ -146,12 +168,10 @@ def _ingest_one(task: _Task, cache_dir: str | None, options: dict, keep_notes: b
         if entry is not None:
             _write_entry(entry, error=np.array(loaded.error))
         return task.name, loaded.error, 0, None, None, True
-    pitch = loaded.notes["pitch"].to_numpy(np.int64)
-    step = loaded.notes["step"].to_numpy(np.float32)
-    duration = loaded.notes["duration"].to_numpy(np.float32)
+    arrays = _note_arrays(loaded.notes)
     if entry is not None:
-        _write_entry(entry, pitch=pitch.astype(np.uint8), step=step, duration=duration)
-    return task.name, None, len(pitch), entry, (pitch, step, duration) if keep_notes else None, True
+        _write_entry(entry, **{**arrays, "pitch": arrays["pitch"].astype(np.uint8)})
+    return task.name, None, len(arrays["pitch"]), entry, arrays if keep_notes else None, True
 
 
 def _pool_context():
@@ -208,10 +228,7 @@ def _collect(results, tasks, refused, keep_notes, on_file, started) -> Ingested:
         else:
             out.files.append(CachedFile(name, entry, notes))
             if keep_notes:
-                out.corpus.names.append(name)
-                out.corpus.pitch.append(arrays[0])
-                out.corpus.step.append(arrays[1])
-                out.corpus.duration.append(arrays[2])
+                add_entry(out.corpus, name, arrays)
         if on_file:
             on_file(index + 1, len(tasks))
     out.errors.extend(r[1:] for r in pending)
@@ -241,19 +258,12 @@ def count_windows(files: Sequence[CachedFile], cfg: Config) -> int:
     return len(window_starts([f.notes for f in files], cfg.seq_length, cfg.window_stride))
 
 
-def file_windows(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, cfg: Config) -> tuple[dict, dict]:
-    """All windows of one file, as `dataset.window_batch` cuts them (same inputs, same next-note targets)."""
-    starts = window_starts([len(pitch)], cfg.seq_length, cfg.window_stride)[:, 1]
-    index = starts[:, None] + np.arange(cfg.seq_length)[None, :]
-    numeric = encode_sequence(pitch, step, duration, cfg)
-    pitch32 = pitch.astype(np.int32)
-    inputs = {"pitch_input": pitch32[index], "features": numeric[index]}
-    targets = {
-        "pitch": pitch32[index + 1],
-        "step": clip_times(step, cfg)[index + 1][..., None],
-        "duration": clip_times(duration, cfg)[index + 1][..., None],
-    }
-    return inputs, targets
+def file_windows(arrays: dict[str, np.ndarray], cfg: Config) -> tuple[dict, dict]:
+    """All windows of one cached file, cut by `dataset.window_batch` (the in-memory pipeline's cutter)."""
+    one = Corpus()
+    add_entry(one, "file", arrays)
+    flat = flatten(one, cfg)
+    return window_batch(flat, flat.starts, cfg.seq_length)
 
 
 def stream_dataset(files: Sequence[CachedFile], cfg: Config, shuffle: bool, seed: int | None = None, buffer: int = 20_000):
@@ -276,31 +286,23 @@ def stream_dataset(files: Sequence[CachedFile], cfg: Config, shuffle: bool, seed
     def generate():
         order = rng.permutation(len(paths)) if shuffle else range(len(paths))
         for i in order:
-            yield file_windows(*read_entry(paths[i]), cfg)
+            yield file_windows(read_entry(paths[i]), cfg)
 
     L, width = cfg.seq_length, feature_count(cfg)
+    # Classes in beats mode ((B, L) integers); seconds as (B, L, 1), like the heads' outputs.
+    time_spec = tf.TensorSpec((None, L), tf.int32) if cfg.beats else tf.TensorSpec((None, L, 1), tf.float32)
     signature = (
         {"pitch_input": tf.TensorSpec((None, L), tf.int32), "features": tf.TensorSpec((None, L, width), tf.float32)},
-        {"pitch": tf.TensorSpec((None, L), tf.int32), "step": tf.TensorSpec((None, L, 1), tf.float32),
-         "duration": tf.TensorSpec((None, L, 1), tf.float32)},
+        {"pitch": tf.TensorSpec((None, L), tf.int32), "step": time_spec, "duration": time_spec},
     )
     data = tf.data.Dataset.from_generator(generate, output_signature=signature).unbatch()
     if shuffle:
         data = data.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
     # The count is known from the cache index; declaring it lets Keras size epochs and progress bars.
     data = data.batch(cfg.batch_size).apply(tf.data.experimental.assert_cardinality(-(-windows // cfg.batch_size)))
-    if shuffle and cfg.transpose > 0:  # the same augmentation as dataset.make_tf_dataset
-        data = data.map(lambda x, y: _transpose(x, y, cfg.transpose, seed), num_parallel_calls=tf.data.AUTOTUNE)
+    if shuffle and cfg.transpose > 0:  # the same augmentation, the same function, as dataset.make_tf_dataset
+        data = augment(data, cfg, seed)
     options = tf.data.Options()
     # A generator has no files to shard: every worker reads the stream and keeps its share of batches.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return data.with_options(options).prefetch(tf.data.AUTOTUNE), windows
-
-
-def _transpose(inputs: dict, targets: dict, semitones: int, seed: int | None):
-    """Shift every window's pitches (inputs and targets alike) by one random interval in ±`semitones`."""
-    import tensorflow as tf
-
-    shift = tf.random.uniform([tf.shape(inputs["pitch_input"])[0], 1], -semitones, semitones + 1, tf.int32, seed=seed)
-    inputs = {**inputs, "pitch_input": tf.clip_by_value(inputs["pitch_input"] + shift, 0, 127)}
-    return inputs, {**targets, "pitch": tf.clip_by_value(targets["pitch"] + shift, 0, 127)}

@@ -12,7 +12,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .generate import NOTE_NAMES
-from .music_metrics import METRIC_LABELS, TIME_EDGES, pitch_class_histogram, piece_time_histogram, time_bin_labels
+from .music_metrics import (
+    BEAT_GRID, METRIC_LABELS, TIME_EDGES, piece_beat_position_histogram, pitch_class_histogram, piece_time_histogram,
+    time_bin_labels,
+)
 
 CORPUS_COLOR = "#9ca3af"
 PIECE_COLORS = ("#6d28d9", "#f59e0b", "#0891b2", "#db2777", "#16a34a", "#dc2626", "#2563eb", "#ca8a04")
@@ -70,6 +73,19 @@ def duration_overlay(pieces: pd.DataFrame | Sequence[pd.DataFrame], corpus_histo
                      names: Sequence[str] | None = None, height: int = 320) -> go.Figure:
     """Generated pieces' note-length shares over the corpus's."""
     return time_overlay(pieces, corpus_histogram, "duration", names, height=height)
+
+
+BEAT_POSITION_LABELS = ["on the beat"] + [f"+{k}/12" for k in range(1, BEAT_GRID)]
+
+
+def beat_position_overlay(pieces: pd.DataFrame | Sequence[pd.DataFrame], corpus_histogram: np.ndarray,
+                          names: Sequence[str] | None = None, height: int = 320) -> go.Figure:
+    """Where in the beat generated onsets fall (twelfths: +3/12 a sixteenth, +4/12 a triplet, +6/12 an
+    eighth), over the corpus's (`music_metrics.corpus_beat_position_histogram`)."""
+    pieces = _as_list(pieces)
+    shares = [piece_beat_position_histogram(p) for p in pieces]
+    return _overlay(BEAT_POSITION_LABELS, np.asarray(corpus_histogram), shares, _piece_names(len(pieces), names),
+                    "Place in the beat: generated vs corpus", "onset within the beat", height)
 
 
 def evaluation_table(model_scores: dict, baselines: dict, baseline_top1: dict | None = None) -> pd.DataFrame:

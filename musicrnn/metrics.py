@@ -1,31 +1,65 @@
-"""How good is a model? Per-note pitch cross-entropy against honest baselines, plus timing errors.
+"""How good is a model? Per-note pitch cross-entropy against honest baselines, plus rhythm.
 
 All cross-entropies are in nats per predicted note, over the same notes: every note of every evaluation
-file except its first (the first has no previous pitch for the bigram to use).
+file except its first (the first has no previous pitch for the bigram to use). Beats models predict rhythm
+as classes, so their step and duration get the same treatment (negative log-likelihood and top-1 next to a
+unigram and a bigram over the same classes); seconds models keep their squared errors.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .config import PITCH_CLASSES
+from .config import PITCH_CLASSES, Config
 from .dataset import Corpus
-from .features import clip_times, encode_sequence
+from .features import clip_times, encode_timed, rhythm_class
+
+
+def _unigram(sequences: list[np.ndarray], classes: int, alpha: float = 1.0) -> np.ndarray:
+    counts = np.bincount(np.concatenate(sequences), minlength=classes).astype(np.float64) + alpha
+    return counts / counts.sum()
+
+
+def _bigram(sequences: list[np.ndarray], classes: int, alpha: float = 0.1) -> np.ndarray:
+    counts = np.zeros((classes, classes))
+    for values in sequences:
+        np.add.at(counts, (values[:-1], values[1:]), 1.0)
+    smoothed = counts + alpha * classes * _unigram(sequences, classes)[None, :]
+    return smoothed / smoothed.sum(axis=1, keepdims=True)
 
 
 def unigram_probs(train: Corpus, alpha: float = 1.0) -> np.ndarray:
     """Pitch frequencies of the training notes, add-alpha smoothed."""
-    counts = np.bincount(np.concatenate(train.pitch), minlength=PITCH_CLASSES).astype(np.float64) + alpha
-    return counts / counts.sum()
+    return _unigram(train.pitch, PITCH_CLASSES, alpha)
 
 
 def bigram_probs(train: Corpus, alpha: float = 0.1) -> np.ndarray:
     """P(pitch | previous pitch) from training files, smoothed towards the unigram. Shape (128, 128)."""
-    counts = np.zeros((PITCH_CLASSES, PITCH_CLASSES))
-    for pitch in train.pitch:
-        np.add.at(counts, (pitch[:-1], pitch[1:]), 1.0)
-    unigram = unigram_probs(train)
-    smoothed = counts + alpha * PITCH_CLASSES * unigram[None, :]
-    return smoothed / smoothed.sum(axis=1, keepdims=True)
+    return _bigram(train.pitch, PITCH_CLASSES, alpha)
+
+
+def rhythm_sequences(corpus: Corpus, cfg: Config, head: str) -> list[np.ndarray]:
+    """Each file's step or duration classes on the model's beat grid."""
+    values = corpus.step_beats if head == "step" else corpus.duration_beats
+    return [rhythm_class(v, cfg) for v in values]
+
+
+def rhythm_baselines(train: Corpus, evaluation: Corpus, cfg: Config) -> dict[str, dict[str, float]]:
+    """For step and duration classes: uniform, unigram and bigram (previous class) NLL and top-1 on
+    `evaluation`, fitted on `train`, over the notes model_scores scores."""
+    report = {}
+    for head in ("step", "duration"):
+        fitted, scored = rhythm_sequences(train, cfg, head), rhythm_sequences(evaluation, cfg, head)
+        unigram, bigram = _unigram(fitted, cfg.rhythm_classes), _bigram(fitted, cfg.rhythm_classes)
+        previous = np.concatenate([v[:-1] for v in scored])
+        target = np.concatenate([v[1:] for v in scored])
+        report[head] = {
+            "uniform_nll": float(np.log(cfg.rhythm_classes)),
+            "unigram_nll": float(-np.log(unigram[target]).mean()),
+            "bigram_nll": float(-np.log(bigram[previous, target]).mean()),
+            "unigram_top1": float((target == unigram.argmax()).mean()),
+            "bigram_top1": float((target == bigram.argmax(axis=1)[previous]).mean()),
+        }
+    return report
 
 
 def baseline_cross_entropy(train: Corpus, evaluation: Corpus) -> dict[str, float]:
@@ -46,41 +80,56 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def model_scores(model, evaluation: Corpus, train: Corpus | None = None) -> dict[str, float]:
-    """Pitch cross-entropy, perplexity and top-1 accuracy of a (numpy) model over whole files, and its
-    step/duration mean squared error next to that of always predicting the training mean."""
+    """Pitch cross-entropy, perplexity and top-1 accuracy of a (numpy) model over whole files; for a beats
+    model its step and duration NLL and top-1, for a seconds model their mean squared error next to that of
+    always predicting the training mean."""
     cfg = model.cfg
-    losses, hits, step_err, dur_err, step_true, dur_true = [], [], [], [], [], []
-    for pitch, step, duration in zip(evaluation.pitch, evaluation.step, evaluation.duration):
+    losses, hits = [], []
+    rhythm: dict[str, list] = {"step": [], "duration": []}
+    for index, pitch in enumerate(evaluation.pitch):
         if len(pitch) < 2:
             continue
-        numeric = encode_sequence(pitch, step, duration, cfg)
+        timing = evaluation.timing(index, cfg)
+        numeric = encode_timed(pitch, timing, cfg)
         out = model.forward(pitch[None, :-1], numeric[None, :-1])
         logp = log_softmax(out["pitch"][0].astype(np.float64))
         target = pitch[1:]
         losses.append(-logp[np.arange(len(target)), target])
         hits.append(logp.argmax(axis=1) == target)
-        step_true.append(clip_times(step[1:], cfg))
-        dur_true.append(clip_times(duration[1:], cfg))
-        step_err.append(out["step"][0, :, 0] - step_true[-1])
-        dur_err.append(out["duration"][0, :, 0] - dur_true[-1])
+        for head, values in (("step", timing.step), ("duration", timing.duration)):
+            rhythm[head].append(_time_error(out[head][0], values[1:], cfg))
     if not losses:
         raise ValueError("no evaluation file has two or more notes")
     loss = float(np.concatenate(losses).mean())
-    reference = train if train is not None and len(train) else evaluation
-    step_mean = float(clip_times(np.concatenate(reference.step), cfg).mean())
-    dur_mean = float(clip_times(np.concatenate(reference.duration), cfg).mean())
-    steps, durs = np.concatenate(step_true), np.concatenate(dur_true)
-    return {
+    scores = {
         "pitch_cross_entropy": loss,
         "pitch_perplexity": float(np.exp(loss)),
         "pitch_top1": float(np.concatenate(hits).mean()),
-        "step_mse": float((np.concatenate(step_err) ** 2).mean()),
-        "step_mse_predicting_mean": float(((steps - step_mean) ** 2).mean()),
-        "duration_mse": float((np.concatenate(dur_err) ** 2).mean()),
-        "duration_mse_predicting_mean": float(((durs - dur_mean) ** 2).mean()),
         "notes": int(sum(len(l) for l in losses)),
         "files": int(len(losses)),
     }
+    reference = train if train is not None and len(train) else evaluation
+    for head in ("step", "duration"):
+        if cfg.beats:
+            nll, top1 = (np.concatenate([part[i] for part in rhythm[head]]) for i in (0, 1))
+            scores[f"{head}_nll"], scores[f"{head}_top1"] = float(nll.mean()), float(top1.mean())
+        else:
+            errors, truth = (np.concatenate([part[i] for part in rhythm[head]]) for i in (0, 1))
+            mean = float(clip_times(np.concatenate(getattr(reference, head)), cfg).mean())
+            scores[f"{head}_mse"] = float((errors ** 2).mean())
+            scores[f"{head}_mse_predicting_mean"] = float(((truth - mean) ** 2).mean())
+    return scores
+
+
+def _time_error(predicted: np.ndarray, true: np.ndarray, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Beats: per-note (negative log-likelihood of the true class, hit of the likeliest). Seconds: per-note
+    (prediction error, true value), both clipped as in training."""
+    if cfg.beats:
+        logp = log_softmax(predicted.astype(np.float64))
+        classes = rhythm_class(true, cfg)
+        return -logp[np.arange(len(classes)), classes], logp.argmax(axis=1) == classes
+    truth = clip_times(true, cfg)
+    return predicted[:, 0] - truth, truth
 
 
 def baseline_top1(train: Corpus, evaluation: Corpus) -> dict[str, float]:

@@ -1,7 +1,10 @@
 """MIDI in and out: bytes, paths and zip archives to note tables, and note tables back to MIDI.
 
 Everything that is not a usable MIDI file raises `MidiError`, whose message names the file and the reason.
-Time is in seconds here; ticks and tempo maps stay inside pretty_midi.
+Every note has its time twice: in seconds (display, audio) and in beats (quarter notes, read through the file's
+tempo map and snapped to a 1/12-beat grid), which is what the beat-based models see: the same music at another
+tempo gives the same beats. Notes of one pitch that start together in several parts (instruments doubling the
+voices) are merged into one.
 """
 from __future__ import annotations
 
@@ -18,7 +21,10 @@ import pretty_midi
 
 from .safezip import ZipRefused, member_problem, open_zip, read_member
 
-NOTE_COLUMNS = ["pitch", "start", "end", "step", "duration", "velocity"]
+NOTE_COLUMNS = ["pitch", "start", "end", "step", "duration", "velocity",
+                "beat", "step_beats", "duration_beats", "bar_beat", "bar_beats", "bpm"]
+BEAT_GRID = 12  # onsets and durations in beats are snapped to 1/12 beat: sixteenths and triplets both fit
+DEFAULT_BPM = 120.0  # MIDI's own default tempo, used where a file (or a table without beats) has none
 MIDI_SUFFIXES = (".mid", ".midi")
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_NOTES = 100_000  # more than any real piece; bounds memory and time of hostile files
@@ -77,6 +83,10 @@ class LoadedFile:
     error: str | None = None
     instruments: list[str] = field(default_factory=list)
     tracks: list[Track] = field(default_factory=list)  # every track, whichever were chosen
+    merged: int = 0  # doubled notes merged away (same pitch, same onset, in several parts)
+    shift_ms: float = 0.0  # median distance (ms) an onset moved when snapped to the beat grid
+    bpm: float = DEFAULT_BPM  # tempo at the first note
+    time_signature: str = "4/4"  # at the first note
 
     @property
     def ok(self) -> bool:
@@ -305,17 +315,102 @@ def pm_to_notes(
     rows = np.array(
         [(n.pitch, n.start, n.end, n.velocity) for inst in picked for n in inst.notes], dtype=np.float64
     ).reshape(-1, 4)
-    return notes_frame(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3])
+    timing = MusicalTime.of(pm)
+    return notes_frame(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], timing)
 
 
-def notes_frame(pitch: np.ndarray, start: np.ndarray, end: np.ndarray, velocity: np.ndarray) -> pd.DataFrame:
-    """Build the standard note table; drops notes that end before they start."""
+class MusicalTime:
+    """A file's tempo map and time signatures: seconds to beats (quarter notes) and back, and bars.
+
+    pretty_midi gives the tempo changes (time, quarter notes per minute); between two changes beats grow
+    linearly with time, so both directions are one np.interp over the change points.
+    """
+
+    def __init__(self, tempo_times: np.ndarray, tempi: np.ndarray, signatures: Sequence[tuple[float, int, int]] = ()):
+        tempo_times, tempi = np.asarray(tempo_times, np.float64), np.asarray(tempi, np.float64)
+        if len(tempi) == 0 or tempo_times[0] > 0:
+            tempo_times = np.concatenate([[0.0], tempo_times])
+            tempi = np.concatenate([[tempi[0] if len(tempi) else DEFAULT_BPM], tempi])
+        tempi = np.where((tempi > 0) & np.isfinite(tempi), tempi, DEFAULT_BPM)
+        self.tempo_times, self.tempi = tempo_times, tempi
+        self.tempo_beats = np.concatenate([[0.0], np.cumsum(np.diff(tempo_times) * tempi[:-1] / 60.0)])
+        # (beat where it starts, bar length in beats) per time signature; 4/4 unless the file says otherwise.
+        bars = [(float(self.to_beats(np.array([t]))[0]), num * 4.0 / den) for t, num, den in signatures if num > 0 and den > 0]
+        self.signature_names = [f"{num}/{den}" for _, num, den in signatures if num > 0 and den > 0] or ["4/4"]
+        if not bars or bars[0][0] > 0:
+            bars.insert(0, (0.0, 4.0))
+        self.bar_starts = np.array([b for b, _ in bars])
+        self.bar_lengths = np.array([length for _, length in bars])
+
+    @classmethod
+    def of(cls, pm: pretty_midi.PrettyMIDI) -> "MusicalTime":
+        times, tempi = pm.get_tempo_changes()
+        signatures = [(ts.time, ts.numerator, ts.denominator) for ts in pm.time_signature_changes]
+        return cls(times, tempi, signatures)
+
+    def to_beats(self, seconds: np.ndarray) -> np.ndarray:
+        seconds = np.asarray(seconds, np.float64)
+        index = np.searchsorted(self.tempo_times, seconds, side="right") - 1
+        index = np.clip(index, 0, len(self.tempi) - 1)
+        return self.tempo_beats[index] + (seconds - self.tempo_times[index]) * self.tempi[index] / 60.0
+
+    def to_seconds(self, beats: np.ndarray) -> np.ndarray:
+        beats = np.asarray(beats, np.float64)
+        index = np.clip(np.searchsorted(self.tempo_beats, beats, side="right") - 1, 0, len(self.tempi) - 1)
+        return self.tempo_times[index] + (beats - self.tempo_beats[index]) * 60.0 / self.tempi[index]
+
+    def tempo_at(self, seconds: np.ndarray) -> np.ndarray:
+        """BPM at each time, to 0.01 (MIDI stores whole microseconds per beat: 84 bpm reads as 84.000084)."""
+        index = np.clip(np.searchsorted(self.tempo_times, np.asarray(seconds, np.float64), side="right") - 1, 0, len(self.tempi) - 1)
+        return np.round(self.tempi[index], 2)
+
+    def bar_position(self, beats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(place of each onset in its bar, that bar's length), both in beats."""
+        beats = np.asarray(beats, np.float64)
+        index = np.clip(np.searchsorted(self.bar_starts, beats + 1e-9, side="right") - 1, 0, len(self.bar_starts) - 1)
+        length = self.bar_lengths[index]
+        return np.mod(beats - self.bar_starts[index], length), length
+
+    def signature_at_start(self) -> str:
+        return self.signature_names[0]
+
+
+def snap(beats: np.ndarray, grid: int = BEAT_GRID) -> np.ndarray:
+    """Beats rounded to the nearest 1/grid beat."""
+    return np.round(np.asarray(beats, np.float64) * grid) / grid
+
+
+def merge_doublings(pitch: np.ndarray, onset: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Indices of the notes to keep when notes of the same pitch start together (on the same snapped onset):
+    one of each group, the longest. Instruments doubling the voices would otherwise count every note twice."""
+    order = np.lexsort((-length, pitch, onset))  # within a group, the longest first
+    key_onset, key_pitch = onset[order], pitch[order]
+    first = np.ones(len(order), bool)
+    first[1:] = (key_onset[1:] != key_onset[:-1]) | (key_pitch[1:] != key_pitch[:-1])
+    return np.sort(order[first])
+
+
+def notes_frame(
+    pitch: np.ndarray, start: np.ndarray, end: np.ndarray, velocity: np.ndarray, timing: MusicalTime | None = None
+) -> pd.DataFrame:
+    """Build the standard note table (seconds and beats); drops notes that end before they start and merges
+    doubled notes. Without a tempo map, beats are read at 120 bpm."""
+    timing = timing or MusicalTime(np.zeros(1), np.array([DEFAULT_BPM]))
     keep = end > start
     pitch, start, end, velocity = pitch[keep], start[keep], end[keep], velocity[keep]
-    order = np.lexsort((pitch, start))
-    start = start[order]
-    step = np.diff(start, prepend=start[:1]) if len(start) else start
-    return pd.DataFrame(
+    raw_onset = timing.to_beats(start)
+    onset = snap(raw_onset)
+    length = np.maximum(snap(timing.to_beats(end) - raw_onset), 1.0 / BEAT_GRID)
+    kept = merge_doublings(pitch.astype(np.int64), onset, length)
+    merged = len(pitch) - len(kept)
+    pitch, start, end, velocity, onset, length = pitch[kept], start[kept], end[kept], velocity[kept], onset[kept], length[kept]
+    shift = np.abs(timing.to_seconds(onset) - start)
+    order = np.lexsort((pitch, onset))
+    start, onset = start[order], onset[order]
+    step = np.maximum(np.diff(start, prepend=start[:1]), 0.0) if len(start) else start
+    step_beats = np.diff(onset, prepend=onset[:1]) if len(onset) else onset
+    bar_beat, bar_beats = timing.bar_position(onset)
+    notes = pd.DataFrame(
         {
             "pitch": pitch[order].astype(np.int64),
             "start": start,
@@ -323,8 +418,17 @@ def notes_frame(pitch: np.ndarray, start: np.ndarray, end: np.ndarray, velocity:
             "step": step,
             "duration": end[order] - start,
             "velocity": velocity[order].astype(np.int64),
+            "beat": onset,
+            "step_beats": step_beats,
+            "duration_beats": length[order],
+            "bar_beat": bar_beat,
+            "bar_beats": bar_beats,
+            "bpm": timing.tempo_at(start),
         }
     )
+    notes.attrs.update(merged=int(merged), shift_ms=float(np.median(shift) * 1000) if len(shift) else 0.0,
+                       time_signature=timing.signature_at_start())
+    return notes
 
 
 def midi_to_notes(
@@ -354,9 +458,17 @@ def notes_to_midi(
     velocity: int | None = None,
     is_drum: bool = False,
     instrument_name: str = "",
+    bpm: float | None = None,
+    time_signature: tuple[int, int] | None = None,
 ) -> pretty_midi.PrettyMIDI:
-    """Write a note table (pitch plus start/end, or step/duration) as a one-instrument MIDI file."""
-    pm = pretty_midi.PrettyMIDI()
+    """Write a note table (pitch plus start/end, or step/duration) as a one-instrument MIDI file, with a tempo
+    (`bpm`, else the table's own `bpm` column, else 120) and a time signature (default 4/4)."""
+    if bpm is None:
+        bpm = float(notes["bpm"].iloc[0]) if "bpm" in notes and len(notes) else DEFAULT_BPM
+    # 480 ticks a beat: divisible by 12, so every 1/12-beat position is a whole tick.
+    pm = pretty_midi.PrettyMIDI(resolution=480, initial_tempo=float(bpm))
+    numerator, denominator = time_signature or signature_of(notes)
+    pm.time_signature_changes.append(pretty_midi.TimeSignature(int(numerator), int(denominator), 0.0))
     instrument = pretty_midi.Instrument(program=int(program), is_drum=is_drum, name=instrument_name)
     starts, ends = note_times(notes)
     velocities = notes["velocity"].to_numpy() if velocity is None and "velocity" in notes else None
@@ -367,6 +479,17 @@ def notes_to_midi(
         )
     pm.instruments.append(instrument)
     return pm
+
+
+def signature_of(notes: pd.DataFrame) -> tuple[int, int]:
+    """The time signature of a table's bars (its `bar_beats` column): 4 beats -> 4/4, 3 -> 3/4, 1.5 -> 3/8."""
+    if "bar_beats" not in notes or not len(notes):
+        return 4, 4
+    beats = float(notes["bar_beats"].iloc[0])
+    if beats > 0 and float(beats).is_integer():
+        return int(beats), 4
+    eighths = round(beats * 2)
+    return (eighths, 8) if eighths > 0 else (4, 4)
 
 
 def note_times(notes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -455,7 +578,9 @@ def load_one(name: str, data: bytes, instruments: Sequence[int] | None = None, i
         notes = _notes(pm, scan, name, instruments, include_drums, programs)
     except MidiError as exc:  # the tracks stay known, so a filter that refused the file can be changed
         return LoadedFile(name, error=exc.reason, instruments=labels, tracks=tracks)
-    return LoadedFile(name, notes=notes, instruments=labels, tracks=tracks)
+    return LoadedFile(name, notes=notes, instruments=labels, tracks=tracks, merged=notes.attrs.get("merged", 0),
+                      shift_ms=notes.attrs.get("shift_ms", 0.0), bpm=float(notes["bpm"].iloc[0]),
+                      time_signature=notes.attrs.get("time_signature", "4/4"))
 
 
 def read_sources(paths: Iterable[str | Path]) -> list[tuple[str, bytes]]:

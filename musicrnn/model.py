@@ -24,8 +24,8 @@ def _mean(values):
     return ops.sum(values) / count
 
 
-def pitch_cross_entropy(y_true, y_pred):
-    """Mean cross-entropy (nats) of the pitch logits against the pitch of the next note."""
+def class_cross_entropy(y_true, y_pred):
+    """Mean cross-entropy (nats) of a head's logits against the next note's class (pitch, or rhythm class)."""
     return _mean(keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True))
 
 
@@ -51,19 +51,22 @@ def build_model(cfg: Config) -> keras.Model:
         x = keras.layers.LSTM(cfg.units, return_sequences=True, name=f"lstm_{layer}")(x)
         if cfg.dropout > 0:
             x = keras.layers.Dropout(cfg.dropout, name=f"dropout_{layer}")(x)
+    # Beats mode: step and duration are logits over the beat grid's classes; seconds: one regressed number.
+    time_width = cfg.rhythm_classes if cfg.beats else 1
     outputs = {
         "pitch": keras.layers.Dense(PITCH_CLASSES, name="pitch")(x),
-        "step": keras.layers.Dense(1, name="step")(x),
-        "duration": keras.layers.Dense(1, name="duration")(x),
+        "step": keras.layers.Dense(time_width, name="step")(x),
+        "duration": keras.layers.Dense(time_width, name="duration")(x),
     }
     return keras.Model([pitch, numeric], outputs, name=f"musicrnn_{cfg.preset}")
 
 
-def head_losses() -> dict:
+def head_losses(cfg: Config) -> dict:
     """Each head's loss as a plain function returning this batch's mean: what the multi-worker loop
     (musicrnn.distributed) computes. Keras' Loss objects divide by the replica count when called under a
     tf.distribute strategy, part of fit's own bookkeeping, so a loop of our own must not use them."""
-    return {"pitch": pitch_cross_entropy, "step": mse_with_positive_pressure, "duration": mse_with_positive_pressure}
+    time_loss = class_cross_entropy if cfg.beats else mse_with_positive_pressure
+    return {"pitch": class_cross_entropy, "step": time_loss, "duration": time_loss}
 
 
 def head_loss_weights(cfg: Config) -> dict:
@@ -73,12 +76,15 @@ def head_loss_weights(cfg: Config) -> dict:
 def compile_model(model: keras.Model, cfg: Config) -> keras.Model:
     # The same maths as head_losses(), but the pitch loss as Keras' own class: fit's bookkeeping under a
     # strategy expects it (with the plain function, fit under MirroredStrategy reported doubled losses).
+    def time_loss():
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True) if cfg.beats else mse_with_positive_pressure
+
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
         loss={
             "pitch": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            "step": mse_with_positive_pressure,
-            "duration": mse_with_positive_pressure,
+            "step": time_loss(),
+            "duration": time_loss(),
         },
         loss_weights=head_loss_weights(cfg),
     )
@@ -136,9 +142,8 @@ class KerasStepper:
             "features": np.concatenate([state["features"], numeric[:, None, :]], axis=1),
         }
         out = self.model([state["pitch"], state["features"]], training=False)
-        return (
-            np.asarray(out["pitch"])[:, -1].astype(np.float64),
-            np.asarray(out["step"])[:, -1, 0].astype(np.float64),
-            np.asarray(out["duration"])[:, -1, 0].astype(np.float64),
-            state,
-        )
+        # Like NumpyModel.step: rhythm logits (B, classes) in beats mode, one number per stream in seconds.
+        times = [np.asarray(out[head])[:, -1].astype(np.float64) for head in ("step", "duration")]
+        if not self.cfg.beats:
+            times = [t[:, 0] for t in times]
+        return np.asarray(out["pitch"])[:, -1].astype(np.float64), times[0], times[1], state

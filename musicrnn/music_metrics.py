@@ -3,7 +3,8 @@
 Definitions follow MusPy (Dong et al., 2020, `muspy.metrics`) and MGEval (Yang & Lerch, 2018) where they
 exist; each function's docstring says which, and what we do differently. A piece is the note stream the
 model sees: all voices merged, sorted by start time (ties by pitch), with `step` = time since the previous
-note's start and `duration` in seconds. Nothing here needs TensorFlow.
+note's start and `duration` in seconds. Rhythm metrics read onsets in beats from the seconds at the piece's
+tempo (`bpm`), unsnapped, so a model whose notes fall off the beat shows it. Nothing here needs TensorFlow.
 """
 from __future__ import annotations
 
@@ -38,7 +39,13 @@ METRIC_LABELS = {
     "polyphony_sounding": "notes sounding (MusPy polyphony)",
     "mean_step": "mean step (s)",
     "mean_duration": "mean duration (s)",
+    "on_grid": "onsets on the 1/12-beat grid",
+    "on_beat": "onsets on a beat",
+    "ioi_entropy": "rhythm entropy (bits)",
 }
+BEAT_GRID = 12
+GRID_TOLERANCE = 1 / 192  # beats (2.6 ms at 120 bpm): "on the grid" means within this of a 1/12 beat
+DEFAULT_BPM = 120.0
 
 
 # ---------------------------------------------------------------- one piece
@@ -138,25 +145,70 @@ def time_histogram(values: np.ndarray, edges: np.ndarray = TIME_EDGES) -> np.nda
     return counts / counts.sum() if counts.sum() else counts.astype(np.float64)
 
 
+def onset_beats(step: np.ndarray, bpm: float = DEFAULT_BPM) -> np.ndarray:
+    """Onsets in beats from the first note, read from the seconds at a steady tempo (not snapped)."""
+    step = np.asarray(step, np.float64)
+    return (np.cumsum(step) - (step[0] if len(step) else 0.0)) * bpm / 60.0
+
+
+def grid_offsets(beats: np.ndarray, grid: int = BEAT_GRID) -> np.ndarray:
+    """Distance (beats) of each onset from the nearest 1/grid beat."""
+    beats = np.asarray(beats, np.float64)
+    return np.abs(beats - np.round(beats * grid) / grid)
+
+
+def on_grid(beats: np.ndarray, grid: int = BEAT_GRID) -> float:
+    """Share of onsets within GRID_TOLERANCE of the 1/grid-beat grid."""
+    return float((grid_offsets(beats, grid) <= GRID_TOLERANCE).mean()) if len(beats) else float("nan")
+
+
+def on_beat(beats: np.ndarray) -> float:
+    """Share of onsets on a whole beat."""
+    return float((grid_offsets(beats, 1) <= GRID_TOLERANCE).mean()) if len(beats) else float("nan")
+
+
+def beat_position_histogram(beats: np.ndarray, grid: int = BEAT_GRID) -> np.ndarray:
+    """Share of onsets at each twelfth of the beat (0 = on the beat), each onset counted at its nearest."""
+    position = np.round(np.mod(np.asarray(beats, np.float64), 1.0) * grid).astype(np.int64) % grid
+    counts = np.bincount(position, minlength=grid).astype(np.float64)
+    return counts / max(1.0, counts.sum())
+
+
+def ioi_entropy(beats: np.ndarray, grid: int = BEAT_GRID) -> float:
+    """Entropy (bits) of the inter-onset intervals between successive distinct onsets, on the 1/grid-beat
+    grid (MGEval's note-length histogram, for onsets): 0 for a steady pulse, higher for varied rhythm."""
+    onsets = np.unique(np.round(np.asarray(beats, np.float64) * grid))
+    if len(onsets) < 2:
+        return float("nan")
+    _, counts = np.unique(np.diff(onsets), return_counts=True)
+    probs = counts / counts.sum()
+    return float(max(0.0, -(probs * np.log2(probs)).sum()))
+
+
 def time_bin_labels(edges: np.ndarray = TIME_EDGES) -> list[str]:
     """Readable names for the bins of `edges`: "0" for the zero bin, then the bin centres in seconds."""
     centres = np.sqrt(edges[1:-1] * edges[2:])
     return ["0"] + [f"{c:.2g} s" for c in centres]
 
 
-def _arrays(notes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+Stream = tuple[np.ndarray, np.ndarray, np.ndarray, float]  # pitch, step (s), duration (s), bpm
+
+
+def _arrays(notes: pd.DataFrame) -> Stream:
     pitch = notes["pitch"].to_numpy(np.int64)
     if "step" in notes:
         step = notes["step"].to_numpy(np.float64)
     else:
         step = np.diff(notes["start"].to_numpy(np.float64), prepend=notes["start"].iloc[0] if len(notes) else 0.0)
-    return pitch, step, notes["duration"].to_numpy(np.float64)
+    bpm = float(notes["bpm"].median()) if "bpm" in notes and len(notes) else DEFAULT_BPM
+    return pitch, step, notes["duration"].to_numpy(np.float64), bpm
 
 
-def metrics_of(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray) -> dict[str, float]:
+def metrics_of(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, bpm: float = DEFAULT_BPM) -> dict[str, float]:
     """Every scalar metric of one note stream (the keys of METRIC_LABELS)."""
     pitch, step, duration = np.asarray(pitch, np.int64), np.asarray(step, np.float64), np.asarray(duration, np.float64)
     empty = not len(pitch)
+    beats = onset_beats(step, bpm)
     return {
         "notes": int(len(pitch)),
         "pitch_range": float("nan") if empty else pitch_range(pitch),
@@ -171,6 +223,9 @@ def metrics_of(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray) -> dic
         # The first step is the gap before the piece starts, not between notes: leave it out.
         "mean_step": float(step[1:].mean()) if len(step) > 1 else float("nan"),
         "mean_duration": float("nan") if empty else float(duration.mean()),
+        "on_grid": on_grid(beats),
+        "on_beat": on_beat(beats),
+        "ioi_entropy": ioi_entropy(beats),
     }
 
 
@@ -181,13 +236,13 @@ def piece_metrics(notes: pd.DataFrame) -> dict[str, float]:
 
 # ---------------------------------------------------------------- a corpus
 
-def _streams(corpus: Corpus | Sequence[pd.DataFrame], max_notes: int | None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _streams(corpus: Corpus | Sequence[pd.DataFrame], max_notes: int | None) -> list[Stream]:
     if isinstance(corpus, Corpus):
-        streams = list(zip(corpus.pitch, corpus.step, corpus.duration))
+        streams = list(zip(corpus.pitch, corpus.step, corpus.duration, corpus.bpm))
     else:
         streams = [_arrays(notes) for notes in corpus]
     cut = slice(None) if max_notes is None else slice(0, max_notes)
-    return [(p[cut], s[cut], d[cut]) for p, s, d in streams if len(p)]
+    return [(p[cut], s[cut], d[cut], bpm) for p, s, d, bpm in streams if len(p)]
 
 
 def corpus_metrics(corpus: Corpus | Sequence[pd.DataFrame], max_notes: int | None = None) -> dict[str, float]:
@@ -209,7 +264,17 @@ def _mean(values: list[float]) -> float:
 
 def corpus_pitch_class_histogram(corpus: Corpus | Sequence[pd.DataFrame]) -> np.ndarray:
     """Share of all the corpus's notes on each pitch class (notes pooled, so long files weigh more)."""
-    return pitch_class_histogram(np.concatenate([p for p, _, _ in _streams(corpus, None)]))
+    return pitch_class_histogram(np.concatenate([p for p, _, _, _ in _streams(corpus, None)]))
+
+
+def corpus_beat_position_histogram(corpus: Corpus | Sequence[pd.DataFrame]) -> np.ndarray:
+    """Share of all the corpus's onsets at each twelfth of the beat (pooled)."""
+    return beat_position_histogram(np.concatenate([onset_beats(s, bpm) for _, s, _, bpm in _streams(corpus, None)]))
+
+
+def piece_beat_position_histogram(notes: pd.DataFrame) -> np.ndarray:
+    _, step, _, bpm = _arrays(notes)
+    return beat_position_histogram(onset_beats(step, bpm))
 
 
 def corpus_time_histogram(corpus: Corpus | Sequence[pd.DataFrame], which: str = "duration", edges: np.ndarray = TIME_EDGES) -> np.ndarray:

@@ -175,6 +175,8 @@ class Recipe:
             "seed": str(s.seed),
             "variations": str(s.variations) + ("" if self.variation is None else f" (this is variation {self.variation + 1})"),
             "temperature": f"{s.temperature:g}",
+            "rhythm temperature": f"{s.rhythm_temperature:g}",
+            "tempo": "the primer's" if s.bpm <= 0 else f"{s.bpm:g} BPM",
             "top-k": "off" if s.top_k == 0 else str(s.top_k),
             "top-p": "off" if s.top_p >= 1 else f"{s.top_p:g}",
             "key": s.key or "any",

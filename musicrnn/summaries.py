@@ -13,14 +13,27 @@ from .midi import DRUMS_PROGRAM, LoadedFile, Track
 _NOTE_COUNT = re.compile(r"\s*\(\d[\d,]* notes?\)$")
 
 
+def timing_note(item: LoadedFile) -> str:
+    """How the file's time was read: how far onsets moved onto the beat grid, and doubled notes merged."""
+    if not item.ok:
+        return ""
+    parts = ["on the beat grid" if item.shift_ms < 0.5 else f"timing quantised: median shift {item.shift_ms:.0f} ms"]
+    if item.merged:
+        parts.append(f"{item.merged:,} doubled note{'s' if item.merged != 1 else ''} merged")
+    return "; ".join(parts)
+
+
 def files_table(files: Sequence[LoadedFile]) -> pd.DataFrame:
-    """One row per file: name, 'OK' or the reason it was refused, notes, seconds and instruments."""
+    """One row per file: name, 'OK' or the reason it was refused, notes, seconds, tempo and metre, how its
+    timing was read, and instruments."""
     return pd.DataFrame(
         {
             "file": [item.name for item in files],
             "status": ["OK" if item.ok else item.error for item in files],
             "notes": [len(item.notes) if item.ok else 0 for item in files],
             "seconds": [round(item.seconds, 1) for item in files],
+            "tempo": [f"{item.bpm:.0f} BPM, {item.time_signature}" if item.ok else "" for item in files],
+            "timing": [timing_note(item) for item in files],
             "instruments": [", ".join(item.instruments) for item in files],
         }
     )

@@ -44,21 +44,34 @@ middle.caption(f"From {readable_note(low)} to {readable_note(high)}")
 instrument = right.selectbox("Instrument", list(gm_instruments()), key=state.keep("generate_instrument", "Acoustic Grand Piano"))
 seed = right.number_input("Seed", 0, 2**31 - 1, key=state.keep("generate_seed", 0), help="The same seed and settings give the same music.")
 variations = right.slider("Variations", 1, MAX_VARIATIONS, key=state.keep("generate_variations", 3))
+rhythm_temperature, bpm, chord_snap, step_grid = 1.0, 0.0, 0.06, 0.0
+if entry.model.cfg.beats:
+    rhythm_temperature = left.slider(
+        "Rhythm temperature", 0.0, 2.0, step=0.05, key=state.keep("generate_rhythm_temperature", 1.0),
+        help="How freely note lengths and gaps are chosen. 0 always picks the likeliest rhythm; every note stays on the beat grid.")
+    bpm = right.number_input("Tempo (BPM, 0 = the primer's)", 0, 300, step=4, key=state.keep("generate_bpm", 0),
+                             help="Beats per minute of the piece. The music is the same in beats; only its speed changes.")
+else:
+    with st.expander("Timing (this model predicts seconds, not beats)"):
+        chord_snap = st.slider("Chord snap (seconds)", 0.0, 0.2, step=0.01, key=state.keep("generate_chord_snap", 0.06),
+                               help="Notes predicted to start less than this after the previous one sound together, as a chord.")
+        step_grid = st.select_slider("Timing grid (seconds)", [0.0, 0.0625, 0.125, 0.25, 0.5], key=state.keep("generate_step_grid", 0.0),
+                                     help="Round every start and length to this grid (0 = off). 0.125 s is a sixteenth note at 120 bpm.")
+        bpm = st.number_input("Tempo written in the file (BPM, 0 = the primer's)", 0, 300, step=4, key=state.keep("generate_bpm", 0))
+
 if variations > 1 and (temperature == 0 or top_k == 1 or top_p <= IDENTICAL_TOP_P):
     why = "temperature 0" if temperature == 0 else "top-k 1" if top_k == 1 else f"top-p {top_p:g}"
-    right.caption(f":material/info: With {why} every variation takes the likeliest pitch each time, so they come out "
-                  "the same: raise it for different variations.")
-with st.expander("Timing"):
-    chord_snap = st.slider("Chord snap (seconds)", 0.0, 0.2, step=0.01, key=state.keep("generate_chord_snap", 0.06),
-                           help="Notes predicted to start less than this after the previous one sound together, as a chord.")
-    step_grid = st.select_slider("Timing grid (seconds)", [0.0, 0.0625, 0.125, 0.25, 0.5], key=state.keep("generate_step_grid", 0.0),
-                                 help="Round every start and length to this grid (0 = off). 0.125 s is a sixteenth note at 120 bpm.")
+    rhythm_differs = entry.model.cfg.beats and rhythm_temperature > 0
+    right.caption(f":material/info: With {why} every variation takes the likeliest pitch each time, so "
+                  + ("they share their pitches and differ only in rhythm" if rhythm_differs else "they come out the same")
+                  + ": raise it for different variations.")
 
 if st.button("Generate", type="primary", icon=":material/music_note:"):
     settings = Sampling(
         n_notes=int(n_notes), temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
         key=None if tonic == ANY_KEY else f"{tonic}:{scale}", pitch_low=int(low), pitch_high=int(high),
         seed=int(seed), variations=int(variations), chord_snap=float(chord_snap), step_grid=float(step_grid),
+        rhythm_temperature=float(rhythm_temperature), bpm=float(bpm),
     )
     program = gm_instruments()[instrument]
     generation.forget_link()

@@ -48,10 +48,17 @@ chosen = state.dataset().file(st.selectbox("File of your dataset", names, key=fi
 notes = chosen.notes.reset_index(drop=True)
 
 st.header("1. Music as notes")
-st.markdown("A MIDI file becomes a list of notes, each three numbers: **pitch** (MIDI number, 60 = middle C), "
-            "**step** (seconds since the previous note started; 0 = same chord) and **duration** (seconds).")
+if model.cfg.beats:
+    st.markdown("A MIDI file becomes a list of notes, each three numbers: **pitch** (MIDI number, 60 = middle C), "
+                "**step** (beats since the previous note started; 0 = same chord) and **duration** (beats). Beats are "
+                "quarter notes, read through the file's tempo, so the same music at any tempo gives the same numbers.")
+    note_columns = ["note", "pitch", "step_beats", "duration_beats"]
+else:
+    st.markdown("A MIDI file becomes a list of notes, each three numbers: **pitch** (MIDI number, 60 = middle C), "
+                "**step** (seconds since the previous note started; 0 = same chord) and **duration** (seconds).")
+    note_columns = ["note", "pitch", "step", "duration"]
 left, right = st.columns([2, 3])
-left.dataframe(named_notes(notes)[["note", "pitch", "step", "duration"]], key="explain_notes", height=360)
+left.dataframe(named_notes(notes)[note_columns], key="explain_notes", height=360)
 right.plotly_chart(piano_roll(notes, title=f"{chosen.name} · {len(notes)} notes"), key="explain_file_roll")
 
 st.header("2. One training window")
@@ -80,8 +87,10 @@ favourite = explain.top_notes(prediction.probs, 1).iloc[0]
 columns[0].metric("True next note", note_name(prediction.true_pitch),
                   f"rank {prediction.true_rank} · {prediction.true_probability:.0%}", delta_color="off")
 columns[1].metric("Network's favourite", favourite["note"], f"{favourite['probability']:.0%}", delta_color="off")
-columns[2].metric("Step (predicted / true)", f"{prediction.step:.2f} s", f"true {prediction.true_step:.2f} s", delta_color="off")
-columns[3].metric("Duration (predicted / true)", f"{prediction.duration:.2f} s", f"true {prediction.true_duration:.2f} s", delta_color="off")
+unit = prediction.unit
+columns[2].metric("Step (predicted / true)", f"{prediction.step:.2f} {unit}", f"true {prediction.true_step:.2f} {unit}", delta_color="off")
+columns[3].metric("Duration (predicted / true)", f"{prediction.duration:.2f} {unit}", f"true {prediction.true_duration:.2f} {unit}",
+                  delta_color="off")
 st.markdown("Generation does not always take the favourite: it **draws** the next pitch from a distribution you can reshape. "
             "Move the sliders and watch the coloured bars.")
 left, middle, right = st.columns(3)

@@ -21,7 +21,7 @@ from musicrnn.dataset import Corpus  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--epochs", type=int, default=40, help="at most this many (early stopping keeps the best)")
     parser.add_argument("--out", default=str(DEFAULT_MODEL))
     args = parser.parse_args()
     cfg = preset(DEFAULT_PRESET, **({"epochs": args.epochs} if args.epochs else {}))
@@ -34,10 +34,10 @@ def main() -> None:
     from musicrnn.cli import _print_progress
     from musicrnn.train import train
 
-    # Keep the epoch with the best validation pitch loss, and slow down once it stops improving.
+    # Keep the epoch with the best validation loss (pitch and rhythm), and slow down once it stops improving.
     callbacks = [
-        keras.callbacks.ReduceLROnPlateau(monitor="val_pitch_loss", mode="min", factor=0.5, patience=2, min_lr=1e-4),
-        keras.callbacks.EarlyStopping(monitor="val_pitch_loss", mode="min", patience=5, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", mode="min", factor=0.5, patience=2, min_lr=1e-4),
+        keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=5, restore_best_weights=True),
     ]
     started = time.time()
     result = train(corpus, cfg, on_progress=_print_progress, callbacks=callbacks)
@@ -45,12 +45,14 @@ def main() -> None:
     print(f"\ntrained in {time.time() - started:.0f} s; saved {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
     from musicrnn.infer import read_model_file
-    from musicrnn.metrics import baseline_cross_entropy, model_scores
+    from musicrnn.metrics import baseline_cross_entropy, model_scores, rhythm_baselines
 
     model = read_model_file(path)
     val = corpus.subset([i for i, n in enumerate(corpus.names) if n in set(result.val_files)])
     train_part = corpus.subset([i for i, n in enumerate(corpus.names) if n not in set(result.val_files)])
     report = {"model": model_scores(model, val, train_part), "baselines": baseline_cross_entropy(train_part, val)}
+    if model.cfg.beats:
+        report["rhythm_baselines"] = rhythm_baselines(train_part, val, model.cfg)
     print(json.dumps(report, indent=2))
     sidecar = path.with_suffix(".json")
     info = json.loads(sidecar.read_text())

@@ -164,3 +164,22 @@ def test_evaluate_prints_model_and_baseline_scores(trained, data_dir):
     assert set(baselines) == {"uniform", "unigram", "bigram"}
     assert baselines["uniform"] == pytest.approx(4.852, abs=1e-3)
     assert 0 < baselines["bigram"] < baselines["unigram"] < baselines["uniform"]  # scale walks: the last pitch helps
+
+
+def test_generate_writes_the_tempo_and_beats_and_the_recipe_reproduces_them(trained, tmp_path):
+    model, _ = trained
+    base = ("generate", "--model", model, "--notes", "40", "--seed", "5", "--rhythm-temperature", "0.5")
+    assert cli_without_tensorflow(*base, "--bpm", "90", "--out", tmp_path / "a.mid").returncode == 0
+    assert cli_without_tensorflow(*base, "--bpm", "150", "--out", tmp_path / "b.mid").returncode == 0
+    slow, fast = (pretty_midi.PrettyMIDI(str(tmp_path / name)) for name in ("a.mid", "b.mid"))
+    assert slow.get_tempo_changes()[1][0] == pytest.approx(90, rel=1e-4)
+    assert fast.get_tempo_changes()[1][0] == pytest.approx(150, rel=1e-4)
+    for midi in (slow, fast):  # every onset on the 1/12-beat grid of the written file
+        ticks = [midi.time_to_tick(n.start) for inst in midi.instruments for n in inst.notes]
+        assert all(abs(t / midi.resolution * 12 - round(t / midi.resolution * 12)) < 0.02 for t in ticks)
+    assert slow.get_end_time() == pytest.approx(fast.get_end_time() * 150 / 90, rel=1e-3)
+    again = cli_without_tensorflow("generate", "--model", model, "--recipe", tmp_path / "b.mid", "--out", tmp_path / "c.mid")
+    assert again.returncode == 0, again.stderr
+    copy = pretty_midi.PrettyMIDI(str(tmp_path / "c.mid"))
+    assert [(n.pitch, n.start) for n in copy.instruments[0].notes] == [(n.pitch, n.start) for n in fast.instruments[0].notes]
+    assert "--bpm" in cli("generate", "--help").stdout

@@ -9,7 +9,7 @@ import pytest
 
 from musicrnn.config import preset
 from musicrnn.dataset import Corpus, flatten, split_files, tutorial_windows, window_batch, window_starts
-from musicrnn.features import encode_sequence
+from musicrnn.features import encode_sequence, encode_timed, feature_count, rhythm_class, timing_of
 from musicrnn.generate import Sampling, generate
 
 L = 5
@@ -45,15 +45,20 @@ def test_window_batch_inputs_are_t_to_t_plus_l_minus_1_and_targets_are_shifted_b
     assert targets["pitch"][:, -1].max() == 29  # the last note of the file is a target, never beyond it
 
 
-def test_window_features_are_the_encoded_notes_of_the_same_positions():
-    cfg = preset("tiny", seq_length=L, window_stride=1)
+@pytest.mark.parametrize("unit", ["beats", "seconds"])
+def test_window_features_are_the_encoded_notes_of_the_same_positions(unit):
+    cfg = preset("tiny", seq_length=L, window_stride=1, time_unit=unit)
     corpus = indexed_corpus()
     flat = flatten(corpus, cfg)
     inputs, targets = window_batch(flat, flat.starts, L)
-    encoded = encode_sequence(corpus.pitch[0], corpus.step[0], corpus.duration[0], cfg)
+    encoded = encode_timed(corpus.pitch[0], corpus.timing(0, cfg), cfg)
     for row, start in enumerate(flat.starts):
         np.testing.assert_allclose(inputs["features"][row], encoded[start : start + L])
-        np.testing.assert_allclose(targets["step"][row, :, 0], corpus.step[0][start + 1 : start + L + 1], atol=1e-6)
+        if unit == "seconds":
+            np.testing.assert_allclose(targets["step"][row, :, 0], corpus.step[0][start + 1 : start + L + 1], atol=1e-6)
+        else:  # classes on the 1/12-beat grid (a table without beats is read at 120 bpm: 0.01 s = 0.02 beats)
+            expected = rhythm_class(corpus.step[0][start + 1 : start + L + 1] * 2, cfg)
+            np.testing.assert_array_equal(targets["step"][row], expected)
 
 
 # --- (2) pitch labels are integer classes 0-127, never pitch / 128 ---------------------------------------
@@ -131,6 +136,9 @@ class RecordingStepper:
         self.pitches.append(np.array(pitch))
         self.numerics.append(np.array(numeric))
         batch = len(pitch)
+        if self.cfg.beats:  # logits over the rhythm classes
+            width = self.cfg.rhythm_classes
+            return self.rng.normal(size=(batch, 128)), self.rng.normal(size=(batch, width)), self.rng.normal(size=(batch, width)), state
         step = self.rng.choice([-0.2, 0.0, 0.0, 0.25, 0.5, 7.0], batch)
         duration = self.rng.choice([-1.0, 0.01, 0.5, 9.0], batch)
         return self.rng.normal(size=(batch, 128)), step, duration, state
@@ -146,10 +154,12 @@ def test_generation_feeds_back_the_same_encoding_as_training(preset_name):
     fed_pitch = np.stack(stepper.pitches, axis=1)  # (variations, fed notes)
     fed_numeric = np.stack(stepper.numerics, axis=1)
     assert fed_pitch.shape[1] == len(primer) + 30 - 1  # the last generated note is never fed
+    before = timing_of(primer, cfg)
     for v, piece in enumerate(pieces):
+        after = timing_of(piece, cfg)
         pitch = np.concatenate([primer["pitch"], piece["pitch"]])
-        step = np.concatenate([primer["step"], piece["step"]])
-        duration = np.concatenate([primer["duration"], piece["duration"]])
+        step = np.concatenate([before.step, after.step])
+        duration = np.concatenate([before.duration, after.duration])
         expected = encode_sequence(pitch, step, duration, cfg)[:-1]
         assert fed_pitch[v].tolist() == pitch[:-1].tolist()
         np.testing.assert_allclose(fed_numeric[v], expected, atol=1e-6)
@@ -199,11 +209,12 @@ def test_transposed_copies_land_on_the_same_side_of_the_split(seed):
 # --- tf.data pipeline -----------------------------------------------------------------------------------------------
 
 
-def test_tf_dataset_batches_have_the_right_shapes_and_equal_window_batch():
+@pytest.mark.parametrize("unit", ["beats", "seconds"])
+def test_tf_dataset_batches_have_the_right_shapes_and_equal_window_batch(unit):
     pytest.importorskip("tensorflow")
     from musicrnn.dataset import make_tf_dataset
 
-    cfg = preset("tiny", seq_length=L, window_stride=2, batch_size=4)
+    cfg = preset("tiny", seq_length=L, window_stride=2, batch_size=4, time_unit=unit)
     corpus = two_file_corpus()
     data, count = make_tf_dataset(corpus, cfg, shuffle=False)
     flat = flatten(corpus, cfg)
@@ -214,9 +225,10 @@ def test_tf_dataset_batches_have_the_right_shapes_and_equal_window_batch():
         expected_inputs, expected_targets = window_batch(flat, starts, L)
         n = len(starts)
         assert inputs["pitch_input"].shape == (n, L)
-        assert inputs["features"].shape == (n, L, 5)
+        assert inputs["features"].shape == (n, L, feature_count(cfg))
         assert targets["pitch"].shape == (n, L)
-        assert targets["step"].shape == targets["duration"].shape == (n, L, 1)
+        # Classes in beats mode, one regressed number per position in seconds (like the heads' outputs).
+        assert targets["step"].shape == targets["duration"].shape == ((n, L) if cfg.beats else (n, L, 1))
         for key in expected_inputs:
             np.testing.assert_allclose(inputs[key].numpy(), expected_inputs[key])
         for key in expected_targets:
@@ -242,3 +254,43 @@ def test_transposed_copies_are_held_out_together_for_some_seed():
     for shift in (5, -7):
         corpus.add(f"copy{shift}.mid", pd.DataFrame({"pitch": corpus.pitch[3] + shift, "step": 0.25, "duration": 0.5}))
     assert any({3, 12, 13} <= set(split_files(corpus, 0.25, seed=s)[1]) for s in range(8))
+
+
+# --- (5) time in beats: the same music at another tempo is the same input -----------------------------------
+
+def retimed(notes: pd.DataFrame, bpm: float) -> pd.DataFrame:
+    """The piece written at `bpm` (its seconds scaled) and read back as a file would be."""
+    from musicrnn.midi import midi_bytes, midi_to_notes, notes_to_midi
+
+    scale = float(notes["bpm"].iloc[0]) / bpm
+    faster = notes.assign(start=notes["start"] * scale, end=notes["end"] * scale)
+    return midi_to_notes(midi_bytes(notes_to_midi(faster, bpm=bpm)))
+
+
+def test_a_file_at_60_96_120_or_180_bpm_gives_identical_windows_and_scores():
+    from helpers_models import random_model
+    from musicrnn.bundled import chorale_files
+    from musicrnn.infer import read_model_file
+    from musicrnn.metrics import model_scores
+    from musicrnn.midi import midi_to_notes
+    from musicrnn.model import model_bytes
+
+    keras_model, cfg = random_model("tiny", seed=2)
+    model = read_model_file(model_bytes(keras_model, cfg))
+    original = midi_to_notes(chorale_files()[0])
+    scores, windows = {}, {}
+    for bpm in (60.0, 96.0, 120.0, 180.0):
+        notes = retimed(original, bpm)
+        assert notes["bpm"].iloc[0] == bpm
+        corpus = Corpus.from_tables([("f", notes)])
+        windows[bpm] = window_batch(flatten(corpus, cfg), flatten(corpus, cfg).starts, cfg.seq_length)
+        scores[bpm] = model_scores(model, corpus)
+    for bpm in (60.0, 96.0, 180.0):
+        for part in (0, 1):
+            for key in windows[120.0][part]:
+                np.testing.assert_array_equal(windows[bpm][part][key], windows[120.0][part][key])
+        assert scores[bpm] == scores[120.0]
+    # The control: a seconds model sees another piece at another tempo.
+    seconds = preset("tiny", time_unit="seconds")
+    slow, fast = (flatten(Corpus.from_tables([("f", retimed(original, b))]), seconds).numeric for b in (60.0, 180.0))
+    assert not np.allclose(slow, fast)

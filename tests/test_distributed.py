@@ -89,10 +89,15 @@ def test_two_replicas_report_the_losses_of_one_device_even_when_a_replica_gets_n
     histories = json.loads(run.stdout.strip().splitlines()[-1])
     for name, history in histories.items():
         assert all(math.isfinite(value) for row in history for value in row.values()), (name, history)
-    one = histories["one"][-1]
-    for name in ("fit", "loop"):  # 2 replicas × 16 = one device × 32: the same losses, up to float noise
-        assert histories[name][-1]["val_pitch_loss"] == pytest.approx(one["val_pitch_loss"], rel=0.1), histories
-        assert histories[name][-1]["loss"] == pytest.approx(one["loss"], rel=0.1), histories
+    one = histories["one"][0]
+    # 2 replicas × 16 = one device × 32: the same losses over the first epoch, up to float noise (a halved
+    # loss is 50% off). Later epochs are not compared: with rhythm classes the pitch loss leaves its early
+    # plateau a little sooner or later with float noise, and the runs part by up to ~20% by epoch 2.
+    for name in ("fit", "loop"):
+        first = histories[name][0]
+        for key in ("loss", "pitch_loss", "step_loss"):
+            assert first[key] == pytest.approx(one[key], rel=0.05), (key, histories)
+        assert first["val_pitch_loss"] == pytest.approx(one["val_pitch_loss"], rel=0.15), histories
 
 
 class _Interrupt(keras.callbacks.Callback):

@@ -8,6 +8,7 @@ import pytest
 from musicrnn import explain
 from musicrnn.config import preset
 from musicrnn.dataset import Corpus, flatten, window_batch
+from musicrnn.features import feature_count
 from musicrnn.explain_plots import distribution_chart, loss_chart, window_roll
 from musicrnn.generate import Sampling, allowed_pitches, note_name, sample_pitches, sampling_distribution
 from musicrnn.infer import LSTMWeights, NumpyModel
@@ -19,7 +20,7 @@ def numpy_model(preset_name: str = "tiny", seed: int = 0, **overrides) -> NumpyM
     """A NumpyModel with random weights of the preset's shapes (no TensorFlow)."""
     cfg = preset(preset_name, **overrides)
     rng = np.random.default_rng(seed)
-    width = (cfg.embedding_dim if cfg.pitch_input == "embedding" else 1) + (5 if cfg.rich_features else 2)
+    width = (cfg.embedding_dim if cfg.pitch_input == "embedding" else 1) + feature_count(cfg)
     lstms = []
     for _ in range(cfg.layers):
         lstms.append(LSTMWeights(rng.normal(0, 0.2, (width, 4 * cfg.units)).astype(np.float32),
@@ -28,7 +29,8 @@ def numpy_model(preset_name: str = "tiny", seed: int = 0, **overrides) -> NumpyM
         width = cfg.units
     vectors = rng.normal(0, 0.5, (128, cfg.embedding_dim if cfg.pitch_input == "embedding" else 1)).astype(np.float32)
     table = vectors @ lstms[0].kernel[: vectors.shape[1]]
-    heads = (rng.normal(0, 0.3, (cfg.units, 130)).astype(np.float32), rng.normal(0, 0.1, 130).astype(np.float32))
+    outputs = 128 + 2 * (cfg.rhythm_classes if cfg.beats else 1)
+    heads = (rng.normal(0, 0.3, (cfg.units, outputs)).astype(np.float32), rng.normal(0, 0.1, outputs).astype(np.float32))
     return NumpyModel(cfg, table, lstms, heads, {"train_files": ["walk-1"], "val_files": ["walk-0"]})
 
 
@@ -76,7 +78,7 @@ def test_window_table_ends_with_the_target(model, notes):
     table = explain.window_table(explain.training_window(notes, 0, model.cfg), model.cfg)
     assert len(table) == model.cfg.seq_length + 1
     assert table["role"].iloc[-1].startswith("target")
-    assert list(table.columns[-5:]) == list(explain.RICH_FEATURES)
+    assert list(table.columns[-9:]) == list(explain.RICH_FEATURES + explain.BEAT_FEATURES)
 
 
 @pytest.mark.parametrize("name, overrides", [("tiny", {"layers": 2, "dropout": 0.2}), ("tutorial", {"units": 16})])
@@ -106,7 +108,9 @@ def test_prediction_is_the_softmax_of_the_last_position(model, notes):
     expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
     np.testing.assert_allclose(prediction.probs, expected, rtol=1e-12)
     assert prediction.probs.sum() == pytest.approx(1.0)
-    assert prediction.step == pytest.approx(float(out["step"][0, -1, 0]))
+    # A beats model's predicted step is its likeliest class, in beats.
+    assert prediction.unit == "beats"
+    assert prediction.step == pytest.approx(out["step"][0, -1].argmax() / 12)
     assert prediction.true_pitch == int(window.target["pitch"])
     assert prediction.loss == pytest.approx(-np.log(prediction.probs[prediction.true_pitch]))
     assert prediction.true_rank == 1 + int((prediction.probs > prediction.probs[prediction.true_pitch]).sum())

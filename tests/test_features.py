@@ -5,17 +5,24 @@ import numpy as np
 import pytest
 
 from musicrnn.config import preset
-from musicrnn.features import encode_sequence, encode_step, feature_count
+from musicrnn.features import (
+    Timing, class_beats, encode_sequence, encode_step, encode_timed, feature_count, rhythm_class,
+)
 
-CONFIGS = {"rich": preset("tiny"), "plain": preset("tutorial")}
+CONFIGS = {"rich": preset("tiny"), "rich-seconds": preset("tiny", time_unit="seconds"), "plain": preset("tutorial")}
 
 
 def encode_note_by_note(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, cfg) -> np.ndarray:
-    """What generation does: encode_step per note, carrying the previous pitch and the chord counter."""
+    """What generation does: encode_step per note, carrying the previous pitch, the chord counter and the
+    onset's place in the bar (bars of 4 beats from the first note, as encode_sequence assumes)."""
     rows, chord_size = [], np.zeros(1, np.int64)
     prev = pitch[:1]
+    beat = np.zeros(1)
     for i in range(len(pitch)):
-        numeric, chord_size = encode_step(pitch[i : i + 1], step[i : i + 1], duration[i : i + 1], prev, chord_size, cfg)
+        if i:
+            beat = beat + step[i]
+        numeric, chord_size = encode_step(pitch[i : i + 1], step[i : i + 1], duration[i : i + 1], prev, chord_size, cfg,
+                                          beat, np.mod(beat, 4.0), np.full(1, 4.0))
         prev = pitch[i : i + 1]
         rows.append(numeric[0])
     return np.stack(rows)
@@ -48,16 +55,18 @@ def test_rich_encoding_of_a_batch_equals_one_stream_at_a_time():
     rng = np.random.default_rng(3)
     pitch, prev = rng.integers(0, 128, 8), rng.integers(0, 128, 8)
     step, duration, chord = rng.choice([0.0, 0.3, 9.0], 8), rng.uniform(0, 6, 8), rng.integers(0, 9, 8)
-    batch, counters = encode_step(pitch, step, duration, prev, chord, cfg)
+    beat, bars = rng.uniform(0, 30, 8), rng.choice([3.0, 4.0], 8)
+    batch, counters = encode_step(pitch, step, duration, prev, chord, cfg, beat, np.mod(beat, bars), bars)
     for b in range(8):
-        one, counter = encode_step(pitch[b : b + 1], step[b : b + 1], duration[b : b + 1], prev[b : b + 1], chord[b : b + 1], cfg)
+        one, counter = encode_step(pitch[b : b + 1], step[b : b + 1], duration[b : b + 1], prev[b : b + 1], chord[b : b + 1], cfg,
+                                   beat[b : b + 1], np.mod(beat[b : b + 1], bars[b : b + 1]), bars[b : b + 1])
         np.testing.assert_allclose(batch[b], one[0], atol=1e-7)
         assert counters[b] == counter[0]
 
 
 @pytest.mark.parametrize("kind", sorted(CONFIGS))
 def test_step_and_duration_are_clipped_to_zero_and_max_time(kind):
-    cfg = CONFIGS[kind].replace(max_time=4.0)
+    cfg = CONFIGS[kind].replace(max_time=4.0, max_beats=4)  # seconds clip at max_time, beats at max_beats
     step = np.array([-1.0, 0.0, 2.0, 4.0, 50.0])
     duration = np.array([-0.5, 0.1, 3.0, 10.0, 4.0])
     pitch = np.full(5, 60)
@@ -75,3 +84,22 @@ def test_tutorial_inputs_are_exactly_step_and_duration_in_seconds():
     numeric = encode_sequence(np.array([60, 62, 64, 65]), step, duration, cfg)
     assert numeric.shape == (4, 2)
     np.testing.assert_array_equal(numeric, np.stack([step, duration], axis=1).astype(np.float32))
+
+
+def test_beats_features_say_where_each_onset_falls_in_its_beat_and_bar():
+    cfg = CONFIGS["rich"]
+    timing = Timing(step=np.array([0.0, 0.5, 0.5, 1.0]), duration=np.ones(4), beat=np.array([0.0, 0.5, 1.0, 2.0]),
+                    bar_beat=np.array([0.0, 0.5, 1.0, 2.0]), bar_beats=np.full(4, 4.0))
+    numeric = encode_timed(np.array([60, 62, 64, 65]), timing, cfg)
+    assert numeric.shape == (4, 9)
+    np.testing.assert_allclose(numeric[:, 6], [1, -1, 1, 1], atol=1e-6)  # cos of the place in the beat
+    np.testing.assert_allclose(numeric[:, 8], [1, np.cos(np.pi / 4), 0, -1], atol=1e-6)  # cos of the place in the bar
+
+
+def test_rhythm_classes_are_the_nearest_twelfth_of_a_beat_and_longer_values_share_the_last():
+    cfg = CONFIGS["rich"]
+    beats = np.array([0.0, 1 / 12, 0.24, 1 / 3, 0.5, 15.9, 16.0, 40.0, -1.0])
+    classes = rhythm_class(beats, cfg)
+    np.testing.assert_array_equal(classes, [0, 1, 3, 4, 6, 191, 192, 192, 0])
+    assert cfg.rhythm_classes == 193
+    np.testing.assert_allclose(class_beats(classes[:5], cfg), [0, 1 / 12, 0.25, 1 / 3, 0.5])

@@ -11,7 +11,7 @@ import pytest
 
 from helpers_models import PYTHON, ROOT, random_model, save_random_model, walk_notes
 from musicrnn.config import PRESETS
-from musicrnn.features import encode_sequence
+from musicrnn.features import encode_sequence, timing_of
 from musicrnn.generate import MIN_DURATION, Sampling, allowed_pitches, generate, sample_pitches, scale_pitch_classes
 from musicrnn.infer import read_model_file
 from musicrnn.model import KerasStepper, model_bytes
@@ -66,7 +66,8 @@ def test_a_variation_does_not_depend_on_how_many_were_asked_for(model):
 
 def test_output_table_is_a_playable_piece(model):
     notes = run(model, seed=0, n_notes=25, velocity=70)[0]
-    assert list(notes.columns) == ["pitch", "start", "end", "step", "duration", "velocity"]
+    assert list(notes.columns) == ["pitch", "start", "end", "step", "duration", "velocity",
+                                   "beat", "step_beats", "duration_beats", "bar_beat", "bar_beats", "bpm"]
     assert len(notes) == 25
     assert notes["start"].iloc[0] == 0.0
     assert notes["start"].is_monotonic_increasing
@@ -94,7 +95,7 @@ def test_numpy_model_and_keras_stepper_generate_the_same_notes(name):
 
 
 def test_step_and_duration_are_never_negative():
-    keras_model, cfg = random_model("tiny", seed=6)
+    keras_model, cfg = random_model("tiny", seed=6, time_unit="seconds")  # regressed times can go negative
     for head in ("step", "duration"):  # make the raw predictions strongly negative
         kernel, bias = keras_model.get_layer(head).get_weights()
         keras_model.get_layer(head).set_weights([kernel, bias - 3.0])
@@ -124,38 +125,39 @@ def test_pitch_range_is_respected(model):
 
 def logits_seen(model, primer: pd.DataFrame, notes: pd.DataFrame) -> np.ndarray:
     """The pitch logits the generator saw before each generated note (teacher-forced over the result)."""
-    history = pd.concat([primer[["pitch", "step", "duration"]], notes[["pitch", "step", "duration"]]], ignore_index=True)
-    pitch = history["pitch"].to_numpy()
-    numeric = encode_sequence(pitch, history["step"].to_numpy(), history["duration"].to_numpy(), model.cfg)
+    cfg = model.cfg
+    before, after = timing_of(primer, cfg), timing_of(notes, cfg)
+    pitch = np.r_[primer["pitch"].to_numpy(), notes["pitch"].to_numpy()]
+    numeric = encode_sequence(pitch, np.r_[before.step, after.step], np.r_[before.duration, after.duration], cfg)
     out = model.forward(pitch[None, :-1], numeric[None, :-1])
     return out["pitch"][0, len(primer) - 1 :]
 
 
 def test_temperature_zero_is_greedy(model):
-    notes = run(model, seed=0, temperature=0.0)[0]
+    notes = run(model, seed=0, temperature=0.0, rhythm_temperature=0.0)[0]
     np.testing.assert_array_equal(notes["pitch"], logits_seen(model, PRIMER, notes).argmax(axis=1))
 
 
 def test_greedy_with_a_key_takes_the_best_pitch_in_the_scale(model):
-    notes = run(model, seed=0, temperature=0.0, key="C:major")[0]
+    notes = run(model, seed=0, temperature=0.0, rhythm_temperature=0.0, key="C:major")[0]
     logits = logits_seen(model, PRIMER, notes)
     in_scale = np.isin(np.arange(128) % 12, sorted(C_MAJOR))
     np.testing.assert_array_equal(notes["pitch"], np.where(in_scale, logits, -np.inf).argmax(axis=1))
 
 
 def test_greedy_ignores_the_seed(model):
-    a, b = run(model, seed=1, temperature=0.0)[0], run(model, seed=2, temperature=0.0)[0]
+    a, b = run(model, seed=1, temperature=0.0, rhythm_temperature=0.0)[0], run(model, seed=2, temperature=0.0, rhythm_temperature=0.0)[0]
     np.testing.assert_array_equal(a["pitch"], b["pitch"])
 
 
 def test_top_k_one_equals_greedy(model):
-    greedy = run(model, seed=0, temperature=0.0)[0]
-    pd.testing.assert_frame_equal(run(model, seed=9, top_k=1, temperature=1.5)[0], greedy)
+    greedy = run(model, seed=0, temperature=0.0, rhythm_temperature=0.0)[0]
+    pd.testing.assert_frame_equal(run(model, seed=9, top_k=1, temperature=1.5, rhythm_temperature=0.0)[0], greedy)
 
 
 def test_tiny_top_p_equals_greedy(model):
-    greedy = run(model, seed=0, temperature=0.0)[0]
-    pd.testing.assert_frame_equal(run(model, seed=9, top_p=1e-6)[0], greedy)
+    greedy = run(model, seed=0, temperature=0.0, rhythm_temperature=0.0)[0]
+    pd.testing.assert_frame_equal(run(model, seed=9, top_p=1e-6, rhythm_temperature=0.0)[0], greedy)
 
 
 def test_top_k_samples_only_among_the_k_most_likely():
@@ -192,6 +194,9 @@ def test_high_temperature_spreads_the_choices(model):
         (dict(top_p=0.0), "top-p"),
         (dict(top_p=1.5), "top-p"),
         (dict(top_k=-1), "top-k"),
+        (dict(rhythm_temperature=-0.5), "rhythm temperature"),
+        (dict(bpm=5.0), "tempo"),
+        (dict(bpm=1000.0), "tempo"),
         (dict(pitch_low=80, pitch_high=70), "pitch range"),
         (dict(pitch_high=128), "pitch range"),
         (dict(key="H:major"), "unknown key"),
@@ -233,3 +238,68 @@ def test_generation_in_a_fresh_process_never_imports_tensorflow(which, tmp_path)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {"notes": [200, 200], "heavy": []}
+
+
+def rhythm_logits_seen(model, primer: pd.DataFrame, notes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The step and duration logits a beats model saw before each generated note."""
+    cfg = model.cfg
+    before, after = timing_of(primer, cfg), timing_of(notes, cfg)
+    pitch = np.r_[primer["pitch"].to_numpy(), notes["pitch"].to_numpy()]
+    numeric = encode_sequence(pitch, np.r_[before.step, after.step], np.r_[before.duration, after.duration], cfg)
+    out = model.forward(pitch[None, :-1], numeric[None, :-1])
+    return out["step"][0, len(primer) - 1 :], out["duration"][0, len(primer) - 1 :]
+
+
+def test_beats_model_onsets_and_durations_lie_on_the_twelfth_beat_grid(model):
+    assert model.cfg.beats
+    for notes in run(model, seed=3, variations=3):
+        np.testing.assert_allclose(notes["step_beats"] * 12, np.round(notes["step_beats"] * 12), atol=1e-9)
+        np.testing.assert_allclose(notes["beat"] * 12, np.round(notes["beat"] * 12), atol=1e-9)
+        assert (notes["duration_beats"] >= 1 / 12).all()  # the "0 beats" class is never a duration
+
+
+def test_rhythm_temperature_zero_takes_the_likeliest_step_and_duration(model):
+    notes = run(model, seed=0, rhythm_temperature=0.0)[0]
+    step_logits, duration_logits = rhythm_logits_seen(model, PRIMER, notes)
+    np.testing.assert_array_equal(np.rint(notes["step_beats"] * 12), step_logits.argmax(axis=1))
+    duration_logits[:, 0] = -np.inf
+    np.testing.assert_array_equal(np.rint(notes["duration_beats"] * 12), duration_logits.argmax(axis=1))
+
+
+def test_rhythm_temperature_changes_the_rhythm_only_when_it_is_sampled(model):
+    steady = [run(model, seed=s, temperature=0.0, rhythm_temperature=0.0)[0]["step_beats"] for s in (1, 2)]
+    free = [run(model, seed=s, temperature=0.0, rhythm_temperature=1.5)[0]["step_beats"] for s in (1, 2)]
+    np.testing.assert_array_equal(*steady)
+    assert not np.array_equal(*free)
+
+
+@pytest.mark.parametrize("bpm", [60.0, 96.0, 180.0])
+def test_bpm_sets_the_seconds_and_leaves_the_beats(model, bpm):
+    reference = run(model, seed=4, bpm=120.0)[0]
+    notes = run(model, seed=4, bpm=bpm)[0]
+    np.testing.assert_array_equal(notes["pitch"], reference["pitch"])
+    np.testing.assert_allclose(notes["beat"], reference["beat"])
+    np.testing.assert_allclose(notes["start"], notes["beat"] * 60.0 / bpm)
+    np.testing.assert_allclose(notes["duration"], notes["duration_beats"] * 60.0 / bpm)
+    assert (notes["bpm"] == bpm).all()
+
+
+def test_piece_tempo_is_the_primers_unless_set():
+    primer = PRIMER.assign(bpm=84.0)
+    keras_model, cfg = random_model("tiny", seed=4)
+    model = read_model_file(model_bytes(keras_model, cfg))
+    assert generate(model, primer, Sampling(n_notes=5))[0]["bpm"].iloc[0] == 84.0
+    assert generate(model, primer, Sampling(n_notes=5, bpm=150.0))[0]["bpm"].iloc[0] == 150.0
+
+
+def test_a_chord_never_repeats_a_pitch_even_when_the_network_insists():
+    keras_model, cfg = random_model("tiny", seed=4)
+    for head, favourite in (("step", 0), ("pitch", 60)):  # "play together" and "play C4", overwhelmingly
+        kernel, bias = keras_model.get_layer(head).get_weights()
+        bias[favourite] += 12.0
+        keras_model.get_layer(head).set_weights([kernel, bias])
+    model = read_model_file(model_bytes(keras_model, cfg))
+    for notes in generate(model, PRIMER, Sampling(n_notes=30, variations=2, seed=1)):
+        assert (notes["step_beats"] == 0).mean() > 0.8  # the control: nearly everything is one long chord
+        assert not notes.duplicated(["beat", "pitch"]).any()
+        assert (notes["pitch"] == 60).sum() <= notes["beat"].nunique()  # C4 once per onset at most

@@ -65,8 +65,42 @@ def test_numpy_step_by_step_equals_forward():
     for t in range(9):
         logits, step, duration, state = numpy_model.step(pitch[:, t], numeric[:, t], state)
         np.testing.assert_allclose(logits, whole["pitch"][:, t], atol=1e-6)
-        np.testing.assert_allclose(step, whole["step"][:, t, 0], atol=1e-6)
-        np.testing.assert_allclose(duration, whole["duration"][:, t, 0], atol=1e-6)
+        np.testing.assert_allclose(step, whole["step"][:, t], atol=1e-6)  # (B, classes) rhythm logits
+        np.testing.assert_allclose(duration, whole["duration"][:, t], atol=1e-6)
+
+
+def test_a_file_from_before_beats_loads_as_a_seconds_model(tmp_path):
+    """Old files (the previous default model, users' downloads) have one-number step/duration heads and no
+    time_unit in their settings: they load as seconds models and generate as before."""
+    from musicrnn.generate import Sampling, generate
+
+    model, cfg = random_model("tiny", seed=5, time_unit="seconds")
+    data = model_bytes(model, cfg)
+
+    def forget_time_unit(text: bytes) -> bytes:
+        info = json.loads(text)
+        for key in ("time_unit", "beat_grid", "max_beats"):
+            info["config"].pop(key)
+        return json.dumps(info).encode()
+
+    old = read_model_file(rewrite_member(data, "musicrnn.json", forget_time_unit))
+    assert old.cfg.time_unit == "seconds" and old.time_width == 1
+    assert_same_outputs(old, model, cfg)
+    notes = generate(old, None, Sampling(n_notes=20, seed=1))[0]
+    assert len(notes) == 20 and (notes["duration"] > 0).all()
+
+
+def test_a_step_head_that_disagrees_with_the_beat_grid_is_refused():
+    model, cfg = random_model("tiny", seed=5)
+    data = model_bytes(model, cfg)
+
+    def other_grid(text: bytes) -> bytes:
+        info = json.loads(text)
+        info["config"]["beat_grid"] = 8
+        return json.dumps(info).encode()
+
+    with pytest.raises(ModelFileError, match="193 classes"):
+        read_model_file(rewrite_member(data, "musicrnn.json", other_grid))
 
 
 # --- hostile and foreign files -------------------------------------------------------------------------
@@ -94,8 +128,9 @@ def musicrnn_like(
     x = between(concat) if between is not None else concat
     x = rnn(cfg.units, return_sequences=True, name="lstm_1")(x)
     sources = {"pitch": x, "step": concat if step_from_concat else x, "duration": x}
+    time_width = cfg.rhythm_classes if cfg.beats else 1
     outputs = {
-        label: keras.layers.Dense(PITCH_CLASSES if head == "pitch" else 1, activation=head_activation, name=label)(
+        label: keras.layers.Dense(PITCH_CLASSES if head == "pitch" else time_width, activation=head_activation, name=label)(
             sources[head]
         )
         for head, label in zip(HEADS, head_names)

@@ -9,7 +9,7 @@ import pytest
 
 from musicrnn.config import preset
 from musicrnn.dataset import Corpus
-from musicrnn.metrics import baseline_cross_entropy, bigram_probs, model_scores, unigram_probs
+from musicrnn.metrics import baseline_cross_entropy, bigram_probs, model_scores, rhythm_baselines, unigram_probs
 
 
 def corpus_of(*pitch_lists, step: float = 0.25) -> Corpus:
@@ -60,8 +60,8 @@ class NextPitchStub:
 
     P = 0.6
 
-    def __init__(self):
-        self.cfg = preset("tiny")
+    def __init__(self, time_unit: str = "seconds"):
+        self.cfg = preset("tiny", time_unit=time_unit)
         self.fed: list[tuple[np.ndarray, np.ndarray]] = []
 
     def forward(self, pitch: np.ndarray, numeric: np.ndarray) -> dict:
@@ -70,6 +70,10 @@ class NextPitchStub:
         logits = np.zeros((batch, steps, 128))
         favourite = math.log(self.P * 127 / (1 - self.P))  # softmax gives P to this class
         np.put_along_axis(logits, (pitch + 1)[..., None], favourite, axis=2)
+        if self.cfg.beats:  # rhythm logits: probability P on "one beat" (class 12) for step and duration
+            rhythm = np.zeros((batch, steps, self.cfg.rhythm_classes))
+            rhythm[..., 12] = math.log(self.P * (self.cfg.rhythm_classes - 1) / (1 - self.P))
+            return {"pitch": logits, "step": rhythm, "duration": rhythm.copy()}
         return {"pitch": logits, "step": np.zeros((batch, steps, 1)), "duration": np.ones((batch, steps, 1))}
 
 
@@ -103,3 +107,28 @@ def test_model_scores_timing_errors_against_constant_predictions():
 def test_model_scores_refuse_files_too_short_to_score():
     with pytest.raises(ValueError):
         model_scores(NextPitchStub(), corpus_of([60]), TRAIN)
+
+
+def test_beats_model_rhythm_nll_and_top1_follow_the_stub_probabilities():
+    # Steps of 0.5 s and durations of 0.5 s at 120 bpm are one beat each: the stub's favourite class.
+    stub = NextPitchStub("beats")
+    scores = model_scores(stub, corpus_of([60, 61, 62, 70], step=0.5), TRAIN)
+    assert scores["step_nll"] == pytest.approx(-math.log(stub.P), rel=1e-6)
+    assert scores["duration_nll"] == pytest.approx(-math.log(stub.P), rel=1e-6)
+    assert scores["step_top1"] == scores["duration_top1"] == 1.0
+    assert "step_mse" not in scores
+    miss = model_scores(stub, corpus_of([60, 61, 62], step=0.25), TRAIN)  # half a beat: not the favourite
+    assert miss["step_nll"] == pytest.approx(-math.log((1 - stub.P) / 192), rel=1e-6)
+    assert miss["step_top1"] == 0.0
+
+
+def test_rhythm_baselines_count_classes_like_the_pitch_baselines():
+    cfg = preset("tiny")
+    train = corpus_of([60, 61, 62, 63], step=0.5)  # every step is one beat (class 12)
+    report = rhythm_baselines(train, corpus_of([60, 61, 62], step=0.5), cfg)
+    classes = cfg.rhythm_classes
+    # unigram over 4 steps, all class 12, add-one smoothed
+    assert report["step"]["unigram_nll"] == pytest.approx(-math.log(5 / (4 + classes)))
+    assert report["step"]["uniform_nll"] == pytest.approx(math.log(classes))
+    assert report["step"]["bigram_nll"] < report["step"]["unigram_nll"]  # 12 -> 12 was seen twice
+    assert report["step"]["bigram_top1"] == 1.0

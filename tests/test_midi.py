@@ -4,10 +4,12 @@ Basic cases only; the exhaustive hostile-upload suite lives in tests/test_hostil
 """
 from __future__ import annotations
 
+import io
 import uuid
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from musicrnn.midi import NOTE_COLUMNS, MidiError, load_uploads, midi_bytes, midi_to_notes, notes_to_midi
@@ -168,3 +170,107 @@ def test_unreadable_zip_is_one_error_naming_the_archive():
     (result,) = load_uploads([("broken.zip", b"PK\x03\x04 not really a zip")])
     assert result.name == "broken.zip" and not result.ok
     assert "zip" in result.error
+
+
+# --- musical time: beats through the tempo map, the beat grid, doubled parts, tempo and metre out -------------
+
+def beats_midi(beat_notes, tempi=((0.0, 120.0),), signature=(4, 4), tracks=1, performed_jitter=0.0, seed=0) -> bytes:
+    """A MIDI file of (pitch, onset beat, length in beats) notes under a tempo map of (beat, bpm) changes,
+    each note written into every one of `tracks` tracks (doubling), optionally with jittered onsets."""
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI(resolution=480)
+    # pretty_midi writes its tick scales as the file's tempo events: one (tick, seconds per tick) per change.
+    pm._tick_scales = [(int(beat * 480), 60.0 / (bpm * 480)) for beat, bpm in tempi]
+    pm._update_tick_to_time(int(max(b + d for _, b, d in beat_notes) * 480) + 480)
+    pm.time_signature_changes.append(pretty_midi.TimeSignature(*signature, 0.0))
+    rng = np.random.default_rng(seed)
+    for track in range(tracks):
+        instrument = pretty_midi.Instrument(program=40 + track)
+        for pitch, beat, length in beat_notes:
+            start = pm.tick_to_time(int(round(beat * 480))) + rng.uniform(-performed_jitter, performed_jitter)
+            end = pm.tick_to_time(int(round((beat + length) * 480)))
+            instrument.notes.append(pretty_midi.Note(velocity=80, pitch=pitch, start=max(0.0, start), end=end))
+        pm.instruments.append(instrument)
+    return midi_bytes(pm)
+
+
+PHRASE = [(60, 0, 1), (64, 0, 1), (67, 0, 1), (62, 1, 0.5), (64, 1.5, 0.5), (65, 2, 1 / 3), (67, 2 + 1 / 3, 1 / 3),
+          (69, 2 + 2 / 3, 1 / 3), (72, 3, 2), (60, 3, 2), (59, 5, 0.25), (57, 5.25, 0.75), (55, 6, 2)]
+BEAT_COLUMNS = ["pitch", "beat", "step_beats", "duration_beats", "bar_beat", "bar_beats"]
+
+
+@pytest.mark.parametrize("bpm", [60.0, 96.0, 180.0])
+def test_the_same_music_at_another_tempo_has_the_same_beats(bpm):
+    reference = midi_to_notes(beats_midi(PHRASE, tempi=((0.0, 120.0),)))
+    retimed = midi_to_notes(beats_midi(PHRASE, tempi=((0.0, bpm),)))
+    assert retimed[BEAT_COLUMNS].equals(reference[BEAT_COLUMNS])
+    np.testing.assert_allclose(retimed["start"], reference["start"] * 120.0 / bpm, atol=1e-3)  # seconds differ
+    assert (retimed["bpm"] == bpm).all()
+
+
+def test_beats_follow_a_tempo_change_inside_the_file():
+    steady = midi_to_notes(beats_midi(PHRASE))
+    changing = midi_to_notes(beats_midi(PHRASE, tempi=((0.0, 120.0), (3.0, 60.0))))
+    assert changing[BEAT_COLUMNS].equals(steady[BEAT_COLUMNS])
+    late = changing["beat"] >= 3
+    assert (changing.loc[late, "bpm"] == 60.0).all() and (changing.loc[~late, "bpm"] == 120.0).all()
+    np.testing.assert_allclose(changing.loc[late, "start"], 1.5 + (changing.loc[late, "beat"] - 3) * 1.0, atol=1e-3)
+
+
+def test_onsets_and_lengths_are_on_the_twelfth_beat_grid_with_triplets_and_sixteenths():
+    notes = midi_to_notes(beats_midi(PHRASE))
+    expected_onsets = sorted(b for _, b, _ in PHRASE)
+    np.testing.assert_allclose(notes["beat"], expected_onsets, atol=1e-12)
+    np.testing.assert_allclose(notes["beat"] * 12, np.round(notes["beat"] * 12), atol=1e-9)
+    assert notes.loc[notes["pitch"] == 59, "duration_beats"].iloc[0] == 0.25
+
+
+def test_performed_timing_snaps_to_the_grid_and_says_how_far_it_moved():
+    from musicrnn.midi import load_one
+
+    exact = midi_to_notes(beats_midi(PHRASE))
+    loaded = load_one("played.mid", beats_midi(PHRASE, performed_jitter=0.02, seed=3))
+    assert loaded.ok
+    assert loaded.notes[BEAT_COLUMNS].equals(exact[BEAT_COLUMNS])  # 20 ms is well inside 1/24 beat at 120 bpm
+    assert 2 <= loaded.shift_ms <= 20
+    assert load_one("exact.mid", beats_midi(PHRASE)).shift_ms < 1
+
+
+def test_parts_doubling_each_other_are_merged_into_one_note_the_longest_kept():
+    from musicrnn.midi import load_one
+
+    single = midi_to_notes(beats_midi(PHRASE))
+    doubled = load_one("doubled.mid", beats_midi(PHRASE, tracks=3))
+    assert doubled.merged == 2 * len(PHRASE)
+    assert doubled.notes[BEAT_COLUMNS].equals(single[BEAT_COLUMNS])
+    # A unison of different lengths in two parts: one note, as long as the longer one.
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI()
+    for notes in ([(60, 0.0, 0.5), (64, 0.5, 1.0)], [(60, 0.0, 1.0)]):
+        pm.instruments.append(pretty_midi.Instrument(program=0))
+        pm.instruments[-1].notes.extend(pretty_midi.Note(80, p, start, end) for p, start, end in notes)
+    unison = load_one("unison.mid", midi_bytes(pm))
+    assert unison.merged == 1 and unison.notes["duration_beats"].tolist() == [2.0, 1.0]
+
+
+def test_time_signature_gives_each_onset_its_place_in_the_bar():
+    notes = midi_to_notes(beats_midi([(60, b, 1) for b in range(7)], signature=(3, 4)))
+    assert notes["bar_beats"].tolist() == [3.0] * 7
+    assert notes["bar_beat"].tolist() == [0, 1, 2, 0, 1, 2, 0]
+
+
+def test_written_midi_carries_the_tempo_and_metre_and_reads_back_in_the_same_beats():
+    import pretty_midi
+
+    notes = midi_to_notes(beats_midi(PHRASE, tempi=((0.0, 84.0),), signature=(3, 4)))
+    pm = notes_to_midi(notes)
+    assert pm.get_tempo_changes()[1][0] == pytest.approx(84.0, rel=1e-5)
+    assert [(ts.numerator, ts.denominator) for ts in pm.time_signature_changes] == [(3, 4)]
+    again = midi_to_notes(midi_bytes(pm))
+    assert again[BEAT_COLUMNS].equals(notes[BEAT_COLUMNS])
+    # Another tempo written over the same seconds: the notes sound the same, twice as many beats go by.
+    other = midi_bytes(notes_to_midi(notes, bpm=168.0))
+    assert pretty_midi.PrettyMIDI(io.BytesIO(other)).get_tempo_changes()[1][0] == pytest.approx(168.0, rel=1e-5)
+    np.testing.assert_allclose(midi_to_notes(other)["beat"], notes["beat"] * 2)

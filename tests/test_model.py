@@ -22,8 +22,11 @@ def test_every_preset_outputs_three_named_heads_at_every_position(name):
     out = keras_outputs(model, pitch, numeric)
     assert set(out) == {"pitch", "step", "duration"}
     assert out["pitch"].shape == (2, 7, 128)
-    assert out["step"].shape == (2, 7, 1)
-    assert out["duration"].shape == (2, 7, 1)
+    # Beats presets: logits over the 1/12-beat classes; the tutorial: one regressed number in seconds.
+    width = 193 if cfg.beats else 1
+    assert cfg.beats == (name != "tutorial")
+    assert out["step"].shape == (2, 7, width)
+    assert out["duration"].shape == (2, 7, width)
 
 
 def test_outputs_do_not_depend_on_later_notes():

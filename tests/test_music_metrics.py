@@ -265,3 +265,40 @@ def test_metrics_table_has_a_row_per_metric_and_the_corpus_last():
     assert list(result.columns) == ["variation 1", "variation 2", "corpus"]
     assert len(result) == len(METRIC_LABELS)
     assert result.loc["notes per onset", "variation 2"] == 3.0
+
+
+# ---------------------------------------------------------------- rhythm metrics
+
+def test_onsets_on_the_grid_are_read_from_the_seconds_at_the_pieces_tempo():
+    from musicrnn.music_metrics import on_beat, on_grid, onset_beats
+
+    steady = table(C_SCALE, step=0.25)  # eighth notes at 120 bpm
+    assert piece_metrics(steady)["on_grid"] == 1.0
+    assert piece_metrics(steady)["on_beat"] == pytest.approx(4 / 7)
+    # The same seconds read at 107 bpm fall between the grid points.
+    assert piece_metrics(steady.assign(bpm=107.0))["on_grid"] < 0.5
+    off = table(C_SCALE, step=[0.0, 0.19, 0.35, 0.19, 0.35, 0.19, 0.35])  # what a squared-error head predicts
+    assert piece_metrics(off)["on_grid"] < 0.3
+    np.testing.assert_allclose(onset_beats(np.array([0.0, 0.5, 0.25]), 120.0), [0.0, 1.0, 1.5])
+    assert on_grid(np.array([0.0, 1 / 3, 0.5 + 0.001, 0.71])) == 0.75
+    assert on_beat(np.array([0.0, 1.0, 1.5, 2.0])) == 0.75
+
+
+def test_rhythm_entropy_is_zero_for_a_steady_pulse_and_one_bit_for_two_lengths():
+    from musicrnn.music_metrics import ioi_entropy
+
+    assert ioi_entropy(np.arange(8) * 0.5) == 0.0
+    assert ioi_entropy(np.array([0, 1, 1.5, 2.5, 3.0])) == pytest.approx(1.0)
+    assert ioi_entropy(np.array([0.0, 0.0, 1.0, 1.0, 2.0])) == 0.0  # chords are one onset
+
+
+def test_beat_position_histogram_counts_twelfths_of_the_beat():
+    from musicrnn.music_metrics import beat_position_histogram
+
+    shares = beat_position_histogram(np.array([0.0, 1.0, 1.5, 2.25, 2 + 1 / 3, 3.0 + 0.99]))
+    assert shares[0] == pytest.approx(3 / 6)  # 0, 1 and 3.99 (nearest: the next beat)
+    assert shares[6] == shares[3] == shares[4] == pytest.approx(1 / 6)
+    from musicrnn.metric_plots import beat_position_overlay
+
+    figure = beat_position_overlay([table(C_SCALE)], shares)
+    assert len(figure.data) == 2 and list(figure.data[0].x)[0] == "on the beat"

@@ -97,7 +97,9 @@ def test_dataset_shows_the_bundled_corpus_table():
     table = at.dataframe[0].value
     assert len(table) == len(bundled.chorale_files())
     assert set(table["status"]) == {"OK"}
-    assert list(table.columns) == ["file", "status", "notes", "seconds", "instruments"]
+    assert list(table.columns) == ["file", "status", "notes", "seconds", "tempo", "timing", "instruments"]
+    assert set(table["tempo"]) == {"120 BPM, 4/4", "120 BPM, 3/4", "120 BPM, 3/2", "120 BPM, 12/8"}
+    assert table["timing"].str.startswith("on the beat grid").all()
 
 
 def test_dataset_upload_lists_a_bad_file_next_to_a_good_one(midi_factory):

@@ -53,7 +53,7 @@ def test_pitch_histogram_labels_pitches_with_note_names():
 
 def test_variations_say_they_come_out_the_same_at_temperature_0():
     at = open_page("generate", small_dataset(2))
-    same = lambda: [c.value for c in at.caption if "come out the same" in c.value]  # noqa: E731
+    same = lambda: [c.value for c in at.caption if "likeliest pitch each time" in c.value]  # noqa: E731
     assert not same()
     at.slider(key="keep_generate_temperature").set_value(0.0).run()
     assert same() and "temperature 0" in same()[0]

@@ -12,9 +12,10 @@ import streamlit as st
 from musicrnn.audio import Rendered, gm_instruments
 from musicrnn.dataset import Corpus
 from musicrnn.generate import FLAT_NAMES, NOTE_NAMES, SCALES, Sampling, default_primer, generate
-from musicrnn.metric_plots import metrics_table, novelty_chart, pitch_class_overlay, duration_overlay
+from musicrnn.metric_plots import beat_position_overlay, metrics_table, novelty_chart, pitch_class_overlay, duration_overlay
 from musicrnn.music_metrics import (
-    CorpusIndex, corpus_metrics, corpus_pitch_class_histogram, corpus_time_histogram, longest_copied_run, piece_metrics,
+    CorpusIndex, corpus_beat_position_histogram, corpus_metrics, corpus_pitch_class_histogram, corpus_time_histogram,
+    longest_copied_run, piece_metrics,
 )
 from musicrnn.recipe import Recipe, RecipeError, notes_hash, piece_midi, primer_notes
 
@@ -57,6 +58,7 @@ def _corpus_figures(key: str, n_notes: int, _corpus: Corpus) -> dict:
         "metrics": corpus_metrics(_corpus, max_notes=n_notes),
         "pitch_class": corpus_pitch_class_histogram(_corpus),
         "duration": corpus_time_histogram(_corpus, "duration"),
+        "beat_position": corpus_beat_position_histogram(_corpus),
     }
 
 
@@ -162,7 +164,8 @@ def _set_widgets(recipe: Recipe, model_label: str) -> None:
         "generate_notes": s.n_notes, "generate_temperature": s.temperature, "generate_top_k": s.top_k, "generate_top_p": s.top_p,
         "generate_tonic": tonic if tonic in NOTE_NAMES else ANY_KEY, "generate_scale": scale if scale in SCALES else "major",
         "generate_range": (s.pitch_low, s.pitch_high), "generate_seed": s.seed, "generate_variations": s.variations,
-        "generate_chord_snap": s.chord_snap,
+        "generate_chord_snap": s.chord_snap, "generate_rhythm_temperature": s.rhythm_temperature,
+        "generate_bpm": int(round(s.bpm)),
         "generate_step_grid": s.step_grid if s.step_grid in (0.0, 0.0625, 0.125, 0.25, 0.5) else 0.0,
     }
     names = {program: name for name, program in gm_instruments().items()}
@@ -187,7 +190,9 @@ def link_url(recipe: Recipe) -> str:
 
 def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None:
     settings, recipe = result.settings, result.recipe
-    st.caption(f"{len(result.pieces)} variation(s) · seed {settings.seed} · {settings.n_notes} notes · temperature {settings.temperature}")
+    tempo = result.pieces[0]["bpm"].iloc[0] if len(result.pieces[0]) else 0
+    st.caption(f"{len(result.pieces)} variation(s) · seed {settings.seed} · {settings.n_notes} notes · "
+               f"temperature {settings.temperature:g} · rhythm temperature {settings.rhythm_temperature:g} · {tempo:g} BPM")
     for index, (notes, audio) in enumerate(zip(result.pieces, result.audios)):
         st.subheader(f"Variation {index + 1}")
         show_piece(notes, audio, key=f"variation-{index + 1}-seed-{settings.seed}", program=result.program,
@@ -209,6 +214,7 @@ def show_report(result: Generated) -> None:
                      hide_index=True, column_config={"metric": st.column_config.TextColumn(width="large")})
         st.plotly_chart(pitch_class_overlay(result.pieces, report["pitch_class"], names), key="generate_pitch_classes")
         st.plotly_chart(duration_overlay(result.pieces, report["duration"], names), key="generate_durations")
+        st.plotly_chart(beat_position_overlay(result.pieces, report["beat_position"], names), key="generate_beat_positions")
         st.plotly_chart(novelty_chart(report["copied"], report["copied_transposed"], names), key="generate_novelty")
         st.caption("A model that only memorised copies long passages; real music shares short runs (scales, cadences) with other pieces too.")
 

@@ -6,7 +6,6 @@ import json
 
 import pandas as pd
 import streamlit as st
-import streamlit.components.v1 as components
 
 from musicrnn.audio import Rendered
 from musicrnn.infer import ModelFileError
@@ -92,7 +91,7 @@ def copy_button(text: str, label: str = "Copy link") -> None:
 
     The clipboard API needs a secure page (https or localhost); elsewhere the older execCommand copy is used.
     """
-    components.html(
+    st.iframe(
         f"""<button id="copy" style="font: 14px sans-serif; padding: 6px 14px; border-radius: 8px;
             border: 1px solid #c4c4cc; background: white; cursor: pointer">{html.escape(label)}</button>
         <span id="said" style="font: 14px sans-serif; margin-left: 8px; color: #15803d"></span>
