@@ -9,6 +9,7 @@ through_app()  # see ui/boot.py: deep links on a fresh server
 
 BUNDLED, UPLOADED = "Bundled Bach chorales", "My own MIDI files"
 UPLOADER_ROUND, REPLACED = "dataset_uploader_round", "dataset_replaced_uploads"
+FILE_TRACKS = "dataset_file_tracks"
 
 st.title("Dataset")
 st.caption("The music the Train and Explore pages use, for you only. Bad files are listed with the reason and never stop the good ones.")
@@ -51,7 +52,12 @@ if source == UPLOADED and state.uploads():
     for option in st.session_state[programs_key]:
         chosen_programs |= {int(option.partition(":")[2])} if option.startswith("program:") else set(PROGRAM_FAMILIES.get(option, ()))
     programs = tuple(sorted(chosen_programs)) or None
-    state.set_dataset(state.Dataset("uploaded", state.parse_uploads(tuple(state.uploads()), None, drums, programs), None, drums, programs))
+    loaded = state.parse_uploads(tuple(state.uploads()), None, drums, programs)
+    by_file = st.session_state.setdefault(FILE_TRACKS, {})  # file -> its chosen track numbers (overrides the above)
+    direct = dict(state.uploads())
+    loaded = [state.parse_one(item.name, direct[item.name], tuple(by_file[item.name]), drums)
+              if by_file.get(item.name) and item.name in direct else item for item in loaded]
+    state.set_dataset(state.Dataset("uploaded", loaded, None, drums, programs))
 else:
     if source == UPLOADED:
         st.info("No files uploaded yet: the bundled chorales are used until you upload some.")
@@ -69,6 +75,22 @@ with st.expander("Instruments"):
             key=programs_key, format_func=lambda option: choices[option][0] if option in choices else f"{option} (not in these files)",
             help="By instrument family or General MIDI program, whichever track of a file plays it; each choice says how many notes it brings.",
         )
+        direct = [item for item in dataset.files if item.name in dict(state.uploads()) and item.tracks]
+        if direct:
+            one = st.selectbox("Or choose tracks by name within one file", [item.name for item in direct], key="dataset_track_file",
+                               help="Files inside a .zip keep the choice above.")
+            tracks = next(item.tracks for item in direct if item.name == one)
+            widget = f"dataset_file_tracks::{one}"
+            if widget not in st.session_state:
+                st.session_state[widget] = st.session_state[FILE_TRACKS].get(one, [])
+
+            def remember(name: str = one, key: str = widget) -> None:
+                st.session_state[FILE_TRACKS][name] = list(st.session_state[key])
+
+            st.multiselect(
+                f"Tracks of {one} (none chosen = as above)", list(range(len(tracks))), key=widget, on_change=remember,
+                format_func=lambda index: f"{tracks[index].name or tracks[index].instrument} · {tracks[index].instrument} — {tracks[index].notes:,} notes",
+            )
     else:
         names = track_names(dataset.files)
         st.multiselect(

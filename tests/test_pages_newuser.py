@@ -155,3 +155,19 @@ def test_generated_rolls_mark_where_the_primer_ends_and_the_new_notes_begin():
     click(at, "Generate")
     spec = at.get("plotly_chart")[0].proto.spec
     assert "new notes" in spec and "primer" in spec
+
+
+def test_tracks_can_be_chosen_by_name_within_one_file():
+    files = [("duet.mid", make_midi(((0, [60, 62, 64]), (0, [48, 50])))), ("solo.mid", make_midi(((0, [70, 72]),)))]
+    at = open_page("dataset", small_dataset(2), keep_dataset_source="My own MIDI files")
+    upload(at, *files)
+    at.selectbox(key="dataset_track_file").set_value("duet.mid").run()
+    chooser = at.multiselect(key="dataset_file_tracks::duet.mid")
+    assert any("3 notes" in option for option in chooser.options)
+    chooser.set_value([1]).run()
+    assert_no_exception(at)
+    ok = {item.name: len(item.notes) for item in at.session_state[DATASET].ok_files}
+    assert ok == {"duet.mid": 2, "solo.mid": 2}  # only duet's second track; the other file untouched
+    at.switch_page("pages/explore.py").run()
+    at.switch_page("pages/dataset.py").run()
+    assert {item.name: len(item.notes) for item in at.session_state[DATASET].ok_files}["duet.mid"] == 2

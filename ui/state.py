@@ -141,6 +141,13 @@ def parse_uploads(items: tuple[tuple[str, bytes], ...], instruments: tuple[int, 
     return load_uploads(items, instruments=instruments, include_drums=include_drums, programs=programs)
 
 
+@st.cache_data(show_spinner="Reading your files…", max_entries=64)
+def parse_one(name: str, data: bytes, instruments: tuple[int, ...], include_drums: bool) -> LoadedFile:
+    from musicrnn.midi import load_one
+
+    return load_one(name, data, instruments=instruments, include_drums=include_drums)
+
+
 @st.cache_data(show_spinner="Rendering audio…", max_entries=64)
 def render_audio(notes: pd.DataFrame, program: int = 0, max_seconds: float | None = None) -> Rendered:
     from musicrnn.audio import render
