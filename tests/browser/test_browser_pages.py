@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers_browser import assert_no_exception, go_to, metric, plotly_points, settle, table_rows, upload
+from helpers_browser import assert_no_exception, go_to, metric, metric_value, plotly_points, settle, table_rows, upload
 
 URL_PATHS = re.findall(r'url_path="([\w-]+)"', (Path(__file__).resolve().parents[2] / "app.py").read_text())
 # What only each page draws; a page added later (e.g. how_it_works) is checked for its title and no exception.
@@ -99,3 +99,15 @@ def test_pages_fetch_nothing_from_other_servers_and_the_icon_ships_with_the_app(
         assert not elsewhere, elsewhere
     finally:
         context.close()
+
+
+def test_uploads_in_two_goes_with_a_page_switch_between_add_up_and_one_can_be_removed(open_page, midi_files):
+    first, second = midi_files(2, notes=30), midi_files(1, notes=31, prefix="later")
+    page = open_page("dataset", expect="Usable files")
+    upload(page, first, usable=2)
+    go_to(page, "Explore", page.locator('[data-testid="stPlotlyChart"]').first)
+    go_to(page, "Dataset", "Usable files")
+    upload(page, second, usable=3)  # added to the earlier two, not replacing them
+    page.get_by_role("button", name="Remove").nth(1).click()  # tune2.mid
+    settle(page, metric_value(page, "Usable files", showing="2"))
+    assert page.get_by_text("tune2.mid · ").count() == 0
