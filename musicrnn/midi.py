@@ -13,7 +13,7 @@ import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,30 @@ class MidiError(ValueError):
         self.reason = reason
 
 
+DRUMS_PROGRAM = 128  # what `programs` filters and Track.program call drum tracks (GM programs are 0-127)
+
+
+@dataclass(frozen=True)
+class Track:
+    """One track of a file as a musician names it: General MIDI program and family, its own name, its notes."""
+
+    program: int  # 0-127, or DRUMS_PROGRAM
+    name: str
+    notes: int
+
+    @property
+    def instrument(self) -> str:
+        return "Drums" if self.program == DRUMS_PROGRAM else pretty_midi.program_to_instrument_name(self.program)
+
+    @property
+    def family(self) -> str:
+        return "Drums" if self.program == DRUMS_PROGRAM else pretty_midi.program_to_instrument_class(self.program)
+
+
+def tracks_of(pm: pretty_midi.PrettyMIDI) -> list[Track]:
+    return [Track(DRUMS_PROGRAM if inst.is_drum else int(inst.program), inst.name.strip(), len(inst.notes)) for inst in pm.instruments]
+
+
 @dataclass
 class LoadedFile:
     """One input file after loading: its notes, or the reason it was refused."""
@@ -58,6 +82,7 @@ class LoadedFile:
     notes: pd.DataFrame | None = None
     error: str | None = None
     instruments: list[str] = field(default_factory=list)
+    tracks: list[Track] = field(default_factory=list)  # every track, whichever were chosen
     merged: int = 0  # doubled notes merged away (same pitch, same onset, in several parts)
     shift_ms: float = 0.0  # median distance (ms) an onset moved when snapped to the beat grid
     bpm: float = DEFAULT_BPM  # tempo at the first note
@@ -237,11 +262,18 @@ def parse_midi(data: bytes, name: str = "file") -> pretty_midi.PrettyMIDI:
 
 
 def _notes(
-    pm: pretty_midi.PrettyMIDI, scan: MidiScan, name: str, instruments: Sequence[int] | None, include_drums: bool
+    pm: pretty_midi.PrettyMIDI, scan: MidiScan, name: str, instruments: Sequence[int] | None, include_drums: bool,
+    programs: Collection[int] | None = None,
 ) -> pd.DataFrame:
     """pm_to_notes, plus the one thing only the scan knows: notes existed but all had zero length."""
     if scan.notes and not any(inst.notes for inst in pm.instruments):
         raise MidiError(name, NO_POSITIVE_NOTES)  # pretty_midi silently drops zero-length notes
+    if programs is not None:  # tracks by what they play (General MIDI program), the same in every file
+        by_program = [i for i, track in enumerate(tracks_of(pm)) if track.program in programs]
+        chosen = by_program if instruments is None else [i for i in instruments if i in by_program]
+        if not chosen:
+            raise MidiError(name, "none of its tracks plays one of the chosen instruments")
+        instruments = chosen
     notes = pm_to_notes(pm, name, instruments=instruments, include_drums=include_drums)
     if len(notes) == 0:
         raise MidiError(name, NO_POSITIVE_NOTES)
@@ -516,6 +548,7 @@ def load_uploads(
     items: Iterable[tuple[str, bytes]],
     instruments: Sequence[int] | None = None,
     include_drums: bool = False,
+    programs: Collection[int] | None = None,
 ) -> list[LoadedFile]:
     """Load named byte blobs (.mid/.midi or .zip); every file gets a LoadedFile, good or bad."""
     results: list[LoadedFile] = []
@@ -527,20 +560,25 @@ def load_uploads(
                 results.append(LoadedFile(name, error=exc.reason))
                 continue
             results.extend(LoadedFile(label, error=f"skipped: {reason}") for label, reason in skipped)
-            results.extend(load_uploads(members, instruments, include_drums))
+            results.extend(load_uploads(members, instruments, include_drums, programs))
         else:
-            results.append(load_one(name, data, instruments, include_drums))
+            results.append(load_one(name, data, instruments, include_drums, programs))
     return results
 
 
-def load_one(name: str, data: bytes, instruments: Sequence[int] | None = None, include_drums: bool = False) -> LoadedFile:
+def load_one(name: str, data: bytes, instruments: Sequence[int] | None = None, include_drums: bool = False,
+             programs: Collection[int] | None = None) -> LoadedFile:
+    """`programs`: keep only tracks playing these General MIDI programs (DRUMS_PROGRAM for drum tracks)."""
     try:
         pm, scan = _parse(data, name)
-        labels = [instrument_label(inst, i) for i, inst in enumerate(pm.instruments)]
-        notes = _notes(pm, scan, name, instruments, include_drums)
     except MidiError as exc:
         return LoadedFile(name, error=exc.reason)
-    return LoadedFile(name, notes=notes, instruments=labels, merged=notes.attrs.get("merged", 0),
+    labels, tracks = [instrument_label(inst, i) for i, inst in enumerate(pm.instruments)], tracks_of(pm)
+    try:
+        notes = _notes(pm, scan, name, instruments, include_drums, programs)
+    except MidiError as exc:  # the tracks stay known, so a filter that refused the file can be changed
+        return LoadedFile(name, error=exc.reason, instruments=labels, tracks=tracks)
+    return LoadedFile(name, notes=notes, instruments=labels, tracks=tracks, merged=notes.attrs.get("merged", 0),
                       shift_ms=notes.attrs.get("shift_ms", 0.0), bpm=float(notes["bpm"].iloc[0]),
                       time_signature=notes.attrs.get("time_signature", "4/4"))
 

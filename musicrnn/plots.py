@@ -12,10 +12,33 @@ from .midi import note_times
 HEADS = ("pitch", "step", "duration")
 NOTE_COLOR = "#6d28d9"
 VALIDATION_COLOR = "#f59e0b"
+PRIMER_COLOR = "#a8a29e"
 
 
-def piano_roll(notes: pd.DataFrame, title: str = "", height: int = 360) -> go.Figure:
-    """Time × pitch bars, one per note; hovering a note shows its name, start, length and velocity."""
+def piano_roll(notes: pd.DataFrame, title: str = "", height: int = 360, primer: pd.DataFrame | None = None) -> go.Figure:
+    """Time × pitch bars, one per note; hovering a note shows its name, start, length and velocity.
+
+    With `primer` (the notes a generated piece continues), they are drawn in grey before time 0, where the
+    new notes begin (a generated piece's times count from the primer's last onset)."""
+    figure = _note_bars(notes)
+    if primer is not None and len(primer):
+        shifted = primer.assign(start=primer["start"] - primer["start"].max(), end=primer["end"] - primer["start"].max())
+        figure.add_trace(_note_bars(shifted, color=PRIMER_COLOR, what="primer").data[0])
+        figure.add_vline(x=0, line=dict(color="#64748b", dash="dot"), annotation_text="new notes →", annotation_position="top right")
+    low_high = np.concatenate([notes["pitch"].to_numpy(int), primer["pitch"].to_numpy(int) if primer is not None else []]).astype(int)
+    figure.update_layout(
+        title=title or None,
+        height=height,
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        xaxis_title="time (s)",
+        yaxis=_pitch_axis(low_high),
+        bargap=0,
+        showlegend=False,
+    )
+    return figure
+
+
+def _note_bars(notes: pd.DataFrame, color: str = NOTE_COLOR, what: str = "") -> go.Figure:
     starts, ends = note_times(notes)
     pitch = notes["pitch"].to_numpy(int)
     names = [note_name(p) for p in pitch]
@@ -27,20 +50,13 @@ def piano_roll(notes: pd.DataFrame, title: str = "", height: int = 360) -> go.Fi
             base=starts,
             orientation="h",
             width=0.8,
-            marker_color=NOTE_COLOR,
-            customdata=np.stack([names, velocity], axis=1) if len(pitch) else None,
-            hovertemplate="<b>%{customdata[0]}</b> (MIDI %{y})<br>start %{base:.2f} s, length %{x:.2f} s"
-            "<br>velocity %{customdata[1]}<extra></extra>",
+            marker_color=color,
+            name=what or "notes",
+            # The note's own numbers: for a bar drawn from `base`, plotly's %{x} is where it ends, not its length.
+            customdata=np.stack([names, velocity, np.round(starts, 2), np.round(ends - starts, 2)], axis=1) if len(pitch) else None,
+            hovertemplate="<b>%{customdata[0]}</b> (MIDI %{y})<br>start %{customdata[2]} s, length %{customdata[3]} s"
+            "<br>velocity %{customdata[1]}" + (f" · {what}" if what else "") + "<extra></extra>",
         )
-    )
-    figure.update_layout(
-        title=title or None,
-        height=height,
-        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-        xaxis_title="time (s)",
-        yaxis=_pitch_axis(pitch),
-        bargap=0,
-        showlegend=False,
     )
     return figure
 
@@ -112,5 +128,8 @@ def note_histograms(notes: pd.DataFrame, height: int = 300) -> go.Figure:
             row=1, col=col,
         )
     figure.update_yaxes(title_text="notes", row=1, col=1)
+    if len(used):  # note names on the pitch axis, as on the piano roll
+        axis = _pitch_axis(used)
+        figure.update_xaxes(tickvals=axis["tickvals"], ticktext=axis["ticktext"], title_text="pitch", row=1, col=1)
     figure.update_layout(height=height, showlegend=False, margin=dict(l=10, r=10, t=40, b=10), bargap=0.05)
     return figure

@@ -8,7 +8,7 @@ from typing import Sequence
 import pandas as pd
 
 from .generate import note_name
-from .midi import LoadedFile
+from .midi import DRUMS_PROGRAM, LoadedFile, Track
 
 _NOTE_COUNT = re.compile(r"\s*\(\d[\d,]* notes?\)$")
 
@@ -39,6 +39,20 @@ def files_table(files: Sequence[LoadedFile]) -> pd.DataFrame:
     )
 
 
+PIANO_LOWEST, PIANO_HIGHEST = 21, 108  # A0 and C8, the ends of an 88-key piano
+
+
+def readable_note(pitch: int) -> str:
+    """A note name a musician reads at once: 'C4', and for the lowest octave 'B−1' with a true minus sign
+    (a hyphen reads like a range) and where it lies: 'B−1 (below the piano)'."""
+    name = note_name(int(pitch)).replace("-", "−")
+    if pitch < PIANO_LOWEST:
+        return f"{name} (below the piano)"
+    if pitch > PIANO_HIGHEST:
+        return f"{name} (above the piano)"
+    return name
+
+
 def corpus_summary(files: Sequence[LoadedFile]) -> dict:
     """Counts over the usable files: files, refused files, notes, minutes and the pitch range as names."""
     good = [item for item in files if item.ok]
@@ -48,8 +62,8 @@ def corpus_summary(files: Sequence[LoadedFile]) -> dict:
         "refused": len(files) - len(good),
         "notes": int(len(pitches)),
         "minutes": sum(item.seconds for item in good) / 60,
-        "lowest": note_name(pitches.min()) if len(pitches) else "–",
-        "highest": note_name(pitches.max()) if len(pitches) else "–",
+        "lowest": readable_note(pitches.min()) if len(pitches) else "–",
+        "highest": readable_note(pitches.max()) if len(pitches) else "–",
     }
 
 
@@ -60,6 +74,46 @@ def track_names(files: Sequence[LoadedFile]) -> dict[int, str]:
         for index, label in enumerate(item.instruments):
             labels.setdefault(index, Counter())[_NOTE_COUNT.sub("", label)] += 1
     return {index: counts.most_common(1)[0][0] for index, counts in sorted(labels.items())}
+
+
+def _families() -> dict[str, frozenset[int]]:
+    import pretty_midi
+
+    families: dict[str, set[int]] = {"family:Drums": {DRUMS_PROGRAM}}
+    for program in range(128):
+        families.setdefault(f"family:{pretty_midi.program_to_instrument_class(program)}", set()).add(program)
+    return {key: frozenset(programs) for key, programs in families.items()}
+
+
+PROGRAM_FAMILIES = _families()  # "family:Strings" -> every General MIDI program of the family
+
+
+def instrument_choices(files: Sequence[LoadedFile]) -> dict[str, tuple[str, frozenset[int]]]:
+    """What a musician can keep across all files: each instrument family and each General MIDI program found,
+    as option -> (label with the notes and files it brings, the programs it keeps). Counts all tracks, chosen or not."""
+    notes: Counter = Counter()
+    files_with: dict[int, set[str]] = {}
+    example: dict[int, Track] = {}
+    for item in files:
+        for track in item.tracks:
+            notes[track.program] += track.notes
+            files_with.setdefault(track.program, set()).add(item.name)
+            example.setdefault(track.program, track)
+    families: dict[str, set[int]] = {}
+    for program, track in example.items():
+        families.setdefault(track.family, set()).add(program)
+
+    def label(text: str, programs: set[int]) -> str:
+        count = len(set().union(*(files_with[p] for p in programs)))
+        return f"{text} — {sum(notes[p] for p in programs):,} notes in {count} file(s)"
+
+    choices: dict[str, tuple[str, frozenset[int]]] = {}
+    for family, programs in sorted(families.items()):
+        if len(programs) > 1:  # a family of one program is just that program
+            choices[f"family:{family}"] = (label(f"All {family}", programs), frozenset(programs))
+        for program in sorted(programs):
+            choices[f"program:{program}"] = (label(f"{family} › {example[program].instrument}", {program}), frozenset({program}))
+    return choices
 
 
 def named_notes(notes: pd.DataFrame) -> pd.DataFrame:

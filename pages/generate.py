@@ -2,7 +2,8 @@
 import streamlit as st
 
 from musicrnn.audio import gm_instruments
-from musicrnn.generate import MAX_NOTES, MAX_VARIATIONS, NOTE_NAMES, SCALES, Sampling, note_name
+from musicrnn.generate import MAX_NOTES, MAX_VARIATIONS, NOTE_NAMES, SCALES, Sampling
+from musicrnn.summaries import readable_note
 from ui import generation, state
 from ui.boot import through_app
 from ui.generation import ANY_KEY, RESULT
@@ -10,6 +11,8 @@ from ui.primer import choose_primer
 from ui.widgets import model_uploader
 
 through_app()  # see ui/boot.py: deep links on a fresh server
+
+IDENTICAL_TOP_P = 0.1  # below this the likeliest pitch alone nearly always fills the nucleus
 
 st.title("Generate")
 with st.expander("Upload a .keras model"):
@@ -37,7 +40,7 @@ top_p = middle.slider("Top-p", 0.05, 1.0, step=0.05, key=state.keep("generate_to
 tonic = middle.selectbox("Key", [ANY_KEY, *NOTE_NAMES], key=state.keep("generate_tonic", ANY_KEY), help="Only pitches of this scale are played.")
 scale = middle.selectbox("Scale", list(SCALES), key=state.keep("generate_scale", "major"), disabled=tonic == ANY_KEY)
 low, high = middle.slider("Pitch range (MIDI numbers)", 0, 127, key=state.keep("generate_range", (36, 84)))
-middle.caption(f"From {note_name(low)} to {note_name(high)}")
+middle.caption(f"From {readable_note(low)} to {readable_note(high)}")
 instrument = right.selectbox("Instrument", list(gm_instruments()), key=state.keep("generate_instrument", "Acoustic Grand Piano"))
 seed = right.number_input("Seed", 0, 2**31 - 1, key=state.keep("generate_seed", 0), help="The same seed and settings give the same music.")
 variations = right.slider("Variations", 1, MAX_VARIATIONS, key=state.keep("generate_variations", 3))
@@ -56,6 +59,13 @@ else:
                                      help="Round every start and length to this grid (0 = off). 0.125 s is a sixteenth note at 120 bpm.")
         bpm = st.number_input("Tempo written in the file (BPM, 0 = the primer's)", 0, 300, step=4, key=state.keep("generate_bpm", 0))
 
+if variations > 1 and (temperature == 0 or top_k == 1 or top_p <= IDENTICAL_TOP_P):
+    why = "temperature 0" if temperature == 0 else "top-k 1" if top_k == 1 else f"top-p {top_p:g}"
+    rhythm_differs = entry.model.cfg.beats and rhythm_temperature > 0
+    right.caption(f":material/info: With {why} every variation takes the likeliest pitch each time, so "
+                  + ("they share their pitches and differ only in rhythm" if rhythm_differs else "they come out the same")
+                  + ": raise it for different variations.")
+
 if st.button("Generate", type="primary", icon=":material/music_note:"):
     settings = Sampling(
         n_notes=int(n_notes), temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
@@ -70,6 +80,8 @@ if st.button("Generate", type="primary", icon=":material/music_note:"):
             st.session_state[RESULT] = generation.run(entry, primer, settings, program)
     except ValueError as exc:
         st.error(f"Cannot generate with these settings: {exc}")
+        if RESULT in st.session_state:
+            st.caption("The pieces below are the earlier ones, made with the earlier settings.")
 
 # Results live in session state, so touching a widget or switching pages does not regenerate or lose them.
 if RESULT in st.session_state:

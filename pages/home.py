@@ -43,3 +43,4 @@ st.page_link("pages/dataset.py", label="Dataset – the bundled chorales or your
 st.page_link("pages/explore.py", label="Explore – look at and listen to one file", icon=":material/search:")
 st.page_link("pages/train.py", label="Train – teach the network your music and watch it learn", icon=":material/model_training:")
 st.page_link("pages/generate.py", label="Generate – choose a model, a start and how adventurous it plays", icon=":material/music_note:")
+st.page_link("pages/how_it_works.py", label="How it works – what the network reads, predicts and learns, step by step", icon=":material/school:")

@@ -35,6 +35,11 @@ files = [item for item in state.dataset().ok_files if explain.window_count(item.
 if not files:
     st.warning(f"No file of your dataset has more than {L} notes, the window this model reads.")
     st.stop()
+short = [item.name for item in state.dataset().ok_files if item not in files]
+if short:
+    listed = ", ".join(short[:5]) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
+    st.caption(f":material/info: {len(short)} file(s) have no more than {L} notes, the window this model reads, "
+               f"and are left out here: {listed}.")
 names = [item.name for item in files]
 file_key = state.keep("explain_file", names[0])
 if st.session_state[file_key] not in names:
@@ -111,6 +116,17 @@ st.markdown(
 st.plotly_chart(loss_chart(table), key="explain_loss_chart")
 st.caption(PERPLEXITY_EXPLANATION + " The bigram guesses from the previous pitch only, the unigram from how common each pitch is; "
            f"both were fitted on the other {numbers.reference_files} files of your dataset.")
+guesses = table.loc[["unigram", "bigram"], "cross-entropy (nats)"]
+if table.loc["model", "cross-entropy (nats)"] > guesses.min():
+    beaten_by = guesses.idxmin()
+    if entry.label == state.DEFAULT_MODEL_LABEL:
+        other = (f" Choose **{state.TRAINED_MODEL_LABEL}** above to compare yours." if state.trained_model() is not None
+                 else " Train one on your own files on the Train page.")
+        st.info(f"Here the model does worse than the simple {beaten_by} guess. The default model learnt Bach chorales, "
+                f"so music unlike them surprises it; a model trained on music like this file does better.{other}")
+    else:
+        st.info(f"Here the model does worse than the simple {beaten_by} guess: it learnt different music, or not "
+                "for long enough. A model trained longer on music like this file does better.")
 if numbers.seen_in_training:
     st.info("This model trained on this file, so it may score better here than on music it has never seen.")
 st.dataframe(table.style.format({"cross-entropy (nats)": "{:.3f}", "perplexity": "{:.1f}", "top-1": "{:.0%}"}), key="explain_loss_table")

@@ -93,7 +93,7 @@ def test_generate_shows_metrics_overlays_and_novelty_for_each_variation():
     at = generate_small(open_page("generate", small_dataset(3)))
     assert "Musical metrics next to your dataset" in [expander.label for expander in at.expander]
     table = table_with(at, "corpus")
-    assert list(table.columns) == ["variation 1", "variation 2", "variation 3", "corpus"]
+    assert list(table.columns) == ["metric", "variation 1", "variation 2", "variation 3", "corpus"]
     titles = " ".join(chart.proto.spec for chart in at.get("plotly_chart"))
     assert "Pitch classes: generated vs corpus" in titles
     assert "Note length: generated vs corpus" in titles
@@ -105,7 +105,7 @@ def test_generate_shows_metrics_overlays_and_novelty_for_each_variation():
 def test_a_link_reproduces_the_same_notes_in_a_new_session():
     at = generate_small(open_page("generate", small_dataset(3)))
     original = at.session_state["generated"]
-    click(at, "Copy link")
+    click(at, "Put the link in the address bar")
     params = dict(at.query_params)
     assert params["seed"] == "9" and params["temperature"] == "0.75"
     assert params["model"] == bundled.default_model_id()
@@ -147,7 +147,7 @@ def test_a_session_models_link_asks_for_the_model_and_works_once_it_is_uploaded(
     entry = ModelEntry(TRAINED_MODEL_LABEL, "job1", bundled.default_model(), data, model_id("trained", data))
     at = open_page("generate", small_dataset(3), **{TRAINED_MODEL: entry, "keep_generate_model": TRAINED_MODEL_LABEL})
     generate_small(at, seed=4)
-    click(at, "Copy link")
+    click(at, "Put the link in the address bar")
     assert any("needs the model file" in item.value for item in at.warning)
     assert "Download the model (.keras)" in download_labels(at)
     params = dict(at.query_params)

@@ -21,11 +21,10 @@ from musicrnn.recipe import Recipe, RecipeError, notes_hash, piece_midi, primer_
 
 from . import state
 from .primer import BUNDLED, DATASET, NONE, UPLOAD, Primer, uploaded_notes, uploaded_primer_file
-from .widgets import show_piece
+from .widgets import copy_button, show_piece
 
 RESULT = "generated"
 APPLIED_LINK = "generate_applied_link"  # the query parameters already turned into a piece this session
-SHOW_LINK = "generate_show_link"
 ANY_KEY = "any key"
 PRIMER_WIDGET = {"bundled": BUNDLED, "dataset": DATASET, "uploaded": UPLOAD, "none": NONE}
 
@@ -38,6 +37,7 @@ class Generated(NamedTuple):
     recipe: Recipe
     report: dict  # musical metrics of the pieces and of the dataset, computed once per generation
     model_label: str
+    primer: pd.DataFrame | None = None  # the notes the pieces continue (drawn before them on the rolls)
 
 
 # ---- generating, with everything shown afterwards computed once ----------------------------------------------
@@ -49,7 +49,7 @@ def run(entry: state.ModelEntry, primer: Primer, settings: Sampling, program: in
                     sampling=settings, program=program)
     pieces = generate(entry.model, primer.notes, settings)
     audios = [state.render_audio(notes, program) for notes in pieces]
-    return Generated(pieces, audios, program, settings, recipe, musical_report(pieces, settings.n_notes), entry.label)
+    return Generated(pieces, audios, program, settings, recipe, musical_report(pieces, settings.n_notes), entry.label, used)
 
 
 @st.cache_data(show_spinner="Measuring your dataset's music…", max_entries=8)
@@ -120,7 +120,6 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
     except ValueError as exc:
         st.error(f"This link cannot be used: {exc}")
     st.session_state[APPLIED_LINK] = params
-    st.session_state[SHOW_LINK] = True
 
 
 def _missing_model_message(recipe: Recipe) -> str:
@@ -178,7 +177,6 @@ def _set_widgets(recipe: Recipe, model_label: str) -> None:
 def forget_link() -> None:
     """A new piece: the URL no longer describes what is shown."""
     st.query_params.clear()
-    st.session_state.pop(SHOW_LINK, None)
 
 
 def link_url(recipe: Recipe) -> str:
@@ -198,7 +196,7 @@ def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None
     for index, (notes, audio) in enumerate(zip(result.pieces, result.audios)):
         st.subheader(f"Variation {index + 1}")
         show_piece(notes, audio, key=f"variation-{index + 1}-seed-{settings.seed}", program=result.program,
-                   midi=piece_midi(notes, recipe.for_variation(index)))
+                   midi=piece_midi(notes, recipe.for_variation(index)), primer=result.primer)
     show_report(result)
     show_recipe(result, models.get(result.model_label))
 
@@ -212,7 +210,8 @@ def show_report(result: Generated) -> None:
     st.caption(f"Longest passage copied note for note from your dataset: {longest} notes (details below).")
     with st.expander("Musical metrics next to your dataset"):
         st.caption(f"Dataset values are the mean over its {report['files']} files, each cut to {result.settings.n_notes} notes.")
-        st.dataframe(metrics_table(report["pieces"], report["metrics"], names).style.format("{:.2f}"), key="generate_metrics")
+        st.dataframe(readable_metrics(metrics_table(report["pieces"], report["metrics"], names)), key="generate_metrics",
+                     hide_index=True, column_config={"metric": st.column_config.TextColumn(width="large")})
         st.plotly_chart(pitch_class_overlay(result.pieces, report["pitch_class"], names), key="generate_pitch_classes")
         st.plotly_chart(duration_overlay(result.pieces, report["duration"], names), key="generate_durations")
         st.plotly_chart(beat_position_overlay(result.pieces, report["beat_position"], names), key="generate_beat_positions")
@@ -220,30 +219,41 @@ def show_report(result: Generated) -> None:
         st.caption("A model that only memorised copies long passages; real music shares short runs (scales, cadences) with other pieces too.")
 
 
+def readable_metrics(table: pd.DataFrame) -> pd.DataFrame:
+    """The metrics as text: whole numbers without decimals, others to two places; the metric names a column
+    (an index column is drawn narrow and cuts them off)."""
+    shown = table.map(lambda value: f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}")
+    return shown.reset_index()
+
+
 def show_recipe(result: Generated, entry: state.ModelEntry | None) -> None:
     recipe = result.recipe
     st.subheader("Recipe")
     st.caption("Everything needed to make these pieces again, note for note. Each MIDI download carries it too "
                "(`python -m musicrnn generate --recipe piece.mid --out again.mid`).")
-    rows = [f"**{name}**: {value}" for name, value in recipe.describe().items()]
+    described = recipe.describe()
+    if recipe.sampling.key:  # "G major", as a musician writes it, not the recipe's "G:major"
+        described["key"] = recipe.sampling.key.replace(":", " ")
+    rows = [f"**{name}**: {value}" for name, value in described.items()]
     half = (len(rows) + 1) // 2
     first, second = st.columns(2)
     first.markdown("  \n".join(rows[:half]))
     second.markdown("  \n".join(rows[half:]))
-    if st.button("Copy link", icon=":material/link:", help="Puts the recipe in the address bar and shows the link to share."):
+    url = link_url(recipe)
+    st.markdown("**A link that makes these pieces again**")
+    copy_button(url, "Copy link")
+    st.code(url, language=None, wrap_lines=True)
+    if st.button("Put the link in the address bar", icon=":material/link:", help="Then the browser's own Share or bookmark keeps it."):
         st.query_params.from_dict(recipe.to_params())
         st.session_state[APPLIED_LINK] = recipe.to_params()  # already shown here: do not make it again
-        st.session_state[SHOW_LINK] = True
-    if st.session_state.get(SHOW_LINK):
-        st.code(link_url(recipe), language=None, wrap_lines=True)
-        if recipe.model_kind in ("trained", "uploaded"):
-            st.warning("This link needs the model file: it was made with a model that is not bundled with the app. "
-                       "Whoever opens it must upload this .keras file on the Generate page — send it along.",
-                       icon=":material/warning:")
-            if entry is not None and entry.file is not None:
-                st.download_button("Download the model (.keras)", entry.file, file_name=f"musicrnn-{recipe.model_hash}.keras",
-                                   mime="application/zip", on_click="ignore", icon=":material/download:", key="generate_model_download")
-        elif recipe.primer_kind in ("dataset", "uploaded"):
-            st.info(f"The piece starts from your file {recipe.primer_name}: whoever opens the link needs that file too.")
-        else:
-            st.success("Anyone opening this link gets the same notes and sound.", icon=":material/check:")
+    if recipe.model_kind in ("trained", "uploaded"):
+        st.warning("This link needs the model file: it was made with a model that is not bundled with the app. "
+                   "Whoever opens it must upload this .keras file on the Generate page — send it along.",
+                   icon=":material/warning:")
+        if entry is not None and entry.file is not None:
+            st.download_button("Download the model (.keras)", entry.file, file_name=f"musicrnn-{recipe.model_hash}.keras",
+                               mime="application/zip", on_click="ignore", icon=":material/download:", key="generate_model_download")
+    elif recipe.primer_kind in ("dataset", "uploaded"):
+        st.info(f"The piece starts from your file {recipe.primer_name}: whoever opens the link needs that file too.")
+    else:
+        st.success("Anyone opening this link gets the same notes and sound.", icon=":material/check:")

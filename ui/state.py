@@ -44,6 +44,7 @@ class Dataset:
     files: list[LoadedFile]
     instruments: tuple[int, ...] | None = None
     include_drums: bool = False
+    programs: tuple[int, ...] | None = None  # General MIDI programs kept (uploads), None = all
 
     @property
     def ok_files(self) -> list[LoadedFile]:
@@ -133,10 +134,18 @@ def default_primer(count: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner="Reading your files…", max_entries=8)
-def parse_uploads(items: tuple[tuple[str, bytes], ...], instruments: tuple[int, ...] | None, include_drums: bool) -> list[LoadedFile]:
+def parse_uploads(items: tuple[tuple[str, bytes], ...], instruments: tuple[int, ...] | None, include_drums: bool,
+                  programs: tuple[int, ...] | None = None) -> list[LoadedFile]:
     from musicrnn.midi import load_uploads
 
-    return load_uploads(items, instruments=instruments, include_drums=include_drums)
+    return load_uploads(items, instruments=instruments, include_drums=include_drums, programs=programs)
+
+
+@st.cache_data(show_spinner="Reading your files…", max_entries=64)
+def parse_one(name: str, data: bytes, instruments: tuple[int, ...], include_drums: bool) -> LoadedFile:
+    from musicrnn.midi import load_one
+
+    return load_one(name, data, instruments=instruments, include_drums=include_drums)
 
 
 @st.cache_data(show_spinner="Rendering audio…", max_entries=64)
@@ -190,6 +199,19 @@ def uploads() -> list[tuple[str, bytes]]:
 
 def set_uploads(items: list[tuple[str, bytes]]) -> None:
     st.session_state[UPLOADS] = items
+
+
+def add_uploads(items: list[tuple[str, bytes]]) -> list[str]:
+    """Add files to the visitor's uploads (a file of the same name is replaced); returns the replaced names."""
+    kept = dict(uploads())
+    replaced = [name for name, _ in items if name in kept]
+    kept.update(items)
+    set_uploads(list(kept.items()))
+    return replaced
+
+
+def remove_upload(name: str) -> None:
+    set_uploads([item for item in uploads() if item[0] != name])
 
 
 # ---- models and the training job -------------------------------------------------------------------------------

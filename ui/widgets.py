@@ -1,6 +1,9 @@
 """Small display helpers used by several pages."""
 from __future__ import annotations
 
+import html
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -13,10 +16,10 @@ from . import state
 
 
 def show_piece(notes: pd.DataFrame, audio: Rendered, key: str, program: int = 0, title: str = "", downloads: bool = True,
-               autoplay: bool = False, midi: bytes | None = None) -> None:
+               autoplay: bool = False, midi: bytes | None = None, primer: pd.DataFrame | None = None) -> None:
     """Piano roll, audio player and (optionally) MIDI and WAV downloads of one piece (`midi`: the file to
     offer, e.g. with its recipe embedded; by default the notes written plainly)."""
-    st.plotly_chart(piano_roll(notes, title=title), key=f"{key}_roll", width="stretch")
+    st.plotly_chart(piano_roll(notes, title=title, primer=primer), key=f"{key}_roll", width="stretch")
     play(audio, autoplay=autoplay)
     if downloads:
         left, right = st.columns(2)
@@ -81,3 +84,30 @@ def _fraction_done(event: dict, total: int) -> float:
     if event["kind"] == "batch":
         return min(1.0, (event["epoch"] + event["batch"] / max(1, event["batches"])) / total)
     return min(1.0, event["epoch"] / total)
+
+
+def copy_button(text: str, label: str = "Copy link") -> None:
+    """A button that puts `text` on the clipboard and says "Copied" (self-contained: no script from elsewhere).
+
+    The clipboard API needs a secure page (https or localhost); elsewhere the older execCommand copy is used.
+    """
+    st.iframe(
+        f"""<button id="copy" style="font: 14px sans-serif; padding: 6px 14px; border-radius: 8px;
+            border: 1px solid #c4c4cc; background: white; cursor: pointer">{html.escape(label)}</button>
+        <span id="said" style="font: 14px sans-serif; margin-left: 8px; color: #15803d"></span>
+        <script>
+        const text = {json.dumps(text)};
+        function fallback() {{
+            const area = document.createElement("textarea");
+            area.value = text; document.body.appendChild(area); area.select();
+            const done = document.execCommand("copy"); area.remove(); return done;
+        }}
+        document.getElementById("copy").onclick = async () => {{
+            const said = document.getElementById("said");
+            let done = false;
+            try {{ await navigator.clipboard.writeText(text); done = true; }} catch (error) {{ done = fallback(); }}
+            said.textContent = done ? "Copied – paste it anywhere" : "Could not copy: select the link below and copy it";
+        }};
+        </script>""",
+        height=44,
+    )

@@ -67,8 +67,8 @@ def upload(page, paths, usable: int | None = None) -> None:
     chooser = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
     chooser.wait_for(state="attached")
     chooser.set_input_files([str(path) for path in paths])
-    for path in paths:
-        page.locator('[data-testid="stFileChipName"]', has_text=path.name).first.wait_for()
+    for path in paths:  # listed among the kept uploads (the uploader itself empties once they are kept)
+        page.get_by_text(f"{path.name} · ", exact=False).first.wait_for()
     if usable is not None:
         settle(page, metric_value(page, "Usable files", showing=str(usable)))
 

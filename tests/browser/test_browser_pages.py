@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers_browser import assert_no_exception, go_to, metric, plotly_points, settle, table_rows, upload
+from helpers_browser import assert_no_exception, go_to, metric, metric_value, plotly_points, settle, table_rows, upload
 
 URL_PATHS = re.findall(r'url_path="([\w-]+)"', (Path(__file__).resolve().parents[2] / "app.py").read_text())
 # What only each page draws; a page added later (e.g. how_it_works) is checked for its title and no exception.
@@ -35,6 +35,8 @@ def test_every_page_opens_by_deep_link_first_on_a_fresh_server(fresh_server, ope
         # The default page's address is the root: /home shows Home at /.
         address = "" if url_path == "home" else f"/{url_path}"
         assert page.url.rstrip("/") == fresh_server.url + address, page.url
+        # No "Page not found" dialog in the way (/home showed one: Streamlit serves the default page at /).
+        assert page.get_by_role("dialog").count() == 0, f"{url_path}: {page.get_by_role('dialog').inner_text()}"
         active = page.locator('[data-testid="stSidebarNavLink"][aria-current="page"]')
         assert active.count() == 1, f"{url_path}: {active.count()} current pages in the sidebar"
         assert active.get_attribute("href").rstrip("/") == fresh_server.url + address, active.get_attribute("href")
@@ -80,3 +82,32 @@ def test_two_visitors_keep_separate_datasets(open_page, midi_files):
     assert metric(theirs, "Usable files") == bundled
     go_to(mine, "Explore", mine.locator('[data-testid="stPlotlyChart"]').first)
     assert mine.locator(".gtitle").first.text_content().startswith("tune1.mid")
+
+
+def test_pages_fetch_nothing_from_other_servers_and_the_icon_ships_with_the_app(server, browser):
+    """Offline and for privacy: the favicon (once a material icon from a font server) and all else come from the app."""
+    context = browser.new_context()
+    page = context.new_page()
+    elsewhere: list[str] = []
+    page.on("request", lambda request: None if request.url.startswith((server.url, "data:", "blob:")) else elsewhere.append(request.url))
+    try:
+        page.goto(f"{server.url}/dataset")
+        settle(page, "Usable files")
+        page.locator('link[rel~="icon"]').first.wait_for(state="attached")
+        icon = page.locator('link[rel~="icon"]').first.get_attribute("href")
+        assert icon.startswith(("/", server.url)) and "gstatic" not in icon, icon
+        assert not elsewhere, elsewhere
+    finally:
+        context.close()
+
+
+def test_uploads_in_two_goes_with_a_page_switch_between_add_up_and_one_can_be_removed(open_page, midi_files):
+    first, second = midi_files(2, notes=30), midi_files(1, notes=31, prefix="later")
+    page = open_page("dataset", expect="Usable files")
+    upload(page, first, usable=2)
+    go_to(page, "Explore", page.locator('[data-testid="stPlotlyChart"]').first)
+    go_to(page, "Dataset", "Usable files")
+    upload(page, second, usable=3)  # added to the earlier two, not replacing them
+    page.get_by_role("button", name="Remove").nth(1).click()  # tune2.mid
+    settle(page, metric_value(page, "Usable files", showing="2"))
+    assert page.get_by_text("tune2.mid · ").count() == 0
