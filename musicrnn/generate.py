@@ -305,7 +305,8 @@ def _notes_table(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, sett
             "beat": beat,
             "step_beats": step_beats,
             "duration_beats": duration_beats,
-            "bar_beat": np.mod(first_bar_beat + beat, bar_beats),
+            # On the grid exactly: a primer's bar position may arrive as float32 or float64 (1e-7 apart).
+            "bar_beat": np.mod(np.round((first_bar_beat + beat) * cfg.beat_grid) / cfg.beat_grid, bar_beats),
             "bar_beats": np.full(len(pitch), bar_beats),
             "bpm": np.full(len(pitch), bpm),
         }
