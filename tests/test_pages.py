@@ -234,12 +234,34 @@ def test_training_progress_measures_pace_after_the_first_report():
 
     snapshot = {
         "total_epochs": 2,
-        "batches": [{"kind": "batch", "epoch": 0, "batch": 1, "batches": 10, "elapsed": 100.0}],  # compile time
-        "epochs": [{"kind": "epoch", "epoch": 1, "elapsed": 109.0}],
+        "batches": [{"kind": "batch", "epoch": 0, "batch": b, "batches": 10, "elapsed": 100.0 + 2 * (b - 1)} for b in range(1, 11)],
+        "epochs": [{"kind": "epoch", "epoch": 1, "elapsed": 118.0}],  # 100 s of start-up, then 2 s a batch
     }
     done, caption = training_progress(snapshot)
     assert done == 0.5
-    assert caption == "Epoch 2 of 2 · about 10 s left"  # 0.45 of the work took 9 s
+    assert caption == "Epoch 2 of 2 · about 20 s left"  # 0.45 of the work took 18 s
+
+
+def test_training_estimate_does_not_jump_with_a_burst_and_says_it_is_uncertain():
+    from ui.widgets import training_progress
+
+    steady = [{"kind": "batch", "epoch": 0, "batch": b, "batches": 100, "elapsed": 10.0 + b} for b in range(1, 61)]
+    _, calm = training_progress({"total_epochs": 1, "batches": steady, "epochs": []})
+    assert calm == "Epoch 1 of 1 · about 40 s left"
+    # Other visitors slow it down 5x for the last 20 s: no figure eight times larger, but a range and a warning.
+    burst = steady + [{"kind": "batch", "epoch": 0, "batch": 60 + b, "batches": 100, "elapsed": 70.0 + 5 * b} for b in range(1, 5)]
+    _, busy = training_progress({"total_epochs": 1, "batches": burst, "epochs": []})
+    assert "roughly" in busy and "the pace is still changing" in busy
+    low = busy.split("roughly ")[1].split(" to ")[0]
+    assert low == "45 s"  # the whole run's pace still anchors the estimate
+
+
+def test_training_estimate_is_capped_by_the_time_limit():
+    from ui.widgets import training_progress
+
+    slow = [{"kind": "batch", "epoch": 0, "batch": b, "batches": 1000, "elapsed": 10.0 + b} for b in range(1, 31)]
+    _, caption = training_progress({"total_epochs": 1, "batches": slow, "epochs": [], "time_limit_s": 60.0})
+    assert caption == "Epoch 1 of 1 · about 20 s left"
 
 
 @pytest.mark.parametrize("page", ["dataset", "explore", "train", "generate", "how_it_works"])
