@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, kind in (("epochs", int), ("seq-length", int), ("units", int), ("layers", int), ("batch-size", int),
                        ("learning-rate", float), ("dropout", float), ("seed", int), ("window-stride", int)):
         train.add_argument(f"--{flag}", type=kind)
+    train.add_argument("--patience", type=int, help="stop when the validation loss has not improved for this many "
+                                                    "epochs (0 = off; default 3); the best epoch is always the model")
+    train.add_argument("--minutes", type=float, help="stop after this many minutes (the best epoch within them is kept)")
+    train.add_argument("--init-from", help="fine-tune: 'default' (the bundled model) or a .keras file; keeps its network "
+                                           "shape and lowers the learning rate unless --learning-rate is given")
     train.add_argument("--out", required=True, help="where to write the .keras model")
     scale = train.add_argument_group("large corpora and distributed training (see docs/scale.md)")
     scale.add_argument("--workers", type=int, help="parsing processes (default: CPU count)")
@@ -113,10 +118,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     overrides = {
         name: value
-        for name in ("epochs", "seq_length", "units", "layers", "batch_size", "learning_rate", "dropout", "seed", "window_stride")
+        for name in ("epochs", "seq_length", "units", "layers", "batch_size", "learning_rate", "dropout", "seed", "window_stride",
+                     "patience")
         if (value := getattr(args, name)) is not None
     }
-    cfg = preset(args.preset, **overrides)
+    if args.minutes is not None:
+        overrides["time_limit_minutes"] = args.minutes
+    if args.init_from:
+        from .finetune import fine_tune_config
+
+        cfg = fine_tune_config(args.init_from, **overrides)  # IncompatibleModel is a ValueError: one clear line
+    else:
+        cfg = preset(args.preset, **overrides)
     if args.stream and args.no_cache:
         raise ValueError("--stream reads notes from the cache; drop --no-cache")
     found = ingest(args.data, cache_dir=args.cache, workers=args.workers, keep_notes=not args.stream,
@@ -136,6 +149,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         replicas = strategy.num_replicas_in_sync
         print(f"{args.strategy}: {replicas} replicas, global batch {cfg.batch_size * replicas}", file=sys.stderr)
     scale = {"strategy": strategy, "checkpoint_dir": args.checkpoint_dir}
+    if args.init_from:
+        if args.stream or strategy is not None:
+            raise ValueError("--init-from works with the default strategy, without --stream")
+        from .finetune import init_model, source_path
+
+        scale["model"] = init_model(source_path(args.init_from), cfg)
     if args.stream:
         result = train_streaming(found.files, cfg, on_progress=_print_progress, **scale)
     else:
@@ -147,11 +166,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="musicrnn-worker-") as scratch:
             result.save(Path(scratch) / Path(args.out).name)
         path = None
-    print(json.dumps({"model": path, "final": result.final, "seconds": round(result.seconds, 1)}, indent=2))
+    why = ("early stopping: no improvement for {} epochs".format(cfg.patience) if result.early_stopped
+           else "time limit" if result.timed_out else "all epochs")
+    print(f"kept epoch {result.best_epoch} of {len(result.history)} (best validation loss; stopped by {why})", file=sys.stderr)
+    print(json.dumps({"model": path, "best_epoch": result.best_epoch, "epochs_run": len(result.history),
+                      "early_stopped": result.early_stopped, "timed_out": result.timed_out,
+                      "final": result.final, "seconds": round(result.seconds, 1)}, indent=2))
     return 0
 
 
 def _print_progress(event: dict) -> None:
+    if event["kind"] not in ("batch", "epoch"):
+        return
     if event["kind"] == "batch":
         done = event["batch"] / max(1, event["batches"])
         bar = "#" * int(done * 30)

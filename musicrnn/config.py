@@ -45,6 +45,11 @@ class Config:
     # Training windows are transposed by a random shift in [-transpose, +transpose] semitones (0 = off).
     transpose: int = 0
     seed: int = 42
+    # Early stopping: stop when the validation loss has not improved for this many epochs (0 = off). The
+    # kept model is always the epoch with the best validation loss, whether or not training stops early.
+    patience: int = 3
+    # Stop after this many minutes of training (0 = no limit); the best epoch within them is kept.
+    time_limit_minutes: float = 0.0
     sample_rate: int = 16000
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,6 +95,10 @@ class Config:
             problems.append("val_fraction must be between 0 and 1")
         if self.learning_rate <= 0:
             problems.append("learning_rate must be positive")
+        if self.patience < 0:
+            problems.append("patience must be 0 (off) or more epochs")
+        if self.time_limit_minutes < 0:
+            problems.append("time_limit_minutes must be 0 (no limit) or more")
         if problems:
             raise ValueError("; ".join(problems))
         return self

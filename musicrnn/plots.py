@@ -69,8 +69,9 @@ def _pitch_axis(pitch: np.ndarray) -> dict:
     return dict(title="pitch", range=[low - 0.5, high + 0.5], tickvals=cs, ticktext=[note_name(p) for p in cs])
 
 
-def loss_chart(epochs: list[dict], batches: list[dict] | None = None, height: int = 320) -> go.Figure:
-    """Training and validation loss per head (one panel each: their scales differ by 100×).
+def loss_chart(epochs: list[dict], batches: list[dict] | None = None, height: int = 320, best_epoch: int = 0) -> go.Figure:
+    """Training and validation loss per head (one panel each: their scales differ by 100×); a dotted line
+    marks `best_epoch`, the epoch whose weights are the model (0 = none yet).
 
     Training loss is drawn from the per-batch reports (x = epochs so far, fractional) so the chart moves
     during the first epoch; validation loss exists only at the end of each epoch.
@@ -97,6 +98,9 @@ def loss_chart(epochs: list[dict], batches: list[dict] | None = None, height: in
                 row=1, col=col,
             )
         figure.update_xaxes(title_text="epoch", rangemode="tozero", row=1, col=col)
+        if best_epoch:
+            figure.add_vline(x=best_epoch, line=dict(color="green", dash="dot"), row=1, col=col,
+                             annotation_text=f"kept: epoch {best_epoch}" if col == 1 else "kept", annotation_position="top")
     figure.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
     return figure
 

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 ProgressFn = Callable[[dict], None]
 HEADS = ("pitch", "step", "duration")
+# The best epoch is judged on the total validation loss: it weighs every head as training does, whatever the
+# heads are (regression today, classes tomorrow), so nothing here depends on what they predict.
+MONITOR = "val_loss"
 
 
 @dataclass
@@ -33,31 +36,48 @@ class TrainResult:
     corpus: dict = field(default_factory=dict)
     stopped: bool = False
     seconds: float = 0.0
+    best_epoch: int = 0  # the epoch whose weights the model holds (1-based; 0 = no epoch finished)
+    early_stopped: bool = False  # stopped because the validation loss no longer improved
+    timed_out: bool = False  # stopped by cfg.time_limit_minutes
 
     @property
     def final(self) -> dict:
+        """The losses of the kept model: its best epoch's row (the last one when none was best)."""
+        return next((row for row in self.history if row["epoch"] == self.best_epoch), self.last)
+
+    @property
+    def last(self) -> dict:
         return self.history[-1] if self.history else {}
 
-    def save(self, path: str | Path) -> Path:
-        extra = {
+    def facts(self) -> dict:
+        """What the saved file records about this run besides the weights."""
+        return {
             "corpus": self.corpus,
             "train_files": self.train_files,
             "val_files": self.val_files,
             "history": self.history,
             "final": self.final,
+            "best_epoch": self.best_epoch,
+            "early_stopped": self.early_stopped,
+            "timed_out": self.timed_out,
             "stopped": self.stopped,
             "seconds": self.seconds,
         }
-        return save_model(self.model, self.cfg, path, extra)
+
+    def save(self, path: str | Path) -> Path:
+        return save_model(self.model, self.cfg, path, self.facts())
 
 
 class _Reporter(keras.callbacks.Callback):
     """Forwards losses to a plain function and stops between batches when asked."""
 
-    def __init__(self, on_progress: ProgressFn | None, stop: threading.Event | None, every: int, batches: int, epochs: int):
+    def __init__(self, on_progress: ProgressFn | None, stop: threading.Event | None, every: int, batches: int, epochs: int,
+                 deadline: float | None = None):
         super().__init__()
         self.on_progress, self.stop, self.every = on_progress, stop, every
         self.batches, self.epochs = batches, epochs
+        self.deadline = deadline  # time.monotonic() after which training stops (the time limit)
+        self.timed_out = False
         self.history: list[dict] = []
         self.epoch = 0
         self.started = time.monotonic()
@@ -72,6 +92,8 @@ class _Reporter(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.stop is not None and self.stop.is_set():
             self.model.stop_training = True
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.model.stop_training = self.timed_out = True
         if (batch + 1) % self.every == 0:
             self._emit({"kind": "batch", "epoch": self.epoch, "batch": batch + 1, **_floats(logs)})
 
@@ -79,6 +101,38 @@ class _Reporter(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, **_floats(logs)}
         self.history.append(row)
         self._emit({"kind": "epoch", **row})
+
+
+class KeepBest(keras.callbacks.Callback):
+    """Keeps the weights of the epoch with the lowest validation loss, stops when it has not improved for
+    `patience` epochs (0 = never), and puts the best weights back when training ends, however it ends.
+    `on_best(model, epoch)` runs after each new best (e.g. to save it, so a killed run keeps it)."""
+
+    def __init__(self, patience: int = 0, on_best: Callable[[keras.Model, int], None] | None = None, monitor: str = MONITOR):
+        super().__init__()
+        self.patience, self.on_best, self.monitor = patience, on_best, monitor
+        self.best = float("inf")
+        self.best_epoch = 0
+        self.best_weights: list | None = None
+        self.since_best = 0
+        self.early_stopped = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        value = logs.get(self.monitor, logs.get("loss"))  # no validation files: the training loss
+        if value is not None and np.isfinite(value) and value < self.best:
+            self.best, self.best_epoch, self.since_best = float(value), epoch + 1, 0
+            self.best_weights = self.model.get_weights()
+            if self.on_best is not None:
+                self.on_best(self.model, epoch + 1)
+            return
+        self.since_best += 1
+        if self.patience and self.since_best >= self.patience:
+            self.model.stop_training = self.early_stopped = True
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
 
 
 def _floats(logs: dict | None) -> dict:
@@ -96,11 +150,14 @@ def train(
     *,
     strategy=None,
     checkpoint_dir: str | Path | None = None,
+    on_best: Callable[[keras.Model, int], None] | None = None,
 ) -> TrainResult:
     """Train a model on `corpus` (seeded file split, validation each epoch). Returns even when stopped.
 
     With a tf.distribute `strategy`, cfg.batch_size is per replica and the model is built in its scope;
     with `checkpoint_dir`, every epoch is backed up there and an interrupted run resumes from it.
+    The returned model holds the weights of the epoch with the best validation loss (see KeepBest);
+    `model` (e.g. from musicrnn.finetune) is trained further instead of a new one.
     """
     cfg.validate()
     keras.utils.set_random_seed(cfg.seed)
@@ -115,7 +172,7 @@ def train(
         val_data = None  # validation files too short for one window: train without validation
     summary = {**corpus.summary(), "train_files": len(train_set), "val_files": len(val_set)}
     return _fit(cfg, data_cfg, train_data, val_data, train_windows, train_set.names, val_set.names, summary,
-                on_progress, stop, report_every, model, callbacks, strategy, checkpoint_dir, started)
+                on_progress, stop, report_every, model, callbacks, strategy, checkpoint_dir, started, on_best)
 
 
 def train_streaming(
@@ -148,7 +205,7 @@ def train_streaming(
                "val_files": len(val_files), "streamed": True}
     return _fit(cfg, data_cfg, train_data, val_data, train_windows, [f.name for f in train_files],
                 [f.name for f in val_files], summary, on_progress, stop, report_every, None, callbacks, strategy,
-                checkpoint_dir, started)
+                checkpoint_dir, started, None)
 
 
 def _global_batch(cfg: Config, strategy) -> Config:
@@ -158,7 +215,7 @@ def _global_batch(cfg: Config, strategy) -> Config:
 
 
 def _fit(cfg, data_cfg, train_data, val_data, train_windows, train_names, val_names, summary,
-         on_progress, stop, report_every, model, callbacks, strategy, checkpoint_dir, started) -> TrainResult:
+         on_progress, stop, report_every, model, callbacks, strategy, checkpoint_dir, started, on_best) -> TrainResult:
     batches = int(np.ceil(train_windows / data_cfg.batch_size))
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = model or compile_model(build_model(cfg), cfg)
@@ -167,13 +224,19 @@ def _fit(cfg, data_cfg, train_data, val_data, train_windows, train_names, val_na
         # Saves weights, optimizer state and the epoch after every epoch; a restarted run resumes from there
         # (and the backup is deleted once training finishes).
         extra_callbacks.append(backup_callback(checkpoint_dir))
-    reporter = _Reporter(on_progress, stop, max(1, report_every), batches, cfg.epochs)
+    if on_progress is not None:  # which files validate: a run that is killed later can still be scored
+        on_progress({"kind": "split", "train_files": list(train_names), "val_files": list(val_names)})
+    deadline = started + 60 * cfg.time_limit_minutes if cfg.time_limit_minutes else None
+    reporter = _Reporter(on_progress, stop, max(1, report_every), batches, cfg.epochs, deadline)
+    keep_best = KeepBest(cfg.patience, on_best)
+    # keep_best runs after the reporter, so an epoch's row reaches on_progress before the best one is saved.
+    callbacks = [reporter, keep_best, *extra_callbacks]
     if needs_own_loop(strategy):
-        fit_with_strategy_run(model, cfg, strategy, train_data, val_data, batches, [reporter, *extra_callbacks])
+        fit_with_strategy_run(model, cfg, strategy, train_data, val_data, batches, callbacks)
     else:
         model.fit(
             train_data, validation_data=val_data, epochs=cfg.epochs, verbose=0, shuffle=False,  # tf.data shuffles
-            callbacks=[reporter, *extra_callbacks],
+            callbacks=callbacks,
         )
     if strategy is not None:
         summary = {**summary, "replicas": strategy.num_replicas_in_sync, "global_batch_size": data_cfg.batch_size}
@@ -186,4 +249,7 @@ def _fit(cfg, data_cfg, train_data, val_data, train_windows, train_names, val_na
         corpus=summary,
         stopped=bool(stop is not None and stop.is_set()),
         seconds=time.monotonic() - started,
+        best_epoch=keep_best.best_epoch,
+        early_stopped=keep_best.early_stopped,
+        timed_out=reporter.timed_out,
     )

@@ -88,7 +88,9 @@ def test_train_writes_a_model_and_its_sidecar(trained):
     report = json.loads(done.stdout)
     assert report["model"] == str(out)
     assert "val_pitch_loss" in report["final"]
+    assert report["best_epoch"] == 1 and report["epochs_run"] == 1
     assert "epoch 1/1" in done.stderr  # per-epoch progress
+    assert "kept epoch 1 of 1" in done.stderr
     sidecar = json.loads(out.with_suffix(".json").read_text())
     assert sidecar["config"]["preset"] == "tiny" and sidecar["config"]["epochs"] == 1
     assert sidecar["val_files"]
@@ -183,3 +185,40 @@ def test_generate_writes_the_tempo_and_beats_and_the_recipe_reproduces_them(trai
     copy = pretty_midi.PrettyMIDI(str(tmp_path / "c.mid"))
     assert [(n.pitch, n.start) for n in copy.instruments[0].notes] == [(n.pitch, n.start) for n in fast.instruments[0].notes]
     assert "--bpm" in cli("generate", "--help").stdout
+def test_train_keeps_the_best_epoch_and_stops_early(data_dir, tmp_path):
+    out = tmp_path / "m.keras"
+    done = cli("train", "--data", data_dir, "--preset", "tiny", "--epochs", "40", "--patience", "1",
+               "--learning-rate", "0.3", "--out", out)  # far too high a rate: it stops improving quickly
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    history = json.loads(out.with_suffix(".json").read_text())["history"]
+    losses = [row["val_loss"] for row in history]
+    assert report["early_stopped"] and report["epochs_run"] < 40
+    assert report["best_epoch"] == 1 + losses.index(min(losses))
+    assert report["final"]["val_loss"] == min(losses)
+
+
+def test_train_init_from_default_fine_tunes_the_bundled_model(data_dir, tmp_path):
+    from musicrnn.bundled import DEFAULT_MODEL
+    from musicrnn.infer import read_model_file
+
+    out = tmp_path / "tuned.keras"
+    done = cli("train", "--data", data_dir, "--init-from", "default", "--epochs", "1", "--out", out)
+    assert done.returncode == 0, done.stderr[-3000:]
+    start, tuned = read_model_file(DEFAULT_MODEL), read_model_file(out)
+    assert tuned.cfg.units == start.cfg.units and tuned.cfg.layers == start.cfg.layers
+    assert tuned.cfg.learning_rate == pytest.approx(start.cfg.learning_rate / 10)
+
+
+def test_train_init_from_with_another_shape_says_why(data_dir, tmp_path):
+    done = cli("train", "--data", data_dir, "--init-from", "default", "--units", "8", "--out", tmp_path / "m.keras")
+    assert done.returncode == 2
+    assert "different network shape" in done.stderr and "units" in done.stderr
+
+
+def test_train_init_from_a_file_that_is_no_model_says_so(data_dir, tmp_path):
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"not a zip")
+    done = cli("train", "--data", data_dir, "--init-from", bad, "--out", tmp_path / "m.keras")
+    assert done.returncode == 2
+    assert "cannot fine-tune" in done.stderr and "not a .keras model file" in done.stderr

@@ -69,7 +69,7 @@ def test_same_seed_gives_the_same_losses(trained, corpus):
 
 
 def test_stop_from_another_thread_ends_training_early_with_a_model(corpus):
-    cfg = preset("tiny", epochs=500, window_stride=1, val_fraction=0.25)
+    cfg = preset("tiny", epochs=500, window_stride=1, val_fraction=0.25, patience=0)
     running, stop = threading.Event(), threading.Event()
 
     def on_progress(event):
@@ -97,10 +97,75 @@ def test_saved_result_holds_model_history_and_split(trained, tmp_path):
     assert sidecar["history"] == result.history
     assert sidecar["val_files"] == result.val_files and sidecar["train_files"] == result.train_files
     assert sidecar["config"] == CFG.to_dict()
-    assert sidecar["final"]["val_pitch_loss"] == pytest.approx(result.history[-1]["val_pitch_loss"])
+    assert sidecar["final"] == result.history[result.best_epoch - 1]  # the kept epoch's losses
+    assert sidecar["best_epoch"] == result.best_epoch
     numpy_model = read_model_file(path)
     assert numpy_model.info["val_files"] == result.val_files
     assert numpy_model.cfg == CFG
     pitch, numeric = random_inputs(CFG, batch=2)
     expected = np.asarray(load_keras_model(path)([pitch, numeric])["pitch"])
     np.testing.assert_allclose(numpy_model.forward(pitch, numeric)["pitch"], expected, atol=1e-5)
+
+
+class _Weights:
+    """Just enough of a Keras model for KeepBest: weights to remember and a stop flag."""
+
+    def __init__(self):
+        self.weights, self.stop_training = [np.zeros(2)], False
+
+    def get_weights(self):
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        self.weights = weights
+
+
+def test_keep_best_stops_after_patience_and_restores_the_best_epochs_weights():
+    from musicrnn.train import KeepBest
+
+    saved = []
+    keep = KeepBest(patience=2, on_best=lambda model, epoch: saved.append(epoch))
+    model = _Weights()
+    keep.set_model(model)
+    for epoch, val_loss in enumerate([3.0, 2.0, 2.5, 2.6]):
+        model.weights = [np.full(2, float(epoch))]
+        keep.on_epoch_end(epoch, {"loss": 1.0, "val_loss": val_loss})
+        assert model.stop_training == (epoch == 3)  # two epochs without improving on 2.0
+    keep.on_train_end()
+    assert keep.best_epoch == 2 and keep.early_stopped and saved == [1, 2]
+    np.testing.assert_array_equal(model.weights[0], np.full(2, 1.0))  # epoch 2's weights (index 1)
+
+
+def test_keep_best_with_patience_zero_never_stops_early():
+    from musicrnn.train import KeepBest
+
+    keep = KeepBest(patience=0)
+    model = _Weights()
+    keep.set_model(model)
+    for epoch, val_loss in enumerate([1.0, 2.0, 3.0, 4.0, 5.0]):
+        keep.on_epoch_end(epoch, {"val_loss": val_loss})
+    assert not model.stop_training and keep.best_epoch == 1
+
+
+def test_the_trained_model_is_its_best_epoch(corpus):
+    """A learning rate far too high makes later epochs worse; the result keeps the best one and says which."""
+    cfg = preset("tiny", epochs=6, window_stride=1, val_fraction=0.25, seed=5, learning_rate=0.2, patience=2)
+    result = train(corpus, cfg)
+    losses = [row["val_loss"] for row in result.history]
+    assert result.best_epoch == 1 + int(np.argmin(losses))
+    assert result.final["val_loss"] == min(losses)
+    # The model holds the best epoch's weights: scoring it again on the held-out files gives that epoch's loss.
+    from musicrnn.dataset import make_tf_dataset
+
+    held_out = corpus.subset([corpus.names.index(name) for name in result.val_files])
+    data, _ = make_tf_dataset(held_out, cfg, shuffle=False)
+    again = result.model.evaluate(data, verbose=0, return_dict=True)
+    assert again["loss"] == pytest.approx(result.final["val_loss"], rel=1e-3)
+
+
+def test_time_limit_stops_training_within_it(corpus):
+    cfg = preset("tiny", epochs=500, window_stride=1, val_fraction=0.25, patience=0, time_limit_minutes=0.05)
+    result = train(corpus, cfg)
+    assert result.timed_out and not result.stopped
+    assert len(result.history) < 500
+    assert result.seconds < 3 + 30  # 3 s of training, plus start-up and the last validation on a busy machine

@@ -251,7 +251,7 @@ def show_recipe(result: Generated, entry: state.ModelEntry | None) -> None:
                    "Whoever opens it must upload this .keras file on the Generate page — send it along.",
                    icon=":material/warning:")
         if entry is not None and entry.file is not None:
-            st.download_button("Download the model (.keras)", entry.file, file_name=f"musicrnn-{recipe.model_hash}.keras",
+            st.download_button("Download the model (.keras)", entry.file, file_name=entry.file_name,
                                mime="application/zip", on_click="ignore", icon=":material/download:", key="generate_model_download")
     elif recipe.primer_kind in ("dataset", "uploaded"):
         st.info(f"The piece starts from your file {recipe.primer_name}: whoever opens the link needs that file too.")

@@ -6,7 +6,9 @@ visitors; the bundled corpus and default model are read-only and cached once per
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import re
+import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
@@ -29,6 +31,8 @@ DATASET = "dataset"
 UPLOADS = "uploads"
 JOB = "job"
 TRAINED_MODEL = "trained_model"
+RUNS = "trained_runs"  # every model this visitor trained, oldest first
+MAX_RUNS = 5  # per visitor: each holds its .keras file and weights in the server's memory
 UPLOADED_MODEL = "uploaded_model"
 
 DEFAULT_MODEL_LABEL = "Default model (Bach chorales)"
@@ -68,6 +72,12 @@ class ModelEntry:
     model: NumpyModel
     file: bytes | None = None
     id: str = ""  # what recipes call it: "default:<hash>", "trained:<hash>", "uploaded:<hash>"
+    facts: dict = field(default_factory=dict)  # a trained run's listing: preset, data, epochs, score, when
+
+    @property
+    def file_name(self) -> str:
+        """The download name: the model's readable name, made safe for a file system."""
+        return (re.sub(r"[^A-Za-z0-9]+", "-", self.name).strip("-").lower() or "model") + ".keras"
 
 
 # ---- widget values that persist across pages -------------------------------------------------------------
@@ -224,8 +234,14 @@ def set_job(value: TrainingJob) -> None:
     st.session_state[JOB] = value
 
 
+def runs() -> list[ModelEntry]:
+    """This visitor's trained models, oldest first (at most MAX_RUNS)."""
+    return st.session_state.setdefault(RUNS, [])
+
+
 def collect_trained_model() -> None:
-    """Once the session's job has ended with a model file, make it available to the Generate page.
+    """Once the session's job has ended with a model file, add it to the visitor's runs (a new run never
+    replaces an old one; beyond MAX_RUNS the oldest goes, and the Train page offers it for download first).
 
     app.py calls this on every run, so a job that finishes while its visitor is on another page is
     picked up wherever they are.
@@ -233,8 +249,7 @@ def collect_trained_model() -> None:
     current = job()
     if current is None or current.running or current.model_file is None:
         return
-    entry = st.session_state.get(TRAINED_MODEL)
-    if entry is not None and entry.name == current.id:
+    if any(entry.facts.get("job") == current.id for entry in runs()):
         return
     from musicrnn import recipe
     from musicrnn.infer import ModelFileError, read_model_file
@@ -242,15 +257,74 @@ def collect_trained_model() -> None:
     try:
         model = read_model_file(current.model_file, name=f"model {current.id}")
     except ModelFileError as exc:  # should not happen for our own files, but never show a traceback
-        st.session_state[TRAINED_MODEL] = None
         st.error(f"The trained model could not be read: {exc}")
         return
-    st.session_state[TRAINED_MODEL] = ModelEntry(
-        TRAINED_MODEL_LABEL, current.id, model, current.model_file, recipe.model_id("trained", current.model_file)
-    )
+    facts = _run_facts(current, model)
+    name = _unique_name(f"{facts['start'] or current.cfg.preset} on {facts['data']}")
+    entry = ModelEntry(name, name, model, current.model_file, recipe.model_id("trained", current.model_file), facts)
+    kept = runs()
+    kept.append(entry)
+    del kept[:-MAX_RUNS]
+    st.session_state[TRAINED_MODEL] = entry
+
+
+def _unique_name(base: str) -> str:
+    taken = {entry.name for entry in runs()}
+    number = 1
+    while f"{base} #{number}" in taken:
+        number += 1
+    return f"{base} #{number}"
+
+
+def _run_facts(current: TrainingJob, model: NumpyModel) -> dict:
+    """What the list of runs shows, with the one held-out score: pitch cross-entropy over whole held-out
+    files (the figure the verdict uses), the bigram's, and the starting model's when fine-tuned."""
+    snapshot = current.snapshot()
+    facts = {
+        "job": current.id, "preset": model.cfg.preset, "data": f"{len(current.corpus)} files",
+        "epochs_run": len(snapshot["epochs"]), "best_epoch": current.best_epoch, "when": time.strftime("%H:%M"),
+        "start": current.init_name, "status": current.status, "score": None, "bigram": None, "before": None,
+        "val_files": list(current.result_info.get("val_files") or model.info.get("val_files") or []),
+    }
+    held_out = set(facts["val_files"])
+    if not held_out:
+        return facts
+    from musicrnn.metrics import baseline_cross_entropy, model_scores
+
+    corpus = current.corpus
+    validation = corpus.subset([i for i, name in enumerate(corpus.names) if name in held_out])
+    training = corpus.subset([i for i, name in enumerate(corpus.names) if name not in held_out])
+    try:
+        facts["score"] = model_scores(model, validation, training)["pitch_cross_entropy"]
+        facts["bigram"] = baseline_cross_entropy(training, validation)["bigram"]
+        if current.init is not None:
+            from musicrnn.infer import read_model_file
+
+            facts["before"] = model_scores(read_model_file(current.init), validation, training)["pitch_cross_entropy"]
+    except ValueError:  # e.g. held-out files with fewer than two notes
+        pass
+    return facts
+
+
+def forget_run(entry: ModelEntry) -> None:
+    st.session_state[RUNS] = [run for run in runs() if run is not entry]
+    if st.session_state.get(TRAINED_MODEL) is entry:
+        st.session_state[TRAINED_MODEL] = runs()[-1] if runs() else None
+
+
+def rename_run(entry: ModelEntry, name: str) -> str | None:
+    """Rename a run; returns why not (empty or taken), or None when done."""
+    name = " ".join(name.split())
+    if not name:
+        return "A name cannot be empty."
+    if name != entry.name and any(run.name == name for run in runs()) or name in (DEFAULT_MODEL_LABEL, UPLOADED_MODEL_LABEL):
+        return f"“{name}” is already taken."
+    entry.name = entry.label = name
+    return None
 
 
 def trained_model() -> ModelEntry | None:
+    """The visitor's latest trained model."""
     return st.session_state.get(TRAINED_MODEL)
 
 
@@ -272,7 +346,8 @@ def load_uploaded_model(name: str, data: bytes) -> ModelEntry:
 
 
 def available_models() -> dict[str, ModelEntry]:
-    """Models to choose from, by label: the default one (when present), then this session's."""
+    """Models to choose from, by label: the default one (when present), this visitor's runs (newest first),
+    then an uploaded one."""
     from musicrnn import bundled
     from musicrnn.infer import ModelFileError
 
@@ -281,7 +356,20 @@ def available_models() -> dict[str, ModelEntry]:
         models[DEFAULT_MODEL_LABEL] = ModelEntry(DEFAULT_MODEL_LABEL, bundled.DEFAULT_MODEL.name, default_model(), None, default_model_id())
     except ModelFileError:
         pass  # a checkout without the bundled model still works with trained or uploaded ones
-    for entry in (trained_model(), uploaded_model()):
+    legacy = trained_model()  # set directly (tests, older sessions) rather than collected into runs
+    for entry in [*reversed(runs()), *([legacy] if legacy is not None and legacy not in runs() else []), uploaded_model()]:
         if entry is not None:
             models[entry.label] = entry
     return models
+
+
+def owner_alive():
+    """A check the training job polls: False once this visitor's browser tab has gone (None outside a server)."""
+    from streamlit import runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return None
+    server, session_id = runtime.get_instance(), ctx.session_id
+    return lambda: server.is_active_session(session_id)

@@ -2,33 +2,88 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
-from musicrnn.config import PRESETS
+from musicrnn.config import PRESETS, Config
 from musicrnn.jobs import TrainingJob
 from musicrnn.metric_plots import PERPLEXITY_EXPLANATION, evaluation_table
 from musicrnn.metrics import baseline_cross_entropy, baseline_top1, model_scores
 from musicrnn.plots import HEADS, loss_chart
 
+from musicrnn.verdict import verdict
+
 from . import state
+from .state import ModelEntry
 from .widgets import format_seconds, training_progress
 
 # Config field -> (label, help). Ranges live at the widgets; defaults come from the chosen preset.
-KNOBS = {
+TRAINING_KNOBS = {
+    "epochs": ("Epochs (at most)", "Passes over the training data. Training may stop earlier, see the next setting."),
+    "patience": ("Stop after epochs without improving", "Training stops when the held-out loss has not improved for this "
+                 "many epochs (0 = never). Either way the model kept is its best epoch, not the last one."),
+    "time_limit_minutes": ("Train for at most (minutes)", "Stop after this many minutes (0 = no limit); the best epoch within them is kept."),
+    "batch_size": ("Batch size", "Training windows per update step."),
+    "seed": ("Seed", "Same seed, same data and settings: same model."),
+}
+ARCHITECTURE_KNOBS = {
+    "learning_rate": ("Learning rate", "Step size of the optimiser (Adam). Too high is unstable, too low is slow."),
     "seq_length": ("Sequence length", "How many previous notes the network sees to predict the next one."),
     "units": ("LSTM units", "Size of each LSTM layer's memory. Bigger learns more but trains slower."),
     "layers": ("LSTM layers", "Stacked LSTM layers. 1 or 2 is plenty for small datasets."),
     "dropout": ("Dropout", "Randomly silences units while training to reduce memorising (0 = off)."),
-    "learning_rate": ("Learning rate", "Step size of the optimiser (Adam). Too high is unstable, too low is slow."),
-    "batch_size": ("Batch size", "Training windows per update step."),
-    "epochs": ("Epochs", "Passes over the training data."),
     "pitch_loss_weight": ("Pitch loss weight", "How much getting the pitch right counts in the total loss."),
     "step_loss_weight": ("Step loss weight", "How much the timing between notes counts."),
     "duration_loss_weight": ("Duration loss weight", "How much note lengths count."),
-    "seed": ("Seed", "Same seed, same data and settings: same model."),
 }
+KNOBS = {**TRAINING_KNOBS, **ARCHITECTURE_KNOBS}
+NEW, DEFAULT, MINE, UPLOAD = "A new network", "The default model", "One of my models", "An uploaded .keras file"
+START_FROM = (NEW, DEFAULT, MINE, UPLOAD)
+
+
+@dataclass
+class Start:
+    """What a run starts from: a new network (init None) or a model's file and settings."""
+
+    label: str
+    init: bytes | None = None
+    cfg: Config | None = None
+    problem: str | None = None  # why it cannot start (shown; the Start button is disabled)
+
+
+def choose_start() -> Start:
+    """The 'Start from' choice: fine-tuning takes the starting model's network and a lower learning rate."""
+    choice = st.radio("Start from", START_FROM, key=state.keep("train_start_from", NEW), horizontal=True,
+                      help="Fine-tuning a model that already knows music usually beats a new network on a few files.")
+    if choice == NEW:
+        return Start(NEW)
+    if choice == DEFAULT:
+        from musicrnn.bundled import DEFAULT_MODEL
+
+        return _fine_tune("the default model", DEFAULT_MODEL.read_bytes() if DEFAULT_MODEL.exists() else b"")
+    if choice == MINE:
+        runs = {entry.name: entry for entry in state.runs()}
+        if not runs:
+            st.info("You have not trained a model yet: its runs appear here once they finish.")
+            return Start(MINE, problem="no model of yours yet")
+        name = st.selectbox("Which of my models", list(runs)[::-1], key="train_start_run")
+        return _fine_tune(f"“{name}”", runs[name].file)
+    upload = st.file_uploader("The .keras model to fine-tune", type=["keras"], key="train_init_upload")
+    if upload is None:
+        return Start(UPLOAD, problem="no file yet")
+    return _fine_tune(upload.name, upload.getvalue())
+
+
+def _fine_tune(label: str, data: bytes) -> Start:
+    from musicrnn.finetune import fine_tune_config
+
+    try:
+        return Start(label, data, fine_tune_config(data, name=label))
+    except ValueError as exc:
+        st.error(f"This model cannot be fine-tuned: {exc}")
+        return Start(label, problem=str(exc))
 
 
 def knob_key(name: str) -> str:
@@ -39,24 +94,27 @@ def apply_preset() -> None:
     """Copy the chosen preset's values into the knobs (a widget callback)."""
     cfg = PRESETS[st.session_state[knob_key("preset")]]
     for name in KNOBS:
-        st.session_state[knob_key(name)] = getattr(cfg, name)
+        state.set_kept(knob_key(name), getattr(cfg, name))
 
 
-def knob(name: str, column) -> None:
-    """One number input for a Config field, typed like the preset's value."""
+def knob(name: str, column, start: Config | None = None) -> None:
+    """One number input for a Config field, typed like the preset's (or the starting model's) value."""
     label, help_text = KNOBS[name]
-    default = getattr(PRESETS[st.session_state[knob_key("preset")]], name)
+    source = start if start is not None else PRESETS[st.session_state.get(knob_key("preset"), "tiny")]
+    default = getattr(source, name)
     key = state.keep(knob_key(name), default)
     if isinstance(default, float):
-        low, high, step = (0.0, 0.9, 0.05) if name == "dropout" else (0.0, 10.0, 0.0005 if name == "learning_rate" else 0.1)
+        low, high, step = {"dropout": (0.0, 0.9, 0.05), "learning_rate": (0.0, 10.0, 0.0005),
+                           "time_limit_minutes": (0.0, 120.0, 0.5)}.get(name, (0.0, 10.0, 0.1))
         column.number_input(label, low, high, step=step, key=key, help=help_text, format="%.4f" if name == "learning_rate" else "%.2f")
     else:
-        limits = {"seq_length": (2, 256), "units": (4, 512), "layers": (1, 4), "batch_size": (1, 1024), "epochs": (1, 200), "seed": (0, 2**31 - 1)}
+        limits = {"seq_length": (2, 256), "units": (4, 512), "layers": (1, 4), "batch_size": (1, 1024), "epochs": (1, 200),
+                  "seed": (0, 2**31 - 1), "patience": (0, 50)}
         column.number_input(label, *limits[name], step=1, key=key, help=help_text)
 
 
-def knob_values() -> dict:
-    return {name: st.session_state[knob_key(name)] for name in KNOBS}
+def knob_values(names=KNOBS) -> dict:
+    return {name: st.session_state[knob_key(name)] for name in names}
 
 
 def show_job(job: TrainingJob) -> None:
@@ -69,87 +127,175 @@ def show_job(job: TrainingJob) -> None:
         if was_running and not job.running:
             st.rerun()  # redraw the whole page once: summary, buttons, and the model on other pages
         if job.running:
-            if snapshot["latest"]:
+            if snapshot["stopping"]:
+                st.status("Stopping… the best epoch so far is kept.", state="running")
+            elif snapshot["latest"]:
                 done, caption = training_progress(snapshot)
                 st.progress(done, text=caption)
-            else:  # TensorFlow is imported by the first job only; then come data and compilation
-                waiting = "Training the first batches…" if "tensorflow" in sys.modules else "Loading TensorFlow…"
-                st.status(waiting, state="running")
-            st.button("Stop training", on_click=job.stop, icon=":material/stop:", help="Stops after the current batch and keeps the model so far.")
+            else:  # the training process loads TensorFlow, then the data, then compiles
+                st.status("Starting the training process (loading TensorFlow, a few seconds)…", state="running")
+            st.button("Stop training", on_click=job.stop, icon=":material/stop:", disabled=snapshot["stopping"],
+                      help="Stops now and keeps the best epoch so far.")
         if snapshot["epochs"] or snapshot["batches"]:
-            st.plotly_chart(loss_chart(snapshot["epochs"], snapshot["batches"]), key="train_loss_chart")
+            st.plotly_chart(loss_chart(snapshot["epochs"], snapshot["batches"], best_epoch=snapshot["best_epoch"]),
+                            key="train_loss_chart")
 
     panel()
     if not was_running:
         show_result(job)
 
 
+def job_entry(job: TrainingJob) -> ModelEntry | None:
+    return next((entry for entry in state.runs() if entry.facts.get("job") == job.id), None)
+
+
 def show_result(job: TrainingJob) -> None:
     snapshot = job.snapshot()
     took = format_seconds(snapshot["elapsed"])
+    ran = len(snapshot["epochs"])
     if job.status == "failed":
         st.error(f"Training failed: {job.error}")
-        return
-    if job.status == "stopped":
-        st.warning(f"Stopped after {len(snapshot['epochs'])} finished epoch(s) ({took}). The model so far is kept.")
+    elif job.status == "stopped":
+        st.warning(f"Stopped after {ran} finished epoch(s) ({took}). " + (
+            f"The best of them, epoch {job.best_epoch}, is kept." if job.best_epoch else "No epoch finished, so no model was kept."))
     else:
-        st.success(f"Finished {len(snapshot['epochs'])} epoch(s) in {took}.")
+        info = job.result_info
+        why = (f"stopped early: the held-out loss had not improved for {job.cfg.patience} epochs" if info.get("early_stopped")
+               else "stopped at the time limit" if info.get("timed_out") else "all epochs done")
+        st.success(f"Finished {ran} epoch(s) in {took} ({why}). The model is epoch {job.best_epoch}, the one with the "
+                   "lowest loss on the held-out files.")
+    entry = job_entry(job)
+    if entry is None:
+        return
+    show_verdict(entry)
     if snapshot["epochs"]:
-        st.dataframe(loss_table(snapshot["epochs"][-1]), key="train_summary")
-        show_evaluation(job)
+        best = next((row for row in snapshot["epochs"] if row["epoch"] == job.best_epoch), snapshot["epochs"][-1])
+        with st.expander("Losses of the kept epoch (training and validation)"):
+            st.dataframe(loss_table(best), key="train_summary")
+            st.caption("Validation loss is measured while training, on windows of the held-out files, each head weighted as in "
+                       "training. The score above reads each held-out file whole, so every note has all earlier notes "
+                       "as context; that is why the pitch figures differ a little. Both are cross-entropy in nats: lower is better.")
+        show_evaluation(entry)
     left, right = st.columns(2)
-    if left.button("Use this model on the Generate page", type="primary", icon=":material/music_note:", disabled=state.trained_model() is None):
-        state.set_kept("generate_model", state.TRAINED_MODEL_LABEL)
+    if left.button("Use this model on the Generate page", type="primary", icon=":material/music_note:"):
+        state.set_kept("generate_model", entry.label)
         st.switch_page("pages/generate.py")
-    if job.model_file:
-        right.download_button(
-            "Download the model (.keras)", job.model_file, file_name=f"musicrnn-{job.cfg.preset}-{job.id}.keras",
-            mime="application/zip", on_click="ignore", icon=":material/download:", key="train_download",
-        )
+    right.download_button("Download the model (.keras)", entry.file, file_name=entry.file_name, mime="application/zip",
+                          on_click="ignore", icon=":material/download:", key="train_download")
+
+
+def show_verdict(entry: ModelEntry) -> None:
+    """One held-out figure in words, with warnings (no better than guessing, worse than an earlier run)."""
+    facts = entry.facts
+    if facts.get("score") is None or facts.get("bigram") is None:
+        return
+    earlier = [run for run in state.runs() if run is not entry and run.facts.get("score") is not None]
+    best_earlier = min(earlier, key=lambda run: run.facts["score"]) if earlier else None
+    said = verdict(facts["score"], facts["bigram"],
+                   (best_earlier.name, best_earlier.facts["score"]) if best_earlier else None, facts.get("before"))
+    (st.success if said.level == "success" else st.warning)(f"**{entry.name}** — {said.text}")
+    for line in said.warnings:
+        st.caption(line)
+
+
+def show_evaluation(entry: ModelEntry) -> None:
+    table = evaluation(entry)
+    if table is None:
+        return
+    with st.expander(f"Details: the {len(entry.facts['val_files'])} held-out file(s) against simple guessing"):
+        st.dataframe(table.style.format({"cross-entropy (nats)": "{:.3f}", "perplexity": "{:.1f}", "top-1": "{:.0%}"}),
+                     key="train_evaluation")
+        st.caption(PERPLEXITY_EXPLANATION + " Unigram guesses by how common each pitch is, bigram from the previous pitch "
+                   "(both fitted on the training files); a model that beats the bigram has learned more than note-to-note habits.")
 
 
 EVALUATION = "train_evaluation"
 
 
-def evaluation(job: TrainingJob) -> pd.DataFrame | None:
-    """The trained model's pitch cross-entropy on the job's validation files next to uniform, unigram and
-    bigram guessing fitted on its training files (computed once per job; None when it cannot be scored)."""
+def evaluation(entry: ModelEntry) -> pd.DataFrame | None:
+    """The model's pitch scores on its run's held-out files next to uniform, unigram and bigram guessing
+    fitted on its training files (computed once per run; None when it cannot be scored)."""
     stored = st.session_state.get(EVALUATION)
-    if stored is not None and stored[0] == job.id:
+    if stored is not None and stored[0] == entry.id:
         return stored[1]
-    entry = state.trained_model()
-    held_out = set(job.result_info.get("val_files") or (entry.model.info.get("val_files", []) if entry else []))
+    current = state.job()
+    held_out = set(entry.facts.get("val_files") or [])
     table = None
-    if entry is not None and entry.name == job.id and held_out:
-        names = job.corpus.names
-        validation = job.corpus.subset([i for i, name in enumerate(names) if name in held_out])
-        training = job.corpus.subset([i for i, name in enumerate(names) if name not in held_out])
+    if current is not None and held_out:
+        names = current.corpus.names
+        validation = current.corpus.subset([i for i, name in enumerate(names) if name in held_out])
+        training = current.corpus.subset([i for i, name in enumerate(names) if name not in held_out])
         try:
-            with st.spinner("Scoring the model on the held-out files…"):
-                table = evaluation_table(model_scores(entry.model, validation, training),
-                                         baseline_cross_entropy(training, validation), baseline_top1(training, validation))
+            table = evaluation_table(model_scores(entry.model, validation, training),
+                                     baseline_cross_entropy(training, validation), baseline_top1(training, validation))
         except ValueError:  # e.g. held-out files with fewer than two notes
             table = None
-    st.session_state[EVALUATION] = (job.id, table)
+    st.session_state[EVALUATION] = (entry.id, table)
     return table
 
 
-def show_evaluation(job: TrainingJob) -> None:
-    table = evaluation(job)
-    if table is None:
-        return
-    held_out = len(job.result_info.get("val_files") or [])
-    st.markdown(f"**Did it learn?** Predicting the next pitch of the {held_out} held-out file(s), against simple guessing:")
-    st.dataframe(table.style.format({"cross-entropy (nats)": "{:.3f}", "perplexity": "{:.1f}", "top-1": "{:.0%}"}),
-                 key="train_evaluation")
-    st.caption(PERPLEXITY_EXPLANATION + " Unigram guesses by how common each pitch is, bigram from the previous pitch "
-               "(both fitted on the training files); a model that beats the bigram has learned more than note-to-note habits.")
-
-
 def loss_table(final: dict) -> pd.DataFrame:
-    """Last epoch's loss per head, training next to validation (validation is what tells how well it learned)."""
+    """The kept epoch's loss per head, training next to validation."""
     rows = ["total", *HEADS]
     keys = ["loss", *(f"{head}_loss" for head in HEADS)]
     return pd.DataFrame(
         {"training": [final.get(k) for k in keys], "validation": [final.get(f"val_{k}") for k in keys]}, index=rows
     )
+
+
+def runs_table(runs: list[ModelEntry]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "name": run.name, "preset": run.facts.get("preset"), "started from": run.facts.get("start") or "a new network",
+        "data": run.facts.get("data"), "epochs": f"kept {run.facts.get('best_epoch')} of {run.facts.get('epochs_run')}",
+        "held-out score (nats)": run.facts.get("score"), "when": run.facts.get("when"),
+    } for run in reversed(runs)])
+
+
+def show_runs() -> None:
+    """Every model this visitor trained: listed, renamed, downloaded, forgotten."""
+    runs = state.runs()
+    if not runs:
+        return
+    st.subheader("Your models")
+    st.dataframe(runs_table(runs).style.format({"held-out score (nats)": "{:.2f}"}, na_rep="–"), hide_index=True,
+                 key="train_runs")
+    st.caption(f"Each is usable on the Generate and How it works pages. Held-out score: pitch cross-entropy on the run's "
+               f"held-out files, lower is better (runs on different data are not comparable). Up to {state.MAX_RUNS} are kept.")
+    names = [run.name for run in reversed(runs)]
+    chosen = st.selectbox("Manage", names, key="train_manage_run")
+    entry = next(run for run in runs if run.name == chosen)
+    left, middle, right = st.columns([3, 1, 1])
+    key = f"train_rename_{entry.facts['job']}"
+    left.text_input("Name", value=entry.name, key=key, on_change=_rename, args=(entry, key))
+    if st.session_state.get(RENAME_PROBLEM):
+        left.error(st.session_state.pop(RENAME_PROBLEM))
+    middle.download_button("Download", entry.file, file_name=entry.file_name, mime="application/zip", on_click="ignore",
+                           icon=":material/download:", key="train_run_download")
+    if right.button("Forget", icon=":material/delete:", key="train_run_forget"):
+        state.forget_run(entry)
+        st.rerun()
+
+
+RENAME_PROBLEM = "train_rename_problem"
+
+
+def _rename(entry: ModelEntry, key: str) -> None:
+    """Widget callback: the selector follows the new name (allowed here, before the widgets are drawn)."""
+    problem = state.rename_run(entry, st.session_state[key])
+    if problem:
+        st.session_state[RENAME_PROBLEM] = problem
+        st.session_state[key] = entry.name
+    else:
+        st.session_state["train_manage_run"] = entry.name
+
+
+def warn_oldest_goes() -> None:
+    """At the limit of kept runs, say which one the next run replaces and offer it for download first."""
+    runs = state.runs()
+    if len(runs) < state.MAX_RUNS:
+        return
+    oldest = runs[0]
+    left, right = st.columns([3, 1])
+    left.warning(f"You have {len(runs)} models, the most kept: the next run forgets the oldest, “{oldest.name}”. Download it first to keep it.")
+    right.download_button("Download the oldest", oldest.file, file_name=oldest.file_name, mime="application/zip",
+                          on_click="ignore", key="train_oldest_download")

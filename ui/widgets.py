@@ -60,11 +60,18 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
+RECENT_S = 20.0  # the recent pace is measured over this many seconds of reports
+STEADY = 0.25  # recent and overall pace within 25 %: the estimate is given as one figure
+
+
 def training_progress(snapshot: dict) -> tuple[float, str]:
     """Fraction done (0-1) and a caption such as 'Epoch 2 of 5 · about 1 min 10 s left'.
 
     The pace is measured from the first report on: the time before it is TensorFlow's start-up and graph
-    compilation, which happen once and would make the first estimates far too long.
+    compilation, which happen once and would make the first estimates far too long. The estimate uses the
+    pace of the whole run, which a burst of other visitors' work moves little; when the last RECENT_S seconds
+    ran at a clearly different pace (or there is too little to go on) it says so and gives a range instead
+    of a figure that jumps. A time limit caps it; early stopping can only make it shorter.
     """
     total = max(1, snapshot["total_epochs"])
     reports = sorted(snapshot["batches"] + snapshot["epochs"], key=lambda event: event["elapsed"])
@@ -74,10 +81,32 @@ def training_progress(snapshot: dict) -> tuple[float, str]:
     done = _fraction_done(latest, total)
     epoch = min(total, int(done * total) + 1)
     caption = f"Epoch {epoch} of {total}"
-    pace = (done - _fraction_done(first, total)) / max(1e-9, latest["elapsed"] - first["elapsed"])
-    if 0 < done < 1 and pace > 0:
-        caption += f" · about {format_seconds((1 - done) / pace)} left"
+    overall = _pace(first, latest, total)
+    if not 0 < done < 1 or overall <= 0:
+        return done, caption
+    recent_start = next((r for r in reports if r["elapsed"] >= latest["elapsed"] - RECENT_S), first)
+    recent = _pace(recent_start, latest, total) if recent_start is not latest else 0.0
+    cap = snapshot.get("time_limit_s") or 0.0
+    left = [min((1 - done) / pace, cap - latest["elapsed"]) if cap else (1 - done) / pace for pace in (overall, recent) if pace > 0]
+    steady = len(reports) >= 3 and latest["elapsed"] - first["elapsed"] >= 5 and recent > 0 and abs(recent / overall - 1) <= STEADY
+    if steady:
+        caption += f" · about {format_seconds(_rounded(left[0]))} left"
+    else:
+        low, high = _rounded(min(left)), _rounded(max(left) * (1 + STEADY))
+        caption += f" · roughly {format_seconds(low)} to {format_seconds(high)} left (the pace is still changing)"
     return done, caption
+
+
+def _pace(start: dict, end: dict, total: int) -> float:
+    """Fraction of the work per second between two reports."""
+    seconds = end["elapsed"] - start["elapsed"]
+    return (_fraction_done(end, total) - _fraction_done(start, total)) / seconds if seconds > 0 else 0.0
+
+
+def _rounded(seconds: float) -> float:
+    """Coarse steps (5 s, 10 s, then whole minutes), so small changes in pace do not change the words."""
+    step = 5 if seconds < 60 else 10 if seconds < 600 else 60
+    return max(step, step * round(seconds / step))
 
 
 def _fraction_done(event: dict, total: int) -> float:

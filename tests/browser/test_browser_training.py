@@ -30,10 +30,12 @@ def test_tiny_training_draws_losses_and_survives_a_page_switch(open_page, midi_f
     upload(page, midi_files(4, notes=9000), usable=4)
     go_to(page, "Train", "Start training")
     assert page.get_by_role("combobox", name="Preset").input_value() == "tiny"
-    for label, value in (("Epochs", "1"), ("Batch size", "16")):
+    for label, value in (("Epochs (at most)", "1"), ("Batch size", "16")):
         box = page.get_by_role("spinbutton", name=label, exact=True)
         box.fill(value)
-        box.press("Tab")
+        box.press("Enter")  # sets the value; never starts a run (issue 16)
+        settle(page)
+    assert page.get_by_role("button", name="Stop training").count() == 0
     page.get_by_role("button", name="Start training").click()
     stop = page.get_by_role("button", name="Stop training")
     stop.wait_for(timeout=TRAIN_TIMEOUT_S * 1000)
@@ -50,4 +52,5 @@ def test_tiny_training_draws_losses_and_survives_a_page_switch(open_page, midi_f
     assert wait_for_more_points(page, before_switch - 1) >= before_switch
     settle(page, page.get_by_text("Finished 1 epoch(s)"), timeout_s=TRAIN_TIMEOUT_S)
     assert page.get_by_text("Finished", exact=False).count() == 1
+    assert page.get_by_text("Your models").count() == 1  # the run is listed
     assert wait_for_more_points(page, before_switch - 1) >= before_switch
