@@ -1,7 +1,14 @@
 """What a new visitor trips over (issue 17), each pinned on the page where they met it (AppTest)."""
 from __future__ import annotations
 
-from conftest import make_midi
+import importlib.util
+from pathlib import Path
+
+# tests/conftest.py by path: under a full run "conftest" may name tests/browser/conftest.py instead.
+_spec = importlib.util.spec_from_file_location("musicrnn_tests_conftest", Path(__file__).with_name("conftest.py"))
+_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_conftest)
+make_midi = _conftest.make_midi
 from test_pages import assert_no_exception, click, open_page, small_dataset
 from ui.state import DATASET, UPLOADS
 
