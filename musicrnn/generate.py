@@ -176,8 +176,25 @@ def piece_bpm(settings: Sampling, primer: pd.DataFrame | None, model_info: dict 
     return float((model_info or {}).get("corpus", {}).get("bpm") or DEFAULT_BPM)
 
 
-def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampling | None = None) -> list[pd.DataFrame]:
-    """Continue `primer` with `settings.n_notes` new notes, once per variation. Same inputs, same notes."""
+class Guide(Protocol):
+    """A per-step constraint on the sampling loop (musicrnn/guide.py: a melody, chords, a span to rewrite).
+    It masks or biases the rhythm classes and pitches each step may take, and may fix a note's duration."""
+
+    lengths: np.ndarray  # (B,) notes each stream keeps once it has finished
+
+    def start(self, cfg: Config, batch: int, onset: np.ndarray, bar_beat: np.ndarray, bar_beats: np.ndarray) -> None: ...
+
+    def rhythm(self, onset: np.ndarray, step_logits: np.ndarray, duration_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def pitch(self, onset: np.ndarray, logits: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def took(self, onset: np.ndarray, pitch: np.ndarray, duration: np.ndarray) -> np.ndarray: ...
+
+
+def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampling | None = None,
+             guide: Guide | None = None) -> list[pd.DataFrame]:
+    """Continue `primer` with `settings.n_notes` new notes, once per variation. Same inputs, same notes.
+    A `guide` constrains each step and says how many notes each variation keeps."""
     settings = settings or Sampling()
     validate(settings)
     cfg = model.cfg
@@ -212,29 +229,41 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
     # Beats models: the pitches already started at the current onset (the primer's last chord to begin with).
     sounding = np.zeros((batch, PITCH_CLASSES), bool)
     sounding[:, primer_pitch[timing.beat == timing.beat[-1]]] = cfg.beats
+    if guide is not None:
+        guide.start(cfg, batch, onset, bar_beat, bar_beats)
     for n in range(settings.n_notes):
         if cfg.beats:
             # The heads are independent given the state, so the rhythm is drawn first: a note that starts with
             # the previous one (step 0) then never repeats a pitch of its chord, which training never shows
             # (doubled notes are merged when files are read).
+            if guide is not None:
+                step, duration = guide.rhythm(onset, step, duration)
             step = class_beats(sample_rhythm(step, settings, rngs, forbid_zero=False), cfg)
             duration = class_beats(sample_rhythm(duration, settings, rngs, forbid_zero=True), cfg)
             sounding &= (step == 0)[:, None]
-            pitch = sample_pitches(logits, settings, chord_mask(mask, sounding), rngs)
-            sounding[np.arange(batch), pitch] = True
             onset, bar_beat = onset + step, np.mod(bar_beat + step, bar_beats)
+            allowed = chord_mask(mask, sounding)
+            if guide is not None:
+                logits, allowed = guide.pitch(onset, logits, allowed)
+            pitch = sample_pitches(logits, settings, allowed, rngs)
+            if guide is not None:
+                duration = guide.took(onset, pitch, duration)
+            sounding[np.arange(batch), pitch] = True
         else:
             pitch = sample_pitches(logits, settings, mask, rngs)
             step, duration = snap_times(clip_times(step, cfg), clip_times(duration, cfg), settings)
         pitches[:, n], steps[:, n], durations[:, n] = pitch, step, duration
         numeric, chord_size = encode_step(pitch, step, duration, prev_pitch, chord_size, cfg, onset, bar_beat, bar_beats)
         prev_pitch = pitch
+        if guide is not None and (guide.lengths <= n).all():
+            break  # every variation has finished what the guide asked for
         if n + 1 < settings.n_notes:
             logits, step, duration, state = model.step(pitch, numeric, state)
     # Each piece's first note continues the primer's bar (seconds models: bars of 4 beats from the first note).
     last_bar_beat, bar_length = float(timing.bar_beat[-1]), float(timing.bar_beats[-1])
+    lengths = np.full(batch, settings.n_notes) if guide is None else np.minimum(guide.lengths, settings.n_notes)
     return [
-        _notes_table(pitches[v], steps[v], durations[v], settings, v, cfg, bpm,
+        _notes_table(pitches[v, : lengths[v]], steps[v, : lengths[v]], durations[v, : lengths[v]], settings, v, cfg, bpm,
                      ((last_bar_beat + steps[v, 0]) % bar_length, bar_length))
         for v in range(batch)
     ]
@@ -284,7 +313,7 @@ def validate(settings: Sampling) -> None:
 def _notes_table(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, settings: Sampling, variation: int,
                  cfg: Config, bpm: float, metre: tuple[float, float]) -> pd.DataFrame:
     """A generated piece as a note table starting at time 0: seconds (at `bpm` for a beats model) and beats."""
-    beat = np.cumsum(step) - step[0]
+    beat = np.cumsum(step) - (step[0] if len(step) else 0.0)  # a guide may keep no notes (an empty rewrite)
     if cfg.beats:
         seconds_per_beat = 60.0 / bpm
         step_beats, duration_beats = step, duration

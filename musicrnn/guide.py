@@ -1,0 +1,525 @@
+"""Steering the sampler: harmonise a melody, follow a chord progression, rewrite one passage.
+
+Each feature is a small per-step constraint (a `Guide`, see musicrnn.generate.Guide) that masks, biases or
+forces the rhythm classes and pitches of the one sampling loop; no second sampler. They need a beats model:
+its rhythm is drawn as classes on the beat grid, so "land exactly on the next melody onset" or "stay inside
+beats 8-12" is a mask over classes. A seconds model regresses its times and cannot be held to an onset.
+
+Positions are in beats. A melody or chord timeline counts from the first generated note (or its bar);
+a rewrite span counts from the piece's first note (its `beat` column).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .config import PITCH_CLASSES, Config
+from .features import rhythm_class, timing_of
+from .generate import (FLAT_NAMES, MAX_NOTES, MAX_VARIATIONS, NO_PITCH, NOTE_NAMES, Guide, Sampling, generate, note_name,
+                       validate)
+from .midi import BEAT_GRID
+
+NEEDS_BEATS = ("this model counts time in seconds, so it cannot be held to a melody's onsets, a chord's bars or a "
+               "span: train (or pick) a beats model — the presets 'chorale' and 'tiny' are beats models")
+MAX_MELODY_NOTES = 300  # x 6 notes each (3 below, 2 passing) stays within generate's MAX_NOTES
+MAX_NOTE_BEATS = 16.0  # the longest rhythm class of a beats model
+MAX_CANDIDATES = MAX_VARIATIONS
+SUFFIX_NOTES = 32  # a rewrite is scored on how likely the model finds this many notes that follow it
+_PITCH = np.arange(PITCH_CLASSES)
+
+
+# --- Text: melodies and chords ------------------------------------------------------------------------------
+
+_NOTE = re.compile(r"^([A-Ga-g])([#b]?)(-?\d)$")
+CHORD_QUALITIES = {
+    "": (0, 4, 7), "maj": (0, 4, 7), "M": (0, 4, 7), "m": (0, 3, 7), "min": (0, 3, 7),
+    "7": (0, 4, 7, 10), "maj7": (0, 4, 7, 11), "M7": (0, 4, 7, 11), "m7": (0, 3, 7, 10), "min7": (0, 3, 7, 10),
+    "dim": (0, 3, 6), "°": (0, 3, 6), "dim7": (0, 3, 6, 9), "°7": (0, 3, 6, 9), "m7b5": (0, 3, 6, 10), "ø": (0, 3, 6, 10),
+    "aug": (0, 4, 8), "+": (0, 4, 8), "sus2": (0, 2, 7), "sus4": (0, 5, 7), "6": (0, 4, 7, 9), "m6": (0, 3, 7, 9),
+    "9": (0, 4, 7, 10, 2),
+}
+MELODY_HELP = ("Notes as NAME+OCTAVE/BEATS, separated by spaces: `E4/1 D4/1 C4/2` is E, D (a beat each), then C "
+               "for two beats. Sharps `F#4`, flats `Bb3`, rests `R/1`; beats may be fractions of a beat like 0.5 "
+               "or 1.5 (quarter note = 1 beat).")
+CHORDS_HELP = ("Chord names separated by spaces, one per bar (`C G Am F`) or with beats (`C:2 G:2`). Major `C`, minor "
+               "`Am`, 7th `G7`, `Cmaj7`, `Dm7`, diminished `Bdim`, `Bm7b5`, augmented `Caug`, `Dsus4`. The "
+               "progression repeats to the end of the piece.")
+
+
+def root_class(name: str) -> int | None:
+    """'C' -> 0, 'F#' -> 6, 'Bb' -> 10; None for anything else."""
+    name = name[:1].upper() + name[1:]
+    return NOTE_NAMES.index(name) if name in NOTE_NAMES else FLAT_NAMES.get(name, {"Cb": 11, "Fb": 4, "E#": 5, "B#": 0}.get(name))
+
+
+def parse_pitch(text: str) -> int:
+    """'C4' -> 60, 'F#3' -> 54, 'Bb2' -> 46 (scientific pitch: C4 is middle C)."""
+    match = _NOTE.match(text.strip())
+    root = root_class(match.group(1) + match.group(2)) if match else None
+    if root is None:
+        raise ValueError(f"{text!r} is not a note name: use a letter A-G, an optional # or b, and an octave, like C4 or F#3")
+    pitch = root + 12 * (int(match.group(3)) + 1)
+    if match.group(1).upper() + match.group(2) == "B#":
+        pitch += 12  # B#3 sounds as C4
+    elif match.group(1).upper() + match.group(2) == "Cb":
+        pitch -= 12  # Cb4 sounds as B3
+    if not 0 <= pitch < PITCH_CLASSES:
+        raise ValueError(f"{text!r} is outside the MIDI range C-1 to G9")
+    return pitch
+
+
+def _beats(text: str, token: str) -> float:
+    try:
+        beats = float(text)
+    except ValueError:
+        raise ValueError(f"{token!r}: the length after the name must be a number of beats, like 1 or 0.5") from None
+    if not 0 < beats <= MAX_NOTE_BEATS:
+        raise ValueError(f"{token!r}: a length must be more than 0 and at most {MAX_NOTE_BEATS:g} beats")
+    on_grid = round(beats * BEAT_GRID) / BEAT_GRID
+    if abs(on_grid - beats) > 1e-6:
+        raise ValueError(f"{token!r}: lengths must be whole 1/{BEAT_GRID} beats (sixteenths and triplets fit)")
+    return on_grid
+
+
+@dataclass
+class Melody:
+    """A melody on the beat grid: pitches, onsets (beats from its first note) and lengths."""
+
+    pitch: np.ndarray
+    onset: np.ndarray
+    duration: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.pitch)
+
+    def end(self) -> float:
+        return float(self.onset[-1] + self.duration[-1]) if len(self) else 0.0
+
+
+def parse_melody(text: str) -> Melody:
+    """'E4/1 D4/1 R/1 C4/2' -> a Melody. Raises ValueError naming the token that is wrong."""
+    pitches, onsets, lengths, position = [], [], [], 0.0
+    for token in text.replace(",", " ").split():
+        name, slash, length = token.partition("/")
+        if not slash:
+            raise ValueError(f"{token!r} has no length: write NAME/BEATS, like C4/1")
+        beats = _beats(length, token)
+        if name.upper() != "R":
+            try:
+                pitches.append(parse_pitch(name))
+            except ValueError as exc:
+                raise ValueError(f"{token!r}: {exc}") from None
+            onsets.append(position)
+            lengths.append(beats)
+        position += beats
+    if not pitches:
+        raise ValueError("the melody has no notes: write notes like `E4/1 D4/1 C4/2`")
+    if len(pitches) > MAX_MELODY_NOTES:
+        raise ValueError(f"the melody has {len(pitches)} notes; at most {MAX_MELODY_NOTES} are harmonised")
+    onset = np.array(onsets)
+    return Melody(np.array(pitches, np.int64), onset - onset[0], np.array(lengths))
+
+
+def melody_text(melody: Melody) -> str:
+    """A Melody as the text parse_melody reads."""
+    tokens, position = [], 0.0
+    for pitch, onset, length in zip(melody.pitch, melody.onset, melody.duration):
+        if onset > position + 1e-9:
+            tokens.append(f"R/{onset - position:g}")
+        tokens.append(f"{note_name(int(pitch))}/{min(length, MAX_NOTE_BEATS):g}")
+        position = max(position, onset + length)
+    return " ".join(tokens)
+
+
+def top_voice(notes: pd.DataFrame) -> Melody:
+    """The highest note at each onset of a note table (a soprano line), held until the next onset at most."""
+    timing = timing_of(notes, _BEATS_CFG)
+    onset = np.round(timing.beat * BEAT_GRID) / BEAT_GRID
+    table = pd.DataFrame({"pitch": notes["pitch"].to_numpy(np.int64), "onset": onset, "length": timing.duration})
+    top = table.sort_values(["onset", "pitch"]).groupby("onset", sort=True).tail(1)
+    if top.empty:
+        raise ValueError("the file has no notes to take a melody from")
+    starts = top["onset"].to_numpy()
+    next_start = np.append(starts[1:], np.inf)
+    length = np.minimum(np.minimum(top["length"].to_numpy(), next_start - starts), MAX_NOTE_BEATS)
+    length = np.maximum(np.round(length * BEAT_GRID) / BEAT_GRID, 1.0 / BEAT_GRID)
+    keep = slice(0, MAX_MELODY_NOTES)
+    return Melody(top["pitch"].to_numpy(np.int64)[keep], (starts - starts[0])[keep], length[keep])
+
+
+@dataclass
+class Chord:
+    name: str
+    pitch_classes: frozenset[int]
+    beats: float | None  # None = one bar
+
+
+def parse_chord(token: str) -> Chord:
+    """'Am' -> A minor, 'G7:2' -> G dominant 7th for 2 beats. Raises ValueError naming the token."""
+    name, colon, length = token.partition(":")
+    head = name[:2] if len(name) > 1 and name[1] in "#b" else name[:1]
+    root = root_class(head) if head else None
+    quality = name[len(head):]
+    if root is None or quality not in CHORD_QUALITIES:
+        raise ValueError(f"unknown chord {token!r}: use a root A-G (with # or b) and one of major (C), minor (Cm), "
+                         f"7th (C7, Cmaj7, Cm7), diminished (Cdim, Cdim7, Cm7b5), augmented (Caug), sus (Csus4)")
+    beats = _beats(length, token) if colon else None
+    return Chord(name, frozenset((root + step) % 12 for step in CHORD_QUALITIES[quality]), beats)
+
+
+def parse_chords(text: str) -> list[Chord]:
+    """'C G Am F' or 'C:2 G:2' -> chords. Raises ValueError naming the first unknown token."""
+    chords = [parse_chord(token) for token in text.replace(",", " ").replace("|", " ").split()]
+    if not chords:
+        raise ValueError("no chords given: write chord names like `C G Am F`")
+    return chords
+
+
+# --- Constraints ---------------------------------------------------------------------------------------------
+
+def _only(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Logits with every class outside `allowed` ruled out."""
+    return np.where(allowed, logits, NO_PITCH)
+
+
+class _Base:
+    """A guide that constrains nothing; subclasses override what they steer."""
+
+    def start(self, cfg: Config, batch: int, onset: np.ndarray, bar_beat: np.ndarray, bar_beats: np.ndarray) -> None:
+        if not cfg.beats:
+            raise ValueError(NEEDS_BEATS)
+        self.cfg, self.batch, self.count = cfg, batch, 0
+        self.lengths = np.full(batch, MAX_NOTES, np.int64)  # > any n_notes until a stream finishes
+
+    def rhythm(self, onset, step_logits, duration_logits):
+        return step_logits, duration_logits
+
+    def pitch(self, onset, logits, allowed):
+        return logits, allowed
+
+    def took(self, onset, pitch, duration):
+        self.count += 1
+        return duration
+
+    def _grid(self, beats: np.ndarray) -> np.ndarray:
+        """Beats to whole grid steps (exact integers, so onsets compare without float noise)."""
+        return np.rint(np.asarray(beats, np.float64) * self.cfg.beat_grid).astype(np.int64)
+
+
+class MelodyGuide(_Base):
+    """Harmonise a melody: at each melody onset the model writes notes below it, then the melody note as the
+    top of the chord; between onsets it may add passing notes below the sounding melody note.
+
+    The first generated note lands `lead` beats after the primer's last onset, on the first melody onset."""
+
+    def __init__(self, melody: Melody, lead: float, min_below: int = 2, max_below: int = 3, max_passing: int = 2):
+        self.melody, self.lead = melody, lead
+        self.min_below, self.max_below, self.max_passing = min_below, max_below, max_passing
+
+    def notes_needed(self) -> int:
+        return len(self.melody) * (self.max_below + 1 + self.max_passing)
+
+    def start(self, cfg, batch, onset, bar_beat, bar_beats):
+        super().start(cfg, batch, onset, bar_beat, bar_beats)
+        origin = self._grid(onset + self.lead)
+        self.targets = origin[:, None] + self._grid(self.melody.onset)[None, :]  # (B, M) grid steps
+        self.index = np.zeros(batch, np.int64)  # the melody note each stream places next
+        self.below = np.zeros(batch, np.int64)  # notes written under it so far
+        self.passing = np.zeros(batch, np.int64)  # passing onsets since the last melody note
+        self.is_melody = np.zeros((batch, self.notes_needed()), bool)
+
+    def _target(self) -> np.ndarray:
+        return self.targets[np.arange(self.batch), np.minimum(self.index, len(self.melody) - 1)]
+
+    def rhythm(self, onset, step_logits, duration_logits):
+        gap = self._target() - self._grid(onset)  # grid steps to the next melody onset (0: we are on it)
+        classes = np.arange(step_logits.shape[1])[None, :]
+        last = step_logits.shape[1] - 1
+        land = (classes == np.minimum(gap, last)[:, None])
+        # Passing notes: strictly between the melody onsets, a few per gap, never before the first melody note.
+        free = (classes >= 1) & (classes <= gap[:, None])
+        may_pass = ((self.passing < self.max_passing) & (self.index > 0) & (gap > 0))[:, None]
+        allowed = np.where(may_pass, free, land)
+        allowed[self.index >= len(self.melody)] = True
+        return _only(step_logits, allowed), duration_logits
+
+    def pitch(self, onset, logits, allowed):
+        rows = np.arange(self.batch)
+        on_target = self._grid(onset) == self._target()
+        melody_pitch = self.melody.pitch[np.minimum(self.index, len(self.melody) - 1)]
+        below = allowed & (_PITCH[None, :] < melody_pitch[:, None])
+        forced = np.zeros_like(allowed)
+        forced[rows, melody_pitch] = True  # the melody note itself, whatever the key/range masks say
+        room = below.any(axis=1)
+        chord = np.where(((self.below >= self.max_below) | ~room)[:, None], forced,
+                         np.where((self.below < self.min_below)[:, None], below, below | forced))
+        # Passing notes stay under the melody note that is still sounding.
+        sounding_top = self.melody.pitch[np.maximum(self.index - 1, 0)]
+        passing = allowed & (_PITCH[None, :] < sounding_top[:, None])
+        passing[~passing.any(axis=1)] = allowed[~passing.any(axis=1)]
+        new_allowed = np.where(on_target[:, None], chord, passing)
+        new_allowed[self.index >= len(self.melody)] = allowed[self.index >= len(self.melody)]
+        return logits, new_allowed
+
+    def took(self, onset, pitch, duration):
+        rows = np.arange(self.batch)
+        active = self.index < len(self.melody)
+        on_target = (self._grid(onset) == self._target()) & active
+        placed = on_target & (pitch == self.melody.pitch[np.minimum(self.index, len(self.melody) - 1)])
+        duration = np.where(placed, self.melody.duration[np.minimum(self.index, len(self.melody) - 1)], duration)
+        if self.count < self.is_melody.shape[1]:
+            self.is_melody[rows, self.count] = placed
+        self.below = np.where(placed, 0, self.below + on_target)
+        self.passing = np.where(placed, 0, self.passing + (active & ~on_target))
+        self.index = self.index + placed
+        self.count += 1
+        self.lengths = np.where(placed & (self.index == len(self.melody)), self.count, self.lengths)
+        return duration
+
+
+class ChordGuide(_Base):
+    """Follow a chord progression: each note's pitch is steered to the tones of the chord at its onset, from a
+    logit boost (strength near 0: a suggestion) to a mask (strength 1: only chord tones).
+
+    The progression starts at the bar line of the first generated note and repeats."""
+
+    MAX_BOOST = 5.0  # nats added to chord tones at strength just under 1 (e^5 ≈ 150x more likely)
+
+    def __init__(self, chords: list[Chord], strength: float = 1.0):
+        if not 0 <= strength <= 1:
+            raise ValueError("chord strength must be between 0 (off) and 1 (only chord tones)")
+        self.chords, self.strength = chords, strength
+
+    def start(self, cfg, batch, onset, bar_beat, bar_beats):
+        super().start(cfg, batch, onset, bar_beat, bar_beats)
+        self.bar = self._grid(bar_beats)
+        self.last_bar_line = self._grid(onset - bar_beat)
+        self.origin = None
+
+    def timeline(self, bar_beats: float) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end (beats from the progression's start) of each chord of one pass through it."""
+        lengths = np.array([c.beats if c.beats is not None else bar_beats for c in self.chords], np.float64)
+        ends = np.cumsum(lengths)
+        return ends - lengths, ends
+
+    def tones_at(self, position: np.ndarray, bar_beats: np.ndarray) -> np.ndarray:
+        """(B, 128) mask of the chord tones sounding `position` grid steps into the progression."""
+        tones = np.zeros((len(position), PITCH_CLASSES), bool)
+        for row, (where, bar) in enumerate(zip(position, bar_beats)):
+            starts, ends = self.timeline(bar / self.cfg.beat_grid)
+            loop = self._grid(ends[-1])
+            index = int(np.searchsorted(self._grid(ends), where % loop, side="right"))
+            tones[row] = np.isin(_PITCH % 12, sorted(self.chords[min(index, len(self.chords) - 1)].pitch_classes))
+        return tones
+
+    def pitch(self, onset, logits, allowed):
+        at = self._grid(onset)
+        if self.origin is None:  # the bar line at or before the first generated note
+            self.origin = self.last_bar_line + (at - self.last_bar_line) // self.bar * self.bar
+        tones = self.tones_at(at - self.origin, self.bar)
+        if self.strength >= 1:
+            only = allowed & tones
+            empty = ~only.any(axis=1)
+            only[empty] = tones[empty]  # the key or range left no chord tone: chord tones win
+            return logits, only
+        return logits + self.strength * self.MAX_BOOST * tones, allowed
+
+
+class RewriteGuide(_Base):
+    """Resample the span [start, end) beats of a piece: the first new note lands at or after `start`; a stream
+    is finished when its next onset would reach `end` (that note is dropped)."""
+
+    def __init__(self, start: float, end: float):
+        self.span = (start, end)
+
+    def start(self, cfg, batch, onset, bar_beat, bar_beats):
+        super().start(cfg, batch, onset, bar_beat, bar_beats)
+        self.begin, self.end = self._grid(self.span[0]), self._grid(self.span[1])
+
+    def rhythm(self, onset, step_logits, duration_logits):
+        if self.count == 0:
+            classes = np.arange(step_logits.shape[1])[None, :]
+            gap = np.minimum(self.begin - self._grid(onset), step_logits.shape[1] - 1)
+            step_logits = _only(step_logits, classes >= gap[:, None])
+        return step_logits, duration_logits
+
+    def took(self, onset, pitch, duration):
+        reached = (self._grid(onset) >= self.end) & (self.lengths > self.count)
+        self.lengths = np.where(reached, self.count, self.lengths)
+        self.count += 1
+        return duration
+
+
+_BEATS_CFG = Config(time_unit="beats")
+
+
+# --- The three features --------------------------------------------------------------------------------------
+
+def harmony_primer(melody: Melody, bar_beats: float = 4.0) -> pd.DataFrame:
+    """A one-beat major chord on the melody's first pitch class (with it on top), on the beat before the
+    melody's first bar, so the model starts where the melody does and in its neighbourhood."""
+    top = int(melody.pitch[0])
+    pitches = [top - 24, top - 17, top - 12 + 4 if top % 12 < 8 else top - 8, top]
+    pitches = sorted(p for p in pitches if 0 <= p < PITCH_CLASSES)
+    n = len(pitches)
+    return pd.DataFrame({
+        "pitch": pitches, "step": [0.0] * n, "duration": [0.5] * n, "beat": [0.0] * n, "step_beats": [0.0] * n,
+        "duration_beats": [1.0] * n, "bar_beat": [bar_beats - 1.0] * n, "bar_beats": [bar_beats] * n,
+    })
+
+
+def harmonize(model, melody: Melody, settings: Sampling | None = None, primer: pd.DataFrame | None = None,
+              bar_beats: float = 4.0) -> list[pd.DataFrame]:
+    """Lower voices for `melody`, once per variation: note tables whose `melody` column marks the kept notes."""
+    settings = settings or Sampling()
+    if not model.cfg.beats:
+        raise ValueError(NEEDS_BEATS)
+    primer = harmony_primer(melody, bar_beats) if primer is None else primer
+    timing = timing_of(primer, model.cfg)
+    last = timing.beat == timing.beat[-1]
+    lead = float(np.max(timing.duration[last]))  # the melody starts when the primer's last chord ends
+    guide = MelodyGuide(melody, lead)
+    settings = Sampling(**{**settings.to_dict(), "n_notes": min(guide.notes_needed(), MAX_NOTES)})
+    pieces = generate(model, primer, settings, guide=guide)
+    for v, piece in enumerate(pieces):
+        piece["melody"] = guide.is_melody[v, : len(piece)]
+    return pieces
+
+
+def follow_chords(model, chords: list[Chord], strength: float = 1.0, primer: pd.DataFrame | None = None,
+                  settings: Sampling | None = None) -> list[pd.DataFrame]:
+    """generate() with each note steered to the chord of its bar."""
+    return generate(model, primer, settings, guide=ChordGuide(chords, strength))
+
+
+def chord_spans(notes: pd.DataFrame, chords: list[Chord]) -> list[tuple[float, float, str]]:
+    """(start, end, name) in the piece's beats of every chord ChordGuide steered it with (for drawing)."""
+    if not len(notes):
+        return []
+    bar = float(notes["bar_beats"].iloc[0]) if "bar_beats" in notes else 4.0
+    origin = -float(notes["bar_beat"].iloc[0]) if "bar_beat" in notes else 0.0
+    end = float((notes["beat"] + notes["duration_beats"]).max()) if "beat" in notes else 0.0
+    lengths = [c.beats if c.beats is not None else bar for c in chords]
+    spans, position = [], origin
+    while position < end:
+        for chord, length in zip(chords, lengths):
+            if position >= end:
+                break
+            spans.append((position, position + length, chord.name))
+            position += length
+    return spans
+
+
+@dataclass
+class Candidate:
+    """One rewrite of a span: the whole piece with it, and how likely the model finds what follows it."""
+
+    notes: pd.DataFrame
+    score: float  # mean log-probability (nats) per following note: pitch + step + duration
+    new_notes: int
+
+
+def split_at(notes: pd.DataFrame, start: float, end: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A piece's notes before, inside and after the span [start, end) beats."""
+    beat = notes["beat"].to_numpy(np.float64)
+    return (notes[beat < start - 1e-9], notes[(beat >= start - 1e-9) & (beat < end - 1e-9)], notes[beat >= end - 1e-9])
+
+
+def _joined(before: pd.DataFrame, middle: pd.DataFrame, after: pd.DataFrame, bpm: float) -> pd.DataFrame:
+    """Three note tables (beats in the piece's own count) as one piece: steps and seconds recomputed."""
+    columns = ["pitch", "velocity", "beat", "duration_beats", "bar_beat", "bar_beats"]
+    piece = pd.concat([part[columns] for part in (before, middle, after)], ignore_index=True)
+    piece = piece.sort_values(["beat", "pitch"], kind="stable").reset_index(drop=True)
+    beat = piece["beat"].to_numpy(np.float64)
+    piece["step_beats"] = np.diff(beat, prepend=beat[:1]) if len(beat) else beat
+    seconds = 60.0 / bpm
+    piece["start"], piece["step"], piece["duration"] = beat * seconds, piece["step_beats"] * seconds, piece["duration_beats"] * seconds
+    piece["end"] = piece["start"] + piece["duration"]
+    piece["bpm"] = bpm
+    return piece[["pitch", "start", "end", "step", "duration", "velocity", "beat", "step_beats", "duration_beats",
+                  "bar_beat", "bar_beats", "bpm"]]
+
+
+def rewrite(model, piece: pd.DataFrame, start: float, end: float, candidates: int = 4,
+            settings: Sampling | None = None) -> list[Candidate]:
+    """K rewrites of the span [start, end) beats, sampled from what comes before it and ranked best first by how
+    likely the model finds the notes after the span given each one. Outside the span the piece is unchanged."""
+    settings = settings or Sampling()
+    if not model.cfg.beats:
+        raise ValueError(NEEDS_BEATS)
+    if "beat" not in piece:
+        piece = _with_beats(piece)
+    if not 1 <= candidates <= MAX_CANDIDATES:
+        raise ValueError(f"candidates must be between 1 and {MAX_CANDIDATES}")
+    if not 0 <= start < end:
+        raise ValueError(f"the span {start:g}-{end:g} is empty: give START-END beats with START < END")
+    before, _, after = split_at(piece, start, end)
+    if before.empty:
+        raise ValueError(f"the span starts at beat {start:g}, at or before the piece's first note: keep at least "
+                         f"one note before it (the model continues from what comes before)")
+    if float(start) > float(piece["beat"].max()) + 1e-9:
+        raise ValueError(f"the span starts at beat {start:g}, after the piece's last note (beat {piece['beat'].max():g})")
+    bpm = float(piece["bpm"].iloc[0]) if "bpm" in piece else 120.0
+    budget = int(min(MAX_NOTES, max(16, (end - start) * BEAT_GRID)))  # no onset can repeat: at most one chord per grid step
+    settings = Sampling(**{**settings.to_dict(), "n_notes": budget, "variations": candidates, "bpm": bpm})
+    validate(settings)
+    drafts = generate(model, before.reset_index(drop=True), settings, guide=RewriteGuide(start, end))
+    first_onset = float(before["beat"].iloc[-1])
+    pieces = []
+    for draft in drafts:
+        middle = draft.assign(beat=draft["beat"] + first_onset + (draft["step_beats"].iloc[0] if len(draft) else 0.0))
+        middle["bar_beat"] = draft["bar_beat"]
+        pieces.append((_joined(before, middle, after, bpm), len(middle)))
+    scores = continuation_scores(model, [p for p, _ in pieces], end, SUFFIX_NOTES)
+    ranked = sorted(range(len(pieces)), key=lambda i: -scores[i])
+    return [Candidate(pieces[i][0], float(scores[i]), pieces[i][1]) for i in ranked]
+
+
+def _with_beats(piece: pd.DataFrame) -> pd.DataFrame:
+    timing = timing_of(piece, _BEATS_CFG)
+    return piece.assign(beat=timing.beat, step_beats=timing.step, duration_beats=timing.duration,
+                        bar_beat=timing.bar_beat, bar_beats=timing.bar_beats)
+
+
+def continuation_scores(model, pieces: list[pd.DataFrame], end: float, count: int) -> np.ndarray:
+    """For each piece, the mean log-probability the model gives (pitch + step class + duration class) to the
+    first `count` notes at or after beat `end`. All pieces run as one batch, padded at the end (a stream's state
+    never sees what comes after it)."""
+    from .features import encode_notes
+
+    cfg = model.cfg
+    encoded = [(p["pitch"].to_numpy(np.int64), encode_notes(p, cfg), timing_of(p, cfg)) for p in pieces]
+    length = max(len(pitch) for pitch, _, _ in encoded)
+    batch = len(pieces)
+    pitch = np.zeros((batch, length), np.int64)
+    numeric = np.zeros((batch, length, encoded[0][1].shape[1]), np.float32)
+    scored = np.zeros((batch, length), bool)
+    step_class = np.zeros((batch, length), np.int64)
+    duration_class = np.zeros((batch, length), np.int64)
+    for b, (p, x, timing) in enumerate(encoded):
+        pitch[b, : len(p)], numeric[b, : len(p)] = p, x
+        step_class[b, : len(p)] = rhythm_class(timing.step, cfg)
+        duration_class[b, : len(p)] = rhythm_class(timing.duration, cfg)
+        after = np.flatnonzero(timing.beat >= end - 1e-9)[:count]
+        scored[b, after[after > 0]] = True
+    totals, counts = np.zeros(batch), scored.sum(axis=1)
+    state = model.start(batch)
+    for t in range(length - 1):
+        logits, step, duration, state = model.step(pitch[:, t], numeric[:, t], state)
+        if scored[:, t + 1].any():
+            totals += scored[:, t + 1] * (_log_softmax_at(logits, pitch[:, t + 1]) + _log_softmax_at(step, step_class[:, t + 1])
+                                          + _log_softmax_at(duration, duration_class[:, t + 1]))
+    return np.where(counts > 0, totals / np.maximum(counts, 1), 0.0)
+
+
+def _log_softmax_at(logits: np.ndarray, index: np.ndarray) -> np.ndarray:
+    logits = np.asarray(logits, np.float64)
+    top = logits.max(axis=1, keepdims=True)
+    log_total = np.log(np.exp(logits - top).sum(axis=1)) + top[:, 0]
+    return logits[np.arange(len(index)), index] - log_total
+
+
+__all__ = ["Guide", "MelodyGuide", "ChordGuide", "RewriteGuide", "harmonize", "follow_chords", "rewrite"]
