@@ -459,3 +459,47 @@ def musical_comparison(
             },
         },
     }
+
+
+# ---------------------------------------------------------------- harmony: a harmonisation next to the chorales
+
+def harmony_report(notes: pd.DataFrame) -> dict[str, float]:
+    """Voices sounding per onset; share of chord notes (all but the highest note starting at each onset) in the
+    major/natural-minor key that best fits those highest notes; parallel fifths and octaves between the outer
+    voices (lowest and highest sounding note) per 100 consecutive onsets, both voices moving the same way."""
+    beat = np.round(notes["beat"].to_numpy(np.float64) * BEAT_GRID) / BEAT_GRID
+    end = beat + notes["duration_beats"].to_numpy(np.float64)
+    pitch = notes["pitch"].to_numpy(np.int64)
+    onsets = np.unique(beat)
+    if not len(onsets):
+        return {"voices_per_onset": float("nan"), "chord_notes_in_key": float("nan"),
+                "parallel_fifths_per_100": float("nan"), "parallel_octaves_per_100": float("nan")}
+    sounding = (beat[None, :] <= onsets[:, None] + 1e-9) & (end[None, :] > onsets[:, None] + 1e-9)
+    low = np.where(sounding, pitch[None, :], 999).min(axis=1)
+    high = np.where(sounding, pitch[None, :], -1).max(axis=1)
+    top_index = pd.DataFrame({"b": beat, "p": pitch}).groupby("b")["p"].idxmax().to_numpy()
+    is_top = np.zeros(len(pitch), bool)
+    is_top[top_index] = True
+    counts = np.bincount(pitch[is_top] % 12, minlength=12)
+    key = max(((root, scale) for scale in (MAJOR, MINOR) for root in range(12)),
+              key=lambda rs: counts[[(rs[0] + d) % 12 for d in rs[1]]].sum())
+    in_key = np.isin(pitch[~is_top] % 12, [(key[0] + d) % 12 for d in key[1]])
+    two = sounding.sum(axis=1) >= 2
+    pair = two[:-1] & two[1:]
+    interval = (high - low) % 12
+    moves = np.sign(np.diff(low)) * np.sign(np.diff(high)) > 0  # both move, same direction
+    pairs = max(int(pair.sum()), 1)
+    fifths = pair & moves & (interval[:-1] == 7) & (interval[1:] == 7)
+    octaves = pair & moves & (interval[:-1] == 0) & (interval[1:] == 0)
+    return {
+        "voices_per_onset": float(sounding.sum(axis=1).mean()),
+        "chord_notes_in_key": float(in_key.mean()) if len(in_key) else float("nan"),
+        "parallel_fifths_per_100": 100.0 * fifths.sum() / pairs,
+        "parallel_octaves_per_100": 100.0 * octaves.sum() / pairs,
+    }
+
+
+def corpus_harmony_report(tables: Sequence[pd.DataFrame]) -> dict[str, float]:
+    """harmony_report averaged over pieces (each piece counts once)."""
+    reports = [harmony_report(t) for t in tables if len(t)]
+    return {name: _mean([r[name] for r in reports]) for name in (reports[0] if reports else {})}

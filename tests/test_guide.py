@@ -1,0 +1,150 @@
+"""Guided generation: each constraint pinned (melody kept, chord tones only, rewrite leaves the rest alone)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers_models import random_model
+from musicrnn.bundled import CHORALES, DEFAULT_PRIMER
+from musicrnn.generate import Sampling, generate
+from musicrnn.guide import (NEEDS_BEATS, ChordGuide, chord_spans, continuation_scores, follow_chords, harmonize,
+                            melody_text, parse_chords, parse_melody, rewrite, top_voice)
+from musicrnn.infer import read_model_file
+from musicrnn.midi import midi_to_notes
+from musicrnn.model import model_bytes
+
+MELODY = "C4/1 D4/1 E4/1 F4/1 G4/2 R/1 E4/0.5 D4/0.5 C4/3"
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras_model, cfg = random_model("tiny", seed=4)
+    return read_model_file(model_bytes(keras_model, cfg))
+
+
+@pytest.fixture(scope="module")
+def seconds_model():
+    keras_model, cfg = random_model("tutorial", seed=4)
+    return read_model_file(model_bytes(keras_model, cfg))
+
+
+@pytest.fixture(scope="module")
+def chorale():
+    return midi_to_notes(CHORALES / DEFAULT_PRIMER)
+
+
+def test_melody_text_reads_names_lengths_and_rests():
+    melody = parse_melody("E4/1 D#4/0.5 Bb3/1.5 R/1 C4/2")
+    assert melody.pitch.tolist() == [64, 63, 58, 60]
+    assert melody.onset.tolist() == [0, 1, 1.5, 4]
+    assert melody.duration.tolist() == [1, 0.5, 1.5, 2]
+    assert parse_melody(melody_text(melody)).onset.tolist() == melody.onset.tolist()
+
+
+@pytest.mark.parametrize("text, named", [("C4/1 H4/1", "'H4/1'"), ("C4", "'C4'"), ("C4/0", "'C4/0'"), ("C4/0.3", "'C4/0.3'")])
+def test_a_bad_melody_token_is_named(text, named):
+    with pytest.raises(ValueError, match=named):
+        parse_melody(text)
+
+
+def test_chords_read_roots_qualities_and_beats():
+    chords = parse_chords("C Am:2 G7:2 Bdim F#m7b5")
+    assert [sorted(c.pitch_classes) for c in chords] == [[0, 4, 7], [0, 4, 9], [2, 5, 7, 11], [2, 5, 11], [0, 4, 6, 9]]
+    assert [c.beats for c in chords] == [None, 2, 2, None, None]
+
+
+def test_an_unknown_chord_gets_a_message_naming_the_token():
+    with pytest.raises(ValueError, match="unknown chord 'Hm'"):
+        parse_chords("C Hm G")
+    with pytest.raises(ValueError, match="unknown chord 'Cblah'"):
+        parse_chords("Cblah")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_harmonisation_keeps_the_melody_note_for_note_on_top(model, seed):
+    melody = parse_melody(MELODY)
+    for piece in harmonize(model, melody, Sampling(seed=seed, variations=4, temperature=1.5, rhythm_temperature=1.5)):
+        kept = piece[piece["melody"]]
+        assert kept["pitch"].tolist() == melody.pitch.tolist()
+        np.testing.assert_allclose(kept["beat"], melody.onset)
+        np.testing.assert_allclose(kept["duration_beats"], melody.duration)
+        for _, note in kept.iterrows():  # the melody note is the top and the last note of its onset
+            chord = piece[np.isclose(piece["beat"], note["beat"])]
+            assert chord["pitch"].iloc[-1] == note["pitch"] and chord["pitch"].max() == note["pitch"]
+        others = piece[~piece["melody"]]
+        assert (others["beat"] < melody.end()).all()
+
+
+def test_passing_notes_sit_between_melody_onsets_below_the_sounding_melody_note(model):
+    melody = parse_melody(MELODY)
+    onsets = set(np.round(melody.onset * 12).astype(int))
+    piece = harmonize(model, melody, Sampling(seed=3, variations=1, rhythm_temperature=2.0))[0]
+    for _, note in piece[~piece["melody"]].iterrows():
+        if round(note["beat"] * 12) not in onsets:
+            sounding = melody.pitch[np.searchsorted(melody.onset, note["beat"], side="right") - 1]
+            assert note["pitch"] < sounding
+
+
+def test_harmonising_with_a_seconds_model_says_a_beats_model_is_needed(seconds_model):
+    with pytest.raises(ValueError, match="beats model"):
+        harmonize(seconds_model, parse_melody("C4/1"))
+    with pytest.raises(ValueError, match="counts time in seconds"):
+        generate(seconds_model, None, Sampling(n_notes=5), guide=ChordGuide(parse_chords("C")))
+    assert "chorale" in NEEDS_BEATS
+
+
+@pytest.mark.parametrize("text", ["C G Am F", "Dm7:2 G7:2 Cmaj7:4", "Bdim Caug:3"])
+def test_only_chord_tones_puts_every_note_of_a_bar_in_its_chord(model, text):
+    chords = parse_chords(text)
+    for piece in follow_chords(model, chords, 1.0, settings=Sampling(n_notes=120, variations=3, temperature=2.0)):
+        spans = chord_spans(piece, chords)
+        for beat, pitch in zip(piece["beat"], piece["pitch"]):
+            tones = next(parse_chords(name)[0].pitch_classes for start, end, name in spans if start <= beat + 1e-9 < end)
+            assert pitch % 12 in tones
+
+
+def test_a_suggested_chord_raises_the_share_of_chord_tones(model):
+    chords = parse_chords("C")
+
+    def share(strength: float) -> float:
+        pieces = follow_chords(model, chords, strength, settings=Sampling(n_notes=200, variations=4, seed=1))
+        pitch = np.concatenate([p["pitch"].to_numpy() for p in pieces])
+        return float(np.isin(pitch % 12, [0, 4, 7]).mean())
+
+    assert share(0.0) + 0.15 < share(0.6) < 1.0
+
+
+def test_a_rewrite_leaves_the_piece_outside_the_span_unchanged(model, chorale):
+    start, end = 8.0, 12.0
+    candidates = rewrite(model, chorale, start, end, candidates=4, settings=Sampling(seed=2, temperature=1.5))
+    columns = ["pitch", "beat", "duration_beats"]
+    before = chorale[chorale["beat"] < start][columns].reset_index(drop=True)
+    after = chorale[chorale["beat"] >= end][columns].reset_index(drop=True)
+    for candidate in candidates:
+        notes = candidate.notes
+        pd.testing.assert_frame_equal(notes[notes["beat"] < start][columns].reset_index(drop=True), before, check_dtype=False)
+        pd.testing.assert_frame_equal(notes[notes["beat"] >= end][columns].reset_index(drop=True), after, check_dtype=False)
+        assert len(notes) - len(before) - len(after) == candidate.new_notes
+    assert [c.score for c in candidates] == sorted((c.score for c in candidates), reverse=True)
+    assert len({tuple(c.notes["pitch"]) for c in candidates}) > 1
+
+
+def test_batched_continuation_scores_equal_one_piece_at_a_time(model, chorale):
+    candidates = rewrite(model, chorale, 6.0, 9.0, candidates=3)
+    pieces = [c.notes for c in candidates]
+    together = continuation_scores(model, pieces, 9.0, 16)
+    alone = [continuation_scores(model, [p], 9.0, 16)[0] for p in pieces]
+    np.testing.assert_allclose(together, alone, atol=1e-4)
+
+
+def test_a_rewrite_span_before_any_note_is_refused(model, chorale):
+    with pytest.raises(ValueError, match="keep at least one note before it"):
+        rewrite(model, chorale, 0.0, 4.0)
+
+
+def test_top_voice_takes_the_highest_note_of_each_onset(chorale):
+    melody = top_voice(chorale)
+    first = chorale[chorale["beat"] == 0]["pitch"].max()
+    assert melody.pitch[0] == first and melody.onset[0] == 0
+    assert np.all(np.diff(melody.onset) > 0)
