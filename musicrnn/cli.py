@@ -76,7 +76,28 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--instrument", default="Acoustic Grand Piano", help="General MIDI name or program number")
     gen.add_argument("--out", required=True, help="output .mid (variations get -1, -2, … suffixes)")
     gen.add_argument("--wav", help="also render audio to this .wav")
+    steer = gen.add_argument_group("steering (beats models)")
+    steer.add_argument("--chords", help='chord progression, one chord per bar ("C G Am F") or with beats ("C:2 G:2")')
+    steer.add_argument("--chord-strength", type=float, default=1.0,
+                       help="0-1: below 1 boosts chord tones, 1 allows only chord tones (default)")
+    steer.add_argument("--rewrite", help="START-END beats of the --primer piece to resample (the rest is kept)")
+    steer.add_argument("--candidates", type=int, default=4, help="rewrites to sample; the best (see --variations) are written")
     gen.set_defaults(handler=cmd_generate)
+
+    harm = commands.add_parser("harmonize", help="write lower voices under a melody (no TensorFlow needed)")
+    harm.add_argument("--melody", help='notes NAME/BEATS, e.g. "C4/1 D4/1 E4/1 F4/1 G4/2" (rests: R/1)')
+    harm.add_argument("--melody-file", help="MIDI file whose top voice is the melody")
+    harm.add_argument("--model", help=".keras file (default: the bundled model)")
+    harm.add_argument("--variations", type=int, default=1)
+    harm.add_argument("--seed", type=int, default=0)
+    harm.add_argument("--temperature", type=float, default=1.0)
+    harm.add_argument("--rhythm-temperature", type=float, default=Sampling.rhythm_temperature)
+    harm.add_argument("--bpm", type=float, default=0.0)
+    harm.add_argument("--bar-beats", type=float, default=4.0, help="beats per bar (default 4)")
+    harm.add_argument("--instrument", default="Acoustic Grand Piano", help="the harmony's instrument")
+    harm.add_argument("--melody-instrument", help="the melody's instrument (default: the same)")
+    harm.add_argument("--out", required=True, help="output .mid (variations get -1, -2, … suffixes)")
+    harm.set_defaults(handler=cmd_harmonize)
 
     evaluate = commands.add_parser("evaluate", help="score a model against baselines (JSON)")
     evaluate.add_argument("--model", help=".keras file (default: the bundled model)")
@@ -227,14 +248,26 @@ def cmd_generate(args: argparse.Namespace) -> int:
             model=model_id("file", model_file) if model_file is not None else model_id("default", DEFAULT_MODEL.read_bytes()),
             primer=source, primer_notes=args.primer_notes, primer_hash=notes_hash(primer), sampling=settings, program=program,
         )
-    pieces = generate(model, primer, settings)
+    if args.rewrite:
+        pieces = _rewrite(model, args, settings)
+    elif args.chords:
+        from .guide import follow_chords, parse_chords
+
+        pieces = follow_chords(model, parse_chords(args.chords), args.chord_strength, primer, settings)
+    else:
+        pieces = generate(model, primer, settings)
     wanted = range(len(pieces)) if recipe.variation is None else [recipe.variation]
     out = Path(args.out)
     for index in wanted:
         notes = pieces[index]
         suffix = f"-{index + 1}" if len(wanted) > 1 else ""
         midi_path = out.with_name(f"{out.stem}{suffix}{out.suffix or '.mid'}")
-        midi_path.write_bytes(piece_midi(notes, recipe.for_variation(index)))
+        if args.rewrite or args.chords:  # recipes do not carry chords or rewrites yet: write no recipe that would mislead
+            from .midi import midi_bytes, notes_to_midi
+
+            midi_path.write_bytes(midi_bytes(notes_to_midi(notes, program=program)))
+        else:
+            midi_path.write_bytes(piece_midi(notes, recipe.for_variation(index)))
         line = f"{midi_path} notes={len(notes)} seconds={notes['end'].max():.1f} bpm={notes['bpm'].iloc[0]:g}"
         if args.wav:
             wav = Path(args.wav)
@@ -246,6 +279,61 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 print(f"warning: {rendered.warning}", file=sys.stderr)
         print(line)
     return 0
+
+
+def _rewrite(model, args: argparse.Namespace, settings: Sampling):
+    """--rewrite START-END on the --primer piece: the best `variations` of `candidates` rewrites."""
+    from .guide import rewrite
+    from .midi import midi_to_notes
+
+    if not args.primer:
+        raise ValueError("--rewrite needs --primer: the piece whose span is rewritten")
+    start, _, end = args.rewrite.partition("-")
+    try:
+        span = float(start), float(end)
+    except ValueError:
+        raise ValueError(f"--rewrite {args.rewrite!r}: give START-END in beats, like 8-12") from None
+    candidates = rewrite(model, midi_to_notes(args.primer), *span, candidates=args.candidates,
+                         settings=Sampling(**{**settings.to_dict(), "variations": 1}))
+    for rank, candidate in enumerate(candidates, start=1):
+        print(f"candidate {rank}: {candidate.new_notes} new notes, score {candidate.score:.3f} nats/note", file=sys.stderr)
+    return [c.notes for c in candidates[: max(1, min(settings.variations, len(candidates)))]]
+
+
+def cmd_harmonize(args: argparse.Namespace) -> int:
+    from .audio import instrument_program
+    from .guide import harmonize, melody_text, parse_melody, top_voice
+    from .midi import midi_bytes, midi_to_notes
+    from .music_metrics import harmony_report
+
+    if bool(args.melody) == bool(args.melody_file):
+        raise ValueError("give the melody as --melody TEXT or --melody-file FILE (one of them)")
+    melody = parse_melody(args.melody) if args.melody else top_voice(midi_to_notes(args.melody_file))
+    model = _load_model(args.model)
+    settings = Sampling(seed=args.seed, variations=args.variations, temperature=args.temperature,
+                        rhythm_temperature=args.rhythm_temperature, bpm=args.bpm)
+    pieces = harmonize(model, melody, settings, bar_beats=args.bar_beats)
+    harmony = instrument_program(args.instrument)
+    lead = instrument_program(args.melody_instrument) if args.melody_instrument else harmony
+    out = Path(args.out)
+    print(f"melody: {melody_text(melody)}", file=sys.stderr)
+    for index, notes in enumerate(pieces):
+        suffix = f"-{index + 1}" if len(pieces) > 1 else ""
+        path = out.with_name(f"{out.stem}{suffix}{out.suffix or '.mid'}")
+        path.write_bytes(midi_bytes(harmony_midi(notes, lead, harmony)))
+        report = "  ".join(f"{k}={v:.3g}" for k, v in harmony_report(notes).items())
+        print(f"{path} notes={len(notes)} seconds={notes['end'].max():.1f} {report}")
+    return 0
+
+
+def harmony_midi(notes, melody_program: int, harmony_program: int):
+    """A harmonisation as MIDI: the melody and the lower voices as two instruments."""
+    from .midi import notes_to_midi
+
+    pm = notes_to_midi(notes[~notes["melody"]], program=harmony_program, instrument_name="harmony")
+    melody = notes_to_midi(notes[notes["melody"]], program=melody_program, instrument_name="melody")
+    pm.instruments += melody.instruments
+    return pm
 
 
 def _primer_from_file(path: str, count: int):

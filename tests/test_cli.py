@@ -222,3 +222,49 @@ def test_train_init_from_a_file_that_is_no_model_says_so(data_dir, tmp_path):
     done = cli("train", "--data", data_dir, "--init-from", bad, "--out", tmp_path / "m.keras")
     assert done.returncode == 2
     assert "cannot fine-tune" in done.stderr and "not a .keras model file" in done.stderr
+
+
+def test_harmonize_keeps_the_melody_as_its_own_instrument_without_tensorflow(tmp_path):
+    out = tmp_path / "h.mid"
+    done = cli_without_tensorflow("harmonize", "--melody", "C4/1 D4/1 E4/1 F4/1 G4/2", "--variations", "2",
+                                  "--melody-instrument", "Flute", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    for index in (1, 2):
+        midi = pretty_midi.PrettyMIDI(str(tmp_path / f"h-{index}.mid"))
+        melody = next(inst for inst in midi.instruments if inst.name == "melody")
+        assert [n.pitch for n in melody.notes] == [60, 62, 64, 65, 67]
+        assert [round(n.start, 3) for n in melody.notes] == [0.0, 0.5, 1.0, 1.5, 2.0]  # 120 bpm
+        assert melody.program == 73  # flute
+        harmony = next(inst for inst in midi.instruments if inst.name == "harmony")
+        assert harmony.notes and max(n.pitch for n in harmony.notes) < 67
+    assert "parallel_fifths_per_100=" in done.stdout
+
+
+def test_generate_with_chords_writes_only_chord_tones(tmp_path):
+    out = tmp_path / "c.mid"
+    done = cli_without_tensorflow("generate", "--chords", "C:4 F:4", "--notes", "60", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    notes = [n for inst in pretty_midi.PrettyMIDI(str(out)).instruments for n in inst.notes]
+    assert {n.pitch % 12 for n in notes} <= {0, 4, 7, 5, 9}
+    assert len(notes) == 60
+
+
+def test_generate_with_an_unknown_chord_names_it(tmp_path):
+    done = cli("generate", "--chords", "C Qm", "--out", str(tmp_path / "x.mid"))
+    assert done.returncode == 2 and "unknown chord 'Qm'" in done.stderr
+
+
+def test_generate_rewrite_keeps_the_piece_outside_the_span(tmp_path):
+    from musicrnn.bundled import CHORALES, DEFAULT_PRIMER
+    from musicrnn.midi import midi_to_notes
+
+    out = tmp_path / "r.mid"
+    source = CHORALES / DEFAULT_PRIMER
+    done = cli_without_tensorflow("generate", "--primer", str(source), "--rewrite", "8-12", "--candidates", "3",
+                                  "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("candidate ") == 3
+    original, rewritten = midi_to_notes(source), midi_to_notes(out)
+    for keep in (lambda n: n["beat"] < 8, lambda n: n["beat"] >= 12):
+        a, b = original[keep(original)], rewritten[keep(rewritten)]
+        assert a["pitch"].tolist() == b["pitch"].tolist() and a["beat"].tolist() == b["beat"].tolist()
