@@ -41,6 +41,7 @@ navigation = st.navigation(
         st.Page(PAGES / "explore.py", title="Explore", icon=":material/search:", url_path="explore"),
         st.Page(PAGES / "train.py", title="Train", icon=":material/model_training:", url_path="train"),
         st.Page(PAGES / "generate.py", title="Generate", icon=":material/music_note:", url_path="generate"),
+        st.Page(PAGES / "steer.py", title="Steer", icon=":material/tune:", url_path="steer"),
         st.Page(PAGES / "how_it_works.py", title="How it works", icon=":material/school:", url_path="how_it_works"),
         st.Page(home_address, title="Home", url_path="home", visibility="hidden"),
     ]

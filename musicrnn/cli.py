@@ -302,7 +302,7 @@ def _rewrite(model, args: argparse.Namespace, settings: Sampling):
 
 def cmd_harmonize(args: argparse.Namespace) -> int:
     from .audio import instrument_program
-    from .guide import harmonize, melody_text, parse_melody, top_voice
+    from .guide import harmonize, harmony_midi, melody_text, parse_melody, top_voice
     from .midi import midi_bytes, midi_to_notes
     from .music_metrics import harmony_report
 
@@ -324,16 +324,6 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
         report = "  ".join(f"{k}={v:.3g}" for k, v in harmony_report(notes).items())
         print(f"{path} notes={len(notes)} seconds={notes['end'].max():.1f} {report}")
     return 0
-
-
-def harmony_midi(notes, melody_program: int, harmony_program: int):
-    """A harmonisation as MIDI: the melody and the lower voices as two instruments."""
-    from .midi import notes_to_midi
-
-    pm = notes_to_midi(notes[~notes["melody"]], program=harmony_program, instrument_name="harmony")
-    melody = notes_to_midi(notes[notes["melody"]], program=melody_program, instrument_name="melody")
-    pm.instruments += melody.instruments
-    return pm
 
 
 def _primer_from_file(path: str, count: int):

@@ -413,6 +413,15 @@ def chord_spans(notes: pd.DataFrame, chords: list[Chord]) -> list[tuple[float, f
     return spans
 
 
+def harmony_midi(notes: pd.DataFrame, melody_program: int, harmony_program: int):
+    """A harmonisation as MIDI: the lower voices and the melody as two instruments."""
+    from .midi import notes_to_midi
+
+    pm = notes_to_midi(notes[~notes["melody"]], program=harmony_program, instrument_name="harmony")
+    pm.instruments += notes_to_midi(notes[notes["melody"]], program=melody_program, instrument_name="melody").instruments
+    return pm
+
+
 @dataclass
 class Candidate:
     """One rewrite of a span: the whole piece with it, and how likely the model finds what follows it."""

@@ -137,3 +137,12 @@ def note_histograms(notes: pd.DataFrame, height: int = 300) -> go.Figure:
         figure.update_xaxes(tickvals=axis["tickvals"], ticktext=axis["ticktext"], title_text="pitch", row=1, col=1)
     figure.update_layout(height=height, showlegend=False, margin=dict(l=10, r=10, t=40, b=10), bargap=0.05)
     return figure
+
+
+def add_chords(figure: go.Figure, spans: list[tuple[float, float, str]], bpm: float) -> go.Figure:
+    """Chord names above the bars they steer (spans in beats, drawn at the piece's tempo in seconds)."""
+    seconds = 60.0 / bpm
+    for start, end, name in spans:
+        figure.add_vrect(x0=max(start, 0.0) * seconds, x1=end * seconds, line_width=0, fillcolor="#94a3b8", opacity=0.08,
+                         annotation_text=name, annotation_position="top left")
+    return figure

@@ -1,0 +1,67 @@
+"""Steer: harmonise a melody, follow a chord progression, rewrite one passage (beats models)."""
+import streamlit as st
+
+from musicrnn.audio import gm_instruments
+from musicrnn.generate import MAX_VARIATIONS, Sampling
+from musicrnn.guide import CHORDS_HELP, MAX_CANDIDATES, MELODY_HELP, NEEDS_BEATS
+from ui import state, steer
+from ui.boot import through_app
+from ui.primer import bundled_notes
+
+through_app()
+
+st.title("Steer the music")
+st.caption("Give the model a melody to harmonise, chords to follow, or a passage to write again.")
+models = state.available_models()
+if not models:
+    st.error("No model is available: train one on the Train page or upload a .keras file on Generate.")
+    st.stop()
+entry = models[st.radio("Model", list(models), key=state.keep("steer_model", next(iter(models))), horizontal=True)]
+if not entry.model.cfg.beats:
+    st.error(f"“{entry.label}” cannot be steered: {NEEDS_BEATS}.")
+    st.stop()
+instruments = list(gm_instruments())
+seed = st.sidebar.number_input("Seed", 0, 2**31 - 1, key=state.keep("steer_seed", 0))
+temperature = st.sidebar.slider("Temperature", 0.0, 2.0, step=0.05, key=state.keep("steer_temperature", 1.0))
+harmonise_tab, chords_tab, rewrite_tab = st.tabs(["Harmonise a melody", "Follow chords", "Rewrite a passage"])
+
+with harmonise_tab:
+    source = st.radio("Melody from", ["Typed notes", "A bundled chorale's top voice", "A one-track MIDI file"],
+                      key=state.keep("steer_melody_source", "Typed notes"), horizontal=True)
+    melody_input = steer.melody_input(source)
+    left, right = st.columns(2)
+    variations = left.slider("Harmonisations", 1, MAX_VARIATIONS, key=state.keep("steer_variations", 2))
+    melody_instrument = right.selectbox("Melody instrument", instruments, key=state.keep("steer_melody_instrument", "Flute"))
+    harmony_instrument = right.selectbox("Harmony instrument", instruments,
+                                         key=state.keep("steer_harmony_instrument", "Acoustic Grand Piano"))
+    if st.button("Harmonise", type="primary", icon=":material/piano:"):
+        settings = Sampling(seed=int(seed), temperature=float(temperature), variations=int(variations))
+        steer.run_harmony(entry, melody_input, settings, instruments.index(melody_instrument), instruments.index(harmony_instrument))
+    steer.show_harmonies()
+
+with chords_tab:
+    chords_text = st.text_input("Chords", key=state.keep("steer_chords", "C G Am F"), help=CHORDS_HELP)
+    st.caption(CHORDS_HELP)
+    strength = st.slider("Strength", 0.0, 1.0, step=0.05, key=state.keep("steer_strength", 1.0),
+                         help="Low: a suggestion (chord tones made likelier). 1: only chord tones.")
+    st.caption("1 = only chord tones" if strength >= 1 else f"suggest: chord tones {steer.boost(strength):.0f}x likelier")
+    n_notes = st.number_input("Notes", 10, 1000, step=10, key=state.keep("steer_notes", 120))
+    if st.button("Generate with these chords", type="primary", icon=":material/queue_music:"):
+        steer.run_chords(entry, chords_text, float(strength), Sampling(n_notes=int(n_notes), seed=int(seed),
+                                                                        temperature=float(temperature)))
+    steer.show_chords()
+
+with rewrite_tab:
+    piece = steer.rewrite_source()
+    if piece is not None:
+        last = float(piece["beat"].max())
+        span = st.slider("Span to rewrite (beats)", 0.0, last, step=0.5, key="steer_span",
+                         value=(min(8.0, last / 2), min(12.0, last)))
+        candidates = st.slider("Candidates", 1, MAX_CANDIDATES, 4, key="steer_candidates")
+        left, right = st.columns(2)
+        if left.button("Rewrite", type="primary", icon=":material/edit:"):
+            steer.run_rewrite(entry, piece, span, int(candidates), Sampling(seed=int(seed), temperature=float(temperature)))
+        if right.button("Undo", icon=":material/undo:", disabled=not steer.can_undo()):
+            steer.undo()
+            st.rerun()
+        steer.show_rewrite()

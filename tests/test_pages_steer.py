@@ -1,0 +1,66 @@
+"""The Steer page (AppTest): harmonise a typed melody, follow chords, rewrite a span and undo."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from musicrnn import bundled
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+pytestmark = pytest.mark.skipif(not bundled.DEFAULT_MODEL.exists(), reason="the bundled model is not built yet")
+
+
+def steer_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/steer.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_harmonising_a_typed_melody_shows_each_harmonisation_and_the_report():
+    at = steer_page()
+    next(t for t in at.text_area if t.label == "Melody").set_value("C4/1 D4/1 E4/1 F4/1 G4/2").run()
+    click(at, "Harmonise")
+    assert [s.value for s in at.subheader][:2] == ["Harmonisation 1", "Harmonisation 2"]
+    report = at.dataframe[0].value
+    assert "bundled chorales (mean)" in report.columns and "voices per onset" in report.index
+
+
+def test_a_bad_melody_token_is_named_on_the_page():
+    at = steer_page()
+    next(t for t in at.text_area if t.label == "Melody").set_value("C4/1 X9/1").run()
+    click(at, "Harmonise")
+    assert any("'X9/1'" in e.value for e in at.error)
+
+
+def test_an_unknown_chord_is_named_and_good_chords_draw_a_roll():
+    at = steer_page()
+    next(t for t in at.text_input if t.label == "Chords").set_value("C Zm").run()
+    click(at, "Generate with these chords")
+    assert any("unknown chord 'Zm'" in e.value for e in at.error)
+    next(t for t in at.text_input if t.label == "Chords").set_value("C G Am F").run()
+    click(at, "Generate with these chords")
+    assert not at.error
+
+
+def test_rewrite_offers_candidates_keep_one_then_undo():
+    at = steer_page()
+    click(at, "Rewrite")
+    keep = [b for b in at.button if b.label.startswith("Keep candidate")]
+    assert len(keep) == 3
+    keep[0].click().run()
+    assert not at.exception
+    undo = next(b for b in at.button if b.label == "Undo")
+    assert not undo.disabled
+    undo.click().run()
+    assert next(b for b in at.button if b.label == "Undo").disabled
