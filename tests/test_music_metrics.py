@@ -302,3 +302,25 @@ def test_beat_position_histogram_counts_twelfths_of_the_beat():
 
     figure = beat_position_overlay([table(C_SCALE)], shares)
     assert len(figure.data) == 2 and list(figure.data[0].x)[0] == "on the beat"
+
+
+def test_harmony_report_counts_parallel_fifths_and_octaves_of_the_outer_voices():
+    from musicrnn.music_metrics import harmony_report
+
+    def piece(chords):
+        rows = [(p, float(b)) for b, chord in enumerate(chords) for p in chord]
+        return pd.DataFrame({"pitch": [p for p, _ in rows], "beat": [b for _, b in rows], "duration_beats": 1.0})
+
+    fifths = harmony_report(piece([(48, 55), (50, 57), (52, 59)]))  # C-G, D-A, E-B: two parallel fifths
+    assert fifths["parallel_fifths_per_100"] == pytest.approx(100.0) and fifths["parallel_octaves_per_100"] == 0
+    octaves = harmony_report(piece([(48, 64, 72), (50, 65, 74)]))
+    assert octaves["parallel_octaves_per_100"] == pytest.approx(100.0) and octaves["voices_per_onset"] == 3
+    contrary = harmony_report(piece([(48, 55), (41, 60)]))  # C-G to F-C by contrary motion: not parallel
+    assert contrary["parallel_fifths_per_100"] == 0
+
+
+def test_harmony_report_measures_chord_notes_in_the_melodys_key():
+    from musicrnn.music_metrics import harmony_report
+
+    in_c = pd.DataFrame({"pitch": [48, 52, 60, 49, 53, 62], "beat": [0, 0, 0, 1, 1, 1.0], "duration_beats": 1.0})
+    assert harmony_report(in_c)["chord_notes_in_key"] == pytest.approx(0.75)  # C#3 is the one chord note outside C major
