@@ -229,6 +229,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         check_model(recipe, model_file)
         primer = primer_notes(recipe, midi_to_notes(args.primer) if args.primer else None)
         settings, program = recipe.sampling, recipe.program
+        args.chords, args.chord_strength = recipe.chords or args.chords, recipe.chord_strength if recipe.chords else args.chord_strength
     else:
         low, _, high = args.pitch_range.partition("-")
         settings = Sampling(
@@ -247,6 +248,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         recipe = Recipe(
             model=model_id("file", model_file) if model_file is not None else model_id("default", DEFAULT_MODEL.read_bytes()),
             primer=source, primer_notes=args.primer_notes, primer_hash=notes_hash(primer), sampling=settings, program=program,
+            chords=args.chords or "", chord_strength=args.chord_strength,
         )
     if args.rewrite:
         pieces = _rewrite(model, args, settings)
@@ -262,7 +264,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         notes = pieces[index]
         suffix = f"-{index + 1}" if len(wanted) > 1 else ""
         midi_path = out.with_name(f"{out.stem}{suffix}{out.suffix or '.mid'}")
-        if args.rewrite or args.chords:  # recipes do not carry chords or rewrites yet: write no recipe that would mislead
+        if args.rewrite:  # recipes do not carry rewrites (a piece and a span): write no recipe that would mislead
             from .midi import midi_bytes, notes_to_midi
 
             midi_path.write_bytes(midi_bytes(notes_to_midi(notes, program=program)))

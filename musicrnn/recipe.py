@@ -60,6 +60,8 @@ class Recipe:
     sampling: Sampling = field(default_factory=Sampling)
     program: int = 0  # General MIDI instrument
     variation: int | None = None  # the one variation (0-based) a MIDI file holds; None = all of them
+    chords: str = ""  # a chord progression the piece follows (musicrnn.guide), "" = none
+    chord_strength: float = 1.0  # 0-1: how strongly (1 = only chord tones)
 
     # ---- identity --------------------------------------------------------------------------------------
 
@@ -95,6 +97,8 @@ class Recipe:
                 "primer_hash": self.primer_hash, "program": str(self.program)}
         if self.variation is not None:
             flat["variation"] = str(self.variation)
+        if self.chords:
+            flat["chords"], flat["chord_strength"] = self.chords, repr(float(self.chord_strength))
         for name, value in self.sampling.to_dict().items():
             if value is not None:
                 flat[name] = repr(value) if isinstance(value, float) else str(value)  # repr: floats round-trip exactly
@@ -127,6 +131,7 @@ class Recipe:
             primer_notes=_number(flat, "primer_notes", int, 16), primer_hash=str(flat.get("primer_hash") or ""),
             sampling=sampling, program=_number(flat, "program", int, 0),
             variation=_number(flat, "variation", int, None),
+            chords=str(flat.get("chords") or ""), chord_strength=_number(flat, "chord_strength", float, 1.0),
         )
         return recipe.checked()
 
@@ -139,6 +144,15 @@ class Recipe:
             raise RecipeError("primer_notes must be a positive number")
         if not 0 <= self.program <= 127:
             raise RecipeError("program must be 0-127")
+        if self.chords:
+            from .guide import parse_chords
+
+            try:
+                parse_chords(self.chords)
+            except ValueError as exc:
+                raise RecipeError(f"the recipe's chords cannot be used: {exc}") from None
+            if not 0 <= self.chord_strength <= 1:
+                raise RecipeError("chord_strength must be 0-1")
         if self.variation is not None and not 0 <= self.variation < self.sampling.variations:
             raise RecipeError(f"variation {self.variation} does not exist (the recipe makes {self.sampling.variations})")
         return self
@@ -183,6 +197,9 @@ class Recipe:
             "pitch range": f"{s.pitch_low}–{s.pitch_high}",
             "instrument": f"{pretty_midi.program_to_instrument_name(self.program)} (program {self.program})",
         }
+        if self.chords:
+            strength = "only chord tones" if self.chord_strength >= 1 else f"suggested (strength {self.chord_strength:g})"
+            rows["chords"] = f"{self.chords} — {strength}"
         return rows
 
 

@@ -268,3 +268,13 @@ def test_generate_rewrite_keeps_the_piece_outside_the_span(tmp_path):
     for keep in (lambda n: n["beat"] < 8, lambda n: n["beat"] >= 12):
         a, b = original[keep(original)], rewritten[keep(rewritten)]
         assert a["pitch"].tolist() == b["pitch"].tolist() and a["beat"].tolist() == b["beat"].tolist()
+
+
+def test_a_chord_piece_regenerates_from_its_own_recipe(tmp_path):
+    first, again = tmp_path / "c.mid", tmp_path / "again.mid"
+    assert cli_without_tensorflow("generate", "--chords", "Am Dm E7", "--chord-strength", "0.8", "--notes", "40",
+                                  "--seed", "3", "--out", str(first)).returncode == 0
+    done = cli_without_tensorflow("generate", "--recipe", str(first), "--out", str(again))
+    assert done.returncode == 0, done.stderr
+    read = [sorted((n.start, n.pitch) for i in pretty_midi.PrettyMIDI(str(p)).instruments for n in i.notes) for p in (first, again)]
+    assert read[0] == read[1]

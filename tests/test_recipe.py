@@ -151,3 +151,14 @@ def test_cli_refuses_a_recipe_for_another_model(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2
     assert "give that .keras file as the model" in done.stderr
+
+
+def test_chords_round_trip_through_params_json_and_refuse_unknown_names():
+    from musicrnn.recipe import Recipe, RecipeError
+
+    recipe = Recipe(model="default:abc123", chords="C G7:2 Am:2", chord_strength=0.35)
+    assert Recipe.from_params(recipe.to_params()) == recipe
+    assert Recipe.from_json(recipe.to_json()) == recipe
+    assert "chords" not in Recipe(model="default:abc123").to_params()
+    with pytest.raises(RecipeError, match="unknown chord 'Qx'"):
+        Recipe.from_params({**recipe.to_params(), "chords": "C Qx"})
