@@ -3,10 +3,9 @@ import streamlit as st
 
 from musicrnn.audio import gm_instruments
 from musicrnn.generate import MAX_VARIATIONS, Sampling
-from musicrnn.guide import CHORDS_HELP, MAX_CANDIDATES, MELODY_HELP, NEEDS_BEATS
+from musicrnn.guide import CHORDS_HELP, MAX_CANDIDATES, NEEDS_BEATS
 from ui import state, steer
 from ui.boot import through_app
-from ui.primer import bundled_notes
 
 through_app()
 
@@ -26,8 +25,7 @@ temperature = st.sidebar.slider("Temperature", 0.0, 2.0, step=0.05, key=state.ke
 harmonise_tab, chords_tab, rewrite_tab = st.tabs(["Harmonise a melody", "Follow chords", "Rewrite a passage"])
 
 with harmonise_tab:
-    source = st.radio("Melody from", ["Typed notes", "A bundled chorale's top voice", "A one-track MIDI file"],
-                      key=state.keep("steer_melody_source", "Typed notes"), horizontal=True)
+    source = st.radio("Melody from", steer.melody_sources(), key="steer_melody_source", horizontal=True)
     melody_input = steer.melody_input(source)
     left, right = st.columns(2)
     variations = left.slider("Harmonisations", 1, MAX_VARIATIONS, key=state.keep("steer_variations", 2))

@@ -64,3 +64,17 @@ def test_rewrite_offers_candidates_keep_one_then_undo():
     assert not undo.disabled
     undo.click().run()
     assert next(b for b in at.button if b.label == "Undo").disabled
+
+
+def test_a_dataset_files_top_voice_can_be_harmonised():
+    from musicrnn.midi import load_paths
+    from ui.state import DATASET, Dataset
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[DATASET] = Dataset("uploaded", load_paths(bundled.chorale_files()[:2]))
+    at.run()
+    at.switch_page("pages/steer.py").run()
+    next(r for r in at.radio if r.label == "Melody from").set_value("A dataset file's top voice").run()
+    assert not at.exception, [e.value for e in at.exception]
+    click(at, "Harmonise")
+    assert "Harmonisation 1" in [s.value for s in at.subheader]

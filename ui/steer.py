@@ -41,6 +41,10 @@ def melody_input(source: str) -> Melody | str | None:
         names = [path.name for path in chorale_files()]
         name = st.selectbox("Chorale", names, key=state.keep("steer_chorale", names[0]))
         melody = top_voice(bundled_notes(name))
+    elif source == "A dataset file's top voice":
+        files = dataset_files()
+        name = st.selectbox("Dataset file", list(files), key="steer_dataset_melody")
+        melody = top_voice(files[name])
     else:
         upload = st.file_uploader("One-track MIDI file (its top voice is the melody)", type=["mid", "midi"], key="steer_melody_file")
         if upload is None:
@@ -111,13 +115,28 @@ def show_chords() -> None:
                        key="steer_chords_mid", on_click="ignore")
 
 
+def dataset_files() -> dict[str, pd.DataFrame]:
+    """The visitor's loaded dataset files by name (empty without a dataset)."""
+    dataset = st.session_state.get(state.DATASET)
+    return {item.name: item.notes for item in dataset.ok_files} if dataset is not None else {}
+
+
+def melody_sources() -> list[str]:
+    extra = ["A dataset file's top voice"] if dataset_files() else []
+    return ["Typed notes", "A bundled chorale's top voice", *extra, "A one-track MIDI file"]
+
+
 def rewrite_source() -> pd.DataFrame | None:
     """The piece being rewritten: the kept result of earlier rewrites, else the piece the visitor picks."""
     history = st.session_state.setdefault(REWRITE, {"history": [], "candidates": []})
-    options = ["A bundled chorale"] + (["The chord piece above"] if st.session_state.get(CHORDS) else [])
+    options = (["A bundled chorale"] + (["A dataset file"] if dataset_files() else [])
+               + (["The chord piece above"] if st.session_state.get(CHORDS) else []))
     choice = st.radio("Piece", options, key="steer_rewrite_source", horizontal=True)
     if choice == "The chord piece above":
         start = st.session_state[CHORDS][0]
+    elif choice == "A dataset file":
+        files = dataset_files()
+        start = files[st.selectbox("Dataset file to rewrite", list(files), key="steer_rewrite_dataset")]
     else:
         names = [path.name for path in chorale_files()]
         start = bundled_notes(st.selectbox("Chorale to rewrite", names, key="steer_rewrite_chorale"))
