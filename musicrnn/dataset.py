@@ -14,7 +14,7 @@ import pandas as pd
 
 from .config import Config
 from .features import Timing, clip_times, encode_timed, rhythm_class, timing_of
-from .midi import DEFAULT_BPM
+from .midi import DEFAULT_BPM, main_bpm
 
 BEATS_VIEW = Config(time_unit="beats")  # reads a table's beat columns (timing_of needs only the unit)
 
@@ -49,7 +49,7 @@ class Corpus:
         beats = timing_of(notes, BEATS_VIEW)
         self.add_arrays(name, notes["pitch"].to_numpy(np.int64), notes["step"].to_numpy(np.float32),
                         notes["duration"].to_numpy(np.float32), beats,
-                        float(notes["bpm"].iloc[0]) if "bpm" in notes and len(notes) else DEFAULT_BPM)
+                        main_bpm(notes))
 
     def add_arrays(self, name: str, pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, beats: Timing,
                    bpm: float = DEFAULT_BPM) -> None:

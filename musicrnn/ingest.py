@@ -25,12 +25,12 @@ import numpy as np
 from .config import Config
 from .dataset import BEATS_VIEW, Corpus, augment, flatten, window_batch, window_starts
 from .features import Timing, timing_of
-from .midi import MIDI_SUFFIXES, MidiError, load_one, read_zip
+from .midi import MIDI_SUFFIXES, MidiError, load_one, main_bpm, read_zip
 
 # What a cache entry holds per file (the arrays of a Corpus file), besides "bpm".
 ENTRY_ARRAYS = ("pitch", "step", "duration", "step_beats", "duration_beats", "beat", "bar_beat", "bar_beats")
 
-CACHE_VERSION = 2  # 2: notes in beats too, doublings merged; bump when the parse or the stored arrays change: old entries are then ignored
+CACHE_VERSION = 3  # 2: notes in beats too, doublings merged; 3: a file's tempo is its main one. Bump when the parse or the stored arrays change: old entries are then ignored
 CACHE_ENV = "MUSICRNN_CACHE"
 
 
@@ -137,7 +137,7 @@ def _note_arrays(notes) -> dict[str, np.ndarray]:
         "duration": notes["duration"].to_numpy(np.float32), "step_beats": beats.step.astype(np.float32),
         "duration_beats": beats.duration.astype(np.float32), "beat": beats.beat.astype(np.float64),
         "bar_beat": beats.bar_beat.astype(np.float32), "bar_beats": beats.bar_beats.astype(np.float32),
-        "bpm": np.array(float(notes["bpm"].iloc[0])),
+        "bpm": np.array(main_bpm(notes)),
     }
 
 

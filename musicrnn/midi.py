@@ -91,7 +91,7 @@ class LoadedFile:
     tracks: list[Track] = field(default_factory=list)  # every track, whichever were chosen
     merged: int = 0  # doubled notes merged away (same pitch, same onset, in several parts)
     shift_ms: float = 0.0  # median distance (ms) an onset moved when snapped to the beat grid
-    bpm: float = DEFAULT_BPM  # tempo at the first note
+    bpm: float = DEFAULT_BPM  # the tempo most of its notes play at (main_bpm)
     time_signature: str = "4/4"  # at the first note
 
     @property
@@ -483,6 +483,15 @@ def midi_to_notes(
     return _notes(pm, scan, name, instruments, include_drums)
 
 
+def main_bpm(notes: pd.DataFrame) -> float:
+    """The tempo most of the notes play at: the median of the notes' tempos, 120 without a `bpm` column.
+
+    Not the first note's: a piece that opens with a pickup often has MIDI's default 120 bpm under it and its
+    own tempo from the first full bar (music21 writes chorales so).
+    """
+    return float(notes["bpm"].median()) if "bpm" in notes and len(notes) else DEFAULT_BPM
+
+
 def notes_to_midi(
     notes: pd.DataFrame,
     program: int = 0,
@@ -495,7 +504,7 @@ def notes_to_midi(
     """Write a note table (pitch plus start/end, or step/duration) as a one-instrument MIDI file, with a tempo
     (`bpm`, else the table's own `bpm` column, else 120) and a time signature (default 4/4)."""
     if bpm is None:
-        bpm = float(notes["bpm"].iloc[0]) if "bpm" in notes and len(notes) else DEFAULT_BPM
+        bpm = main_bpm(notes)
     # 480 ticks a beat: divisible by 12, so every 1/12-beat position is a whole tick.
     pm = pretty_midi.PrettyMIDI(resolution=480, initial_tempo=float(bpm))
     numerator, denominator = time_signature or signature_of(notes)
@@ -610,7 +619,7 @@ def load_one(name: str, data: bytes, instruments: Sequence[int] | None = None, i
     except MidiError as exc:  # the tracks stay known, so a filter that refused the file can be changed
         return LoadedFile(name, error=exc.reason, instruments=labels, tracks=tracks)
     return LoadedFile(name, notes=notes, instruments=labels, tracks=tracks, merged=notes.attrs.get("merged", 0),
-                      shift_ms=notes.attrs.get("shift_ms", 0.0), bpm=float(notes["bpm"].iloc[0]),
+                      shift_ms=notes.attrs.get("shift_ms", 0.0), bpm=main_bpm(notes),
                       time_signature=notes.attrs.get("time_signature", "4/4"))
 
 

@@ -302,3 +302,21 @@ def test_a_long_finely_timed_file_loads_at_a_coarser_resolution_with_the_same_ti
     np.testing.assert_allclose(notes["duration"], 0.3, atol=1e-3)
     np.testing.assert_array_equal(notes["beat"], np.arange(1100))
     assert notes["bpm"].iloc[0] == pytest.approx(100.0)
+
+
+def test_a_files_tempo_is_the_one_most_notes_play_at_not_a_pickups_default():
+    # music21 writes a chorale with a pickup so: MIDI's default 120 bpm for the pickup beat, then 72.
+    song = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120), time=0)])
+    for index in range(9):
+        if index == 1:
+            track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(72), time=0))
+        track.append(mido.Message("note_on", note=60 + index, velocity=80, time=0))
+        track.append(mido.Message("note_off", note=60 + index, velocity=0, time=480))
+    song.tracks.append(track)
+    out = io.BytesIO()
+    song.save(file=out)
+    loaded = load_uploads([("pickup.mid", out.getvalue())])[0]
+    assert loaded.bpm == pytest.approx(72.0)
+    assert midi.main_bpm(loaded.notes) == pytest.approx(72.0)
+    assert midi.main_bpm(loaded.notes.drop(columns="bpm")) == midi.DEFAULT_BPM
