@@ -67,13 +67,6 @@ def run(label: str, training, cfg, model=None) -> dict:
             "best_epoch": result.best_epoch, "seconds": time.perf_counter() - started}
 
 
-def run_columns(run: dict | None) -> list[str]:
-    """The kept epoch and the seconds of a trained model's row; dashes for a row that trained nothing."""
-    if run is None:
-        return ["–", "–"]
-    return [f"{run['best_epoch']} of {run['epochs']}", f"{run['seconds']:.0f}"]
-
-
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=1.0, help="training budget of each model")
@@ -97,8 +90,8 @@ def main(argv: list[str] | None = None) -> dict:
         scratch["label"]: score(scratch["file"], held_out, training),
         tuned["label"]: score(tuned["file"], held_out, training),
     }
-    trained = {scratch["label"]: scratch, tuned["label"]: tuned}
-    rows = [[name, f"{value:.3f}", *run_columns(trained.get(name))] for name, value in scores.items()]
+    rows = [[name, f"{value:.3f}", *(f"{r['best_epoch']} of {r['epochs']}", f"{r['seconds']:.0f}") if (r := {scratch['label']: scratch, tuned['label']: tuned}.get(name)) else ("–", "–")]
+            for name, value in scores.items()]
     print()
     print(f"{len(training)} training tunes ({training.note_count()} notes), {len(held_out)} held-out tunes "
           f"({held_out.note_count()} notes), {args.minutes:g} min each; fine-tuning learning rate {tuned_cfg.learning_rate:g}")
