@@ -13,13 +13,22 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .features import Timing, clip_times, encode_timed, rhythm_class, timing_of
+from .features import Timing, beat_timing, clip_times, encode_timed, rhythm_class
 from .midi import DEFAULT_BPM
 
-BEATS_VIEW = Config(time_unit="beats")  # reads a table's beat columns (timing_of needs only the unit)
+# One file's arrays in a Corpus (and in a cache entry, musicrnn.ingest), with their types.
+FILE_ARRAYS = {"pitch": np.int64, "step": np.float32, "duration": np.float32, "step_beats": np.float32,
+               "duration_beats": np.float32, "beat": np.float64, "bar_beat": np.float32, "bar_beats": np.float32}
 
 
-BEAT_ARRAYS = ("step_beats", "duration_beats", "beat", "bar_beat", "bar_beats")
+def note_arrays(notes: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A note table as one Corpus file: FILE_ARRAYS, and "bpm", its tempo at the first note."""
+    beats = beat_timing(notes)
+    columns = {"pitch": notes["pitch"], "step": notes["step"], "duration": notes["duration"], "step_beats": beats.step,
+               "duration_beats": beats.duration, "beat": beats.beat, "bar_beat": beats.bar_beat, "bar_beats": beats.bar_beats}
+    arrays = {name: np.asarray(columns[name], kind) for name, kind in FILE_ARRAYS.items()}
+    arrays["bpm"] = np.array(float(notes["bpm"].iloc[0]) if "bpm" in notes and len(notes) else DEFAULT_BPM)
+    return arrays
 
 
 @dataclass
@@ -46,29 +55,19 @@ class Corpus:
         return corpus
 
     def add(self, name: str, notes: pd.DataFrame) -> None:
-        beats = timing_of(notes, BEATS_VIEW)
-        self.add_arrays(name, notes["pitch"].to_numpy(np.int64), notes["step"].to_numpy(np.float32),
-                        notes["duration"].to_numpy(np.float32), beats,
-                        float(notes["bpm"].iloc[0]) if "bpm" in notes and len(notes) else DEFAULT_BPM)
+        self.add_file(name, note_arrays(notes))
 
-    def add_arrays(self, name: str, pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, beats: Timing,
-                   bpm: float = DEFAULT_BPM) -> None:
+    def add_file(self, name: str, arrays: dict[str, np.ndarray]) -> None:
+        """Append one file's arrays (as note_arrays makes them, or read back from a cache entry)."""
         self.names.append(name)
-        self.pitch.append(np.asarray(pitch, np.int64))
-        self.step.append(np.asarray(step, np.float32))
-        self.duration.append(np.asarray(duration, np.float32))
-        self.step_beats.append(np.asarray(beats.step, np.float32))
-        self.duration_beats.append(np.asarray(beats.duration, np.float32))
-        self.beat.append(np.asarray(beats.beat, np.float64))
-        self.bar_beat.append(np.asarray(beats.bar_beat, np.float32))
-        self.bar_beats.append(np.asarray(beats.bar_beats, np.float32))
-        self.bpm.append(float(bpm))
+        for array, kind in FILE_ARRAYS.items():
+            getattr(self, array).append(np.asarray(arrays[array], kind))
+        self.bpm.append(float(arrays["bpm"]))
 
     def timing(self, index: int, cfg: Config) -> Timing:
         """File `index`'s times in the unit `cfg`'s model reads."""
         if not cfg.beats:
-            zeros = np.zeros(len(self.pitch[index]))
-            return Timing(self.step[index], self.duration[index], zeros, zeros, zeros + 4.0)
+            return Timing.in_seconds(self.step[index], self.duration[index])
         return Timing(self.step_beats[index], self.duration_beats[index], self.beat[index], self.bar_beat[index],
                       self.bar_beats[index])
 
