@@ -195,16 +195,17 @@ class FlatArrays:
 
     pitch: np.ndarray
     numeric: np.ndarray
-    step_target: np.ndarray
+    step_target: np.ndarray  # (n,) classes, or (n, 1) seconds: see time_targets
     duration_target: np.ndarray
     starts: np.ndarray
 
 
 def time_targets(timing: Timing, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
-    """What the step and duration heads learn: seconds (clipped) for regression, classes in beats mode."""
+    """What the step and duration heads learn, shaped like their outputs: classes (n,) in beats mode,
+    seconds (clipped) as (n, 1) for regression."""
     if cfg.beats:
         return rhythm_class(timing.step, cfg), rhythm_class(timing.duration, cfg)
-    return clip_times(timing.step, cfg), clip_times(timing.duration, cfg)
+    return clip_times(timing.step, cfg)[:, None], clip_times(timing.duration, cfg)[:, None]
 
 
 def flatten(corpus: Corpus, cfg: Config) -> FlatArrays:
@@ -212,9 +213,8 @@ def flatten(corpus: Corpus, cfg: Config) -> FlatArrays:
     offsets = np.concatenate([[0], np.cumsum(corpus.lengths)])[:-1]
     pairs = window_starts(corpus.lengths, cfg.seq_length, cfg.window_stride)
     if not len(corpus):
-        target_type = np.int32 if cfg.beats else np.float32
-        return FlatArrays(np.zeros(0, np.int32), np.zeros((0, 1), np.float32), np.zeros(0, target_type),
-                          np.zeros(0, target_type), np.zeros(0, np.int64))
+        target = np.zeros(0, np.int32) if cfg.beats else np.zeros((0, 1), np.float32)
+        return FlatArrays(np.zeros(0, np.int32), np.zeros((0, 1), np.float32), target, target, np.zeros(0, np.int64))
     timings = [corpus.timing(i, cfg) for i in range(len(corpus))]
     targets = [time_targets(t, cfg) for t in timings]
     return FlatArrays(
@@ -229,29 +229,15 @@ def flatten(corpus: Corpus, cfg: Config) -> FlatArrays:
 def window_batch(flat: FlatArrays, starts: np.ndarray, seq_length: int) -> tuple[dict, dict]:
     """Inputs and next-note targets for the windows starting at `starts`: the one place windows are cut,
     for the in-memory pipeline, the streamed one (musicrnn.ingest) and evaluation."""
-    index = _window_index(starts, seq_length)
+    index = starts[:, None] + np.arange(seq_length, dtype=np.int64)[None, :]  # starts are int64 (see flatten)
     inputs = {"pitch_input": _gather(flat.pitch, index), "features": _gather(flat.numeric, index)}
-    targets = {"pitch": _gather(flat.pitch, index + 1), "step": _target(flat.step_target, index + 1),
-               "duration": _target(flat.duration_target, index + 1)}
+    targets = {"pitch": _gather(flat.pitch, index + 1), "step": _gather(flat.step_target, index + 1),
+               "duration": _gather(flat.duration_target, index + 1)}
     return inputs, targets
 
 
-# window_batch runs on numpy arrays (evaluation, streaming) and on TensorFlow tensors inside tf.data.
-def _window_index(starts, seq_length: int):
-    if isinstance(starts, np.ndarray):
-        return starts[:, None] + np.arange(seq_length)[None, :]
-    import tensorflow as tf
-
-    return starts[:, None] + tf.range(seq_length, dtype=starts.dtype)[None, :]
-
-
-def _target(values, index):
-    """Targets at `index`: classes as (B, L) integers, regression targets as (B, L, 1) like the heads."""
-    integer = np.issubdtype(values.dtype, np.integer) if isinstance(values, np.ndarray) else values.dtype.is_integer
-    return _gather(values, index) if integer else _gather(values, index)[..., None]
-
-
 def _gather(values, index):
+    """values[index] for numpy arrays (evaluation, streaming), tf.gather for tensors inside tf.data."""
     if isinstance(values, np.ndarray):
         return values[index]
     import tensorflow as tf
