@@ -76,6 +76,11 @@ class Config:
         """Classes of the step and duration heads in beats mode: 0, 1/grid, …, max_beats - 1/grid, longer."""
         return self.beat_grid * self.max_beats + 1
 
+    @property
+    def time_head_width(self) -> int:
+        """Outputs of the step and duration heads: a logit per rhythm class (beats), one number (seconds)."""
+        return self.rhythm_classes if self.beats else 1
+
     def validate(self) -> "Config":
         """Raise ValueError with a readable message for settings that cannot work."""
         problems = []
