@@ -265,14 +265,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     held_out = set(model.info.get("val_files", []))
     if not args.data and not args.baseline_data and held_out & set(data.names):
         # The model's own held-out files: evaluate there, fit baselines on what the model trained on.
-        evaluation = data.subset([i for i, n in enumerate(data.names) if n in held_out])
-        reference = data.subset([i for i, n in enumerate(data.names) if n not in held_out])
+        reference, evaluation = data.split_by_name(held_out)
         split = "the model's validation files"
     else:
         evaluation = data
         base = _corpus(_good_files(args.baseline_data or [str(p) for p in chorale_files()], quiet=True))
         # Never fit a baseline on the very files it is scored on.
-        reference = base.subset([i for i, n in enumerate(base.names) if n not in set(data.names)]) if not args.baseline_data else base
+        reference = base.split_by_name(data.names)[0] if not args.baseline_data else base
         if len(reference) == 0:
             reference = base
         split = "the given files"

@@ -7,7 +7,7 @@ they are cut by index from per-file arrays, so memory grows with the number of n
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Sequence
+from typing import Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -73,6 +73,12 @@ class Corpus:
 
     def subset(self, indices: Sequence[int]) -> "Corpus":
         return Corpus(**{f.name: [getattr(self, f.name)[i] for i in indices] for f in fields(self)})
+
+    def split_by_name(self, names: Collection[str]) -> tuple["Corpus", "Corpus"]:
+        """(the other files, the files named in `names`), e.g. a run's training and held-out files."""
+        chosen = set(names)
+        return (self.subset([i for i, name in enumerate(self.names) if name not in chosen]),
+                self.subset([i for i, name in enumerate(self.names) if name in chosen]))
 
     def __len__(self) -> int:
         return len(self.names)
