@@ -14,7 +14,7 @@ import pandas as pd
 
 from .config import Config
 from .features import Timing, beat_timing, clip_times, encode_timed, rhythm_class
-from .midi import DEFAULT_BPM
+from .midi import DEFAULT_BPM, main_bpm
 
 # One file's arrays in a Corpus (and in a cache entry, musicrnn.ingest), with their types.
 FILE_ARRAYS = {"pitch": np.int64, "step": np.float32, "duration": np.float32, "step_beats": np.float32,
@@ -22,12 +22,12 @@ FILE_ARRAYS = {"pitch": np.int64, "step": np.float32, "duration": np.float32, "s
 
 
 def note_arrays(notes: pd.DataFrame) -> dict[str, np.ndarray]:
-    """A note table as one Corpus file: FILE_ARRAYS, and "bpm", its tempo at the first note."""
+    """A note table as one Corpus file: FILE_ARRAYS, and "bpm", its main tempo (midi.main_bpm)."""
     beats = beat_timing(notes)
     columns = {"pitch": notes["pitch"], "step": notes["step"], "duration": notes["duration"], "step_beats": beats.step,
                "duration_beats": beats.duration, "beat": beats.beat, "bar_beat": beats.bar_beat, "bar_beats": beats.bar_beats}
     arrays = {name: np.asarray(columns[name], kind) for name, kind in FILE_ARRAYS.items()}
-    arrays["bpm"] = np.array(float(notes["bpm"].iloc[0]) if "bpm" in notes and len(notes) else DEFAULT_BPM)
+    arrays["bpm"] = np.array(main_bpm(notes))
     return arrays
 
 
@@ -45,7 +45,7 @@ class Corpus:
     beat: list[np.ndarray] = field(default_factory=list)
     bar_beat: list[np.ndarray] = field(default_factory=list)
     bar_beats: list[np.ndarray] = field(default_factory=list)
-    bpm: list[float] = field(default_factory=list)  # tempo at each file's first note
+    bpm: list[float] = field(default_factory=list)  # each file's main tempo (midi.main_bpm)
 
     @classmethod
     def from_tables(cls, tables: Sequence[tuple[str, pd.DataFrame]]) -> "Corpus":

@@ -26,7 +26,7 @@ from .config import Config
 from .dataset import FILE_ARRAYS, Corpus, augment, flatten, note_arrays, window_batch, window_starts
 from .midi import MIDI_SUFFIXES, MidiError, load_one, read_zip
 
-CACHE_VERSION = 2  # 2: notes in beats too, doublings merged; bump when the parse or the stored arrays change: old entries are then ignored
+CACHE_VERSION = 3  # 2: notes in beats too, doublings merged; 3: a file's tempo is its main one. Bump when the parse or the stored arrays change: old entries are then ignored
 CACHE_ENV = "MUSICRNN_CACHE"
 
 

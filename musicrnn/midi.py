@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Collection, Iterable, Sequence
 
+import mido
 import numpy as np
 import pandas as pd
 import pretty_midi
@@ -35,6 +36,11 @@ ZIP_MAX_RATIO = 100  # a MIDI file compresses maybe 5-10x; bombs compress 1000x
 # 200k notes) and a float table with one entry per tick, so hostile files are refused from a byte scan first.
 MAX_EVENTS = 3 * MAX_NOTES
 MAX_TICKS = 10_000_000  # pretty_midi's own corruption bound (an 80 MB table)
+# A file longer than this is damaged, not music (13 hours at 120 bpm; real pieces hold a few thousand beats).
+# One within it whose ticks pass MAX_TICKS only counts time finely (music21 writes 10080 ticks a beat, so a
+# long quartet movement passes 10 million ticks): it is read at a coarser resolution instead of refused.
+MAX_BEATS = 100_000
+COARSE_TICKS_PER_BEAT = 480
 MAX_META_BYTES = 1024 * 1024  # text, lyrics and system-exclusive data; real files hold kilobytes
 MAX_META_EVENTS = 20_000  # tempo/text/sysex events cost mido ~50 µs each; real files hold hundreds
 ARCHIVE_SUFFIXES = (".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz")
@@ -85,7 +91,7 @@ class LoadedFile:
     tracks: list[Track] = field(default_factory=list)  # every track, whichever were chosen
     merged: int = 0  # doubled notes merged away (same pitch, same onset, in several parts)
     shift_ms: float = 0.0  # median distance (ms) an onset moved when snapped to the beat grid
-    bpm: float = DEFAULT_BPM  # tempo at the first note
+    bpm: float = DEFAULT_BPM  # the tempo most of its notes play at (main_bpm)
     time_signature: str = "4/4"  # at the first note
 
     @property
@@ -104,6 +110,8 @@ class MidiScan:
     tracks: int
     notes: int  # note-on events with a velocity above zero
     events: int
+    division: int = 480  # ticks a beat
+    last_tick: int = 0  # of the latest event in any track
 
 
 # How many data bytes follow each system status byte (0xF4, 0xF5, 0xF9 and 0xFD are undefined).
@@ -158,7 +166,7 @@ def scan_midi(data: bytes, name: str = "file") -> MidiScan:
         raise MidiError(name, "the MIDI file's header is damaged (it says a beat lasts 0 ticks)")
     if tracks == 0 or tracks > 0x7FFF:
         raise MidiError(name, "the MIDI file has no tracks")
-    totals = [0, 0, 0, 0]  # notes, events, meta events, meta bytes
+    totals = [0, 0, 0, 0, 0]  # notes, events, meta events, meta bytes, last tick
     position = 8 + length
     for _ in range(tracks):
         if position + 8 > len(data):
@@ -170,7 +178,9 @@ def scan_midi(data: bytes, name: str = "file") -> MidiScan:
             raise MidiError(name, "the MIDI file is truncated (it ends in the middle of a track)")
         _scan_track(data, position + 8, end, name, totals)
         position = end
-    return MidiScan(tracks=tracks, notes=totals[0], events=totals[1])
+    if totals[4] / division > MAX_BEATS:
+        raise MidiError(name, "the MIDI file's timing is damaged (an event lies impossibly far from the start)")
+    return MidiScan(tracks=tracks, notes=totals[0], events=totals[1], division=division, last_tick=totals[4])
 
 
 def _read_vlq(data: bytes, position: int) -> tuple[int, int]:
@@ -187,7 +197,7 @@ def _read_vlq(data: bytes, position: int) -> tuple[int, int]:
 
 def _scan_track(data: bytes, position: int, end: int, name: str, totals: list[int]) -> None:
     """Count one track's events into `totals`, following the same rules as mido's reader."""
-    notes, events, metas, meta = totals
+    notes, events, metas, meta, last_tick = totals
     tick, status = 0, 0
     try:
         while position < end:
@@ -238,14 +248,14 @@ def _scan_track(data: bytes, position: int, end: int, name: str, totals: list[in
         raise MidiError(name, "the MIDI file is truncated (it ends in the middle of an event)") from None
     if position != end:
         raise MidiError(name, "the MIDI file is damaged (a track's length does not match its contents)")
-    if tick > MAX_TICKS:
-        raise MidiError(name, "the MIDI file's timing is damaged (an event lies impossibly far from the start)")
-    totals[:] = [notes, events, metas, meta]
+    totals[:] = [notes, events, metas, meta, max(last_tick, tick)]
 
 
 def _parse(data: bytes, name: str) -> tuple[pretty_midi.PrettyMIDI, MidiScan]:
     scan = scan_midi(data, name)
     try:
+        if scan.last_tick > MAX_TICKS:
+            data = coarser_ticks(data, scan)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pretty_midi warns about odd but usable files
             return pretty_midi.PrettyMIDI(io.BytesIO(data)), scan
@@ -254,6 +264,27 @@ def _parse(data: bytes, name: str) -> tuple[pretty_midi.PrettyMIDI, MidiScan]:
     except Exception as exc:  # mido/pretty_midi raise many types for corrupt data the scan let through
         detail = f" ({exc})" if isinstance(exc, (OSError, ValueError)) and str(exc) else ""
         raise MidiError(name, f"the MIDI file is damaged and cannot be read{detail}") from None
+
+
+def coarser_ticks(data: bytes, scan: MidiScan) -> bytes:
+    """The same MIDI file with fewer ticks a beat, so its last tick fits pretty_midi's bound (see MAX_BEATS).
+
+    Absolute times are rescaled and rounded (not each delta, whose errors would add up); tempo is per beat,
+    so seconds stay the same to within one new tick.
+    """
+    beats = scan.last_tick / scan.division
+    coarse = min(COARSE_TICKS_PER_BEAT, int(MAX_TICKS // (beats + 1)))
+    song = mido.MidiFile(file=io.BytesIO(data))
+    for track in song.tracks:
+        tick = written = 0
+        for message in track:
+            tick += message.time
+            scaled = round(tick * coarse / scan.division)
+            message.time, written = scaled - written, scaled
+    song.ticks_per_beat = coarse
+    out = io.BytesIO()
+    song.save(file=out)
+    return out.getvalue()
 
 
 def parse_midi(data: bytes, name: str = "file") -> pretty_midi.PrettyMIDI:
@@ -452,6 +483,15 @@ def midi_to_notes(
     return _notes(pm, scan, name, instruments, include_drums)
 
 
+def main_bpm(notes: pd.DataFrame) -> float:
+    """The tempo most of the notes play at: the median of the notes' tempos, 120 without a `bpm` column.
+
+    Not the first note's: a piece that opens with a pickup often has MIDI's default 120 bpm under it and its
+    own tempo from the first full bar (music21 writes chorales so).
+    """
+    return float(notes["bpm"].median()) if "bpm" in notes and len(notes) else DEFAULT_BPM
+
+
 def notes_to_midi(
     notes: pd.DataFrame,
     program: int = 0,
@@ -464,7 +504,7 @@ def notes_to_midi(
     """Write a note table (pitch plus start/end, or step/duration) as a one-instrument MIDI file, with a tempo
     (`bpm`, else the table's own `bpm` column, else 120) and a time signature (default 4/4)."""
     if bpm is None:
-        bpm = float(notes["bpm"].iloc[0]) if "bpm" in notes and len(notes) else DEFAULT_BPM
+        bpm = main_bpm(notes)
     # 480 ticks a beat: divisible by 12, so every 1/12-beat position is a whole tick.
     pm = pretty_midi.PrettyMIDI(resolution=480, initial_tempo=float(bpm))
     numerator, denominator = time_signature or signature_of(notes)
@@ -579,7 +619,7 @@ def load_one(name: str, data: bytes, instruments: Sequence[int] | None = None, i
     except MidiError as exc:  # the tracks stay known, so a filter that refused the file can be changed
         return LoadedFile(name, error=exc.reason, instruments=labels, tracks=tracks)
     return LoadedFile(name, notes=notes, instruments=labels, tracks=tracks, merged=notes.attrs.get("merged", 0),
-                      shift_ms=notes.attrs.get("shift_ms", 0.0), bpm=float(notes["bpm"].iloc[0]),
+                      shift_ms=notes.attrs.get("shift_ms", 0.0), bpm=main_bpm(notes),
                       time_signature=notes.attrs.get("time_signature", "4/4"))
 
 
