@@ -16,7 +16,7 @@ import pandas as pd
 
 from .dataset import Corpus
 from .features import CHORD_GAP, onsets_from_steps
-from .midi import BEAT_GRID, DEFAULT_BPM, snap
+from .midi import BEAT_GRID, DEFAULT_BPM, main_bpm, snap
 
 # MusPy's scales for scale consistency: the major and natural minor scales on each of the 12 roots.
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
@@ -198,8 +198,7 @@ def _arrays(notes: pd.DataFrame) -> Stream:
         step = notes["step"].to_numpy(np.float64)
     else:
         step = np.diff(notes["start"].to_numpy(np.float64), prepend=notes["start"].iloc[0] if len(notes) else 0.0)
-    bpm = float(notes["bpm"].median()) if "bpm" in notes and len(notes) else DEFAULT_BPM
-    return pitch, step, notes["duration"].to_numpy(np.float64), bpm
+    return pitch, step, notes["duration"].to_numpy(np.float64), main_bpm(notes)
 
 
 def metrics_of(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, bpm: float = DEFAULT_BPM) -> dict[str, float]:
