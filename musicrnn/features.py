@@ -65,6 +65,11 @@ def clip_times(values: np.ndarray, cfg: Config) -> np.ndarray:
     return np.minimum(np.maximum(np.asarray(values, dtype=np.float32), np.float32(0.0)), top)
 
 
+def chord_gap(cfg: Config) -> float:
+    """Steps below this join the previous note's chord: CHORD_GAP seconds, or half a grid step in beats."""
+    return 0.5 / cfg.beat_grid if cfg.beats else CHORD_GAP
+
+
 def rhythm_class(beats: np.ndarray, cfg: Config) -> np.ndarray:
     """Beats to the step/duration class: the nearest 1/grid beat, the last class for max_beats or more."""
     classes = np.rint(np.asarray(beats, np.float64) * cfg.beat_grid)
@@ -131,7 +136,7 @@ def encode_step(
         numeric = np.empty((len(step), 2), np.float32)
         numeric[:, 0], numeric[:, 1] = step, duration
         return numeric, chord_size
-    same_chord = step < (0.5 / cfg.beat_grid if cfg.beats else CHORD_GAP)
+    same_chord = step < chord_gap(cfg)
     chord_size = np.where(same_chord, chord_size + 1, 0)
     # Written column by column into one array (fewer numpy calls than np.stack: this runs once per note).
     numeric = np.empty((len(step), feature_count(cfg)), np.float32)
@@ -159,7 +164,7 @@ def encode_timed(pitch: np.ndarray, timing: Timing, cfg: Config) -> np.ndarray:
     duration = clip_times(timing.duration, cfg)
     if not cfg.rich_features:
         return np.stack([step, duration], axis=-1).astype(np.float32)
-    same_chord = step < (0.5 / cfg.beat_grid if cfg.beats else CHORD_GAP)
+    same_chord = step < chord_gap(cfg)
     index = np.arange(len(pitch))
     # Length of the run of same-chord notes ending at each note (what encode_step's counter holds).
     last_break = np.maximum.accumulate(np.where(same_chord, -1, index)) if len(pitch) else index
