@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 PITCH_CLASSES = 128  # the pitch head predicts one of all 128 MIDI pitches

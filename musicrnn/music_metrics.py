@@ -9,7 +9,7 @@ tempo (`bpm`), unsnapped, so a model whose notes fall off the beat shows it. Not
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
