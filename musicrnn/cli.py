@@ -132,6 +132,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = preset(args.preset, **overrides)
     if args.stream and args.no_cache:
         raise ValueError("--stream reads notes from the cache; drop --no-cache")
+    if args.init_from and (args.stream or args.strategy != "default"):  # before reading the data and TensorFlow
+        raise ValueError("--init-from works with the default strategy, without --stream")
     found = ingest(args.data, cache_dir=args.cache, workers=args.workers, keep_notes=not args.stream,
                    use_cache=not args.no_cache)
     for name, reason in found.errors:
@@ -150,8 +152,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"{args.strategy}: {replicas} replicas, global batch {cfg.batch_size * replicas}", file=sys.stderr)
     scale = {"strategy": strategy, "checkpoint_dir": args.checkpoint_dir}
     if args.init_from:
-        if args.stream or strategy is not None:
-            raise ValueError("--init-from works with the default strategy, without --stream")
         from .finetune import init_model, source_path
 
         scale["model"] = init_model(source_path(args.init_from), cfg)
