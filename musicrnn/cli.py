@@ -132,6 +132,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = preset(args.preset, **overrides)
     if args.stream and args.no_cache:
         raise ValueError("--stream reads notes from the cache; drop --no-cache")
+    if args.init_from and (args.stream or args.strategy != "default"):  # before reading the data and TensorFlow
+        raise ValueError("--init-from works with the default strategy, without --stream")
     found = ingest(args.data, cache_dir=args.cache, workers=args.workers, keep_notes=not args.stream,
                    use_cache=not args.no_cache)
     for name, reason in found.errors:
@@ -150,8 +152,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"{args.strategy}: {replicas} replicas, global batch {cfg.batch_size * replicas}", file=sys.stderr)
     scale = {"strategy": strategy, "checkpoint_dir": args.checkpoint_dir}
     if args.init_from:
-        if args.stream or strategy is not None:
-            raise ValueError("--init-from works with the default strategy, without --stream")
         from .finetune import init_model, source_path
 
         scale["model"] = init_model(source_path(args.init_from), cfg)
@@ -265,14 +265,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     held_out = set(model.info.get("val_files", []))
     if not args.data and not args.baseline_data and held_out & set(data.names):
         # The model's own held-out files: evaluate there, fit baselines on what the model trained on.
-        evaluation = data.subset([i for i, n in enumerate(data.names) if n in held_out])
-        reference = data.subset([i for i, n in enumerate(data.names) if n not in held_out])
+        reference, evaluation = data.split_by_name(held_out)
         split = "the model's validation files"
     else:
         evaluation = data
         base = _corpus(_good_files(args.baseline_data or [str(p) for p in chorale_files()], quiet=True))
         # Never fit a baseline on the very files it is scored on.
-        reference = base.subset([i for i, n in enumerate(base.names) if n not in set(data.names)]) if not args.baseline_data else base
+        reference = base.split_by_name(data.names)[0] if not args.baseline_data else base
         if len(reference) == 0:
             reference = base
         split = "the given files"

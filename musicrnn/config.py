@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 PITCH_CLASSES = 128  # the pitch head predicts one of all 128 MIDI pitches
@@ -75,6 +75,11 @@ class Config:
     def rhythm_classes(self) -> int:
         """Classes of the step and duration heads in beats mode: 0, 1/grid, …, max_beats - 1/grid, longer."""
         return self.beat_grid * self.max_beats + 1
+
+    @property
+    def time_head_width(self) -> int:
+        """Outputs of the step and duration heads: a logit per rhythm class (beats), one number (seconds)."""
+        return self.rhythm_classes if self.beats else 1
 
     def validate(self) -> "Config":
         """Raise ValueError with a readable message for settings that cannot work."""

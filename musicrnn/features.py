@@ -38,6 +38,17 @@ class Timing:
     bar_beat: np.ndarray
     bar_beats: np.ndarray
 
+    @classmethod
+    def in_seconds(cls, step: np.ndarray, duration: np.ndarray) -> "Timing":
+        """A seconds model's times: it reads no onsets or bars (zeros, bars of 4)."""
+        zeros = np.zeros(len(step))
+        return cls(step, duration, zeros, zeros, zeros + 4.0)
+
+    @classmethod
+    def in_bars_of_four(cls, step: np.ndarray, duration: np.ndarray, beat: np.ndarray) -> "Timing":
+        """Beats of notes that carry no metre of their own: bars of 4 beats from the first note."""
+        return cls(step, duration, beat, np.mod(beat, 4.0), np.full(len(step), 4.0))
+
 
 def feature_count(cfg: Config) -> int:
     """Width of the numeric input: step and duration, plus the rich features when enabled."""
@@ -54,6 +65,11 @@ def clip_times(values: np.ndarray, cfg: Config) -> np.ndarray:
     return np.minimum(np.maximum(np.asarray(values, dtype=np.float32), np.float32(0.0)), top)
 
 
+def chord_gap(cfg: Config) -> float:
+    """Steps below this join the previous note's chord: CHORD_GAP seconds, or half a grid step in beats."""
+    return 0.5 / cfg.beat_grid if cfg.beats else CHORD_GAP
+
+
 def rhythm_class(beats: np.ndarray, cfg: Config) -> np.ndarray:
     """Beats to the step/duration class: the nearest 1/grid beat, the last class for max_beats or more."""
     classes = np.rint(np.asarray(beats, np.float64) * cfg.beat_grid)
@@ -65,25 +81,30 @@ def class_beats(classes: np.ndarray, cfg: Config) -> np.ndarray:
     return np.asarray(classes, np.float64) / cfg.beat_grid
 
 
+def onsets_from_steps(step: np.ndarray) -> np.ndarray:
+    """Each note's onset counted from the first note's, from the steps between them."""
+    return np.cumsum(step) - (step[0] if len(step) else 0.0)
+
+
 def timing_of(notes: pd.DataFrame, cfg: Config) -> Timing:
     """A note table's times in the model's unit. Tables without beat columns are read at 120 bpm in 4/4."""
     if not cfg.beats:
-        step = notes["step"].to_numpy(np.float64)
-        zeros = np.zeros(len(step))
-        return Timing(step, notes["duration"].to_numpy(np.float64), zeros, zeros, zeros + 4.0)
+        return Timing.in_seconds(notes["step"].to_numpy(np.float64), notes["duration"].to_numpy(np.float64))
+    return beat_timing(notes)
+
+
+def beat_timing(notes: pd.DataFrame) -> Timing:
+    """A note table's times in beats, whatever unit a model reads (see timing_of)."""
     if "step_beats" in notes:
         step = notes["step_beats"].to_numpy(np.float64)
         duration = notes["duration_beats"].to_numpy(np.float64)
     else:
         step = notes["step"].to_numpy(np.float64) / SECONDS_PER_BEAT_AT_120
         duration = notes["duration"].to_numpy(np.float64) / SECONDS_PER_BEAT_AT_120
-    beat = notes["beat"].to_numpy(np.float64) if "beat" in notes else np.cumsum(step) - (step[0] if len(step) else 0)
+    beat = notes["beat"].to_numpy(np.float64) if "beat" in notes else onsets_from_steps(step)
     if "bar_beat" in notes:
-        bar_beat, bar_beats = notes["bar_beat"].to_numpy(np.float64), notes["bar_beats"].to_numpy(np.float64)
-    else:
-        bar_beats = np.full(len(step), 4.0)
-        bar_beat = np.mod(beat, bar_beats)
-    return Timing(step, duration, beat, bar_beat, bar_beats)
+        return Timing(step, duration, beat, notes["bar_beat"].to_numpy(np.float64), notes["bar_beats"].to_numpy(np.float64))
+    return Timing.in_bars_of_four(step, duration, beat)
 
 
 def _phases(beat: np.ndarray, bar_beat: np.ndarray, bar_beats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -115,7 +136,7 @@ def encode_step(
         numeric = np.empty((len(step), 2), np.float32)
         numeric[:, 0], numeric[:, 1] = step, duration
         return numeric, chord_size
-    same_chord = step < (0.5 / cfg.beat_grid if cfg.beats else CHORD_GAP)
+    same_chord = step < chord_gap(cfg)
     chord_size = np.where(same_chord, chord_size + 1, 0)
     # Written column by column into one array (fewer numpy calls than np.stack: this runs once per note).
     numeric = np.empty((len(step), feature_count(cfg)), np.float32)
@@ -143,7 +164,7 @@ def encode_timed(pitch: np.ndarray, timing: Timing, cfg: Config) -> np.ndarray:
     duration = clip_times(timing.duration, cfg)
     if not cfg.rich_features:
         return np.stack([step, duration], axis=-1).astype(np.float32)
-    same_chord = step < (0.5 / cfg.beat_grid if cfg.beats else CHORD_GAP)
+    same_chord = step < chord_gap(cfg)
     index = np.arange(len(pitch))
     # Length of the run of same-chord notes ending at each note (what encode_step's counter holds).
     last_break = np.maximum.accumulate(np.where(same_chord, -1, index)) if len(pitch) else index
@@ -162,11 +183,4 @@ def encode_sequence(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, c
     """encode_timed for bare step/duration arrays in the model's unit (onsets counted from the first note,
     bars of 4 beats)."""
     step = np.asarray(step, np.float64)
-    beat = np.cumsum(step) - (step[0] if len(step) else 0.0)
-    return encode_timed(pitch, Timing(step, np.asarray(duration, np.float64), beat, np.mod(beat, 4.0),
-                                      np.full(len(step), 4.0)), cfg)
-
-
-def encode_notes(notes: pd.DataFrame, cfg: Config) -> np.ndarray:
-    """Numeric features of a note table, in the model's unit."""
-    return encode_timed(notes["pitch"].to_numpy(np.int64), timing_of(notes, cfg), cfg)
+    return encode_timed(pitch, Timing.in_bars_of_four(step, np.asarray(duration, np.float64), onsets_from_steps(step)), cfg)

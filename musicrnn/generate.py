@@ -284,16 +284,16 @@ def validate(settings: Sampling) -> None:
 def _notes_table(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, settings: Sampling, variation: int,
                  cfg: Config, bpm: float, metre: tuple[float, float]) -> pd.DataFrame:
     """A generated piece as a note table starting at time 0: seconds (at `bpm` for a beats model) and beats."""
-    beat = np.cumsum(step) - step[0]
+    seconds_per_beat = 60.0 / bpm
+    elapsed = np.cumsum(step) - step[0]  # in the model's unit
     if cfg.beats:
-        seconds_per_beat = 60.0 / bpm
-        step_beats, duration_beats = step, duration
+        beat, step_beats, duration_beats = elapsed, step, duration
         step, duration = step * seconds_per_beat, duration * seconds_per_beat
-    else:  # a seconds model knows no beats: read its times at the piece's tempo
-        seconds_per_beat = 60.0 / bpm
-        step_beats, duration_beats, beat = step / seconds_per_beat, duration / seconds_per_beat, beat / seconds_per_beat
+        first_bar_beat, bar_beats = metre
+    else:  # a seconds model knows no beats: read its times at the piece's tempo, bars of 4 from its first note
+        beat, step_beats, duration_beats = elapsed / seconds_per_beat, step / seconds_per_beat, duration / seconds_per_beat
+        first_bar_beat, bar_beats = 0.0, 4.0
     start = beat * seconds_per_beat
-    first_bar_beat, bar_beats = metre if cfg.beats else (0.0, 4.0)
     notes = pd.DataFrame(
         {
             "pitch": pitch,

@@ -376,7 +376,6 @@ def _check_shapes(cfg: Config, lstms: list[LSTMWeights], heads: list, pitch_vect
         if w.kernel.shape != (expected_in, 4 * units) or w.recurrent.shape != (units, 4 * units) or w.bias.shape != (4 * units,):
             raise ModelFileError("not a musicrnn model (LSTM weights have unexpected shapes)")
         expected_in = units
-    time_width = cfg.rhythm_classes if cfg.beats else 1
-    for (kernel, bias), size in zip(heads, (PITCH_CLASSES, time_width, time_width)):
+    for (kernel, bias), size in zip(heads, (PITCH_CLASSES, cfg.time_head_width, cfg.time_head_width)):
         if kernel.shape != (expected_in, size) or bias.shape != (size,):
             raise ModelFileError("not a musicrnn model (output heads have unexpected shapes)")

@@ -52,7 +52,7 @@ def build_model(cfg: Config) -> keras.Model:
         if cfg.dropout > 0:
             x = keras.layers.Dropout(cfg.dropout, name=f"dropout_{layer}")(x)
     # Beats mode: step and duration are logits over the beat grid's classes; seconds: one regressed number.
-    time_width = cfg.rhythm_classes if cfg.beats else 1
+    time_width = cfg.time_head_width
     outputs = {
         "pitch": keras.layers.Dense(PITCH_CLASSES, name="pitch")(x),
         "step": keras.layers.Dense(time_width, name="step")(x),

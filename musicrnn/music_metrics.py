@@ -9,13 +9,14 @@ tempo (`bpm`), unsnapped, so a model whose notes fall off the beat shows it. Not
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from .dataset import Corpus
-from .features import CHORD_GAP
+from .features import CHORD_GAP, onsets_from_steps
+from .midi import BEAT_GRID, DEFAULT_BPM, main_bpm, snap
 
 # MusPy's scales for scale consistency: the major and natural minor scales on each of the 12 roots.
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
@@ -43,9 +44,7 @@ METRIC_LABELS = {
     "on_beat": "onsets on a beat",
     "ioi_entropy": "rhythm entropy (bits)",
 }
-BEAT_GRID = 12
 GRID_TOLERANCE = 1 / 192  # beats (2.6 ms at 120 bpm): "on the grid" means within this of a 1/12 beat
-DEFAULT_BPM = 120.0
 
 
 # ---------------------------------------------------------------- one piece
@@ -147,14 +146,13 @@ def time_histogram(values: np.ndarray, edges: np.ndarray = TIME_EDGES) -> np.nda
 
 def onset_beats(step: np.ndarray, bpm: float = DEFAULT_BPM) -> np.ndarray:
     """Onsets in beats from the first note, read from the seconds at a steady tempo (not snapped)."""
-    step = np.asarray(step, np.float64)
-    return (np.cumsum(step) - (step[0] if len(step) else 0.0)) * bpm / 60.0
+    return onsets_from_steps(np.asarray(step, np.float64)) * bpm / 60.0
 
 
 def grid_offsets(beats: np.ndarray, grid: int = BEAT_GRID) -> np.ndarray:
     """Distance (beats) of each onset from the nearest 1/grid beat."""
     beats = np.asarray(beats, np.float64)
-    return np.abs(beats - np.round(beats * grid) / grid)
+    return np.abs(beats - snap(beats, grid))
 
 
 def on_grid(beats: np.ndarray, grid: int = BEAT_GRID) -> float:
@@ -200,8 +198,7 @@ def _arrays(notes: pd.DataFrame) -> Stream:
         step = notes["step"].to_numpy(np.float64)
     else:
         step = np.diff(notes["start"].to_numpy(np.float64), prepend=notes["start"].iloc[0] if len(notes) else 0.0)
-    bpm = float(notes["bpm"].median()) if "bpm" in notes and len(notes) else DEFAULT_BPM
-    return pitch, step, notes["duration"].to_numpy(np.float64), bpm
+    return pitch, step, notes["duration"].to_numpy(np.float64), main_bpm(notes)
 
 
 def metrics_of(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, bpm: float = DEFAULT_BPM) -> dict[str, float]:

@@ -44,7 +44,8 @@ middle.caption(f"From {readable_note(low)} to {readable_note(high)}")
 instrument = right.selectbox("Instrument", list(gm_instruments()), key=state.keep("generate_instrument", "Acoustic Grand Piano"))
 seed = right.number_input("Seed", 0, 2**31 - 1, key=state.keep("generate_seed", 0), help="The same seed and settings give the same music.")
 variations = right.slider("Variations", 1, MAX_VARIATIONS, key=state.keep("generate_variations", 3))
-rhythm_temperature, bpm, chord_snap, step_grid = Sampling.rhythm_temperature, 0.0, 0.06, 0.0
+# What the controls this model does not use stay at: Sampling's own defaults.
+rhythm_temperature, bpm, chord_snap, step_grid = Sampling.rhythm_temperature, Sampling.bpm, Sampling.chord_snap, Sampling.step_grid
 if entry.model.cfg.beats:
     rhythm_temperature = left.slider(
         "Rhythm temperature", 0.0, 2.0, step=0.05, key=state.keep("generate_rhythm_temperature", Sampling.rhythm_temperature),

@@ -48,8 +48,7 @@ def main() -> None:
     from musicrnn.metrics import baseline_cross_entropy, model_scores, rhythm_baselines
 
     model = read_model_file(path)
-    val = corpus.subset([i for i, n in enumerate(corpus.names) if n in set(result.val_files)])
-    train_part = corpus.subset([i for i, n in enumerate(corpus.names) if n not in set(result.val_files)])
+    train_part, val = corpus.split_by_name(result.val_files)
     report = {"model": model_scores(model, val, train_part), "baselines": baseline_cross_entropy(train_part, val)}
     if model.cfg.beats:
         report["rhythm_baselines"] = rhythm_baselines(train_part, val, model.cfg)

@@ -216,6 +216,13 @@ def test_train_init_from_with_another_shape_says_why(data_dir, tmp_path):
     assert "different network shape" in done.stderr and "units" in done.stderr
 
 
+def test_train_init_from_with_stream_is_refused_before_reading_data_or_tensorflow(data_dir, tmp_path):
+    done = cli_without_tensorflow("train", "--data", data_dir, "--init-from", "default", "--stream", "--out", tmp_path / "m.keras")
+    assert done.returncode == 2
+    assert "--init-from works with the default strategy, without --stream" in done.stderr
+    assert "files," not in done.stderr  # refused before the data was read
+
+
 def test_train_init_from_a_file_that_is_no_model_says_so(data_dir, tmp_path):
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"not a zip")

@@ -123,14 +123,19 @@ def test_pitch_range_is_respected(model):
         assert notes["pitch"].between(60, 72).all()
 
 
-def logits_seen(model, primer: pd.DataFrame, notes: pd.DataFrame) -> np.ndarray:
-    """The pitch logits the generator saw before each generated note (teacher-forced over the result)."""
+def outputs_seen(model, primer: pd.DataFrame, notes: pd.DataFrame) -> dict[str, np.ndarray]:
+    """What the generator's heads gave before each generated note (teacher-forced over primer + result)."""
     cfg = model.cfg
     before, after = timing_of(primer, cfg), timing_of(notes, cfg)
     pitch = np.r_[primer["pitch"].to_numpy(), notes["pitch"].to_numpy()]
     numeric = encode_sequence(pitch, np.r_[before.step, after.step], np.r_[before.duration, after.duration], cfg)
     out = model.forward(pitch[None, :-1], numeric[None, :-1])
-    return out["pitch"][0, len(primer) - 1 :]
+    return {head: values[0, len(primer) - 1 :] for head, values in out.items()}
+
+
+def logits_seen(model, primer: pd.DataFrame, notes: pd.DataFrame) -> np.ndarray:
+    """The pitch logits the generator saw before each generated note."""
+    return outputs_seen(model, primer, notes)["pitch"]
 
 
 def test_temperature_zero_is_greedy(model):
@@ -242,12 +247,8 @@ def test_generation_in_a_fresh_process_never_imports_tensorflow(which, tmp_path)
 
 def rhythm_logits_seen(model, primer: pd.DataFrame, notes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """The step and duration logits a beats model saw before each generated note."""
-    cfg = model.cfg
-    before, after = timing_of(primer, cfg), timing_of(notes, cfg)
-    pitch = np.r_[primer["pitch"].to_numpy(), notes["pitch"].to_numpy()]
-    numeric = encode_sequence(pitch, np.r_[before.step, after.step], np.r_[before.duration, after.duration], cfg)
-    out = model.forward(pitch[None, :-1], numeric[None, :-1])
-    return out["step"][0, len(primer) - 1 :], out["duration"][0, len(primer) - 1 :]
+    out = outputs_seen(model, primer, notes)
+    return out["step"], out["duration"]
 
 
 def test_beats_model_onsets_and_durations_lie_on_the_twelfth_beat_grid(model):

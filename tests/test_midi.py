@@ -10,7 +10,6 @@ from pathlib import Path
 
 import mido
 import numpy as np
-import pandas as pd
 import pytest
 
 from musicrnn import midi

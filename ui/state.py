@@ -278,7 +278,8 @@ def _unique_name(base: str) -> str:
 
 def _run_facts(current: TrainingJob, model: NumpyModel) -> dict:
     """What the list of runs shows, with the one held-out score: pitch cross-entropy over whole held-out
-    files (the figure the verdict uses), the bigram's, and the starting model's when fine-tuned."""
+    files (the figure the verdict uses), the bigram's, and the starting model's when fine-tuned; and
+    "evaluation", the scores behind the Train page's table (computed here once per run)."""
     snapshot = current.snapshot()
     facts = {
         "job": current.id, "preset": model.cfg.preset, "data": f"{len(current.corpus)} files",
@@ -289,14 +290,15 @@ def _run_facts(current: TrainingJob, model: NumpyModel) -> dict:
     held_out = set(facts["val_files"])
     if not held_out:
         return facts
-    from musicrnn.metrics import baseline_cross_entropy, model_scores
+    from musicrnn.metrics import baseline_cross_entropy, baseline_top1, model_scores
 
-    corpus = current.corpus
-    validation = corpus.subset([i for i, name in enumerate(corpus.names) if name in held_out])
-    training = corpus.subset([i for i, name in enumerate(corpus.names) if name not in held_out])
+    training, validation = current.corpus.split_by_name(held_out)
     try:
-        facts["score"] = model_scores(model, validation, training)["pitch_cross_entropy"]
-        facts["bigram"] = baseline_cross_entropy(training, validation)["bigram"]
+        scores = model_scores(model, validation, training)
+        facts["score"] = scores["pitch_cross_entropy"]
+        baselines = baseline_cross_entropy(training, validation)
+        facts["bigram"] = baselines["bigram"]
+        facts["evaluation"] = (scores, baselines, baseline_top1(training, validation))
         if current.init is not None:
             from musicrnn.infer import read_model_file
 
