@@ -181,12 +181,18 @@ def set_dataset(value: Dataset) -> None:
 
 
 def dataset_key(value: Dataset) -> str:
-    """A content hash of the dataset's usable notes: the cache key of everything computed from it."""
+    """A content hash of the dataset's usable notes: the cache key of everything computed from it.
+
+    Every note column counts: two versions of a file with the same notes in another metre or tempo train
+    differently (beats models read the bar and the beat)."""
+    from musicrnn.midi import NOTE_COLUMNS
+
     digest = hashlib.sha256()
     for item in value.ok_files:
         digest.update(item.name.encode() + b"\0")
-        for column in ("pitch", "step", "duration"):
-            digest.update(item.notes[column].to_numpy().tobytes())
+        for column in NOTE_COLUMNS:
+            if column in item.notes:
+                digest.update(column.encode() + item.notes[column].to_numpy().tobytes())
     return digest.hexdigest()[:16]
 
 
