@@ -24,13 +24,13 @@ import numpy as np
 
 from .config import Config
 from .dataset import BEATS_VIEW, Corpus, augment, flatten, window_batch, window_starts
-from .features import Timing, timing_of
+from .features import Timing, parts_of, timing_of
 from .midi import MIDI_SUFFIXES, MidiError, load_one, read_zip
 
 # What a cache entry holds per file (the arrays of a Corpus file), besides "bpm".
-ENTRY_ARRAYS = ("pitch", "step", "duration", "step_beats", "duration_beats", "beat", "bar_beat", "bar_beats")
+ENTRY_ARRAYS = ("pitch", "step", "duration", "step_beats", "duration_beats", "beat", "bar_beat", "bar_beats", "part", "program")
 
-CACHE_VERSION = 2  # 2: notes in beats too, doublings merged; bump when the parse or the stored arrays change: old entries are then ignored
+CACHE_VERSION = 3  # 2: notes in beats too, doublings merged; 3: each note's part; bump when the parse or the stored arrays change: old entries are then ignored
 CACHE_ENV = "MUSICRNN_CACHE"
 
 
@@ -137,14 +137,16 @@ def _note_arrays(notes) -> dict[str, np.ndarray]:
         "duration": notes["duration"].to_numpy(np.float32), "step_beats": beats.step.astype(np.float32),
         "duration_beats": beats.duration.astype(np.float32), "beat": beats.beat.astype(np.float64),
         "bar_beat": beats.bar_beat.astype(np.float32), "bar_beats": beats.bar_beats.astype(np.float32),
-        "bpm": np.array(float(notes["bpm"].iloc[0])),
+        "bpm": np.array(float(notes["bpm"].iloc[0])), "part": parts_of(notes).astype(np.int8),
+        "program": (notes["program"] if "program" in notes else notes["pitch"] * 0).to_numpy(np.uint8),
     }
 
 
 def add_entry(corpus: Corpus, name: str, arrays: dict[str, np.ndarray]) -> None:
     """Append one file's cached arrays to a Corpus."""
     beats = Timing(arrays["step_beats"], arrays["duration_beats"], arrays["beat"], arrays["bar_beat"], arrays["bar_beats"])
-    corpus.add_arrays(name, arrays["pitch"], arrays["step"], arrays["duration"], beats, float(arrays["bpm"]))
+    corpus.add_arrays(name, arrays["pitch"], arrays["step"], arrays["duration"], beats, float(arrays["bpm"]), arrays["part"],
+                      arrays["program"])
 
 
 def _ingest_one(task: _Task, cache_dir: str | None, options: dict, keep_notes: bool) -> tuple:
@@ -293,7 +295,8 @@ def stream_dataset(files: Sequence[CachedFile], cfg: Config, shuffle: bool, seed
     time_spec = tf.TensorSpec((None, L), tf.int32) if cfg.beats else tf.TensorSpec((None, L, 1), tf.float32)
     signature = (
         {"pitch_input": tf.TensorSpec((None, L), tf.int32), "features": tf.TensorSpec((None, L, width), tf.float32)},
-        {"pitch": tf.TensorSpec((None, L), tf.int32), "step": time_spec, "duration": time_spec},
+        {"pitch": tf.TensorSpec((None, L), tf.int32), "step": time_spec, "duration": time_spec,
+         **({"part": tf.TensorSpec((None, L), tf.int32)} if cfg.parts else {})},
     )
     data = tf.data.Dataset.from_generator(generate, output_signature=signature).unbatch()
     if shuffle:

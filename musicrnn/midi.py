@@ -24,7 +24,7 @@ from .parts import DRUMS_PART, PIANO_PART, part_name, parts_of_tracks
 from .safezip import ZipRefused, member_problem, open_zip, read_member
 
 NOTE_COLUMNS = ["pitch", "start", "end", "step", "duration", "velocity",
-                "beat", "step_beats", "duration_beats", "bar_beat", "bar_beats", "bpm", "part", "track"]
+                "beat", "step_beats", "duration_beats", "bar_beat", "bar_beats", "bpm", "part", "track", "program"]
 BEAT_GRID = 12  # onsets and durations in beats are snapped to 1/12 beat: sixteenths and triplets both fit
 DEFAULT_BPM = 120.0  # MIDI's own default tempo, used where a file (or a table without beats) has none
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -318,11 +318,13 @@ def pm_to_notes(
     parts = parts_of_tracks([(inst.program, inst.name, inst.is_drum, np.mean([n.pitch for n in inst.notes] or [0]))
                              for inst in picked])
     rows = np.array(
-        [(n.pitch, n.start, n.end, n.velocity, part, index[id(inst)]) for inst, part in zip(picked, parts) for n in inst.notes],
+        [(n.pitch, n.start, n.end, n.velocity, part, index[id(inst)], DRUMS_PROGRAM if inst.is_drum else inst.program)
+         for inst, part in zip(picked, parts) for n in inst.notes],
         dtype=np.float64,
-    ).reshape(-1, 6)
+    ).reshape(-1, 7)
     timing = MusicalTime.of(pm)
-    return notes_frame(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], timing, part=rows[:, 4], track=rows[:, 5])
+    return notes_frame(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], timing, part=rows[:, 4], track=rows[:, 5],
+                       program=rows[:, 6])
 
 
 class MusicalTime:
@@ -405,22 +407,24 @@ def merge_doublings(pitch: np.ndarray, onset: np.ndarray, length: np.ndarray, pa
 
 def notes_frame(
     pitch: np.ndarray, start: np.ndarray, end: np.ndarray, velocity: np.ndarray, timing: MusicalTime | None = None,
-    part: np.ndarray | None = None, track: np.ndarray | None = None,
+    part: np.ndarray | None = None, track: np.ndarray | None = None, program: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Build the standard note table (seconds and beats); drops notes that end before they start and merges
     doubled notes. Without a tempo map, beats are read at 120 bpm; without parts, every note is piano, track 0."""
     timing = timing or MusicalTime(np.zeros(1), np.array([DEFAULT_BPM]))
     part = np.full(len(pitch), PIANO_PART) if part is None else np.asarray(part)
     track = np.zeros(len(pitch)) if track is None else np.asarray(track)
+    program = np.zeros(len(pitch)) if program is None else np.asarray(program)
     keep = end > start
     pitch, start, end, velocity, part, track = pitch[keep], start[keep], end[keep], velocity[keep], part[keep], track[keep]
+    program = program[keep]
     raw_onset = timing.to_beats(start)
     onset = snap(raw_onset)
     length = np.maximum(snap(timing.to_beats(end) - raw_onset), 1.0 / BEAT_GRID)
     kept = merge_doublings(pitch.astype(np.int64), onset, length, part)
     merged = len(pitch) - len(kept)
     pitch, start, end, velocity, onset, length = pitch[kept], start[kept], end[kept], velocity[kept], onset[kept], length[kept]
-    part, track = part[kept], track[kept]
+    part, track, program = part[kept], track[kept], program[kept]
     shift = np.abs(timing.to_seconds(onset) - start)
     # Ties in onset by pitch, as before parts existed: a chord is read from the bass up (drums last).
     order = np.lexsort((pitch, part == DRUMS_PART, onset))
@@ -444,6 +448,7 @@ def notes_frame(
             "bpm": timing.tempo_at(start),
             "part": part[order].astype(np.int64),
             "track": track[order].astype(np.int64),
+            "program": program[order].astype(np.int64),  # the track's General MIDI program (DRUMS_PROGRAM: drums)
         }
     )
     notes.attrs.update(merged=int(merged), shift_ms=float(np.median(shift) * 1000) if len(shift) else 0.0,
