@@ -268,6 +268,18 @@ def file_windows(arrays: dict[str, np.ndarray], cfg: Config) -> tuple[dict, dict
     return window_batch(flat, flat.starts, cfg.seq_length)
 
 
+def streamed_part_summary(files: Sequence[CachedFile]) -> dict[str, dict]:
+    """Corpus.part_summary over cached files, reading only their pitch, part and program (3 bytes a note)."""
+    summary = Corpus()
+    for f in files:
+        if f.path is not None:
+            arrays = read_entry(f.path)
+            summary.pitch.append(arrays["pitch"].astype(np.uint8))
+            summary.part.append(arrays["part"])
+            summary.program.append(arrays["program"])
+    return summary.part_summary()
+
+
 def stream_dataset(files: Sequence[CachedFile], cfg: Config, shuffle: bool, seed: int | None = None, buffer: int = 20_000):
     """A tf.data pipeline reading windows file by file from the cache (TensorFlow needed).
 

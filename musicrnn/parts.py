@@ -93,3 +93,32 @@ def default_programs(parts, own: dict[int, int] | None = None, lineup: str | Non
         else:
             chosen[int(part)] = DEFAULT_PROGRAMS.get(name, 0)
     return chosen
+
+
+def part_id(name: str) -> int:
+    """A part's id from its name, case and spaces ignored ("bass voice", "Strings"); ValueError if unknown."""
+    wanted = name.strip().lower()
+    for index, part in enumerate(PART_NAMES):
+        if part.lower() == wanted:
+            return index
+    raise ValueError(f"unknown part {name!r}: use one of {', '.join(PART_NAMES)}")
+
+
+def parse_instruments(text: str, parts, own: dict[int, int] | None = None) -> dict[int, int]:
+    """Programs for `parts` from a CLI/recipe text: a line-up ("string quartet", "choir"), and/or
+    "part=instrument" pairs separated by commas ("Soprano=Flute, Bass voice=42"); the rest get defaults
+    (the training data's own programs `own`, else the family's)."""
+    from .audio import instrument_program  # General MIDI names to numbers
+
+    lineup, pairs = None, []
+    for item in (piece.strip() for piece in text.split(",") if piece.strip()):
+        if "=" in item:
+            pairs.append(item.split("=", 1))
+        elif item.lower() in VOICE_LINEUPS:
+            lineup = item.lower()
+        else:
+            raise ValueError(f"cannot read {item!r}: give a line-up ({', '.join(VOICE_LINEUPS)}) or part=instrument")
+    chosen = default_programs(parts, None if lineup else own, lineup)
+    for part, instrument in pairs:
+        chosen[part_id(part)] = instrument_program(instrument.strip())
+    return chosen

@@ -213,9 +213,10 @@ def attach(pm: pretty_midi.PrettyMIDI, recipe: Recipe) -> pretty_midi.PrettyMIDI
     return pm
 
 
-def piece_midi(notes: pd.DataFrame, recipe: Recipe) -> bytes:
-    """MIDI bytes of one generated piece, played by the recipe's instrument, carrying its recipe."""
-    return midi_bytes(attach(notes_to_midi(notes, program=recipe.program), recipe))
+def piece_midi(notes: pd.DataFrame, recipe: Recipe, programs: dict[int, int] | None = None) -> bytes:
+    """MIDI bytes of one generated piece, played by the recipe's instrument (or, a piece with parts, one
+    track per part with `programs`), carrying its recipe."""
+    return midi_bytes(attach(notes_to_midi(notes, program=recipe.program, programs=programs), recipe))
 
 
 def from_midi(data: bytes, name: str = "file") -> Recipe:
