@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--minutes", type=float, help="stop after this many minutes (the best epoch within them is kept)")
     train.add_argument("--init-from", help="fine-tune: 'default' (the bundled model) or a .keras file; keeps its network "
                                            "shape and lowers the learning rate unless --learning-rate is given")
+    train.add_argument("--include-drums", action="store_true",
+                       help="learn drum tracks too (their own part, written on MIDI channel 10)")
     train.add_argument("--out", required=True, help="where to write the .keras model")
     scale = train.add_argument_group("large corpora and distributed training (see docs/scale.md)")
     scale.add_argument("--workers", type=int, help="parsing processes (default: CPU count)")
@@ -138,7 +140,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.stream and args.no_cache:
         raise ValueError("--stream reads notes from the cache; drop --no-cache")
     found = ingest(args.data, cache_dir=args.cache, workers=args.workers, keep_notes=not args.stream,
-                   use_cache=not args.no_cache)
+                   use_cache=not args.no_cache, include_drums=args.include_drums)
     for name, reason in found.errors:
         print(f"skipping {name}: {reason}", file=sys.stderr)
     if not found.files:

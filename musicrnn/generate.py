@@ -204,6 +204,8 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
     summary = (getattr(model, "info", None) or {}).get("corpus", {}).get("parts", {})
     primer_part = primer_parts(primer, summary) if has_parts else None
     part_masks = part_pitch_masks(mask, summary, settings.part_ranges) if has_parts else None
+    # Only parts the model was trained on are drawn (a file it never saw brass in gets no brass track).
+    known_parts = np.isin(np.arange(PART_CLASSES), [int(k) for k in summary]) if summary else None
     primer_numeric = encode_timed(primer_pitch, timing, cfg, primer_part)
     state = model.start(batch)
     for t in range(len(primer_pitch)):
@@ -235,12 +237,12 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
             duration = class_beats(sample_rhythm(duration, settings, rngs, forbid_zero=True), cfg)
             sounding &= (step == 0)[:, None]
             if has_parts:  # which part plays it, then a pitch within that part's range
-                part = sample_parts(model.part_logits(state), settings, rngs)
+                part = sample_parts(model.part_logits(state), settings, rngs, known_parts)
             pitch = sample_pitches(logits, settings, chord_mask(mask if part is None else part_masks[part], sounding), rngs)
             sounding[np.arange(batch), pitch] = True
             onset, bar_beat = onset + step, np.mod(bar_beat + step, bar_beats)
         else:
-            part = sample_parts(model.part_logits(state), settings, rngs) if has_parts else None
+            part = sample_parts(model.part_logits(state), settings, rngs, known_parts) if has_parts else None
             pitch = sample_pitches(logits, settings, mask if part is None else part_masks[part], rngs)
             step, duration = snap_times(clip_times(step, cfg), clip_times(duration, cfg), settings)
         pitches[:, n], steps[:, n], durations[:, n] = pitch, step, duration
@@ -260,9 +262,13 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
     return [piece.assign(part=parts[v]) for v, piece in enumerate(pieces)] if has_parts else pieces
 
 
-def sample_parts(logits: np.ndarray, settings: Sampling, rngs: list[np.random.Generator]) -> np.ndarray:
-    """One part per stream from (B, PART_CLASSES) logits, at the part temperature (negative: the pitch's)."""
+def sample_parts(logits: np.ndarray, settings: Sampling, rngs: list[np.random.Generator],
+                 known: np.ndarray | None = None) -> np.ndarray:
+    """One part per stream from (B, PART_CLASSES) logits, at the part temperature (negative: the pitch's),
+    among the `known` parts (those of the training corpus) when given."""
     temperature = settings.temperature if settings.part_temperature < 0 else settings.part_temperature
+    if known is not None and known.any():
+        logits = np.where(known, logits, NO_PITCH)
     probs = rhythm_distribution(logits, temperature)
     return probs.argmax(axis=1) if temperature <= 0 else draw(probs, rngs)
 
@@ -282,13 +288,13 @@ def part_pitch_masks(mask: np.ndarray, summary: dict, keep_ranges: bool = True) 
 
 
 def primer_parts(primer: pd.DataFrame, summary: dict) -> np.ndarray:
-    """Each primer note's part: its own column, else the commonest pitched part of the training corpus whose
-    range (5th-95th percentile) holds the pitch, else the part whose range is nearest."""
-    if "part" in primer:
-        return primer["part"].to_numpy(np.int64)
+    """Each primer note's part: its own column where the training corpus has that part, else the commonest
+    pitched part of the training corpus whose range (5th-95th percentile) holds the pitch, else the part
+    whose range is nearest."""
+    own = primer["part"].to_numpy(np.int64) if "part" in primer else None
     known = [(int(k), f) for k, f in summary.items() if int(k) != DRUMS_PART]
     if not known:
-        return np.full(len(primer), PIANO_PART, np.int64)
+        return own if own is not None else np.full(len(primer), PIANO_PART, np.int64)
 
     def fit(pitch: int) -> int:
         inside = [(f["notes"], k) for k, f in known if f["low"] <= pitch <= f["high"]]
@@ -296,7 +302,8 @@ def primer_parts(primer: pd.DataFrame, summary: dict) -> np.ndarray:
             return max(inside)[1]
         return min(known, key=lambda kf: abs((kf[1]["low"] + kf[1]["high"]) / 2 - pitch))[0]
 
-    return np.array([fit(int(p)) for p in primer["pitch"]], np.int64)
+    guessed = np.array([fit(int(p)) for p in primer["pitch"]], np.int64)
+    return guessed if own is None else np.where(np.isin(own, [int(k) for k in summary]), own, guessed)
 
 
 def chord_mask(mask: np.ndarray, sounding: np.ndarray) -> np.ndarray:
