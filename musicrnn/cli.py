@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--variations", type=int, default=1)
     gen.add_argument("--instrument", default="Acoustic Grand Piano", help="General MIDI name or program number")
     gen.add_argument("--instruments", default="",
-                     help="models with parts: a line-up (string quartet, choir, organ, piano) and/or part=instrument "
+                     help="models with parts: a line-up for the voices (string quartet, the default; choir, organ, piano; own) and/or part=instrument "
                           "pairs, e.g. 'Soprano=Flute,Bass voice=Cello'; other parts play the training data's own")
     gen.add_argument("--out", required=True, help="output .mid (variations get -1, -2, … suffixes)")
     gen.add_argument("--wav", help="also render audio to this .wav")

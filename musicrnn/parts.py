@@ -61,6 +61,9 @@ SECTION_FAMILIES = ("Strings", "Ensemble")  # a quartet's tracks all play string
 SECTION_VOICES = {2: ("Soprano", "Bass voice"), 3: ("Soprano", "Tenor", "Bass voice"), 4: VOICES}
 
 
+DEFAULT_LINEUP = "string quartet"
+
+
 def parts_of_tracks(tracks: list[tuple[int, str, bool, float]]) -> list[int]:
     """Part ids for a file's tracks, given (program, name, is_drum, mean pitch) each.
 
@@ -105,20 +108,25 @@ def part_id(name: str) -> int:
 
 
 def parse_instruments(text: str, parts, own: dict[int, int] | None = None) -> dict[int, int]:
-    """Programs for `parts` from a CLI/recipe text: a line-up ("string quartet", "choir"), and/or
-    "part=instrument" pairs separated by commas ("Soprano=Flute, Bass voice=42"); the rest get defaults
-    (the training data's own programs `own`, else the family's)."""
+    """Programs for `parts` from a CLI text: a line-up ("string quartet", "choir", or "own" for the
+    training data's own), and/or "part=instrument" pairs separated by commas ("Soprano=Flute, Bass
+    voice=42"). Voices default to a string quartet (the chorales' own program is an unset 0, a piano);
+    other parts to the training data's own programs `own`, else their family's."""
     from .audio import instrument_program  # General MIDI names to numbers
 
-    lineup, pairs = None, []
+    lineup, pairs = DEFAULT_LINEUP, []
     for item in (piece.strip() for piece in text.split(",") if piece.strip()):
         if "=" in item:
             pairs.append(item.split("=", 1))
         elif item.lower() in VOICE_LINEUPS:
             lineup = item.lower()
+        elif item.lower() == "own":
+            lineup = None
         else:
             raise ValueError(f"cannot read {item!r}: give a line-up ({', '.join(VOICE_LINEUPS)}) or part=instrument")
-    chosen = default_programs(parts, None if lineup else own, lineup)
+    if lineup and own:  # the line-up decides the voices; other parts keep the data's own instrument
+        own = {part: program for part, program in own.items() if part_name(part) not in VOICES}
+    chosen = default_programs(parts, own, lineup)
     for part, instrument in pairs:
         chosen[part_id(part)] = instrument_program(instrument.strip())
     return chosen

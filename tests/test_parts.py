@@ -127,3 +127,15 @@ def test_a_string_quartet_becomes_four_voices_by_register():
 def test_a_single_string_track_stays_strings():
     notes = load_one("solo.mid", _file([("Violin", 40, [76, 77]), ("Piano", 0, [60, 64])])).notes
     assert set(notes["part"].map(part_name)) == {"Strings", "Piano"}
+
+
+def test_instruments_text_takes_a_lineup_and_pairs_and_defaults_voices_to_a_string_quartet():
+    from musicrnn.parts import parse_instruments
+
+    soprano, bass_voice, bass = (PART_NAMES.index(n) for n in ("Soprano", "Bass voice", "Bass"))
+    own = {soprano: 0, bass_voice: 0, bass: 33}
+    assert parse_instruments("", [soprano, bass_voice, bass], own) == {soprano: 40, bass_voice: 42, bass: 33}
+    assert parse_instruments("choir, Bass=Fretless Bass", [soprano, bass], own) == {soprano: 52, bass: 35}
+    assert parse_instruments("own", [soprano, bass], own) == {soprano: 0, bass: 33}
+    with pytest.raises(ValueError, match="unknown part"):
+        parse_instruments("Kazoo=1", [soprano], own)
