@@ -237,7 +237,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
             primer=source, primer_notes=args.primer_notes, primer_hash=notes_hash(primer), sampling=settings, program=program,
         )
     pieces = generate(model, primer, settings)
-    programs = _part_programs(model, pieces, args.instruments)
+    programs = recipe.programs if args.recipe and recipe.programs else _part_programs(model, pieces, args.instruments)
+    if programs and not recipe.parts:  # the file's recipe names each part's instrument too
+        from dataclasses import replace
+
+        from .recipe import parts_text
+
+        recipe = replace(recipe, parts=parts_text(programs))
     wanted = range(len(pieces)) if recipe.variation is None else [recipe.variation]
     out = Path(args.out)
     for index in wanted:

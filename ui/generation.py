@@ -18,7 +18,7 @@ from musicrnn.music_metrics import (
     longest_copied_run, piece_metrics,
 )
 from musicrnn.parts import DRUMS_PART, VOICE_LINEUPS, VOICES, default_programs, part_name
-from musicrnn.recipe import Recipe, RecipeError, notes_hash, piece_midi, primer_notes
+from musicrnn.recipe import Recipe, RecipeError, notes_hash, parts_text, piece_midi, primer_notes
 
 from . import state
 from .primer import BUNDLED, DATASET, NONE, UPLOAD, Primer, uploaded_notes, uploaded_primer_file
@@ -49,14 +49,14 @@ def run(entry: state.ModelEntry, primer: Primer, settings: Sampling, program: in
     """Generate, render audio, write the recipe and the musical report; raises ValueError for bad settings.
     A parts model's pieces play each part with its program in `programs` (default: the training data's own)."""
     used = primer.notes if primer.notes is not None else default_primer()
-    recipe = Recipe(model=entry.id, primer=primer.source, primer_notes=primer.count or 16, primer_hash=notes_hash(used),
-                    sampling=settings, program=program)
     pieces = generate(entry.model, primer.notes, settings)
     if pieces and "part" in pieces[0]:
         chosen = sorted({int(p) for notes in pieces for p in notes["part"]})
         programs = {**default_programs(chosen, own_programs(entry.model)), **(programs or {})}
     else:
         programs = None
+    recipe = Recipe(model=entry.id, primer=primer.source, primer_notes=primer.count or 16, primer_hash=notes_hash(used),
+                    sampling=settings, program=program, parts=parts_text(programs))
     audios = [state.render_audio(notes, program, programs=programs) for notes in pieces]
     return Generated(pieces, audios, program, settings, recipe, musical_report(pieces, settings.n_notes), entry.label, used,
                      programs)
@@ -173,7 +173,7 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
     _set_widgets(recipe, label)
     try:
         with st.spinner("Making the linked piece…"):
-            st.session_state[RESULT] = run(models[label], primer, recipe.sampling, recipe.program)
+            st.session_state[RESULT] = run(models[label], primer, recipe.sampling, recipe.program, recipe.programs)
     except ValueError as exc:
         st.error(f"This link cannot be used: {exc}")
     st.session_state[APPLIED_LINK] = params
