@@ -37,6 +37,10 @@ class Config:
     pitch_loss_weight: float = 0.05
     step_loss_weight: float = 1.0
     duration_loss_weight: float = 1.0
+    # Parts (musicrnn.parts): each note's part is an input (one-hot) and a fourth head predicts the next
+    # note's part with cross-entropy; generation writes one track per part. Off for the tutorial's network.
+    parts: bool = False
+    part_loss_weight: float = 0.1
     # Times above this are clipped (seconds): FACTS notes a 50 s gap that would dominate the MSE.
     max_time: float = 4.0
     val_fraction: float = 0.1
@@ -131,6 +135,8 @@ PRESETS: dict[str, Config] = {
         # chorales. Adam scales each head's own weights, so the heads still learn at a small weight.
         step_loss_weight=0.1,
         duration_loss_weight=0.1,
+        parts=True,
+        part_loss_weight=0.1,
         window_stride=8,
         transpose=6,
     ),
@@ -150,6 +156,7 @@ PRESETS: dict[str, Config] = {
         pitch_loss_weight=1.0,
         step_loss_weight=0.1,
         duration_loss_weight=0.1,
+        parts=True,
         window_stride=4,
     ),
 }

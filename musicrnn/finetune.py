@@ -13,7 +13,7 @@ from .config import Config
 from .infer import ModelFileError, read_model_file
 
 # Settings that decide the shape of the weights (the rhythm heads too); a fine-tuned model must keep them.
-ARCHITECTURE = ("pitch_input", "rich_features", "embedding_dim", "units", "layers", "time_unit", "beat_grid", "max_beats")
+ARCHITECTURE = ("pitch_input", "rich_features", "embedding_dim", "units", "layers", "time_unit", "beat_grid", "max_beats", "parts")
 # A tenth of the start model's rate, so the first epochs refine rather than overwrite. With it bench/finetune.py
 # measured fine-tuning ahead of a tiny model from scratch and the bigram (bench/RESULTS.md); other factors were
 # not compared.

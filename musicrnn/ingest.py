@@ -26,7 +26,9 @@ from .config import Config
 from .dataset import FILE_ARRAYS, Corpus, augment, flatten, note_arrays, window_batch, window_starts
 from .midi import MIDI_SUFFIXES, MidiError, load_one, read_zip
 
-CACHE_VERSION = 3  # 2: notes in beats too, doublings merged; 3: a file's tempo is its main one. Bump when the parse or the stored arrays change: old entries are then ignored
+# 2: notes in beats too, doublings merged; 3: a file's tempo is its main one; 4: each note's part and program.
+# Bump when the parse or the stored arrays change: old entries are then ignored.
+CACHE_VERSION = 4
 CACHE_ENV = "MUSICRNN_CACHE"
 
 
@@ -248,6 +250,18 @@ def file_windows(arrays: dict[str, np.ndarray], cfg: Config) -> tuple[dict, dict
     return window_batch(flat, flat.starts, cfg.seq_length)
 
 
+def streamed_part_summary(files: Sequence[CachedFile]) -> dict[str, dict]:
+    """Corpus.part_summary over cached files, reading only their pitch, part and program (3 bytes a note)."""
+    summary = Corpus()
+    for f in files:
+        if f.path is not None:
+            arrays = read_entry(f.path)
+            summary.pitch.append(arrays["pitch"].astype(np.uint8))
+            summary.part.append(arrays["part"])
+            summary.program.append(arrays["program"])
+    return summary.part_summary()
+
+
 def stream_dataset(files: Sequence[CachedFile], cfg: Config, shuffle: bool, seed: int | None = None, buffer: int = 20_000):
     """A tf.data pipeline reading windows file by file from the cache (TensorFlow needed).
 
@@ -275,7 +289,8 @@ def stream_dataset(files: Sequence[CachedFile], cfg: Config, shuffle: bool, seed
     time_spec = tf.TensorSpec((None, L), tf.int32) if cfg.beats else tf.TensorSpec((None, L, 1), tf.float32)
     signature = (
         {"pitch_input": tf.TensorSpec((None, L), tf.int32), "features": tf.TensorSpec((None, L, width), tf.float32)},
-        {"pitch": tf.TensorSpec((None, L), tf.int32), "step": time_spec, "duration": time_spec},
+        {"pitch": tf.TensorSpec((None, L), tf.int32), "step": time_spec, "duration": time_spec,
+         **({"part": tf.TensorSpec((None, L), tf.int32)} if cfg.parts else {})},
     )
     data = tf.data.Dataset.from_generator(generate, output_signature=signature).unbatch()
     if shuffle:

@@ -252,6 +252,29 @@ def corpus_metrics(corpus: Corpus | Sequence[pd.DataFrame], max_notes: int | Non
     return {key: _mean([row[key] for row in rows]) for key in rows[0]}
 
 
+# ---------------------------------------------------------------- parts
+
+def part_metrics(pitch: np.ndarray, part: np.ndarray) -> dict[str, dict[str, float]]:
+    """Per part (by name): its share of the notes, its notes, and its range (lowest, median, highest pitch)."""
+    from .parts import part_name
+
+    pitch, part = np.asarray(pitch, np.int64), np.asarray(part, np.int64)
+    report = {}
+    for value in np.unique(part):
+        chosen = pitch[part == value]
+        report[part_name(value)] = {"notes": int(len(chosen)), "share": float(len(chosen) / max(1, len(pitch))),
+                                    "low": int(chosen.min()), "median": float(np.median(chosen)), "high": int(chosen.max())}
+    return report
+
+
+def parts_comparison(pieces: Sequence[pd.DataFrame], corpus: Corpus) -> dict:
+    """Notes per part and each part's range in generated pieces (all together) next to the corpus'."""
+    return {
+        "generated": part_metrics(np.concatenate([p["pitch"] for p in pieces]), np.concatenate([p["part"] for p in pieces])),
+        "corpus": part_metrics(np.concatenate(corpus.pitch), np.concatenate(corpus.part)),
+    }
+
+
 def _mean(values: list[float]) -> float:
     """Mean ignoring NaN (metrics undefined for a file, e.g. repetition of a 3-note file); NaN if all are."""
     values = np.asarray(values, dtype=np.float64)
@@ -443,7 +466,9 @@ def musical_comparison(
     pieces = generate(model, primer, Sampling(n_notes=n_notes, variations=variations, seed=seed))
     exact, moved = CorpusIndex(training), CorpusIndex(training, intervals=True)
     held_out = [longest_copied_run(p[:n_notes], exact).length for p in evaluation.pitch]
+    parts = {"parts": parts_comparison(pieces, evaluation)} if pieces and "part" in pieces[0] else {}
     return {
+        **parts,
         "settings": {"notes": n_notes, "variations": variations, "seed": seed, "temperature": 1.0},
         "generated": [piece_metrics(p) for p in pieces],
         "evaluation_files": corpus_metrics(evaluation, max_notes=n_notes),

@@ -44,13 +44,15 @@ def main() -> None:
     print(f"\ntrained in {time.time() - started:.0f} s; saved {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
     from musicrnn.infer import read_model_file
-    from musicrnn.metrics import baseline_cross_entropy, model_scores, rhythm_baselines
+    from musicrnn.metrics import baseline_cross_entropy, model_scores, part_baselines, rhythm_baselines
 
     model = read_model_file(path)
     train_part, val = corpus.split_by_name(result.val_files)
     report = {"model": model_scores(model, val, train_part), "baselines": baseline_cross_entropy(train_part, val)}
     if model.cfg.beats:
         report["rhythm_baselines"] = rhythm_baselines(train_part, val, model.cfg)
+    if model.cfg.parts:
+        report["part_baselines"] = part_baselines(train_part, val)
     print(json.dumps(report, indent=2))
     sidecar = path.with_suffix(".json")
     info = json.loads(sidecar.read_text())

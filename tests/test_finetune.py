@@ -15,7 +15,7 @@ def test_fine_tuning_keeps_the_shape_and_lowers_the_learning_rate():
     assert cfg.learning_rate == pytest.approx(start.learning_rate * 0.1)
 
 
-@pytest.mark.parametrize("override", [{"units": 32}, {"time_unit": "seconds"}, {"beat_grid": 4}, {"max_beats": 8}])
+@pytest.mark.parametrize("override", [{"units": 32}, {"time_unit": "seconds"}, {"beat_grid": 4}, {"max_beats": 8}, {"parts": False}])
 def test_a_setting_that_reshapes_the_network_is_refused_with_its_name(override):
     (key, value), = override.items()
     with pytest.raises(IncompatibleModel, match=f"different network shape \\({key} "):

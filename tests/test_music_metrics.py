@@ -302,3 +302,13 @@ def test_beat_position_histogram_counts_twelfths_of_the_beat():
 
     figure = beat_position_overlay([table(C_SCALE)], shares)
     assert len(figure.data) == 2 and list(figure.data[0].x)[0] == "on the beat"
+
+
+def test_part_metrics_report_notes_and_range_per_part():
+    from musicrnn.music_metrics import part_metrics
+    from musicrnn.parts import PART_NAMES
+
+    soprano, bass = PART_NAMES.index("Soprano"), PART_NAMES.index("Bass voice")
+    report = part_metrics(np.array([72, 48, 74, 50, 76]), np.array([soprano, bass, soprano, bass, soprano]))
+    assert report["Soprano"] == {"notes": 3, "share": 0.6, "low": 72, "median": 74.0, "high": 76}
+    assert report["Bass voice"]["high"] == 50 and report["Bass voice"]["notes"] == 2

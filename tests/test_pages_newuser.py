@@ -54,10 +54,11 @@ def test_piano_roll_hover_shows_each_notes_length_not_its_end():
     from musicrnn.plots import piano_roll
 
     notes = small_dataset(1).ok_files[0].notes.iloc[:20]
-    bar = piano_roll(notes).data[0]
-    assert "length %{customdata[3]} s" in bar.hovertemplate and "%{x" not in bar.hovertemplate
-    lengths = [float(row[3]) for row in bar.customdata]
-    assert lengths == [round(value, 2) for value in notes["duration"]]
+    bars = piano_roll(notes).data  # one trace per part (the chorale's voices)
+    for bar in bars:
+        assert "length %{customdata[3]} s" in bar.hovertemplate and "%{x" not in bar.hovertemplate
+    lengths = sorted(float(row[3]) for bar in bars for row in bar.customdata)
+    assert lengths == sorted(round(value, 2) for value in notes["duration"])
 
 
 def test_pitch_histogram_labels_pitches_with_note_names():

@@ -159,12 +159,14 @@ def parse_one(name: str, data: bytes, instruments: tuple[int, ...], include_drum
 
 
 @st.cache_data(show_spinner="Rendering audio…", max_entries=64)
-def render_audio(notes: pd.DataFrame, program: int = 0, max_seconds: float | None = None) -> Rendered:
+def render_audio(notes: pd.DataFrame, program: int = 0, max_seconds: float | None = None,
+                 programs: dict[int, int] | None = None) -> Rendered:
+    """WAV of a piece: every part with its own instrument (`programs`), or all with `program`."""
     from musicrnn.audio import render
 
     if max_seconds is not None:
         notes = notes[notes["start"] < max_seconds]  # only synthesise what will be played
-    return render(notes, program=program, max_seconds=max_seconds)
+    return render(notes, program=program, max_seconds=max_seconds, programs=programs)
 
 
 # ---- the visitor's dataset -----------------------------------------------------------------------------------
