@@ -69,10 +69,12 @@ def render(
     music: pd.DataFrame | pretty_midi.PrettyMIDI,
     sample_rate: int = 16000,
     program: int = 0,
+    programs: dict[int, int] | None = None,
     max_seconds: float | None = None,
 ) -> Rendered:
     """Render a note table (played by `program`) or a PrettyMIDI to WAV bytes, optionally only its start."""
-    pm = music if isinstance(music, pretty_midi.PrettyMIDI) else notes_to_midi(music, program=program)
+    # A table with parts renders every part, each with its own instrument (`programs`, part id -> program).
+    pm = music if isinstance(music, pretty_midi.PrettyMIDI) else notes_to_midi(music, program=program, programs=programs)
     audio, warning = synthesize(pm, sample_rate)
     if max_seconds is not None:
         audio = audio[: int(max_seconds * sample_rate)]

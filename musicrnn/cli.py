@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--minutes", type=float, help="stop after this many minutes (the best epoch within them is kept)")
     train.add_argument("--init-from", help="fine-tune: 'default' (the bundled model) or a .keras file; keeps its network "
                                            "shape and lowers the learning rate unless --learning-rate is given")
+    train.add_argument("--include-drums", action="store_true",
+                       help="learn drum tracks too (their own part, written on MIDI channel 10)")
     train.add_argument("--out", required=True, help="where to write the .keras model")
     scale = train.add_argument_group("large corpora and distributed training (see docs/scale.md)")
     scale.add_argument("--workers", type=int, help="parsing processes (default: CPU count)")
@@ -60,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--primer-notes", type=int, default=16)
     gen.add_argument("--notes", type=int, default=200)
     gen.add_argument("--temperature", type=float, default=1.0, help="pitch temperature (0 = likeliest pitch)")
+    gen.add_argument("--part-temperature", type=float, default=Sampling.part_temperature,
+                     help="models with parts: how freely each note's part is drawn (negative: same as --temperature)")
     gen.add_argument("--rhythm-temperature", type=float, default=Sampling.rhythm_temperature,
                      help="beats models: temperature of step and duration (0 = likeliest rhythm)")
     gen.add_argument("--bpm", type=float, default=0.0, help="tempo of the piece (default: the primer's)")
@@ -74,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="seconds models only: round times to this grid in seconds (0 = off)")
     gen.add_argument("--variations", type=int, default=1)
     gen.add_argument("--instrument", default="Acoustic Grand Piano", help="General MIDI name or program number")
+    gen.add_argument("--instruments", default="",
+                     help="models with parts: a line-up for the voices (string quartet, the default; choir, organ, piano; own) and/or part=instrument "
+                          "pairs, e.g. 'Soprano=Flute,Bass voice=Cello'; other parts play the training data's own")
     gen.add_argument("--out", required=True, help="output .mid (variations get -1, -2, … suffixes)")
     gen.add_argument("--wav", help="also render audio to this .wav")
     steer = gen.add_argument_group("steering (beats models)")
@@ -153,8 +160,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = preset(args.preset, **overrides)
     if args.stream and args.no_cache:
         raise ValueError("--stream reads notes from the cache; drop --no-cache")
+    if args.init_from and (args.stream or args.strategy != "default"):  # before reading the data and TensorFlow
+        raise ValueError("--init-from works with the default strategy, without --stream")
     found = ingest(args.data, cache_dir=args.cache, workers=args.workers, keep_notes=not args.stream,
-                   use_cache=not args.no_cache)
+                   use_cache=not args.no_cache, include_drums=args.include_drums)
     for name, reason in found.errors:
         print(f"skipping {name}: {reason}", file=sys.stderr)
     if not found.files:
@@ -171,8 +180,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"{args.strategy}: {replicas} replicas, global batch {cfg.batch_size * replicas}", file=sys.stderr)
     scale = {"strategy": strategy, "checkpoint_dir": args.checkpoint_dir}
     if args.init_from:
-        if args.stream or strategy is not None:
-            raise ValueError("--init-from works with the default strategy, without --stream")
         from .finetune import init_model, source_path
 
         scale["model"] = init_model(source_path(args.init_from), cfg)
@@ -220,6 +227,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .bundled import CHORALES, DEFAULT_PRIMER
     from .generate import generate
     from .midi import midi_to_notes
+    from .parts import part_name
     from .recipe import Recipe, bundled_primer_notes, check_model, load, model_id, notes_hash, piece_midi, primer_notes
 
     model = _load_model(args.model)
@@ -236,6 +244,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             n_notes=args.notes, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, key=args.key,
             pitch_low=int(low), pitch_high=int(high or 127), seed=args.seed, variations=args.variations,
             chord_snap=args.chord_snap, step_grid=args.grid, rhythm_temperature=args.rhythm_temperature, bpm=args.bpm,
+            part_temperature=args.part_temperature,
         )
         program = instrument_program(args.instrument)
         if args.primer and Path(args.primer).resolve().parent != CHORALES.resolve():
@@ -258,6 +267,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
         pieces = follow_chords(model, parse_chords(args.chords), args.chord_strength, primer, settings)
     else:
         pieces = generate(model, primer, settings)
+    programs = recipe.programs if args.recipe and recipe.programs else _part_programs(model, pieces, args.instruments)
+    if programs and not recipe.parts:  # the file's recipe names each part's instrument too
+        from dataclasses import replace
+
+        from .recipe import parts_text
+
+        recipe = replace(recipe, parts=parts_text(programs))
     wanted = range(len(pieces)) if recipe.variation is None else [recipe.variation]
     out = Path(args.out)
     for index in wanted:
@@ -269,12 +285,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
             midi_path.write_bytes(midi_bytes(notes_to_midi(notes, program=program)))
         else:
-            midi_path.write_bytes(piece_midi(notes, recipe.for_variation(index)))
+            midi_path.write_bytes(piece_midi(notes, recipe.for_variation(index), programs))
         line = f"{midi_path} notes={len(notes)} seconds={notes['end'].max():.1f} bpm={notes['bpm'].iloc[0]:g}"
+        if programs:
+            line += " tracks=" + ",".join(f"{part_name(p)}:{programs[p]}" for p in sorted(notes["part"].unique()))
         if args.wav:
             wav = Path(args.wav)
             wav_path = wav.with_name(f"{wav.stem}{suffix}{wav.suffix or '.wav'}")
-            rendered = render(notes, program=program, sample_rate=model.cfg.sample_rate)
+            rendered = render(notes, program=program, programs=programs, sample_rate=model.cfg.sample_rate)
             wav_path.write_bytes(rendered.wav)
             line += f" wav={wav_path}"
             if rendered.warning:
@@ -328,6 +346,19 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _part_programs(model, pieces, text: str) -> dict[int, int] | None:
+    """Each generated part's program (parts models only): --instruments, else the training data's own."""
+    if not pieces or "part" not in pieces[0]:
+        if text:
+            print("warning: this model has no parts, so --instruments is ignored (use --instrument)", file=sys.stderr)
+        return None
+    from .parts import parse_instruments
+
+    parts = sorted({int(p) for piece in pieces for p in piece["part"]})
+    own = {int(k): int(v["program"]) for k, v in model.info.get("corpus", {}).get("parts", {}).items()}
+    return parse_instruments(text, parts, own)
+
+
 def _primer_from_file(path: str, count: int):
     from .bundled import primer_from
     from .midi import midi_to_notes
@@ -337,7 +368,7 @@ def _primer_from_file(path: str, count: int):
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .bundled import chorale_files, default_primer
-    from .metrics import baseline_cross_entropy, baseline_top1, model_scores, rhythm_baselines
+    from .metrics import baseline_cross_entropy, baseline_top1, model_scores, part_baselines, rhythm_baselines
     from .music_metrics import musical_comparison
 
     model = _load_model(args.model)
@@ -345,14 +376,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     held_out = set(model.info.get("val_files", []))
     if not args.data and not args.baseline_data and held_out & set(data.names):
         # The model's own held-out files: evaluate there, fit baselines on what the model trained on.
-        evaluation = data.subset([i for i, n in enumerate(data.names) if n in held_out])
-        reference = data.subset([i for i, n in enumerate(data.names) if n not in held_out])
+        reference, evaluation = data.split_by_name(held_out)
         split = "the model's validation files"
     else:
         evaluation = data
         base = _corpus(_good_files(args.baseline_data or [str(p) for p in chorale_files()], quiet=True))
         # Never fit a baseline on the very files it is scored on.
-        reference = base.subset([i for i, n in enumerate(base.names) if n not in set(data.names)]) if not args.baseline_data else base
+        reference = base.split_by_name(data.names)[0] if not args.baseline_data else base
         if len(reference) == 0:
             reference = base
         split = "the given files"
@@ -364,6 +394,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "baselines_top1": baseline_top1(reference, evaluation),
         # Beats models: step and duration NLL/top-1 baselines over the same rhythm classes.
         **({"rhythm_baselines": rhythm_baselines(reference, evaluation, model.cfg)} if model.cfg.beats else {}),
+        **({"part_baselines": part_baselines(reference, evaluation)} if model.cfg.parts else {}),
         "losses_recorded_in_training": model.info.get("final", {}),
         # What its music is like: 3 pieces of 200 notes from the default primer (seed 0) next to the
         # evaluation files, and the longest run each copies from the files the baselines were fitted on.

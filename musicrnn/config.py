@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 PITCH_CLASSES = 128  # the pitch head predicts one of all 128 MIDI pitches
@@ -37,6 +37,10 @@ class Config:
     pitch_loss_weight: float = 0.05
     step_loss_weight: float = 1.0
     duration_loss_weight: float = 1.0
+    # Parts (musicrnn.parts): each note's part is an input (one-hot) and a fourth head predicts the next
+    # note's part with cross-entropy; generation writes one track per part. Off for the tutorial's network.
+    parts: bool = False
+    part_loss_weight: float = 0.1
     # Times above this are clipped (seconds): FACTS notes a 50 s gap that would dominate the MSE.
     max_time: float = 4.0
     val_fraction: float = 0.1
@@ -75,6 +79,11 @@ class Config:
     def rhythm_classes(self) -> int:
         """Classes of the step and duration heads in beats mode: 0, 1/grid, …, max_beats - 1/grid, longer."""
         return self.beat_grid * self.max_beats + 1
+
+    @property
+    def time_head_width(self) -> int:
+        """Outputs of the step and duration heads: a logit per rhythm class (beats), one number (seconds)."""
+        return self.rhythm_classes if self.beats else 1
 
     def validate(self) -> "Config":
         """Raise ValueError with a readable message for settings that cannot work."""
@@ -126,6 +135,8 @@ PRESETS: dict[str, Config] = {
         # chorales. Adam scales each head's own weights, so the heads still learn at a small weight.
         step_loss_weight=0.1,
         duration_loss_weight=0.1,
+        parts=True,
+        part_loss_weight=0.1,
         window_stride=8,
         transpose=6,
     ),
@@ -145,6 +156,7 @@ PRESETS: dict[str, Config] = {
         pitch_loss_weight=1.0,
         step_loss_weight=0.1,
         duration_loss_weight=0.1,
+        parts=True,
         window_stride=4,
     ),
 }

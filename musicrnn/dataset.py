@@ -7,19 +7,31 @@ they are cut by index from per-file arrays, so memory grows with the number of n
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Sequence
+from typing import Collection, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .config import Config
-from .features import Timing, clip_times, encode_timed, rhythm_class, timing_of
-from .midi import DEFAULT_BPM
+from .features import Timing, beat_timing, clip_times, encode_timed, parts_of, rhythm_class
+from .midi import DEFAULT_BPM, main_bpm
+from .parts import PART_CLASSES
 
-BEATS_VIEW = Config(time_unit="beats")  # reads a table's beat columns (timing_of needs only the unit)
+# One file's arrays in a Corpus (and in a cache entry, musicrnn.ingest), with their types.
+FILE_ARRAYS = {"pitch": np.int64, "step": np.float32, "duration": np.float32, "step_beats": np.float32,
+               "duration_beats": np.float32, "beat": np.float64, "bar_beat": np.float32, "bar_beats": np.float32,
+               "part": np.int64, "program": np.int64}
 
 
-BEAT_ARRAYS = ("step_beats", "duration_beats", "beat", "bar_beat", "bar_beats")
+def note_arrays(notes: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A note table as one Corpus file: FILE_ARRAYS, and "bpm", its main tempo (midi.main_bpm)."""
+    beats = beat_timing(notes)
+    columns = {"pitch": notes["pitch"], "step": notes["step"], "duration": notes["duration"], "step_beats": beats.step,
+               "duration_beats": beats.duration, "beat": beats.beat, "bar_beat": beats.bar_beat, "bar_beats": beats.bar_beats,
+               "part": parts_of(notes), "program": notes["program"] if "program" in notes else np.zeros(len(notes))}
+    arrays = {name: np.asarray(columns[name], kind) for name, kind in FILE_ARRAYS.items()}
+    arrays["bpm"] = np.array(main_bpm(notes))
+    return arrays
 
 
 @dataclass
@@ -36,7 +48,9 @@ class Corpus:
     beat: list[np.ndarray] = field(default_factory=list)
     bar_beat: list[np.ndarray] = field(default_factory=list)
     bar_beats: list[np.ndarray] = field(default_factory=list)
-    bpm: list[float] = field(default_factory=list)  # tempo at each file's first note
+    bpm: list[float] = field(default_factory=list)  # each file's main tempo (midi.main_bpm)
+    part: list[np.ndarray] = field(default_factory=list)  # each note's part (musicrnn.parts)
+    program: list[np.ndarray] = field(default_factory=list)  # each note's track's General MIDI program
 
     @classmethod
     def from_tables(cls, tables: Sequence[tuple[str, pd.DataFrame]]) -> "Corpus":
@@ -46,34 +60,30 @@ class Corpus:
         return corpus
 
     def add(self, name: str, notes: pd.DataFrame) -> None:
-        beats = timing_of(notes, BEATS_VIEW)
-        self.add_arrays(name, notes["pitch"].to_numpy(np.int64), notes["step"].to_numpy(np.float32),
-                        notes["duration"].to_numpy(np.float32), beats,
-                        float(notes["bpm"].iloc[0]) if "bpm" in notes and len(notes) else DEFAULT_BPM)
+        self.add_file(name, note_arrays(notes))
 
-    def add_arrays(self, name: str, pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, beats: Timing,
-                   bpm: float = DEFAULT_BPM) -> None:
+    def add_file(self, name: str, arrays: dict[str, np.ndarray]) -> None:
+        """Append one file's arrays (as note_arrays makes them, or read back from a cache entry)."""
         self.names.append(name)
-        self.pitch.append(np.asarray(pitch, np.int64))
-        self.step.append(np.asarray(step, np.float32))
-        self.duration.append(np.asarray(duration, np.float32))
-        self.step_beats.append(np.asarray(beats.step, np.float32))
-        self.duration_beats.append(np.asarray(beats.duration, np.float32))
-        self.beat.append(np.asarray(beats.beat, np.float64))
-        self.bar_beat.append(np.asarray(beats.bar_beat, np.float32))
-        self.bar_beats.append(np.asarray(beats.bar_beats, np.float32))
-        self.bpm.append(float(bpm))
+        for array, kind in FILE_ARRAYS.items():
+            getattr(self, array).append(np.asarray(arrays[array], kind))
+        self.bpm.append(float(arrays["bpm"]))
 
     def timing(self, index: int, cfg: Config) -> Timing:
         """File `index`'s times in the unit `cfg`'s model reads."""
         if not cfg.beats:
-            zeros = np.zeros(len(self.pitch[index]))
-            return Timing(self.step[index], self.duration[index], zeros, zeros, zeros + 4.0)
+            return Timing.in_seconds(self.step[index], self.duration[index])
         return Timing(self.step_beats[index], self.duration_beats[index], self.beat[index], self.bar_beat[index],
                       self.bar_beats[index])
 
     def subset(self, indices: Sequence[int]) -> "Corpus":
         return Corpus(**{f.name: [getattr(self, f.name)[i] for i in indices] for f in fields(self)})
+
+    def split_by_name(self, names: Collection[str]) -> tuple["Corpus", "Corpus"]:
+        """(the other files, the files named in `names`), e.g. a run's training and held-out files."""
+        chosen = set(names)
+        return (self.subset([i for i, name in enumerate(self.names) if name not in chosen]),
+                self.subset([i for i, name in enumerate(self.names) if name in chosen]))
 
     def __len__(self) -> int:
         return len(self.names)
@@ -95,7 +105,25 @@ class Corpus:
             "pitch_max": int(all_pitch.max()) if len(all_pitch) else None,
             # What generated pieces are written at when no primer gives a tempo.
             "bpm": float(np.median(self.bpm)) if self.bpm else DEFAULT_BPM,
+            "parts": self.part_summary(),
         }
+
+    def part_summary(self) -> dict[str, dict]:
+        """Per part id (as a string, for JSON): its notes, its pitch range (5th-95th percentile and extremes)
+        and the program its tracks play most, so generation can keep each part in its range and play it
+        with the training data's own instrument."""
+        if not self.part:
+            return {}
+        part, pitch, program = (np.concatenate(values) for values in (self.part, self.pitch, self.program))
+        summary = {}
+        for value in np.unique(part):
+            chosen = part == value
+            pitches, programs = pitch[chosen], program[chosen]
+            summary[str(int(value))] = {
+                "notes": int(chosen.sum()), "low": int(np.percentile(pitches, 5)), "high": int(np.percentile(pitches, 95)),
+                "min": int(pitches.min()), "max": int(pitches.max()), "program": int(np.bincount(programs).argmax()),
+            }
+        return summary
 
 
 def window_starts(lengths: Sequence[int], seq_length: int, stride: int = 1) -> np.ndarray:
@@ -196,16 +224,18 @@ class FlatArrays:
 
     pitch: np.ndarray
     numeric: np.ndarray
-    step_target: np.ndarray
+    step_target: np.ndarray  # (n,) classes, or (n, 1) seconds: see time_targets
     duration_target: np.ndarray
     starts: np.ndarray
+    part: np.ndarray | None = None  # parts models: each note's part, the fourth head's target
 
 
 def time_targets(timing: Timing, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
-    """What the step and duration heads learn: seconds (clipped) for regression, classes in beats mode."""
+    """What the step and duration heads learn, shaped like their outputs: classes (n,) in beats mode,
+    seconds (clipped) as (n, 1) for regression."""
     if cfg.beats:
         return rhythm_class(timing.step, cfg), rhythm_class(timing.duration, cfg)
-    return clip_times(timing.step, cfg), clip_times(timing.duration, cfg)
+    return clip_times(timing.step, cfg)[:, None], clip_times(timing.duration, cfg)[:, None]
 
 
 def flatten(corpus: Corpus, cfg: Config) -> FlatArrays:
@@ -213,46 +243,35 @@ def flatten(corpus: Corpus, cfg: Config) -> FlatArrays:
     offsets = np.concatenate([[0], np.cumsum(corpus.lengths)])[:-1]
     pairs = window_starts(corpus.lengths, cfg.seq_length, cfg.window_stride)
     if not len(corpus):
-        target_type = np.int32 if cfg.beats else np.float32
-        return FlatArrays(np.zeros(0, np.int32), np.zeros((0, 1), np.float32), np.zeros(0, target_type),
-                          np.zeros(0, target_type), np.zeros(0, np.int64))
+        target = np.zeros(0, np.int32) if cfg.beats else np.zeros((0, 1), np.float32)
+        return FlatArrays(np.zeros(0, np.int32), np.zeros((0, 1), np.float32), target, target, np.zeros(0, np.int64),
+                          np.zeros(0, np.int32) if cfg.parts else None)
     timings = [corpus.timing(i, cfg) for i in range(len(corpus))]
     targets = [time_targets(t, cfg) for t in timings]
     return FlatArrays(
         pitch=np.concatenate(corpus.pitch).astype(np.int32),
-        numeric=np.concatenate([encode_timed(p, t, cfg) for p, t in zip(corpus.pitch, timings)]),
+        numeric=np.concatenate([encode_timed(p, t, cfg, part) for p, t, part in zip(corpus.pitch, timings, corpus.part)]),
         step_target=np.concatenate([s for s, _ in targets]),
         duration_target=np.concatenate([d for _, d in targets]),
         starts=offsets[pairs[:, 0]] + pairs[:, 1] if len(pairs) else np.zeros(0, np.int64),
+        part=np.concatenate(corpus.part).astype(np.int32) if cfg.parts else None,
     )
 
 
 def window_batch(flat: FlatArrays, starts: np.ndarray, seq_length: int) -> tuple[dict, dict]:
     """Inputs and next-note targets for the windows starting at `starts`: the one place windows are cut,
     for the in-memory pipeline, the streamed one (musicrnn.ingest) and evaluation."""
-    index = _window_index(starts, seq_length)
+    index = starts[:, None] + np.arange(seq_length, dtype=np.int64)[None, :]  # starts are int64 (see flatten)
     inputs = {"pitch_input": _gather(flat.pitch, index), "features": _gather(flat.numeric, index)}
-    targets = {"pitch": _gather(flat.pitch, index + 1), "step": _target(flat.step_target, index + 1),
-               "duration": _target(flat.duration_target, index + 1)}
+    targets = {"pitch": _gather(flat.pitch, index + 1), "step": _gather(flat.step_target, index + 1),
+               "duration": _gather(flat.duration_target, index + 1)}
+    if flat.part is not None:
+        targets["part"] = _gather(flat.part, index + 1)
     return inputs, targets
 
 
-# window_batch runs on numpy arrays (evaluation, streaming) and on TensorFlow tensors inside tf.data.
-def _window_index(starts, seq_length: int):
-    if isinstance(starts, np.ndarray):
-        return starts[:, None] + np.arange(seq_length)[None, :]
-    import tensorflow as tf
-
-    return starts[:, None] + tf.range(seq_length, dtype=starts.dtype)[None, :]
-
-
-def _target(values, index):
-    """Targets at `index`: classes as (B, L) integers, regression targets as (B, L, 1) like the heads."""
-    integer = np.issubdtype(values.dtype, np.integer) if isinstance(values, np.ndarray) else values.dtype.is_integer
-    return _gather(values, index) if integer else _gather(values, index)[..., None]
-
-
 def _gather(values, index):
+    """values[index] for numpy arrays (evaluation, streaming), tf.gather for tensors inside tf.data."""
     if isinstance(values, np.ndarray):
         return values[index]
     import tensorflow as tf
@@ -264,15 +283,21 @@ def transpose_windows(inputs: dict, targets: dict, batch_index, semitones: int, 
     """Random transposition (TensorFlow): every window of a batch shifted by its own interval in ±semitones,
     inputs and targets alike. Music keeps its meaning in another key, and the model can no longer memorise
     absolute pitches. The shifts are a function of (seed, batch number), so the in-memory and streamed
-    pipelines augment the same way."""
+    pipelines augment the same way. Drum notes (parts models) keep their keys: a drum sound has no key."""
     import tensorflow as tf
 
     shift = tf.random.stateless_uniform(
         [tf.shape(inputs["pitch_input"])[0], 1], seed=tf.stack([tf.constant(seed, tf.int64), tf.cast(batch_index, tf.int64)]),
         minval=-semitones, maxval=semitones + 1, dtype=tf.int32,
     )
-    inputs = {**inputs, "pitch_input": tf.clip_by_value(inputs["pitch_input"] + shift, 0, 127)}
-    return inputs, {**targets, "pitch": tf.clip_by_value(targets["pitch"] + shift, 0, 127)}
+    input_shift, target_shift = shift, shift
+    if "part" in targets:
+        from .parts import DRUMS_PART
+
+        input_shift = tf.where(inputs["features"][..., -PART_CLASSES + DRUMS_PART] > 0.5, 0, shift)
+        target_shift = tf.where(targets["part"] == DRUMS_PART, 0, shift)
+    inputs = {**inputs, "pitch_input": tf.clip_by_value(inputs["pitch_input"] + input_shift, 0, 127)}
+    return inputs, {**targets, "pitch": tf.clip_by_value(targets["pitch"] + target_shift, 0, 127)}
 
 
 def make_tf_dataset(corpus: Corpus, cfg: Config, shuffle: bool, seed: int | None = None):
@@ -285,6 +310,7 @@ def make_tf_dataset(corpus: Corpus, cfg: Config, shuffle: bool, seed: int | None
     constants = FlatArrays(
         pitch=tf.constant(flat.pitch), numeric=tf.constant(flat.numeric), step_target=tf.constant(flat.step_target),
         duration_target=tf.constant(flat.duration_target), starts=flat.starts,
+        part=None if flat.part is None else tf.constant(flat.part),
     )
 
     def cut(start_batch: tf.Tensor):

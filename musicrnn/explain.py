@@ -16,6 +16,7 @@ from .config import PITCH_CLASSES, Config
 from .dataset import Corpus, flatten
 from .features import class_beats, clip_times, rhythm_class, timing_of
 from .generate import Sampling, allowed_pitches, note_name, sampling_distribution
+from .parts import PART_CLASSES, PART_NAMES
 from .metrics import baseline_cross_entropy, baseline_top1, log_softmax, model_scores
 
 RICH_FEATURES = ("log(1 + step)", "log(1 + duration)", "same chord?", "interval / 12", "chord size / 4")
@@ -66,9 +67,12 @@ def training_window(notes: pd.DataFrame, start: int, cfg: Config) -> Window:
 
 
 def feature_names(cfg: Config) -> tuple[str, ...]:
+    """The numeric input's columns; a parts model's one-hot part columns are named "part: Soprano" etc."""
     if not cfg.rich_features:
-        return ("step (beats)", "duration (beats)") if cfg.beats else PLAIN_FEATURES
-    return RICH_FEATURES + BEAT_FEATURES if cfg.beats else RICH_FEATURES
+        names = ("step (beats)", "duration (beats)") if cfg.beats else PLAIN_FEATURES
+    else:
+        names = RICH_FEATURES + BEAT_FEATURES if cfg.beats else RICH_FEATURES
+    return names + tuple(f"part: {name}" for name in PART_NAMES) if cfg.parts else names
 
 
 def window_table(window: Window, cfg: Config) -> pd.DataFrame:
@@ -104,7 +108,8 @@ def model_layers(model) -> list[Layer]:
     else:
         layers.append(Layer("pitch / 128", "layer", "pitch scaled to 0-1 (the tutorial's input)", 0))
         width = 1
-    layers.append(Layer("features", "input", f"{len(names)} numbers per note: " + ", ".join(names), 0))
+    shown = [n for n in names if not n.startswith("part: ")] + (["its part (one of 21, as 21 zeros and ones)"] if cfg.parts else [])
+    layers.append(Layer("features", "input", f"{len(names)} numbers per note: " + ", ".join(shown), 0))
     layers.append(Layer("concatenate", "layer", f"{width + len(names)} numbers per note", 0))
     for index, weights in enumerate(model.lstms, start=1):
         units = weights.recurrent.shape[0]
@@ -121,6 +126,9 @@ def model_layers(model) -> list[Layer]:
     else:
         layers.append(Layer("step head", "head", "seconds to the next note", units + 1))
         layers.append(Layer("duration head", "head", "length of the next note (s)", units + 1))
+    if cfg.parts:
+        layers.append(Layer("part head", "head", "which part plays the next note: a score per part",
+                            units * PART_CLASSES + PART_CLASSES))
     return layers
 
 

@@ -6,7 +6,8 @@ back unscaled while it trained on scaled ones).
 
 Two time units (Config.time_unit): "seconds" (the tutorial: step and duration in seconds, regressed) and
 "beats" (quarter notes on a 1/12-beat grid; the heads predict a class per grid value, see `rhythm_class`).
-A beats model also sees where each note falls in its beat and in its bar.
+A beats model also sees where each note falls in its beat and in its bar. A parts model (Config.parts) also
+sees each note's part (musicrnn.parts) as one-hot columns after all the others.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
+from .parts import PART_CLASSES, PIANO_PART
 
 CHORD_GAP = 0.01  # notes starting within 10 ms (or, in beats, on the same grid point) sound as one chord
 SECONDS_PER_BEAT_AT_120 = 0.5  # for note tables that carry no beats (built by hand): read them at 120 bpm
@@ -38,12 +40,44 @@ class Timing:
     bar_beat: np.ndarray
     bar_beats: np.ndarray
 
+    @classmethod
+    def in_seconds(cls, step: np.ndarray, duration: np.ndarray) -> "Timing":
+        """A seconds model's times: it reads no onsets or bars (zeros, bars of 4)."""
+        zeros = np.zeros(len(step))
+        return cls(step, duration, zeros, zeros, zeros + 4.0)
+
+    @classmethod
+    def in_bars_of_four(cls, step: np.ndarray, duration: np.ndarray, beat: np.ndarray) -> "Timing":
+        """Beats of notes that carry no metre of their own: bars of 4 beats from the first note."""
+        return cls(step, duration, beat, np.mod(beat, 4.0), np.full(len(step), 4.0))
+
 
 def feature_count(cfg: Config) -> int:
-    """Width of the numeric input: step and duration, plus the rich features when enabled."""
+    """Width of the numeric input: step and duration, plus the rich features when enabled, plus the parts."""
+    return base_feature_count(cfg) + (PART_CLASSES if cfg.parts else 0)
+
+
+def base_feature_count(cfg: Config) -> int:
+    """Width of the numeric input before the part columns."""
     if not cfg.rich_features:
         return 2
     return 9 if cfg.beats else 5
+
+
+def parts_of(notes: pd.DataFrame) -> np.ndarray:
+    """A table's part ids; a table without parts (built by hand, or from an older model) is all piano."""
+    return notes["part"].to_numpy(np.int64) if "part" in notes else np.full(len(notes), PIANO_PART, np.int64)
+
+
+def _with_parts(numeric: np.ndarray, part: np.ndarray | None, cfg: Config) -> np.ndarray:
+    """The numeric features with the parts' one-hot columns appended (parts models only)."""
+    if not cfg.parts:
+        return numeric
+    part = np.full(len(numeric), PIANO_PART) if part is None else np.asarray(part, np.int64)
+    out = np.zeros((len(numeric), numeric.shape[1] + PART_CLASSES), np.float32)
+    out[:, : numeric.shape[1]] = numeric
+    out[np.arange(len(numeric)), numeric.shape[1] + part] = 1.0
+    return out
 
 
 def clip_times(values: np.ndarray, cfg: Config) -> np.ndarray:
@@ -52,6 +86,11 @@ def clip_times(values: np.ndarray, cfg: Config) -> np.ndarray:
     # calls this several times per note.
     top = np.float32(cfg.max_beats if cfg.beats else cfg.max_time)
     return np.minimum(np.maximum(np.asarray(values, dtype=np.float32), np.float32(0.0)), top)
+
+
+def chord_gap(cfg: Config) -> float:
+    """Steps below this join the previous note's chord: CHORD_GAP seconds, or half a grid step in beats."""
+    return 0.5 / cfg.beat_grid if cfg.beats else CHORD_GAP
 
 
 def rhythm_class(beats: np.ndarray, cfg: Config) -> np.ndarray:
@@ -65,25 +104,30 @@ def class_beats(classes: np.ndarray, cfg: Config) -> np.ndarray:
     return np.asarray(classes, np.float64) / cfg.beat_grid
 
 
+def onsets_from_steps(step: np.ndarray) -> np.ndarray:
+    """Each note's onset counted from the first note's, from the steps between them."""
+    return np.cumsum(step) - (step[0] if len(step) else 0.0)
+
+
 def timing_of(notes: pd.DataFrame, cfg: Config) -> Timing:
     """A note table's times in the model's unit. Tables without beat columns are read at 120 bpm in 4/4."""
     if not cfg.beats:
-        step = notes["step"].to_numpy(np.float64)
-        zeros = np.zeros(len(step))
-        return Timing(step, notes["duration"].to_numpy(np.float64), zeros, zeros, zeros + 4.0)
+        return Timing.in_seconds(notes["step"].to_numpy(np.float64), notes["duration"].to_numpy(np.float64))
+    return beat_timing(notes)
+
+
+def beat_timing(notes: pd.DataFrame) -> Timing:
+    """A note table's times in beats, whatever unit a model reads (see timing_of)."""
     if "step_beats" in notes:
         step = notes["step_beats"].to_numpy(np.float64)
         duration = notes["duration_beats"].to_numpy(np.float64)
     else:
         step = notes["step"].to_numpy(np.float64) / SECONDS_PER_BEAT_AT_120
         duration = notes["duration"].to_numpy(np.float64) / SECONDS_PER_BEAT_AT_120
-    beat = notes["beat"].to_numpy(np.float64) if "beat" in notes else np.cumsum(step) - (step[0] if len(step) else 0)
+    beat = notes["beat"].to_numpy(np.float64) if "beat" in notes else onsets_from_steps(step)
     if "bar_beat" in notes:
-        bar_beat, bar_beats = notes["bar_beat"].to_numpy(np.float64), notes["bar_beats"].to_numpy(np.float64)
-    else:
-        bar_beats = np.full(len(step), 4.0)
-        bar_beat = np.mod(beat, bar_beats)
-    return Timing(step, duration, beat, bar_beat, bar_beats)
+        return Timing(step, duration, beat, notes["bar_beat"].to_numpy(np.float64), notes["bar_beats"].to_numpy(np.float64))
+    return Timing.in_bars_of_four(step, duration, beat)
 
 
 def _phases(beat: np.ndarray, bar_beat: np.ndarray, bar_beats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -101,12 +145,13 @@ def encode_step(
     beat: np.ndarray | None = None,
     bar_beat: np.ndarray | None = None,
     bar_beats: np.ndarray | None = None,
+    part: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Numeric features of one note per stream (arrays of shape (B,)), and the updated chord counter.
 
     `prev_pitch` is the previous note's pitch (equal to `pitch` for a first note); `chord_size` counts the
     notes of the current chord before this one. Beats models also need the onset's `beat`, `bar_beat` and
-    `bar_beats` (see Timing).
+    `bar_beats` (see Timing); parts models the note's `part`.
     """
     step = clip_times(step, cfg)
     duration = clip_times(duration, cfg)
@@ -114,11 +159,11 @@ def encode_step(
         # The tutorial's inputs: step and duration (seconds, or beats).
         numeric = np.empty((len(step), 2), np.float32)
         numeric[:, 0], numeric[:, 1] = step, duration
-        return numeric, chord_size
-    same_chord = step < (0.5 / cfg.beat_grid if cfg.beats else CHORD_GAP)
+        return _with_parts(numeric, part, cfg), chord_size
+    same_chord = step < chord_gap(cfg)
     chord_size = np.where(same_chord, chord_size + 1, 0)
     # Written column by column into one array (fewer numpy calls than np.stack: this runs once per note).
-    numeric = np.empty((len(step), feature_count(cfg)), np.float32)
+    numeric = np.empty((len(step), base_feature_count(cfg)), np.float32)
     numeric[:, LOG_STEP] = np.log1p(step)
     numeric[:, LOG_DURATION] = np.log1p(duration)
     numeric[:, SAME_CHORD] = same_chord
@@ -128,7 +173,7 @@ def encode_step(
         in_beat, in_bar = _phases(beat, bar_beat, bar_beats)
         numeric[:, BEAT_SIN], numeric[:, BEAT_COS] = np.sin(in_beat), np.cos(in_beat)
         numeric[:, BAR_SIN], numeric[:, BAR_COS] = np.sin(in_bar), np.cos(in_bar)
-    return numeric, chord_size
+    return _with_parts(numeric, part, cfg), chord_size
 
 
 def chord_count(numeric_row: np.ndarray, cfg: Config) -> int:
@@ -136,14 +181,14 @@ def chord_count(numeric_row: np.ndarray, cfg: Config) -> int:
     return int(round(float(numeric_row[CHORD_SIZE]) * CHORD_SIZE_SCALE)) if cfg.rich_features else 0
 
 
-def encode_timed(pitch: np.ndarray, timing: Timing, cfg: Config) -> np.ndarray:
+def encode_timed(pitch: np.ndarray, timing: Timing, cfg: Config, part: np.ndarray | None = None) -> np.ndarray:
     """Numeric features for a whole note sequence, shape (n, feature_count); equals encode_step note by note."""
     pitch = np.asarray(pitch, dtype=np.int64)
     step = clip_times(timing.step, cfg)
     duration = clip_times(timing.duration, cfg)
     if not cfg.rich_features:
-        return np.stack([step, duration], axis=-1).astype(np.float32)
-    same_chord = step < (0.5 / cfg.beat_grid if cfg.beats else CHORD_GAP)
+        return _with_parts(np.stack([step, duration], axis=-1).astype(np.float32), part, cfg)
+    same_chord = step < chord_gap(cfg)
     index = np.arange(len(pitch))
     # Length of the run of same-chord notes ending at each note (what encode_step's counter holds).
     last_break = np.maximum.accumulate(np.where(same_chord, -1, index)) if len(pitch) else index
@@ -155,18 +200,18 @@ def encode_timed(pitch: np.ndarray, timing: Timing, cfg: Config) -> np.ndarray:
     if cfg.beats:
         in_beat, in_bar = _phases(timing.beat, timing.bar_beat, timing.bar_beats)
         columns += [np.sin(in_beat), np.cos(in_beat), np.sin(in_bar), np.cos(in_bar)]
-    return np.stack(columns, axis=-1).astype(np.float32)
+    return _with_parts(np.stack(columns, axis=-1).astype(np.float32), part, cfg)
 
 
-def encode_sequence(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, cfg: Config) -> np.ndarray:
+def encode_sequence(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, cfg: Config,
+                    part: np.ndarray | None = None) -> np.ndarray:
     """encode_timed for bare step/duration arrays in the model's unit (onsets counted from the first note,
     bars of 4 beats)."""
     step = np.asarray(step, np.float64)
-    beat = np.cumsum(step) - (step[0] if len(step) else 0.0)
-    return encode_timed(pitch, Timing(step, np.asarray(duration, np.float64), beat, np.mod(beat, 4.0),
-                                      np.full(len(step), 4.0)), cfg)
+    timing = Timing.in_bars_of_four(step, np.asarray(duration, np.float64), onsets_from_steps(step))
+    return encode_timed(pitch, timing, cfg, part)
 
 
 def encode_notes(notes: pd.DataFrame, cfg: Config) -> np.ndarray:
     """Numeric features of a note table, in the model's unit."""
-    return encode_timed(notes["pitch"].to_numpy(np.int64), timing_of(notes, cfg), cfg)
+    return encode_timed(notes["pitch"].to_numpy(np.int64), timing_of(notes, cfg), cfg, parts_of(notes))

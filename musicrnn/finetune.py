@@ -12,9 +12,11 @@ from typing import Any
 from .config import Config
 from .infer import ModelFileError, read_model_file
 
-# Settings that decide the shape of the weights; a fine-tuned model must keep them.
-ARCHITECTURE = ("pitch_input", "rich_features", "embedding_dim", "units", "layers")
-# Measured in bench/finetune.py: a tenth of the preset's rate keeps the start model's knowledge (see RESULTS.md).
+# Settings that decide the shape of the weights (the rhythm heads too); a fine-tuned model must keep them.
+ARCHITECTURE = ("pitch_input", "rich_features", "embedding_dim", "units", "layers", "time_unit", "beat_grid", "max_beats", "parts")
+# A tenth of the start model's rate, so the first epochs refine rather than overwrite. With it bench/finetune.py
+# measured fine-tuning ahead of a tiny model from scratch and the bigram (bench/RESULTS.md); other factors were
+# not compared.
 FINE_TUNE_LR_FACTOR = 0.1
 
 

@@ -6,6 +6,10 @@ All variations run as one batch, so 8 cost little more than 1.
 
 A beats model's rhythm is drawn like its pitch, from classes on the beat grid (with its own temperature),
 so every onset lands on the grid; its beats become seconds only at the end, at the piece's tempo.
+
+A parts model (one with a part head) also draws which part plays each note, before its pitch, and the pitch
+is then kept within that part's range in the training corpus (the heads are independent given the state, so
+without it a bass could draw a soprano's note). Its pieces carry a `part` column: one track per part.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import pandas as pd
 from .config import PITCH_CLASSES, Config
 from .features import chord_count, class_beats, clip_times, encode_step, encode_timed, timing_of
 from .midi import DEFAULT_BPM
+from .parts import DRUMS_PART, PART_CLASSES, PIANO_PART
 
 NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 FLAT_NAMES = {"Db": 1, "Eb": 3, "Gb": 6, "Ab": 8, "Bb": 10}
@@ -66,6 +71,9 @@ class Sampling:
     # beat), which smears chords into arpeggios; shorter predicted steps are taken as 0 (play together).
     chord_snap: float = 0.06
     step_grid: float = 0.0  # seconds; > 0 rounds steps and durations to this grid (e.g. 0.125 = 16ths at 120 bpm)
+    # Parts models: how freely the next note's part is drawn; negative = the pitch's `temperature`.
+    part_temperature: float = -1.0
+    part_ranges: bool = True  # keep each part's pitches within that part's range in the training corpus
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -209,7 +217,13 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
     # 1. Feed the primer through the network (same encoding as training).
     primer_pitch = primer["pitch"].to_numpy(np.int64)
     timing = timing_of(primer, cfg)
-    primer_numeric = encode_timed(primer_pitch, timing, cfg)
+    has_parts = bool(getattr(model, "has_parts", False))
+    summary = (getattr(model, "info", None) or {}).get("corpus", {}).get("parts", {})
+    primer_part = primer_parts(primer, summary) if has_parts else None
+    part_masks = part_pitch_masks(mask, summary, settings.part_ranges) if has_parts else None
+    # Only parts the model was trained on are drawn (a file it never saw brass in gets no brass track).
+    known_parts = np.isin(np.arange(PART_CLASSES), [int(k) for k in summary]) if summary else None
+    primer_numeric = encode_timed(primer_pitch, timing, cfg, primer_part)
     state = model.start(batch)
     for t in range(len(primer_pitch)):
         logits, step, duration, state = model.step(
@@ -226,6 +240,8 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
     pitches = np.zeros((batch, settings.n_notes), np.int64)
     steps = np.zeros((batch, settings.n_notes))
     durations = np.zeros((batch, settings.n_notes))
+    parts = np.zeros((batch, settings.n_notes), np.int64)
+    part = None
     # Beats models: the pitches already started at the current onset (the primer's last chord to begin with).
     sounding = np.zeros((batch, PITCH_CLASSES), bool)
     sounding[:, primer_pitch[timing.beat == timing.beat[-1]]] = cfg.beats
@@ -242,7 +258,9 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
             duration = class_beats(sample_rhythm(duration, settings, rngs, forbid_zero=True), cfg)
             sounding &= (step == 0)[:, None]
             onset, bar_beat = onset + step, np.mod(bar_beat + step, bar_beats)
-            allowed = chord_mask(mask, sounding)
+            if has_parts:  # which part plays it, then a pitch within that part's range
+                part = sample_parts(model.part_logits(state), settings, rngs, known_parts)
+            allowed = chord_mask(mask if part is None else part_masks[part], sounding)
             if guide is not None:
                 logits, allowed = guide.pitch(onset, logits, allowed)
             pitch = sample_pitches(logits, settings, allowed, rngs)
@@ -250,10 +268,13 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
                 duration = guide.took(onset, pitch, duration)
             sounding[np.arange(batch), pitch] = True
         else:
-            pitch = sample_pitches(logits, settings, mask, rngs)
+            part = sample_parts(model.part_logits(state), settings, rngs, known_parts) if has_parts else None
+            pitch = sample_pitches(logits, settings, mask if part is None else part_masks[part], rngs)
             step, duration = snap_times(clip_times(step, cfg), clip_times(duration, cfg), settings)
         pitches[:, n], steps[:, n], durations[:, n] = pitch, step, duration
-        numeric, chord_size = encode_step(pitch, step, duration, prev_pitch, chord_size, cfg, onset, bar_beat, bar_beats)
+        if part is not None:
+            parts[:, n] = part
+        numeric, chord_size = encode_step(pitch, step, duration, prev_pitch, chord_size, cfg, onset, bar_beat, bar_beats, part)
         prev_pitch = pitch
         if guide is not None and (guide.lengths <= n).all():
             break  # every variation has finished what the guide asked for
@@ -262,18 +283,65 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
     # Each piece's first note continues the primer's bar (seconds models: bars of 4 beats from the first note).
     last_bar_beat, bar_length = float(timing.bar_beat[-1]), float(timing.bar_beats[-1])
     lengths = np.full(batch, settings.n_notes) if guide is None else np.minimum(guide.lengths, settings.n_notes)
-    return [
+    pieces = [
         _notes_table(pitches[v, : lengths[v]], steps[v, : lengths[v]], durations[v, : lengths[v]], settings, v, cfg, bpm,
                      ((last_bar_beat + steps[v, 0]) % bar_length, bar_length))
         for v in range(batch)
     ]
+    return [piece.assign(part=parts[v, : lengths[v]]) for v, piece in enumerate(pieces)] if has_parts else pieces
+
+
+def sample_parts(logits: np.ndarray, settings: Sampling, rngs: list[np.random.Generator],
+                 known: np.ndarray | None = None) -> np.ndarray:
+    """One part per stream from (B, PART_CLASSES) logits, at the part temperature (negative: the pitch's),
+    among the `known` parts (those of the training corpus) when given."""
+    temperature = settings.temperature if settings.part_temperature < 0 else settings.part_temperature
+    if known is not None and known.any():
+        logits = np.where(known, logits, NO_PITCH)
+    probs = rhythm_distribution(logits, temperature)
+    return probs.argmax(axis=1) if temperature <= 0 else draw(probs, rngs)
+
+
+def part_pitch_masks(mask: np.ndarray, summary: dict, keep_ranges: bool = True) -> np.ndarray:
+    """(PART_CLASSES, 128): the key/range mask, narrowed for each part the training corpus knows to the
+    pitches it played there (lowest to highest). A part left with no pitch keeps the plain mask."""
+    masks = np.repeat(mask[None, :], PART_CLASSES, axis=0)
+    if not keep_ranges:
+        return masks
+    pitches = np.arange(PITCH_CLASSES)
+    for key, facts in summary.items():
+        narrowed = mask & (pitches >= facts["min"]) & (pitches <= facts["max"])
+        if narrowed.any() and 0 <= int(key) < PART_CLASSES:
+            masks[int(key)] = narrowed
+    return masks
+
+
+def primer_parts(primer: pd.DataFrame, summary: dict) -> np.ndarray:
+    """Each primer note's part: its own column where the training corpus has that part, else the commonest
+    pitched part of the training corpus whose range (5th-95th percentile) holds the pitch, else the part
+    whose range is nearest."""
+    own = primer["part"].to_numpy(np.int64) if "part" in primer else None
+    known = [(int(k), f) for k, f in summary.items() if int(k) != DRUMS_PART]
+    if not known:
+        return own if own is not None else np.full(len(primer), PIANO_PART, np.int64)
+
+    def fit(pitch: int) -> int:
+        inside = [(f["notes"], k) for k, f in known if f["low"] <= pitch <= f["high"]]
+        if inside:
+            return max(inside)[1]
+        return min(known, key=lambda kf: abs((kf[1]["low"] + kf[1]["high"]) / 2 - pitch))[0]
+
+    guessed = np.array([fit(int(p)) for p in primer["pitch"]], np.int64)
+    return guessed if own is None else np.where(np.isin(own, [int(k) for k in summary]), own, guessed)
 
 
 def chord_mask(mask: np.ndarray, sounding: np.ndarray) -> np.ndarray:
     """(B, 128) allowed pitches: the key/range mask less the pitches already in this onset's chord (unless
     that leaves a stream none)."""
-    allowed = mask[None, :] & ~sounding
-    allowed[~allowed.any(axis=1)] = mask
+    mask = np.broadcast_to(mask, sounding.shape)  # one mask for all streams, or one per stream (parts)
+    allowed = mask & ~sounding
+    empty = ~allowed.any(axis=1)
+    allowed[empty] = mask[empty]
     return allowed
 
 
@@ -304,6 +372,8 @@ def validate(settings: Sampling) -> None:
         problems.append("rhythm temperature cannot be negative")
     if settings.bpm != 0 and not 20 <= settings.bpm <= 300:
         problems.append("tempo must be between 20 and 300 BPM (or 0 for the primer's)")
+    if settings.part_temperature > 5:
+        problems.append("part temperature must be at most 5 (negative: the same as temperature)")
     if not 0 <= settings.pitch_low <= settings.pitch_high <= 127:
         problems.append("pitch range must satisfy 0 ≤ low ≤ high ≤ 127")
     if problems:
@@ -313,16 +383,16 @@ def validate(settings: Sampling) -> None:
 def _notes_table(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, settings: Sampling, variation: int,
                  cfg: Config, bpm: float, metre: tuple[float, float]) -> pd.DataFrame:
     """A generated piece as a note table starting at time 0: seconds (at `bpm` for a beats model) and beats."""
-    beat = np.cumsum(step) - (step[0] if len(step) else 0.0)  # a guide may keep no notes (an empty rewrite)
+    seconds_per_beat = 60.0 / bpm
+    elapsed = np.cumsum(step) - (step[0] if len(step) else 0.0)  # in the model's unit (a guide may keep no notes)
     if cfg.beats:
-        seconds_per_beat = 60.0 / bpm
-        step_beats, duration_beats = step, duration
+        beat, step_beats, duration_beats = elapsed, step, duration
         step, duration = step * seconds_per_beat, duration * seconds_per_beat
-    else:  # a seconds model knows no beats: read its times at the piece's tempo
-        seconds_per_beat = 60.0 / bpm
-        step_beats, duration_beats, beat = step / seconds_per_beat, duration / seconds_per_beat, beat / seconds_per_beat
+        first_bar_beat, bar_beats = metre
+    else:  # a seconds model knows no beats: read its times at the piece's tempo, bars of 4 from its first note
+        beat, step_beats, duration_beats = elapsed / seconds_per_beat, step / seconds_per_beat, duration / seconds_per_beat
+        first_bar_beat, bar_beats = 0.0, 4.0
     start = beat * seconds_per_beat
-    first_bar_beat, bar_beats = metre if cfg.beats else (0.0, 4.0)
     notes = pd.DataFrame(
         {
             "pitch": pitch,

@@ -417,6 +417,7 @@ def harmony_midi(notes: pd.DataFrame, melody_program: int, harmony_program: int)
     """A harmonisation as MIDI: the lower voices and the melody as two instruments."""
     from .midi import notes_to_midi
 
+    notes = notes.drop(columns="part", errors="ignore")  # two tracks, melody and harmony, not one per part
     pm = notes_to_midi(notes[~notes["melody"]], program=harmony_program, instrument_name="harmony")
     pm.instruments += notes_to_midi(notes[notes["melody"]], program=melody_program, instrument_name="melody").instruments
     return pm
@@ -440,6 +441,8 @@ def split_at(notes: pd.DataFrame, start: float, end: float) -> tuple[pd.DataFram
 def _joined(before: pd.DataFrame, middle: pd.DataFrame, after: pd.DataFrame, bpm: float) -> pd.DataFrame:
     """Three note tables (beats in the piece's own count) as one piece: steps and seconds recomputed."""
     columns = ["pitch", "velocity", "beat", "duration_beats", "bar_beat", "bar_beats"]
+    with_parts = all("part" in part for part in (before, middle, after) if len(part))
+    columns += ["part"] if with_parts else []  # a parts model's pieces keep which part plays each note
     piece = pd.concat([part[columns] for part in (before, middle, after)], ignore_index=True)
     piece = piece.sort_values(["beat", "pitch"], kind="stable").reset_index(drop=True)
     beat = piece["beat"].to_numpy(np.float64)
@@ -449,7 +452,7 @@ def _joined(before: pd.DataFrame, middle: pd.DataFrame, after: pd.DataFrame, bpm
     piece["end"] = piece["start"] + piece["duration"]
     piece["bpm"] = bpm
     return piece[["pitch", "start", "end", "step", "duration", "velocity", "beat", "step_beats", "duration_beats",
-                  "bar_beat", "bar_beats", "bpm"]]
+                  "bar_beat", "bar_beats", "bpm"] + (["part"] if with_parts else [])]
 
 
 def rewrite(model, piece: pd.DataFrame, start: float, end: float, candidates: int = 4,

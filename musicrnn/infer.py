@@ -20,6 +20,7 @@ import numpy as np
 
 from .config import PITCH_CLASSES, Config
 from .features import feature_count
+from .parts import PART_CLASSES
 from .safezip import ZipRefused, member_problem, open_zip, read_member
 
 MAX_MODEL_BYTES = 64 * 1024 * 1024
@@ -97,6 +98,7 @@ class NumpyModel:
         lstms: list[LSTMWeights],
         heads: tuple[np.ndarray, np.ndarray],
         info: dict | None = None,
+        part_head: tuple[np.ndarray, np.ndarray] | None = None,
     ):
         self.cfg = cfg
         self.info = info or {}  # what training recorded: corpus summary, split, history, final losses
@@ -108,6 +110,9 @@ class NumpyModel:
         self.head_kernel, self.head_bias = heads  # (u, 128 + 2w): pitch logits, then step and duration
         # w = 1 (seconds, regressed) or the beat grid's classes (beats mode: logits per class).
         self.time_width = (self.head_kernel.shape[1] - PITCH_CLASSES) // 2
+        # Parts models: the fourth head, read from the last layer's state by part_logits (kept out of step(),
+        # whose four outputs every caller unpacks).
+        self.part_kernel, self.part_bias = part_head if part_head is not None else (None, None)
         # What step() multiplies with: gates reordered to (i, f, o, c) so each layer takes one sigmoid and
         # one tanh per step, and the first layer's bias folded into the pitch lookup.
         self._pitch_gates = _sigmoid_gates_first(pitch_table + lstms[0].bias)
@@ -122,7 +127,8 @@ class NumpyModel:
     def parameter_count(self) -> int:
         lstm = sum(w.kernel.size + w.recurrent.size + w.bias.size for w in self.lstms)
         embed = PITCH_CLASSES * self.cfg.embedding_dim if self.cfg.pitch_input == "embedding" else 0
-        return int(lstm + embed + self.head_kernel.size + self.head_bias.size)
+        part = self.part_kernel.size + self.part_bias.size if self.has_parts else 0
+        return int(lstm + embed + self.head_kernel.size + self.head_bias.size + part)
 
     def start(self, batch: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """Zero (h, c) for every layer."""
@@ -151,20 +157,34 @@ class NumpyModel:
             return out[:, :PITCH_CLASSES], out[:, PITCH_CLASSES], out[:, PITCH_CLASSES + 1], new_state
         return out[:, :PITCH_CLASSES], out[:, PITCH_CLASSES:split], out[:, split:], new_state
 
+    @property
+    def has_parts(self) -> bool:
+        return self.part_kernel is not None
+
+    def part_logits(self, state: list) -> np.ndarray:
+        """(B, PART_CLASSES) logits of the next note's part, from the state step() returned (parts models)."""
+        if self.part_kernel is None:
+            raise ValueError("this model has no part head")
+        return state[-1][0] @ self.part_kernel + self.part_bias
+
     def forward(self, pitch: np.ndarray, numeric: np.ndarray) -> dict[str, np.ndarray]:
         """Outputs at every position of (B, T) pitches and (B, T, F) features, like the Keras model."""
         pitch = np.asarray(pitch, dtype=np.int64)
         state = self.start(pitch.shape[0])
-        logits, steps, durations = [], [], []
+        logits, steps, durations, parts = [], [], [], []
         for t in range(pitch.shape[1]):
             lg, st, du, state = self.step(pitch[:, t], numeric[:, t].astype(np.float32), state)
             logits.append(lg)
             steps.append(st)
             durations.append(du)
+            if self.has_parts:
+                parts.append(self.part_logits(state))
         if self.time_width == 1:  # (B, T, 1) like the Keras heads
-            return {"pitch": np.stack(logits, 1), "step": np.stack(steps, 1)[..., None],
-                    "duration": np.stack(durations, 1)[..., None]}
-        return {"pitch": np.stack(logits, 1), "step": np.stack(steps, 1), "duration": np.stack(durations, 1)}
+            out = {"pitch": np.stack(logits, 1), "step": np.stack(steps, 1)[..., None],
+                   "duration": np.stack(durations, 1)[..., None]}
+        else:
+            out = {"pitch": np.stack(logits, 1), "step": np.stack(steps, 1), "duration": np.stack(durations, 1)}
+        return {**out, "part": np.stack(parts, 1)} if self.has_parts else out
 
 
 def read_model_file(source: str | Path | bytes, name: str | None = None) -> NumpyModel:
@@ -266,8 +286,10 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
     outputs = sorted(entry[0] for entry in graph["config"]["output_layers"].values()) if isinstance(
         graph["config"]["output_layers"], dict
     ) else sorted(entry[0] for entry in graph["config"]["output_layers"])
-    if outputs != ["duration", "pitch", "step"]:
-        raise ModelFileError(f"not a musicrnn model (outputs are {outputs}, expected pitch, step and duration)")
+    if outputs not in (["duration", "pitch", "step"], ["duration", "part", "pitch", "step"]):
+        raise ModelFileError(f"not a musicrnn model (outputs are {outputs}, expected pitch, step, duration "
+                             "and perhaps part)")
+    parts = "part" in outputs  # models from before parts have three heads and write one track
 
     if not isinstance(stored, dict) or not isinstance(stored.get("config", {}), dict):
         raise ModelFileError(f"{CONFIG_MEMBER} is damaged")
@@ -282,7 +304,8 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
     cfg = cfg.replace(
         pitch_input="embedding" if embedding else "scaled",
         embedding_dim=embedding["config"]["output_dim"] if embedding else cfg.embedding_dim,
-        rich_features=feature_width in (5, 9),
+        rich_features=feature_width - (PART_CLASSES if parts else 0) in (5, 9),
+        parts=parts,
         time_unit="beats" if time_width != 1 else "seconds",
         layers=len(lstm_layers),
         units=lstm_layers[0]["config"]["units"],
@@ -292,7 +315,7 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
                              f"describe {cfg.rhythm_classes})")
     if feature_width != feature_count(cfg):
         raise ModelFileError(f"not a musicrnn model (features input has width {feature_width})")
-    _check_wiring(by_name, lstm_layers, embedding)
+    _check_wiring(by_name, lstm_layers, embedding, parts)
 
     # Keras names each layer's weights by its class (snake case) and a counter, in layer order.
     used: dict[str, int] = {}
@@ -308,16 +331,17 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
 
         lstms = [LSTMWeights(var(l["name"], 0, True), var(l["name"], 1, True), var(l["name"], 2, True)) for l in lstm_layers]
         heads = [(var(n, 0), var(n, 1)) for n in ("pitch", "step", "duration")]
+        part_head = (var("part", 0), var("part", 1)) if parts else None
         if embedding:
             pitch_vectors = var("pitch_embedding", 0)
         else:
             scale = by_name["pitch_scale"]["config"]
             pitch_vectors = (np.arange(PITCH_CLASSES, dtype=np.float32) * scale["scale"] + scale["offset"])[:, None]
-    _check_shapes(cfg, lstms, heads, pitch_vectors, feature_width)
+    _check_shapes(cfg, lstms, heads + ([part_head] if part_head else []), pitch_vectors, feature_width)
     pitch_table = pitch_vectors @ lstms[0].kernel[: pitch_vectors.shape[1]]
     head_kernel = np.concatenate([k for k, _ in heads], axis=1)
     head_bias = np.concatenate([b for _, b in heads])
-    return NumpyModel(cfg, pitch_table.astype(np.float32), lstms, (head_kernel, head_bias), stored)
+    return NumpyModel(cfg, pitch_table.astype(np.float32), lstms, (head_kernel, head_bias), stored, part_head)
 
 
 def _read_weight(h5: h5py.File, path: str, file_bytes: int) -> np.ndarray:
@@ -336,7 +360,7 @@ def _read_weight(h5: h5py.File, path: str, file_bytes: int) -> np.ndarray:
     return np.asarray(dataset, dtype=np.float32)
 
 
-def _check_wiring(by_name: dict, lstm_layers: list[dict], embedding: dict | None) -> None:
+def _check_wiring(by_name: dict, lstm_layers: list[dict], embedding: dict | None, parts: bool = False) -> None:
     """The graph must be pitch path + features -> concat -> LSTM stack -> three heads, nothing else."""
     def expect(layer: str, sources: list[str]) -> None:
         if layer not in by_name or _inbound(by_name[layer]) != sources:
@@ -361,7 +385,7 @@ def _check_wiring(by_name: dict, lstm_layers: list[dict], embedding: dict | None
         if f"dropout_{index}" in by_name:
             expect(f"dropout_{index}", [previous])
             previous = f"dropout_{index}"
-    for head in ("pitch", "step", "duration"):
+    for head in ("pitch", "step", "duration") + (("part",) if parts else ()):
         expect(head, [previous])
         if by_name[head]["config"].get("activation") not in ("linear", None):
             raise ModelFileError(f"not a musicrnn model (head {head!r} has an activation)")
@@ -376,7 +400,6 @@ def _check_shapes(cfg: Config, lstms: list[LSTMWeights], heads: list, pitch_vect
         if w.kernel.shape != (expected_in, 4 * units) or w.recurrent.shape != (units, 4 * units) or w.bias.shape != (4 * units,):
             raise ModelFileError("not a musicrnn model (LSTM weights have unexpected shapes)")
         expected_in = units
-    time_width = cfg.rhythm_classes if cfg.beats else 1
-    for (kernel, bias), size in zip(heads, (PITCH_CLASSES, time_width, time_width)):
+    for (kernel, bias), size in zip(heads, (PITCH_CLASSES, cfg.time_head_width, cfg.time_head_width, PART_CLASSES)):
         if kernel.shape != (expected_in, size) or bias.shape != (size,):
             raise ModelFileError("not a musicrnn model (output heads have unexpected shapes)")

@@ -23,14 +23,12 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .config import Config
-from .dataset import BEATS_VIEW, Corpus, augment, flatten, window_batch, window_starts
-from .features import Timing, timing_of
+from .dataset import FILE_ARRAYS, Corpus, augment, flatten, note_arrays, window_batch, window_starts
 from .midi import MIDI_SUFFIXES, MidiError, load_one, read_zip
 
-# What a cache entry holds per file (the arrays of a Corpus file), besides "bpm".
-ENTRY_ARRAYS = ("pitch", "step", "duration", "step_beats", "duration_beats", "beat", "bar_beat", "bar_beats")
-
-CACHE_VERSION = 2  # 2: notes in beats too, doublings merged; bump when the parse or the stored arrays change: old entries are then ignored
+# 2: notes in beats too, doublings merged; 3: a file's tempo is its main one; 4: each note's part and program.
+# Bump when the parse or the stored arrays change: old entries are then ignored.
+CACHE_VERSION = 4
 CACHE_ENV = "MUSICRNN_CACHE"
 
 
@@ -123,28 +121,15 @@ def _write_entry(path: Path, **arrays: np.ndarray) -> None:
 
 
 def read_entry(path: str | Path) -> dict[str, np.ndarray]:
-    """One cached file's arrays (ENTRY_ARRAYS and bpm), pitch as int64."""
+    """One cached file's arrays (dataset.FILE_ARRAYS and bpm), pitch as int64."""
     with np.load(path) as entry:
-        arrays = {name: entry[name] for name in (*ENTRY_ARRAYS, "bpm")}
+        return _entry_arrays(entry)
+
+
+def _entry_arrays(entry) -> dict[str, np.ndarray]:
+    arrays = {name: entry[name] for name in (*FILE_ARRAYS, "bpm")}
     arrays["pitch"] = arrays["pitch"].astype(np.int64)
     return arrays
-
-
-def _note_arrays(notes) -> dict[str, np.ndarray]:
-    beats = timing_of(notes, BEATS_VIEW)
-    return {
-        "pitch": notes["pitch"].to_numpy(np.int64), "step": notes["step"].to_numpy(np.float32),
-        "duration": notes["duration"].to_numpy(np.float32), "step_beats": beats.step.astype(np.float32),
-        "duration_beats": beats.duration.astype(np.float32), "beat": beats.beat.astype(np.float64),
-        "bar_beat": beats.bar_beat.astype(np.float32), "bar_beats": beats.bar_beats.astype(np.float32),
-        "bpm": np.array(float(notes["bpm"].iloc[0])),
-    }
-
-
-def add_entry(corpus: Corpus, name: str, arrays: dict[str, np.ndarray]) -> None:
-    """Append one file's cached arrays to a Corpus."""
-    beats = Timing(arrays["step_beats"], arrays["duration_beats"], arrays["beat"], arrays["bar_beat"], arrays["bar_beats"])
-    corpus.add_arrays(name, arrays["pitch"], arrays["step"], arrays["duration"], beats, float(arrays["bpm"]))
 
 
 def _ingest_one(task: _Task, cache_dir: str | None, options: dict, keep_notes: bool) -> tuple:
@@ -159,8 +144,7 @@ def _ingest_one(task: _Task, cache_dir: str | None, options: dict, keep_notes: b
             with np.load(entry) as cached:
                 if "error" in cached:
                     return task.name, str(cached["error"]), 0, None, None, False
-                count = int(cached["pitch"].shape[0])
-            return task.name, None, count, entry, read_entry(entry) if keep_notes else None, False
+                return task.name, None, int(cached["pitch"].shape[0]), entry, _entry_arrays(cached) if keep_notes else None, False
         except Exception:  # a damaged entry (disk full, killed writer): parse again and overwrite it
             pass
     loaded = load_one(task.name, data, **options)
@@ -168,7 +152,7 @@ def _ingest_one(task: _Task, cache_dir: str | None, options: dict, keep_notes: b
         if entry is not None:
             _write_entry(entry, error=np.array(loaded.error))
         return task.name, loaded.error, 0, None, None, True
-    arrays = _note_arrays(loaded.notes)
+    arrays = note_arrays(loaded.notes)
     if entry is not None:
         _write_entry(entry, **{**arrays, "pitch": arrays["pitch"].astype(np.uint8)})
     return task.name, None, len(arrays["pitch"]), entry, arrays if keep_notes else None, True
@@ -228,7 +212,7 @@ def _collect(results, tasks, refused, keep_notes, on_file, started) -> Ingested:
         else:
             out.files.append(CachedFile(name, entry, notes))
             if keep_notes:
-                add_entry(out.corpus, name, arrays)
+                out.corpus.add_file(name, arrays)
         if on_file:
             on_file(index + 1, len(tasks))
     out.errors.extend(r[1:] for r in pending)
@@ -261,9 +245,21 @@ def count_windows(files: Sequence[CachedFile], cfg: Config) -> int:
 def file_windows(arrays: dict[str, np.ndarray], cfg: Config) -> tuple[dict, dict]:
     """All windows of one cached file, cut by `dataset.window_batch` (the in-memory pipeline's cutter)."""
     one = Corpus()
-    add_entry(one, "file", arrays)
+    one.add_file("file", arrays)
     flat = flatten(one, cfg)
     return window_batch(flat, flat.starts, cfg.seq_length)
+
+
+def streamed_part_summary(files: Sequence[CachedFile]) -> dict[str, dict]:
+    """Corpus.part_summary over cached files, reading only their pitch, part and program (3 bytes a note)."""
+    summary = Corpus()
+    for f in files:
+        if f.path is not None:
+            arrays = read_entry(f.path)
+            summary.pitch.append(arrays["pitch"].astype(np.uint8))
+            summary.part.append(arrays["part"])
+            summary.program.append(arrays["program"])
+    return summary.part_summary()
 
 
 def stream_dataset(files: Sequence[CachedFile], cfg: Config, shuffle: bool, seed: int | None = None, buffer: int = 20_000):
@@ -293,7 +289,8 @@ def stream_dataset(files: Sequence[CachedFile], cfg: Config, shuffle: bool, seed
     time_spec = tf.TensorSpec((None, L), tf.int32) if cfg.beats else tf.TensorSpec((None, L, 1), tf.float32)
     signature = (
         {"pitch_input": tf.TensorSpec((None, L), tf.int32), "features": tf.TensorSpec((None, L, width), tf.float32)},
-        {"pitch": tf.TensorSpec((None, L), tf.int32), "step": time_spec, "duration": time_spec},
+        {"pitch": tf.TensorSpec((None, L), tf.int32), "step": time_spec, "duration": time_spec,
+         **({"part": tf.TensorSpec((None, L), tf.int32)} if cfg.parts else {})},
     )
     data = tf.data.Dataset.from_generator(generate, output_signature=signature).unbatch()
     if shuffle:

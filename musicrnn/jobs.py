@@ -24,6 +24,7 @@ from typing import Callable
 
 from .config import Config
 from .dataset import Corpus
+from .train_worker import BEST, REQUEST  # the job folder's files, named once for both processes
 
 MAX_RUNNING_JOBS = 2  # per server process: training is CPU-heavy and Cloud machines are small
 STOP_GRACE_S = 1.0  # Stop with a best epoch saved: the child gets this long to finish cleanly, then is killed
@@ -105,7 +106,7 @@ class TrainingJob:
     def _launch(self) -> None:
         self._folder = Path(tempfile.mkdtemp(prefix=f"musicrnn-job-{self.id}-"))
         request = {"cfg": self.cfg.to_dict(), "corpus": self.corpus, "init": self.init, "init_name": self.init_name}
-        (self._folder / "request.pickle").write_bytes(pickle.dumps(request))
+        (self._folder / REQUEST).write_bytes(pickle.dumps(request))
         log = open(self._folder / "worker.log", "wb")  # noqa: SIM115 - the child writes to it until it ends
         self._process = subprocess.Popen(
             [sys.executable, "-m", "musicrnn.train_worker", str(self._folder)], cwd=ROOT,
@@ -178,7 +179,7 @@ class TrainingJob:
 
     def _finish(self, done: dict | None, failure: str | None) -> None:
         folder = self._folder
-        path = folder / done["model"] if done is not None and folder else (folder / "best.keras" if folder else None)
+        path = folder / done["model"] if done is not None and folder else (folder / BEST if folder else None)
         model_file = path.read_bytes() if path is not None and path.exists() else None
         with self._lock:
             self.model_file = model_file

@@ -12,9 +12,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .generate import NOTE_NAMES
+from .midi import BEAT_GRID
 from .music_metrics import (
-    BEAT_GRID, METRIC_LABELS, TIME_EDGES, piece_beat_position_histogram, pitch_class_histogram, piece_time_histogram,
-    time_bin_labels,
+    METRIC_LABELS, TIME_EDGES, piece_beat_position_histogram, pitch_class_histogram, piece_time_histogram, time_bin_labels,
 )
 
 CORPUS_COLOR = "#9ca3af"

@@ -3,7 +3,8 @@
 All cross-entropies are in nats per predicted note, over the same notes: every note of every evaluation
 file except its first (the first has no previous pitch for the bigram to use). Beats models predict rhythm
 as classes, so their step and duration get the same treatment (negative log-likelihood and top-1 next to a
-unigram and a bigram over the same classes); seconds models keep their squared errors.
+unigram and a bigram over the same classes); seconds models keep their squared errors. Parts models' part
+head likewise, next to a unigram and a bigram (previous note's part) over parts.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 from .config import PITCH_CLASSES, Config
 from .dataset import Corpus
 from .features import clip_times, encode_timed, rhythm_class
+from .parts import PART_CLASSES
 
 
 def _unigram(sequences: list[np.ndarray], classes: int, alpha: float = 1.0) -> np.ndarray:
@@ -62,6 +64,22 @@ def rhythm_baselines(train: Corpus, evaluation: Corpus, cfg: Config) -> dict[str
     return report
 
 
+def part_baselines(train: Corpus, evaluation: Corpus) -> dict[str, float]:
+    """Unigram and bigram (previous note's part) NLL and top-1 of the next note's part on `evaluation`,
+    fitted on `train`, over the notes model_scores scores."""
+    fitted, scored = train.part, evaluation.part
+    unigram, bigram = _unigram(fitted, PART_CLASSES), _bigram(fitted, PART_CLASSES)
+    previous = np.concatenate([v[:-1] for v in scored])
+    target = np.concatenate([v[1:] for v in scored])
+    return {
+        "uniform_nll": float(np.log(PART_CLASSES)),
+        "unigram_nll": float(-np.log(unigram[target]).mean()),
+        "bigram_nll": float(-np.log(bigram[previous, target]).mean()),
+        "unigram_top1": float((target == unigram.argmax()).mean()),
+        "bigram_top1": float((target == bigram.argmax(axis=1)[previous]).mean()),
+    }
+
+
 def baseline_cross_entropy(train: Corpus, evaluation: Corpus) -> dict[str, float]:
     """Uniform, unigram and bigram pitch cross-entropy (nats/note) on `evaluation`, fitted on `train`."""
     unigram, bigram = unigram_probs(train), bigram_probs(train)
@@ -86,11 +104,12 @@ def model_scores(model, evaluation: Corpus, train: Corpus | None = None) -> dict
     cfg = model.cfg
     losses, hits = [], []
     rhythm: dict[str, list] = {"step": [], "duration": []}
+    part_losses, part_hits = [], []
     for index, pitch in enumerate(evaluation.pitch):
         if len(pitch) < 2:
             continue
         timing = evaluation.timing(index, cfg)
-        numeric = encode_timed(pitch, timing, cfg)
+        numeric = encode_timed(pitch, timing, cfg, evaluation.part[index])
         out = model.forward(pitch[None, :-1], numeric[None, :-1])
         logp = log_softmax(out["pitch"][0].astype(np.float64))
         target = pitch[1:]
@@ -98,6 +117,10 @@ def model_scores(model, evaluation: Corpus, train: Corpus | None = None) -> dict
         hits.append(logp.argmax(axis=1) == target)
         for head, values in (("step", timing.step), ("duration", timing.duration)):
             rhythm[head].append(_time_error(out[head][0], values[1:], cfg))
+        if "part" in out:
+            part_logp, part_target = log_softmax(out["part"][0].astype(np.float64)), evaluation.part[index][1:]
+            part_losses.append(-part_logp[np.arange(len(part_target)), part_target])
+            part_hits.append(part_logp.argmax(axis=1) == part_target)
     if not losses:
         raise ValueError("no evaluation file has two or more notes")
     loss = float(np.concatenate(losses).mean())
@@ -108,6 +131,9 @@ def model_scores(model, evaluation: Corpus, train: Corpus | None = None) -> dict
         "notes": int(sum(len(l) for l in losses)),
         "files": int(len(losses)),
     }
+    if part_losses:
+        scores["part_nll"] = float(np.concatenate(part_losses).mean())
+        scores["part_top1"] = float(np.concatenate(part_hits).mean())
     reference = train if train is not None and len(train) else evaluation
     for head in ("step", "duration"):
         if cfg.beats:

@@ -1,4 +1,4 @@
-"""The Keras model: note inputs -> stacked LSTMs -> three named heads (pitch, step, duration).
+"""The Keras model: note inputs -> stacked LSTMs -> named heads (pitch, step, duration, and part for a parts model).
 
 TensorFlow/Keras is imported here and in train.py only; generation runs on musicrnn.infer (numpy).
 """
@@ -13,6 +13,7 @@ from keras import ops
 
 from .config import PITCH_CLASSES, Config
 from .features import feature_count
+from .parts import PART_CLASSES
 
 from .infer import CONFIG_MEMBER  # our Config and training facts, stored inside the .keras zip
 
@@ -52,12 +53,14 @@ def build_model(cfg: Config) -> keras.Model:
         if cfg.dropout > 0:
             x = keras.layers.Dropout(cfg.dropout, name=f"dropout_{layer}")(x)
     # Beats mode: step and duration are logits over the beat grid's classes; seconds: one regressed number.
-    time_width = cfg.rhythm_classes if cfg.beats else 1
+    time_width = cfg.time_head_width
     outputs = {
         "pitch": keras.layers.Dense(PITCH_CLASSES, name="pitch")(x),
         "step": keras.layers.Dense(time_width, name="step")(x),
         "duration": keras.layers.Dense(time_width, name="duration")(x),
     }
+    if cfg.parts:  # which part plays the next note: a class over musicrnn.parts' vocabulary
+        outputs["part"] = keras.layers.Dense(PART_CLASSES, name="part")(x)
     return keras.Model([pitch, numeric], outputs, name=f"musicrnn_{cfg.preset}")
 
 
@@ -66,11 +69,13 @@ def head_losses(cfg: Config) -> dict:
     (musicrnn.distributed) computes. Keras' Loss objects divide by the replica count when called under a
     tf.distribute strategy, part of fit's own bookkeeping, so a loop of our own must not use them."""
     time_loss = class_cross_entropy if cfg.beats else mse_with_positive_pressure
-    return {"pitch": class_cross_entropy, "step": time_loss, "duration": time_loss}
+    losses = {"pitch": class_cross_entropy, "step": time_loss, "duration": time_loss}
+    return {**losses, "part": class_cross_entropy} if cfg.parts else losses
 
 
 def head_loss_weights(cfg: Config) -> dict:
-    return {"pitch": cfg.pitch_loss_weight, "step": cfg.step_loss_weight, "duration": cfg.duration_loss_weight}
+    weights = {"pitch": cfg.pitch_loss_weight, "step": cfg.step_loss_weight, "duration": cfg.duration_loss_weight}
+    return {**weights, "part": cfg.part_loss_weight} if cfg.parts else weights
 
 
 def compile_model(model: keras.Model, cfg: Config) -> keras.Model:
@@ -85,6 +90,7 @@ def compile_model(model: keras.Model, cfg: Config) -> keras.Model:
             "pitch": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             "step": time_loss(),
             "duration": time_loss(),
+            **({"part": keras.losses.SparseCategoricalCrossentropy(from_logits=True)} if cfg.parts else {}),
         },
         loss_weights=head_loss_weights(cfg),
     )
@@ -147,3 +153,14 @@ class KerasStepper:
         if not self.cfg.beats:
             times = [t[:, 0] for t in times]
         return np.asarray(out["pitch"])[:, -1].astype(np.float64), times[0], times[1], state
+
+    @property
+    def has_parts(self) -> bool:
+        return self.cfg.parts
+
+    def part_logits(self, state) -> "np.ndarray":
+        """The part head's logits after the history in `state` (like NumpyModel.part_logits)."""
+        import numpy as np
+
+        out = self.model([state["pitch"], state["features"]], training=False)
+        return np.asarray(out["part"])[:, -1].astype(np.float64)

@@ -9,13 +9,14 @@ tempo (`bpm`), unsnapped, so a model whose notes fall off the beat shows it. Not
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from .dataset import Corpus
-from .features import CHORD_GAP
+from .features import CHORD_GAP, onsets_from_steps
+from .midi import BEAT_GRID, DEFAULT_BPM, main_bpm, snap
 
 # MusPy's scales for scale consistency: the major and natural minor scales on each of the 12 roots.
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
@@ -43,9 +44,7 @@ METRIC_LABELS = {
     "on_beat": "onsets on a beat",
     "ioi_entropy": "rhythm entropy (bits)",
 }
-BEAT_GRID = 12
 GRID_TOLERANCE = 1 / 192  # beats (2.6 ms at 120 bpm): "on the grid" means within this of a 1/12 beat
-DEFAULT_BPM = 120.0
 
 
 # ---------------------------------------------------------------- one piece
@@ -147,14 +146,13 @@ def time_histogram(values: np.ndarray, edges: np.ndarray = TIME_EDGES) -> np.nda
 
 def onset_beats(step: np.ndarray, bpm: float = DEFAULT_BPM) -> np.ndarray:
     """Onsets in beats from the first note, read from the seconds at a steady tempo (not snapped)."""
-    step = np.asarray(step, np.float64)
-    return (np.cumsum(step) - (step[0] if len(step) else 0.0)) * bpm / 60.0
+    return onsets_from_steps(np.asarray(step, np.float64)) * bpm / 60.0
 
 
 def grid_offsets(beats: np.ndarray, grid: int = BEAT_GRID) -> np.ndarray:
     """Distance (beats) of each onset from the nearest 1/grid beat."""
     beats = np.asarray(beats, np.float64)
-    return np.abs(beats - np.round(beats * grid) / grid)
+    return np.abs(beats - snap(beats, grid))
 
 
 def on_grid(beats: np.ndarray, grid: int = BEAT_GRID) -> float:
@@ -200,8 +198,7 @@ def _arrays(notes: pd.DataFrame) -> Stream:
         step = notes["step"].to_numpy(np.float64)
     else:
         step = np.diff(notes["start"].to_numpy(np.float64), prepend=notes["start"].iloc[0] if len(notes) else 0.0)
-    bpm = float(notes["bpm"].median()) if "bpm" in notes and len(notes) else DEFAULT_BPM
-    return pitch, step, notes["duration"].to_numpy(np.float64), bpm
+    return pitch, step, notes["duration"].to_numpy(np.float64), main_bpm(notes)
 
 
 def metrics_of(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, bpm: float = DEFAULT_BPM) -> dict[str, float]:
@@ -253,6 +250,29 @@ def corpus_metrics(corpus: Corpus | Sequence[pd.DataFrame], max_notes: int | Non
     if not rows:
         raise ValueError("the corpus has no notes")
     return {key: _mean([row[key] for row in rows]) for key in rows[0]}
+
+
+# ---------------------------------------------------------------- parts
+
+def part_metrics(pitch: np.ndarray, part: np.ndarray) -> dict[str, dict[str, float]]:
+    """Per part (by name): its share of the notes, its notes, and its range (lowest, median, highest pitch)."""
+    from .parts import part_name
+
+    pitch, part = np.asarray(pitch, np.int64), np.asarray(part, np.int64)
+    report = {}
+    for value in np.unique(part):
+        chosen = pitch[part == value]
+        report[part_name(value)] = {"notes": int(len(chosen)), "share": float(len(chosen) / max(1, len(pitch))),
+                                    "low": int(chosen.min()), "median": float(np.median(chosen)), "high": int(chosen.max())}
+    return report
+
+
+def parts_comparison(pieces: Sequence[pd.DataFrame], corpus: Corpus) -> dict:
+    """Notes per part and each part's range in generated pieces (all together) next to the corpus'."""
+    return {
+        "generated": part_metrics(np.concatenate([p["pitch"] for p in pieces]), np.concatenate([p["part"] for p in pieces])),
+        "corpus": part_metrics(np.concatenate(corpus.pitch), np.concatenate(corpus.part)),
+    }
 
 
 def _mean(values: list[float]) -> float:
@@ -446,7 +466,9 @@ def musical_comparison(
     pieces = generate(model, primer, Sampling(n_notes=n_notes, variations=variations, seed=seed))
     exact, moved = CorpusIndex(training), CorpusIndex(training, intervals=True)
     held_out = [longest_copied_run(p[:n_notes], exact).length for p in evaluation.pitch]
+    parts = {"parts": parts_comparison(pieces, evaluation)} if pieces and "part" in pieces[0] else {}
     return {
+        **parts,
         "settings": {"notes": n_notes, "variations": variations, "seed": seed, "temperature": 1.0},
         "generated": [piece_metrics(p) for p in pieces],
         "evaluation_files": corpus_metrics(evaluation, max_notes=n_notes),

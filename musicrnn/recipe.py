@@ -59,6 +59,8 @@ class Recipe:
     primer_hash: str = ""  # notes_hash of the primer notes actually used
     sampling: Sampling = field(default_factory=Sampling)
     program: int = 0  # General MIDI instrument
+    # Models with parts: each part's instrument, "part:program" pairs joined by ";" (e.g. "0:40;3:42").
+    parts: str = ""
     variation: int | None = None  # the one variation (0-based) a MIDI file holds; None = all of them
     chords: str = ""  # a chord progression the piece follows (musicrnn.guide), "" = none
     chord_strength: float = 1.0  # 0-1: how strongly (1 = only chord tones)
@@ -86,6 +88,14 @@ class Recipe:
         """True when a fresh app or CLI has everything it needs: the bundled model and a bundled (or no) primer."""
         return self.model_kind == "default" and self.primer_kind in ("bundled", "none")
 
+    @property
+    def programs(self) -> dict[int, int] | None:
+        """Part id -> General MIDI program, or None when the recipe names no parts."""
+        if not self.parts:
+            return None
+        pairs = [item.split(":") for item in self.parts.split(";") if item]
+        return {int(part): int(program) for part, program in pairs}
+
     def for_variation(self, index: int) -> "Recipe":
         return dataclasses.replace(self, variation=index)
 
@@ -95,6 +105,8 @@ class Recipe:
         """Every field as a string (None values left out): URL query parameters."""
         flat = {"v": str(VERSION), "model": self.model, "primer": self.primer, "primer_notes": str(self.primer_notes),
                 "primer_hash": self.primer_hash, "program": str(self.program)}
+        if self.parts:
+            flat["parts"] = self.parts
         if self.variation is not None:
             flat["variation"] = str(self.variation)
         if self.chords:
@@ -119,6 +131,8 @@ class Recipe:
             default = getattr(defaults, name)
             if name == "key":
                 values[name] = str(flat["key"]) if flat.get("key") not in (None, "", "None") else None
+            elif isinstance(default, bool):  # a switch (part_ranges): written as True/False
+                values[name] = str(flat.get(name, default)).strip().lower() in ("true", "1")
             else:
                 values[name] = _number(flat, name, float if isinstance(default, float) else int, default)
         sampling = Sampling(**values)
@@ -129,7 +143,7 @@ class Recipe:
         recipe = cls(
             model=str(flat["model"]), primer=str(flat.get("primer") or "none"),
             primer_notes=_number(flat, "primer_notes", int, 16), primer_hash=str(flat.get("primer_hash") or ""),
-            sampling=sampling, program=_number(flat, "program", int, 0),
+            sampling=sampling, program=_number(flat, "program", int, 0), parts=str(flat.get("parts") or ""),
             variation=_number(flat, "variation", int, None),
             chords=str(flat.get("chords") or ""), chord_strength=_number(flat, "chord_strength", float, 1.0),
         )
@@ -153,6 +167,12 @@ class Recipe:
                 raise RecipeError(f"the recipe's chords cannot be used: {exc}") from None
             if not 0 <= self.chord_strength <= 1:
                 raise RecipeError("chord_strength must be 0-1")
+        try:
+            programs = self.programs or {}
+        except ValueError:
+            raise RecipeError(f"parts must be part:program pairs joined by ';', not {self.parts[:40]!r}") from None
+        if not all(0 <= part < 64 and 0 <= program <= 127 for part, program in programs.items()):
+            raise RecipeError("each part's program must be 0-127")
         if self.variation is not None and not 0 <= self.variation < self.sampling.variations:
             raise RecipeError(f"variation {self.variation} does not exist (the recipe makes {self.sampling.variations})")
         return self
@@ -230,9 +250,16 @@ def attach(pm: pretty_midi.PrettyMIDI, recipe: Recipe) -> pretty_midi.PrettyMIDI
     return pm
 
 
-def piece_midi(notes: pd.DataFrame, recipe: Recipe) -> bytes:
-    """MIDI bytes of one generated piece, played by the recipe's instrument, carrying its recipe."""
-    return midi_bytes(attach(notes_to_midi(notes, program=recipe.program), recipe))
+def parts_text(programs: dict[int, int] | None) -> str:
+    """Recipe.parts for a part -> program mapping."""
+    return ";".join(f"{part}:{program}" for part, program in sorted((programs or {}).items()))
+
+
+def piece_midi(notes: pd.DataFrame, recipe: Recipe, programs: dict[int, int] | None = None) -> bytes:
+    """MIDI bytes of one generated piece, played by the recipe's instrument (or, a piece with parts, one
+    track per part with `programs`), carrying its recipe."""
+    programs = programs if programs is not None else recipe.programs
+    return midi_bytes(attach(notes_to_midi(notes, program=recipe.program, programs=programs), recipe))
 
 
 def from_midi(data: bytes, name: str = "file") -> Recipe:

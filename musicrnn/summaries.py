@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import pandas as pd
 
@@ -86,6 +86,15 @@ def _families() -> dict[str, frozenset[int]]:
 
 
 PROGRAM_FAMILIES = _families()  # "family:Strings" -> every General MIDI program of the family
+
+
+def chosen_programs(options: Iterable[str]) -> tuple[int, ...] | None:
+    """The General MIDI programs kept by options of instrument_choices ("program:N", "family:Name"); None
+    when none is chosen (keep every track)."""
+    programs: set[int] = set()
+    for option in options:
+        programs |= {int(option.partition(":")[2])} if option.startswith("program:") else set(PROGRAM_FAMILIES.get(option, ()))
+    return tuple(sorted(programs)) or None
 
 
 def instrument_choices(files: Sequence[LoadedFile]) -> dict[str, tuple[str, frozenset[int]]]:

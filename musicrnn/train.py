@@ -189,7 +189,7 @@ def train_streaming(
 ) -> TrainResult:
     """Like `train`, but windows stream from the per-file cache entries (see `ingest.stream_dataset`):
     memory is a shuffle buffer, not the corpus. The split is by file, seeded, without duplicate grouping."""
-    from .ingest import split_entries, stream_dataset
+    from .ingest import split_entries, stream_dataset, streamed_part_summary
 
     cfg.validate()
     keras.utils.set_random_seed(cfg.seed)
@@ -202,7 +202,7 @@ def train_streaming(
     except ValueError:
         val_data = None
     summary = {"files": len(files), "notes": sum(f.notes for f in files), "train_files": len(train_files),
-               "val_files": len(val_files), "streamed": True}
+               "val_files": len(val_files), "streamed": True, "parts": streamed_part_summary(files)}
     return _fit(cfg, data_cfg, train_data, val_data, train_windows, [f.name for f in train_files],
                 [f.name for f in val_files], summary, on_progress, stop, report_every, None, callbacks, strategy,
                 checkpoint_dir, started, None)

@@ -1,7 +1,7 @@
 """Dataset: the bundled chorales or the visitor's own MIDI files, one row per file, good or bad."""
 import streamlit as st
 
-from musicrnn.summaries import PROGRAM_FAMILIES, corpus_summary, files_table, instrument_choices, track_names
+from musicrnn.summaries import chosen_programs, corpus_summary, files_table, instrument_choices, track_names
 from ui import state
 from ui.boot import through_app
 
@@ -48,10 +48,7 @@ drums = st.session_state[drums_key]
 if source == UPLOADED and state.uploads():
     # Uploads are filtered by what a track plays (General MIDI program or family), the same in every file:
     # track numbers mean different instruments in different files.
-    chosen_programs = set()
-    for option in st.session_state[programs_key]:
-        chosen_programs |= {int(option.partition(":")[2])} if option.startswith("program:") else set(PROGRAM_FAMILIES.get(option, ()))
-    programs = tuple(sorted(chosen_programs)) or None
+    programs = chosen_programs(st.session_state[programs_key])
     loaded = state.parse_uploads(tuple(state.uploads()), None, drums, programs)
     by_file = st.session_state.setdefault(FILE_TRACKS, {})  # file -> its chosen track numbers (overrides the above)
     direct = dict(state.uploads())

@@ -44,7 +44,9 @@ middle.caption(f"From {readable_note(low)} to {readable_note(high)}")
 instrument = right.selectbox("Instrument", list(gm_instruments()), key=state.keep("generate_instrument", "Acoustic Grand Piano"))
 seed = right.number_input("Seed", 0, 2**31 - 1, key=state.keep("generate_seed", 0), help="The same seed and settings give the same music.")
 variations = right.slider("Variations", 1, MAX_VARIATIONS, key=state.keep("generate_variations", 3))
-rhythm_temperature, bpm, chord_snap, step_grid = Sampling.rhythm_temperature, 0.0, 0.06, 0.0
+programs = generation.choose_part_programs(entry.model, right)  # parts models: one instrument per part
+# What the controls this model does not use stay at: Sampling's own defaults.
+rhythm_temperature, bpm, chord_snap, step_grid = Sampling.rhythm_temperature, Sampling.bpm, Sampling.chord_snap, Sampling.step_grid
 if entry.model.cfg.beats:
     rhythm_temperature = left.slider(
         "Rhythm temperature", 0.0, 2.0, step=0.05, key=state.keep("generate_rhythm_temperature", Sampling.rhythm_temperature),
@@ -77,7 +79,7 @@ if st.button("Generate", type="primary", icon=":material/music_note:"):
     generation.forget_link()
     try:
         with st.spinner("Writing music…"):
-            st.session_state[RESULT] = generation.run(entry, primer, settings, program)
+            st.session_state[RESULT] = generation.run(entry, primer, settings, program, programs)
     except ValueError as exc:
         st.error(f"Cannot generate with these settings: {exc}")
         if RESULT in st.session_state:

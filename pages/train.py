@@ -5,7 +5,7 @@ from musicrnn.config import PRESETS, preset
 from musicrnn.jobs import ServerBusy, start_training
 from ui import state
 from ui.boot import through_app
-from ui.training import (ARCHITECTURE_KNOBS, START_FROM, TRAINING_KNOBS, apply_preset, choose_start, knob, knob_key,
+from ui.training import (ARCHITECTURE_KNOBS, TRAINING_KNOBS, apply_preset, choose_start, knob, knob_key,
                          knob_values, show_job, show_runs, warn_oldest_goes)
 from ui.widgets import model_uploader
 

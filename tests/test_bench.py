@@ -61,3 +61,10 @@ def test_training_benchmark_runs_both_pipelines_in_their_own_processes(quick_run
         for key in ("epoch_s", "windows_per_s", "target_notes_per_s", "val_pitch_ce", "peak_rss_mb"):
             assert figures[key] > 0, key
     assert result["variants"]["musicrnn"]["targets_per_window"] == result["variants"]["musicrnn"]["seq_length"]
+
+
+@pytest.mark.parametrize("script", sorted(path.name for path in (ROOT / "bench").glob("*.py")))
+def test_every_benchmark_script_compiles(script):
+    # The slow ones (memory, fine-tuning, held-out) are not run here; a syntax error must still show.
+    source = (ROOT / "bench" / script).read_text()
+    compile(source, script, "exec")

@@ -8,10 +8,12 @@ import textwrap
 import wave
 from pathlib import Path
 
+import numpy as np
 import pretty_midi
 import pytest
 
 from helpers_models import PYTHON, ROOT, write_midi_folder
+from musicrnn.midi import midi_bytes
 
 OK_LINE = re.compile(r"^OK (\S+) notes=(\d+) seconds=(\d+\.\d)$")
 ERROR_LINE = re.compile(r"^ERROR (\S+): (.+)$")
@@ -216,6 +218,13 @@ def test_train_init_from_with_another_shape_says_why(data_dir, tmp_path):
     assert "different network shape" in done.stderr and "units" in done.stderr
 
 
+def test_train_init_from_with_stream_is_refused_before_reading_data_or_tensorflow(data_dir, tmp_path):
+    done = cli_without_tensorflow("train", "--data", data_dir, "--init-from", "default", "--stream", "--out", tmp_path / "m.keras")
+    assert done.returncode == 2
+    assert "--init-from works with the default strategy, without --stream" in done.stderr
+    assert "files," not in done.stderr  # refused before the data was read
+
+
 def test_train_init_from_a_file_that_is_no_model_says_so(data_dir, tmp_path):
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"not a zip")
@@ -278,3 +287,68 @@ def test_a_chord_piece_regenerates_from_its_own_recipe(tmp_path):
     assert done.returncode == 0, done.stderr
     read = [sorted((n.start, n.pitch) for i in pretty_midi.PrettyMIDI(str(p)).instruments for n in i.notes) for p in (first, again)]
     assert read[0] == read[1]
+
+
+# --- parts: a band with drums in, one track per part out ----------------------------------------------------
+
+def band_file(seed: int, bars: int = 24) -> bytes:
+    """A flute melody over a bass line and a drum kit (kick, snare, hi-hat), in memory."""
+    rng = np.random.default_rng(seed)
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120)
+    flute, bass = pretty_midi.Instrument(73, name="Flute"), pretty_midi.Instrument(33, name="Bass")
+    kit = pretty_midi.Instrument(0, is_drum=True, name="Drums")
+    melody, low = 76, 40
+    for beat in range(bars * 4):
+        t = beat * 0.5
+        melody = int(np.clip(melody + rng.choice([-2, -1, 1, 2]), 72, 88))
+        flute.notes.append(pretty_midi.Note(90, melody, t, t + 0.45))
+        if beat % 2 == 0:
+            low = int(np.clip(low + rng.choice([-5, 0, 5, 7]), 33, 50))
+            bass.notes.append(pretty_midi.Note(90, low, t, t + 0.9))
+        kit.notes.append(pretty_midi.Note(90, 36 if beat % 2 == 0 else 38, t, t + 0.1))
+        kit.notes.append(pretty_midi.Note(70, 42, t + 0.25, t + 0.3))
+    pm.instruments += [flute, bass, kit]
+    return midi_bytes(pm)
+
+
+@pytest.fixture(scope="module")
+def band_model(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("band")
+    for seed in range(6):
+        (folder / f"band{seed}.mid").write_bytes(band_file(seed))
+    out = tmp_path_factory.mktemp("band-model") / "band.keras"
+    done = cli("train", "--data", folder, "--preset", "tiny", "--epochs", "6", "--include-drums", "--out", out)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_a_band_model_writes_each_part_on_its_own_track_with_the_chosen_instruments(band_model, tmp_path):
+    done = cli_without_tensorflow("generate", "--model", band_model, "--notes", "150", "--seed", "1",
+                                  "--instruments", "Pipe=Piccolo,Bass=Fretless Bass", "--out", tmp_path / "band.mid")
+    assert done.returncode == 0, done.stderr
+    midi = pretty_midi.PrettyMIDI(str(tmp_path / "band.mid"))
+    tracks = {inst.name: inst for inst in midi.instruments}
+    assert {"Pipe", "Bass", "Drums"} <= set(tracks)
+    assert tracks["Pipe"].program == 72 and tracks["Bass"].program == 35 and tracks["Drums"].is_drum
+    # Each part keeps the range it learned: the bass line below the melody.
+    assert np.median([n.pitch for n in tracks["Bass"].notes]) < np.median([n.pitch for n in tracks["Pipe"].notes])
+    assert max(n.pitch for n in tracks["Bass"].notes) <= 50 and min(n.pitch for n in tracks["Pipe"].notes) >= 72
+
+
+def test_a_band_model_without_instruments_plays_the_training_datas_own(band_model, tmp_path):
+    done = cli_without_tensorflow("generate", "--model", band_model, "--notes", "80", "--out", tmp_path / "own.mid")
+    assert done.returncode == 0, done.stderr
+    programs = {inst.name: inst.program for inst in pretty_midi.PrettyMIDI(str(tmp_path / "own.mid")).instruments}
+    assert programs.get("Pipe") == 73 and programs.get("Bass") == 33
+
+
+def test_evaluate_reports_the_part_head_next_to_its_baselines(band_model, tmp_path):
+    folder = tmp_path / "eval"
+    folder.mkdir()
+    (folder / "band9.mid").write_bytes(band_file(9))
+    done = cli_without_tensorflow("evaluate", "--model", band_model, "--data", folder, "--baseline-data", folder)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout[: done.stdout.rindex("HEAVY ")])
+    assert 0 <= report["model"]["part_top1"] <= 1 and report["model"]["part_nll"] > 0
+    assert {"unigram_nll", "bigram_nll", "unigram_top1", "bigram_top1"} <= set(report["part_baselines"])
+    assert set(report["musical"]["parts"]["generated"]) <= {"Pipe", "Bass", "Drums"}

@@ -294,3 +294,22 @@ def test_a_file_at_60_96_120_or_180_bpm_gives_identical_windows_and_scores():
     seconds = preset("tiny", time_unit="seconds")
     slow, fast = (flatten(Corpus.from_tables([("f", retimed(original, b))]), seconds).numeric for b in (60.0, 180.0))
     assert not np.allclose(slow, fast)
+
+
+def test_transposition_leaves_drum_notes_on_their_keys():
+    pytest.importorskip("tensorflow")
+    from musicrnn.dataset import transpose_windows
+    from musicrnn.parts import DRUMS_PART, PART_CLASSES
+
+    cfg = preset("tiny", seq_length=4)
+    part = np.array([[DRUMS_PART, 5, DRUMS_PART, 5]])
+    features = np.zeros((1, 4, feature_count(cfg)), np.float32)
+    features[0, np.arange(4), -PART_CLASSES + part[0]] = 1.0
+    pitch = np.array([[36, 60, 38, 62]], np.int32)
+    inputs = {"pitch_input": pitch, "features": features}
+    targets = {"pitch": pitch, "part": part.astype(np.int32)}
+    moved = [transpose_windows(inputs, targets, b, 6, seed=1) for b in range(8)]
+    shifted = [m[0]["pitch_input"].numpy()[0] for m in moved]
+    assert all(s[0] == 36 and s[2] == 38 for s in shifted)  # the kick and snare stay
+    assert any(s[1] != 60 for s in shifted)  # the pitched notes move (the control)
+    assert all(m[1]["pitch"].numpy()[0][0] == 36 for m in moved)

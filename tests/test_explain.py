@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from musicrnn.parts import PART_CLASSES, PART_NAMES
 from musicrnn import explain
 from musicrnn.config import preset
 from musicrnn.dataset import Corpus, flatten, window_batch
@@ -31,7 +32,9 @@ def numpy_model(preset_name: str = "tiny", seed: int = 0, **overrides) -> NumpyM
     table = vectors @ lstms[0].kernel[: vectors.shape[1]]
     outputs = 128 + 2 * (cfg.rhythm_classes if cfg.beats else 1)
     heads = (rng.normal(0, 0.3, (cfg.units, outputs)).astype(np.float32), rng.normal(0, 0.1, outputs).astype(np.float32))
-    return NumpyModel(cfg, table, lstms, heads, {"train_files": ["walk-1"], "val_files": ["walk-0"]})
+    part_head = ((rng.normal(0, 0.3, (cfg.units, PART_CLASSES)).astype(np.float32), np.zeros(PART_CLASSES, np.float32))
+                 if cfg.parts else None)
+    return NumpyModel(cfg, table, lstms, heads, {"train_files": ["walk-1"], "val_files": ["walk-0"]}, part_head)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +81,9 @@ def test_window_table_ends_with_the_target(model, notes):
     table = explain.window_table(explain.training_window(notes, 0, model.cfg), model.cfg)
     assert len(table) == model.cfg.seq_length + 1
     assert table["role"].iloc[-1].startswith("target")
-    assert list(table.columns[-9:]) == list(explain.RICH_FEATURES + explain.BEAT_FEATURES)
+    features = list(explain.RICH_FEATURES + explain.BEAT_FEATURES)
+    assert list(table.columns[3 : 3 + len(features)]) == features
+    assert list(table.columns[-PART_CLASSES:]) == [f"part: {name}" for name in PART_NAMES]  # its part, one-hot
 
 
 @pytest.mark.parametrize("name, overrides", [("tiny", {"layers": 2, "dropout": 0.2}), ("tutorial", {"units": 16})])
@@ -86,7 +91,8 @@ def test_layer_parameter_counts_add_up_to_the_model(name, overrides):
     model = numpy_model(name, **overrides)
     layers = explain.model_layers(model)
     assert sum(layer.parameters for layer in layers) == model.parameter_count()
-    assert [layer.name for layer in layers if layer.kind == "head"] == ["pitch head", "step head", "duration head"]
+    heads = ["pitch head", "step head", "duration head"] + (["part head"] if model.cfg.parts else [])
+    assert [layer.name for layer in layers if layer.kind == "head"] == heads
     assert sum(layer.name.startswith("LSTM") for layer in layers) == model.cfg.layers
     assert ("pitch embedding" in [layer.name for layer in layers]) == (model.cfg.pitch_input == "embedding")
 

@@ -5,14 +5,16 @@ import numpy as np
 import pytest
 
 from musicrnn.config import preset
+from musicrnn.parts import PART_CLASSES
 from musicrnn.features import (
     Timing, class_beats, encode_sequence, encode_step, encode_timed, feature_count, rhythm_class,
 )
 
-CONFIGS = {"rich": preset("tiny"), "rich-seconds": preset("tiny", time_unit="seconds"), "plain": preset("tutorial")}
+CONFIGS = {"rich": preset("tiny"), "rich-seconds": preset("tiny", time_unit="seconds"), "plain": preset("tutorial"),
+           "plain-parts": preset("tutorial", parts=True), "rich-no-parts": preset("tiny", parts=False)}
 
 
-def encode_note_by_note(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, cfg) -> np.ndarray:
+def encode_note_by_note(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, cfg, part=None) -> np.ndarray:
     """What generation does: encode_step per note, carrying the previous pitch, the chord counter and the
     onset's place in the bar (bars of 4 beats from the first note, as encode_sequence assumes)."""
     rows, chord_size = [], np.zeros(1, np.int64)
@@ -22,7 +24,8 @@ def encode_note_by_note(pitch: np.ndarray, step: np.ndarray, duration: np.ndarra
         if i:
             beat = beat + step[i]
         numeric, chord_size = encode_step(pitch[i : i + 1], step[i : i + 1], duration[i : i + 1], prev, chord_size, cfg,
-                                          beat, np.mod(beat, 4.0), np.full(1, 4.0))
+                                          beat, np.mod(beat, 4.0), np.full(1, 4.0),
+                                          None if part is None else part[i : i + 1])
         prev = pitch[i : i + 1]
         rows.append(numeric[0])
     return np.stack(rows)
@@ -87,7 +90,7 @@ def test_tutorial_inputs_are_exactly_step_and_duration_in_seconds():
 
 
 def test_beats_features_say_where_each_onset_falls_in_its_beat_and_bar():
-    cfg = CONFIGS["rich"]
+    cfg = CONFIGS["rich-no-parts"]
     timing = Timing(step=np.array([0.0, 0.5, 0.5, 1.0]), duration=np.ones(4), beat=np.array([0.0, 0.5, 1.0, 2.0]),
                     bar_beat=np.array([0.0, 0.5, 1.0, 2.0]), bar_beats=np.full(4, 4.0))
     numeric = encode_timed(np.array([60, 62, 64, 65]), timing, cfg)
@@ -103,3 +106,21 @@ def test_rhythm_classes_are_the_nearest_twelfth_of_a_beat_and_longer_values_shar
     np.testing.assert_array_equal(classes, [0, 1, 3, 4, 6, 191, 192, 192, 0])
     assert cfg.rhythm_classes == 193
     np.testing.assert_allclose(class_beats(classes[:5], cfg), [0, 1 / 12, 0.25, 1 / 3, 0.5])
+
+
+@pytest.mark.parametrize("kind", ["rich", "rich-seconds", "plain-parts"])
+def test_part_columns_agree_between_training_and_generation_encoding(kind, random_notes_factory):
+    cfg = CONFIGS[kind]
+    notes = random_notes_factory(np.random.default_rng(4), 60, low=20, high=110)
+    pitch, step, duration = (notes[c].to_numpy() for c in ("pitch", "step", "duration"))
+    part = np.random.default_rng(5).integers(0, PART_CLASSES, len(pitch))
+    whole = encode_sequence(pitch, step, duration, cfg, part)
+    np.testing.assert_allclose(whole, encode_note_by_note(pitch, step, duration, cfg, part), atol=1e-6)
+    # The part is one-hot in the last PART_CLASSES columns, and only there.
+    np.testing.assert_array_equal(whole[:, -PART_CLASSES:].argmax(axis=1), part)
+    assert (whole[:, -PART_CLASSES:].sum(axis=1) == 1).all()
+
+
+def test_models_without_parts_have_no_part_columns():
+    assert feature_count(preset("tutorial")) == 2 and feature_count(preset("tiny", parts=False)) == 9
+    assert feature_count(preset("tiny")) == 9 + PART_CLASSES

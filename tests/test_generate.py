@@ -12,6 +12,9 @@ import pytest
 from helpers_models import PYTHON, ROOT, random_model, save_random_model, walk_notes
 from musicrnn.config import PRESETS
 from musicrnn.features import encode_sequence, timing_of
+from musicrnn.midi import notes_to_midi
+from musicrnn.parts import PART_CLASSES, PART_NAMES
+from musicrnn.generate import primer_parts
 from musicrnn.generate import MIN_DURATION, Sampling, allowed_pitches, generate, sample_pitches, scale_pitch_classes
 from musicrnn.infer import read_model_file
 from musicrnn.model import KerasStepper, model_bytes
@@ -22,7 +25,8 @@ C_MAJOR = {0, 2, 4, 5, 7, 9, 11}
 
 @pytest.fixture(scope="module")
 def model():
-    keras_model, cfg = random_model("tiny", seed=4)
+    """A beats model without parts: what these tests pin holds for every model (parts are tested below)."""
+    keras_model, cfg = random_model("tiny", seed=4, parts=False)
     return read_model_file(model_bytes(keras_model, cfg))
 
 
@@ -123,14 +127,19 @@ def test_pitch_range_is_respected(model):
         assert notes["pitch"].between(60, 72).all()
 
 
-def logits_seen(model, primer: pd.DataFrame, notes: pd.DataFrame) -> np.ndarray:
-    """The pitch logits the generator saw before each generated note (teacher-forced over the result)."""
+def outputs_seen(model, primer: pd.DataFrame, notes: pd.DataFrame) -> dict[str, np.ndarray]:
+    """What the generator's heads gave before each generated note (teacher-forced over primer + result)."""
     cfg = model.cfg
     before, after = timing_of(primer, cfg), timing_of(notes, cfg)
     pitch = np.r_[primer["pitch"].to_numpy(), notes["pitch"].to_numpy()]
     numeric = encode_sequence(pitch, np.r_[before.step, after.step], np.r_[before.duration, after.duration], cfg)
     out = model.forward(pitch[None, :-1], numeric[None, :-1])
-    return out["pitch"][0, len(primer) - 1 :]
+    return {head: values[0, len(primer) - 1 :] for head, values in out.items()}
+
+
+def logits_seen(model, primer: pd.DataFrame, notes: pd.DataFrame) -> np.ndarray:
+    """The pitch logits the generator saw before each generated note."""
+    return outputs_seen(model, primer, notes)["pitch"]
 
 
 def test_temperature_zero_is_greedy(model):
@@ -242,12 +251,8 @@ def test_generation_in_a_fresh_process_never_imports_tensorflow(which, tmp_path)
 
 def rhythm_logits_seen(model, primer: pd.DataFrame, notes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """The step and duration logits a beats model saw before each generated note."""
-    cfg = model.cfg
-    before, after = timing_of(primer, cfg), timing_of(notes, cfg)
-    pitch = np.r_[primer["pitch"].to_numpy(), notes["pitch"].to_numpy()]
-    numeric = encode_sequence(pitch, np.r_[before.step, after.step], np.r_[before.duration, after.duration], cfg)
-    out = model.forward(pitch[None, :-1], numeric[None, :-1])
-    return out["step"][0, len(primer) - 1 :], out["duration"][0, len(primer) - 1 :]
+    out = outputs_seen(model, primer, notes)
+    return out["step"], out["duration"]
 
 
 def test_beats_model_onsets_and_durations_lie_on_the_twelfth_beat_grid(model):
@@ -303,3 +308,78 @@ def test_a_chord_never_repeats_a_pitch_even_when_the_network_insists():
         assert (notes["step_beats"] == 0).mean() > 0.8  # the control: nearly everything is one long chord
         assert not notes.duplicated(["beat", "pitch"]).any()
         assert (notes["pitch"] == 60).sum() <= notes["beat"].nunique()  # C4 once per onset at most
+
+
+# --- parts: the fourth head is drawn, each part keeps its range, old models write one track -----------------
+
+@pytest.fixture(scope="module")
+def parts_model():
+    keras_model, cfg = random_model("tiny", seed=6)
+    model = read_model_file(model_bytes(keras_model, cfg))
+    soprano, bass = PART_NAMES.index("Soprano"), PART_NAMES.index("Bass voice")
+    # What training records about the corpus' parts (musicrnn.dataset.Corpus.part_summary).
+    model.info["corpus"] = {"parts": {str(soprano): {"notes": 50, "low": 62, "high": 79, "min": 60, "max": 81, "program": 52},
+                                      str(bass): {"notes": 50, "low": 41, "high": 57, "min": 38, "max": 60, "program": 52}}}
+    return model
+
+
+def test_a_parts_model_draws_a_part_for_every_note_and_keeps_it_in_range(parts_model):
+    soprano, bass = PART_NAMES.index("Soprano"), PART_NAMES.index("Bass voice")
+    for notes in run(parts_model, seed=1, variations=2, n_notes=60):
+        assert "part" in notes and notes["part"].between(0, PART_CLASSES - 1).all()
+        for part, (low, high) in ((soprano, (60, 81)), (bass, (38, 60))):
+            assert notes.loc[notes["part"] == part, "pitch"].between(low, high).all()
+
+
+def test_part_temperature_zero_takes_the_likeliest_part(parts_model):
+    notes = run(parts_model, seed=2, part_temperature=0.0, n_notes=30)[0]
+    primer = PRIMER.assign(part=primer_parts(PRIMER, parts_model.info["corpus"]["parts"]))
+    cfg = parts_model.cfg
+    before, after = timing_of(primer, cfg), timing_of(notes, cfg)
+    pitch = np.r_[primer["pitch"].to_numpy(), notes["pitch"].to_numpy()]
+    part = np.r_[primer["part"].to_numpy(), notes["part"].to_numpy()]
+    numeric = encode_sequence(pitch, np.r_[before.step, after.step], np.r_[before.duration, after.duration], cfg, part)
+    out = parts_model.forward(pitch[None, :-1], numeric[None, :-1])
+    known = np.isin(np.arange(PART_CLASSES), [int(k) for k in parts_model.info["corpus"]["parts"]])
+    likeliest = np.where(known, out["part"][0, len(primer) - 1 :], -np.inf).argmax(axis=1)  # of the known parts
+    np.testing.assert_array_equal(likeliest, notes["part"])
+
+
+def test_a_part_is_drawn_at_its_own_temperature(parts_model):
+    # Greedy pitches and rhythm: variations differ only where the part is drawn at random.
+    def distinct(**s) -> int:
+        pieces = run(parts_model, seed=3, variations=4, temperature=0.0, rhythm_temperature=0.0, **s)
+        return len({tuple(p["part"]) for p in pieces})
+
+    assert distinct(part_temperature=-1.0) == 1  # follows the pitch's temperature 0: the likeliest part
+    assert distinct(part_temperature=3.0) > 1
+
+
+def test_a_parts_model_writes_one_midi_track_per_part(parts_model):
+    notes = run(parts_model, seed=4, n_notes=80, part_temperature=2.0)[0]
+    pm = notes_to_midi(notes)
+    assert len(pm.instruments) == notes["part"].nunique() > 1
+    assert sorted(inst.name for inst in pm.instruments) == sorted(PART_NAMES[p] for p in notes["part"].unique())
+
+
+def test_an_old_model_without_a_part_head_generates_one_track(model):
+    notes = run(model, seed=0, n_notes=20)[0]
+    assert "part" not in notes and len(notes_to_midi(notes).instruments) == 1
+
+
+def test_a_primer_without_parts_gets_the_part_whose_range_holds_each_pitch(parts_model):
+    parts = primer_parts(pd.DataFrame({"pitch": [45, 70, 100]}), parts_model.info["corpus"]["parts"])
+    assert [PART_NAMES[p] for p in parts] == ["Bass voice", "Soprano", "Soprano"]
+
+
+def test_only_parts_of_the_training_corpus_are_drawn(parts_model):
+    known = {int(k) for k in parts_model.info["corpus"]["parts"]}
+    for notes in run(parts_model, seed=5, variations=3, part_temperature=5.0):
+        assert set(notes["part"]) <= known
+
+
+def test_a_primers_part_the_model_never_saw_is_replaced_by_a_known_one(parts_model):
+    organ = PART_NAMES.index("Organ")
+    parts = primer_parts(pd.DataFrame({"pitch": [45, 70], "part": [organ, PART_NAMES.index("Soprano")]}),
+                         parts_model.info["corpus"]["parts"])
+    assert [PART_NAMES[p] for p in parts] == ["Bass voice", "Soprano"]

@@ -13,6 +13,7 @@ import pytest
 from helpers_models import keras_outputs, random_inputs, random_model, randomize_weights, synthetic_corpus
 from musicrnn.config import PITCH_CLASSES, PRESETS, preset
 from musicrnn.features import feature_count
+from musicrnn.parts import PART_CLASSES
 from musicrnn.infer import CONFIG_MEMBER, ModelFileError, read_model_file
 from musicrnn.model import load_keras_model, model_bytes, save_model
 
@@ -32,7 +33,9 @@ def assert_same_outputs(numpy_model, keras_model, cfg, seed=0):
     pitch, numeric = random_inputs(cfg, batch=3, seed=seed)
     expected = keras_outputs(keras_model, pitch, numeric)
     got = numpy_model.forward(pitch, numeric)
-    for head in HEADS:
+    heads = HEADS + ("part",) if cfg.parts else HEADS
+    assert set(got) == set(heads)
+    for head in heads:
         assert got[head].shape == expected[head].shape
         np.testing.assert_allclose(got[head], expected[head], atol=1e-5, rtol=0, err_msg=head)
 
@@ -53,6 +56,24 @@ def test_numpy_forward_equals_keras_with_trained_weights(name, trained_models):
     numpy_model = read_model_file(model_bytes(result.model, result.cfg), name=f"{name}.keras")
     assert numpy_model.info["config"]["preset"] == name
     assert_same_outputs(numpy_model, result.model, result.cfg, seed=2)
+
+
+def test_a_model_without_a_part_head_loads_as_one_without_parts(tmp_path):
+    """Files from before parts (three heads, no part columns) load and say they have no parts."""
+    model, cfg = random_model("tiny", seed=3, parts=False)
+    numpy_model = read_model_file(save_model(model, cfg, tmp_path / "old.keras"))
+    assert not numpy_model.cfg.parts and not numpy_model.has_parts
+    assert "part" not in numpy_model.forward(*random_inputs(cfg, batch=2, seed=0))
+
+
+def test_a_parts_model_reads_its_part_head(tmp_path):
+    model, cfg = random_model("tiny", seed=4)
+    numpy_model = read_model_file(save_model(model, cfg, tmp_path / "parts.keras"))
+    assert numpy_model.cfg.parts and numpy_model.has_parts
+    state = numpy_model.start(2)
+    pitch, numeric = random_inputs(cfg, batch=2, seed=1)
+    _, _, _, state = numpy_model.step(pitch[:, 0], numeric[:, 0], state)
+    assert numpy_model.part_logits(state).shape == (2, PART_CLASSES)
 
 
 def test_numpy_step_by_step_equals_forward():
@@ -225,27 +246,27 @@ def test_sequential_model_is_refused(tmp_path):
 
 
 def test_gru_model_is_refused(tmp_path):
-    refused(keras_file(musicrnn_like(preset("tiny"), rnn=keras.layers.GRU), tmp_path), "unexpected layer 'GRU'")
+    refused(keras_file(musicrnn_like(preset("tiny", parts=False), rnn=keras.layers.GRU), tmp_path), "unexpected layer 'GRU'")
 
 
 def test_wrong_head_names_are_refused(tmp_path):
-    model = musicrnn_like(preset("tiny"), head_names=("notes", "step", "length"))
+    model = musicrnn_like(preset("tiny", parts=False), head_names=("notes", "step", "length"))
     refused(keras_file(model, tmp_path), "outputs are")
 
 
 def test_head_with_an_activation_is_refused(tmp_path):
-    model = musicrnn_like(preset("tiny"), head_activation="relu")
+    model = musicrnn_like(preset("tiny", parts=False), head_activation="relu")
     refused(keras_file(model, tmp_path), "head 'pitch' has an activation")
 
 
 def test_head_wired_to_another_layer_is_refused(tmp_path):
-    model = musicrnn_like(preset("tiny"), step_from_concat=True)
+    model = musicrnn_like(preset("tiny", parts=False), step_from_concat=True)
     refused(keras_file(model, tmp_path), "'step' is not wired as expected")
 
 
 def test_control_musicrnn_like_graph_loads(tmp_path):
     """The variant builder, unchanged, makes a file that loads: the refusals above are for their change."""
-    cfg = preset("tiny")
+    cfg = preset("tiny", parts=False)
     model = randomize_weights(musicrnn_like(cfg))
     numpy_model = read_model_file(keras_file(model, tmp_path))
     assert_same_outputs(numpy_model, model, cfg)
@@ -287,7 +308,7 @@ def lambda_model_file(tmp_path: Path) -> tuple[Path, Path]:
         name="sneaky",
     )
     path = tmp_path / "lambda.keras"
-    save_model(musicrnn_like(preset("tiny"), between=sneaky), preset("tiny"), path)
+    save_model(musicrnn_like(preset("tiny", parts=False), between=sneaky), preset("tiny"), path)
     assert marker.exists()  # building the model called the function once; only later runs count
     marker.unlink()
     return path, marker

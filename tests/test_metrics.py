@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 from musicrnn.config import preset
+from musicrnn.parts import PART_CLASSES
 from musicrnn.dataset import Corpus
+from musicrnn.metrics import part_baselines
 from musicrnn.metrics import baseline_cross_entropy, bigram_probs, model_scores, rhythm_baselines, unigram_probs
 
 
@@ -61,7 +63,7 @@ class NextPitchStub:
     P = 0.6
 
     def __init__(self, time_unit: str = "seconds"):
-        self.cfg = preset("tiny", time_unit=time_unit)
+        self.cfg = preset("tiny", time_unit=time_unit, parts=False)
         self.fed: list[tuple[np.ndarray, np.ndarray]] = []
 
     def forward(self, pitch: np.ndarray, numeric: np.ndarray) -> dict:
@@ -132,3 +134,49 @@ def test_rhythm_baselines_count_classes_like_the_pitch_baselines():
     assert report["step"]["uniform_nll"] == pytest.approx(math.log(classes))
     assert report["step"]["bigram_nll"] < report["step"]["unigram_nll"]  # 12 -> 12 was seen twice
     assert report["step"]["bigram_top1"] == 1.0
+
+
+# --- parts: the part head's NLL and top-1 next to baselines over parts --------------------------------------
+
+def parts_corpus(*files) -> Corpus:
+    """Files of (pitch, part) notes."""
+    return Corpus.from_tables([(f"p{i}.mid", pd.DataFrame({"pitch": [p for p, _ in notes], "part": [q for _, q in notes],
+                                                           "step": 0.25, "duration": 0.5})) for i, notes in enumerate(files)])
+
+
+class AlternatingPartStub(NextPitchStub):
+    """A parts model whose part head gives probability P to "the part after the current note's"."""
+
+    def __init__(self):
+        super().__init__("beats")
+        self.cfg = preset("tiny")
+
+    def forward(self, pitch, numeric):
+        out = super().forward(pitch, numeric)
+        current = numeric[..., -PART_CLASSES:].argmax(axis=-1)  # the part is read from the input's one-hot
+        logits = np.zeros(pitch.shape + (PART_CLASSES,))
+        np.put_along_axis(logits, ((current + 1) % PART_CLASSES)[..., None],
+                          math.log(self.P * (PART_CLASSES - 1) / (1 - self.P)), axis=2)
+        return {**out, "part": logits}
+
+
+def test_model_scores_report_part_nll_and_top1_from_the_part_head():
+    stub = AlternatingPartStub()
+    evaluation = parts_corpus([(60, 0), (62, 1), (64, 2), (65, 0)])  # next part = +1 twice, then a miss
+    scores = model_scores(stub, evaluation, evaluation)
+    p, miss = stub.P, (1 - stub.P) / (PART_CLASSES - 1)
+    assert scores["part_nll"] == pytest.approx(-(2 * math.log(p) + math.log(miss)) / 3, rel=1e-6)
+    assert scores["part_top1"] == pytest.approx(2 / 3)
+
+
+def test_models_without_parts_report_no_part_scores():
+    assert "part_nll" not in model_scores(NextPitchStub(), corpus_of([60, 61, 62]), TRAIN)
+
+
+def test_part_baselines_count_parts_like_the_pitch_baselines():
+    train = parts_corpus([(60, 3), (72, 0), (60, 3), (72, 0), (60, 3)])
+    scores = part_baselines(train, parts_corpus([(60, 3), (72, 0), (60, 3)]))
+    assert scores["uniform_nll"] == pytest.approx(math.log(PART_CLASSES))
+    assert scores["bigram_top1"] == 1.0  # bass, soprano alternate: the previous part says the next
+    assert scores["unigram_top1"] == pytest.approx(0.5)
+    assert scores["bigram_nll"] < scores["unigram_nll"] < scores["uniform_nll"]

@@ -8,10 +8,11 @@ import io
 import uuid
 from pathlib import Path
 
+import mido
 import numpy as np
-import pandas as pd
 import pytest
 
+from musicrnn import midi
 from musicrnn.midi import NOTE_COLUMNS, MidiError, load_uploads, midi_bytes, midi_to_notes, notes_to_midi
 
 TICK = 0.01  # pretty_midi writes 220 ticks per beat at 120 bpm (~2.3 ms); times round-trip within this
@@ -274,3 +275,47 @@ def test_written_midi_carries_the_tempo_and_metre_and_reads_back_in_the_same_bea
     other = midi_bytes(notes_to_midi(notes, bpm=168.0))
     assert pretty_midi.PrettyMIDI(io.BytesIO(other)).get_tempo_changes()[1][0] == pytest.approx(168.0, rel=1e-5)
     np.testing.assert_allclose(midi_to_notes(other)["beat"], notes["beat"] * 2)
+
+
+def fine_long_file(beats: int, ticks_per_beat: int = 10080, bpm: float = 100.0) -> bytes:
+    """One note a beat for `beats` beats at a resolution music21 writes (more than MAX_TICKS ticks in all)."""
+    song = mido.MidiFile(ticks_per_beat=ticks_per_beat)
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0)])
+    for index in range(beats):
+        track.append(mido.Message("note_on", note=60 + index % 12, velocity=80, time=0 if index == 0 else ticks_per_beat // 2))
+        track.append(mido.Message("note_off", note=60 + index % 12, velocity=0, time=ticks_per_beat // 2))
+    song.tracks.append(track)
+    out = io.BytesIO()
+    song.save(file=out)
+    return out.getvalue()
+
+
+def test_a_long_finely_timed_file_loads_at_a_coarser_resolution_with_the_same_times():
+    # 1100 beats at 10080 ticks a beat pass pretty_midi's 10-million-tick bound; a real quartet movement
+    # written by music21 did, and was refused as "damaged" before.
+    data = fine_long_file(1100)
+    assert midi.scan_midi(data, "q.mid").last_tick > midi.MAX_TICKS
+    notes = midi_to_notes(data, name="q.mid")
+    assert len(notes) == 1100
+    np.testing.assert_allclose(notes["start"], np.arange(1100) * 0.6, atol=1e-3)  # 100 bpm: a beat is 0.6 s
+    np.testing.assert_allclose(notes["duration"], 0.3, atol=1e-3)
+    np.testing.assert_array_equal(notes["beat"], np.arange(1100))
+    assert notes["bpm"].iloc[0] == pytest.approx(100.0)
+
+
+def test_a_files_tempo_is_the_one_most_notes_play_at_not_a_pickups_default():
+    # music21 writes a chorale with a pickup so: MIDI's default 120 bpm for the pickup beat, then 72.
+    song = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120), time=0)])
+    for index in range(9):
+        if index == 1:
+            track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(72), time=0))
+        track.append(mido.Message("note_on", note=60 + index, velocity=80, time=0))
+        track.append(mido.Message("note_off", note=60 + index, velocity=0, time=480))
+    song.tracks.append(track)
+    out = io.BytesIO()
+    song.save(file=out)
+    loaded = load_uploads([("pickup.mid", out.getvalue())])[0]
+    assert loaded.bpm == pytest.approx(72.0)
+    assert midi.main_bpm(loaded.notes) == pytest.approx(72.0)
+    assert midi.main_bpm(loaded.notes.drop(columns="bpm")) == midi.DEFAULT_BPM

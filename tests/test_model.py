@@ -9,18 +9,22 @@ import numpy as np
 import pytest
 
 from helpers_models import keras_outputs, random_inputs, random_model
+from musicrnn.parts import PART_CLASSES
 from musicrnn.config import PRESETS, Config, preset
 from musicrnn.infer import CONFIG_MEMBER
 from musicrnn.model import build_model, load_keras_model, mse_with_positive_pressure, save_model
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
-def test_every_preset_outputs_three_named_heads_at_every_position(name):
+def test_every_preset_outputs_its_named_heads_at_every_position(name):
     cfg = preset(name)
     model = build_model(cfg)
     pitch, numeric = random_inputs(cfg, batch=2, length=7)
     out = keras_outputs(model, pitch, numeric)
-    assert set(out) == {"pitch", "step", "duration"}
+    # The tutorial keeps its three heads; the beats presets add the part head.
+    assert set(out) == ({"pitch", "step", "duration"} | ({"part"} if name != "tutorial" else set()))
+    if cfg.parts:
+        assert out["part"].shape == (2, 7, PART_CLASSES)
     assert out["pitch"].shape == (2, 7, 128)
     # Beats presets: logits over the 1/12-beat classes; the tutorial: one regressed number in seconds.
     width = 193 if cfg.beats else 1
@@ -93,3 +97,11 @@ def test_positive_pressure_penalises_negative_predictions():
     assert above == pytest.approx(0.01, rel=1e-4)  # plain MSE when predictions are positive
     assert below > above + 0.5  # same squared error, plus the pressure term (10 × 0.1)
     assert float(mse_with_positive_pressure(zeros, zeros)) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_part_head_is_trained_with_cross_entropy_at_its_own_weight():
+    from musicrnn.model import class_cross_entropy, head_loss_weights, head_losses
+
+    cfg = preset("tiny", part_loss_weight=0.3)
+    assert head_losses(cfg)["part"] is class_cross_entropy and head_loss_weights(cfg)["part"] == 0.3
+    assert "part" not in head_losses(preset("tutorial")) and "part" not in head_loss_weights(preset("tutorial"))

@@ -324,3 +324,13 @@ def test_harmony_report_measures_chord_notes_in_the_melodys_key():
 
     in_c = pd.DataFrame({"pitch": [48, 52, 60, 49, 53, 62], "beat": [0, 0, 0, 1, 1, 1.0], "duration_beats": 1.0})
     assert harmony_report(in_c)["chord_notes_in_key"] == pytest.approx(0.75)  # C#3 is the one chord note outside C major
+
+
+def test_part_metrics_report_notes_and_range_per_part():
+    from musicrnn.music_metrics import part_metrics
+    from musicrnn.parts import PART_NAMES
+
+    soprano, bass = PART_NAMES.index("Soprano"), PART_NAMES.index("Bass voice")
+    report = part_metrics(np.array([72, 48, 74, 50, 76]), np.array([soprano, bass, soprano, bass, soprano]))
+    assert report["Soprano"] == {"notes": 3, "share": 0.6, "low": 72, "median": 74.0, "high": 76}
+    assert report["Bass voice"]["high"] == 50 and report["Bass voice"]["notes"] == 2

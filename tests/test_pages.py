@@ -333,3 +333,14 @@ def test_a_deep_link_on_a_fresh_server_runs_the_common_set_up(page):
     assert "kept_widget_values" in at.session_state  # set by app.py on every run
     assert at.title[0].value == page.replace("_", " ").capitalize()
     assert len(at.title) == 1  # drawn once, through app.py's navigation
+
+
+def test_the_dataset_cache_key_changes_with_the_metre_not_only_the_notes(midi_factory):
+    from musicrnn.midi import LoadedFile, midi_to_notes
+    from ui.state import dataset_key
+
+    notes = midi_to_notes(midi_factory())
+    in_three = notes.assign(bar_beats=3.0, bar_beat=notes["beat"] % 3)  # the same notes, bars of 3/4
+    key = dataset_key(Dataset("uploaded", [LoadedFile("a.mid", notes=notes)]))
+    assert key == dataset_key(Dataset("uploaded", [LoadedFile("a.mid", notes=notes.copy())]))
+    assert key != dataset_key(Dataset("uploaded", [LoadedFile("a.mid", notes=in_three)]))

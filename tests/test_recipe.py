@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pretty_midi
 import pytest
 
 from musicrnn import bundled
@@ -132,14 +133,16 @@ def test_a_midis_embedded_recipe_regenerates_identical_notes_through_the_cli(tmp
     settings = Sampling(n_notes=30, temperature=0.8, top_k=10, seed=5, variations=3, pitch_low=36, pitch_high=84)
     pieces = generate(bundled.default_model(), primer, settings)
     recipe = Recipe(model=bundled.default_model_id(), primer=f"bundled:{bundled.DEFAULT_PRIMER}", primer_notes=12,
-                    primer_hash=notes_hash(primer), sampling=settings, program=0, variation=2)
+                    primer_hash=notes_hash(primer), sampling=settings, program=0, variation=2,
+                    parts="0:52;1:52;2:52;3:52")  # the default model's four voices, sung by a choir
     original = tmp_path / "shared.mid"
     original.write_bytes(piece_midi(pieces[2], recipe))
     out = tmp_path / "again.mid"
     done = subprocess.run([sys.executable, "-m", "musicrnn", "generate", "--recipe", str(original), "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    pd.testing.assert_frame_equal(midi_to_notes(out), midi_to_notes(original))
+    pd.testing.assert_frame_equal(midi_to_notes(out), midi_to_notes(original))  # same notes, parts and instruments
+    assert {inst.program for inst in pretty_midi.PrettyMIDI(str(out)).instruments} == {52}
     assert from_midi(out.read_bytes()) == recipe  # the regenerated file carries the same recipe
     assert not np.array_equal(pieces[2]["pitch"], pieces[1]["pitch"])  # and it is that variation, not another
 
@@ -162,3 +165,12 @@ def test_chords_round_trip_through_params_json_and_refuse_unknown_names():
     assert "chords" not in Recipe(model="default:abc123").to_params()
     with pytest.raises(RecipeError, match="unknown chord 'Qx'"):
         Recipe.from_params({**recipe.to_params(), "chords": "C Qx"})
+
+
+def test_a_recipe_carries_each_parts_instrument_through_links_and_json():
+    recipe = a_recipe(parts="0:40;3:42")
+    assert recipe.programs == {0: 40, 3: 42}
+    assert Recipe.from_params(recipe.to_params()).programs == {0: 40, 3: 42}
+    assert Recipe.from_json(recipe.to_json()).programs == {0: 40, 3: 42}
+    with pytest.raises(RecipeError, match="parts"):
+        Recipe.from_params({**recipe.to_params(), "parts": "soprano-violin"})

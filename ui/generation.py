@@ -17,7 +17,8 @@ from musicrnn.music_metrics import (
     CorpusIndex, corpus_beat_position_histogram, corpus_metrics, corpus_pitch_class_histogram, corpus_time_histogram,
     longest_copied_run, piece_metrics,
 )
-from musicrnn.recipe import Recipe, RecipeError, notes_hash, piece_midi, primer_notes
+from musicrnn.parts import DRUMS_PART, VOICE_LINEUPS, VOICES, default_programs, part_name
+from musicrnn.recipe import Recipe, RecipeError, notes_hash, parts_text, piece_midi, primer_notes
 
 from . import state
 from .primer import BUNDLED, DATASET, NONE, UPLOAD, Primer, uploaded_notes, uploaded_primer_file
@@ -38,18 +39,39 @@ class Generated(NamedTuple):
     report: dict  # musical metrics of the pieces and of the dataset, computed once per generation
     model_label: str
     primer: pd.DataFrame | None = None  # the notes the pieces continue (drawn before them on the rolls)
+    programs: dict[int, int] | None = None  # parts models: each part's General MIDI program
 
 
 # ---- generating, with everything shown afterwards computed once ----------------------------------------------
 
-def run(entry: state.ModelEntry, primer: Primer, settings: Sampling, program: int) -> Generated:
-    """Generate, render audio, write the recipe and the musical report; raises ValueError for bad settings."""
+def run(entry: state.ModelEntry, primer: Primer, settings: Sampling, program: int,
+        programs: dict[int, int] | None = None) -> Generated:
+    """Generate, render audio, write the recipe and the musical report; raises ValueError for bad settings.
+    A parts model's pieces play each part with its program in `programs` (default: the training data's own)."""
     used = primer.notes if primer.notes is not None else default_primer()
-    recipe = Recipe(model=entry.id, primer=primer.source, primer_notes=primer.count or 16, primer_hash=notes_hash(used),
-                    sampling=settings, program=program)
     pieces = generate(entry.model, primer.notes, settings)
-    audios = [state.render_audio(notes, program) for notes in pieces]
-    return Generated(pieces, audios, program, settings, recipe, musical_report(pieces, settings.n_notes), entry.label, used)
+    if pieces and "part" in pieces[0]:
+        chosen = sorted({int(p) for notes in pieces for p in notes["part"]})
+        programs = {**default_programs(chosen, own_programs(entry.model)), **(programs or {})}
+    else:
+        programs = None
+    recipe = Recipe(model=entry.id, primer=primer.source, primer_notes=primer.count or 16, primer_hash=notes_hash(used),
+                    sampling=settings, program=program, parts=parts_text(programs))
+    audios = [state.render_audio(notes, program, programs=programs) for notes in pieces]
+    return Generated(pieces, audios, program, settings, recipe, musical_report(pieces, settings.n_notes), entry.label, used,
+                     programs)
+
+
+def own_programs(model) -> dict[int, int]:
+    """Part id -> the program the model's training data played it with most (parts models)."""
+    return {int(k): int(v["program"]) for k, v in model_parts(model).items()}
+
+
+def model_parts(model) -> dict[str, dict]:
+    """What training recorded about each part of a parts model (empty for models without parts)."""
+    if not getattr(model, "has_parts", False):
+        return {}
+    return (model.info or {}).get("corpus", {}).get("parts", {})
 
 
 @st.cache_data(show_spinner="Measuring your dataset's music…", max_entries=8)
@@ -84,6 +106,41 @@ def musical_report(pieces: list[pd.DataFrame], n_notes: int) -> dict:
     }
 
 
+# ---- parts: which instrument plays each part -------------------------------------------------------------------
+
+OWN_LINEUP = "the training data's own"
+AS_LINEUP = "as the line-up says"
+
+
+def choose_part_programs(model, column) -> dict[int, int] | None:
+    """For a parts model: a line-up for its voices and an instrument per part (None for other models).
+    Voices default to a string quartet (the chorales' own program is a piano); other parts to the
+    instrument the training data played them with."""
+    parts = sorted(int(k) for k in model_parts(model))
+    if not parts:
+        return None
+    names = {program: name for name, program in gm_instruments().items()}
+    voices = [p for p in parts if part_name(p) in VOICES]
+    lineups = [*VOICE_LINEUPS, OWN_LINEUP]
+    lineup = column.selectbox("Voices played by", lineups, key=state.keep("generate_lineup", lineups[0]),
+                              help="The instruments of the soprano, alto, tenor and bass parts.") if voices else OWN_LINEUP
+    own = own_programs(model)
+    if lineup != OWN_LINEUP:  # the line-up decides the voices; other parts keep the data's own instrument
+        own = {part: program for part, program in own.items() if part_name(part) not in VOICES}
+    chosen = default_programs(parts, own, None if lineup == OWN_LINEUP else lineup)
+    with st.expander(f"Instrument of each part ({len(parts)} parts)"):
+        st.caption("Each part is its own track in the MIDI file and in the audio. Drums always play a drum kit on channel 10.")
+        for part in parts:
+            if part == DRUMS_PART:
+                continue
+            options = [AS_LINEUP, *gm_instruments()]
+            picked = st.selectbox(part_name(part), options, key=state.keep(f"generate_part_program_{part}", AS_LINEUP))
+            if picked != AS_LINEUP:
+                chosen[part] = gm_instruments()[picked]
+        st.caption(" · ".join(f"{part_name(p)}: {names[chosen[p]] if p != DRUMS_PART else 'drum kit'}" for p in parts))
+    return chosen
+
+
 # ---- links ----------------------------------------------------------------------------------------------------
 
 def _link_params() -> dict[str, str]:
@@ -116,7 +173,7 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
     _set_widgets(recipe, label)
     try:
         with st.spinner("Making the linked piece…"):
-            st.session_state[RESULT] = run(models[label], primer, recipe.sampling, recipe.program)
+            st.session_state[RESULT] = run(models[label], primer, recipe.sampling, recipe.program, recipe.programs)
     except ValueError as exc:
         st.error(f"This link cannot be used: {exc}")
     st.session_state[APPLIED_LINK] = params
@@ -196,7 +253,11 @@ def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None
     for index, (notes, audio) in enumerate(zip(result.pieces, result.audios)):
         st.subheader(f"Variation {index + 1}")
         show_piece(notes, audio, key=f"variation-{index + 1}-seed-{settings.seed}", program=result.program,
-                   midi=piece_midi(notes, recipe.for_variation(index)), primer=result.primer)
+                   midi=piece_midi(notes, recipe.for_variation(index), result.programs), primer=result.primer)
+        if result.programs and "part" in notes:
+            names = {program: name for name, program in gm_instruments().items()}
+            st.caption(" · ".join(f"{part_name(p)}: {(notes['part'] == p).sum()} notes, {names.get(result.programs[p], 'drums')}"
+                                  for p in sorted(notes["part"].unique())))
     show_report(result)
     show_recipe(result, models.get(result.model_label))
 

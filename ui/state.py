@@ -159,12 +159,14 @@ def parse_one(name: str, data: bytes, instruments: tuple[int, ...], include_drum
 
 
 @st.cache_data(show_spinner="Rendering audio…", max_entries=64)
-def render_audio(notes: pd.DataFrame, program: int = 0, max_seconds: float | None = None) -> Rendered:
+def render_audio(notes: pd.DataFrame, program: int = 0, max_seconds: float | None = None,
+                 programs: dict[int, int] | None = None) -> Rendered:
+    """WAV of a piece: every part with its own instrument (`programs`), or all with `program`."""
     from musicrnn.audio import render
 
     if max_seconds is not None:
         notes = notes[notes["start"] < max_seconds]  # only synthesise what will be played
-    return render(notes, program=program, max_seconds=max_seconds)
+    return render(notes, program=program, max_seconds=max_seconds, programs=programs)
 
 
 # ---- the visitor's dataset -----------------------------------------------------------------------------------
@@ -181,12 +183,18 @@ def set_dataset(value: Dataset) -> None:
 
 
 def dataset_key(value: Dataset) -> str:
-    """A content hash of the dataset's usable notes: the cache key of everything computed from it."""
+    """A content hash of the dataset's usable notes: the cache key of everything computed from it.
+
+    Every note column counts: two versions of a file with the same notes in another metre or tempo train
+    differently (beats models read the bar and the beat)."""
+    from musicrnn.midi import NOTE_COLUMNS
+
     digest = hashlib.sha256()
     for item in value.ok_files:
         digest.update(item.name.encode() + b"\0")
-        for column in ("pitch", "step", "duration"):
-            digest.update(item.notes[column].to_numpy().tobytes())
+        for column in NOTE_COLUMNS:
+            if column in item.notes:
+                digest.update(column.encode() + item.notes[column].to_numpy().tobytes())
     return digest.hexdigest()[:16]
 
 
@@ -278,7 +286,8 @@ def _unique_name(base: str) -> str:
 
 def _run_facts(current: TrainingJob, model: NumpyModel) -> dict:
     """What the list of runs shows, with the one held-out score: pitch cross-entropy over whole held-out
-    files (the figure the verdict uses), the bigram's, and the starting model's when fine-tuned."""
+    files (the figure the verdict uses), the bigram's, and the starting model's when fine-tuned; and
+    "evaluation", the scores behind the Train page's table (computed here once per run)."""
     snapshot = current.snapshot()
     facts = {
         "job": current.id, "preset": model.cfg.preset, "data": f"{len(current.corpus)} files",
@@ -289,14 +298,15 @@ def _run_facts(current: TrainingJob, model: NumpyModel) -> dict:
     held_out = set(facts["val_files"])
     if not held_out:
         return facts
-    from musicrnn.metrics import baseline_cross_entropy, model_scores
+    from musicrnn.metrics import baseline_cross_entropy, baseline_top1, model_scores
 
-    corpus = current.corpus
-    validation = corpus.subset([i for i, name in enumerate(corpus.names) if name in held_out])
-    training = corpus.subset([i for i, name in enumerate(corpus.names) if name not in held_out])
+    training, validation = current.corpus.split_by_name(held_out)
     try:
-        facts["score"] = model_scores(model, validation, training)["pitch_cross_entropy"]
-        facts["bigram"] = baseline_cross_entropy(training, validation)["bigram"]
+        scores = model_scores(model, validation, training)
+        facts["score"] = scores["pitch_cross_entropy"]
+        baselines = baseline_cross_entropy(training, validation)
+        facts["bigram"] = baselines["bigram"]
+        facts["evaluation"] = (scores, baselines, baseline_top1(training, validation))
         if current.init is not None:
             from musicrnn.infer import read_model_file
 

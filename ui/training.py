@@ -1,7 +1,6 @@
 """The Train page's pieces: the settings form's knobs and the live panel of a training job."""
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 import pandas as pd
@@ -10,9 +9,7 @@ import streamlit as st
 from musicrnn.config import PRESETS, Config
 from musicrnn.jobs import TrainingJob
 from musicrnn.metric_plots import PERPLEXITY_EXPLANATION, evaluation_table
-from musicrnn.metrics import baseline_cross_entropy, baseline_top1, model_scores
 from musicrnn.plots import HEADS, loss_chart
-
 from musicrnn.verdict import verdict
 
 from . import state
@@ -209,29 +206,12 @@ def show_evaluation(entry: ModelEntry) -> None:
                    "(both fitted on the training files); a model that beats the bigram has learned more than note-to-note habits.")
 
 
-EVALUATION = "train_evaluation"
-
-
 def evaluation(entry: ModelEntry) -> pd.DataFrame | None:
     """The model's pitch scores on its run's held-out files next to uniform, unigram and bigram guessing
-    fitted on its training files (computed once per run; None when it cannot be scored)."""
-    stored = st.session_state.get(EVALUATION)
-    if stored is not None and stored[0] == entry.id:
-        return stored[1]
-    current = state.job()
-    held_out = set(entry.facts.get("val_files") or [])
-    table = None
-    if current is not None and held_out:
-        names = current.corpus.names
-        validation = current.corpus.subset([i for i, name in enumerate(names) if name in held_out])
-        training = current.corpus.subset([i for i, name in enumerate(names) if name not in held_out])
-        try:
-            table = evaluation_table(model_scores(entry.model, validation, training),
-                                     baseline_cross_entropy(training, validation), baseline_top1(training, validation))
-        except ValueError:  # e.g. held-out files with fewer than two notes
-            table = None
-    st.session_state[EVALUATION] = (entry.id, table)
-    return table
+    fitted on its training files (scored once, when the run was kept: ui.state._run_facts; None when it
+    could not be scored)."""
+    scores = entry.facts.get("evaluation")
+    return evaluation_table(*scores) if scores else None
 
 
 def loss_table(final: dict) -> pd.DataFrame:

@@ -58,3 +58,20 @@ def test_copy_link_puts_the_link_on_the_clipboard_and_says_copied(open_page, ser
     frame.get_by_text("Copied").wait_for()
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith(server.url + "/generate?v=1&model=default"), copied
+
+
+def test_the_default_model_writes_four_voice_tracks_as_a_string_quartet_and_a_part_hides_from_the_roll(open_page):
+    page = open_page("generate", expect="Voices played by")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    settle(page, page.get_by_role("heading", name="Variation 1"))
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download MIDI").first.click()
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(Path(download.value.path()).read_bytes()))
+    programs = {instrument.name: instrument.program for instrument in midi.instruments}
+    assert programs == {"Soprano": 40, "Alto": 40, "Tenor": 41, "Bass voice": 42}, programs  # violins, viola, cello
+    # The roll's legend: one entry per part; clicking one hides that part (plotly greys the entry out).
+    roll = page.locator(".js-plotly-plot").first
+    entry = roll.locator(".legend .traces").filter(has_text="Bass voice")
+    assert roll.locator(".legend .traces").count() == 4
+    entry.click()
+    page.wait_for_function("e => getComputedStyle(e).opacity === '0.5'", arg=entry.element_handle())

@@ -1,0 +1,132 @@
+"""Parts: which voice or instrument plays a note, as a small vocabulary shared by every file.
+
+A model learns parts across files, so a track's own name ("Violin I", "Gtr 2") is grouped into one of
+PART_NAMES: the chorales' four voices, the sixteen General MIDI instrument families, and drums. The voices
+come first so that, where two parts double a note, the voice is the one kept (see midi.merge_doublings).
+"""
+from __future__ import annotations
+
+import re
+
+import pretty_midi
+
+VOICES = ("Soprano", "Alto", "Tenor", "Bass voice")
+GM_FAMILIES = tuple(pretty_midi.program_to_instrument_class(program) for program in range(0, 128, 8))
+DRUMS = "Drums"
+PART_NAMES = VOICES + GM_FAMILIES + (DRUMS,)
+PART_CLASSES = len(PART_NAMES)  # 21
+DRUMS_PART = PART_NAMES.index(DRUMS)
+PIANO_PART = PART_NAMES.index("Piano")
+DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0: General MIDI plays drum sounds there
+
+# A track whose program is 0 may simply never have set one (0 is MIDI's default), so its name decides
+# when it names a voice or an instrument; an instrument's name ("Double bass") wins over a voice's ("Bass").
+# Read from the last pattern back, so the specific ("bass guitar") comes before the general ("guitar").
+_VOICE_WORDS = [(r"\bsoprano|\bsopran|\btreble|\bcantus|^s\.?$", "Soprano"), (r"\balto\b|\balt\b|^a\.?$", "Alto"),
+                (r"\btenor|^t\.?$", "Tenor"), (r"\bbass(o|us)?\b|\bbariton|^b\.?$", "Bass voice")]
+_NAME_PROGRAMS = [(r"violin|violino|viola|cello|violoncell|contrabass|double bass|string", 40),
+                  (r"organ", 19), (r"guitar|gtr", 24), (r"bass guitar|electric bass|\be-?\.? ?bass", 33),
+                  (r"trumpet|trombone|horn|tuba|brass", 56), (r"sax|oboe|clarinet|bassoon|english horn", 64),
+                  (r"flute|piccolo|recorder", 73), (r"harp", 46), (r"choir|chorus|voice|vocal", 52)]
+# The instruments a generated part plays unless the visitor chooses: a typical program of each family.
+DEFAULT_PROGRAMS = {"Soprano": 52, "Alto": 52, "Tenor": 52, "Bass voice": 52, DRUMS: 0,
+                    **{family: 8 * index for index, family in enumerate(GM_FAMILIES)}}
+# Two ready-made line-ups for the four voices (General MIDI programs).
+VOICE_LINEUPS = {
+    "string quartet": {"Soprano": 40, "Alto": 40, "Tenor": 41, "Bass voice": 42},  # violins, viola, cello
+    "choir": {"Soprano": 52, "Alto": 52, "Tenor": 52, "Bass voice": 52},  # Choir Aahs
+    "organ": {"Soprano": 19, "Alto": 19, "Tenor": 19, "Bass voice": 19},
+    "piano": {"Soprano": 0, "Alto": 0, "Tenor": 0, "Bass voice": 0},
+}
+
+
+def part_of_track(program: int, name: str = "", is_drum: bool = False) -> int:
+    """The part id of a track: drums; a voice named by the track (when its program is 0 or a choir sound);
+    else the General MIDI family of its program, read from the name when the program is 0 (unset)."""
+    if is_drum:
+        return DRUMS_PART
+    label = name.strip().lower()
+    named = next((p for pattern, p in reversed(_NAME_PROGRAMS) if re.search(pattern, label)), None)
+    if program == 0 and named is not None and named != 52:  # "Double bass", "Electric bass": not a voice
+        program = named
+    elif program in (0, 52, 53, 54, 85):  # unset/piano, or a sung sound (choir, voice, synth voice)
+        for pattern, voice in _VOICE_WORDS:
+            if re.search(pattern, label):
+                return PART_NAMES.index(voice)
+        program = named if program == 0 and named is not None else program
+    return PART_NAMES.index(pretty_midi.program_to_instrument_class(int(program)))
+
+
+SECTION_FAMILIES = ("Strings", "Ensemble")  # a quartet's tracks all play strings: split them into voices
+SECTION_VOICES = {2: ("Soprano", "Bass voice"), 3: ("Soprano", "Tenor", "Bass voice"), 4: VOICES}
+
+
+DEFAULT_LINEUP = "string quartet"
+
+
+def parts_of_tracks(tracks: list[tuple[int, str, bool, float]]) -> list[int]:
+    """Part ids for a file's tracks, given (program, name, is_drum, mean pitch) each.
+
+    Like part_of_track, except that two to four tracks of one string family (a string quartet, a trio)
+    become voices by register, highest first, so a quartet keeps four parts instead of one "Strings"."""
+    parts = [part_of_track(program, name, drum) for program, name, drum, _ in tracks]
+    for family in SECTION_FAMILIES:
+        section = [i for i, part in enumerate(parts) if PART_NAMES[part] == family]
+        if len(section) in SECTION_VOICES:
+            by_register = sorted(section, key=lambda i: -tracks[i][3])
+            for i, voice in zip(by_register, SECTION_VOICES[len(section)]):
+                parts[i] = PART_NAMES.index(voice)
+    return parts
+
+
+def part_name(part: int) -> str:
+    return PART_NAMES[int(part)] if 0 <= int(part) < PART_CLASSES else f"part {part}"
+
+
+def default_programs(parts, own: dict[int, int] | None = None, lineup: str | None = None) -> dict[int, int]:
+    """A General MIDI program for each part: the training data's own (`own`, part -> program), else a
+    voice line-up's, else the family's typical instrument."""
+    chosen = {}
+    for part in parts:
+        name = part_name(part)
+        if own and int(part) in own:
+            chosen[int(part)] = int(own[int(part)])
+        elif lineup and name in VOICE_LINEUPS.get(lineup, {}):
+            chosen[int(part)] = VOICE_LINEUPS[lineup][name]
+        else:
+            chosen[int(part)] = DEFAULT_PROGRAMS.get(name, 0)
+    return chosen
+
+
+def part_id(name: str) -> int:
+    """A part's id from its name, case and spaces ignored ("bass voice", "Strings"); ValueError if unknown."""
+    wanted = name.strip().lower()
+    for index, part in enumerate(PART_NAMES):
+        if part.lower() == wanted:
+            return index
+    raise ValueError(f"unknown part {name!r}: use one of {', '.join(PART_NAMES)}")
+
+
+def parse_instruments(text: str, parts, own: dict[int, int] | None = None) -> dict[int, int]:
+    """Programs for `parts` from a CLI text: a line-up ("string quartet", "choir", or "own" for the
+    training data's own), and/or "part=instrument" pairs separated by commas ("Soprano=Flute, Bass
+    voice=42"). Voices default to a string quartet (the chorales' own program is an unset 0, a piano);
+    other parts to the training data's own programs `own`, else their family's."""
+    from .audio import instrument_program  # General MIDI names to numbers
+
+    lineup, pairs = DEFAULT_LINEUP, []
+    for item in (piece.strip() for piece in text.split(",") if piece.strip()):
+        if "=" in item:
+            pairs.append(item.split("=", 1))
+        elif item.lower() in VOICE_LINEUPS:
+            lineup = item.lower()
+        elif item.lower() == "own":
+            lineup = None
+        else:
+            raise ValueError(f"cannot read {item!r}: give a line-up ({', '.join(VOICE_LINEUPS)}) or part=instrument")
+    if lineup and own:  # the line-up decides the voices; other parts keep the data's own instrument
+        own = {part: program for part, program in own.items() if part_name(part) not in VOICES}
+    chosen = default_programs(parts, own, lineup)
+    for part, instrument in pairs:
+        chosen[part_id(part)] = instrument_program(instrument.strip())
+    return chosen
