@@ -41,10 +41,12 @@ tonic = middle.selectbox("Key", [ANY_KEY, *NOTE_NAMES], key=state.keep("generate
 scale = middle.selectbox("Scale", list(SCALES), key=state.keep("generate_scale", "major"), disabled=tonic == ANY_KEY)
 low, high = middle.slider("Pitch range (MIDI numbers)", 0, 127, key=state.keep("generate_range", (36, 84)))
 middle.caption(f"From {readable_note(low)} to {readable_note(high)}")
-instrument = right.selectbox("Instrument", list(gm_instruments()), key=state.keep("generate_instrument", "Acoustic Grand Piano"))
+instrument_key = state.keep("generate_instrument", "Acoustic Grand Piano")
+programs = generation.choose_part_programs(entry.model, right)  # parts models: one instrument per part
+# One instrument for a model without parts; a parts model's instruments are chosen per part just above.
+instrument = right.selectbox("Instrument", list(gm_instruments()), key=instrument_key) if programs is None else st.session_state[instrument_key]
 seed = right.number_input("Seed", 0, 2**31 - 1, key=state.keep("generate_seed", 0), help="The same seed and settings give the same music.")
 variations = right.slider("Variations", 1, MAX_VARIATIONS, key=state.keep("generate_variations", 3))
-programs = generation.choose_part_programs(entry.model, right)  # parts models: one instrument per part
 # What the controls this model does not use stay at: Sampling's own defaults.
 rhythm_temperature, bpm, chord_snap, step_grid = Sampling.rhythm_temperature, Sampling.bpm, Sampling.chord_snap, Sampling.step_grid
 if entry.model.cfg.beats:

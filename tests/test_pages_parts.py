@@ -46,6 +46,7 @@ def test_a_parts_model_offers_a_lineup_and_an_instrument_per_part_and_writes_tho
     assert at.selectbox(key="keep_generate_lineup").value == "string quartet"
     labels = {box.label for box in at.selectbox}
     assert set(VOICES) <= labels
+    assert "Instrument" not in labels  # the single instrument box would do nothing for a parts model
     at.selectbox(key=f"keep_generate_part_program_{PART_NAMES.index('Bass voice')}").set_value("Contrabass")
     at.number_input(key="keep_generate_notes").set_value(60)
     at.slider(key="keep_generate_variations").set_value(1).run()
@@ -99,5 +100,7 @@ def test_the_bundled_model_without_parts_shows_no_part_choices():
 
     if read_model_file(bundled.DEFAULT_MODEL).has_parts:
         assert at.selectbox(key="keep_generate_lineup").value == "string quartet"
+        assert "Instrument" not in [box.label for box in at.selectbox]
     else:
         assert "keep_generate_lineup" not in [box.key for box in at.selectbox]
+        assert "Instrument" in [box.label for box in at.selectbox]
