@@ -8,7 +8,7 @@ from ui import generation, state
 from ui.boot import through_app
 from ui.generation import ANY_KEY, RESULT
 from ui.primer import choose_primer
-from ui.widgets import model_uploader
+from ui.widgets import choose_model, model_uploader
 
 through_app()  # see ui/boot.py: deep links on a fresh server
 
@@ -22,10 +22,7 @@ if not models:
     st.error("No model is available: the bundled model is missing. Train one on the Train page or upload a .keras file.")
     st.stop()
 generation.apply_link(models)  # a shared link's recipe sets the widgets below and makes its piece
-model_key = state.keep("generate_model", next(iter(models)))
-if st.session_state[model_key] not in models:
-    st.session_state[model_key] = next(iter(models))
-entry = models[st.radio("Model", list(models), key=model_key, horizontal=True)]
+entry = choose_model(models, "generate_model")
 st.caption(f"{entry.name} · {entry.model.parameter_count():,} parameters · preset {entry.model.cfg.preset}")
 
 primer = choose_primer()

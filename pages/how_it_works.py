@@ -9,6 +9,7 @@ from musicrnn.plots import piano_roll
 from musicrnn.summaries import named_notes
 from ui import state
 from ui.boot import through_app
+from ui.widgets import choose_model
 
 through_app()  # see ui/boot.py: deep links on a fresh server
 
@@ -25,10 +26,7 @@ models = state.available_models()
 if not models:
     st.error("No model is available: train one on the Train page or upload a .keras file on the Generate page.")
     st.stop()
-model_key = state.keep("explain_model", next(iter(models)))
-if st.session_state[model_key] not in models:
-    st.session_state[model_key] = next(iter(models))
-entry = models[st.radio("Model", list(models), key=model_key, horizontal=True)]
+entry = choose_model(models, "explain_model")
 model, L = entry.model, entry.model.cfg.seq_length
 
 files = [item for item in state.dataset().ok_files if explain.window_count(item.notes, L) > 0]

@@ -6,6 +6,7 @@ from musicrnn.generate import MAX_VARIATIONS, Sampling
 from musicrnn.guide import CHORDS_HELP, MAX_CANDIDATES, NEEDS_BEATS
 from ui import state, steer
 from ui.boot import through_app
+from ui.widgets import choose_model
 
 through_app()
 
@@ -15,7 +16,7 @@ models = state.available_models()
 if not models:
     st.error("No model is available: train one on the Train page or upload a .keras file on Generate.")
     st.stop()
-entry = models[st.radio("Model", list(models), key=state.keep("steer_model", next(iter(models))), horizontal=True)]
+entry = choose_model(models, "steer_model")
 if not entry.model.cfg.beats:
     st.error(f"“{entry.label}” cannot be steered: {NEEDS_BEATS}.")
     st.stop()

@@ -78,3 +78,13 @@ def test_a_dataset_files_top_voice_can_be_harmonised():
     assert not at.exception, [e.value for e in at.exception]
     click(at, "Harmonise")
     assert "Harmonisation 1" in [s.value for s in at.subheader]
+
+
+def test_a_kept_model_choice_that_is_gone_falls_back_to_the_first_model():
+    # A run forgotten on the Train page leaves its name as the kept choice; the page must still open on a model.
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["keep_steer_model"] = "a forgotten run"
+    at.run()
+    at.switch_page("pages/steer.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.radio(key="keep_steer_model").value == at.radio(key="keep_steer_model").options[0]

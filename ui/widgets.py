@@ -39,6 +39,15 @@ def play(audio: Rendered, autoplay: bool = False) -> None:
         st.caption(audio.warning)
 
 
+def choose_model(models: dict[str, state.ModelEntry], key: str) -> state.ModelEntry:
+    """The "Model" radio over `models`, its choice kept across pages. A kept choice whose model is gone (a run
+    forgotten on the Train page) falls back to the first, instead of the radio failing on a missing option."""
+    model_key = state.keep(key, next(iter(models)))
+    if st.session_state[model_key] not in models:
+        st.session_state[model_key] = next(iter(models))
+    return models[st.radio("Model", list(models), key=model_key, horizontal=True)]
+
+
 def model_uploader(key: str) -> None:
     """Upload a .keras model: read as numbers only (never executed); a wrong file gets a clear message."""
     upload = st.file_uploader(
