@@ -528,10 +528,10 @@ def continuation_scores(model, pieces: list[pd.DataFrame], end: float, count: in
 
 
 def _log_softmax_at(logits: np.ndarray, index: np.ndarray) -> np.ndarray:
-    logits = np.asarray(logits, np.float64)
-    top = logits.max(axis=1, keepdims=True)
-    log_total = np.log(np.exp(logits - top).sum(axis=1)) + top[:, 0]
-    return logits[np.arange(len(index)), index] - log_total
+    """Each row's log-probability of its class `index` (metrics.log_softmax, in float64)."""
+    from .metrics import log_softmax
+
+    return log_softmax(np.asarray(logits, np.float64))[np.arange(len(index)), index]
 
 
 __all__ = ["Guide", "MelodyGuide", "ChordGuide", "RewriteGuide", "harmonize", "follow_chords", "rewrite"]

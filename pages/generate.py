@@ -8,7 +8,7 @@ from ui import generation, state
 from ui.boot import through_app
 from ui.generation import ANY_KEY, RESULT
 from ui.primer import choose_primer
-from ui.widgets import choose_model, model_uploader
+from ui.widgets import choose_model, models_or_stop, model_uploader
 
 through_app()  # see ui/boot.py: deep links on a fresh server
 
@@ -17,10 +17,7 @@ IDENTICAL_TOP_P = 0.1  # below this the likeliest pitch alone nearly always fill
 st.title("Generate")
 with st.expander("Upload a .keras model"):
     model_uploader("generate_model_upload")
-models = state.available_models()
-if not models:
-    st.error("No model is available: the bundled model is missing. Train one on the Train page or upload a .keras file.")
-    st.stop()
+models = models_or_stop("No model is available: the bundled model is missing. Train one on the Train page or upload a .keras file.")
 generation.apply_link(models)  # a shared link's recipe sets the widgets below and makes its piece
 entry = choose_model(models, "generate_model")
 st.caption(f"{entry.name} · {entry.model.parameter_count():,} parameters · preset {entry.model.cfg.preset}")

@@ -9,7 +9,7 @@ from musicrnn.plots import piano_roll
 from musicrnn.summaries import named_notes
 from ui import state
 from ui.boot import through_app
-from ui.widgets import choose_model
+from ui.widgets import choose_model, models_or_stop
 
 through_app()  # see ui/boot.py: deep links on a fresh server
 
@@ -22,10 +22,7 @@ def loss_numbers(model_id: str, dataset_key: str, name: str, _model, _notes, _co
 st.title("How it works")
 st.caption("What the network reads, what it predicts and how its music gets chosen — on your data, with a real model.")
 
-models = state.available_models()
-if not models:
-    st.error("No model is available: train one on the Train page or upload a .keras file on the Generate page.")
-    st.stop()
+models = models_or_stop("No model is available: train one on the Train page or upload a .keras file on the Generate page.")
 entry = choose_model(models, "explain_model")
 model, L = entry.model, entry.model.cfg.seq_length
 

@@ -6,16 +6,13 @@ from musicrnn.generate import MAX_VARIATIONS, Sampling
 from musicrnn.guide import CHORDS_HELP, MAX_CANDIDATES, NEEDS_BEATS
 from ui import state, steer
 from ui.boot import through_app
-from ui.widgets import choose_model
+from ui.widgets import choose_model, models_or_stop
 
 through_app()
 
 st.title("Steer the music")
 st.caption("Give the model a melody to harmonise, chords to follow, or a passage to write again.")
-models = state.available_models()
-if not models:
-    st.error("No model is available: train one on the Train page or upload a .keras file on Generate.")
-    st.stop()
+models = models_or_stop("No model is available: train one on the Train page or upload a .keras file on Generate.")
 entry = choose_model(models, "steer_model")
 if not entry.model.cfg.beats:
     st.error(f"“{entry.label}” cannot be steered: {NEEDS_BEATS}.")

@@ -39,6 +39,15 @@ def play(audio: Rendered, autoplay: bool = False) -> None:
         st.caption(audio.warning)
 
 
+def models_or_stop(message: str) -> dict[str, state.ModelEntry]:
+    """The visitor's models; with none, `message` as an error and the page stops there."""
+    models = state.available_models()
+    if not models:
+        st.error(message)
+        st.stop()
+    return models
+
+
 def choose_model(models: dict[str, state.ModelEntry], key: str) -> state.ModelEntry:
     """The "Model" radio over `models`, its choice kept across pages. A kept choice whose model is gone (a run
     forgotten on the Train page) falls back to the first, instead of the radio failing on a missing option."""
