@@ -14,6 +14,8 @@ HEADS = ("pitch", "step", "duration")
 NOTE_COLOR = "#6d28d9"
 VALIDATION_COLOR = "#f59e0b"
 PRIMER_COLOR = "#a8a29e"
+# A harmonisation's given melody: apart from every part colour below (an outline sets it off too).
+MELODY_COLOR = "#e11d48"
 # One colour per part of a piece (in part order), distinct on white and for common colour blindness (Okabe-Ito).
 PART_COLORS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#f0e442"]
 
@@ -23,16 +25,25 @@ def piano_roll(notes: pd.DataFrame, title: str = "", height: int = 360, primer: 
 
     With `primer` (the notes a generated piece continues), they are drawn in grey before time 0, where the
     new notes begin (a generated piece's times count from the primer's last onset). A table with several
-    parts gets one colour per part and a legend; clicking a part in the legend hides it (mutes it in the roll)."""
-    parts = sorted(notes["part"].unique()) if "part" in notes and len(notes) else []
+    parts gets one colour per part and a legend; clicking a part in the legend hides it (mutes it in the roll).
+    A harmonisation's `melody` column (True for the given melody's notes) draws those in their own colour,
+    with a "Melody" legend entry; the other notes are drawn as above."""
+    melody = notes["melody"].to_numpy(bool) if "melody" in notes else np.zeros(len(notes), bool)
+    rest = notes[~melody]
+    parts = sorted(rest["part"].unique()) if "part" in rest and len(rest) else []
+    legend = len(parts) > 1 or bool(melody.any())
     if len(parts) > 1:
         figure = go.Figure()
         for index, part in enumerate(parts):
-            trace = _note_bars(notes[notes["part"] == part], color=PART_COLORS[index % len(PART_COLORS)],
+            trace = _note_bars(rest[rest["part"] == part], color=PART_COLORS[index % len(PART_COLORS)],
                                what=part_name(part)).data[0]
             figure.add_trace(trace.update(legendgroup=part_name(part), showlegend=True))
     else:
-        figure = _note_bars(notes)
+        figure = _note_bars(rest, what="harmony" if melody.any() else "")
+        figure.data[0].showlegend = legend
+    if melody.any():
+        trace = _note_bars(notes[melody], color=MELODY_COLOR, what="Melody").data[0]
+        figure.add_trace(trace.update(legendgroup="Melody", showlegend=True, marker_line=dict(color="#1f2937", width=1)))
     if primer is not None and len(primer):
         shifted = primer.assign(start=primer["start"] - primer["start"].max(), end=primer["end"] - primer["start"].max())
         figure.add_trace(_note_bars(shifted, color=PRIMER_COLOR, what="primer").data[0])
@@ -45,10 +56,11 @@ def piano_roll(notes: pd.DataFrame, title: str = "", height: int = 360, primer: 
         xaxis_title="time (s)",
         yaxis=_pitch_axis(low_high),
         bargap=0,
-        showlegend=len(parts) > 1,
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, title_text="parts (click to hide)"),
+        showlegend=legend,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0,
+                    title_text="parts (click to hide)" if len(parts) > 1 else "click to hide"),
     )
-    if len(parts) > 1 and primer is not None and len(primer):
+    if legend and primer is not None and len(primer):
         figure.data[-1].showlegend = False  # the grey primer is not a part of the piece
     return figure
 

@@ -148,3 +148,29 @@ def test_top_voice_takes_the_highest_note_of_each_onset(chorale):
     first = chorale[chorale["beat"] == 0]["pitch"].max()
     assert melody.pitch[0] == first and melody.onset[0] == 0
     assert np.all(np.diff(melody.onset) > 0)
+
+
+def test_the_piano_roll_draws_a_harmonisations_melody_in_its_own_colour(model):
+    from musicrnn.plots import MELODY_COLOR, piano_roll
+
+    melody = parse_melody(MELODY)
+    piece = harmonize(model, melody, Sampling(seed=0, variations=1))[0]
+    figure = piano_roll(piece)
+    shown = [trace for trace in figure.data if trace.name == "Melody"]
+    assert len(shown) == 1 and shown[0].marker.color == MELODY_COLOR and shown[0].showlegend
+    assert sorted(shown[0].y) == sorted(melody.pitch.tolist())
+    others = [trace for trace in figure.data if trace.name != "Melody"]
+    assert sum(len(trace.y) for trace in others) == int((~piece["melody"]).sum())
+    assert all(trace.marker.color != MELODY_COLOR for trace in others) and figure.layout.showlegend
+
+
+def test_a_parts_harmonisation_keeps_its_part_colours_beside_the_melody(chorale):
+    from musicrnn.parts import part_name
+    from musicrnn.plots import MELODY_COLOR, PART_COLORS, piano_roll
+
+    notes = chorale.iloc[:40].copy()
+    notes["melody"] = notes["part"] == notes["part"].min()  # the first part plays the melody here
+    figure = piano_roll(notes)
+    legend = {trace.name: trace.marker.color for trace in figure.data if trace.showlegend}
+    harmony_parts = sorted(notes.loc[~notes["melody"], "part"].unique())
+    assert legend == {"Melody": MELODY_COLOR, **{part_name(p): PART_COLORS[i] for i, p in enumerate(harmony_parts)}}
