@@ -43,6 +43,29 @@ def test_a_bad_melody_token_is_named_on_the_page():
     assert any("'X9/1'" in e.value for e in at.error)
 
 
+def keyboards(at: AppTest) -> list:
+    return [e for e in at.get("bidi_component") if e.proto.component_name == "musicrnn_keyboard"]
+
+
+def test_the_on_screen_keyboard_sits_under_the_typed_melody_only():
+    at = steer_page()
+    source = next(r for r in at.radio if r.label == "Melody from")
+    assert source.value == "Typed or played notes"
+    assert len(keyboards(at)) == 1 and keyboards(at)[0].proto.js_content.strip()  # sent inline: works offline
+    source.set_value("A bundled chorale's top voice").run()
+    assert not at.exception and not keyboards(at)
+
+
+def test_a_key_press_appends_its_token_and_the_edits_remove_tokens():
+    from ui.keyboard import BACK, CLEAR, edited
+
+    assert edited("E4/1 D4/1", "C4/2") == "E4/1 D4/1 C4/2"
+    assert edited("  ", "R/0.5") == "R/0.5"
+    assert edited("E4/1 D4/1\nC4/2", BACK) == "E4/1 D4/1"
+    assert edited("", BACK) == ""
+    assert edited("E4/1 D4/1", CLEAR) == ""
+
+
 def test_an_unknown_chord_is_named_and_good_chords_draw_a_roll():
     at = steer_page()
     next(t for t in at.text_input if t.label == "Chords").set_value("C Zm").run()

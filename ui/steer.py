@@ -13,9 +13,11 @@ from musicrnn.music_metrics import corpus_harmony_report, harmony_report
 from musicrnn.plots import add_chords, piano_roll
 
 from . import state
+from .keyboard import keyboard
 from .primer import bundled_notes
 from .widgets import play
 
+TYPED = "Typed or played notes"
 HARMONIES, CHORDS, REWRITE = "steer_harmonies", "steer_chord_pieces", "steer_rewrite"
 REPORT_NAMES = {"voices_per_onset": "voices per onset", "chord_notes_in_key": "chord notes in the key",
                 "parallel_fifths_per_100": "parallel fifths (outer voices, per 100 onsets)",
@@ -30,9 +32,11 @@ def boost(strength: float) -> float:
 
 def melody_input(source: str) -> Melody | str | None:
     """The melody the visitor chose (or the problem with it, as text)."""
-    if source == "Typed notes":
-        text = st.text_area("Melody", key=state.keep("steer_melody", "C4/1 D4/1 E4/1 F4/1 G4/2 E4/1 D4/1 C4/2"), help=MELODY_HELP)
-        st.caption(MELODY_HELP)
+    if source == TYPED:
+        text_key = state.keep("steer_melody", "C4/1 D4/1 E4/1 F4/1 G4/2 E4/1 D4/1 C4/2")
+        text = st.text_area("Melody", key=text_key, help=MELODY_HELP)
+        st.caption(MELODY_HELP + " Or play it: each key adds a note of the chosen length to the text above.")
+        keyboard(text_key, key="steer_keyboard")
         try:
             return parse_melody(text)
         except ValueError as exc:
@@ -123,7 +127,7 @@ def dataset_files() -> dict[str, pd.DataFrame]:
 
 def melody_sources() -> list[str]:
     extra = ["A dataset file's top voice"] if dataset_files() else []
-    return ["Typed notes", "A bundled chorale's top voice", *extra, "A one-track MIDI file"]
+    return [TYPED, "A bundled chorale's top voice", *extra, "A one-track MIDI file"]
 
 
 def rewrite_source() -> pd.DataFrame | None:
