@@ -58,7 +58,7 @@ def piano_roll(notes: pd.DataFrame, title: str = "", height: int = 360, primer: 
         bargap=0,
         showlegend=legend,
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0,
-                    title_text="parts (click to hide)" if len(parts) > 1 else "click to hide"),
+                    title_text="parts (click to hide)" if len(parts) > 1 and not melody.any() else "click to hide"),
     )
     if legend and primer is not None and len(primer):
         figure.data[-1].showlegend = False  # the grey primer is not a part of the piece
