@@ -3,9 +3,8 @@ with the melody in its own colour); a bad melody token and an unknown chord are 
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
-
 from helpers_browser import settle
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not (ROOT / "musicrnn" / "assets" / "default_model.keras").exists(),
