@@ -35,15 +35,16 @@ def test_a_melody_played_on_the_keyboard_is_harmonised_with_audio_and_a_roll(ope
     keyboard = page.get_by_role("group", name="On-screen keyboard")
     keyboard.wait_for()
     press(page, "Clear melody", "")
-    press(page, "E4", "E4/1")
-    press(page, "D4", "E4/1 D4/1")
-    press(page, "F#4", "E4/1 D4/1 F#4/1")
-    press(page, "Backspace", "E4/1 D4/1")
+    melody_box(page).fill("G4/1")  # typed, not yet committed: a key press keeps it and adds to it
+    press(page, "E4", "G4/1 E4/1")
+    press(page, "D4", "G4/1 E4/1 D4/1")
+    press(page, "F#4", "G4/1 E4/1 D4/1 F#4/1")
+    press(page, "Backspace", "G4/1 E4/1 D4/1")
     page.get_by_role("radio", name="2 beats").click()
-    press(page, "C4", "E4/1 D4/1 C4/2")
+    press(page, "C4", "G4/1 E4/1 D4/1 C4/2")
     page.get_by_role("button", name="Octave up").click()
-    press(page, "C6", "E4/1 D4/1 C4/2 C6/2")  # the keys now start at C5
-    press(page, "Backspace", "E4/1 D4/1 C4/2")
+    press(page, "C6", "G4/1 E4/1 D4/1 C4/2 C6/2")  # the keys now start at C5
+    press(page, "Backspace", "G4/1 E4/1 D4/1 C4/2")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
