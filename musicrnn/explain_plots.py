@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .generate import note_name
 from .metric_plots import CORPUS_COLOR
 from .midi import note_times
 from .plots import NOTE_COLOR, _pitch_axis
+from .theory import note_name
 
 CONTEXT_COLOR = "#d1d5db"
 TARGET_COLOR = "#f59e0b"

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .generate import NOTE_NAMES
 from .midi import BEAT_GRID
 from .music_metrics import (
     METRIC_LABELS, TIME_EDGES, piece_beat_position_histogram, pitch_class_histogram, piece_time_histogram, time_bin_labels,
 )
+from .theory import NOTE_NAMES
 
 CORPUS_COLOR = "#9ca3af"
 PIECE_COLORS = ("#6d28d9", "#f59e0b", "#0891b2", "#db2777", "#16a34a", "#dc2626", "#2563eb", "#ca8a04")

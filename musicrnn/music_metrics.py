@@ -17,10 +17,10 @@ import pandas as pd
 from .dataset import Corpus
 from .features import CHORD_GAP, onsets_from_steps
 from .midi import BEAT_GRID, DEFAULT_BPM, main_bpm, snap
+from .theory import SCALES
 
-# MusPy's scales for scale consistency: the major and natural minor scales on each of the 12 roots.
-MAJOR = (0, 2, 4, 5, 7, 9, 11)
-MINOR = (0, 2, 3, 5, 7, 8, 10)
+# MusPy's scales for scale consistency (and our key finding): major and natural minor on each of the 12 roots.
+KEY_SCALES = (SCALES["major"], SCALES["minor"])
 NGRAM = 4  # repetition counts repeated 4-note pitch patterns
 # Shared bins for step and duration histograms (seconds): one bin for "zero" (notes of a chord), then
 # bins half an octave wide centred on 1/32, 1/16 … 4 s and the half-way points (0.177, 0.354, 0.707 …),
@@ -84,7 +84,7 @@ def scale_consistency(pitch: np.ndarray) -> float:
     if not len(pitch):
         return float("nan")
     counts = np.bincount(np.asarray(pitch, dtype=np.int64) % 12, minlength=12)
-    inside = max(int(counts[[(root + degree) % 12 for degree in scale]].sum()) for scale in (MAJOR, MINOR) for root in range(12))
+    inside = max(int(counts[[(root + degree) % 12 for degree in scale]].sum()) for scale in KEY_SCALES for root in range(12))
     return inside / len(pitch)  # integer counts, so a perfect fit is exactly 1.0
 
 
@@ -503,7 +503,7 @@ def harmony_report(notes: pd.DataFrame) -> dict[str, float]:
     is_top = np.zeros(len(pitch), bool)
     is_top[top_index] = True
     counts = np.bincount(pitch[is_top] % 12, minlength=12)
-    key = max(((root, scale) for scale in (MAJOR, MINOR) for root in range(12)),
+    key = max(((root, scale) for scale in KEY_SCALES for root in range(12)),
               key=lambda rs: counts[[(rs[0] + d) % 12 for d in rs[1]]].sum())
     in_key = np.isin(pitch[~is_top] % 12, [(key[0] + d) % 12 for d in key[1]])
     two = sounding.sum(axis=1) >= 2

@@ -6,11 +6,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .generate import note_name
 from .midi import note_times
 from .parts import part_name
+from .theory import HEADS, note_name
 
-HEADS = ("pitch", "step", "duration")
 NOTE_COLOR = "#6d28d9"
 VALIDATION_COLOR = "#f59e0b"
 PRIMER_COLOR = "#a8a29e"

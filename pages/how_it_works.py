@@ -3,10 +3,11 @@ import streamlit as st
 
 from musicrnn import explain
 from musicrnn.explain_plots import distribution_chart, loss_chart, window_roll
-from musicrnn.generate import Sampling, note_name
+from musicrnn.generate import Sampling
 from musicrnn.metric_plots import PERPLEXITY_EXPLANATION, evaluation_table
 from musicrnn.plots import piano_roll
 from musicrnn.summaries import named_notes
+from musicrnn.theory import note_name
 from ui import state
 from ui.boot import through_app
 from ui.widgets import choose_model, models_or_stop

@@ -11,9 +11,10 @@ from musicrnn.config import preset
 from musicrnn.dataset import Corpus, flatten, window_batch
 from musicrnn.features import feature_count
 from musicrnn.explain_plots import distribution_chart, loss_chart, window_roll
-from musicrnn.generate import Sampling, allowed_pitches, note_name, sample_pitches, sampling_distribution
+from musicrnn.generate import Sampling, allowed_pitches, sample_pitches, sampling_distribution
 from musicrnn.infer import LSTMWeights, NumpyModel
 from musicrnn.metric_plots import evaluation_table
+from musicrnn.theory import note_name
 from helpers_models import synthetic_tables, walk_notes
 
 

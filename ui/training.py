@@ -9,7 +9,8 @@ import streamlit as st
 from musicrnn.config import PRESETS, Config
 from musicrnn.jobs import TrainingJob
 from musicrnn.metric_plots import PERPLEXITY_EXPLANATION, evaluation_table
-from musicrnn.plots import HEADS, loss_chart
+from musicrnn.plots import loss_chart
+from musicrnn.theory import HEADS
 from musicrnn.verdict import verdict
 
 from . import state
