@@ -497,8 +497,8 @@ def continuation_scores(model, pieces: list[pd.DataFrame], end: float, count: in
 
 
 def _log_softmax_at(logits: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Each row's log-probability of its class `index` (metrics.log_softmax, in float64)."""
-    from .metrics import log_softmax
+    """Each row's log-probability of its class `index` (evaluation.scores.log_softmax, in float64)."""
+    from .evaluation.scores import log_softmax
 
     return log_softmax(np.asarray(logits, np.float64))[np.arange(len(index)), index]
 

@@ -10,8 +10,8 @@ import pytest
 from musicrnn.config import preset
 from musicrnn.parts import PART_CLASSES
 from musicrnn.dataset import Corpus
-from musicrnn.metrics import part_baselines
-from musicrnn.metrics import baseline_cross_entropy, bigram_probs, model_scores, rhythm_baselines, unigram_probs
+from musicrnn.evaluation.scores import part_baselines
+from musicrnn.evaluation.scores import baseline_cross_entropy, bigram_probs, model_scores, rhythm_baselines, unigram_probs
 
 
 def corpus_of(*pitch_lists, step: float = 0.25) -> Corpus:
