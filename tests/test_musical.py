@@ -1,4 +1,4 @@
-"""Musical metrics and the comparison figures on examples small enough to check by hand."""
+"""Musical metrics on examples small enough to check by hand."""
 from __future__ import annotations
 
 import math
@@ -8,15 +8,6 @@ import pandas as pd
 import pytest
 
 from musicrnn.dataset import Corpus
-from musicrnn.plots.metrics import (
-    PERPLEXITY_EXPLANATION,
-    duration_overlay,
-    evaluation_table,
-    metrics_table,
-    pitch_class_overlay,
-    time_overlay,
-)
-from musicrnn.evaluation.scores import baseline_top1
 from musicrnn.evaluation.musical import (
     METRIC_LABELS,
     TIME_EDGES,
@@ -152,56 +143,6 @@ def test_corpus_histograms_pool_all_notes():
     # Steps leave out each file's first note: two steps of 0.25 s.
     assert corpus_time_histogram(corpus, "step")[time_bin_labels().index("0.25 s")] == 1.0
     assert corpus_time_histogram(corpus, "duration")[time_bin_labels().index("0.18 s")] == 1.0
-
-
-# ---------------------------------------------------------------- figures and tables
-
-def test_pitch_class_overlay_draws_the_corpus_and_each_variation():
-    pieces = [table(C_SCALE), table([60, 60, 67])]
-    figure = pitch_class_overlay(pieces, pitch_class_histogram(np.array(C_SCALE)))
-    assert [t.name for t in figure.data] == ["corpus", "variation 1", "variation 2"]
-    assert list(figure.data[0].x) == ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
-    np.testing.assert_allclose(figure.data[2].y, pitch_class_histogram(np.array([60, 60, 67])))
-
-
-def test_duration_and_step_overlays_use_the_shared_bins():
-    corpus = corpus_of(table(C_SCALE))
-    figure = duration_overlay(table([60, 62], duration=0.5), corpus_time_histogram(corpus, "duration"))
-    assert [t.name for t in figure.data] == ["corpus", "generated"]
-    assert list(figure.data[1].x) == time_bin_labels()
-    assert figure.data[1].y[time_bin_labels().index("0.5 s")] == 1.0
-    steps = time_overlay([table(C_SCALE)], corpus_time_histogram(corpus, "step"), "step", names=["mine"])
-    assert steps.data[1].name == "mine" and steps.data[1].y[time_bin_labels().index("0.25 s")] == 1.0
-
-
-def test_evaluation_table_lists_model_and_baselines():
-    scores = {"pitch_cross_entropy": 1.0, "pitch_top1": 0.5}
-    baselines = {"uniform": math.log(128), "unigram": 3.0, "bigram": 2.0}
-    result = evaluation_table(scores, baselines, {"uniform": 1 / 128, "unigram": 0.1, "bigram": 0.3})
-    assert list(result.index) == ["model", "uniform", "unigram", "bigram"]
-    assert list(result.columns) == ["cross-entropy (nats)", "perplexity", "top-1"]
-    assert result.loc["uniform", "perplexity"] == pytest.approx(128)
-    assert result.loc["model", "perplexity"] == pytest.approx(math.e)
-    assert result.loc["bigram", "top-1"] == 0.3
-    assert evaluation_table(scores, baselines)["top-1"].isna().sum() == 3
-    assert "perplexity" in PERPLEXITY_EXPLANATION.lower()
-
-
-def test_baseline_top1_counts_the_most_likely_next_pitch():
-    def c(*lists):
-        return Corpus.from_tables([(f"f{i}", pd.DataFrame({"pitch": p, "step": 0.25, "duration": 0.5})) for i, p in enumerate(lists)])
-
-    # Unigram always says 60; the bigram says 62 after 60 and 60 after 62.
-    top1 = baseline_top1(c([60, 62, 60], [62, 60]), c([60, 62, 64]))
-    assert top1 == {"uniform": 1 / 128, "unigram": 0.0, "bigram": 0.5}
-
-
-def test_metrics_table_has_a_row_per_metric_and_the_corpus_last():
-    pieces = [piece_metrics(table(C_SCALE)), piece_metrics(triads())]
-    result = metrics_table(pieces, corpus_metrics(corpus_of(table(C_SCALE))))
-    assert list(result.columns) == ["variation 1", "variation 2", "corpus"]
-    assert len(result) == len(METRIC_LABELS)
-    assert result.loc["notes per onset", "variation 2"] == 3.0
 
 
 # ---------------------------------------------------------------- rhythm metrics
