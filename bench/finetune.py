@@ -55,7 +55,7 @@ def corpus_of(items: list[tuple[str, bytes]]):
 
 def score(model_file: bytes, held_out, training) -> float:
     from musicrnn.infer import read_model_file
-    from musicrnn.metrics import model_scores
+    from musicrnn.evaluation.scores import model_scores
 
     return model_scores(read_model_file(model_file), held_out, training)["pitch_cross_entropy"]
 
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict:
     from musicrnn.bundled import DEFAULT_MODEL
     from musicrnn.config import preset
     from musicrnn.finetune import fine_tune_config, init_model
-    from musicrnn.metrics import baseline_cross_entropy
+    from musicrnn.evaluation.scores import baseline_cross_entropy
 
     tunes = folk_tunes(args.collection, TRAIN_TUNES + HELD_OUT_TUNES)
     training, held_out = corpus_of(tunes[:TRAIN_TUNES]), corpus_of(tunes[TRAIN_TUNES:])

@@ -15,7 +15,7 @@ from musicrnn.bundled import CHORALES, DEFAULT_PRIMER, chorale_files, default_mo
 from musicrnn.generate import Sampling, generate  # noqa: E402
 from musicrnn.guide import follow_chords, harmonize, parse_chords, rewrite, top_voice  # noqa: E402
 from musicrnn.midi import midi_to_notes  # noqa: E402
-from musicrnn.music_metrics import corpus_harmony_report, harmony_report  # noqa: E402
+from musicrnn.evaluation.musical import corpus_harmony_report, harmony_report  # noqa: E402
 
 TARGET_SECONDS = 1.0
 

@@ -28,7 +28,7 @@ from bench.common import machine_line, print_json, table  # noqa: E402
 from musicrnn.bundled import CHORALES, DEFAULT_MODEL, default_primer  # noqa: E402
 from musicrnn.dataset import Corpus  # noqa: E402
 from musicrnn.infer import read_model_file  # noqa: E402
-from musicrnn.metrics import baseline_cross_entropy, model_scores, rhythm_baselines  # noqa: E402
+from musicrnn.evaluation.scores import baseline_cross_entropy, model_scores, rhythm_baselines  # noqa: E402
 from musicrnn.midi import load_one, load_paths, midi_bytes, notes_to_midi  # noqa: E402
 
 RETIMED_BPM = (76.0, 96.0, 108.0)
@@ -99,7 +99,7 @@ def generated_rhythm(model, corpus: Corpus, variations: int, seeds: int) -> dict
     """Generated pieces (default settings): onsets on the grid from the written files, rhythm metrics vs the
     corpus files' 5th-95th percentile."""
     from musicrnn.generate import Sampling, generate
-    from musicrnn.music_metrics import metrics_of, on_grid
+    from musicrnn.evaluation.musical import metrics_of, on_grid
 
     pieces = []
     for seed in range(seeds):

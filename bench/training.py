@@ -104,7 +104,7 @@ def epoch_timer():
 def held_out_cross_entropy(predict_last_logits, val, cfg) -> tuple[float, int]:
     """Pitch cross-entropy (nats/note) of the note after every window of L notes in the held-out files."""
     from musicrnn.dataset import tutorial_windows
-    from musicrnn.metrics import log_softmax
+    from musicrnn.evaluation.scores import log_softmax
 
     losses = []
     for pitch, step, duration in zip(val.pitch, val.step, val.duration):

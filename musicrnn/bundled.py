@@ -1,7 +1,6 @@
 """What ships with the package: the Bach chorale corpus and the default model."""
 from __future__ import annotations
 
-import hashlib
 import pickle
 import subprocess
 import sys
@@ -83,7 +82,9 @@ def default_model() -> NumpyModel:
 
 def default_model_id() -> str:
     """A short content hash naming the bundled model in recipes."""
-    return "default:" + hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest()[:12]
+    from .recipe import model_id  # here, not at the top: musicrnn.recipe imports this module
+
+    return model_id("default", DEFAULT_MODEL.read_bytes())
 
 
 def primer_from(notes: pd.DataFrame, count: int = 16) -> pd.DataFrame:

@@ -324,7 +324,7 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     from .audio import instrument_program
     from .guide import harmonize, harmony_midi, melody_text, parse_melody, top_voice
     from .midi import midi_bytes, midi_to_notes
-    from .music_metrics import harmony_report
+    from .evaluation.musical import harmony_report
 
     if bool(args.melody) == bool(args.melody_file):
         raise ValueError("give the melody as --melody TEXT or --melody-file FILE (one of them)")
@@ -368,8 +368,8 @@ def _primer_from_file(path: str, count: int):
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .bundled import chorale_files, default_primer
-    from .metrics import baseline_cross_entropy, baseline_top1, model_scores, part_baselines, rhythm_baselines
-    from .music_metrics import musical_comparison
+    from .evaluation.scores import baseline_cross_entropy, baseline_top1, model_scores, part_baselines, rhythm_baselines
+    from .evaluation.musical import musical_comparison
 
     model = _load_model(args.model)
     data = _corpus(_good_files(args.data or [str(p) for p in chorale_files()], quiet=True))

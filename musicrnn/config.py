@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-PITCH_CLASSES = 128  # the pitch head predicts one of all 128 MIDI pitches
 TIME_UNITS = ("seconds", "beats")
+CONFIG_MEMBER = "musicrnn.json"  # our Config and training facts, stored inside the .keras zip
 
 
 @dataclass

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .config import PITCH_CLASSES, Config
+from .config import Config
 from .dataset import Corpus, flatten
 from .features import class_beats, clip_times, rhythm_class, timing_of
-from .generate import Sampling, allowed_pitches, note_name, sampling_distribution
+from .generate import Sampling, allowed_pitches, sampling_distribution
 from .parts import PART_CLASSES, PART_NAMES
-from .metrics import baseline_cross_entropy, baseline_top1, log_softmax, model_scores
+from .evaluation.scores import baseline_cross_entropy, baseline_top1, log_softmax, model_scores
+from .theory import PITCH_CLASSES, note_name
 
 RICH_FEATURES = ("log(1 + step)", "log(1 + duration)", "same chord?", "interval / 12", "chord size / 4")
 BEAT_FEATURES = ("place in beat (sin)", "place in beat (cos)", "place in bar (sin)", "place in bar (cos)")
@@ -252,7 +253,7 @@ def distribution_entropy(probs: np.ndarray) -> float:
 
 @dataclass
 class LossNumbers:
-    model: dict  # metrics.model_scores on the file
+    model: dict  # evaluation.scores.model_scores on the file
     baselines: dict  # uniform / unigram / bigram cross-entropy on the file
     baselines_top1: dict
     seen_in_training: bool | None  # None when the model does not say which files it trained on

@@ -19,22 +19,12 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from .config import PITCH_CLASSES, Config
+from .config import Config
 from .features import chord_count, class_beats, clip_times, encode_step, encode_timed, timing_of
 from .midi import DEFAULT_BPM
 from .parts import DRUMS_PART, PART_CLASSES, PIANO_PART
+from .theory import PITCH_CLASSES, scale_pitch_classes
 
-NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
-FLAT_NAMES = {"Db": 1, "Eb": 3, "Gb": 6, "Ab": 8, "Bb": 10}
-SCALES = {
-    "major": [0, 2, 4, 5, 7, 9, 11],
-    "minor": [0, 2, 3, 5, 7, 8, 10],
-    "harmonic minor": [0, 2, 3, 5, 7, 8, 11],
-    "dorian": [0, 2, 3, 5, 7, 9, 10],
-    "major pentatonic": [0, 2, 4, 7, 9],
-    "minor pentatonic": [0, 3, 5, 7, 10],
-    "blues": [0, 3, 5, 6, 7, 10],
-}
 MAX_NOTES = 2000
 MAX_VARIATIONS = 8
 MIN_DURATION = 0.05  # seconds
@@ -77,23 +67,6 @@ class Sampling:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def note_name(pitch: int) -> str:
-    """MIDI pitch to scientific name: 60 -> 'C4'."""
-    return f"{NOTE_NAMES[int(pitch) % 12]}{int(pitch) // 12 - 1}"
-
-
-def scale_pitch_classes(key: str) -> set[int]:
-    """'D:minor' -> the pitch classes of D natural minor. Raises ValueError for unknown keys."""
-    tonic, _, scale = key.partition(":")
-    tonic = tonic.strip()
-    tonic = tonic[:1].upper() + tonic[1:]
-    root = NOTE_NAMES.index(tonic) if tonic in NOTE_NAMES else FLAT_NAMES.get(tonic)
-    scale = (scale or "major").strip().lower()
-    if root is None or scale not in SCALES:
-        raise ValueError(f"unknown key {key!r}: use a tonic like C, F#, Bb and one of {', '.join(SCALES)}")
-    return {(root + step) % 12 for step in SCALES[scale]}
 
 
 def allowed_pitches(settings: Sampling) -> np.ndarray:

@@ -10,17 +10,16 @@ a rewrite span counts from the piece's first note (its `beat` column).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .config import PITCH_CLASSES, Config
+from .config import Config
 from .features import rhythm_class, timing_of
-from .generate import (FLAT_NAMES, MAX_NOTES, MAX_VARIATIONS, NO_PITCH, NOTE_NAMES, Guide, Sampling, generate, note_name,
-                       validate)
+from .generate import MAX_NOTES, MAX_VARIATIONS, NO_PITCH, Guide, Sampling, generate, validate
 from .midi import BEAT_GRID
+from .theory import CHORD_QUALITIES, PITCH_CLASSES, note_name, parse_pitch, root_class
 
 NEEDS_BEATS = ("this model counts time in seconds, so it cannot be held to a melody's onsets, a chord's bars or a "
                "span: train (or pick) a beats model — the presets 'chorale' and 'tiny' are beats models")
@@ -33,42 +32,12 @@ _PITCH = np.arange(PITCH_CLASSES)
 
 # --- Text: melodies and chords ------------------------------------------------------------------------------
 
-_NOTE = re.compile(r"^([A-Ga-g])([#b]?)(-?\d)$")
-CHORD_QUALITIES = {
-    "": (0, 4, 7), "maj": (0, 4, 7), "M": (0, 4, 7), "m": (0, 3, 7), "min": (0, 3, 7),
-    "7": (0, 4, 7, 10), "maj7": (0, 4, 7, 11), "M7": (0, 4, 7, 11), "m7": (0, 3, 7, 10), "min7": (0, 3, 7, 10),
-    "dim": (0, 3, 6), "°": (0, 3, 6), "dim7": (0, 3, 6, 9), "°7": (0, 3, 6, 9), "m7b5": (0, 3, 6, 10), "ø": (0, 3, 6, 10),
-    "aug": (0, 4, 8), "+": (0, 4, 8), "sus2": (0, 2, 7), "sus4": (0, 5, 7), "6": (0, 4, 7, 9), "m6": (0, 3, 7, 9),
-    "9": (0, 4, 7, 10, 2),
-}
 MELODY_HELP = ("Notes as NAME+OCTAVE/BEATS, separated by spaces: `E4/1 D4/1 C4/2` is E, D (a beat each), then C "
                "for two beats. Sharps `F#4`, flats `Bb3`, rests `R/1`; beats may be fractions of a beat like 0.5 "
                "or 1.5 (quarter note = 1 beat).")
 CHORDS_HELP = ("Chord names separated by spaces, one per bar (`C G Am F`) or with beats (`C:2 G:2`). Major `C`, minor "
                "`Am`, 7th `G7`, `Cmaj7`, `Dm7`, diminished `Bdim`, `Bm7b5`, augmented `Caug`, `Dsus4`. The "
                "progression repeats to the end of the piece.")
-
-
-def root_class(name: str) -> int | None:
-    """'C' -> 0, 'F#' -> 6, 'Bb' -> 10; None for anything else."""
-    name = name[:1].upper() + name[1:]
-    return NOTE_NAMES.index(name) if name in NOTE_NAMES else FLAT_NAMES.get(name, {"Cb": 11, "Fb": 4, "E#": 5, "B#": 0}.get(name))
-
-
-def parse_pitch(text: str) -> int:
-    """'C4' -> 60, 'F#3' -> 54, 'Bb2' -> 46 (scientific pitch: C4 is middle C)."""
-    match = _NOTE.match(text.strip())
-    root = root_class(match.group(1) + match.group(2)) if match else None
-    if root is None:
-        raise ValueError(f"{text!r} is not a note name: use a letter A-G, an optional # or b, and an octave, like C4 or F#3")
-    pitch = root + 12 * (int(match.group(3)) + 1)
-    if match.group(1).upper() + match.group(2) == "B#":
-        pitch += 12  # B#3 sounds as C4
-    elif match.group(1).upper() + match.group(2) == "Cb":
-        pitch -= 12  # Cb4 sounds as B3
-    if not 0 <= pitch < PITCH_CLASSES:
-        raise ValueError(f"{text!r} is outside the MIDI range C-1 to G9")
-    return pitch
 
 
 def _beats(text: str, token: str) -> float:
@@ -528,8 +497,8 @@ def continuation_scores(model, pieces: list[pd.DataFrame], end: float, count: in
 
 
 def _log_softmax_at(logits: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Each row's log-probability of its class `index` (metrics.log_softmax, in float64)."""
-    from .metrics import log_softmax
+    """Each row's log-probability of its class `index` (evaluation.scores.log_softmax, in float64)."""
+    from .evaluation.scores import log_softmax
 
     return log_softmax(np.asarray(logits, np.float64))[np.arange(len(index)), index]
 

@@ -18,10 +18,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .config import PITCH_CLASSES, Config
+from .config import CONFIG_MEMBER, Config
 from .features import feature_count
 from .parts import PART_CLASSES
 from .safezip import ZipRefused, member_problem, open_zip, read_member
+from .theory import PITCH_CLASSES
 
 MAX_MODEL_BYTES = 64 * 1024 * 1024
 # A .keras file holds 3-4 members; its JSON is kilobytes (config.json ~10 KB, musicrnn.json grows with the
@@ -29,7 +30,6 @@ MAX_MODEL_BYTES = 64 * 1024 * 1024
 MAX_MODEL_MEMBERS = 16
 MAX_JSON_BYTES = 4 * 1024 * 1024
 MAX_MODEL_RATIO = 100  # Keras stores members uncompressed; weights never compress 100x, bombs do
-CONFIG_MEMBER = "musicrnn.json"
 ALLOWED_LAYERS = {"InputLayer", "Embedding", "Reshape", "Rescaling", "Concatenate", "LSTM", "Dropout", "Dense"}
 
 

@@ -11,11 +11,10 @@ from pathlib import Path
 import keras
 from keras import ops
 
-from .config import PITCH_CLASSES, Config
+from .config import CONFIG_MEMBER, Config
 from .features import feature_count
 from .parts import PART_CLASSES
-
-from .infer import CONFIG_MEMBER  # our Config and training facts, stored inside the .keras zip
+from .theory import PITCH_CLASSES
 
 
 def _mean(values):

@@ -7,7 +7,7 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from .generate import note_name
+from .theory import note_name
 from .midi import DRUMS_PROGRAM, LoadedFile, Track
 
 _NOTE_COUNT = re.compile(r"\s*\(\d[\d,]* notes?\)$")

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from .ingest import CachedFile
 
 ProgressFn = Callable[[dict], None]
-HEADS = ("pitch", "step", "duration")
 # The best epoch is judged on the total validation loss: it weighs every head as training does, whatever the
 # heads are (regression today, classes tomorrow), so nothing here depends on what they predict.
 MONITOR = "val_loss"

@@ -3,7 +3,7 @@ import math
 
 import streamlit as st
 
-from musicrnn.plots import note_histograms, piano_roll
+from musicrnn.plots.notes import note_histograms, piano_roll
 from musicrnn.summaries import named_notes
 from ui import state
 from ui.boot import through_app

@@ -2,8 +2,9 @@
 import streamlit as st
 
 from musicrnn.audio import gm_instruments
-from musicrnn.generate import MAX_NOTES, MAX_VARIATIONS, NOTE_NAMES, SCALES, Sampling
+from musicrnn.generate import MAX_NOTES, MAX_VARIATIONS, Sampling
 from musicrnn.summaries import readable_note
+from musicrnn.theory import NOTE_NAMES, SCALES
 from ui import generation, state
 from ui.boot import through_app
 from ui.generation import ANY_KEY, RESULT

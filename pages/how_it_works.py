@@ -2,11 +2,12 @@
 import streamlit as st
 
 from musicrnn import explain
-from musicrnn.explain_plots import distribution_chart, loss_chart, window_roll
-from musicrnn.generate import Sampling, note_name
-from musicrnn.metric_plots import PERPLEXITY_EXPLANATION, evaluation_table
-from musicrnn.plots import piano_roll
+from musicrnn.plots.explain import cross_entropy_chart, distribution_chart, window_roll
+from musicrnn.generate import Sampling
+from musicrnn.plots.metrics import PERPLEXITY_EXPLANATION, evaluation_table
+from musicrnn.plots.notes import piano_roll
 from musicrnn.summaries import named_notes
+from musicrnn.theory import note_name
 from ui import state
 from ui.boot import through_app
 from ui.widgets import choose_model, models_or_stop
@@ -108,7 +109,7 @@ st.markdown(
     f"{table.loc['uniform', 'cross-entropy (nats)']:.2f} (= ln 128) for a blind guess. "
     f"For this window's target it is **{prediction.loss:.2f}**; averaged over the {numbers.model['notes']} notes of this file:"
 )
-st.plotly_chart(loss_chart(table), key="explain_loss_chart")
+st.plotly_chart(cross_entropy_chart(table), key="explain_loss_chart")
 st.caption(PERPLEXITY_EXPLANATION + " The bigram guesses from the previous pitch only, the unigram from how common each pitch is; "
            f"both were fitted on the other {numbers.reference_files} files of your dataset.")
 guesses = table.loc[["unigram", "bigram"], "cross-entropy (nats)"]

@@ -44,7 +44,7 @@ def main() -> None:
     print(f"\ntrained in {time.time() - started:.0f} s; saved {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
     from musicrnn.infer import read_model_file
-    from musicrnn.metrics import baseline_cross_entropy, model_scores, part_baselines, rhythm_baselines
+    from musicrnn.evaluation.scores import baseline_cross_entropy, model_scores, part_baselines, rhythm_baselines
 
     model = read_model_file(path)
     train_part, val = corpus.split_by_name(result.val_files)

@@ -271,7 +271,7 @@ def test_a_file_at_60_96_120_or_180_bpm_gives_identical_windows_and_scores():
     from helpers_models import random_model
     from musicrnn.bundled import chorale_files
     from musicrnn.infer import read_model_file
-    from musicrnn.metrics import model_scores
+    from musicrnn.evaluation.scores import model_scores
     from musicrnn.midi import midi_to_notes
     from musicrnn.model import model_bytes
 

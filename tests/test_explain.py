@@ -10,10 +10,11 @@ from musicrnn import explain
 from musicrnn.config import preset
 from musicrnn.dataset import Corpus, flatten, window_batch
 from musicrnn.features import feature_count
-from musicrnn.explain_plots import distribution_chart, loss_chart, window_roll
-from musicrnn.generate import Sampling, allowed_pitches, note_name, sample_pitches, sampling_distribution
+from musicrnn.plots.explain import cross_entropy_chart, distribution_chart, window_roll
+from musicrnn.generate import Sampling, allowed_pitches, sample_pitches, sampling_distribution
 from musicrnn.infer import LSTMWeights, NumpyModel
-from musicrnn.metric_plots import evaluation_table
+from musicrnn.plots.metrics import evaluation_table
+from musicrnn.theory import note_name
 from helpers_models import synthetic_tables, walk_notes
 
 
@@ -184,4 +185,4 @@ def test_figures_build(model, notes):
     named = set(explain.top_notes(sampled, 3)["note"]) - {note_name(prediction.true_pitch)}
     assert {label.split(" ")[0] for label in labels if not label.startswith("true")} == named
     numbers = explain.loss_numbers(model, "walk", notes, Corpus.from_tables(synthetic_tables(3, 60)))
-    assert len(loss_chart(evaluation_table(numbers.model, numbers.baselines)).data[0].y) == 4
+    assert len(cross_entropy_chart(evaluation_table(numbers.model, numbers.baselines)).data[0].y) == 4

@@ -15,9 +15,10 @@ from musicrnn.features import encode_sequence, timing_of
 from musicrnn.midi import notes_to_midi
 from musicrnn.parts import PART_CLASSES, PART_NAMES
 from musicrnn.generate import primer_parts
-from musicrnn.generate import MIN_DURATION, Sampling, allowed_pitches, generate, sample_pitches, scale_pitch_classes
+from musicrnn.generate import MIN_DURATION, Sampling, allowed_pitches, generate, sample_pitches
 from musicrnn.infer import read_model_file
 from musicrnn.model import KerasStepper, model_bytes
+from musicrnn.theory import scale_pitch_classes
 
 PRIMER = walk_notes(seed=99, count=12)[["pitch", "step", "duration"]]
 C_MAJOR = {0, 2, 4, 5, 7, 9, 11}

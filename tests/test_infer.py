@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 
 from helpers_models import keras_outputs, random_inputs, random_model, randomize_weights, synthetic_corpus
-from musicrnn.config import PITCH_CLASSES, PRESETS, preset
+from musicrnn.config import CONFIG_MEMBER, PRESETS, preset
 from musicrnn.features import feature_count
 from musicrnn.parts import PART_CLASSES
-from musicrnn.infer import CONFIG_MEMBER, ModelFileError, read_model_file
+from musicrnn.infer import ModelFileError, read_model_file
 from musicrnn.model import load_keras_model, model_bytes, save_model
-
-HEADS = ("pitch", "step", "duration")
+from musicrnn.theory import HEADS, PITCH_CLASSES
 
 
 @pytest.fixture(scope="module")

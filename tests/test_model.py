@@ -10,8 +10,7 @@ import pytest
 
 from helpers_models import keras_outputs, random_inputs, random_model
 from musicrnn.parts import PART_CLASSES
-from musicrnn.config import PRESETS, Config, preset
-from musicrnn.infer import CONFIG_MEMBER
+from musicrnn.config import CONFIG_MEMBER, PRESETS, Config, preset
 from musicrnn.model import build_model, load_keras_model, mse_with_positive_pressure, save_model
 
 

@@ -51,7 +51,7 @@ def test_uploads_accumulate_across_goes_and_visits_and_each_can_be_removed():
 
 
 def test_piano_roll_hover_shows_each_notes_length_not_its_end():
-    from musicrnn.plots import piano_roll
+    from musicrnn.plots.notes import piano_roll
 
     notes = small_dataset(1).ok_files[0].notes.iloc[:20]
     bars = piano_roll(notes).data  # one trace per part (the chorale's voices)
@@ -62,7 +62,7 @@ def test_piano_roll_hover_shows_each_notes_length_not_its_end():
 
 
 def test_pitch_histogram_labels_pitches_with_note_names():
-    from musicrnn.plots import note_histograms
+    from musicrnn.plots.notes import note_histograms
 
     figure = note_histograms(small_dataset(1).ok_files[0].notes)
     assert any(label.startswith("C") for label in figure.layout.xaxis.ticktext)

@@ -77,7 +77,7 @@ def _download(at: AppTest) -> bytes:
 
 
 def test_the_piano_roll_colours_each_part_with_a_legend_entry(parts_model_file):
-    from musicrnn.plots import piano_roll
+    from musicrnn.plots.notes import piano_roll
 
     at = generate_page(parts_model_file)
     at.number_input(key="keep_generate_notes").set_value(60).run()

@@ -15,7 +15,7 @@ import pytest
 
 from musicrnn.config import preset
 from musicrnn.dataset import Corpus
-from musicrnn.metrics import baseline_cross_entropy, model_scores
+from musicrnn.evaluation.scores import baseline_cross_entropy, model_scores
 
 MAJOR = [0, 2, 4, 5, 7, 9, 11]
 KEYS = [0, 5, 7]  # C, F, G major

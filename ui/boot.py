@@ -30,7 +30,7 @@ def through_app() -> None:
 
 
 # What any page but Home needs at once, and Home's button: imported ahead by warm_up().
-WARM_MODULES = ("musicrnn.generate", "musicrnn.audio", "musicrnn.plots", "ui.widgets")
+WARM_MODULES = ("musicrnn.generate", "musicrnn.audio", "musicrnn.plots.notes", "ui.widgets")
 _warm_up_started = threading.Event()
 
 

@@ -11,14 +11,15 @@ import streamlit as st
 
 from musicrnn.audio import Rendered, gm_instruments
 from musicrnn.dataset import Corpus
-from musicrnn.generate import FLAT_NAMES, NOTE_NAMES, SCALES, Sampling, default_primer, generate
-from musicrnn.metric_plots import beat_position_overlay, metrics_table, novelty_chart, pitch_class_overlay, duration_overlay
-from musicrnn.music_metrics import (
-    CorpusIndex, corpus_beat_position_histogram, corpus_metrics, corpus_pitch_class_histogram, corpus_time_histogram,
-    longest_copied_run, piece_metrics,
+from musicrnn.generate import Sampling, default_primer, generate
+from musicrnn.plots.metrics import beat_position_overlay, metrics_table, novelty_chart, pitch_class_overlay, duration_overlay
+from musicrnn.evaluation.musical import (
+    corpus_beat_position_histogram, corpus_metrics, corpus_pitch_class_histogram, corpus_time_histogram, piece_metrics,
 )
+from musicrnn.evaluation.novelty import CorpusIndex, longest_copied_run
 from musicrnn.parts import DRUMS_PART, VOICE_LINEUPS, VOICES, default_programs, part_name
 from musicrnn.recipe import Recipe, RecipeError, notes_hash, parts_text, piece_midi, primer_notes
+from musicrnn.theory import FLAT_NAMES, NOTE_NAMES, SCALES
 
 from . import state
 from .primer import BUNDLED, DATASET, NONE, UPLOAD, Primer, uploaded_notes, uploaded_primer_file

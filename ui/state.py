@@ -298,7 +298,7 @@ def _run_facts(current: TrainingJob, model: NumpyModel) -> dict:
     held_out = set(facts["val_files"])
     if not held_out:
         return facts
-    from musicrnn.metrics import baseline_cross_entropy, baseline_top1, model_scores
+    from musicrnn.evaluation.scores import baseline_cross_entropy, baseline_top1, model_scores
 
     training, validation = current.corpus.split_by_name(held_out)
     try:

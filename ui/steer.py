@@ -9,8 +9,8 @@ from musicrnn.bundled import chorale_files
 from musicrnn.guide import (ChordGuide, MELODY_HELP, Melody, chord_spans, follow_chords, harmonize, harmony_midi,
                             melody_text, parse_chords, parse_melody, rewrite, top_voice)
 from musicrnn.midi import MidiError, midi_bytes, midi_to_notes, notes_to_midi
-from musicrnn.music_metrics import corpus_harmony_report, harmony_report
-from musicrnn.plots import add_chords, piano_roll
+from musicrnn.evaluation.musical import corpus_harmony_report, harmony_report
+from musicrnn.plots.notes import add_chords, piano_roll
 
 from . import state
 from .keyboard import keyboard

@@ -8,8 +8,9 @@ import streamlit as st
 
 from musicrnn.config import PRESETS, Config
 from musicrnn.jobs import TrainingJob
-from musicrnn.metric_plots import PERPLEXITY_EXPLANATION, evaluation_table
-from musicrnn.plots import HEADS, loss_chart
+from musicrnn.plots.metrics import PERPLEXITY_EXPLANATION, evaluation_table
+from musicrnn.plots.training import training_loss_chart
+from musicrnn.theory import HEADS
 from musicrnn.verdict import verdict
 
 from . import state
@@ -134,7 +135,7 @@ def show_job(job: TrainingJob) -> None:
             st.button("Stop training", on_click=job.stop, icon=":material/stop:", disabled=snapshot["stopping"],
                       help="Stops now and keeps the best epoch so far.")
         if snapshot["epochs"] or snapshot["batches"]:
-            st.plotly_chart(loss_chart(snapshot["epochs"], snapshot["batches"], best_epoch=snapshot["best_epoch"]),
+            st.plotly_chart(training_loss_chart(snapshot["epochs"], snapshot["batches"], best_epoch=snapshot["best_epoch"]),
                             key="train_loss_chart")
 
     panel()

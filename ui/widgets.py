@@ -10,7 +10,7 @@ import streamlit as st
 from musicrnn.audio import Rendered
 from musicrnn.infer import ModelFileError
 from musicrnn.midi import midi_bytes, notes_to_midi
-from musicrnn.plots import piano_roll
+from musicrnn.plots.notes import piano_roll
 
 from . import state
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import PITCH_CLASSES, Config
-from .dataset import Corpus
-from .features import clip_times, encode_timed, rhythm_class
-from .parts import PART_CLASSES
+from ..config import Config
+from ..dataset import Corpus
+from ..features import clip_times, encode_timed, rhythm_class
+from ..parts import PART_CLASSES
+from ..theory import PITCH_CLASSES
 
 
 def _unigram(sequences: list[np.ndarray], classes: int, alpha: float = 1.0) -> np.ndarray:

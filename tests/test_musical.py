@@ -1,31 +1,19 @@
-"""Musical metrics, novelty and the comparison figures on examples small enough to check by hand."""
+"""Musical metrics on examples small enough to check by hand."""
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from musicrnn.dataset import Corpus
-from musicrnn.metric_plots import (
-    PERPLEXITY_EXPLANATION,
-    duration_overlay,
-    evaluation_table,
-    metrics_table,
-    pitch_class_overlay,
-    time_overlay,
-)
-from musicrnn.metrics import baseline_top1
-from musicrnn.music_metrics import (
+from musicrnn.evaluation.musical import (
     METRIC_LABELS,
     TIME_EDGES,
-    CorpusIndex,
     corpus_metrics,
     corpus_pitch_class_histogram,
     corpus_time_histogram,
-    longest_copied_run,
     piece_metrics,
     pitch_class_histogram,
     time_bin_labels,
@@ -157,120 +145,10 @@ def test_corpus_histograms_pool_all_notes():
     assert corpus_time_histogram(corpus, "duration")[time_bin_labels().index("0.18 s")] == 1.0
 
 
-# ---------------------------------------------------------------- novelty
-
-@pytest.fixture(scope="module")
-def random_corpus() -> Corpus:
-    rng = np.random.default_rng(0)
-    return corpus_of(*(table(rng.integers(40, 90, 300)) for _ in range(5)))
-
-
-def test_longest_copied_run_finds_a_30_note_quote_and_its_source(random_corpus):
-    rng = np.random.default_rng(1)
-    quote = random_corpus.pitch[3][50:80]
-    # Filler above the corpus's range, so the run cannot extend by accident.
-    piece = np.concatenate([rng.integers(100, 120, 100), quote, rng.integers(100, 120, 70)])
-    run = longest_copied_run(piece, random_corpus)
-    assert (run.length, run.file, run.file_position, run.piece_position, run.transposition) == (30, "f3.mid", 50, 100, 0)
-
-
-def test_transposed_quotes_match_by_intervals_only_when_asked(random_corpus):
-    rng = np.random.default_rng(2)
-    quote = random_corpus.pitch[1][200:230] + 5
-    piece = np.concatenate([rng.integers(100, 120, 40), quote, rng.integers(100, 120, 40)])
-    assert longest_copied_run(piece, random_corpus).length < 10
-    run = longest_copied_run(table(piece), random_corpus, transposed=True)  # a note table works too
-    assert (run.length, run.file, run.file_position, run.piece_position, run.transposition) == (30, "f1.mid", 200, 40, -5)
-
-
-def test_runs_never_cross_from_one_file_into_the_next(random_corpus):
-    joined = np.concatenate([random_corpus.pitch[0][-10:], random_corpus.pitch[1][:10]])
-    run = longest_copied_run(joined, random_corpus)
-    assert run.length == 10 and run.file in ("f0.mid", "f1.mid")
-
-
-def test_a_piece_sharing_no_pitch_with_the_corpus_copies_nothing(random_corpus):
-    run = longest_copied_run([120, 121, 122], random_corpus)
-    assert run.length == 0 and run.file is None
-
-
-def test_longest_copied_run_is_fast_on_a_chorale_sized_corpus():
-    rng = np.random.default_rng(3)
-    corpus = Corpus(
-        names=[f"f{i}" for i in range(400)],
-        pitch=[rng.integers(40, 80, 250) for _ in range(400)],  # 100k notes
-        step=[np.zeros(250)] * 400,
-        duration=[np.ones(250)] * 400,
-    )
-    piece = np.concatenate([rng.integers(40, 80, 300), corpus.pitch[123][:60], rng.integers(40, 80, 140)])
-    started = time.perf_counter()
-    run = longest_copied_run(piece, corpus)
-    elapsed = time.perf_counter() - started
-    assert run.length >= 60 and run.file == "f123"
-    assert elapsed < 2.0  # ~0.1 s on an idle 2-core machine; margin for shared machines
-
-
-def test_a_corpus_index_is_reusable_and_checks_its_mode(random_corpus):
-    index = CorpusIndex(random_corpus)
-    assert longest_copied_run(random_corpus.pitch[2][:40], index).length == 40
-    with pytest.raises(ValueError):
-        longest_copied_run([60, 62], index, transposed=True)
-
-
-# ---------------------------------------------------------------- figures and tables
-
-def test_pitch_class_overlay_draws_the_corpus_and_each_variation():
-    pieces = [table(C_SCALE), table([60, 60, 67])]
-    figure = pitch_class_overlay(pieces, pitch_class_histogram(np.array(C_SCALE)))
-    assert [t.name for t in figure.data] == ["corpus", "variation 1", "variation 2"]
-    assert list(figure.data[0].x) == ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
-    np.testing.assert_allclose(figure.data[2].y, pitch_class_histogram(np.array([60, 60, 67])))
-
-
-def test_duration_and_step_overlays_use_the_shared_bins():
-    corpus = corpus_of(table(C_SCALE))
-    figure = duration_overlay(table([60, 62], duration=0.5), corpus_time_histogram(corpus, "duration"))
-    assert [t.name for t in figure.data] == ["corpus", "generated"]
-    assert list(figure.data[1].x) == time_bin_labels()
-    assert figure.data[1].y[time_bin_labels().index("0.5 s")] == 1.0
-    steps = time_overlay([table(C_SCALE)], corpus_time_histogram(corpus, "step"), "step", names=["mine"])
-    assert steps.data[1].name == "mine" and steps.data[1].y[time_bin_labels().index("0.25 s")] == 1.0
-
-
-def test_evaluation_table_lists_model_and_baselines():
-    scores = {"pitch_cross_entropy": 1.0, "pitch_top1": 0.5}
-    baselines = {"uniform": math.log(128), "unigram": 3.0, "bigram": 2.0}
-    result = evaluation_table(scores, baselines, {"uniform": 1 / 128, "unigram": 0.1, "bigram": 0.3})
-    assert list(result.index) == ["model", "uniform", "unigram", "bigram"]
-    assert list(result.columns) == ["cross-entropy (nats)", "perplexity", "top-1"]
-    assert result.loc["uniform", "perplexity"] == pytest.approx(128)
-    assert result.loc["model", "perplexity"] == pytest.approx(math.e)
-    assert result.loc["bigram", "top-1"] == 0.3
-    assert evaluation_table(scores, baselines)["top-1"].isna().sum() == 3
-    assert "perplexity" in PERPLEXITY_EXPLANATION.lower()
-
-
-def test_baseline_top1_counts_the_most_likely_next_pitch():
-    def c(*lists):
-        return Corpus.from_tables([(f"f{i}", pd.DataFrame({"pitch": p, "step": 0.25, "duration": 0.5})) for i, p in enumerate(lists)])
-
-    # Unigram always says 60; the bigram says 62 after 60 and 60 after 62.
-    top1 = baseline_top1(c([60, 62, 60], [62, 60]), c([60, 62, 64]))
-    assert top1 == {"uniform": 1 / 128, "unigram": 0.0, "bigram": 0.5}
-
-
-def test_metrics_table_has_a_row_per_metric_and_the_corpus_last():
-    pieces = [piece_metrics(table(C_SCALE)), piece_metrics(triads())]
-    result = metrics_table(pieces, corpus_metrics(corpus_of(table(C_SCALE))))
-    assert list(result.columns) == ["variation 1", "variation 2", "corpus"]
-    assert len(result) == len(METRIC_LABELS)
-    assert result.loc["notes per onset", "variation 2"] == 3.0
-
-
 # ---------------------------------------------------------------- rhythm metrics
 
 def test_onsets_on_the_grid_are_read_from_the_seconds_at_the_pieces_tempo():
-    from musicrnn.music_metrics import on_beat, on_grid, onset_beats
+    from musicrnn.evaluation.musical import on_beat, on_grid, onset_beats
 
     steady = table(C_SCALE, step=0.25)  # eighth notes at 120 bpm
     assert piece_metrics(steady)["on_grid"] == 1.0
@@ -285,7 +163,7 @@ def test_onsets_on_the_grid_are_read_from_the_seconds_at_the_pieces_tempo():
 
 
 def test_rhythm_entropy_is_zero_for_a_steady_pulse_and_one_bit_for_two_lengths():
-    from musicrnn.music_metrics import ioi_entropy
+    from musicrnn.evaluation.musical import ioi_entropy
 
     assert ioi_entropy(np.arange(8) * 0.5) == 0.0
     assert ioi_entropy(np.array([0, 1, 1.5, 2.5, 3.0])) == pytest.approx(1.0)
@@ -293,19 +171,19 @@ def test_rhythm_entropy_is_zero_for_a_steady_pulse_and_one_bit_for_two_lengths()
 
 
 def test_beat_position_histogram_counts_twelfths_of_the_beat():
-    from musicrnn.music_metrics import beat_position_histogram
+    from musicrnn.evaluation.musical import beat_position_histogram
 
     shares = beat_position_histogram(np.array([0.0, 1.0, 1.5, 2.25, 2 + 1 / 3, 3.0 + 0.99]))
     assert shares[0] == pytest.approx(3 / 6)  # 0, 1 and 3.99 (nearest: the next beat)
     assert shares[6] == shares[3] == shares[4] == pytest.approx(1 / 6)
-    from musicrnn.metric_plots import beat_position_overlay
+    from musicrnn.plots.metrics import beat_position_overlay
 
     figure = beat_position_overlay([table(C_SCALE)], shares)
     assert len(figure.data) == 2 and list(figure.data[0].x)[0] == "on the beat"
 
 
 def test_harmony_report_counts_parallel_fifths_and_octaves_of_the_outer_voices():
-    from musicrnn.music_metrics import harmony_report
+    from musicrnn.evaluation.musical import harmony_report
 
     def piece(chords):
         rows = [(p, float(b)) for b, chord in enumerate(chords) for p in chord]
@@ -320,14 +198,14 @@ def test_harmony_report_counts_parallel_fifths_and_octaves_of_the_outer_voices()
 
 
 def test_harmony_report_measures_chord_notes_in_the_melodys_key():
-    from musicrnn.music_metrics import harmony_report
+    from musicrnn.evaluation.musical import harmony_report
 
     in_c = pd.DataFrame({"pitch": [48, 52, 60, 49, 53, 62], "beat": [0, 0, 0, 1, 1, 1.0], "duration_beats": 1.0})
     assert harmony_report(in_c)["chord_notes_in_key"] == pytest.approx(0.75)  # C#3 is the one chord note outside C major
 
 
 def test_part_metrics_report_notes_and_range_per_part():
-    from musicrnn.music_metrics import part_metrics
+    from musicrnn.evaluation.musical import part_metrics
     from musicrnn.parts import PART_NAMES
 
     soprano, bass = PART_NAMES.index("Soprano"), PART_NAMES.index("Bass voice")

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .generate import NOTE_NAMES
-from .midi import BEAT_GRID
-from .music_metrics import (
+from ..midi import BEAT_GRID
+from ..evaluation.musical import (
     METRIC_LABELS, TIME_EDGES, piece_beat_position_histogram, pitch_class_histogram, piece_time_histogram, time_bin_labels,
 )
+from ..theory import NOTE_NAMES
 
 CORPUS_COLOR = "#9ca3af"
 PIECE_COLORS = ("#6d28d9", "#f59e0b", "#0891b2", "#db2777", "#16a34a", "#dc2626", "#2563eb", "#ca8a04")
@@ -52,7 +52,7 @@ def _overlay(labels: list[str], corpus: np.ndarray, pieces: list[np.ndarray], na
 
 def pitch_class_overlay(pieces: pd.DataFrame | Sequence[pd.DataFrame], corpus_histogram: np.ndarray,
                         names: Sequence[str] | None = None, height: int = 320) -> go.Figure:
-    """Generated pieces' pitch-class shares over the corpus's (`music_metrics.corpus_pitch_class_histogram`)."""
+    """Generated pieces' pitch-class shares over the corpus's (`evaluation.musical.corpus_pitch_class_histogram`)."""
     pieces = _as_list(pieces)
     shares = [pitch_class_histogram(p["pitch"].to_numpy(np.int64)) for p in pieces]
     return _overlay(NOTE_NAMES, np.asarray(corpus_histogram), shares, _piece_names(len(pieces), names),
@@ -62,7 +62,7 @@ def pitch_class_overlay(pieces: pd.DataFrame | Sequence[pd.DataFrame], corpus_hi
 def time_overlay(pieces: pd.DataFrame | Sequence[pd.DataFrame], corpus_histogram: np.ndarray, which: str = "duration",
                  names: Sequence[str] | None = None, edges: np.ndarray = TIME_EDGES, height: int = 320) -> go.Figure:
     """Generated pieces' step or duration shares over the corpus's, on the same bins
-    (`music_metrics.corpus_time_histogram(corpus, which)`)."""
+    (`evaluation.musical.corpus_time_histogram(corpus, which)`)."""
     pieces = _as_list(pieces)
     shares = [piece_time_histogram(p, which, edges) for p in pieces]
     return _overlay(time_bin_labels(edges), np.asarray(corpus_histogram), shares, _piece_names(len(pieces), names),
@@ -81,7 +81,7 @@ BEAT_POSITION_LABELS = ["on the beat"] + [f"+{k}/12" for k in range(1, BEAT_GRID
 def beat_position_overlay(pieces: pd.DataFrame | Sequence[pd.DataFrame], corpus_histogram: np.ndarray,
                           names: Sequence[str] | None = None, height: int = 320) -> go.Figure:
     """Where in the beat generated onsets fall (twelfths: +3/12 a sixteenth, +4/12 a triplet, +6/12 an
-    eighth), over the corpus's (`music_metrics.corpus_beat_position_histogram`)."""
+    eighth), over the corpus's (`evaluation.musical.corpus_beat_position_histogram`)."""
     pieces = _as_list(pieces)
     shares = [piece_beat_position_histogram(p) for p in pieces]
     return _overlay(BEAT_POSITION_LABELS, np.asarray(corpus_histogram), shares, _piece_names(len(pieces), names),
@@ -90,7 +90,7 @@ def beat_position_overlay(pieces: pd.DataFrame | Sequence[pd.DataFrame], corpus_
 
 def evaluation_table(model_scores: dict, baselines: dict, baseline_top1: dict | None = None) -> pd.DataFrame:
     """Rows model, uniform, unigram, bigram; columns cross-entropy (nats), perplexity, top-1 (NaN where
-    unknown). Takes `metrics.model_scores`, `metrics.baseline_cross_entropy` and `metrics.baseline_top1`."""
+    unknown). Takes `evaluation.scores.model_scores`, `.baseline_cross_entropy` and `.baseline_top1`."""
     top1 = baseline_top1 or {}
     rows = {"model": (model_scores["pitch_cross_entropy"], model_scores.get("pitch_top1", np.nan))}
     rows.update({name: (baselines[name], top1.get(name, np.nan)) for name in ("uniform", "unigram", "bigram")})

@@ -10,8 +10,8 @@ import pytest
 from musicrnn.config import preset
 from musicrnn.parts import PART_CLASSES
 from musicrnn.dataset import Corpus
-from musicrnn.metrics import part_baselines
-from musicrnn.metrics import baseline_cross_entropy, bigram_probs, model_scores, rhythm_baselines, unigram_probs
+from musicrnn.evaluation.scores import part_baselines
+from musicrnn.evaluation.scores import baseline_cross_entropy, baseline_top1, bigram_probs, model_scores, rhythm_baselines, unigram_probs
 
 
 def corpus_of(*pitch_lists, step: float = 0.25) -> Corpus:
@@ -180,3 +180,12 @@ def test_part_baselines_count_parts_like_the_pitch_baselines():
     assert scores["bigram_top1"] == 1.0  # bass, soprano alternate: the previous part says the next
     assert scores["unigram_top1"] == pytest.approx(0.5)
     assert scores["bigram_nll"] < scores["unigram_nll"] < scores["uniform_nll"]
+
+
+def test_baseline_top1_counts_the_most_likely_next_pitch():
+    def c(*lists):
+        return Corpus.from_tables([(f"f{i}", pd.DataFrame({"pitch": p, "step": 0.25, "duration": 0.5})) for i, p in enumerate(lists)])
+
+    # Unigram always says 60; the bigram says 62 after 60 and 60 after 62.
+    top1 = baseline_top1(c([60, 62, 60], [62, 60]), c([60, 62, 64]))
+    assert top1 == {"uniform": 1 / 128, "unigram": 0.0, "bigram": 0.5}

@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .generate import note_name
-from .metric_plots import CORPUS_COLOR
-from .midi import note_times
-from .plots import NOTE_COLOR, _pitch_axis
+from ..midi import note_times
+from ..theory import note_name
+from .metrics import CORPUS_COLOR
+from .notes import NOTE_COLOR, pitch_axis
 
 CONTEXT_COLOR = "#d1d5db"
 TARGET_COLOR = "#f59e0b"
@@ -44,7 +44,7 @@ def window_roll(notes: pd.DataFrame, start: int, length: int, context: int = 24,
     shown = notes["pitch"].to_numpy(int)[lo:hi]
     figure.update_layout(
         height=height, barmode="overlay", bargap=0, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="time (s)",
-        yaxis=_pitch_axis(shown), legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, xanchor="left"),
+        yaxis=pitch_axis(shown), legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, xanchor="left"),
     )
     return figure
 
@@ -81,9 +81,9 @@ def distribution_chart(model_probs: np.ndarray, sampled_probs: np.ndarray, true_
     return figure
 
 
-def loss_chart(rows: pd.DataFrame, height: int = 260) -> go.Figure:
+def cross_entropy_chart(rows: pd.DataFrame, height: int = 260) -> go.Figure:
     """Horizontal bars of cross-entropy (nats) per predictor, lowest = best, with perplexity in the labels
-    (rows: `metric_plots.evaluation_table`)."""
+    (rows: `plots.metrics.evaluation_table`)."""
     colors = [NOTE_COLOR if name == "model" else CORPUS_COLOR for name in rows.index]
     figure = go.Figure(go.Bar(
         x=rows["cross-entropy (nats)"], y=list(rows.index), orientation="h", marker_color=colors,

@@ -1,4 +1,4 @@
-"""Plotly figures of notes and training progress (pure functions: data in, figure out; no Streamlit)."""
+"""Plotly figures of notes: the piano roll, note histograms, chord names (pure functions: data in, figure out; no Streamlit)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,13 +6,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .generate import note_name
-from .midi import note_times
-from .parts import part_name
+from ..midi import note_times
+from ..parts import part_name
+from ..theory import note_name
 
-HEADS = ("pitch", "step", "duration")
 NOTE_COLOR = "#6d28d9"
-VALIDATION_COLOR = "#f59e0b"
 PRIMER_COLOR = "#a8a29e"
 # A harmonisation's given melody: apart from every part colour below (an outline sets it off too).
 MELODY_COLOR = "#e11d48"
@@ -54,7 +52,7 @@ def piano_roll(notes: pd.DataFrame, title: str = "", height: int = 360, primer: 
         height=height,
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
         xaxis_title="time (s)",
-        yaxis=_pitch_axis(low_high),
+        yaxis=pitch_axis(low_high),
         bargap=0,
         showlegend=legend,
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0,
@@ -88,56 +86,12 @@ def _note_bars(notes: pd.DataFrame, color: str = NOTE_COLOR, what: str = "") -> 
     return figure
 
 
-def _pitch_axis(pitch: np.ndarray) -> dict:
+def pitch_axis(pitch: np.ndarray) -> dict:
     """A pitch axis labelled at every C (C2, C3, …) with a little room above and below the notes."""
     low, high = (int(pitch.min()), int(pitch.max())) if len(pitch) else (48, 72)
     low, high = max(0, low - 2), min(127, high + 2)
     cs = [p for p in range(low - low % 12, high + 1, 12) if p >= low] or [low]
     return dict(title="pitch", range=[low - 0.5, high + 0.5], tickvals=cs, ticktext=[note_name(p) for p in cs])
-
-
-def loss_chart(epochs: list[dict], batches: list[dict] | None = None, height: int = 320, best_epoch: int = 0) -> go.Figure:
-    """Training and validation loss per head (one panel each: their scales differ by 100×); a dotted line
-    marks `best_epoch`, the epoch whose weights are the model (0 = none yet).
-
-    Training loss is drawn from the per-batch reports (x = epochs so far, fractional) so the chart moves
-    during the first epoch; validation loss exists only at the end of each epoch.
-    """
-    figure = make_subplots(rows=1, cols=len(HEADS), subplot_titles=[f"{head} loss" for head in HEADS])
-    train_x, train_rows = _training_points(epochs, batches or [])
-    for col, head in enumerate(HEADS, start=1):
-        key = f"{head}_loss"
-        figure.add_trace(
-            go.Scatter(
-                # Markers while there are few points: a line through one point is invisible.
-                x=train_x, y=[row.get(key) for row in train_rows], mode="lines" if len(train_x) > 20 else "lines+markers", name="training",
-                line=dict(color=NOTE_COLOR), legendgroup="training", showlegend=col == 1,
-            ),
-            row=1, col=col,
-        )
-        val = [(row["epoch"], row[f"val_{key}"]) for row in epochs if f"val_{key}" in row]
-        if val:
-            figure.add_trace(
-                go.Scatter(
-                    x=[x for x, _ in val], y=[y for _, y in val], mode="lines+markers", name="validation",
-                    line=dict(color=VALIDATION_COLOR, dash="dash"), legendgroup="validation", showlegend=col == 1,
-                ),
-                row=1, col=col,
-            )
-        figure.update_xaxes(title_text="epoch", rangemode="tozero", row=1, col=col)
-        if best_epoch:
-            figure.add_vline(x=best_epoch, line=dict(color="green", dash="dot"), row=1, col=col,
-                             annotation_text=f"kept: epoch {best_epoch}" if col == 1 else "kept", annotation_position="top")
-    figure.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
-    return figure
-
-
-def _training_points(epochs: list[dict], batches: list[dict]) -> tuple[list[float], list[dict]]:
-    """Training-loss points in time order: batch reports (running means within an epoch) and epoch ends."""
-    points = [(b["epoch"] + b["batch"] / max(1, b.get("batches", 1)), b) for b in batches]
-    points += [(float(e["epoch"]), e) for e in epochs]
-    points.sort(key=lambda point: point[0])
-    return [x for x, _ in points], [row for _, row in points]
 
 
 def note_histograms(notes: pd.DataFrame, height: int = 300) -> go.Figure:
@@ -160,7 +114,7 @@ def note_histograms(notes: pd.DataFrame, height: int = 300) -> go.Figure:
         )
     figure.update_yaxes(title_text="notes", row=1, col=1)
     if len(used):  # note names on the pitch axis, as on the piano roll
-        axis = _pitch_axis(used)
+        axis = pitch_axis(used)
         figure.update_xaxes(tickvals=axis["tickvals"], ticktext=axis["ticktext"], title_text="pitch", row=1, col=1)
     figure.update_layout(height=height, showlegend=False, margin=dict(l=10, r=10, t=40, b=10), bargap=0.05)
     return figure

@@ -1,0 +1,72 @@
+"""Music theory in one place: note names, scales, chords, and the pitches and heads the network predicts.
+
+Plain data and small pure functions, imported by the sampler, the guides, the plots and the metrics (so none
+of them imports another just for a note name).
+"""
+from __future__ import annotations
+
+import re
+
+PITCH_CLASSES = 128  # the pitch head predicts one of all 128 MIDI pitches
+HEADS = ("pitch", "step", "duration")  # the heads every model has (a parts model adds "part")
+
+NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+FLAT_NAMES = {"Db": 1, "Eb": 3, "Gb": 6, "Ab": 8, "Bb": 10}
+SCALES = {
+    "major": [0, 2, 4, 5, 7, 9, 11],
+    "minor": [0, 2, 3, 5, 7, 8, 10],
+    "harmonic minor": [0, 2, 3, 5, 7, 8, 11],
+    "dorian": [0, 2, 3, 5, 7, 9, 10],
+    "major pentatonic": [0, 2, 4, 7, 9],
+    "minor pentatonic": [0, 3, 5, 7, 10],
+    "blues": [0, 3, 5, 6, 7, 10],
+}
+
+CHORD_QUALITIES = {  # chord symbol suffix -> semitones above the root
+    "": (0, 4, 7), "maj": (0, 4, 7), "M": (0, 4, 7), "m": (0, 3, 7), "min": (0, 3, 7),
+    "7": (0, 4, 7, 10), "maj7": (0, 4, 7, 11), "M7": (0, 4, 7, 11), "m7": (0, 3, 7, 10), "min7": (0, 3, 7, 10),
+    "dim": (0, 3, 6), "°": (0, 3, 6), "dim7": (0, 3, 6, 9), "°7": (0, 3, 6, 9), "m7b5": (0, 3, 6, 10), "ø": (0, 3, 6, 10),
+    "aug": (0, 4, 8), "+": (0, 4, 8), "sus2": (0, 2, 7), "sus4": (0, 5, 7), "6": (0, 4, 7, 9), "m6": (0, 3, 7, 9),
+    "9": (0, 4, 7, 10, 2),
+}
+_NOTE = re.compile(r"^([A-Ga-g])([#b]?)(-?\d)$")  # a note name: letter, accidental, octave
+
+
+def note_name(pitch: int) -> str:
+    """MIDI pitch to scientific name: 60 -> 'C4'."""
+    return f"{NOTE_NAMES[int(pitch) % 12]}{int(pitch) // 12 - 1}"
+
+
+def scale_pitch_classes(key: str) -> set[int]:
+    """'D:minor' -> the pitch classes of D natural minor. Raises ValueError for unknown keys."""
+    tonic, _, scale = key.partition(":")
+    tonic = tonic.strip()
+    tonic = tonic[:1].upper() + tonic[1:]
+    root = NOTE_NAMES.index(tonic) if tonic in NOTE_NAMES else FLAT_NAMES.get(tonic)
+    scale = (scale or "major").strip().lower()
+    if root is None or scale not in SCALES:
+        raise ValueError(f"unknown key {key!r}: use a tonic like C, F#, Bb and one of {', '.join(SCALES)}")
+    return {(root + step) % 12 for step in SCALES[scale]}
+
+
+def root_class(name: str) -> int | None:
+    """'C' -> 0, 'F#' -> 6, 'Bb' -> 10; None for anything else."""
+    name = name[:1].upper() + name[1:]
+    return NOTE_NAMES.index(name) if name in NOTE_NAMES else FLAT_NAMES.get(name, {"Cb": 11, "Fb": 4, "E#": 5, "B#": 0}.get(name))
+
+
+def parse_pitch(text: str) -> int:
+    """'C4' -> 60, 'F#3' -> 54, 'Bb2' -> 46 (scientific pitch: C4 is middle C)."""
+    match = _NOTE.match(text.strip())
+    root = root_class(match.group(1) + match.group(2)) if match else None
+    if root is None:
+        raise ValueError(f"{text!r} is not a note name: use a letter A-G, an optional # or b, and an octave, like C4 or F#3")
+    pitch = root + 12 * (int(match.group(3)) + 1)
+    if match.group(1).upper() + match.group(2) == "B#":
+        pitch += 12  # B#3 sounds as C4
+    elif match.group(1).upper() + match.group(2) == "Cb":
+        pitch -= 12  # Cb4 sounds as B3
+    if not 0 <= pitch < PITCH_CLASSES:
+        raise ValueError(f"{text!r} is outside the MIDI range C-1 to G9")
+    return pitch
+

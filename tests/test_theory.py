@@ -1,0 +1,38 @@
+"""Note names, scales and chord tables, checked against values worked out by hand."""
+from __future__ import annotations
+
+import pytest
+
+from musicrnn.theory import CHORD_QUALITIES, PITCH_CLASSES, SCALES, note_name, parse_pitch, root_class, scale_pitch_classes
+
+
+def test_note_names_use_scientific_octaves_with_middle_c_as_c4():
+    assert [note_name(p) for p in (0, 60, 61, 69, 127)] == ["C-1", "C4", "C#4", "A4", "G9"]
+
+
+def test_parse_pitch_reads_sharps_flats_and_enharmonic_octave_crossings():
+    assert [parse_pitch(text) for text in ("C4", "F#3", "Bb2", "B#3", "Cb4")] == [60, 54, 46, 60, 59]
+    assert all(parse_pitch(note_name(p)) == p for p in range(PITCH_CLASSES))
+
+
+@pytest.mark.parametrize("text", ["H4", "C", "G#9"])
+def test_parse_pitch_names_what_it_cannot_read(text):
+    with pytest.raises(ValueError, match=text):
+        parse_pitch(text)
+
+
+def test_root_class_accepts_flats_and_refuses_other_text():
+    assert [root_class(name) for name in ("C", "f#", "Bb", "Cb", "E#")] == [0, 6, 10, 11, 5]
+    assert root_class("X") is None
+
+
+def test_scale_pitch_classes_of_a_key_and_its_errors():
+    assert scale_pitch_classes("D:minor") == {2, 4, 5, 7, 9, 10, 0}
+    assert scale_pitch_classes("Bb") == {10, 0, 2, 3, 5, 7, 9}  # major when no scale is named
+    with pytest.raises(ValueError, match="unknown key"):
+        scale_pitch_classes("C:lydian")
+
+
+def test_every_scale_and_chord_starts_on_its_root_within_one_octave():
+    for steps in [*SCALES.values(), *CHORD_QUALITIES.values()]:
+        assert steps[0] == 0 and all(0 <= step < 12 for step in steps)
