@@ -151,7 +151,7 @@ def test_top_voice_takes_the_highest_note_of_each_onset(chorale):
 
 
 def test_the_piano_roll_draws_a_harmonisations_melody_in_its_own_colour(model):
-    from musicrnn.plots import MELODY_COLOR, piano_roll
+    from musicrnn.plots.notes import MELODY_COLOR, piano_roll
 
     melody = parse_melody(MELODY)
     piece = harmonize(model, melody, Sampling(seed=0, variations=1))[0]
@@ -166,7 +166,7 @@ def test_the_piano_roll_draws_a_harmonisations_melody_in_its_own_colour(model):
 
 def test_a_parts_harmonisation_keeps_its_part_colours_beside_the_melody(chorale):
     from musicrnn.parts import part_name
-    from musicrnn.plots import MELODY_COLOR, PART_COLORS, piano_roll
+    from musicrnn.plots.notes import MELODY_COLOR, PART_COLORS, piano_roll
 
     notes = chorale.iloc[:40].copy()
     notes["melody"] = notes["part"] == notes["part"].min()  # the first part plays the melody here
