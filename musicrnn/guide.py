@@ -225,9 +225,11 @@ class MelodyGuide(_Base):
 
     The first generated note lands `lead` beats after the primer's last onset, on the first melody onset."""
 
-    def __init__(self, melody: Melody, lead: float, min_below: int = 2, max_below: int = 3, max_passing: int = 2):
+    def __init__(self, melody: Melody, lead: float, min_below: int = 2, max_below: int = 3, max_passing: int = 2,
+                 usual: dict[int, tuple[int, int]] | None = None):
         self.melody, self.lead = melody, lead
         self.min_below, self.max_below, self.max_passing = min_below, max_below, max_passing
+        self.usual = usual or {}  # part -> the pitches (low, high) it mostly played in the training data
 
     def notes_needed(self) -> int:
         return len(self.melody) * (self.max_below + 1 + self.max_passing)
@@ -296,6 +298,11 @@ class MelodyGuide(_Base):
             # Bass, tenor, alto are written in that order: each above the last, so the voices do not cross.
             uncrossed = below & (_PITCH[None, :] > self.floor[:, None])
             below = np.where(uncrossed.any(axis=1)[:, None], uncrossed, below)
+            # The pitch head does not know the part just drawn, and a voice's full range is wide (the corpus'
+            # bass reaches E4): prefer the pitches the voice mostly sang, so the bass does not open at the top.
+            low, high = np.array([self.usual.get(int(p), (0, PITCH_CLASSES - 1)) for p in part]).T
+            usual = below & (_PITCH[None, :] >= low[:, None]) & (_PITCH[None, :] <= high[:, None])
+            below = np.where(usual.any(axis=1)[:, None], usual, below)
             chord = np.where((part == SOPRANO)[:, None] | ~below.any(axis=1)[:, None], forced, below)
         else:
             chord = np.where(((self.below >= self.max_below) | ~room)[:, None], forced,
@@ -426,7 +433,8 @@ def harmonize(model, melody: Melody, settings: Sampling | None = None, primer: p
     timing = timing_of(primer, model.cfg)
     last = timing.beat == timing.beat[-1]
     lead = float(np.max(timing.duration[last]))  # the melody starts when the primer's last chord ends
-    guide = MelodyGuide(melody, lead)
+    parts = (getattr(model, "info", None) or {}).get("corpus", {}).get("parts", {}) if getattr(model, "has_parts", False) else {}
+    guide = MelodyGuide(melody, lead, usual={int(k): (int(f["low"]), int(f["high"])) for k, f in parts.items()})
     settings = Sampling(**{**settings.to_dict(), "n_notes": min(guide.notes_needed(), MAX_NOTES)})
     pieces = generate(model, primer, settings, guide=guide)
     for v, piece in enumerate(pieces):
