@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--key", help="e.g. C:major, A:minor")
     gen.add_argument("--pitch-range", default="0-127", help="LOW-HIGH MIDI pitches")
+    _add_part_steering(gen)
     gen.add_argument("--chord-snap", type=float, default=0.06,
                      help="seconds models only: steps shorter than this (s) become chords")
     gen.add_argument("--grid", type=float, default=0.0,
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     harm.add_argument("--rhythm-temperature", type=float, default=Sampling.rhythm_temperature)
     harm.add_argument("--bpm", type=float, default=0.0)
     harm.add_argument("--bar-beats", type=float, default=4.0, help="beats per bar (default 4)")
+    _add_part_steering(harm)
     harm.add_argument("--instrument", default="Acoustic Grand Piano", help="the harmony's instrument")
     harm.add_argument("--melody-instrument", help="the melody's instrument (default: the same)")
     harm.add_argument("--out", required=True, help="output .mid (variations get -1, -2, … suffixes)")
@@ -112,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--baseline-data", nargs="+", help="files to fit baselines on (default: the bundled corpus)")
     evaluate.set_defaults(handler=cmd_evaluate)
     return parser
+
+
+def _add_part_steering(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--part-range", default="",
+                         help='models with parts: LOW-HIGH MIDI pitches per part, e.g. "Soprano=60-81,Bass voice=36-60"')
+    command.add_argument("--part-key", default="", help='models with parts: a key per part, e.g. "Bass voice=A:minor"')
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -244,7 +252,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             n_notes=args.notes, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, key=args.key,
             pitch_low=int(low), pitch_high=int(high or 127), seed=args.seed, variations=args.variations,
             chord_snap=args.chord_snap, step_grid=args.grid, rhythm_temperature=args.rhythm_temperature, bpm=args.bpm,
-            part_temperature=args.part_temperature,
+            part_temperature=args.part_temperature, part_pitch_ranges=args.part_range, part_keys=args.part_key,
         )
         program = instrument_program(args.instrument)
         if args.primer and Path(args.primer).resolve().parent != CHORALES.resolve():
@@ -259,6 +267,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             primer=source, primer_notes=args.primer_notes, primer_hash=notes_hash(primer), sampling=settings, program=program,
             chords=args.chords or "", chord_strength=args.chord_strength,
         )
+    _warn_parts_ignored(model, args)
     if args.rewrite:
         pieces = _rewrite(model, args, settings)
     elif args.chords:
@@ -331,7 +340,9 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     melody = parse_melody(args.melody) if args.melody else top_voice(midi_to_notes(args.melody_file))
     model = _load_model(args.model)
     settings = Sampling(seed=args.seed, variations=args.variations, temperature=args.temperature,
-                        rhythm_temperature=args.rhythm_temperature, bpm=args.bpm)
+                        rhythm_temperature=args.rhythm_temperature, bpm=args.bpm, part_pitch_ranges=args.part_range,
+                        part_keys=args.part_key)
+    _warn_parts_ignored(model, args)
     pieces = harmonize(model, melody, settings, bar_beats=args.bar_beats)
     harmony = instrument_program(args.instrument)
     lead = instrument_program(args.melody_instrument) if args.melody_instrument else harmony
@@ -344,6 +355,12 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
         report = "  ".join(f"{k}={v:.3g}" for k, v in harmony_report(notes).items())
         print(f"{path} notes={len(notes)} seconds={notes['end'].max():.1f} {report}")
     return 0
+
+
+def _warn_parts_ignored(model, args: argparse.Namespace) -> None:
+    if (args.part_range or args.part_key) and not getattr(model, "has_parts", False):
+        print("warning: this model has no parts, so --part-range and --part-key are ignored "
+              "(use --pitch-range and --key)", file=sys.stderr)
 
 
 def _part_programs(model, pieces, text: str) -> dict[int, int] | None:

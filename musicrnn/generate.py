@@ -22,7 +22,7 @@ import pandas as pd
 from .config import Config
 from .features import chord_count, class_beats, clip_times, encode_step, encode_timed, timing_of
 from .midi import DEFAULT_BPM
-from .parts import DRUMS_PART, PART_CLASSES, PIANO_PART
+from .parts import DRUMS_PART, PART_CLASSES, PIANO_PART, part_id, part_name
 from .theory import PITCH_CLASSES, scale_pitch_classes
 
 MAX_NOTES = 2000
@@ -64,6 +64,11 @@ class Sampling:
     # Parts models: how freely the next note's part is drawn; negative = the pitch's `temperature`.
     part_temperature: float = -1.0
     part_ranges: bool = True  # keep each part's pitches within that part's range in the training corpus
+    # Parts models, steering by part: "Soprano=60-81,Bass voice=36-60" keeps each named part within its own
+    # MIDI range, and "Bass voice=A:minor" in its own key. Either replaces, for that part, the piece's range
+    # or key above and the corpus range; "" = none (see part_steering).
+    part_pitch_ranges: str = ""
+    part_keys: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -78,6 +83,57 @@ def allowed_pitches(settings: Sampling) -> np.ndarray:
     if not mask.any():
         raise ValueError("no pitch is allowed: widen the pitch range or change the key")
     return mask
+
+
+def _part_items(text: str, what: str) -> list[tuple[int, str]]:
+    """'Soprano=60-81, Bass voice=36-60' -> [(part id, '60-81'), ...]; ValueError naming a bad item or part."""
+    items = []
+    for item in (piece.strip() for piece in text.split(",") if piece.strip()):
+        name, equals, value = item.partition("=")
+        if not equals or not value.strip():
+            raise ValueError(f"cannot read the part {what} {item!r}: write PART={what.upper()}, like "
+                             + ("'Soprano=60-81'" if what == "range" else "'Bass voice=A:minor'"))
+        try:
+            items.append((part_id(name), value.strip()))
+        except ValueError as exc:
+            raise ValueError(f"in the part {what} {item!r}: {exc}") from None
+    return items
+
+
+def parse_part_ranges(text: str) -> dict[int, tuple[int, int]]:
+    """'Soprano=60-81,Bass voice=36-60' -> {part id: (low, high)} in MIDI numbers; ValueError naming a bad one."""
+    ranges = {}
+    for part, value in _part_items(text, "range"):
+        low, dash, high = value.partition("-")
+        try:
+            pair = (int(low), int(high))
+        except ValueError:
+            pair = None
+        if not dash or pair is None or not 0 <= pair[0] <= pair[1] <= 127:
+            raise ValueError(f"the range of {part_name(part)}, {value!r}, must be LOW-HIGH MIDI numbers with "
+                             "0 ≤ LOW ≤ HIGH ≤ 127, like 60-81")
+        ranges[part] = pair
+    return ranges
+
+
+def parse_part_keys(text: str) -> dict[int, str]:
+    """'Bass voice=A:minor' -> {part id: 'A:minor'}; ValueError naming a bad part or key."""
+    keys = {}
+    for part, value in _part_items(text, "key"):
+        try:
+            scale_pitch_classes(value)
+        except ValueError as exc:
+            raise ValueError(f"the key of {part_name(part)}: {exc}") from None
+        keys[part] = value
+    return keys
+
+
+def part_text(values: dict[int, object]) -> str:
+    """{part id: (low, high) or key} as the text Sampling.part_pitch_ranges / part_keys hold."""
+    def shown(value) -> str:
+        return f"{value[0]}-{value[1]}" if isinstance(value, tuple) else str(value)
+
+    return ",".join(f"{part_name(part)}={shown(value)}" for part, value in sorted(values.items()))
 
 
 def sampling_distribution(logits: np.ndarray, settings: Sampling, mask: np.ndarray) -> np.ndarray:
@@ -159,7 +215,8 @@ def piece_bpm(settings: Sampling, primer: pd.DataFrame | None, model_info: dict 
 
 class Guide(Protocol):
     """A per-step constraint on the sampling loop (musicrnn/guide.py: a melody, chords, a span to rewrite).
-    It masks or biases the rhythm classes and pitches each step may take, and may fix a note's duration."""
+    It masks or biases the rhythm classes, parts (parts models: `known` is the corpus' parts) and pitches each
+    step may take (`part`: the part just drawn, None without parts), and may fix a note's duration."""
 
     lengths: np.ndarray  # (B,) notes each stream keeps once it has finished
 
@@ -167,7 +224,10 @@ class Guide(Protocol):
 
     def rhythm(self, onset: np.ndarray, step_logits: np.ndarray, duration_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
-    def pitch(self, onset: np.ndarray, logits: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def part(self, onset: np.ndarray, logits: np.ndarray, known: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+    def pitch(self, onset: np.ndarray, logits: np.ndarray, allowed: np.ndarray,
+              part: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
 
     def took(self, onset: np.ndarray, pitch: np.ndarray, duration: np.ndarray) -> np.ndarray: ...
 
@@ -193,7 +253,7 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
     has_parts = bool(getattr(model, "has_parts", False))
     summary = (getattr(model, "info", None) or {}).get("corpus", {}).get("parts", {})
     primer_part = primer_parts(primer, summary) if has_parts else None
-    part_masks = part_pitch_masks(mask, summary, settings.part_ranges) if has_parts else None
+    part_masks = part_pitch_masks(mask, summary, settings.part_ranges, settings) if has_parts else None
     # Only parts the model was trained on are drawn (a file it never saw brass in gets no brass track).
     known_parts = np.isin(np.arange(PART_CLASSES), [int(k) for k in summary]) if summary else None
     primer_numeric = encode_timed(primer_pitch, timing, cfg, primer_part)
@@ -232,10 +292,13 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
             sounding &= (step == 0)[:, None]
             onset, bar_beat = onset + step, np.mod(bar_beat + step, bar_beats)
             if has_parts:  # which part plays it, then a pitch within that part's range
-                part = sample_parts(model.part_logits(state), settings, rngs, known_parts)
+                part_logits, may_play = model.part_logits(state), known_parts
+                if guide is not None:  # e.g. a harmonisation's lower voices as alto, tenor and bass
+                    part_logits, may_play = guide.part(onset, part_logits, known_parts)
+                part = sample_parts(part_logits, settings, rngs, may_play)
             allowed = chord_mask(mask if part is None else part_masks[part], sounding)
             if guide is not None:
-                logits, allowed = guide.pitch(onset, logits, allowed)
+                logits, allowed = guide.pitch(onset, logits, allowed, part)
             pitch = sample_pitches(logits, settings, allowed, rngs)
             if guide is not None:
                 duration = guide.took(onset, pitch, duration)
@@ -267,7 +330,7 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
 def sample_parts(logits: np.ndarray, settings: Sampling, rngs: list[np.random.Generator],
                  known: np.ndarray | None = None) -> np.ndarray:
     """One part per stream from (B, PART_CLASSES) logits, at the part temperature (negative: the pitch's),
-    among the `known` parts (those of the training corpus) when given."""
+    among the `known` parts (those of the training corpus; (PART_CLASSES,) or one row per stream) when given."""
     temperature = settings.temperature if settings.part_temperature < 0 else settings.part_temperature
     if known is not None and known.any():
         logits = np.where(known, logits, NO_PITCH)
@@ -275,17 +338,40 @@ def sample_parts(logits: np.ndarray, settings: Sampling, rngs: list[np.random.Ge
     return probs.argmax(axis=1) if temperature <= 0 else draw(probs, rngs)
 
 
-def part_pitch_masks(mask: np.ndarray, summary: dict, keep_ranges: bool = True) -> np.ndarray:
+def part_pitch_masks(mask: np.ndarray, summary: dict, keep_ranges: bool = True,
+                     settings: Sampling | None = None) -> np.ndarray:
     """(PART_CLASSES, 128): the key/range mask, narrowed for each part the training corpus knows to the
-    pitches it played there (lowest to highest). A part left with no pitch keeps the plain mask."""
+    pitches it played there (lowest to highest); a part left with no pitch keeps the plain mask. A part given
+    its own range or key in `settings` (part_pitch_ranges, part_keys) takes that instead of the piece's and
+    the corpus' (a ValueError names a part left with no pitch)."""
     masks = np.repeat(mask[None, :], PART_CLASSES, axis=0)
-    if not keep_ranges:
-        return masks
     pitches = np.arange(PITCH_CLASSES)
-    for key, facts in summary.items():
-        narrowed = mask & (pitches >= facts["min"]) & (pitches <= facts["max"])
-        if narrowed.any() and 0 <= int(key) < PART_CLASSES:
-            masks[int(key)] = narrowed
+    if keep_ranges:
+        for key, facts in summary.items():
+            narrowed = mask & (pitches >= facts["min"]) & (pitches <= facts["max"])
+            if narrowed.any() and 0 <= int(key) < PART_CLASSES:
+                masks[int(key)] = narrowed
+    if settings is None:
+        return masks
+    ranges, keys = parse_part_ranges(settings.part_pitch_ranges), parse_part_keys(settings.part_keys)
+    unknown = [part_name(part) for part in sorted(set(ranges) | set(keys)) if summary and str(part) not in summary]
+    if unknown:
+        raise ValueError(f"this model never played {', '.join(unknown)}: its parts are "
+                         + ", ".join(part_name(int(k)) for k in sorted(summary, key=int)))
+    for part in sorted(set(ranges) | set(keys)):
+        if part in ranges:
+            own = (pitches >= ranges[part][0]) & (pitches <= ranges[part][1])
+        else:  # a key alone keeps the piece's range and the corpus range of the part
+            own = (pitches >= settings.pitch_low) & (pitches <= settings.pitch_high)
+            facts = summary.get(str(part))
+            if keep_ranges and facts and (own & (pitches >= facts["min"]) & (pitches <= facts["max"])).any():
+                own &= (pitches >= facts["min"]) & (pitches <= facts["max"])
+        key = keys.get(part, settings.key)
+        if key:
+            own &= np.isin(pitches % 12, sorted(scale_pitch_classes(key)))
+        if not own.any():
+            raise ValueError(f"no pitch is allowed for {part_name(part)}: widen its range or change its key")
+        masks[part] = own
     return masks
 
 
@@ -345,6 +431,11 @@ def validate(settings: Sampling) -> None:
         problems.append("rhythm temperature cannot be negative")
     if settings.bpm != 0 and not 20 <= settings.bpm <= 300:
         problems.append("tempo must be between 20 and 300 BPM (or 0 for the primer's)")
+    for text, parse in ((settings.part_pitch_ranges, parse_part_ranges), (settings.part_keys, parse_part_keys)):
+        try:
+            parse(text)
+        except ValueError as exc:
+            problems.append(str(exc))
     if settings.part_temperature > 5:
         problems.append("part temperature must be at most 5 (negative: the same as temperature)")
     if not 0 <= settings.pitch_low <= settings.pitch_high <= 127:

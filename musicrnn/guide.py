@@ -19,6 +19,7 @@ from .config import Config
 from .features import rhythm_class, timing_of
 from .generate import MAX_NOTES, MAX_VARIATIONS, NO_PITCH, Guide, Sampling, generate, validate
 from .midi import BEAT_GRID
+from .parts import PART_CLASSES, PART_NAMES
 from .theory import CHORD_QUALITIES, PITCH_CLASSES, note_name, parse_pitch, root_class
 
 NEEDS_BEATS = ("this model counts time in seconds, so it cannot be held to a melody's onsets, a chord's bars or a "
@@ -28,6 +29,8 @@ MAX_NOTE_BEATS = 16.0  # the longest rhythm class of a beats model
 MAX_CANDIDATES = MAX_VARIATIONS
 SUFFIX_NOTES = 32  # a rewrite is scored on how likely the model finds this many notes that follow it
 _PITCH = np.arange(PITCH_CLASSES)
+SOPRANO = PART_NAMES.index("Soprano")
+LOWER_VOICES = tuple(PART_NAMES.index(v) for v in ("Bass voice", "Tenor", "Alto"))  # the notes under a melody note, in order
 
 
 # --- Text: melodies and chords ------------------------------------------------------------------------------
@@ -166,7 +169,10 @@ class _Base:
     def rhythm(self, onset, step_logits, duration_logits):
         return step_logits, duration_logits
 
-    def pitch(self, onset, logits, allowed):
+    def part(self, onset, logits, known):
+        return logits, known
+
+    def pitch(self, onset, logits, allowed, part=None):
         return logits, allowed
 
     def took(self, onset, pitch, duration):
@@ -182,11 +188,17 @@ class MelodyGuide(_Base):
     """Harmonise a melody: at each melody onset the model writes notes below it, then the melody note as the
     top of the chord; between onsets it may add passing notes below the sounding melody note.
 
+    With a parts model that knows the four voices, the melody is the Soprano and the notes below it, in order,
+    Bass voice, Tenor and Alto (the part head chooses between Alto and placing the melody once enough notes
+    are below); passing notes take a lower voice. The model is then fed the parts it wrote.
+
     The first generated note lands `lead` beats after the primer's last onset, on the first melody onset."""
 
-    def __init__(self, melody: Melody, lead: float, min_below: int = 2, max_below: int = 3, max_passing: int = 2):
+    def __init__(self, melody: Melody, lead: float, min_below: int = 2, max_below: int = 3, max_passing: int = 2,
+                 usual: dict[int, tuple[int, int]] | None = None):
         self.melody, self.lead = melody, lead
         self.min_below, self.max_below, self.max_passing = min_below, max_below, max_passing
+        self.usual = usual or {}  # part -> the pitches (low, high) it mostly played in the training data
 
     def notes_needed(self) -> int:
         return len(self.melody) * (self.max_below + 1 + self.max_passing)
@@ -199,6 +211,8 @@ class MelodyGuide(_Base):
         self.below = np.zeros(batch, np.int64)  # notes written under it so far
         self.passing = np.zeros(batch, np.int64)  # passing onsets since the last melody note
         self.is_melody = np.zeros((batch, self.notes_needed()), bool)
+        self.voiced = False  # set by part(): the parts drawn are the four voices
+        self.floor = np.full(batch, -1, np.int64)  # the last note written under the melody at this onset
 
     def _target(self) -> np.ndarray:
         return self.targets[np.arange(self.batch), np.minimum(self.index, len(self.melody) - 1)]
@@ -215,7 +229,29 @@ class MelodyGuide(_Base):
         allowed[self.index >= len(self.melody)] = True
         return _only(step_logits, allowed), duration_logits
 
-    def pitch(self, onset, logits, allowed):
+    def part(self, onset, logits, known):
+        """Voices for a model whose corpus had the Soprano and a lower voice; any other draws its parts freely."""
+        if known is None or np.ndim(known) != 1 or not known[SOPRANO]:
+            return logits, known
+        lower = [p for p in LOWER_VOICES if known[p]]
+        if not lower:
+            return logits, known
+        voice = np.zeros((self.batch, PART_CLASSES), bool)
+        next_below = np.array(lower)[np.minimum(self.below, len(lower) - 1)]  # Bass voice, then Tenor, then Alto
+        may_place = self.below >= self.min_below
+        must_place = self.below >= self.max_below
+        rows = np.arange(self.batch)
+        voice[rows[~must_place], next_below[~must_place]] = True
+        voice[may_place, SOPRANO] = True
+        passing = np.zeros(PART_CLASSES, bool)
+        passing[lower] = True
+        on_target = self._grid(onset) == self._target()
+        voice = np.where(on_target[:, None], voice, passing[None, :])
+        voice[self.index >= len(self.melody)] = known  # the melody is done: the remaining notes are dropped
+        self.voiced = True
+        return logits, voice
+
+    def pitch(self, onset, logits, allowed, part=None):
         rows = np.arange(self.batch)
         on_target = self._grid(onset) == self._target()
         melody_pitch = self.melody.pitch[np.minimum(self.index, len(self.melody) - 1)]
@@ -223,8 +259,23 @@ class MelodyGuide(_Base):
         forced = np.zeros_like(allowed)
         forced[rows, melody_pitch] = True  # the melody note itself, whatever the key/range masks say
         room = below.any(axis=1)
-        chord = np.where(((self.below >= self.max_below) | ~room)[:, None], forced,
-                         np.where((self.below < self.min_below)[:, None], below, below | forced))
+        if part is not None and self.voiced:
+            # The part drawn decides: the Soprano places the melody note, a lower voice writes under it (out
+            # of its range rather than on or above the melody when its range has no room there).
+            under = _PITCH[None, :] < melody_pitch[:, None]
+            below = np.where(room[:, None], below, under)
+            # Bass, tenor, alto are written in that order: each above the last, so the voices do not cross.
+            uncrossed = below & (_PITCH[None, :] > self.floor[:, None])
+            below = np.where(uncrossed.any(axis=1)[:, None], uncrossed, below)
+            # The pitch head does not know the part just drawn, and a voice's full range is wide (the corpus'
+            # bass reaches E4): prefer the pitches the voice mostly sang, so the bass does not open at the top.
+            low, high = np.array([self.usual.get(int(p), (0, PITCH_CLASSES - 1)) for p in part]).T
+            usual = below & (_PITCH[None, :] >= low[:, None]) & (_PITCH[None, :] <= high[:, None])
+            below = np.where(usual.any(axis=1)[:, None], usual, below)
+            chord = np.where((part == SOPRANO)[:, None] | ~below.any(axis=1)[:, None], forced, below)
+        else:
+            chord = np.where(((self.below >= self.max_below) | ~room)[:, None], forced,
+                             np.where((self.below < self.min_below)[:, None], below, below | forced))
         # Passing notes stay under the melody note that is still sounding.
         sounding_top = self.melody.pitch[np.maximum(self.index - 1, 0)]
         passing = allowed & (_PITCH[None, :] < sounding_top[:, None])
@@ -242,6 +293,7 @@ class MelodyGuide(_Base):
         if self.count < self.is_melody.shape[1]:
             self.is_melody[rows, self.count] = placed
         self.below = np.where(placed, 0, self.below + on_target)
+        self.floor = np.where(placed, -1, np.where(on_target, pitch, self.floor))
         self.passing = np.where(placed, 0, self.passing + (active & ~on_target))
         self.index = self.index + placed
         self.count += 1
@@ -284,7 +336,7 @@ class ChordGuide(_Base):
             tones[row] = np.isin(_PITCH % 12, sorted(self.chords[min(index, len(self.chords) - 1)].pitch_classes))
         return tones
 
-    def pitch(self, onset, logits, allowed):
+    def pitch(self, onset, logits, allowed, part=None):
         at = self._grid(onset)
         if self.origin is None:  # the bar line at or before the first generated note
             self.origin = self.last_bar_line + (at - self.last_bar_line) // self.bar * self.bar
@@ -350,7 +402,8 @@ def harmonize(model, melody: Melody, settings: Sampling | None = None, primer: p
     timing = timing_of(primer, model.cfg)
     last = timing.beat == timing.beat[-1]
     lead = float(np.max(timing.duration[last]))  # the melody starts when the primer's last chord ends
-    guide = MelodyGuide(melody, lead)
+    parts = (getattr(model, "info", None) or {}).get("corpus", {}).get("parts", {}) if getattr(model, "has_parts", False) else {}
+    guide = MelodyGuide(melody, lead, usual={int(k): (int(f["low"]), int(f["high"])) for k, f in parts.items()})
     settings = Sampling(**{**settings.to_dict(), "n_notes": min(guide.notes_needed(), MAX_NOTES)})
     pieces = generate(model, primer, settings, guide=guide)
     for v, piece in enumerate(pieces):
@@ -383,13 +436,28 @@ def chord_spans(notes: pd.DataFrame, chords: list[Chord]) -> list[tuple[float, f
 
 
 def harmony_midi(notes: pd.DataFrame, melody_program: int, harmony_program: int):
-    """A harmonisation as MIDI: the lower voices and the melody as two instruments."""
+    """A harmonisation as MIDI: the melody with one instrument, the lower voices with another. A four-voice
+    harmonisation (a parts model's) has a track per voice: the melody as Soprano, then Alto, Tenor, Bass voice;
+    any other has two tracks, melody and harmony."""
     from .midi import notes_to_midi
 
+    if _voiced(notes):
+        programs = {int(part): harmony_program for part in notes["part"].unique()}
+        programs[SOPRANO] = melody_program
+        return notes_to_midi(notes.drop(columns="melody"), programs=programs)
     notes = notes.drop(columns="part", errors="ignore")  # two tracks, melody and harmony, not one per part
     pm = notes_to_midi(notes[~notes["melody"]], program=harmony_program, instrument_name="harmony")
     pm.instruments += notes_to_midi(notes[notes["melody"]], program=melody_program, instrument_name="melody").instruments
     return pm
+
+
+def _voiced(notes: pd.DataFrame) -> bool:
+    """Whether a harmonisation's melody is its Soprano and every other note a lower voice."""
+    if "part" not in notes or not len(notes):
+        return False
+    melody = notes["melody"].to_numpy(bool)
+    part = notes["part"].to_numpy(np.int64)
+    return bool((part[melody] == SOPRANO).all() and np.isin(part[~melody], LOWER_VOICES).all())
 
 
 @dataclass

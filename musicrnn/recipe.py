@@ -112,7 +112,7 @@ class Recipe:
         if self.chords:
             flat["chords"], flat["chord_strength"] = self.chords, repr(float(self.chord_strength))
         for name, value in self.sampling.to_dict().items():
-            if value is not None:
+            if value is not None and value != "":  # no key, no per-part settings: left out of the link
                 flat[name] = repr(value) if isinstance(value, float) else str(value)  # repr: floats round-trip exactly
         return flat
 
@@ -131,6 +131,8 @@ class Recipe:
             default = getattr(defaults, name)
             if name == "key":
                 values[name] = str(flat["key"]) if flat.get("key") not in (None, "", "None") else None
+            elif isinstance(default, str):  # text settings (part_pitch_ranges, part_keys), "" = none
+                values[name] = str(flat.get(name) or "")
             elif isinstance(default, bool):  # a switch (part_ranges): written as True/False
                 values[name] = str(flat.get(name, default)).strip().lower() in ("true", "1")
             else:
@@ -217,6 +219,10 @@ class Recipe:
             "pitch range": f"{s.pitch_low}–{s.pitch_high}",
             "instrument": f"{pretty_midi.program_to_instrument_name(self.program)} (program {self.program})",
         }
+        if s.part_pitch_ranges:
+            rows["range per part"] = s.part_pitch_ranges.replace(",", ", ")
+        if s.part_keys:
+            rows["key per part"] = s.part_keys.replace(",", ", ").replace(":", " ")
         if self.chords:
             strength = "only chord tones" if self.chord_strength >= 1 else f"suggested (strength {self.chord_strength:g})"
             rows["chords"] = f"{self.chords} — {strength}"

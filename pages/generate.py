@@ -40,6 +40,7 @@ instrument_key = state.keep("generate_instrument", "Acoustic Grand Piano")
 programs = generation.choose_part_programs(entry.model, right)  # parts models: one instrument per part
 # One instrument for a model without parts; a parts model's instruments are chosen per part just above.
 instrument = right.selectbox("Instrument", list(gm_instruments()), key=instrument_key) if programs is None else st.session_state[instrument_key]
+part_ranges, part_keys = generation.choose_part_steering(entry.model)  # parts models: a range and key per part
 seed = right.number_input("Seed", 0, 2**31 - 1, key=state.keep("generate_seed", 0), help="The same seed and settings give the same music.")
 variations = right.slider("Variations", 1, MAX_VARIATIONS, key=state.keep("generate_variations", 3))
 # What the controls this model does not use stay at: Sampling's own defaults.
@@ -70,7 +71,7 @@ if st.button("Generate", type="primary", icon=":material/music_note:"):
         n_notes=int(n_notes), temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
         key=None if tonic == ANY_KEY else f"{tonic}:{scale}", pitch_low=int(low), pitch_high=int(high),
         seed=int(seed), variations=int(variations), chord_snap=float(chord_snap), step_grid=float(step_grid),
-        rhythm_temperature=float(rhythm_temperature), bpm=float(bpm),
+        rhythm_temperature=float(rhythm_temperature), bpm=float(bpm), part_pitch_ranges=part_ranges, part_keys=part_keys,
     )
     program = gm_instruments()[instrument]
     generation.forget_link()

@@ -27,6 +27,30 @@ def _note_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory):
     patch.undo()
 
 
+@pytest.fixture
+def download_bytes(monkeypatch: pytest.MonkeyPatch):
+    """A reader of what an AppTest page's download button offers: `download_bytes(at, label)` -> the bytes of
+    the first button with that label, from the file store of the last run. (AppTest gives each run a mock
+    runtime with an in-memory file store and drops it afterwards; this keeps the stores.)"""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.testing.v1 import app_test
+
+    stores: list[MemoryMediaFileStorage] = []
+
+    class Kept(MemoryMediaFileStorage):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            stores.append(self)
+
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Kept)
+
+    def read(at, label: str) -> bytes:
+        button = next(b for b in at.download_button if b.label == label)
+        return stores[-1].get_file(button.proto.url.rsplit("/", 1)[-1]).content
+
+    return read
+
+
 def make_midi(
     tracks: Sequence[tuple[int, Sequence[int]]] = ((0, C_MAJOR),),
     note_seconds: float = 0.5,

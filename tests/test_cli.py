@@ -236,17 +236,55 @@ def test_train_init_from_a_file_that_is_no_model_says_so(data_dir, tmp_path):
 def test_harmonize_keeps_the_melody_as_its_own_instrument_without_tensorflow(tmp_path):
     out = tmp_path / "h.mid"
     done = cli_without_tensorflow("harmonize", "--melody", "C4/1 D4/1 E4/1 F4/1 G4/2", "--variations", "2",
-                                  "--melody-instrument", "Flute", "--out", str(out))
+                                  "--melody-instrument", "Flute", "--instrument", "Cello", "--out", str(out))
     assert done.returncode == 0, done.stderr
     for index in (1, 2):
         midi = pretty_midi.PrettyMIDI(str(tmp_path / f"h-{index}.mid"))
-        melody = next(inst for inst in midi.instruments if inst.name == "melody")
+        # The default model knows the chorales' voices: the melody is the Soprano, the harmony alto, tenor, bass.
+        melody = next(inst for inst in midi.instruments if inst.name == "Soprano")
         assert [n.pitch for n in melody.notes] == [60, 62, 64, 65, 67]
         assert [round(n.start, 3) for n in melody.notes] == [0.0, 0.5, 1.0, 1.5, 2.0]  # 120 bpm
         assert melody.program == 73  # flute
-        harmony = next(inst for inst in midi.instruments if inst.name == "harmony")
-        assert harmony.notes and max(n.pitch for n in harmony.notes) < 67
+        harmony = [inst for inst in midi.instruments if inst is not melody]
+        assert {inst.name for inst in harmony} <= {"Alto", "Tenor", "Bass voice"} and "Bass voice" in {i.name for i in harmony}
+        assert {inst.program for inst in harmony} == {42}  # cello
+        assert max(n.pitch for inst in harmony for n in inst.notes) < 67
     assert "parallel_fifths_per_100=" in done.stdout
+
+
+def test_harmonize_keeps_the_bass_in_the_range_it_is_given(tmp_path):
+    out = tmp_path / "h.mid"
+    done = cli("harmonize", "--melody", "G4/1 A4/1 B4/1 C5/2", "--part-range", "Bass voice=40-47", "--variations", "3",
+               "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    for index in (1, 2, 3):
+        bass = next(i for i in pretty_midi.PrettyMIDI(str(tmp_path / f"h-{index}.mid")).instruments if i.name == "Bass voice")
+        assert bass.notes and all(40 <= n.pitch <= 47 for n in bass.notes)
+
+
+def test_generate_keeps_each_part_in_the_range_and_key_it_is_given(tmp_path):
+    out = tmp_path / "p.mid"
+    done = cli_without_tensorflow("generate", "--notes", "120", "--seed", "3", "--part-range", "Soprano=72-79,Bass voice=36-50",
+                                  "--part-key", "Tenor=D:minor pentatonic", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    tracks = {inst.name: [n.pitch for n in inst.notes] for inst in pretty_midi.PrettyMIDI(str(out)).instruments}
+    assert all(72 <= p <= 79 for p in tracks["Soprano"]) and all(36 <= p <= 50 for p in tracks["Bass voice"])
+    assert {p % 12 for p in tracks["Tenor"]} <= {2, 5, 7, 9, 0}
+    again = tmp_path / "again.mid"  # the file's recipe carries the per-part steering
+    assert cli_without_tensorflow("generate", "--recipe", str(out), "--out", str(again)).returncode == 0
+    assert {i.name: [n.pitch for n in i.notes] for i in pretty_midi.PrettyMIDI(str(again)).instruments} == tracks
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--part-range", "Sopran=60-70", "unknown part 'Sopran'"),
+    ("--part-range", "Bass voice=60", "the range of Bass voice, '60'"),
+    ("--part-key", "Alto=H:major", "the key of Alto"),
+    ("--part-range", "Brass=50-60", "never played Brass"),
+])
+def test_a_bad_part_range_or_key_is_one_line_naming_it(tmp_path, flag, value, message):
+    done = cli("generate", "--notes", "10", flag, value, "--out", str(tmp_path / "x.mid"))
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and message in done.stderr and "Traceback" not in done.stderr
 
 
 def test_generate_with_chords_writes_only_chord_tones(tmp_path):

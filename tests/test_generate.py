@@ -384,3 +384,61 @@ def test_a_primers_part_the_model_never_saw_is_replaced_by_a_known_one(parts_mod
     parts = primer_parts(pd.DataFrame({"pitch": [45, 70], "part": [organ, PART_NAMES.index("Soprano")]}),
                          parts_model.info["corpus"]["parts"])
     assert [PART_NAMES[p] for p in parts] == ["Bass voice", "Soprano"]
+
+
+# --- steering by part: a range and a key per part ---------------------------------------------------------------
+
+def test_a_part_range_keeps_that_part_in_it_and_the_other_parts_in_their_corpus_range(parts_model):
+    soprano, bass = PART_NAMES.index("Soprano"), PART_NAMES.index("Bass voice")
+    for notes in run(parts_model, seed=1, variations=3, n_notes=80, part_temperature=2.0,
+                     part_pitch_ranges="Soprano=72-76"):
+        assert (notes["part"] == soprano).sum() > 5  # the control: the soprano does play
+        assert notes.loc[notes["part"] == soprano, "pitch"].between(72, 76).all()
+        assert notes.loc[notes["part"] == bass, "pitch"].between(38, 60).all()
+
+
+def test_a_part_key_keeps_that_part_in_its_key_and_leaves_the_others_free(parts_model):
+    soprano, bass = PART_NAMES.index("Soprano"), PART_NAMES.index("Bass voice")
+    a_minor_pentatonic = {9, 0, 2, 4, 7}
+    pieces = run(parts_model, seed=2, variations=3, n_notes=80, part_temperature=2.0, temperature=2.0,
+                 part_keys="Bass voice=A:minor pentatonic")
+    bass_notes = pd.concat([p[p["part"] == bass] for p in pieces])
+    soprano_notes = pd.concat([p[p["part"] == soprano] for p in pieces])
+    assert len(bass_notes) > 10 and set(bass_notes["pitch"] % 12) <= a_minor_pentatonic
+    assert bass_notes["pitch"].between(38, 60).all()  # a key alone keeps the part's corpus range
+    assert not set(soprano_notes["pitch"] % 12) <= a_minor_pentatonic
+
+
+@pytest.mark.parametrize("setting, named", [
+    ({"part_pitch_ranges": "Sopran=60-70"}, "unknown part 'Sopran'"),
+    ({"part_pitch_ranges": "Soprano=70"}, "the range of Soprano, '70'"),
+    ({"part_pitch_ranges": "Bass voice=60-50"}, "the range of Bass voice, '60-50'"),
+    ({"part_keys": "Bass voice=H:major"}, "the key of Bass voice"),
+    ({"part_keys": "Soprano"}, "'Soprano'"),
+    ({"part_pitch_ranges": "Brass=50-60"}, "never played Brass"),
+    ({"part_pitch_ranges": "Soprano=61-61", "part_keys": "Soprano=C:major"}, "no pitch is allowed for Soprano"),
+])
+def test_a_bad_part_name_range_or_key_gets_a_message_naming_it(parts_model, setting, named):
+    with pytest.raises(ValueError, match=named):
+        run(parts_model, **setting)
+
+
+def test_a_guide_that_steers_nothing_leaves_a_parts_models_notes_unchanged(parts_model):
+    from musicrnn.guide import ChordGuide, parse_chords
+
+    settings = Sampling(n_notes=50, variations=2, seed=6, part_temperature=1.5)
+    unguided = generate(parts_model, PRIMER, settings)
+    guided = generate(parts_model, PRIMER, settings, guide=ChordGuide(parse_chords("C"), strength=0.0))
+    for a, b in zip(unguided, guided):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_the_default_model_writes_four_voices_each_on_its_own_track_and_in_its_own_range():
+    from musicrnn.bundled import default_model, default_primer
+
+    notes = generate(default_model(), default_primer(), Sampling(n_notes=200, seed=0))[0]
+    pm = notes_to_midi(notes)
+    assert sorted(inst.name for inst in pm.instruments) == ["Alto", "Bass voice", "Soprano", "Tenor"]
+    median = {inst.name: np.median([n.pitch for n in inst.notes]) for inst in pm.instruments}
+    assert median["Soprano"] > median["Alto"] > median["Bass voice"]
+    assert median["Soprano"] - median["Bass voice"] > 12

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pandas as pd
 import pretty_midi
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -41,7 +42,7 @@ def generate_page(model_file: bytes) -> AppTest:
     return at
 
 
-def test_a_parts_model_offers_a_lineup_and_an_instrument_per_part_and_writes_those_tracks(parts_model_file):
+def test_a_parts_model_offers_a_lineup_and_an_instrument_per_part_and_writes_those_tracks(parts_model_file, download_bytes):
     at = generate_page(parts_model_file)
     assert at.selectbox(key="keep_generate_lineup").value == "string quartet"
     labels = {box.label for box in at.selectbox}
@@ -57,7 +58,7 @@ def test_a_parts_model_offers_a_lineup_and_an_instrument_per_part_and_writes_tho
     assert "part" in notes and notes["part"].nunique() > 1
     # The MIDI offered for download: one track per part, the quartet's violins and the chosen contrabass.
     assert "Download MIDI" in [b.label for b in at.get("download_button")]
-    midi = pretty_midi.PrettyMIDI(io.BytesIO(_download(at)))
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(download_bytes(at, "Download MIDI")))
     programs = {inst.name: inst.program for inst in midi.instruments}
     assert programs.get("Bass voice", 43) == 43 and programs.get("Soprano", 40) == 40
     assert set(programs) == {PART_NAMES[p] for p in notes["part"].unique()}
@@ -66,14 +67,6 @@ def test_a_parts_model_offers_a_lineup_and_an_instrument_per_part_and_writes_tho
         low, high = RANGES[PART_NAMES[part]]
         assert group["pitch"].between(low, high).all()
     assert len(at.get("audio")) == 1
-
-
-def _download(at: AppTest) -> bytes:
-    """The generated piece's MIDI, as the page wrote it (the same call the download button was given)."""
-    from musicrnn.recipe import piece_midi
-
-    result = at.session_state["generated"]
-    return piece_midi(result.pieces[0], result.recipe.for_variation(0), result.programs)
 
 
 def test_the_piano_roll_colours_each_part_with_a_legend_entry(parts_model_file):
@@ -104,3 +97,45 @@ def test_the_bundled_model_without_parts_shows_no_part_choices():
     else:
         assert "keep_generate_lineup" not in [box.key for box in at.selectbox]
         assert "Instrument" in [box.label for box in at.selectbox]
+
+
+def default_generate_page(params: dict | None = None) -> AppTest:
+    """The Generate page with the bundled (four-voice) model, opened with a link's `params` if given."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[DATASET] = Dataset("uploaded", load_paths(bundled.chorale_files()[:2]))
+    at.query_params.update(params or {})
+    at.switch_page("pages/generate.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_range_and_a_key_per_part_steer_the_piece_its_midi_and_its_link(download_bytes):
+    from musicrnn.infer import read_model_file
+    from ui.generation import corpus_range, part_range_key
+
+    model = read_model_file(bundled.DEFAULT_MODEL)
+    if not model.has_parts:
+        pytest.skip("the bundled model has no parts")
+    facts = model.info["corpus"]["parts"]
+    soprano, bass = PART_NAMES.index("Soprano"), PART_NAMES.index("Bass voice")
+    range_box = f"keep_{part_range_key(soprano, corpus_range(facts[str(soprano)]))}"
+    at = default_generate_page()
+    assert "Per part" in [expander.label for expander in at.expander]
+    at.slider(key=range_box).set_value((72, 76))
+    at.selectbox(key=f"keep_generate_part_key_{bass}").set_value("A minor pentatonic")
+    at.number_input(key="keep_generate_notes").set_value(60)
+    at.slider(key="keep_generate_variations").set_value(1).run()
+    next(b for b in at.button if b.label == "Generate").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    result = at.session_state["generated"]
+    assert result.settings.part_pitch_ranges == "Soprano=72-76"
+    assert result.settings.part_keys == "Bass voice=A:minor pentatonic"
+    tracks = {i.name: [n.pitch for n in i.notes] for i in pretty_midi.PrettyMIDI(io.BytesIO(download_bytes(at, "Download MIDI"))).instruments}
+    assert tracks["Soprano"] and all(72 <= p <= 76 for p in tracks["Soprano"])
+    assert tracks["Bass voice"] and {p % 12 for p in tracks["Bass voice"]} <= {9, 0, 2, 4, 7}
+    assert "range per part" in " ".join(md.value for md in at.markdown)  # the recipe shows them
+
+    again = default_generate_page(result.recipe.to_params())  # a new visitor opens the piece's link
+    pd.testing.assert_frame_equal(again.session_state["generated"].pieces[0], result.pieces[0])
+    assert again.slider(key=range_box).value == (72, 76)
+    assert again.selectbox(key=f"keep_generate_part_key_{bass}").value == "A minor pentatonic"

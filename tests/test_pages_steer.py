@@ -111,3 +111,20 @@ def test_a_kept_model_choice_that_is_gone_falls_back_to_the_first_model():
     at.switch_page("pages/steer.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.radio(key="keep_steer_model").value == at.radio(key="keep_steer_model").options[0]
+
+
+def test_a_harmonisation_downloads_the_melody_as_soprano_and_alto_tenor_bass_tracks(download_bytes):
+    import io
+
+    import pretty_midi
+
+    at = steer_page()
+    next(t for t in at.text_area if t.label == "Melody").set_value("C4/1 D4/1 E4/1 F4/1 G4/2").run()
+    click(at, "Harmonise")
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(download_bytes(at, "Download MIDI")))
+    programs = {inst.name: inst.program for inst in midi.instruments}
+    assert programs["Soprano"] == 73 and "Bass voice" in programs  # the melody on the flute, the page's default
+    assert set(programs) <= {"Soprano", "Alto", "Tenor", "Bass voice"}
+    assert {programs[name] for name in programs if name != "Soprano"} == {0}  # the harmony on the piano
+    soprano = next(inst for inst in midi.instruments if inst.name == "Soprano")
+    assert [n.pitch for n in soprano.notes] == [60, 62, 64, 65, 67]

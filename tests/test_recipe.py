@@ -174,3 +174,21 @@ def test_a_recipe_carries_each_parts_instrument_through_links_and_json():
     assert Recipe.from_json(recipe.to_json()).programs == {0: 40, 3: 42}
     with pytest.raises(RecipeError, match="parts"):
         Recipe.from_params({**recipe.to_params(), "parts": "soprano-violin"})
+
+
+def test_a_recipe_carries_each_parts_range_and_key_through_links_and_json():
+    sampling = Sampling(part_pitch_ranges="Soprano=60-81,Bass voice=36-60", part_keys="Bass voice=A:minor")
+    recipe = a_recipe(sampling=sampling, parts="0:40;3:42")
+    for again in (Recipe.from_params(recipe.to_params()), Recipe.from_json(recipe.to_json())):
+        assert again.sampling.part_pitch_ranges == "Soprano=60-81,Bass voice=36-60"
+        assert again.sampling.part_keys == "Bass voice=A:minor"
+    assert recipe.describe()["range per part"] == "Soprano=60-81, Bass voice=36-60"
+    assert "part_keys" in recipe.to_params() and "part_keys" not in a_recipe().to_params()  # links stay short
+    with pytest.raises(RecipeError, match="unknown part 'Sopran'"):
+        Recipe.from_params({**recipe.to_params(), "part_pitch_ranges": "Sopran=60-81"})
+
+
+def test_a_recipe_without_part_settings_reads_as_none():
+    params = a_recipe().to_params()
+    old = {k: v for k, v in params.items() if k not in ("part_pitch_ranges", "part_keys")}  # a link made before them
+    assert Recipe.from_params(old) == a_recipe()

@@ -11,7 +11,7 @@ import streamlit as st
 
 from musicrnn.audio import Rendered, gm_instruments
 from musicrnn.dataset import Corpus
-from musicrnn.generate import Sampling, default_primer, generate
+from musicrnn.generate import Sampling, default_primer, generate, parse_part_keys, parse_part_ranges, part_text
 from musicrnn.plots.metrics import beat_position_overlay, metrics_table, novelty_chart, pitch_class_overlay, duration_overlay
 from musicrnn.evaluation.musical import (
     corpus_beat_position_histogram, corpus_metrics, corpus_pitch_class_histogram, corpus_time_histogram, piece_metrics,
@@ -142,6 +142,65 @@ def choose_part_programs(model, column) -> dict[int, int] | None:
     return chosen
 
 
+# ---- parts: a range and a key per part -------------------------------------------------------------------------
+
+PIECE_KEY = "the piece's key"
+PART_KEY_OPTIONS = [PIECE_KEY] + [f"{tonic} {scale}" for tonic in NOTE_NAMES for scale in SCALES]
+
+
+def choose_part_steering(model) -> tuple[str, str]:
+    """For a parts model: a pitch range and a key for each part it knows, as the texts of
+    Sampling.part_pitch_ranges and part_keys (only what differs from the training data's range and the
+    piece's key); ("", "") for other models."""
+    parts = {int(k): facts for k, facts in model_parts(model).items() if int(k) != DRUMS_PART}
+    if not parts:
+        return "", ""
+    ranges, keys = {}, {}
+    with st.expander("Per part"):
+        st.caption("Each part keeps to its own range (at first the training data's) and, if you choose one, its own "
+                   "key instead of the piece's. A range you change here replaces the pitch range above for that part.")
+        for part, facts in sorted(parts.items()):
+            corpus = corpus_range(facts)
+            left, right = st.columns([3, 2])
+            low, high = left.slider(f"{part_name(part)}: range", 0, 127, key=state.keep(part_range_key(part, corpus), corpus))
+            key = right.selectbox(f"{part_name(part)}: key", PART_KEY_OPTIONS,
+                                  key=state.keep(f"generate_part_key_{part}", PIECE_KEY))
+            if (low, high) != corpus:
+                ranges[part] = (int(low), int(high))
+            if key != PIECE_KEY:
+                keys[part] = key.replace(" ", ":", 1)  # "A harmonic minor" -> "A:harmonic minor"
+    return part_text(ranges), part_text(keys)
+
+
+def part_range_key(part: int, corpus: tuple[int, int]) -> str:
+    """A part's range slider, one per training range: a model whose data played the part elsewhere starts
+    from its own range, not from a range set for another model."""
+    return f"generate_part_range_{part}_{corpus[0]}_{corpus[1]}"
+
+
+def corpus_range(facts: dict) -> tuple[int, int]:
+    """The lowest and highest pitch the training data played in a part."""
+    return int(facts["min"]), int(facts["max"])
+
+
+def _set_part_widgets(settings: Sampling, model) -> None:
+    """The Per part widgets as a recipe's settings say; parts it does not name back to their defaults."""
+    ranges, keys = parse_part_ranges(settings.part_pitch_ranges), parse_part_keys(settings.part_keys)
+    for key, facts in model_parts(model).items():
+        part = int(key)
+        state.set_kept(part_range_key(part, corpus_range(facts)), ranges.get(part, corpus_range(facts)))
+        state.set_kept(f"generate_part_key_{part}", _key_option(keys[part]) if part in keys else PIECE_KEY)
+
+
+def _key_option(key: str) -> str:
+    """'Bb:minor' -> 'A# minor', as the key boxes list it."""
+    tonic, _, scale = key.partition(":")
+    tonic = tonic.strip()[:1].upper() + tonic.strip()[1:]
+    tonic = NOTE_NAMES[FLAT_NAMES[tonic]] if tonic in FLAT_NAMES else tonic
+    option = f"{tonic} {(scale or 'major').strip().lower()}"
+    return option if option in PART_KEY_OPTIONS else PIECE_KEY
+
+
 # ---- links ----------------------------------------------------------------------------------------------------
 
 def _link_params() -> dict[str, str]:
@@ -172,6 +231,7 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
         st.warning(f"This link's piece cannot be made here: {exc}", icon=":material/link_off:")
         return
     _set_widgets(recipe, label)
+    _set_part_widgets(recipe.sampling, models[label].model)
     try:
         with st.spinner("Making the linked piece…"):
             st.session_state[RESULT] = run(models[label], primer, recipe.sampling, recipe.program, recipe.programs)
