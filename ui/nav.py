@@ -4,6 +4,7 @@
 defines each page and `page(name)` builds the `st.Page` when it is used. Streamlit identifies a page by its
 url_path, so a page built here twice is the same page to st.navigation, st.page_link and st.switch_page.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ PAGES = Path(__file__).resolve().parents[1] / "pages"
 # Streamlit serves the default page at / and reserves its own url_path without serving it, so Home gets an
 # unused one and a hidden page answers /home, the address a visitor would type, by switching to Home.
 HOME_RESERVED_PATH = "home-page"
+HOME_ADDRESS = "home"
 
 PageName = Literal["home", "dataset", "explore", "train", "generate", "steer", "how_it_works"]
 
@@ -62,5 +64,5 @@ def _home_address() -> None:
 def navigation() -> Page:
     """Register every page with st.navigation and return the one this run shows."""
     pages = [page(name) for name in SPECS]
-    pages.append(st.Page(_home_address, title="Home", url_path="home", visibility="hidden"))
+    pages.append(st.Page(_home_address, title="Home", url_path=HOME_ADDRESS, visibility="hidden"))
     return st.navigation(pages)
