@@ -69,7 +69,7 @@ system-test-deps:
 
 # Maintainers only: rebuild the bundled corpus (needs music21) and retrain the default model.
 corpus: setup
-	$(PY) -m pip install --quiet -r scripts/requirements-corpus.txt
+	$(PIP) -r scripts/requirements-corpus.txt
 	$(PY) scripts/build_corpus.py
 
 default-model: setup
