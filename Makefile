@@ -1,4 +1,5 @@
-# Two commands do everything: `make run` (set up and serve the app) and `make test` (set up and run every test).
+# Two commands do everything: `make run` (set up and serve the app) and `make test` (set up, lint, run every test).
+# `make test-fast` runs the quick tests only (no TensorFlow, no browser, nothing slow); `make lint` the checks.
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -6,13 +7,25 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test bench setup setup-test system-deps system-test-deps clean default-model corpus
+# Every install is held to the versions CI tested (constraints.txt).
+PIP := $(PY) -m pip install --quiet -c constraints.txt
+
+.PHONY: run test test-fast lint bench setup setup-test system-deps system-test-deps clean default-model corpus
 
 run: setup
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
-test: setup setup-test
+test: setup setup-test lint
 	$(PY) -m pytest
+
+# No TensorFlow, no browser, nothing slow (markers in pyproject.toml): under a minute on two cores.
+test-fast: setup setup-test
+	$(PY) -m pytest -m "not slow and not tf and not browser"
+
+lint: setup-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy musicrnn
 
 bench: setup
 	$(PY) bench/run_all.py
@@ -25,12 +38,15 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: requirements.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements.txt
+# requirements.txt first (what Community Cloud installs), then this package itself, editable and without
+# dependencies, so bench/ and scripts/ import it from anywhere and edits take effect at once.
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml | $(PY)
+	$(PIP) -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PIP) -r requirements-dev.txt
 	touch $@
 
 # System libraries: installed with apt only when running as root and missing (otherwise audio falls back
@@ -53,11 +69,11 @@ system-test-deps:
 
 # Maintainers only: rebuild the bundled corpus (needs music21) and retrain the default model.
 corpus: setup
-	$(PY) -m pip install --quiet -r scripts/requirements-corpus.txt
+	$(PIP) -r scripts/requirements-corpus.txt
 	$(PY) scripts/build_corpus.py
 
 default-model: setup
 	$(PY) scripts/train_default_model.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-output
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info test-output

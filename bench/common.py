@@ -6,14 +6,14 @@ import os
 import platform
 import resource
 import statistics
-import sys
 import time
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
+
+from musicrnn.runtime import set_up_process
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python bench/x.py` from anywhere finds the musicrnn package
-    sys.path.insert(0, str(ROOT))
+set_up_process()  # every benchmark imports this first: one BLAS thread, as the app and the CLI run
 
 
 def machine() -> dict:

@@ -11,15 +11,11 @@ one of its ten training songs held out for validation, as the app does).
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from common import machine, machine_line, print_json, table  # noqa: E402
+from common import machine, machine_line, print_json, table
 
 TRAIN_TUNES, HELD_OUT_TUNES = 10, 5
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common import machine, machine_line, median_seconds, print_json, table  # noqa: E402  (sets sys.path)
+from common import machine, machine_line, median_seconds, print_json, table  # noqa: E402  (sets up the process)
 
 import numpy as np  # noqa: E402
 
@@ -180,10 +180,11 @@ def bench_preset(name: str, folder: Path, args, primer_notes) -> dict:
         settings = Sampling(n_notes=args.notes, variations=batch, seed=1)
         window_fn = compiled_window_fn(model, cfg, batch)
         runs = {
-            "predict": (args.predict_notes, lambda: tutorial_loop(model, cfg, window, args.predict_notes, batch)),
-            "tf_window": (args.notes, lambda: compiled_window_loop(window_fn, cfg, window, args.notes, batch)),
-            "tf_step": (args.notes, lambda: generate(stepper, primer, settings)),
-            "numpy": (args.notes, lambda: generate(numpy_model, primer, settings)),
+            # Defaults bind this iteration's batch, window_fn and settings (the lambdas run within it anyway).
+            "predict": (args.predict_notes, lambda batch=batch: tutorial_loop(model, cfg, window, args.predict_notes, batch)),
+            "tf_window": (args.notes, lambda f=window_fn, batch=batch: compiled_window_loop(f, cfg, window, args.notes, batch)),
+            "tf_step": (args.notes, lambda s=settings: generate(stepper, primer, s)),
+            "numpy": (args.notes, lambda s=settings: generate(numpy_model, primer, s)),
         }
         for engine, (n_notes, run) in runs.items():
             # Warm-up: traces tf.functions, builds predict's function, fills caches. Not timed.

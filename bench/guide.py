@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from common import machine, machine_line, median_seconds, print_json, table  # noqa: E402  (sets sys.path)
+from common import machine, machine_line, median_seconds, print_json, table  # noqa: E402  (sets up the process)
 
 from musicrnn.bundled import CHORALES, DEFAULT_PRIMER, chorale_files, default_model  # noqa: E402
 from musicrnn.generate import Sampling, generate  # noqa: E402

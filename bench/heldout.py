@@ -22,9 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import machine_line, print_json, table  # noqa: E402
+from common import machine_line, print_json, table  # noqa: E402  (sets up the process)
 from musicrnn.bundled import CHORALES, DEFAULT_MODEL, default_primer  # noqa: E402
 from musicrnn.dataset import Corpus  # noqa: E402
 from musicrnn.infer import read_model_file  # noqa: E402
@@ -53,7 +51,7 @@ def instrument_versions(names: list[str]) -> list:
     except ImportError:
         print("music21 is not installed: skipping chorales with instruments", file=sys.stderr)
         return []
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))  # a maintainer's script, not a package
     from build_corpus import chorale_sources, output_name, strip_repeats
 
     sources = {output_name(source): source for source in chorale_sources()[0]}

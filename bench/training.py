@@ -25,7 +25,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common import machine, machine_line, peak_rss_mb, print_json, table  # noqa: E402  (sets sys.path)
+from common import machine, machine_line, peak_rss_mb, print_json, table  # noqa: E402  (sets up the process)
 
 import numpy as np  # noqa: E402
 

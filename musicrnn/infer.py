@@ -6,8 +6,6 @@ formulas (gate order i, f, c, o). Nothing in a file can run code here: we only r
 """
 from __future__ import annotations
 
-import ctypes
-import functools
 import io
 import json
 import re
@@ -54,33 +52,6 @@ def _sigmoid_gates_first(weights: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([i, f, o, c], axis=-1))
 
 
-@functools.lru_cache(maxsize=1)
-def one_blas_thread() -> bool:
-    """Make numpy's OpenBLAS run on one thread (for the whole process); True if it could.
-
-    Our products are tiny (at most (8, 240) @ (240, 768) per note) yet OpenBLAS splits them across every
-    core; on a busy two-core machine each hand-off waits for a time slice, and batched generation ran
-    10-40x slower (bench/generation.py). This is what threadpoolctl does, without the dependency; TensorFlow
-    does not use OpenBLAS, so training is unaffected. A no-op where the library cannot be found.
-    """
-    try:
-        loaded = {line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines() if "openblas" in line.lower()}
-    except OSError:
-        return False
-    done = False
-    for path in loaded:
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for symbol in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_", "openblas_set_num_threads"):
-            if hasattr(library, symbol):
-                getattr(library, symbol)(1)
-                done = True
-                break
-    return done
-
-
 def _snake_case(name: str) -> str:
     """Keras' own class-name-to-path rule (keras.src.utils.naming.to_snake_case)."""
     name = re.sub(r"\W+", "", name)
@@ -112,13 +83,14 @@ class NumpyModel:
         self.time_width = (self.head_kernel.shape[1] - PITCH_CLASSES) // 2
         # Parts models: the fourth head, read from the last layer's state by part_logits (kept out of step(),
         # whose four outputs every caller unpacks).
+        self.part_kernel: np.ndarray | None
+        self.part_bias: np.ndarray | None
         self.part_kernel, self.part_bias = part_head if part_head is not None else (None, None)
         # What step() multiplies with: gates reordered to (i, f, o, c) so each layer takes one sigmoid and
         # one tanh per step, and the first layer's bias folded into the pitch lookup.
         self._pitch_gates = _sigmoid_gates_first(pitch_table + lstms[0].bias)
         self._numeric_gates = _sigmoid_gates_first(self.numeric_kernel)
         self._layers = [tuple(_sigmoid_gates_first(w) for w in (l.kernel, l.recurrent, l.bias)) for l in lstms]
-        one_blas_thread()
 
     @property
     def units(self) -> list[int]:
@@ -127,7 +99,7 @@ class NumpyModel:
     def parameter_count(self) -> int:
         lstm = sum(w.kernel.size + w.recurrent.size + w.bias.size for w in self.lstms)
         embed = PITCH_CLASSES * self.cfg.embedding_dim if self.cfg.pitch_input == "embedding" else 0
-        part = self.part_kernel.size + self.part_bias.size if self.has_parts else 0
+        part = self.part_kernel.size + self.part_bias.size if self.part_kernel is not None and self.part_bias is not None else 0
         return int(lstm + embed + self.head_kernel.size + self.head_bias.size + part)
 
     def start(self, batch: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -161,7 +161,7 @@ def _ingest_one(task: _Task, cache_dir: str | None, options: dict, keep_notes: b
 def _pool_context():
     """forkserver: safe even when the parent already runs TensorFlow's threads (plain fork is not)."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["musicrnn.ingest"])
+    context.set_forkserver_preload(["musicrnn.quiet_child", "musicrnn.ingest"])  # quiet_child first: see it
     return context
 
 

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import keras
+import numpy as np
 from keras import ops
 
 from .config import CONFIG_MEMBER, Config

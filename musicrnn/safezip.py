@@ -25,10 +25,10 @@ class ZipRefused(ValueError):
 def open_zip(data: bytes, max_members: int, max_total_bytes: int) -> zipfile.ZipFile:
     """Open `data` as a zip after checking its member count and declared sizes; raise ZipRefused."""
     # zipfile._EndRecData is private but has been stable since Python 2; it finds the end record (zip64 too).
-    end = zipfile._EndRecData(io.BytesIO(data))
+    end = zipfile._EndRecData(io.BytesIO(data))  # type: ignore[attr-defined]
     if end is None:
         raise ZipRefused("it is not a zip archive")
-    if end[zipfile._ECD_SIZE] > max_members * DIRECTORY_BYTES_PER_MEMBER:
+    if end[zipfile._ECD_SIZE] > max_members * DIRECTORY_BYTES_PER_MEMBER:  # type: ignore[attr-defined]
         raise ZipRefused(f"it lists more than {max_members:,} files (the limit)")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))

@@ -5,7 +5,7 @@ import streamlit as st
 
 from musicrnn.plots.notes import note_histograms, piano_roll
 from musicrnn.summaries import named_notes
-from ui import state
+from ui import nav, state
 from ui.boot import through_app
 from ui.widgets import play
 
@@ -17,7 +17,7 @@ st.caption("Look at and listen to one file of your dataset: each note is a pitch
 files = state.dataset().ok_files
 if not files:
     st.warning("Your dataset has no usable files yet.")
-    st.page_link("pages/dataset.py", label="Choose or upload music on the Dataset page", icon=":material/folder_open:")
+    nav.link("dataset", "Choose or upload music on the Dataset page")
     st.stop()
 
 names = [item.name for item in files]

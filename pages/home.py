@@ -3,7 +3,7 @@ import secrets
 
 import streamlit as st
 
-from ui import state
+from ui import nav, state
 from ui.boot import through_app
 
 # The core and the plotting code are imported only once they are needed, so a first visitor sees this page
@@ -39,8 +39,8 @@ if PIECE in st.session_state:
     show_piece(notes, audio, key="home", downloads=False, autoplay=True)
 
 st.subheader("Go further")
-st.page_link("pages/dataset.py", label="Dataset – the bundled chorales or your own MIDI files", icon=":material/folder_open:")
-st.page_link("pages/explore.py", label="Explore – look at and listen to one file", icon=":material/search:")
-st.page_link("pages/train.py", label="Train – teach the network your music and watch it learn", icon=":material/model_training:")
-st.page_link("pages/generate.py", label="Generate – choose a model, a start and how adventurous it plays", icon=":material/music_note:")
-st.page_link("pages/how_it_works.py", label="How it works – what the network reads, predicts and learns, step by step", icon=":material/school:")
+nav.link("dataset", "Dataset – the bundled chorales or your own MIDI files")
+nav.link("explore", "Explore – look at and listen to one file")
+nav.link("train", "Train – teach the network your music and watch it learn")
+nav.link("generate", "Generate – choose a model, a start and how adventurous it plays")
+nav.link("how_it_works", "How it works – what the network reads, predicts and learns, step by step")

@@ -3,7 +3,7 @@ import streamlit as st
 
 from musicrnn.config import PRESETS, preset
 from musicrnn.jobs import ServerBusy, start_training
-from ui import state
+from ui import nav, state
 from ui.boot import through_app
 from ui.training import (ARCHITECTURE_KNOBS, TRAINING_KNOBS, apply_preset, choose_start, knob, knob_key,
                          knob_values, show_job, show_runs, warn_oldest_goes)
@@ -17,7 +17,7 @@ st.caption(
     f"Training data: {len(dataset.ok_files)} usable files ({'the bundled chorales' if dataset.source == 'bundled' else 'your uploads'}). "
     "Training runs in the background: you can switch pages and come back."
 )
-st.page_link("pages/dataset.py", label="Change the training data", icon=":material/folder_open:")
+nav.link("dataset", "Change the training data")
 
 job = state.job()
 busy = job is not None and job.running
@@ -65,4 +65,4 @@ show_runs()
 with st.expander("Use a model you trained before"):
     model_uploader("train_model_upload")
     if state.uploaded_model() is not None:
-        st.page_link("pages/generate.py", label="Generate with it", icon=":material/music_note:")
+        nav.link("generate", "Generate with it")

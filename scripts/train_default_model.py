@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from musicrnn.bundled import DEFAULT_MODEL, load_chorales  # noqa: E402
 from musicrnn.config import DEFAULT_PRESET, preset  # noqa: E402

@@ -5,6 +5,7 @@ Everything is generated in memory from fixed seeds, so no test depends on files 
 from __future__ import annotations
 
 import io
+import sys
 import zipfile
 from typing import Sequence
 
@@ -14,8 +15,54 @@ import pretty_midi
 import pytest
 
 from musicrnn.dataset import Corpus
+from musicrnn.runtime import set_up_process
+
+set_up_process()  # as every entry point does: one BLAS thread (generation speed, as in the app)
 
 C_MAJOR = [60, 62, 64, 65, 67, 69, 71, 72]
+
+# Markers (registered in pyproject.toml) by what a test needs, so `make test-fast` can leave the heavy ones out.
+# tf: the module imports TensorFlow/Keras when collected, or builds or trains a model in every test.
+TF_MODULES = {"test_bench", "test_cli", "test_concurrency", "test_distributed", "test_finetune", "test_generate",
+              "test_guide", "test_infer", "test_jobs", "test_model", "test_pages", "test_pages_parts", "test_quality",
+              "test_train"}
+# ... and single tests of otherwise TensorFlow-free modules (they import it inside).
+TF_TESTS = {"test_tf_dataset_batches_have_the_right_shapes_and_equal_window_batch",
+            "test_tf_dataset_shuffle_keeps_the_same_windows",
+            "test_a_file_at_60_96_120_or_180_bpm_gives_identical_windows_and_scores",
+            "test_transposition_leaves_drum_notes_on_their_keys"}
+# slow: each test starts processes (CLI, benchmarks, workers) or runs pages through AppTest (seconds a test).
+SLOW_MODULES = {"test_bench", "test_bundled", "test_cli", "test_concurrency", "test_distributed", "test_jobs", "test_quality",
+                "test_pages", "test_pages_explain", "test_pages_newuser", "test_pages_parts", "test_pages_steer"}
+
+
+def pytest_ignore_collect(collection_path, config: pytest.Config) -> bool | None:
+    """With -m "not tf", TF_MODULES are not even imported: collecting them would load TensorFlow (~4 s, 600 MB)."""
+    if "not tf" in (config.getoption("markexpr") or "") and collection_path.stem in TF_MODULES:
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.path.stem
+        if item.path.parent.name == "browser":
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+        if module in TF_MODULES or getattr(item, "originalname", item.name) in TF_TESTS:
+            item.add_marker(pytest.mark.tf)
+        if module in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """Keep the tf marker honest: a test without it must not be the one that imports TensorFlow."""
+    before = "tensorflow" in sys.modules
+    result = yield
+    if not before and "tensorflow" in sys.modules and item.get_closest_marker("tf") is None:
+        pytest.fail(f"{item.nodeid} imports TensorFlow: mark it tf (TF_MODULES or TF_TESTS in tests/conftest.py)")
+    return result
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -6,6 +6,7 @@ together (each is mostly TensorFlow start-up) so the test takes as long as the s
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ def quick_runs():
         name: subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--quick"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},  # musicrnn importable without `pip install -e .`
         )
         for name in SCRIPTS
     }

@@ -22,6 +22,8 @@ ERROR_LINE = re.compile(r"^ERROR (\S+): (.+)$")
 NO_TF_WRAPPER = textwrap.dedent(
     """
     import json, sys
+    from musicrnn.runtime import set_up_process
+    set_up_process()  # as musicrnn/__main__.py does
     from musicrnn.cli import main
     code = main(sys.argv[1:])
     heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras"))

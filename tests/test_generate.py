@@ -82,7 +82,13 @@ def test_output_table_is_a_playable_piece(model):
 
 
 def test_default_primer_is_used_without_a_primer(model):
-    assert len(generate(model, None, Sampling(n_notes=10))[0]) == 10
+    # Without a primer the piece continues a C major chord: the same notes as when that chord is given.
+    c_major = pd.DataFrame({"pitch": [48, 55, 64, 72], "step": [0.0] * 4, "duration": [0.5] * 4})
+    settings = Sampling(n_notes=10, seed=5)
+    without = generate(model, None, settings)[0]
+    assert len(without) == 10
+    pd.testing.assert_frame_equal(without, generate(model, c_major, settings)[0])
+    assert not without.equals(generate(model, c_major.assign(pitch=[50, 57, 66, 74]), settings)[0])
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -116,7 +116,7 @@ def test_bad_midi_raises_a_midi_error_naming_the_file(name):
 
 
 def test_messages_never_show_python_internals():
-    for name, (builder, reason) in BAD_MIDI.items():
+    for name, (_builder, reason) in BAD_MIDI.items():
         assert not re.search(r"Error\b|Traceback|0x[0-9a-f]{4,}|\bNone\b", reason), name
 
 

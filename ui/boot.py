@@ -50,6 +50,9 @@ def warm_up() -> None:
 
 def _import_all() -> None:
     try:
+        from musicrnn.runtime import set_up_process
+
+        set_up_process()  # this server process's one BLAS thread (generation) and quiet fluidsynth, before pretty_midi
         from musicrnn import bundled
 
         bundled.read_chorales_in_background()  # what Dataset, Explore and Train open with; started first

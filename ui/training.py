@@ -13,7 +13,7 @@ from musicrnn.plots.training import training_loss_chart
 from musicrnn.theory import HEADS
 from musicrnn.verdict import verdict
 
-from . import state
+from . import nav, state
 from .state import ModelEntry
 from .widgets import format_seconds, training_progress
 
@@ -177,7 +177,7 @@ def show_result(job: TrainingJob) -> None:
     left, right = st.columns(2)
     if left.button("Use this model on the Generate page", type="primary", icon=":material/music_note:"):
         state.set_kept("generate_model", entry.label)
-        st.switch_page("pages/generate.py")
+        nav.switch_to("generate")
     right.download_button("Download the model (.keras)", entry.file, file_name=entry.file_name, mime="application/zip",
                           on_click="ignore", icon=":material/download:", key="train_download")
 

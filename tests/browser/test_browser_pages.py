@@ -1,12 +1,12 @@
 """Every page opens by its own address, on a fresh server as on a warm one, and the dataset reaches Explore."""
-import re
-from pathlib import Path
 
 import pytest
 
 from helpers_browser import assert_no_exception, go_to, metric, metric_value, plotly_points, settle, table_rows, upload
+from ui.nav import HOME_ADDRESS, SPECS
 
-URL_PATHS = re.findall(r'url_path="([\w-]+)"', (Path(__file__).resolve().parents[2] / "app.py").read_text())
+# Every address a visitor can type: each page's own, and Home's /home (its url_path is reserved: see ui/nav.py).
+URL_PATHS = [HOME_ADDRESS if name == "home" else spec.url_path for name, spec in SPECS.items()]
 # What only each page draws; a page added later (e.g. how_it_works) is checked for its title and no exception.
 SHOWS = {
     "home": "Generate with the default model",
