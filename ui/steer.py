@@ -5,11 +5,11 @@ import pandas as pd
 import streamlit as st
 
 from musicrnn.audio import render
-from musicrnn.bundled import chorale_files
+from musicrnn.bundled import chorale_files, chorale_harmony
 from musicrnn.guide import (ChordGuide, MELODY_HELP, Melody, chord_spans, follow_chords, harmonize, harmony_midi,
                             melody_text, parse_chords, parse_melody, rewrite, top_voice)
 from musicrnn.midi import MidiError, midi_bytes, midi_to_notes, notes_to_midi
-from musicrnn.music_metrics import corpus_harmony_report, harmony_report
+from musicrnn.music_metrics import harmony_report
 from musicrnn.plots import add_chords, piano_roll
 
 from . import state
@@ -55,11 +55,6 @@ def melody_input(source: str) -> Melody | str | None:
             return str(exc)
     st.caption(f"{len(melody)} notes: {melody_text(melody)[:300]}")
     return melody
-
-
-@st.cache_data(show_spinner="Measuring the bundled chorales…")
-def chorale_harmony() -> dict:
-    return corpus_harmony_report([midi_to_notes(path) for path in chorale_files()])
 
 
 def run_harmony(entry: state.ModelEntry, melody, settings, melody_program: int, harmony_program: int) -> None:
