@@ -50,9 +50,7 @@ with chords_tab:
 with rewrite_tab:
     piece = steer.rewrite_source()
     if piece is not None:
-        last = float(piece["beat"].max())
-        span = st.slider("Span to rewrite (beats)", 0.0, last, step=0.5, key="steer_span",
-                         value=(min(8.0, last / 2), min(12.0, last)))
+        span = steer.choose_span(piece)
         candidates = st.slider("Candidates", 1, MAX_CANDIDATES, 4, key="steer_candidates")
         left, right = st.columns(2)
         if left.button("Rewrite", type="primary", icon=":material/edit:"):

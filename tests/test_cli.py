@@ -279,6 +279,25 @@ def test_generate_rewrite_keeps_the_piece_outside_the_span(tmp_path):
         assert a["pitch"].tolist() == b["pitch"].tolist() and a["beat"].tolist() == b["beat"].tolist()
 
 
+def test_generate_rewrite_reads_a_span_in_bars(tmp_path):
+    from musicrnn.bundled import CHORALES, DEFAULT_PRIMER
+    from musicrnn.midi import midi_to_notes
+
+    out, source = tmp_path / "r.mid", CHORALES / DEFAULT_PRIMER
+    original = midi_to_notes(source)
+    bar, pickup = float(original["bar_beats"].iloc[0]), float(original["bar_beat"].iloc[0])
+    start, end = 2 * bar - pickup, 4 * bar - pickup  # bars 2-4 counted from the first bar line
+    done = cli_without_tensorflow("generate", "--primer", str(source), "--rewrite", "2-4", "--rewrite-unit", "bars",
+                                  "--candidates", "2", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    rewritten = midi_to_notes(out)
+    for keep in (lambda n: n["beat"] < start, lambda n: n["beat"] >= end):
+        a, b = original[keep(original)], rewritten[keep(rewritten)]
+        assert a["pitch"].tolist() == b["pitch"].tolist() and a["beat"].tolist() == b["beat"].tolist()
+    inside = lambda n: (n["beat"] >= start) & (n["beat"] < end)  # noqa: E731
+    assert original[inside(original)]["pitch"].tolist() != rewritten[inside(rewritten)]["pitch"].tolist()
+
+
 def test_a_chord_piece_regenerates_from_its_own_recipe(tmp_path):
     first, again = tmp_path / "c.mid", tmp_path / "again.mid"
     assert cli_without_tensorflow("generate", "--chords", "Am Dm E7", "--chord-strength", "0.8", "--notes", "40",

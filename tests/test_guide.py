@@ -9,7 +9,8 @@ from helpers_models import random_model
 from musicrnn.bundled import CHORALES, DEFAULT_PRIMER
 from musicrnn.generate import Sampling, generate
 from musicrnn.guide import (NEEDS_BEATS, ChordGuide, chord_spans, continuation_scores, follow_chords, harmonize,
-                            melody_text, parse_chords, parse_melody, rewrite, top_voice)
+                            beats_to_unit, melody_text, parse_chords, parse_melody, piece_metre, rewrite,
+                            span_to_beats, top_voice)
 from musicrnn.infer import read_model_file
 from musicrnn.midi import midi_to_notes
 from musicrnn.model import model_bytes
@@ -148,3 +149,22 @@ def test_top_voice_takes_the_highest_note_of_each_onset(chorale):
     first = chorale[chorale["beat"] == 0]["pitch"].max()
     assert melody.pitch[0] == first and melody.onset[0] == 0
     assert np.all(np.diff(melody.onset) > 0)
+
+
+def test_a_span_in_bars_or_seconds_becomes_beats_with_the_pieces_metre_and_tempo():
+    assert span_to_beats((8, 12), "beats") == (8, 12)
+    assert span_to_beats((2, 3), "bars", bar_beats=3) == (6, 9)
+    # A piece that opens with a one-beat pickup: bar 1 starts one beat after its first note.
+    assert span_to_beats((1, 2), "bars", bar_beats=4, pickup=3) == (1, 5)
+    assert span_to_beats((0, 2), "bars", bar_beats=4, pickup=3) == (0, 5)  # the pickup bar starts before the piece
+    assert span_to_beats((2, 3), "seconds", bpm=90) == (3, 4.5)
+    assert span_to_beats((0.1, 1), "seconds", bpm=120) == (round(0.2 * 12) / 12, 2)  # on the 1/12-beat grid
+    assert beats_to_unit(5, "bars", bar_beats=4, pickup=3) == 2
+    with pytest.raises(ValueError, match="unknown span unit 'minutes'"):
+        span_to_beats((1, 2), "minutes")
+
+
+def test_a_pieces_metre_is_read_from_its_first_note(chorale):
+    first = chorale.iloc[0]
+    assert piece_metre(chorale) == {"bar_beats": first["bar_beats"], "pickup": first["bar_beat"], "bpm": first["bpm"]}
+    assert piece_metre(chorale.iloc[:0]) == {"bar_beats": 4.0, "pickup": 0.0, "bpm": 120.0}

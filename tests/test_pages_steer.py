@@ -88,3 +88,21 @@ def test_a_kept_model_choice_that_is_gone_falls_back_to_the_first_model():
     at.switch_page("pages/steer.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.radio(key="keep_steer_model").value == at.radio(key="keep_steer_model").options[0]
+
+
+def test_a_span_in_bars_is_rewritten_as_those_bars_beats():
+    at = steer_page()
+    next(r for r in at.radio if r.label == "Span in").set_value("bars").run()
+    assert not at.exception, [e.value for e in at.exception]
+    slider = next(s for s in at.slider if s.label == "Span to rewrite (bars)")
+    slider.set_value((2.0, 4.0)).run()
+    metre = at.session_state["steer_rewrite"]["source"].iloc[0]
+    start, end = 2 * metre["bar_beats"] - metre["bar_beat"], 4 * metre["bar_beats"] - metre["bar_beat"]
+    assert any(c.value.startswith(f"= beats {start:g}–{end:g}") for c in at.caption)
+    click(at, "Rewrite")
+    source = at.session_state["steer_rewrite"]["source"]
+    for candidate, _ in at.session_state["steer_rewrite"]["candidates"]:
+        notes = candidate.notes
+        for outside in (lambda n: n["beat"] < start, lambda n: n["beat"] >= end):
+            assert notes[outside(notes)]["pitch"].tolist() == source[outside(source)]["pitch"].tolist()
+        assert notes[(notes["beat"] >= start) & (notes["beat"] < end)]["beat"].min() >= start

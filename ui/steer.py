@@ -1,13 +1,15 @@
 """Glue for the Steer page: inputs read into core types, results kept in session state, pieces shown."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from musicrnn.audio import render
 from musicrnn.bundled import chorale_files, chorale_harmony
-from musicrnn.guide import (ChordGuide, MELODY_HELP, Melody, chord_spans, follow_chords, harmonize, harmony_midi,
-                            melody_text, parse_chords, parse_melody, rewrite, top_voice)
+from musicrnn.guide import (SPAN_UNITS, ChordGuide, MELODY_HELP, Melody, beats_to_unit, chord_spans, follow_chords,
+                            harmonize, harmony_midi, melody_text, parse_chords, parse_melody, piece_metre, rewrite,
+                            span_to_beats, top_voice)
 from musicrnn.midi import MidiError, midi_bytes, midi_to_notes, notes_to_midi
 from musicrnn.music_metrics import harmony_report
 from musicrnn.plots import add_chords, piano_roll
@@ -140,6 +142,26 @@ def rewrite_source() -> pd.DataFrame | None:
     piece = history["history"][-1] if history["history"] else start
     st.plotly_chart(piano_roll(piece, title="the piece now"), key="steer_rewrite_roll", width="stretch")
     return piece
+
+
+SPAN_STEP = {"beats": 0.5, "bars": 1.0, "seconds": 0.25}
+
+
+def choose_span(piece: pd.DataFrame) -> tuple[float, float]:
+    """The span to rewrite, chosen in beats, bars or seconds, as beats from the piece's first note."""
+    metre = piece_metre(piece)
+    unit = st.radio("Span in", SPAN_UNITS, key=state.keep("steer_span_unit", "beats"), horizontal=True,
+                    help="Bars count from the bar line of the first note (0); beats and seconds from the first note.")
+    step = SPAN_STEP[unit]
+    last_beat = float(piece["beat"].max())
+    last = float(np.ceil(beats_to_unit(last_beat, unit, **metre) / step) * step)
+    default = tuple(float(np.clip(np.round(beats_to_unit(b, unit, **metre) / step) * step, 0.0, last))
+                    for b in (min(8.0, last_beat / 2), min(12.0, last_beat)))
+    chosen = st.slider(f"Span to rewrite ({unit})", 0.0, last, step=step, key=f"steer_span_{unit}", value=default)
+    span = span_to_beats(chosen, unit, **metre)
+    if unit != "beats":
+        st.caption(f"= beats {span[0]:g}–{span[1]:g} ({metre['bar_beats']:g} beats a bar, {metre['bpm']:g} BPM)")
+    return span
 
 
 def run_rewrite(entry: state.ModelEntry, piece: pd.DataFrame, span: tuple[float, float], k: int, settings) -> None:
