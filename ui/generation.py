@@ -12,6 +12,7 @@ import streamlit as st
 from musicrnn.audio import Rendered, gm_instruments
 from musicrnn.dataset import Corpus
 from musicrnn.generate import FLAT_NAMES, NOTE_NAMES, SCALES, Sampling, default_primer, generate
+from musicrnn.guide import CHORDS_HELP, NEEDS_BEATS, chord_spans, follow_chords, parse_chords
 from musicrnn.metric_plots import beat_position_overlay, metrics_table, novelty_chart, pitch_class_overlay, duration_overlay
 from musicrnn.music_metrics import (
     CorpusIndex, corpus_beat_position_histogram, corpus_metrics, corpus_pitch_class_histogram, corpus_time_histogram,
@@ -45,18 +46,23 @@ class Generated(NamedTuple):
 # ---- generating, with everything shown afterwards computed once ----------------------------------------------
 
 def run(entry: state.ModelEntry, primer: Primer, settings: Sampling, program: int,
-        programs: dict[int, int] | None = None) -> Generated:
-    """Generate, render audio, write the recipe and the musical report; raises ValueError for bad settings.
-    A parts model's pieces play each part with its program in `programs` (default: the training data's own)."""
+        programs: dict[int, int] | None = None, chords: str = "", chord_strength: float = 1.0) -> Generated:
+    """Generate, render audio, write the recipe and the musical report; raises ValueError for bad settings
+    (an unknown chord among them). A parts model's pieces play each part with its program in `programs`
+    (default: the training data's own). With `chords`, each bar's pitches are steered to its chord."""
     used = primer.notes if primer.notes is not None else default_primer()
-    pieces = generate(entry.model, primer.notes, settings)
+    if chords:
+        pieces = follow_chords(entry.model, parse_chords(chords), chord_strength, primer.notes, settings)
+    else:
+        pieces = generate(entry.model, primer.notes, settings)
     if pieces and "part" in pieces[0]:
         chosen = sorted({int(p) for notes in pieces for p in notes["part"]})
         programs = {**default_programs(chosen, own_programs(entry.model)), **(programs or {})}
     else:
         programs = None
     recipe = Recipe(model=entry.id, primer=primer.source, primer_notes=primer.count or 16, primer_hash=notes_hash(used),
-                    sampling=settings, program=program, parts=parts_text(programs))
+                    sampling=settings, program=program, parts=parts_text(programs),
+                    chords=chords, chord_strength=chord_strength if chords else 1.0)
     audios = [state.render_audio(notes, program, programs=programs) for notes in pieces]
     return Generated(pieces, audios, program, settings, recipe, musical_report(pieces, settings.n_notes), entry.label, used,
                      programs)
@@ -104,6 +110,30 @@ def musical_report(pieces: list[pd.DataFrame], n_notes: int) -> dict:
         "copied": [longest_copied_run(notes, exact).to_dict() for notes in pieces],
         "copied_transposed": [longest_copied_run(notes, moved, transposed=True).to_dict() for notes in pieces],
     }
+
+
+# ---- chords to follow ----------------------------------------------------------------------------------------
+
+FOLLOW_CHORDS = "Follow chords (optional)"
+
+
+def choose_chords(model) -> tuple[str, float]:
+    """The chord progression the pieces follow ("" = none) and how strongly (0-1). Only a beats model can
+    follow bars: for a seconds model the box is shown disabled, with the reason."""
+    if not model.cfg.beats:
+        st.text_input(FOLLOW_CHORDS, "", disabled=True, key="generate_chords_off", help=CHORDS_HELP)
+        st.caption(f":material/info: Chords cannot be followed here: {NEEDS_BEATS}.")
+        return "", 1.0
+    left, right = st.columns([3, 1])
+    text = left.text_input(FOLLOW_CHORDS, key=state.keep("generate_chords", ""), placeholder="C G Am F", help=CHORDS_HELP).strip()
+    strength = right.slider("Chord strength", 0.0, 1.0, step=0.05, key=state.keep("generate_chord_strength", 1.0),
+                            disabled=not text, help="Low: a suggestion (chord tones made likelier). 1: only chord tones.")
+    if text:
+        try:
+            parse_chords(text)
+        except ValueError as exc:
+            left.error(str(exc))
+    return text, float(strength)
 
 
 # ---- parts: which instrument plays each part -------------------------------------------------------------------
@@ -173,7 +203,8 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
     _set_widgets(recipe, label)
     try:
         with st.spinner("Making the linked piece…"):
-            st.session_state[RESULT] = run(models[label], primer, recipe.sampling, recipe.program, recipe.programs)
+            st.session_state[RESULT] = run(models[label], primer, recipe.sampling, recipe.program, recipe.programs,
+                                           recipe.chords, recipe.chord_strength)
     except ValueError as exc:
         st.error(f"This link cannot be used: {exc}")
     st.session_state[APPLIED_LINK] = params
@@ -224,6 +255,7 @@ def _set_widgets(recipe: Recipe, model_label: str) -> None:
         "generate_chord_snap": s.chord_snap, "generate_rhythm_temperature": s.rhythm_temperature,
         "generate_bpm": int(round(s.bpm)),
         "generate_step_grid": s.step_grid if s.step_grid in (0.0, 0.0625, 0.125, 0.25, 0.5) else 0.0,
+        "generate_chords": recipe.chords, "generate_chord_strength": recipe.chord_strength,
     }
     names = {program: name for name, program in gm_instruments().items()}
     values["generate_instrument"] = names[recipe.program]
@@ -253,7 +285,8 @@ def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None
     for index, (notes, audio) in enumerate(zip(result.pieces, result.audios)):
         st.subheader(f"Variation {index + 1}")
         show_piece(notes, audio, key=f"variation-{index + 1}-seed-{settings.seed}", program=result.program,
-                   midi=piece_midi(notes, recipe.for_variation(index), result.programs), primer=result.primer)
+                   midi=piece_midi(notes, recipe.for_variation(index), result.programs), primer=result.primer,
+                   chords=chord_spans(notes, parse_chords(recipe.chords)) if recipe.chords else None)
         if result.programs and "part" in notes:
             names = {program: name for name, program in gm_instruments().items()}
             st.caption(" · ".join(f"{part_name(p)}: {(notes['part'] == p).sum()} notes, {names.get(result.programs[p], 'drums')}"
