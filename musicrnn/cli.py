@@ -237,6 +237,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     model_file = Path(args.model).read_bytes() if args.model else None
     if args.recipe:
         recipe = load(args.recipe)
+        if recipe.kind != "generate":  # its pieces are made (and written) by the Steer page, from its link
+            raise ValueError(f"{args.recipe}: this is the recipe of a {recipe.kind} piece: open its link on the Steer page")
         check_model(recipe, model_file)
         primer = primer_notes(recipe, midi_to_notes(args.primer) if args.primer else None)
         settings, program = recipe.sampling, recipe.program

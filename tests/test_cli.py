@@ -371,3 +371,13 @@ def test_evaluate_reports_the_part_head_next_to_its_baselines(band_model, tmp_pa
     assert 0 <= report["model"]["part_top1"] <= 1 and report["model"]["part_nll"] > 0
     assert {"unigram_nll", "bigram_nll", "unigram_top1", "bigram_top1"} <= set(report["part_baselines"])
     assert set(report["musical"]["parts"]["generated"]) <= {"Pipe", "Bass", "Drums"}
+
+
+def test_generate_refuses_a_harmonisations_recipe_and_says_where_it_is_made(tmp_path):
+    from musicrnn.bundled import default_model_id
+    from musicrnn.recipe import Recipe
+
+    path = tmp_path / "h.json"
+    path.write_text(Recipe(model=default_model_id(), kind="harmonize", melody="C4/1 D4/1").to_json())
+    done = cli("generate", "--recipe", str(path), "--out", str(tmp_path / "x.mid"))
+    assert done.returncode == 2 and "harmonize piece" in done.stderr and "Steer page" in done.stderr
