@@ -13,6 +13,7 @@ through_app()
 st.title("Steer the music")
 st.caption("Give the model a melody to harmonise, chords to follow, or a passage to write again.")
 models = models_or_stop("No model is available: train one on the Train page or upload a .keras file on Generate.")
+steer.apply_link(models)  # a shared harmonisation's or rewrite's link sets the widgets below and makes its pieces
 entry = choose_model(models, "steer_model")
 if not entry.model.cfg.beats:
     st.error(f"“{entry.label}” cannot be steered: {NEEDS_BEATS}.")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -106,3 +108,74 @@ def test_a_span_in_bars_is_rewritten_as_those_bars_beats():
         for outside in (lambda n: n["beat"] < start, lambda n: n["beat"] >= end):
             assert notes[outside(notes)]["pitch"].tolist() == source[outside(source)]["pitch"].tolist()
         assert notes[(notes["beat"] >= start) & (notes["beat"] < end)]["beat"].min() >= start
+
+
+# --- links: a harmonisation's or rewrite's recipe makes the same notes in a new session ----------------------------
+
+def link_params(at: AppTest) -> dict[str, str]:
+    from urllib.parse import parse_qs, urlsplit
+
+    url = next(code.value for code in at.code if "/steer?" in code.value)
+    return {key: values[-1] for key, values in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+
+
+def open_steer_link(params: dict[str, str], dataset=None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    if dataset is not None:
+        from ui.state import DATASET
+
+        at.session_state[DATASET] = dataset
+    at.query_params.update(params)
+    at.switch_page("pages/steer.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_a_harmonisation_link_makes_the_same_harmonisations_in_a_new_session():
+    at = steer_page()
+    next(t for t in at.text_area if t.label == "Melody").set_value("E4/1 D4/1 C4/2 G4/1 F4/1 E4/2").run()
+    at.number_input(key="keep_steer_seed").set_value(6).run()
+    click(at, "Harmonise")
+    params = link_params(at)
+    assert params["kind"] == "harmonize" and params["melody"] == "E4/1 D4/1 C4/2 G4/1 F4/1 E4/2" and params["seed"] == "6"
+    again = open_steer_link(params)
+    assert next(t for t in again.text_area if t.label == "Melody").value == params["melody"]
+    assert again.number_input(key="keep_steer_seed").value == 6
+    for (a, midi_a, _), (b, midi_b, _) in zip(at.session_state["steer_harmonies"], again.session_state["steer_harmonies"]):
+        pd.testing.assert_frame_equal(a, b)
+        assert midi_a == midi_b  # the same instruments too
+
+
+def test_a_rewrite_link_and_a_rewrite_of_a_kept_rewrite_make_the_same_candidates():
+    at = steer_page()
+    def candidates(app: AppTest) -> list[pd.DataFrame]:
+        return [c.notes for c, _ in app.session_state["steer_rewrite"]["candidates"]]
+
+    click(at, "Rewrite")
+    first, made_first = link_params(at), candidates(at)
+    assert first["kind"] == "rewrite" and first["primer"].startswith("bundled:") and "source" not in first
+    next(b for b in at.button if b.label == "Keep candidate 2").click().run()
+    next(s for s in at.slider if s.label == "Span to rewrite (beats)").set_value((14.0, 18.0)).run()
+    click(at, "Rewrite")
+    second, made_second = link_params(at), candidates(at)
+    assert second["span"] == "14.0-18.0" and "keep=1" in second["source"]  # candidate 2, counted from 0
+    for params, mine in ((first, made_first), (second, made_second)):
+        made = candidates(open_steer_link(params))
+        assert len(made) == len(mine) == 3
+        for a, b in zip(mine, made):
+            pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_rewrite_of_a_dataset_file_says_a_link_cannot_make_it():
+    from musicrnn.midi import load_paths
+    from ui.state import DATASET, Dataset
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[DATASET] = Dataset("uploaded", load_paths(bundled.chorale_files()[:2]))
+    at.run()
+    at.switch_page("pages/steer.py").run()
+    next(r for r in at.radio if r.label == "Piece").set_value("A dataset file").run()
+    click(at, "Rewrite")
+    assert any("a fresh app does not have" in i.value for i in at.info)
+    assert not [code for code in at.code if "/steer?" in code.value]

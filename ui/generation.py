@@ -3,7 +3,6 @@ a piece, and the results panel."""
 from __future__ import annotations
 
 from typing import NamedTuple
-from urllib.parse import urlencode, urlsplit
 
 import numpy as np
 import pandas as pd
@@ -23,10 +22,10 @@ from musicrnn.recipe import Recipe, RecipeError, notes_hash, parts_text, piece_m
 
 from . import state
 from .primer import BUNDLED, DATASET, NONE, UPLOAD, Primer, uploaded_notes, uploaded_primer_file
-from .widgets import copy_button, show_piece
+from .links import APPLIED_LINK, mark_made, read_link, show_link
+from .widgets import show_piece
 
 RESULT = "generated"
-APPLIED_LINK = "generate_applied_link"  # the query parameters already turned into a piece this session
 ANY_KEY = "any key"
 PRIMER_WIDGET = {"bundled": BUNDLED, "dataset": DATASET, "uploaded": UPLOAD, "none": NONE}
 
@@ -173,28 +172,15 @@ def choose_part_programs(model, column) -> dict[int, int] | None:
 
 # ---- links ----------------------------------------------------------------------------------------------------
 
-def _link_params() -> dict[str, str]:
-    return {key: st.query_params[key] for key in st.query_params}
-
-
 def apply_link(models: dict[str, state.ModelEntry]) -> None:
     """When the page is opened with a recipe in its URL, set the widgets to it and generate that piece (once).
 
     Runs before the page draws its widgets (their values can only be set then). The piece is generated from
     the recipe itself, not from widget values, so it is note for note the linked one."""
-    params = _link_params()
-    if "model" not in params or st.session_state.get(APPLIED_LINK) == params:
+    found = read_link(models, "generate")
+    if found is None:
         return
-    try:
-        recipe = Recipe.from_params(params)
-    except RecipeError as exc:
-        st.error(f"This link cannot be used: {exc}")
-        st.session_state[APPLIED_LINK] = params
-        return
-    label = next((entry.label for entry in models.values() if entry.id.partition(":")[2] == recipe.model_hash), None)
-    if label is None:
-        st.warning(_missing_model_message(recipe), icon=":material/link_off:")
-        return  # not marked as applied: once the visitor uploads the model, the link is used
+    recipe, label = found
     try:
         primer = _link_primer(recipe)
     except RecipeError as exc:
@@ -207,17 +193,7 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
                                            recipe.chords, recipe.chord_strength)
     except ValueError as exc:
         st.error(f"This link cannot be used: {exc}")
-    st.session_state[APPLIED_LINK] = params
-
-
-def _missing_model_message(recipe: Recipe) -> str:
-    if recipe.model_kind == "default":
-        return (f"This link was made with another version of the bundled model ({recipe.model}); this app has "
-                f"{state.default_model_id()}. Upload that .keras file above to hear the same piece.")
-    where = "trained in someone's session" if recipe.model_kind == "trained" else "uploaded as a file"
-    return (f"This piece was made with a model {where} ({recipe.model}), which this app does not have. "
-            "Upload that .keras file under **Upload a .keras model** above (the person who shared the link can "
-            "download it next to the piece) and the piece will be made again.")
+    mark_made()
 
 
 def _link_primer(recipe: Recipe) -> Primer:
@@ -266,13 +242,6 @@ def _set_widgets(recipe: Recipe, model_label: str) -> None:
 def forget_link() -> None:
     """A new piece: the URL no longer describes what is shown."""
     st.query_params.clear()
-
-
-def link_url(recipe: Recipe) -> str:
-    """The full address that reproduces the pieces: this server's origin, the Generate page, the recipe."""
-    url = st.context.url or "http://localhost:8501/"
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/generate?{urlencode(recipe.to_params())}"
 
 
 # ---- results --------------------------------------------------------------------------------------------------
@@ -333,10 +302,7 @@ def show_recipe(result: Generated, entry: state.ModelEntry | None) -> None:
     first, second = st.columns(2)
     first.markdown("  \n".join(rows[:half]))
     second.markdown("  \n".join(rows[half:]))
-    url = link_url(recipe)
-    st.markdown("**A link that makes these pieces again**")
-    copy_button(url, "Copy link")
-    st.code(url, language=None, wrap_lines=True)
+    show_link(recipe)
     if st.button("Put the link in the address bar", icon=":material/link:", help="Then the browser's own Share or bookmark keeps it."):
         st.query_params.from_dict(recipe.to_params())
         st.session_state[APPLIED_LINK] = recipe.to_params()  # already shown here: do not make it again
