@@ -6,11 +6,12 @@ import json
 
 import pandas as pd
 
+from helpers_models import random_model
 from musicrnn import bundled
 from musicrnn.guide import follow_chords, parse_chords
+from musicrnn.infer import read_model_file
 from musicrnn.model import model_bytes
 from musicrnn.recipe import Recipe, model_id, primer_notes
-from helpers_models import random_model
 from test_pages import assert_no_exception, click, needs_default_model, open_page, small_dataset
 from test_pages_explain import open_link
 from ui.state import TRAINED_MODEL, TRAINED_MODEL_LABEL, ModelEntry
@@ -69,8 +70,6 @@ def test_an_unknown_chord_is_named_under_the_box_and_on_generate():
 def test_a_seconds_model_shows_the_chord_box_disabled_with_the_reason():
     keras_model, cfg = random_model("tutorial", seed=2)
     data = model_bytes(keras_model, cfg)
-    from musicrnn.infer import read_model_file
-
     entry = ModelEntry(TRAINED_MODEL_LABEL, "job1", read_model_file(data), data, model_id("trained", data))
     at = open_page("generate", small_dataset(2), **{TRAINED_MODEL: entry, "keep_generate_model": TRAINED_MODEL_LABEL})
     box = next(t for t in at.text_input if t.label == "Follow chords (optional)")

@@ -182,7 +182,7 @@ def test_a_recipe_carries_each_parts_instrument_through_links_and_json():
 # ---- the Steer page's pieces: harmonisations and rewrites -------------------------------------------------------
 
 def steer_recipe(**changes) -> Recipe:
-    values = dict(model=bundled.default_model_id(), sampling=Sampling(seed=5, temperature=0.9, variations=2))
+    values = {"model": bundled.default_model_id(), "sampling": Sampling(seed=5, temperature=0.9, variations=2)}
     values.update(changes)
     return Recipe(**values)
 
