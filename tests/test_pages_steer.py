@@ -22,6 +22,17 @@ def steer_page() -> AppTest:
     return at
 
 
+def steer_page_with_a_dataset() -> AppTest:
+    from musicrnn.midi import load_paths
+    from ui.state import DATASET, Dataset
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[DATASET] = Dataset("uploaded", load_paths(bundled.chorale_files()[:2]))
+    at.run()
+    at.switch_page("pages/steer.py").run()
+    return at
+
+
 def click(at: AppTest, label: str) -> AppTest:
     next(b for b in at.button if b.label == label).click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -68,13 +79,7 @@ def test_rewrite_offers_candidates_keep_one_then_undo():
 
 
 def test_a_dataset_files_top_voice_can_be_harmonised():
-    from musicrnn.midi import load_paths
-    from ui.state import DATASET, Dataset
-
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state[DATASET] = Dataset("uploaded", load_paths(bundled.chorale_files()[:2]))
-    at.run()
-    at.switch_page("pages/steer.py").run()
+    at = steer_page_with_a_dataset()
     next(r for r in at.radio if r.label == "Melody from").set_value("A dataset file's top voice").run()
     assert not at.exception, [e.value for e in at.exception]
     click(at, "Harmonise")
@@ -118,12 +123,8 @@ def link_params(at: AppTest) -> dict[str, str]:
     return {key: values[-1] for key, values in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
 
 
-def open_steer_link(params: dict[str, str], dataset=None) -> AppTest:
+def open_steer_link(params: dict[str, str]) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
-    if dataset is not None:
-        from ui.state import DATASET
-
-        at.session_state[DATASET] = dataset
     at.query_params.update(params)
     at.switch_page("pages/steer.py").run()
     assert not at.exception, [e.value for e in at.exception]
@@ -167,13 +168,7 @@ def test_a_rewrite_link_and_a_rewrite_of_a_kept_rewrite_make_the_same_candidates
 
 
 def test_a_rewrite_of_a_dataset_file_says_a_link_cannot_make_it():
-    from musicrnn.midi import load_paths
-    from ui.state import DATASET, Dataset
-
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state[DATASET] = Dataset("uploaded", load_paths(bundled.chorale_files()[:2]))
-    at.run()
-    at.switch_page("pages/steer.py").run()
+    at = steer_page_with_a_dataset()
     next(r for r in at.radio if r.label == "Piece").set_value("A dataset file").run()
     click(at, "Rewrite")
     assert any("a fresh app does not have" in i.value for i in at.info)
