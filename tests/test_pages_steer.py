@@ -173,3 +173,18 @@ def test_a_rewrite_of_a_dataset_file_says_a_link_cannot_make_it():
     click(at, "Rewrite")
     assert any("a fresh app does not have" in i.value for i in at.info)
     assert not [code for code in at.code if "/steer?" in code.value]
+
+
+def test_a_rewrite_of_the_chord_piece_has_a_link_that_makes_the_chord_piece_and_its_candidates_again():
+    at = steer_page()
+    next(t for t in at.text_input if t.label == "Chords").set_value("Dm G C").run()
+    click(at, "Generate with these chords")
+    next(r for r in at.radio if r.label == "Piece").set_value("The chord piece above").run()
+    click(at, "Rewrite")
+    params = link_params(at)
+    assert "chords=Dm" in params["source"]
+    mine = [c.notes for c, _ in at.session_state["steer_rewrite"]["candidates"]]
+    made = [c.notes for c, _ in open_steer_link(params).session_state["steer_rewrite"]["candidates"]]
+    assert len(made) == len(mine) > 0
+    for a, b in zip(mine, made):
+        pd.testing.assert_frame_equal(a, b)
