@@ -434,12 +434,14 @@ def make_pieces(recipe: Recipe, model, notes: pd.DataFrame | None = None) -> lis
     return generate(model, primer, recipe.sampling)
 
 
-def make_rewrite(recipe: Recipe, model, notes: pd.DataFrame | None = None):
-    """A rewrite recipe's candidates (guide.Candidate, best first), rewriting the piece its source makes."""
+def make_rewrite(recipe: Recipe, model, notes: pd.DataFrame | None = None, piece: pd.DataFrame | None = None):
+    """A rewrite recipe's candidates (guide.Candidate, best first), rewriting the piece its source makes
+    (`piece`: that piece, when it is already made)."""
     from .guide import rewrite
 
+    piece = source_piece(recipe, model, notes) if piece is None else piece
     start, end = recipe.span_beats
-    return rewrite(model, source_piece(recipe, model, notes), start, end, recipe.candidates, recipe.sampling)
+    return rewrite(model, piece, start, end, recipe.candidates, recipe.sampling)
 
 
 def source_piece(recipe: Recipe, model, notes: pd.DataFrame | None = None) -> pd.DataFrame:

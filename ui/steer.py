@@ -11,8 +11,8 @@ from musicrnn.guide import (SPAN_UNITS, ChordGuide, MELODY_HELP, Melody, beats_t
                             harmonize, harmony_midi, melody_text, parse_chords, parse_melody, piece_metre, rewrite,
                             span_to_beats, top_voice)
 from musicrnn.midi import MidiError, midi_bytes, midi_to_notes, notes_to_midi
-from musicrnn.music_metrics import harmony_report
 from musicrnn.generate import default_primer
+from musicrnn.music_metrics import harmony_report
 from musicrnn.plots import add_chords, piano_roll
 from musicrnn.recipe import Recipe, make_pieces, make_rewrite, notes_hash, source_piece
 
@@ -67,23 +67,27 @@ def run_harmony(entry: state.ModelEntry, melody, settings, melody_program: int, 
     if not isinstance(melody, Melody):
         st.error(melody or "Choose a melody first.")
         return
-    try:
-        pieces = harmonize(entry.model, melody, settings)
+    text = melody_text(melody)
+    linked = _read_back(text, melody)
+    try:  # the melody as its link reads it, so that opening the link makes these very notes
+        pieces = harmonize(entry.model, linked if linked is not None else melody, settings)
     except ValueError as exc:
         st.error(f"Cannot harmonise: {exc}")
         return
-    recipe = Recipe(model=entry.id, kind="harmonize", melody=melody_text(melody), melody_program=melody_program,
+    recipe = Recipe(model=entry.id, kind="harmonize", melody=text, melody_program=melody_program,
                     program=harmony_program, sampling=settings)
-    _keep_harmonies(pieces, recipe, linkable=_same_melody(recipe.melody, melody))
+    _keep_harmonies(pieces, recipe, linkable=linked is not None)
 
 
-def _same_melody(text: str, melody: Melody) -> bool:
-    """Whether the melody's text (what a link carries) reads back as the very melody harmonised."""
+def _read_back(text: str, melody: Melody) -> Melody | None:
+    """The melody's text (what a link carries) read back, when it is the same melody (None: it is not)."""
     try:
         again = parse_melody(text)
-    except ValueError:  # e.g. a rest longer than a note may be
-        return False
-    return all(np.array_equal(getattr(again, f), getattr(melody, f)) for f in ("pitch", "onset", "duration"))
+    except ValueError:  # e.g. a rest longer than a written length may be
+        return None
+    same = len(again) == len(melody) and all(np.allclose(getattr(again, f), getattr(melody, f), atol=1e-6)
+                                             for f in ("pitch", "onset", "duration"))
+    return again if same else None
 
 
 def _keep_harmonies(pieces: list[pd.DataFrame], recipe: Recipe, linkable: bool = True) -> None:
@@ -286,9 +290,9 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
                 _keep_harmonies(make_pieces(recipe, model), recipe)
             else:
                 piece = source_piece(recipe, model)
-                found = make_rewrite(recipe, model)
+                candidates = make_rewrite(recipe, model, piece=piece)
                 st.session_state[REWRITE] = {"history": [piece], "origins": [_origin_of_source(recipe)], "candidates": []}
-                _keep_candidates(found, piece, recipe)
+                _keep_candidates(candidates, piece, recipe)
                 st.info("The linked rewrite's candidates are on the **Rewrite a passage** tab.", icon=":material/link:")
     except ValueError as exc:  # RecipeError included: e.g. a bundled file that differs here
         st.error(f"This link cannot be used: {exc}")
