@@ -243,6 +243,7 @@ def test_a_rewrite_of_a_bundled_chorale_names_the_file_and_checks_its_notes():
     ({"kind": "rewrite", "span": "soon"}, "span must be START-END beats"),
     ({"kind": "rewrite", "span": "8-12", "candidates": 2, "keep": 2}, "keep 2 is not one of the 2 candidates"),
     ({"kind": "rewrite", "span": "8-12", "source": "model=default%3A0123456789ab&kind=remix"}, "unknown kind"),
+    ({"kind": "rewrite", "span": "8-12", "source": "x" * 16_001}, "rewritten too many times over"),
 ])
 def test_a_steered_recipe_that_cannot_be_used_says_why(change, message):
     params = {**a_recipe().to_params(), **{k: str(v) for k, v in change.items()}}
