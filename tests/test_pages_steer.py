@@ -188,3 +188,15 @@ def test_a_rewrite_of_the_chord_piece_has_a_link_that_makes_the_chord_piece_and_
     assert len(made) == len(mine) > 0
     for a, b in zip(mine, made):
         pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_harmonisation_link_opened_on_generate_points_to_the_steer_page():
+    from musicrnn.generate import Sampling
+    from musicrnn.recipe import Recipe
+
+    params = Recipe(model=bundled.default_model_id(), kind="harmonize", melody="C4/1 D4/1", sampling=Sampling()).to_params()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(params)
+    at.switch_page("pages/generate.py").run()
+    assert not at.exception and "generated" not in at.session_state
+    assert any("open it there" in i.value and "/steer?" in i.value for i in at.info)
