@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     steer.add_argument("--chord-strength", type=float, default=1.0,
                        help="0-1: below 1 boosts chord tones, 1 allows only chord tones (default)")
     steer.add_argument("--rewrite", help="START-END beats of the --primer piece to resample (the rest is kept)")
+    steer.add_argument("--rewrite-unit", choices=("beats", "bars", "seconds"), default="beats",
+                       help="what --rewrite counts: beats (default) or seconds from the first note, or bars from the "
+                            "bar line it falls in (0 = that bar line), with the piece's first metre and tempo")
     steer.add_argument("--candidates", type=int, default=4, help="rewrites to sample; the best (see --variations) are written")
     gen.set_defaults(handler=cmd_generate)
 
@@ -242,6 +245,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     model_file = Path(args.model).read_bytes() if args.model else None
     if args.recipe:
         recipe = load(args.recipe)
+        if recipe.kind != "generate":  # its pieces are made (and written) by the Steer page, from its link
+            raise ValueError(f"{args.recipe}: this is the recipe of a {recipe.kind} piece: open its link on the Steer page")
         check_model(recipe, model_file)
         primer = primer_notes(recipe, midi_to_notes(args.primer) if args.primer else None)
         settings, program = recipe.sampling, recipe.program
@@ -312,7 +317,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def _rewrite(model, args: argparse.Namespace, settings: Sampling):
     """--rewrite START-END on the --primer piece: the best `variations` of `candidates` rewrites."""
-    from .guide import rewrite
+    from .guide import piece_metre, rewrite, span_to_beats
     from .midi import midi_to_notes
 
     if not args.primer:
@@ -321,8 +326,10 @@ def _rewrite(model, args: argparse.Namespace, settings: Sampling):
     try:
         span = float(start), float(end)
     except ValueError:
-        raise ValueError(f"--rewrite {args.rewrite!r}: give START-END in beats, like 8-12") from None
-    candidates = rewrite(model, midi_to_notes(args.primer), *span, candidates=args.candidates,
+        raise ValueError(f"--rewrite {args.rewrite!r}: give START-END in {args.rewrite_unit}, like 8-12") from None
+    piece = midi_to_notes(args.primer)
+    span = span_to_beats(span, args.rewrite_unit, **piece_metre(piece))
+    candidates = rewrite(model, piece, *span, candidates=args.candidates,
                          settings=Sampling(**{**settings.to_dict(), "variations": 1}))
     for rank, candidate in enumerate(candidates, start=1):
         print(f"candidate {rank}: {candidate.new_notes} new notes, score {candidate.score:.3f} nats/note", file=sys.stderr)

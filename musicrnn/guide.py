@@ -469,6 +469,40 @@ class Candidate:
     new_notes: int
 
 
+SPAN_UNITS = ("beats", "bars", "seconds")
+
+
+def piece_metre(piece: pd.DataFrame) -> dict[str, float]:
+    """The metre and tempo a span is read with: the first note's bar length, beat in its bar and tempo."""
+    first = piece.iloc[0] if len(piece) else {}
+    return {"bar_beats": float(first.get("bar_beats", 4.0)), "pickup": float(first.get("bar_beat", 0.0)),
+            "bpm": float(first.get("bpm", 120.0))}
+
+
+def _unit_scale(unit: str, bar_beats: float, pickup: float, bpm: float) -> tuple[float, float]:
+    """Beats per unit, and where the unit's 0 lies in beats before the first note."""
+    if unit not in SPAN_UNITS:
+        raise ValueError(f"unknown span unit {unit!r}: use one of {', '.join(SPAN_UNITS)}")
+    if unit == "bars":
+        return bar_beats, pickup  # bar 0 starts at the bar line at or before the first note
+    return (bpm / 60.0, 0.0) if unit == "seconds" else (1.0, 0.0)
+
+
+def span_to_beats(span: tuple[float, float], unit: str, bar_beats: float = 4.0, pickup: float = 0.0,
+                  bpm: float = 120.0) -> tuple[float, float]:
+    """A span in beats, bars or seconds (positions from the first note; bars from the bar line it falls in)
+    as beats from the first note, on the beat grid: what `rewrite` takes. One metre and tempo: the piece's first."""
+    per, zero = _unit_scale(unit, bar_beats, pickup, bpm)
+    start, end = (round((value * per - zero) * BEAT_GRID) / BEAT_GRID for value in span)
+    return max(start, 0.0), max(end, 0.0)
+
+
+def beats_to_unit(beats: float, unit: str, bar_beats: float = 4.0, pickup: float = 0.0, bpm: float = 120.0) -> float:
+    """The inverse of span_to_beats for one position (no grid rounding)."""
+    per, zero = _unit_scale(unit, bar_beats, pickup, bpm)
+    return (beats + zero) / per
+
+
 def split_at(notes: pd.DataFrame, start: float, end: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """A piece's notes before, inside and after the span [start, end) beats."""
     beat = notes["beat"].to_numpy(np.float64)

@@ -1,6 +1,8 @@
 """A piece's recipe: everything needed to generate it again, note for note.
 
-Model identity, primer, every sampling setting (seed included) and the instrument. A recipe travels as URL
+Model identity, primer, every sampling setting (seed included) and the instrument; for the Steer page's
+pieces also what was steered: a harmonised melody, or a rewritten span of a source piece (a bundled chorale,
+or a piece musicrnn made, named by that piece's own recipe). A recipe travels as URL
 query parameters (a flat dict of strings), as JSON, and inside the piece's MIDI file as a text meta event.
 Generation is deterministic (numpy, seeded per variation), so the same recipe with the same model file and
 primer notes gives the same notes.
@@ -13,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import parse_qs, urlencode
 
 import numpy as np
 import pandas as pd
@@ -22,7 +25,10 @@ from . import bundled
 from .generate import Sampling, default_primer, validate
 from .midi import midi_bytes, notes_to_midi, parse_midi
 
-VERSION = 1
+VERSION = 2  # 2: harmonisations and rewrites (a plain generated piece is still written as version 1)
+KINDS = ("generate", "harmonize", "rewrite")
+PAST = {"generate": "generated", "harmonize": "harmonised", "rewrite": "rewritten"}  # for describe()
+MAX_SOURCE_CHARS = 16_000  # a rewrite of a rewrite of …: measured, 8 levels make a 5.7 kB link
 MIDI_PREFIX = "musicrnn-recipe "  # the text meta event holding a recipe starts with this
 MODEL_KINDS = ("default", "trained", "uploaded", "file")  # each followed by ":" and the .keras file's hash
 PRIMER_KINDS = ("bundled", "dataset", "uploaded", "file", "none")
@@ -64,6 +70,15 @@ class Recipe:
     variation: int | None = None  # the one variation (0-based) a MIDI file holds; None = all of them
     chords: str = ""  # a chord progression the piece follows (musicrnn.guide), "" = none
     chord_strength: float = 1.0  # 0-1: how strongly (1 = only chord tones)
+    kind: str = "generate"  # "generate", "harmonize" (guide.harmonize) or "rewrite" (guide.rewrite)
+    melody: str = ""  # harmonize: the melody as text (guide.parse_melody); `program` plays the harmony
+    melody_program: int = 0  # harmonize: the melody's instrument
+    span: str = ""  # rewrite: "START-END" beats of the source piece
+    candidates: int = 4  # rewrite: how many rewrites were sampled (ranked best first)
+    keep: int | None = None  # rewrite used as another rewrite's source: the ranked candidate (0-based) kept
+    # rewrite: the source piece's own recipe as query parameters (its to_params, URL-encoded: nesting then
+    # grows the text by a little per level, where JSON in JSON doubles its escapes); "" = the primer file, all of it
+    source: str = ""
 
     # ---- identity --------------------------------------------------------------------------------------
 
@@ -86,7 +101,26 @@ class Recipe:
     @property
     def reproducible_anywhere(self) -> bool:
         """True when a fresh app or CLI has everything it needs: the bundled model and a bundled (or no) primer."""
+        if self.source:
+            return self.model_kind == "default" and self.source_recipe().reproducible_anywhere
         return self.model_kind == "default" and self.primer_kind in ("bundled", "none")
+
+    @property
+    def span_beats(self) -> tuple[float, float]:
+        start, _, end = self.span.partition("-")
+        return float(start), float(end)
+
+    @property
+    def version(self) -> int:
+        return 1 if self.kind == "generate" else VERSION  # older apps still open plain pieces' links
+
+    def as_source(self, keep: int | None = None) -> str:
+        """This recipe as another rewrite's `source` (`keep`: which of its ranked candidates was kept)."""
+        return urlencode(dataclasses.replace(self, keep=keep).to_params())
+
+    def source_recipe(self) -> "Recipe":
+        """The recipe of the piece a rewrite rewrote (only when `source` is set)."""
+        return Recipe.from_params(parse_qs(self.source, keep_blank_values=True))
 
     @property
     def programs(self) -> dict[int, int] | None:
@@ -103,7 +137,7 @@ class Recipe:
 
     def to_params(self) -> dict[str, str]:
         """Every field as a string (None values left out): URL query parameters."""
-        flat = {"v": str(VERSION), "model": self.model, "primer": self.primer, "primer_notes": str(self.primer_notes),
+        flat = {"v": str(self.version), "model": self.model, "primer": self.primer, "primer_notes": str(self.primer_notes),
                 "primer_hash": self.primer_hash, "program": str(self.program)}
         if self.parts:
             flat["parts"] = self.parts
@@ -111,6 +145,12 @@ class Recipe:
             flat["variation"] = str(self.variation)
         if self.chords:
             flat["chords"], flat["chord_strength"] = self.chords, repr(float(self.chord_strength))
+        if self.kind == "harmonize":
+            flat.update(kind=self.kind, melody=self.melody, melody_program=str(self.melody_program))
+        elif self.kind == "rewrite":
+            flat.update(kind=self.kind, span=self.span, candidates=str(self.candidates))
+            flat.update({"keep": str(self.keep)} if self.keep is not None else {})
+            flat.update({"source": self.source} if self.source else {})
         for name, value in self.sampling.to_dict().items():
             if value is not None and value != "":  # no key, no per-part settings: left out of the link
                 flat[name] = repr(value) if isinstance(value, float) else str(value)  # repr: floats round-trip exactly
@@ -148,6 +188,10 @@ class Recipe:
             sampling=sampling, program=_number(flat, "program", int, 0), parts=str(flat.get("parts") or ""),
             variation=_number(flat, "variation", int, None),
             chords=str(flat.get("chords") or ""), chord_strength=_number(flat, "chord_strength", float, 1.0),
+            kind=str(flat.get("kind") or "generate"), melody=str(flat.get("melody") or ""),
+            melody_program=_number(flat, "melody_program", int, 0), span=str(flat.get("span") or ""),
+            candidates=_number(flat, "candidates", int, 4), keep=_number(flat, "keep", int, None),
+            source=str(flat.get("source") or ""),
         )
         return recipe.checked()
 
@@ -177,10 +221,46 @@ class Recipe:
             raise RecipeError("each part's program must be 0-127")
         if self.variation is not None and not 0 <= self.variation < self.sampling.variations:
             raise RecipeError(f"variation {self.variation} does not exist (the recipe makes {self.sampling.variations})")
+        if self.kind not in KINDS:
+            raise RecipeError(f"unknown kind of piece {self.kind!r} (expected one of {', '.join(KINDS)})")
+        if self.kind == "harmonize":
+            self._check_harmony()
+        elif self.kind == "rewrite":
+            self._check_rewrite()
         return self
 
+    def _check_harmony(self) -> None:
+        from .guide import parse_melody
+
+        try:
+            parse_melody(self.melody)
+        except ValueError as exc:
+            raise RecipeError(f"the recipe's melody cannot be used: {exc}") from None
+        if not 0 <= self.melody_program <= 127:
+            raise RecipeError("melody_program must be 0-127")
+
+    def _check_rewrite(self) -> None:
+        from .guide import MAX_CANDIDATES
+
+        try:
+            start, end = self.span_beats
+        except ValueError:
+            raise RecipeError(f"span must be START-END beats, like 8-12, not {self.span[:40]!r}") from None
+        if not 0 <= start < end:
+            raise RecipeError(f"the span {self.span!r} is empty")
+        if not 1 <= self.candidates <= MAX_CANDIDATES:
+            raise RecipeError(f"candidates must be 1-{MAX_CANDIDATES}")
+        if self.keep is not None and not 0 <= self.keep < self.candidates:
+            raise RecipeError(f"keep {self.keep} is not one of the {self.candidates} candidates")
+        if self.source:
+            if len(self.source) > MAX_SOURCE_CHARS:
+                raise RecipeError("the piece was rewritten too many times over to fit in a recipe")
+            source = self.source_recipe()  # checked in turn
+            if source.model != self.model:
+                raise RecipeError("a rewrite's source piece must come from the same model")
+
     def to_json(self) -> str:
-        data = {"version": VERSION, **dataclasses.asdict(self)}
+        data = {"version": self.version, **dataclasses.asdict(self)}
         return json.dumps(data, sort_keys=True, ensure_ascii=True)
 
     @classmethod
@@ -226,6 +306,18 @@ class Recipe:
         if self.chords:
             strength = "only chord tones" if self.chord_strength >= 1 else f"suggested (strength {self.chord_strength:g})"
             rows["chords"] = f"{self.chords} — {strength}"
+        if self.kind == "harmonize":
+            rows = {name: rows[name] for name in ("model", "seed", "variations", "temperature")}
+            rows["melody"] = self.melody if len(self.melody) <= 120 else self.melody[:117] + "…"
+            rows["melody instrument"] = pretty_midi.program_to_instrument_name(self.melody_program)
+            rows["harmony instrument"] = pretty_midi.program_to_instrument_name(self.program)
+        elif self.kind == "rewrite":
+            rows = {name: rows[name] for name in ("model", "seed", "temperature")}
+            source = self.source_recipe() if self.source else None
+            rows["piece"] = (f"{self.primer_name} ({self.primer_kind})" if source is None else
+                             f"a {PAST[source.kind]} piece" + ("" if source.keep is None else f", rewrite kept: candidate {source.keep + 1}"))
+            rows["span"] = f"beats {self.span}"
+            rows["candidates"] = str(self.candidates)
         return rows
 
 
@@ -326,3 +418,43 @@ def check_model(recipe: Recipe, model_file: bytes | None) -> None:
                 f"this piece was made with {recipe.model}, not with this copy's bundled model "
                 f"({model_id('default', data)}): give that .keras file as the model")
         raise RecipeError(f"the model file is not the recipe's model ({recipe.model})")
+
+
+# ---- making a recipe's pieces -------------------------------------------------------------------------------
+
+def make_pieces(recipe: Recipe, model, notes: pd.DataFrame | None = None) -> list[pd.DataFrame]:
+    """The pieces a recipe makes with `model` (its own: see check_model), every variation or candidate, ranked.
+    `notes`: the primer (or rewritten) file's notes when it is not bundled."""
+    from .generate import generate
+    from .guide import follow_chords, harmonize, parse_chords, parse_melody
+
+    if recipe.kind == "harmonize":
+        return harmonize(model, parse_melody(recipe.melody), recipe.sampling)
+    if recipe.kind == "rewrite":
+        return [candidate.notes for candidate in make_rewrite(recipe, model, notes)]
+    primer = primer_notes(recipe, notes)
+    if recipe.chords:
+        return follow_chords(model, parse_chords(recipe.chords), recipe.chord_strength, primer, recipe.sampling)
+    return generate(model, primer, recipe.sampling)
+
+
+def make_rewrite(recipe: Recipe, model, notes: pd.DataFrame | None = None, piece: pd.DataFrame | None = None):
+    """A rewrite recipe's candidates (guide.Candidate, best first), rewriting the piece its source makes
+    (`piece`: that piece, when it is already made)."""
+    from .guide import rewrite
+
+    piece = source_piece(recipe, model, notes) if piece is None else piece
+    start, end = recipe.span_beats
+    return rewrite(model, piece, start, end, recipe.candidates, recipe.sampling)
+
+
+def source_piece(recipe: Recipe, model, notes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The piece a rewrite recipe rewrites: made again from its source's recipe, or the primer file (all of it)."""
+    if not recipe.source:
+        if recipe.primer_kind == "none":
+            raise RecipeError("a rewrite needs a source piece: a file or a piece's recipe")
+        return primer_notes(recipe, notes)
+    source = recipe.source_recipe()
+    pieces = make_pieces(source, model, notes)
+    index = source.keep if source.kind == "rewrite" else source.variation
+    return pieces[index or 0]

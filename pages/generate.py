@@ -59,6 +59,8 @@ else:
                                      help="Round every start and length to this grid (0 = off). 0.125 s is a sixteenth note at 120 bpm.")
         bpm = st.number_input("Tempo written in the file (BPM, 0 = the primer's)", 0, 300, step=4, key=state.keep("generate_bpm", 0))
 
+chords, chord_strength = generation.choose_chords(entry.model)  # beats models: each bar steered to its chord
+
 if variations > 1 and (temperature == 0 or top_k == 1 or top_p <= IDENTICAL_TOP_P):
     why = "temperature 0" if temperature == 0 else "top-k 1" if top_k == 1 else f"top-p {top_p:g}"
     rhythm_differs = entry.model.cfg.beats and rhythm_temperature > 0
@@ -77,7 +79,7 @@ if st.button("Generate", type="primary", icon=":material/music_note:"):
     generation.forget_link()
     try:
         with st.spinner("Writing music…"):
-            st.session_state[RESULT] = generation.run(entry, primer, settings, program, programs)
+            st.session_state[RESULT] = generation.run(entry, primer, settings, program, programs, chords, chord_strength)
     except ValueError as exc:
         st.error(f"Cannot generate with these settings: {exc}")
         if RESULT in st.session_state:

@@ -13,6 +13,7 @@ through_app()
 st.title("Steer the music")
 st.caption("Give the model a melody to harmonise, chords to follow, or a passage to write again.")
 models = models_or_stop("No model is available: train one on the Train page or upload a .keras file on Generate.")
+steer.apply_link(models)  # a shared harmonisation's or rewrite's link sets the widgets below and makes its pieces
 entry = choose_model(models, "steer_model")
 if not entry.model.cfg.beats:
     st.error(f"“{entry.label}” cannot be steered: {NEEDS_BEATS}.")
@@ -50,9 +51,7 @@ with chords_tab:
 with rewrite_tab:
     piece = steer.rewrite_source()
     if piece is not None:
-        last = float(piece["beat"].max())
-        span = st.slider("Span to rewrite (beats)", 0.0, last, step=0.5, key="steer_span",
-                         value=(min(8.0, last / 2), min(12.0, last)))
+        span = steer.choose_span(piece)
         candidates = st.slider("Candidates", 1, MAX_CANDIDATES, 4, key="steer_candidates")
         left, right = st.columns(2)
         if left.button("Rewrite", type="primary", icon=":material/edit:"):

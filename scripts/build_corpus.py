@@ -245,7 +245,18 @@ def main(argv: list[str] | None = None) -> int:
         f"{sum(r.size for r in written)} bytes, "
         f"{time.perf_counter() - start:.0f} s"
     )
+    if args.out.resolve() == DEFAULT_OUT.resolve() and not args.limit:
+        write_harmony_figures()
     return 1 if failed or lookup_errors else 0
+
+
+def write_harmony_figures() -> None:
+    """Store the new corpus's harmony figures, which the Steer page shows next to each harmonisation."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from musicrnn.bundled import CHORALE_HARMONY, write_chorale_harmony
+
+    write_chorale_harmony()
+    print(f"harmony figures written to {CHORALE_HARMONY.relative_to(REPO_ROOT)}")
 
 
 if __name__ == "__main__":

@@ -36,3 +36,22 @@ def test_a_failed_background_read_falls_back_to_reading_here(fresh, monkeypatch)
 def test_without_a_background_read_the_chorales_are_read_here(fresh):
     files = bundled.load_chorales()
     assert bundled._background_read is None and len(files) == len(bundled.chorale_files())
+
+
+def test_the_stored_chorale_harmony_figures_match_a_fresh_measurement():
+    # Stale figures after a corpus rebuild would put wrong numbers next to every harmonisation.
+    stored = bundled.chorale_harmony()
+    measured = bundled.measure_chorale_harmony()
+    assert stored.keys() == measured.keys()
+    for name, value in measured.items():
+        assert stored[name] == pytest.approx(value, rel=1e-9), name
+
+
+def test_without_the_stored_file_the_chorale_harmony_figures_are_measured(monkeypatch, tmp_path):
+    monkeypatch.setattr(bundled, "CHORALE_HARMONY", tmp_path / "missing.json")
+    bundled.chorale_harmony.cache_clear()
+    try:
+        figures = bundled.chorale_harmony()
+    finally:
+        bundled.chorale_harmony.cache_clear()
+    assert 3.5 < figures["voices_per_onset"] <= 4.0 and figures["chord_notes_in_key"] > 0.8

@@ -319,6 +319,25 @@ def test_generate_rewrite_keeps_the_piece_outside_the_span(tmp_path):
         assert a["pitch"].tolist() == b["pitch"].tolist() and a["beat"].tolist() == b["beat"].tolist()
 
 
+def test_generate_rewrite_reads_a_span_in_bars(tmp_path):
+    from musicrnn.bundled import CHORALES, DEFAULT_PRIMER
+    from musicrnn.midi import midi_to_notes
+
+    out, source = tmp_path / "r.mid", CHORALES / DEFAULT_PRIMER
+    original = midi_to_notes(source)
+    bar, pickup = float(original["bar_beats"].iloc[0]), float(original["bar_beat"].iloc[0])
+    start, end = 2 * bar - pickup, 4 * bar - pickup  # bars 2-4 counted from the first bar line
+    done = cli_without_tensorflow("generate", "--primer", str(source), "--rewrite", "2-4", "--rewrite-unit", "bars",
+                                  "--candidates", "2", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    rewritten = midi_to_notes(out)
+    for keep in (lambda n: n["beat"] < start, lambda n: n["beat"] >= end):
+        a, b = original[keep(original)], rewritten[keep(rewritten)]
+        assert a["pitch"].tolist() == b["pitch"].tolist() and a["beat"].tolist() == b["beat"].tolist()
+    inside = lambda n: (n["beat"] >= start) & (n["beat"] < end)  # noqa: E731
+    assert original[inside(original)]["pitch"].tolist() != rewritten[inside(rewritten)]["pitch"].tolist()
+
+
 def test_a_chord_piece_regenerates_from_its_own_recipe(tmp_path):
     first, again = tmp_path / "c.mid", tmp_path / "again.mid"
     assert cli_without_tensorflow("generate", "--chords", "Am Dm E7", "--chord-strength", "0.8", "--notes", "40",
@@ -392,3 +411,13 @@ def test_evaluate_reports_the_part_head_next_to_its_baselines(band_model, tmp_pa
     assert 0 <= report["model"]["part_top1"] <= 1 and report["model"]["part_nll"] > 0
     assert {"unigram_nll", "bigram_nll", "unigram_top1", "bigram_top1"} <= set(report["part_baselines"])
     assert set(report["musical"]["parts"]["generated"]) <= {"Pipe", "Bass", "Drums"}
+
+
+def test_generate_refuses_a_harmonisations_recipe_and_says_where_it_is_made(tmp_path):
+    from musicrnn.bundled import default_model_id
+    from musicrnn.recipe import Recipe
+
+    path = tmp_path / "h.json"
+    path.write_text(Recipe(model=default_model_id(), kind="harmonize", melody="C4/1 D4/1").to_json())
+    done = cli("generate", "--recipe", str(path), "--out", str(tmp_path / "x.mid"))
+    assert done.returncode == 2 and "harmonize piece" in done.stderr and "Steer page" in done.stderr

@@ -9,7 +9,8 @@ from helpers_models import random_model
 from musicrnn.bundled import CHORALES, DEFAULT_PRIMER
 from musicrnn.generate import Sampling, generate
 from musicrnn.guide import (NEEDS_BEATS, ChordGuide, chord_spans, continuation_scores, follow_chords, harmonize,
-                            harmony_midi, melody_text, parse_chords, parse_melody, rewrite, top_voice)
+                            beats_to_unit, harmony_midi, melody_text, parse_chords, parse_melody, piece_metre,
+                            rewrite, span_to_beats, top_voice)
 from musicrnn.infer import read_model_file
 from musicrnn.midi import midi_to_notes
 from musicrnn.model import model_bytes
@@ -238,3 +239,22 @@ def test_the_default_models_harmonisations_keep_the_bass_lowest_and_the_voices_i
     # Voices in order: sorted by pitch, the parts run Bass voice, Tenor, Alto, Soprano (ids 3, 2, 1, 0).
     in_order = np.mean([chord.sort_values("pitch")["part"].is_monotonic_decreasing for chord in chords])
     assert len(chords) > 50 and lowest > 0.85 and in_order > 0.8, (lowest, in_order)  # measured 0.97 and 0.93 (seeds 0-3)
+
+
+def test_a_span_in_bars_or_seconds_becomes_beats_with_the_pieces_metre_and_tempo():
+    assert span_to_beats((8, 12), "beats") == (8, 12)
+    assert span_to_beats((2, 3), "bars", bar_beats=3) == (6, 9)
+    # A piece that opens with a one-beat pickup: bar 1 starts one beat after its first note.
+    assert span_to_beats((1, 2), "bars", bar_beats=4, pickup=3) == (1, 5)
+    assert span_to_beats((0, 2), "bars", bar_beats=4, pickup=3) == (0, 5)  # the pickup bar starts before the piece
+    assert span_to_beats((2, 3), "seconds", bpm=90) == (3, 4.5)
+    assert span_to_beats((0.1, 1), "seconds", bpm=120) == (round(0.2 * 12) / 12, 2)  # on the 1/12-beat grid
+    assert beats_to_unit(5, "bars", bar_beats=4, pickup=3) == 2
+    with pytest.raises(ValueError, match="unknown span unit 'minutes'"):
+        span_to_beats((1, 2), "minutes")
+
+
+def test_a_pieces_metre_is_read_from_its_first_note(chorale):
+    first = chorale.iloc[0]
+    assert piece_metre(chorale) == {"bar_beats": first["bar_beats"], "pickup": first["bar_beat"], "bpm": first["bpm"]}
+    assert piece_metre(chorale.iloc[:0]) == {"bar_beats": 4.0, "pickup": 0.0, "bpm": 120.0}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -18,6 +19,17 @@ def steer_page() -> AppTest:
     at.run()
     at.switch_page("pages/steer.py").run()
     assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def steer_page_with_a_dataset() -> AppTest:
+    from musicrnn.midi import load_paths
+    from ui.state import DATASET, Dataset
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[DATASET] = Dataset("uploaded", load_paths(bundled.chorale_files()[:2]))
+    at.run()
+    at.switch_page("pages/steer.py").run()
     return at
 
 
@@ -90,13 +102,7 @@ def test_rewrite_offers_candidates_keep_one_then_undo():
 
 
 def test_a_dataset_files_top_voice_can_be_harmonised():
-    from musicrnn.midi import load_paths
-    from ui.state import DATASET, Dataset
-
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state[DATASET] = Dataset("uploaded", load_paths(bundled.chorale_files()[:2]))
-    at.run()
-    at.switch_page("pages/steer.py").run()
+    at = steer_page_with_a_dataset()
     next(r for r in at.radio if r.label == "Melody from").set_value("A dataset file's top voice").run()
     assert not at.exception, [e.value for e in at.exception]
     click(at, "Harmonise")
@@ -128,3 +134,109 @@ def test_a_harmonisation_downloads_the_melody_as_soprano_and_alto_tenor_bass_tra
     assert {programs[name] for name in programs if name != "Soprano"} == {0}  # the harmony on the piano
     soprano = next(inst for inst in midi.instruments if inst.name == "Soprano")
     assert [n.pitch for n in soprano.notes] == [60, 62, 64, 65, 67]
+
+
+def test_a_span_in_bars_is_rewritten_as_those_bars_beats():
+    at = steer_page()
+    next(r for r in at.radio if r.label == "Span in").set_value("bars").run()
+    assert not at.exception, [e.value for e in at.exception]
+    slider = next(s for s in at.slider if s.label == "Span to rewrite (bars)")
+    slider.set_value((2.0, 4.0)).run()
+    metre = at.session_state["steer_rewrite"]["source"].iloc[0]
+    start, end = 2 * metre["bar_beats"] - metre["bar_beat"], 4 * metre["bar_beats"] - metre["bar_beat"]
+    assert any(c.value.startswith(f"= beats {start:g}–{end:g}") for c in at.caption)
+    click(at, "Rewrite")
+    source = at.session_state["steer_rewrite"]["source"]
+    for candidate, _ in at.session_state["steer_rewrite"]["candidates"]:
+        notes = candidate.notes
+        for outside in (lambda n: n["beat"] < start, lambda n: n["beat"] >= end):
+            assert notes[outside(notes)]["pitch"].tolist() == source[outside(source)]["pitch"].tolist()
+        assert notes[(notes["beat"] >= start) & (notes["beat"] < end)]["beat"].min() >= start
+
+
+# --- links: a harmonisation's or rewrite's recipe makes the same notes in a new session ----------------------------
+
+def link_params(at: AppTest) -> dict[str, str]:
+    from urllib.parse import parse_qs, urlsplit
+
+    url = next(code.value for code in at.code if "/steer?" in code.value)
+    return {key: values[-1] for key, values in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+
+
+def open_steer_link(params: dict[str, str]) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(params)
+    at.switch_page("pages/steer.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_a_harmonisation_link_makes_the_same_harmonisations_in_a_new_session():
+    at = steer_page()
+    next(t for t in at.text_area if t.label == "Melody").set_value("E4/1 D4/1 C4/2 G4/1 F4/1 E4/2").run()
+    at.number_input(key="keep_steer_seed").set_value(6).run()
+    click(at, "Harmonise")
+    params = link_params(at)
+    assert params["kind"] == "harmonize" and params["melody"] == "E4/1 D4/1 C4/2 G4/1 F4/1 E4/2" and params["seed"] == "6"
+    again = open_steer_link(params)
+    assert next(t for t in again.text_area if t.label == "Melody").value == params["melody"]
+    assert again.number_input(key="keep_steer_seed").value == 6
+    for (a, midi_a, _), (b, midi_b, _) in zip(at.session_state["steer_harmonies"], again.session_state["steer_harmonies"]):
+        pd.testing.assert_frame_equal(a, b)
+        assert midi_a == midi_b  # the same instruments too
+
+
+def test_a_rewrite_link_and_a_rewrite_of_a_kept_rewrite_make_the_same_candidates():
+    at = steer_page()
+    def candidates(app: AppTest) -> list[pd.DataFrame]:
+        return [c.notes for c, _ in app.session_state["steer_rewrite"]["candidates"]]
+
+    click(at, "Rewrite")
+    first, made_first = link_params(at), candidates(at)
+    assert first["kind"] == "rewrite" and first["primer"].startswith("bundled:") and "source" not in first
+    next(b for b in at.button if b.label == "Keep candidate 2").click().run()
+    next(s for s in at.slider if s.label == "Span to rewrite (beats)").set_value((14.0, 18.0)).run()
+    click(at, "Rewrite")
+    second, made_second = link_params(at), candidates(at)
+    assert second["span"] == "14.0-18.0" and "keep=1" in second["source"]  # candidate 2, counted from 0
+    for params, mine in ((first, made_first), (second, made_second)):
+        made = candidates(open_steer_link(params))
+        assert len(made) == len(mine) == 3
+        for a, b in zip(mine, made):
+            pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_rewrite_of_a_dataset_file_says_a_link_cannot_make_it():
+    at = steer_page_with_a_dataset()
+    next(r for r in at.radio if r.label == "Piece").set_value("A dataset file").run()
+    click(at, "Rewrite")
+    assert any("a fresh app does not have" in i.value for i in at.info)
+    assert not [code for code in at.code if "/steer?" in code.value]
+
+
+def test_a_rewrite_of_the_chord_piece_has_a_link_that_makes_the_chord_piece_and_its_candidates_again():
+    at = steer_page()
+    next(t for t in at.text_input if t.label == "Chords").set_value("Dm G C").run()
+    click(at, "Generate with these chords")
+    next(r for r in at.radio if r.label == "Piece").set_value("The chord piece above").run()
+    click(at, "Rewrite")
+    params = link_params(at)
+    assert "chords=Dm" in params["source"]
+    mine = [c.notes for c, _ in at.session_state["steer_rewrite"]["candidates"]]
+    made = [c.notes for c, _ in open_steer_link(params).session_state["steer_rewrite"]["candidates"]]
+    assert len(made) == len(mine) > 0
+    for a, b in zip(mine, made):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_harmonisation_link_opened_on_generate_points_to_the_steer_page():
+    from musicrnn.generate import Sampling
+    from musicrnn.recipe import Recipe
+
+    params = Recipe(model=bundled.default_model_id(), kind="harmonize", melody="C4/1 D4/1", sampling=Sampling()).to_params()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(params)
+    at.switch_page("pages/generate.py").run()
+    assert not at.exception and "generated" not in at.session_state
+    assert any("open it there" in i.value and "/steer?" in i.value for i in at.info)

@@ -1,6 +1,8 @@
 """Recipes: round trips through query parameters, JSON and MIDI files, and regeneration through the CLI."""
 from __future__ import annotations
 
+import dataclasses
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +16,8 @@ from musicrnn import bundled
 from musicrnn.generate import Sampling, generate
 from musicrnn.midi import midi_to_notes, notes_to_midi, midi_bytes
 from musicrnn.recipe import (
-    Recipe, RecipeError, check_model, content_hash, from_midi, load, model_id, notes_hash, piece_midi, primer_notes,
+    Recipe, RecipeError, check_model, content_hash, from_midi, load, make_pieces, model_id, notes_hash, piece_midi,
+    primer_notes,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,3 +195,75 @@ def test_a_recipe_without_part_settings_reads_as_none():
     params = a_recipe().to_params()
     old = {k: v for k, v in params.items() if k not in ("part_pitch_ranges", "part_keys")}  # a link made before them
     assert Recipe.from_params(old) == a_recipe()
+
+
+# ---- the Steer page's pieces: harmonisations and rewrites -------------------------------------------------------
+
+def steer_recipe(**changes) -> Recipe:
+    values = {"model": bundled.default_model_id(), "sampling": Sampling(seed=5, temperature=0.9, variations=2)}
+    values.update(changes)
+    return Recipe(**values)
+
+
+@needs_default_model
+def test_a_harmonisation_recipe_round_trips_and_makes_the_same_notes():
+    from musicrnn.guide import harmonize, parse_melody
+
+    recipe = steer_recipe(kind="harmonize", melody="C4/1 D4/1 E4/1 F4/1 G4/2", melody_program=73, program=0)
+    params = recipe.to_params()
+    assert params["v"] == "2" and params["kind"] == "harmonize"
+    assert Recipe.from_params(params) == recipe == Recipe.from_json(recipe.to_json())
+    made = make_pieces(Recipe.from_params(params), bundled.default_model())
+    direct = harmonize(bundled.default_model(), parse_melody("C4/1 D4/1 E4/1 F4/1 G4/2"), recipe.sampling)
+    assert len(made) == 2
+    for a, b in zip(made, direct):
+        pd.testing.assert_frame_equal(a, b)
+
+
+@needs_default_model
+def test_a_rewrite_of_a_rewrite_of_a_chord_piece_is_made_again_from_its_recipe():
+    from musicrnn.guide import follow_chords, parse_chords, rewrite
+
+    model = bundled.default_model()
+    chords = steer_recipe(primer="none", chords="C F G C", sampling=Sampling(n_notes=60, seed=3))
+    piece = follow_chords(model, parse_chords("C F G C"), 1.0, None, chords.sampling)[0]
+    first = rewrite(model, piece, 4, 8, candidates=3, settings=Sampling(seed=1))
+    second = rewrite(model, first[1].notes, 8, 12, candidates=2, settings=Sampling(seed=2))
+    step1 = steer_recipe(kind="rewrite", span="4-8", candidates=3, sampling=Sampling(seed=1),
+                         source=chords.for_variation(0).as_source())
+    step2 = steer_recipe(kind="rewrite", span="8-12", candidates=2, sampling=Sampling(seed=2), source=step1.as_source(keep=1))
+    again = Recipe.from_params(step2.to_params())
+    assert again == step2 and again.reproducible_anywhere
+    assert "rewrite kept: candidate 2" in again.describe()["piece"]
+    for a, b in zip(make_pieces(again, model), [c.notes for c in second]):
+        pd.testing.assert_frame_equal(a, b)
+
+
+@needs_default_model
+def test_a_rewrite_of_a_bundled_chorale_names_the_file_and_checks_its_notes():
+    from musicrnn.guide import rewrite
+
+    piece = midi_to_notes(bundled.CHORALES / bundled.DEFAULT_PRIMER)
+    recipe = steer_recipe(kind="rewrite", span="8-12", candidates=2, sampling=Sampling(seed=4),
+                          primer=f"bundled:{bundled.DEFAULT_PRIMER}", primer_notes=len(piece), primer_hash=notes_hash(piece))
+    made = make_pieces(Recipe.from_params(recipe.to_params()), bundled.default_model())
+    direct = rewrite(bundled.default_model(), piece, 8, 12, candidates=2, settings=Sampling(seed=4))
+    for a, b in zip(made, direct):
+        pd.testing.assert_frame_equal(a, b.notes)
+    with pytest.raises(RecipeError, match="differ"):
+        make_pieces(dataclasses.replace(recipe, primer_hash="000000000000"), bundled.default_model())
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"kind": "remix"}, "unknown kind of piece 'remix'"),
+    ({"kind": "harmonize", "melody": "C4/1 X9/1"}, "melody cannot be used: 'X9/1'"),
+    ({"kind": "rewrite", "span": "12-8"}, "the span '12-8' is empty"),
+    ({"kind": "rewrite", "span": "soon"}, "span must be START-END beats"),
+    ({"kind": "rewrite", "span": "8-12", "candidates": 2, "keep": 2}, "keep 2 is not one of the 2 candidates"),
+    ({"kind": "rewrite", "span": "8-12", "source": "model=default%3A0123456789ab&kind=remix"}, "unknown kind"),
+    ({"kind": "rewrite", "span": "8-12", "source": "x" * 16_001}, "rewritten too many times over"),
+])
+def test_a_steered_recipe_that_cannot_be_used_says_why(change, message):
+    params = {**a_recipe().to_params(), **{k: str(v) for k, v in change.items()}}
+    with pytest.raises(RecipeError, match=re.escape(message)):
+        Recipe.from_params(params)

@@ -3,7 +3,6 @@ a piece, and the results panel."""
 from __future__ import annotations
 
 from typing import NamedTuple
-from urllib.parse import urlencode, urlsplit
 
 import numpy as np
 import pandas as pd
@@ -12,6 +11,7 @@ import streamlit as st
 from musicrnn.audio import Rendered, gm_instruments
 from musicrnn.dataset import Corpus
 from musicrnn.generate import Sampling, default_primer, generate, parse_part_keys, parse_part_ranges, part_text
+from musicrnn.guide import CHORDS_HELP, NEEDS_BEATS, chord_spans, follow_chords, parse_chords
 from musicrnn.plots.metrics import beat_position_overlay, metrics_table, novelty_chart, pitch_class_overlay, duration_overlay
 from musicrnn.evaluation.musical import (
     corpus_beat_position_histogram, corpus_metrics, corpus_pitch_class_histogram, corpus_time_histogram, piece_metrics,
@@ -23,10 +23,10 @@ from musicrnn.theory import FLAT_NAMES, NOTE_NAMES, SCALES
 
 from . import state
 from .primer import BUNDLED, DATASET, NONE, UPLOAD, Primer, uploaded_notes, uploaded_primer_file
-from .widgets import copy_button, show_piece
+from .links import APPLIED_LINK, mark_made, read_link, show_link
+from .widgets import show_piece
 
 RESULT = "generated"
-APPLIED_LINK = "generate_applied_link"  # the query parameters already turned into a piece this session
 ANY_KEY = "any key"
 PRIMER_WIDGET = {"bundled": BUNDLED, "dataset": DATASET, "uploaded": UPLOAD, "none": NONE}
 
@@ -46,18 +46,23 @@ class Generated(NamedTuple):
 # ---- generating, with everything shown afterwards computed once ----------------------------------------------
 
 def run(entry: state.ModelEntry, primer: Primer, settings: Sampling, program: int,
-        programs: dict[int, int] | None = None) -> Generated:
-    """Generate, render audio, write the recipe and the musical report; raises ValueError for bad settings.
-    A parts model's pieces play each part with its program in `programs` (default: the training data's own)."""
+        programs: dict[int, int] | None = None, chords: str = "", chord_strength: float = 1.0) -> Generated:
+    """Generate, render audio, write the recipe and the musical report; raises ValueError for bad settings
+    (an unknown chord among them). A parts model's pieces play each part with its program in `programs`
+    (default: the training data's own). With `chords`, each bar's pitches are steered to its chord."""
     used = primer.notes if primer.notes is not None else default_primer()
-    pieces = generate(entry.model, primer.notes, settings)
+    if chords:
+        pieces = follow_chords(entry.model, parse_chords(chords), chord_strength, primer.notes, settings)
+    else:
+        pieces = generate(entry.model, primer.notes, settings)
     if pieces and "part" in pieces[0]:
         chosen = sorted({int(p) for notes in pieces for p in notes["part"]})
         programs = {**default_programs(chosen, own_programs(entry.model)), **(programs or {})}
     else:
         programs = None
     recipe = Recipe(model=entry.id, primer=primer.source, primer_notes=primer.count or 16, primer_hash=notes_hash(used),
-                    sampling=settings, program=program, parts=parts_text(programs))
+                    sampling=settings, program=program, parts=parts_text(programs),
+                    chords=chords, chord_strength=chord_strength if chords else 1.0)
     audios = [state.render_audio(notes, program, programs=programs) for notes in pieces]
     return Generated(pieces, audios, program, settings, recipe, musical_report(pieces, settings.n_notes), entry.label, used,
                      programs)
@@ -105,6 +110,30 @@ def musical_report(pieces: list[pd.DataFrame], n_notes: int) -> dict:
         "copied": [longest_copied_run(notes, exact).to_dict() for notes in pieces],
         "copied_transposed": [longest_copied_run(notes, moved, transposed=True).to_dict() for notes in pieces],
     }
+
+
+# ---- chords to follow ----------------------------------------------------------------------------------------
+
+FOLLOW_CHORDS = "Follow chords (optional)"
+
+
+def choose_chords(model) -> tuple[str, float]:
+    """The chord progression the pieces follow ("" = none) and how strongly (0-1). Only a beats model can
+    follow bars: for a seconds model the box is shown disabled, with the reason."""
+    if not model.cfg.beats:
+        st.text_input(FOLLOW_CHORDS, "", disabled=True, key="generate_chords_off", help=CHORDS_HELP)
+        st.caption(f":material/info: Chords cannot be followed here: {NEEDS_BEATS}.")
+        return "", 1.0
+    left, right = st.columns([3, 1])
+    text = left.text_input(FOLLOW_CHORDS, key=state.keep("generate_chords", ""), placeholder="C G Am F", help=CHORDS_HELP).strip()
+    strength = right.slider("Chord strength", 0.0, 1.0, step=0.05, key=state.keep("generate_chord_strength", 1.0),
+                            disabled=not text, help="Low: a suggestion (chord tones made likelier). 1: only chord tones.")
+    if text:
+        try:
+            parse_chords(text)
+        except ValueError as exc:
+            left.error(str(exc))
+    return text, float(strength)
 
 
 # ---- parts: which instrument plays each part -------------------------------------------------------------------
@@ -203,28 +232,15 @@ def _key_option(key: str) -> str:
 
 # ---- links ----------------------------------------------------------------------------------------------------
 
-def _link_params() -> dict[str, str]:
-    return {key: st.query_params[key] for key in st.query_params}
-
-
 def apply_link(models: dict[str, state.ModelEntry]) -> None:
     """When the page is opened with a recipe in its URL, set the widgets to it and generate that piece (once).
 
     Runs before the page draws its widgets (their values can only be set then). The piece is generated from
     the recipe itself, not from widget values, so it is note for note the linked one."""
-    params = _link_params()
-    if "model" not in params or st.session_state.get(APPLIED_LINK) == params:
+    found = read_link(models, "generate")
+    if found is None:
         return
-    try:
-        recipe = Recipe.from_params(params)
-    except RecipeError as exc:
-        st.error(f"This link cannot be used: {exc}")
-        st.session_state[APPLIED_LINK] = params
-        return
-    label = next((entry.label for entry in models.values() if entry.id.partition(":")[2] == recipe.model_hash), None)
-    if label is None:
-        st.warning(_missing_model_message(recipe), icon=":material/link_off:")
-        return  # not marked as applied: once the visitor uploads the model, the link is used
+    recipe, label = found
     try:
         primer = _link_primer(recipe)
     except RecipeError as exc:
@@ -234,20 +250,11 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
     _set_part_widgets(recipe.sampling, models[label].model)
     try:
         with st.spinner("Making the linked piece…"):
-            st.session_state[RESULT] = run(models[label], primer, recipe.sampling, recipe.program, recipe.programs)
+            st.session_state[RESULT] = run(models[label], primer, recipe.sampling, recipe.program, recipe.programs,
+                                           recipe.chords, recipe.chord_strength)
     except ValueError as exc:
         st.error(f"This link cannot be used: {exc}")
-    st.session_state[APPLIED_LINK] = params
-
-
-def _missing_model_message(recipe: Recipe) -> str:
-    if recipe.model_kind == "default":
-        return (f"This link was made with another version of the bundled model ({recipe.model}); this app has "
-                f"{state.default_model_id()}. Upload that .keras file above to hear the same piece.")
-    where = "trained in someone's session" if recipe.model_kind == "trained" else "uploaded as a file"
-    return (f"This piece was made with a model {where} ({recipe.model}), which this app does not have. "
-            "Upload that .keras file under **Upload a .keras model** above (the person who shared the link can "
-            "download it next to the piece) and the piece will be made again.")
+    mark_made()
 
 
 def _link_primer(recipe: Recipe) -> Primer:
@@ -285,6 +292,7 @@ def _set_widgets(recipe: Recipe, model_label: str) -> None:
         "generate_chord_snap": s.chord_snap, "generate_rhythm_temperature": s.rhythm_temperature,
         "generate_bpm": int(round(s.bpm)),
         "generate_step_grid": s.step_grid if s.step_grid in (0.0, 0.0625, 0.125, 0.25, 0.5) else 0.0,
+        "generate_chords": recipe.chords, "generate_chord_strength": recipe.chord_strength,
     }
     names = {program: name for name, program in gm_instruments().items()}
     values["generate_instrument"] = names[recipe.program]
@@ -297,13 +305,6 @@ def forget_link() -> None:
     st.query_params.clear()
 
 
-def link_url(recipe: Recipe) -> str:
-    """The full address that reproduces the pieces: this server's origin, the Generate page, the recipe."""
-    url = st.context.url or "http://localhost:8501/"
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/generate?{urlencode(recipe.to_params())}"
-
-
 # ---- results --------------------------------------------------------------------------------------------------
 
 def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None:
@@ -314,7 +315,8 @@ def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None
     for index, (notes, audio) in enumerate(zip(result.pieces, result.audios)):
         st.subheader(f"Variation {index + 1}")
         show_piece(notes, audio, key=f"variation-{index + 1}-seed-{settings.seed}", program=result.program,
-                   midi=piece_midi(notes, recipe.for_variation(index), result.programs), primer=result.primer)
+                   midi=piece_midi(notes, recipe.for_variation(index), result.programs), primer=result.primer,
+                   chords=chord_spans(notes, parse_chords(recipe.chords)) if recipe.chords else None)
         if result.programs and "part" in notes:
             names = {program: name for name, program in gm_instruments().items()}
             st.caption(" · ".join(f"{part_name(p)}: {(notes['part'] == p).sum()} notes, {names.get(result.programs[p], 'drums')}"
@@ -361,10 +363,7 @@ def show_recipe(result: Generated, entry: state.ModelEntry | None) -> None:
     first, second = st.columns(2)
     first.markdown("  \n".join(rows[:half]))
     second.markdown("  \n".join(rows[half:]))
-    url = link_url(recipe)
-    st.markdown("**A link that makes these pieces again**")
-    copy_button(url, "Copy link")
-    st.code(url, language=None, wrap_lines=True)
+    show_link(recipe)
     if st.button("Put the link in the address bar", icon=":material/link:", help="Then the browser's own Share or bookmark keeps it."):
         st.query_params.from_dict(recipe.to_params())
         st.session_state[APPLIED_LINK] = recipe.to_params()  # already shown here: do not make it again

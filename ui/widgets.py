@@ -10,16 +10,21 @@ import streamlit as st
 from musicrnn.audio import Rendered
 from musicrnn.infer import ModelFileError
 from musicrnn.midi import midi_bytes, notes_to_midi
-from musicrnn.plots.notes import piano_roll
+from musicrnn.plots.notes import add_chords, piano_roll
 
 from . import state
 
 
 def show_piece(notes: pd.DataFrame, audio: Rendered, key: str, program: int = 0, title: str = "", downloads: bool = True,
-               autoplay: bool = False, midi: bytes | None = None, primer: pd.DataFrame | None = None) -> None:
+               autoplay: bool = False, midi: bytes | None = None, primer: pd.DataFrame | None = None,
+               chords: list[tuple[float, float, str]] | None = None) -> None:
     """Piano roll, audio player and (optionally) MIDI and WAV downloads of one piece (`midi`: the file to
-    offer, e.g. with its recipe embedded; by default the notes written plainly)."""
-    st.plotly_chart(piano_roll(notes, title=title, primer=primer), key=f"{key}_roll", width="stretch")
+    offer, e.g. with its recipe embedded; by default the notes written plainly). `chords`: (start, end, name)
+    spans in beats, named above the bars (guide.chord_spans)."""
+    figure = piano_roll(notes, title=title, primer=primer)
+    if chords and len(notes):
+        figure = add_chords(figure, chords, float(notes["bpm"].iloc[0]) if "bpm" in notes else 120.0)
+    st.plotly_chart(figure, key=f"{key}_roll", width="stretch")
     play(audio, autoplay=autoplay)
     if downloads:
         left, right = st.columns(2)

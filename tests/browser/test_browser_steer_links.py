@@ -1,0 +1,33 @@
+"""A harmonisation's link, copied in one browser session and opened in another, makes the same MIDI file."""
+from pathlib import Path
+
+import pytest
+
+from helpers_browser import assert_no_exception, settle
+
+pytestmark = pytest.mark.skipif(
+    not (Path(__file__).resolve().parents[2] / "musicrnn" / "assets" / "default_model.keras").exists(),
+    reason="the bundled default model is missing (scripts/train_default_model.py makes it)",
+)
+
+
+def first_midi(page) -> bytes:
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download MIDI").first.click()
+    return Path(download.value.path()).read_bytes()
+
+
+def test_a_copied_harmonisation_link_makes_the_same_midi_in_a_new_session(open_page, server):
+    page = open_page("steer", expect="Harmonise")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page.get_by_role("button", name="Harmonise", exact=True).click()
+    settle(page, page.get_by_role("heading", name="Harmonisation 2"))
+    frame = page.frame_locator("iframe").last
+    frame.get_by_role("button", name="Copy link").click()
+    frame.get_by_text("Copied").wait_for()
+    url = page.evaluate("navigator.clipboard.readText()")
+    assert url.startswith(server.url + "/steer?v=2&model=default") and "kind=harmonize" in url, url
+
+    again = open_page(url.removeprefix(server.url + "/"), expect="Harmonisation 2")
+    assert_no_exception(again)
+    assert first_midi(again) == first_midi(page)
