@@ -20,6 +20,7 @@ ASSETS = Path(__file__).parent / "assets"
 CHORALES = ASSETS / "chorales"
 DEFAULT_MODEL = ASSETS / "default_model.keras"
 DEFAULT_PRIMER = "bwv269.mid"
+PRIMER_NOTES = 16  # how many opening notes of a file start a piece unless someone chooses otherwise
 
 
 def chorale_files() -> list[Path]:
@@ -86,13 +87,13 @@ def default_model_id() -> str:
     return "default:" + hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest()[:12]
 
 
-def primer_from(notes: pd.DataFrame, count: int = 16) -> pd.DataFrame:
+def primer_from(notes: pd.DataFrame, count: int = PRIMER_NOTES) -> pd.DataFrame:
     """The first `count` notes of a piece, to start generation from."""
     return notes.head(count).reset_index(drop=True)
 
 
-def default_primer(count: int = 16) -> pd.DataFrame:
-    """The opening of a bundled chorale."""
+def chorale_opening(count: int = PRIMER_NOTES) -> pd.DataFrame:
+    """The first `count` notes of the default bundled chorale (DEFAULT_PRIMER): the primer used when none is chosen."""
     path = CHORALES / DEFAULT_PRIMER
     if not path.exists():
         path = chorale_files()[0]

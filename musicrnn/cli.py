@@ -7,6 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .bundled import PRIMER_NOTES
 from .config import DEFAULT_PRESET, PRESETS, preset
 from .generate import Sampling
 from .midi import LoadedFile, load_paths
@@ -59,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "(its sampling settings replace the flags below)")
     gen.add_argument("--model", help=".keras file (default: the bundled model)")
     gen.add_argument("--primer", help="MIDI file whose opening starts the piece")
-    gen.add_argument("--primer-notes", type=int, default=16)
+    gen.add_argument("--primer-notes", type=int, default=PRIMER_NOTES)
     gen.add_argument("--notes", type=int, default=200)
     gen.add_argument("--temperature", type=float, default=1.0, help="pitch temperature (0 = likeliest pitch)")
     gen.add_argument("--part-temperature", type=float, default=Sampling.part_temperature,
@@ -367,7 +368,7 @@ def _primer_from_file(path: str, count: int):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .bundled import chorale_files, default_primer
+    from .bundled import chorale_files, chorale_opening
     from .metrics import baseline_cross_entropy, baseline_top1, model_scores, part_baselines, rhythm_baselines
     from .music_metrics import musical_comparison
 
@@ -398,7 +399,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "losses_recorded_in_training": model.info.get("final", {}),
         # What its music is like: 3 pieces of 200 notes from the default primer (seed 0) next to the
         # evaluation files, and the longest run each copies from the files the baselines were fitted on.
-        "musical": musical_comparison(model, evaluation, reference, primer=default_primer()),
+        "musical": musical_comparison(model, evaluation, reference, primer=chorale_opening()),
     }
     print(json.dumps(report, indent=2))
     return 0

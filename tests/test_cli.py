@@ -127,7 +127,7 @@ def test_generate_writes_variations_as_midi_and_wav_without_tensorflow(trained, 
 
 
 def test_generate_uses_the_default_model_and_never_imports_tensorflow(tmp_path):
-    from musicrnn.bundled import default_model, default_primer
+    from musicrnn.bundled import chorale_opening, default_model
     from musicrnn.generate import Sampling, generate
 
     out = tmp_path / "d.mid"
@@ -142,7 +142,7 @@ def test_generate_uses_the_default_model_and_never_imports_tensorflow(tmp_path):
     assert not [m for m in imported if m.split(".")[0] in ("tensorflow", "keras", "tf_keras")]
     midi = pretty_midi.PrettyMIDI(str(out))
     written = sorted(note.pitch for inst in midi.instruments for note in inst.notes)
-    expected = generate(default_model(), default_primer(16), Sampling(n_notes=30, seed=4))[0]
+    expected = generate(default_model(), chorale_opening(16), Sampling(n_notes=30, seed=4))[0]
     assert written == sorted(expected["pitch"].tolist())
 
 

@@ -80,7 +80,7 @@ def test_output_table_is_a_playable_piece(model):
     assert notes["pitch"].between(0, 127).all()
 
 
-def test_default_primer_is_used_without_a_primer(model):
+def test_c_major_chord_is_used_without_a_primer(model):
     assert len(generate(model, None, Sampling(n_notes=10))[0]) == 10
 
 
@@ -226,12 +226,12 @@ def test_allowed_pitches_combines_key_and_range():
 NO_TF_SCRIPT = textwrap.dedent(
     """
     import json, sys
-    from musicrnn.bundled import default_model, default_primer
+    from musicrnn.bundled import chorale_opening, default_model
     from musicrnn.generate import Sampling, generate
     from musicrnn.infer import read_model_file
 
     model = default_model() if sys.argv[1] == "default" else read_model_file(sys.argv[1])
-    pieces = generate(model, default_primer(16), Sampling(n_notes=200, seed=1, variations=2))
+    pieces = generate(model, chorale_opening(16), Sampling(n_notes=200, seed=1, variations=2))
     heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras", "jax", "torch"))
     print(json.dumps({"notes": [len(p) for p in pieces], "heavy": heavy}))
     """

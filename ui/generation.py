@@ -11,7 +11,8 @@ import streamlit as st
 
 from musicrnn.audio import Rendered, gm_instruments
 from musicrnn.dataset import Corpus
-from musicrnn.generate import FLAT_NAMES, NOTE_NAMES, SCALES, Sampling, default_primer, generate
+from musicrnn.bundled import PRIMER_NOTES
+from musicrnn.generate import FLAT_NAMES, NOTE_NAMES, SCALES, Sampling, c_major_chord, generate
 from musicrnn.metric_plots import beat_position_overlay, metrics_table, novelty_chart, pitch_class_overlay, duration_overlay
 from musicrnn.music_metrics import (
     CorpusIndex, corpus_beat_position_histogram, corpus_metrics, corpus_pitch_class_histogram, corpus_time_histogram,
@@ -48,14 +49,14 @@ def run(entry: state.ModelEntry, primer: Primer, settings: Sampling, program: in
         programs: dict[int, int] | None = None) -> Generated:
     """Generate, render audio, write the recipe and the musical report; raises ValueError for bad settings.
     A parts model's pieces play each part with its program in `programs` (default: the training data's own)."""
-    used = primer.notes if primer.notes is not None else default_primer()
+    used = primer.notes if primer.notes is not None else c_major_chord()
     pieces = generate(entry.model, primer.notes, settings)
     if pieces and "part" in pieces[0]:
         chosen = sorted({int(p) for notes in pieces for p in notes["part"]})
         programs = {**default_programs(chosen, own_programs(entry.model)), **(programs or {})}
     else:
         programs = None
-    recipe = Recipe(model=entry.id, primer=primer.source, primer_notes=primer.count or 16, primer_hash=notes_hash(used),
+    recipe = Recipe(model=entry.id, primer=primer.source, primer_notes=primer.count or PRIMER_NOTES, primer_hash=notes_hash(used),
                     sampling=settings, program=program, parts=parts_text(programs))
     audios = [state.render_audio(notes, program, programs=programs) for notes in pieces]
     return Generated(pieces, audios, program, settings, recipe, musical_report(pieces, settings.n_notes), entry.label, used,

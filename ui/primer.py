@@ -59,7 +59,7 @@ def choose_primer() -> Primer:
         name, notes = _uploaded_primer()
         if notes is None:
             return Primer(None, "none", 0)
-    count = st.slider("Primer notes (the opening the model continues)", 1, 64, key=state.keep("generate_primer_notes", 16))
+    count = st.slider("Primer notes (the opening the model continues)", 1, 64, key=state.keep("generate_primer_notes", bundled.PRIMER_NOTES))
     return Primer(bundled.primer_from(notes, count), f"{SOURCES[source]}:{name}", count)
 
 
