@@ -55,29 +55,30 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("--checkpoint-dir", help="back up every epoch here and resume from it when restarted")
     train.set_defaults(handler=cmd_train)
 
+    usual = Sampling()  # the sampling flags' defaults are Sampling's own
     gen = commands.add_parser("generate", help="generate music (no TensorFlow needed)")
     gen.add_argument("--recipe", help="regenerate a piece from its recipe: a JSON file or a MIDI file made by musicrnn "
                                       "(its sampling settings replace the flags below)")
     gen.add_argument("--model", help=".keras file (default: the bundled model)")
     gen.add_argument("--primer", help="MIDI file whose opening starts the piece")
     gen.add_argument("--primer-notes", type=int, default=PRIMER_NOTES)
-    gen.add_argument("--notes", type=int, default=200)
-    gen.add_argument("--temperature", type=float, default=1.0, help="pitch temperature (0 = likeliest pitch)")
-    gen.add_argument("--part-temperature", type=float, default=Sampling.part_temperature,
+    gen.add_argument("--notes", type=int, default=usual.n_notes)
+    gen.add_argument("--temperature", type=float, default=usual.temperature, help="pitch temperature (0 = likeliest pitch)")
+    gen.add_argument("--part-temperature", type=float, default=usual.part_temperature,
                      help="models with parts: how freely each note's part is drawn (negative: same as --temperature)")
-    gen.add_argument("--rhythm-temperature", type=float, default=Sampling.rhythm_temperature,
+    gen.add_argument("--rhythm-temperature", type=float, default=usual.rhythm_temperature,
                      help="beats models: temperature of step and duration (0 = likeliest rhythm)")
-    gen.add_argument("--bpm", type=float, default=0.0, help="tempo of the piece (default: the primer's)")
-    gen.add_argument("--top-k", type=int, default=0)
-    gen.add_argument("--top-p", type=float, default=1.0)
-    gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--key", help="e.g. C:major, A:minor")
-    gen.add_argument("--pitch-range", default="0-127", help="LOW-HIGH MIDI pitches")
-    gen.add_argument("--chord-snap", type=float, default=0.06,
+    gen.add_argument("--bpm", type=float, default=usual.bpm, help="tempo of the piece (default: the primer's)")
+    gen.add_argument("--top-k", type=int, default=usual.top_k)
+    gen.add_argument("--top-p", type=float, default=usual.top_p)
+    gen.add_argument("--seed", type=int, default=usual.seed)
+    gen.add_argument("--key", default=usual.key, help="e.g. C:major, A:minor")
+    gen.add_argument("--pitch-range", default=f"{usual.pitch_low}-{usual.pitch_high}", help="LOW-HIGH MIDI pitches")
+    gen.add_argument("--chord-snap", type=float, default=usual.chord_snap,
                      help="seconds models only: steps shorter than this (s) become chords")
-    gen.add_argument("--grid", type=float, default=0.0,
+    gen.add_argument("--grid", type=float, default=usual.step_grid,
                      help="seconds models only: round times to this grid in seconds (0 = off)")
-    gen.add_argument("--variations", type=int, default=1)
+    gen.add_argument("--variations", type=int, default=usual.variations)
     gen.add_argument("--instrument", default="Acoustic Grand Piano", help="General MIDI name or program number")
     gen.add_argument("--instruments", default="",
                      help="models with parts: a line-up for the voices (string quartet, the default; choir, organ, piano; own) and/or part=instrument "
@@ -96,11 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     harm.add_argument("--melody", help='notes NAME/BEATS, e.g. "C4/1 D4/1 E4/1 F4/1 G4/2" (rests: R/1)')
     harm.add_argument("--melody-file", help="MIDI file whose top voice is the melody")
     harm.add_argument("--model", help=".keras file (default: the bundled model)")
-    harm.add_argument("--variations", type=int, default=1)
-    harm.add_argument("--seed", type=int, default=0)
-    harm.add_argument("--temperature", type=float, default=1.0)
-    harm.add_argument("--rhythm-temperature", type=float, default=Sampling.rhythm_temperature)
-    harm.add_argument("--bpm", type=float, default=0.0)
+    harm.add_argument("--variations", type=int, default=usual.variations)
+    harm.add_argument("--seed", type=int, default=usual.seed)
+    harm.add_argument("--temperature", type=float, default=usual.temperature)
+    harm.add_argument("--rhythm-temperature", type=float, default=usual.rhythm_temperature)
+    harm.add_argument("--bpm", type=float, default=usual.bpm)
     harm.add_argument("--bar-beats", type=float, default=4.0, help="beats per bar (default 4)")
     harm.add_argument("--instrument", default="Acoustic Grand Piano", help="the harmony's instrument")
     harm.add_argument("--melody-instrument", help="the melody's instrument (default: the same)")

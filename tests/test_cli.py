@@ -352,3 +352,19 @@ def test_evaluate_reports_the_part_head_next_to_its_baselines(band_model, tmp_pa
     assert 0 <= report["model"]["part_top1"] <= 1 and report["model"]["part_nll"] > 0
     assert {"unigram_nll", "bigram_nll", "unigram_top1", "bigram_top1"} <= set(report["part_baselines"])
     assert set(report["musical"]["parts"]["generated"]) <= {"Pipe", "Bass", "Drums"}
+
+
+def test_the_generate_and_harmonize_flags_default_to_samplings_own_settings():
+    from musicrnn.cli import build_parser
+    from musicrnn.generate import Sampling
+
+    usual, parser = Sampling(), build_parser()
+    gen = parser.parse_args(["generate", "--out", "x.mid"])
+    assert (gen.notes, gen.temperature, gen.top_k, gen.top_p, gen.seed, gen.variations, gen.key, gen.bpm) == (
+        usual.n_notes, usual.temperature, usual.top_k, usual.top_p, usual.seed, usual.variations, usual.key, usual.bpm)
+    assert (gen.chord_snap, gen.grid, gen.rhythm_temperature, gen.part_temperature) == (
+        usual.chord_snap, usual.step_grid, usual.rhythm_temperature, usual.part_temperature)
+    assert gen.pitch_range == f"{usual.pitch_low}-{usual.pitch_high}"
+    harm = parser.parse_args(["harmonize", "--out", "x.mid"])
+    assert (harm.variations, harm.seed, harm.temperature, harm.rhythm_temperature, harm.bpm) == (
+        usual.variations, usual.seed, usual.temperature, usual.rhythm_temperature, usual.bpm)
