@@ -11,6 +11,7 @@ from .bundled import PRIMER_NOTES
 from .config import DEFAULT_PRESET, PRESETS, preset
 from .generate import Sampling
 from .midi import LoadedFile, load_paths
+from .training_facts import ProgressEvent, stop_reason
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,16 +197,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="musicrnn-worker-") as scratch:
             result.save(Path(scratch) / Path(args.out).name)
         path = None
-    why = ("early stopping: no improvement for {} epochs".format(cfg.patience) if result.early_stopped
-           else "time limit" if result.timed_out else "all epochs")
-    print(f"kept epoch {result.best_epoch} of {len(result.history)} (best validation loss; stopped by {why})", file=sys.stderr)
+    why = stop_reason(result.early_stopped, result.timed_out, cfg.patience)
+    print(f"kept epoch {result.best_epoch} of {len(result.history)}, the one with the lowest validation loss ({why})",
+          file=sys.stderr)
     print(json.dumps({"model": path, "best_epoch": result.best_epoch, "epochs_run": len(result.history),
                       "early_stopped": result.early_stopped, "timed_out": result.timed_out,
                       "final": result.final, "seconds": round(result.seconds, 1)}, indent=2))
     return 0
 
 
-def _print_progress(event: dict) -> None:
+def _print_progress(event: ProgressEvent) -> None:
     if event["kind"] not in ("batch", "epoch"):
         return
     if event["kind"] == "batch":

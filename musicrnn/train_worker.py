@@ -49,27 +49,30 @@ def main(job_dir: str) -> int:
 
             model = init_model(request["init"], cfg, name=request.get("init_name"))
 
-        seen: dict = {"history": []}
+        from .training_facts import epoch_row, record
+
+        split: dict = {"corpus": {}, "train_files": [], "val_files": []}
+        history: list = []
+        elapsed = [0.0]
 
         def progress(event: dict) -> None:
             if event["kind"] == "split":
-                seen.update(train_files=event["train_files"], val_files=event["val_files"])
+                split.update(corpus=event["corpus"], train_files=event["train_files"], val_files=event["val_files"])
             elif event["kind"] == "epoch":
-                seen["history"].append({k: v for k, v in event.items() if k not in ("kind", "elapsed", "epochs", "batches")})
+                history.append(epoch_row(event))
+                elapsed[0] = event["elapsed"]
             send(event)
 
         def keep(best_model, epoch: int) -> None:
             # If the run is stopped or killed from here on, this file is the model: it says so.
-            row = next(r for r in seen["history"] if r["epoch"] == epoch)
-            facts = {**seen, "final": row, "best_epoch": epoch, "stopped": True}
+            facts = record(history, epoch, stopped=True, seconds=elapsed[0], **split)
             _save_atomically(best_model, cfg, folder / BEST, facts)
             send({"kind": "best", "epoch": epoch})
 
         result = train(corpus, cfg, on_progress=progress, stop=stop, model=model, on_best=keep)
-        save_model(result.model, result.cfg, folder / MODEL, result.facts())
-        send({"kind": "done", "model": MODEL, "best_epoch": result.best_epoch, "stopped": result.stopped,
-              "early_stopped": result.early_stopped, "timed_out": result.timed_out, "final": result.final,
-              "val_files": result.val_files, "seconds": result.seconds})
+        facts = result.facts()
+        save_model(result.model, result.cfg, folder / MODEL, facts)
+        send({"kind": "done", "model": MODEL, **facts})
         return 0
     except Exception as exc:  # noqa: BLE001 - the server shows this sentence to the visitor
         import traceback
