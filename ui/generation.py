@@ -22,13 +22,12 @@ from musicrnn.parts import DRUMS_PART, VOICE_LINEUPS, VOICES, default_programs, 
 from musicrnn.recipe import Recipe, RecipeError, notes_hash, parts_text, piece_midi, primer_notes
 
 from . import state
-from .primer import BUNDLED, DATASET, NONE, UPLOAD, Primer, uploaded_notes, uploaded_primer_file
+from .primer import PRIMER_WIDGET, UPLOAD, Primer, uploaded_notes, uploaded_primer_file
 from .widgets import copy_button, show_piece
 
 RESULT = "generated"
 APPLIED_LINK = "generate_applied_link"  # the query parameters already turned into a piece this session
 ANY_KEY = "any key"
-PRIMER_WIDGET = {"bundled": BUNDLED, "dataset": DATASET, "uploaded": UPLOAD, "none": NONE}
 
 
 class Generated(NamedTuple):
