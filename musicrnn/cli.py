@@ -379,7 +379,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     held_out = set(model.info.get("val_files", []))
     if not args.data and not args.baseline_data and held_out & set(data.names):
         # The model's own held-out files: evaluate there, fit baselines on what the model trained on.
-        reference, evaluation = data.split_by_name(held_out)
+        reference, evaluation = data.split_held_out(model.info)
         split = "the model's validation files"
     else:
         evaluation = data

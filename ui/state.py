@@ -301,7 +301,7 @@ def _run_facts(current: TrainingJob, model: NumpyModel) -> dict:
         return facts
     from musicrnn.metrics import baseline_cross_entropy, baseline_top1, model_scores
 
-    training, validation = current.corpus.split_by_name(held_out)
+    training, validation = current.corpus.split_held_out(facts)
     try:
         scores = model_scores(model, validation, training)
         facts["score"] = scores["pitch_cross_entropy"]
