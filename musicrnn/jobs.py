@@ -20,12 +20,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal, TypedDict
+from typing import Any, Callable, Literal, TypedDict
 
 from .config import Config
 from .dataset import Corpus
-from .training_facts import BatchEvent, EpochEvent, best_row, epoch_row
 from .train_worker import BEST, REQUEST  # the job folder's files, named once for both processes
+from .training_facts import BatchEvent, EpochEvent, best_row, epoch_row
 
 MAX_RUNNING_JOBS = 2  # per server process: training is CPU-heavy and Cloud machines are small
 STOP_GRACE_S = 1.0  # Stop with a best epoch saved: the child gets this long to finish cleanly, then is killed
@@ -188,7 +188,7 @@ class TrainingJob:
             self.finished_at = time.monotonic()
             _registry.release(self)
 
-    def _on_event(self, event: dict) -> None:
+    def _on_event(self, event: Any) -> None:  # a progress event or {"kind": "best"}, read from JSON
         with self._lock:
             if event["kind"] == "best":
                 self.best_epoch = event["epoch"]

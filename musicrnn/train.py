@@ -76,7 +76,8 @@ class _Reporter(keras.callbacks.Callback):
 
     def _emit(self, event: BatchEvent | EpochEvent) -> None:
         if self.on_progress:
-            self.on_progress({**event, "elapsed": time.monotonic() - self.started, "epochs": self.epochs, "batches": self.batches})  # type: ignore[misc]
+            progress = {"elapsed": time.monotonic() - self.started, "epochs": self.epochs, "batches": self.batches}
+            self.on_progress({**event, **progress})  # type: ignore[misc]
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch

@@ -14,6 +14,7 @@ import pickle
 import sys
 import threading
 from pathlib import Path
+from typing import Any, Mapping
 
 BEST, MODEL, REQUEST = "best.keras", "model.keras", "request.pickle"
 
@@ -25,7 +26,7 @@ def main(job_dir: str) -> int:
     os.dup2(2, 1)
     lock = threading.Lock()
 
-    def send(event: dict) -> None:
+    def send(event: Mapping[str, Any]) -> None:
         with lock:
             out.write(json.dumps(event, default=float) + "\n")
 
@@ -49,13 +50,13 @@ def main(job_dir: str) -> int:
 
             model = init_model(request["init"], cfg, name=request.get("init_name"))
 
-        from .training_facts import epoch_row, record
+        from .training_facts import EpochRow, ProgressEvent, epoch_row, record
 
         split: dict = {"corpus": {}, "train_files": [], "val_files": []}
-        history: list = []
+        history: list[EpochRow] = []
         elapsed = [0.0]
 
-        def progress(event: dict) -> None:
+        def progress(event: ProgressEvent) -> None:
             if event["kind"] == "split":
                 split.update(corpus=event["corpus"], train_files=event["train_files"], val_files=event["val_files"])
             elif event["kind"] == "epoch":
@@ -82,7 +83,7 @@ def main(job_dir: str) -> int:
         return 1
 
 
-def _save_atomically(model, cfg, path: Path, extra: dict) -> None:
+def _save_atomically(model, cfg, path: Path, extra: Mapping[str, Any]) -> None:
     from .model import save_model
 
     partial = path.with_name("writing-" + path.name)

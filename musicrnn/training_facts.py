@@ -79,7 +79,8 @@ def epoch_row(event: EpochEvent) -> EpochRow:
 def best_row(history: Sequence[EpochRow], best_epoch: int) -> EpochRow:
     """The losses of the model a run keeps: its best epoch's row. When no epoch was best (every loss was
     not finite) the model holds the last epoch's weights, so it is the last row; {} before any epoch."""
-    return next((row for row in history if row["epoch"] == best_epoch), history[-1] if history else {})
+    none: EpochRow = {}
+    return next((row for row in history if row["epoch"] == best_epoch), history[-1] if history else none)
 
 
 def record(history: Sequence[EpochRow], best_epoch: int, *, corpus: dict, train_files: Sequence[str],

@@ -10,8 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from musicrnn.audio import Rendered, gm_instruments
-from musicrnn.dataset import Corpus
 from musicrnn.bundled import PRIMER_NOTES
+from musicrnn.dataset import Corpus
 from musicrnn.generate import FLAT_NAMES, NOTE_NAMES, SCALES, Sampling, c_major_chord, generate
 from musicrnn.metric_plots import beat_position_overlay, metrics_table, novelty_chart, pitch_class_overlay, duration_overlay
 from musicrnn.music_metrics import (
