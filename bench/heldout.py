@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from common import machine_line, print_json, table  # noqa: E402  (sets up the process)
-from musicrnn.bundled import CHORALES, DEFAULT_MODEL, default_primer  # noqa: E402
+from musicrnn.bundled import CHORALES, DEFAULT_MODEL, chorale_opening  # noqa: E402
 from musicrnn.dataset import Corpus  # noqa: E402
 from musicrnn.infer import read_model_file  # noqa: E402
 from musicrnn.evaluation.scores import baseline_cross_entropy, model_scores, rhythm_baselines  # noqa: E402
@@ -101,7 +101,7 @@ def generated_rhythm(model, corpus: Corpus, variations: int, seeds: int) -> dict
 
     pieces = []
     for seed in range(seeds):
-        pieces += generate(model, default_primer(), Sampling(n_notes=300, variations=variations, seed=seed))
+        pieces += generate(model, chorale_opening(), Sampling(n_notes=300, variations=variations, seed=seed))
     grid = [on_grid(raw_onset_beats(midi_bytes(notes_to_midi(p)))) for p in pieces]
     keys = ("on_beat", "ioi_entropy", "polyphony")
     files = [metrics_of(p[:300], s[:300], d[:300], bpm) for p, s, d, bpm in zip(corpus.pitch, corpus.step, corpus.duration, corpus.bpm)]

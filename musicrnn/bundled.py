@@ -23,6 +23,7 @@ DEFAULT_PRIMER = "bwv269.mid"
 # The chorales' harmony figures (evaluation.musical.corpus_harmony_report), written by scripts/build_corpus.py:
 # measuring them reads all 350 files, ~3.8 s, which the first harmonisation on the Steer page would wait for.
 CHORALE_HARMONY = ASSETS / "chorale_harmony.json"
+PRIMER_NOTES = 16  # how many opening notes of a file start a piece unless someone chooses otherwise
 
 
 def chorale_files() -> list[Path]:
@@ -114,13 +115,13 @@ def default_model_id() -> str:
     return model_id("default", DEFAULT_MODEL.read_bytes())
 
 
-def primer_from(notes: pd.DataFrame, count: int = 16) -> pd.DataFrame:
+def primer_from(notes: pd.DataFrame, count: int = PRIMER_NOTES) -> pd.DataFrame:
     """The first `count` notes of a piece, to start generation from."""
     return notes.head(count).reset_index(drop=True)
 
 
-def default_primer(count: int = 16) -> pd.DataFrame:
-    """The opening of a bundled chorale."""
+def chorale_opening(count: int = PRIMER_NOTES) -> pd.DataFrame:
+    """The first `count` notes of the default bundled chorale (DEFAULT_PRIMER): the primer used when none is chosen."""
     path = CHORALES / DEFAULT_PRIMER
     if not path.exists():
         path = chorale_files()[0]

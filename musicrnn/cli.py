@@ -7,9 +7,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .bundled import PRIMER_NOTES
 from .config import DEFAULT_PRESET, PRESETS, preset
 from .generate import Sampling
 from .midi import LoadedFile, load_paths
+from .training_facts import ProgressEvent, stop_reason
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,30 +56,31 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("--checkpoint-dir", help="back up every epoch here and resume from it when restarted")
     train.set_defaults(handler=cmd_train)
 
+    usual = Sampling()  # the sampling flags' defaults are Sampling's own
     gen = commands.add_parser("generate", help="generate music (no TensorFlow needed)")
     gen.add_argument("--recipe", help="regenerate a piece from its recipe: a JSON file or a MIDI file made by musicrnn "
                                       "(its sampling settings replace the flags below)")
     gen.add_argument("--model", help=".keras file (default: the bundled model)")
     gen.add_argument("--primer", help="MIDI file whose opening starts the piece")
-    gen.add_argument("--primer-notes", type=int, default=16)
-    gen.add_argument("--notes", type=int, default=200)
-    gen.add_argument("--temperature", type=float, default=1.0, help="pitch temperature (0 = likeliest pitch)")
-    gen.add_argument("--part-temperature", type=float, default=Sampling.part_temperature,
+    gen.add_argument("--primer-notes", type=int, default=PRIMER_NOTES)
+    gen.add_argument("--notes", type=int, default=usual.n_notes)
+    gen.add_argument("--temperature", type=float, default=usual.temperature, help="pitch temperature (0 = likeliest pitch)")
+    gen.add_argument("--part-temperature", type=float, default=usual.part_temperature,
                      help="models with parts: how freely each note's part is drawn (negative: same as --temperature)")
-    gen.add_argument("--rhythm-temperature", type=float, default=Sampling.rhythm_temperature,
+    gen.add_argument("--rhythm-temperature", type=float, default=usual.rhythm_temperature,
                      help="beats models: temperature of step and duration (0 = likeliest rhythm)")
-    gen.add_argument("--bpm", type=float, default=0.0, help="tempo of the piece (default: the primer's)")
-    gen.add_argument("--top-k", type=int, default=0)
-    gen.add_argument("--top-p", type=float, default=1.0)
-    gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--key", help="e.g. C:major, A:minor")
-    gen.add_argument("--pitch-range", default="0-127", help="LOW-HIGH MIDI pitches")
+    gen.add_argument("--bpm", type=float, default=usual.bpm, help="tempo of the piece (default: the primer's)")
+    gen.add_argument("--top-k", type=int, default=usual.top_k)
+    gen.add_argument("--top-p", type=float, default=usual.top_p)
+    gen.add_argument("--seed", type=int, default=usual.seed)
+    gen.add_argument("--key", default=usual.key, help="e.g. C:major, A:minor")
+    gen.add_argument("--pitch-range", default=f"{usual.pitch_low}-{usual.pitch_high}", help="LOW-HIGH MIDI pitches")
     _add_part_steering(gen)
-    gen.add_argument("--chord-snap", type=float, default=0.06,
+    gen.add_argument("--chord-snap", type=float, default=usual.chord_snap,
                      help="seconds models only: steps shorter than this (s) become chords")
-    gen.add_argument("--grid", type=float, default=0.0,
+    gen.add_argument("--grid", type=float, default=usual.step_grid,
                      help="seconds models only: round times to this grid in seconds (0 = off)")
-    gen.add_argument("--variations", type=int, default=1)
+    gen.add_argument("--variations", type=int, default=usual.variations)
     gen.add_argument("--instrument", default="Acoustic Grand Piano", help="General MIDI name or program number")
     gen.add_argument("--instruments", default="",
                      help="models with parts: a line-up for the voices (string quartet, the default; choir, organ, piano; own) and/or part=instrument "
@@ -99,11 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     harm.add_argument("--melody", help='notes NAME/BEATS, e.g. "C4/1 D4/1 E4/1 F4/1 G4/2" (rests: R/1)')
     harm.add_argument("--melody-file", help="MIDI file whose top voice is the melody")
     harm.add_argument("--model", help=".keras file (default: the bundled model)")
-    harm.add_argument("--variations", type=int, default=1)
-    harm.add_argument("--seed", type=int, default=0)
-    harm.add_argument("--temperature", type=float, default=1.0)
-    harm.add_argument("--rhythm-temperature", type=float, default=Sampling.rhythm_temperature)
-    harm.add_argument("--bpm", type=float, default=0.0)
+    harm.add_argument("--variations", type=int, default=usual.variations)
+    harm.add_argument("--seed", type=int, default=usual.seed)
+    harm.add_argument("--temperature", type=float, default=usual.temperature)
+    harm.add_argument("--rhythm-temperature", type=float, default=usual.rhythm_temperature)
+    harm.add_argument("--bpm", type=float, default=usual.bpm)
     harm.add_argument("--bar-beats", type=float, default=4.0, help="beats per bar (default 4)")
     _add_part_steering(harm)
     harm.add_argument("--instrument", default="Acoustic Grand Piano", help="the harmony's instrument")
@@ -205,16 +208,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="musicrnn-worker-") as scratch:
             result.save(Path(scratch) / Path(args.out).name)
         path = None
-    why = ("early stopping: no improvement for {} epochs".format(cfg.patience) if result.early_stopped
-           else "time limit" if result.timed_out else "all epochs")
-    print(f"kept epoch {result.best_epoch} of {len(result.history)} (best validation loss; stopped by {why})", file=sys.stderr)
+    why = stop_reason(result.early_stopped, result.timed_out, cfg.patience)
+    print(f"kept epoch {result.best_epoch} of {len(result.history)}, the one with the lowest validation loss ({why})",
+          file=sys.stderr)
     print(json.dumps({"model": path, "best_epoch": result.best_epoch, "epochs_run": len(result.history),
                       "early_stopped": result.early_stopped, "timed_out": result.timed_out,
                       "final": result.final, "seconds": round(result.seconds, 1)}, indent=2))
     return 0
 
 
-def _print_progress(event: dict) -> None:
+def _print_progress(event: ProgressEvent) -> None:
     if event["kind"] not in ("batch", "epoch"):
         return
     if event["kind"] == "batch":
@@ -391,7 +394,7 @@ def _primer_from_file(path: str, count: int):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .bundled import chorale_files, default_primer
+    from .bundled import chorale_files, chorale_opening
     from .evaluation.scores import baseline_cross_entropy, baseline_top1, model_scores, part_baselines, rhythm_baselines
     from .evaluation.musical import musical_comparison
 
@@ -400,7 +403,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     held_out = set(model.info.get("val_files", []))
     if not args.data and not args.baseline_data and held_out & set(data.names):
         # The model's own held-out files: evaluate there, fit baselines on what the model trained on.
-        reference, evaluation = data.split_by_name(held_out)
+        reference, evaluation = data.split_held_out(model.info)
         split = "the model's validation files"
     else:
         evaluation = data
@@ -422,7 +425,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "losses_recorded_in_training": model.info.get("final", {}),
         # What its music is like: 3 pieces of 200 notes from the default primer (seed 0) next to the
         # evaluation files, and the longest run each copies from the files the baselines were fitted on.
-        "musical": musical_comparison(model, evaluation, reference, primer=default_primer()),
+        "musical": musical_comparison(model, evaluation, reference, primer=chorale_opening()),
     }
     print(json.dumps(report, indent=2))
     return 0

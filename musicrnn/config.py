@@ -4,9 +4,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
-TIME_UNITS = ("seconds", "beats")
+PitchInput = Literal["scaled", "embedding"]
+TimeUnit = Literal["seconds", "beats"]
+PITCH_INPUTS: tuple[str, ...] = get_args(PitchInput)
+TIME_UNITS: tuple[str, ...] = get_args(TimeUnit)
 CONFIG_MEMBER = "musicrnn.json"  # our Config and training facts, stored inside the .keras zip
 
 
@@ -16,14 +19,14 @@ class Config:
 
     preset: str = "custom"
     # How pitch enters the network: "scaled" (pitch/128, the tutorial) or "embedding" (learned vectors).
-    pitch_input: str = "scaled"
+    pitch_input: PitchInput = "scaled"
     # Extra note features beyond pitch/step/duration (see musicrnn.features).
     rich_features: bool = False
     # How time enters the network. "seconds": the tutorial's step/duration in seconds, regressed with squared
     # error. "beats": quarter notes from the file's tempo map, and the step/duration heads predict classes on
     # a grid of 1/beat_grid beat up to max_beats (plus one class for longer), trained with cross-entropy, so
     # notes land on the beat and the same music at another tempo is the same input.
-    time_unit: str = "seconds"
+    time_unit: TimeUnit = "seconds"
     beat_grid: int = 12  # divisions of a beat: 12 holds sixteenths (3/12) and eighth-note triplets (4/12)
     max_beats: int = 16  # four bars of 4/4; longer steps and durations share the last class
     embedding_dim: int = 48
@@ -88,7 +91,7 @@ class Config:
     def validate(self) -> "Config":
         """Raise ValueError with a readable message for settings that cannot work."""
         problems = []
-        if self.pitch_input not in ("scaled", "embedding"):
+        if self.pitch_input not in PITCH_INPUTS:
             problems.append(f"pitch_input must be 'scaled' or 'embedding', not {self.pitch_input!r}")
         if self.time_unit not in TIME_UNITS:
             problems.append(f"time_unit must be 'seconds' or 'beats', not {self.time_unit!r}")

@@ -7,7 +7,7 @@ they are cut by index from per-file arrays, so memory grows with the number of n
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Collection, Sequence
+from typing import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -84,6 +84,11 @@ class Corpus:
         chosen = set(names)
         return (self.subset([i for i, name in enumerate(self.names) if name not in chosen]),
                 self.subset([i for i, name in enumerate(self.names) if name in chosen]))
+
+    def split_held_out(self, facts: Mapping) -> tuple["Corpus", "Corpus"]:
+        """(training files, held-out files) of a run, by the "val_files" its facts name (a saved model's info,
+        or training_facts.record). A run that names none held nothing out: every file is a training file."""
+        return self.split_by_name(facts.get("val_files") or [])
 
     def __len__(self) -> int:
         return len(self.names)

@@ -22,11 +22,15 @@ from .parts import PART_CLASSES, PIANO_PART
 CHORD_GAP = 0.01  # notes starting within 10 ms (or, in beats, on the same grid point) sound as one chord
 SECONDS_PER_BEAT_AT_120 = 0.5  # for note tables that carry no beats (built by hand): read them at 120 bpm
 
-# Column layout of the numeric input (rich features). Generation reads the chord counter back from CHORD_SIZE.
+# Column layout of the numeric input. Plain inputs: step and duration. Rich features: the five columns below,
+# and four more for beats models. Generation reads the chord counter back from CHORD_SIZE (see chord_count).
+PLAIN_COLUMNS = 2
 LOG_STEP, LOG_DURATION, SAME_CHORD, INTERVAL, CHORD_SIZE = range(5)
 BEAT_SIN, BEAT_COS, BAR_SIN, BAR_COS = range(5, 9)
+RICH_COLUMNS, RICH_BEATS_COLUMNS = CHORD_SIZE + 1, BAR_COS + 1
 CHORD_SIZE_SCALE = 4.0
 MAX_CHORD_COUNT = 7
+MAX_INTERVAL_OCTAVES = 3.0  # the interval column is in octaves, clipped to ± this
 
 
 @dataclass
@@ -60,8 +64,8 @@ def feature_count(cfg: Config) -> int:
 def base_feature_count(cfg: Config) -> int:
     """Width of the numeric input before the part columns."""
     if not cfg.rich_features:
-        return 2
-    return 9 if cfg.beats else 5
+        return PLAIN_COLUMNS
+    return RICH_BEATS_COLUMNS if cfg.beats else RICH_COLUMNS
 
 
 def parts_of(notes: pd.DataFrame) -> np.ndarray:
@@ -86,6 +90,18 @@ def clip_times(values: np.ndarray, cfg: Config) -> np.ndarray:
     # calls this several times per note.
     top = np.float32(cfg.max_beats if cfg.beats else cfg.max_time)
     return np.minimum(np.maximum(np.asarray(values, dtype=np.float32), np.float32(0.0)), top)
+
+
+def interval_feature(pitch: np.ndarray, prev_pitch: np.ndarray) -> np.ndarray:
+    """The INTERVAL column: semitones from the previous note, in octaves, clipped to ±MAX_INTERVAL_OCTAVES."""
+    octaves = (np.asarray(pitch) - np.asarray(prev_pitch)) / 12.0
+    # minimum/maximum rather than np.clip: the same numbers, less overhead per note (see clip_times).
+    return np.minimum(np.maximum(octaves, -MAX_INTERVAL_OCTAVES), MAX_INTERVAL_OCTAVES)
+
+
+def chord_size_feature(chord_size: np.ndarray) -> np.ndarray:
+    """The CHORD_SIZE column: the chord counter, capped at MAX_CHORD_COUNT and scaled (read back by chord_count)."""
+    return np.minimum(chord_size, MAX_CHORD_COUNT) / CHORD_SIZE_SCALE
 
 
 def chord_gap(cfg: Config) -> float:
@@ -167,8 +183,8 @@ def encode_step(
     numeric[:, LOG_STEP] = np.log1p(step)
     numeric[:, LOG_DURATION] = np.log1p(duration)
     numeric[:, SAME_CHORD] = same_chord
-    numeric[:, INTERVAL] = np.minimum(np.maximum((np.asarray(pitch) - np.asarray(prev_pitch)) / 12.0, -3.0), 3.0)
-    numeric[:, CHORD_SIZE] = np.minimum(chord_size, MAX_CHORD_COUNT) / CHORD_SIZE_SCALE
+    numeric[:, INTERVAL] = interval_feature(pitch, prev_pitch)
+    numeric[:, CHORD_SIZE] = chord_size_feature(chord_size)
     if cfg.beats:
         in_beat, in_bar = _phases(beat, bar_beat, bar_beats)
         numeric[:, BEAT_SIN], numeric[:, BEAT_COS] = np.sin(in_beat), np.cos(in_beat)
@@ -177,7 +193,8 @@ def encode_step(
 
 
 def chord_count(numeric_row: np.ndarray, cfg: Config) -> int:
-    """The chord counter encode_step held after the note whose features are `numeric_row`."""
+    """The chord counter encode_step held after the note whose features are `numeric_row` (the inverse of
+    chord_size_feature: counts above MAX_CHORD_COUNT read back as MAX_CHORD_COUNT)."""
     return int(round(float(numeric_row[CHORD_SIZE]) * CHORD_SIZE_SCALE)) if cfg.rich_features else 0
 
 
@@ -187,16 +204,16 @@ def encode_timed(pitch: np.ndarray, timing: Timing, cfg: Config, part: np.ndarra
     step = clip_times(timing.step, cfg)
     duration = clip_times(timing.duration, cfg)
     if not cfg.rich_features:
-        return _with_parts(np.stack([step, duration], axis=-1).astype(np.float32), part, cfg)
+        return _with_parts(np.stack([step, duration], axis=-1).astype(np.float32), part, cfg)  # PLAIN_COLUMNS
     same_chord = step < chord_gap(cfg)
     index = np.arange(len(pitch))
     # Length of the run of same-chord notes ending at each note (what encode_step's counter holds).
     last_break = np.maximum.accumulate(np.where(same_chord, -1, index)) if len(pitch) else index
     chord_size = np.where(same_chord, index - last_break, 0)
     prev_pitch = np.concatenate([pitch[:1], pitch[:-1]])
-    interval = np.clip((pitch - prev_pitch) / 12.0, -3.0, 3.0)
-    columns = [np.log1p(step), np.log1p(duration), same_chord.astype(np.float32), interval,
-               np.minimum(chord_size, MAX_CHORD_COUNT) / CHORD_SIZE_SCALE]
+    # In column order: LOG_STEP, LOG_DURATION, SAME_CHORD, INTERVAL, CHORD_SIZE (then the beats columns).
+    columns = [np.log1p(step), np.log1p(duration), same_chord.astype(np.float32), interval_feature(pitch, prev_pitch),
+               chord_size_feature(chord_size)]
     if cfg.beats:
         in_beat, in_bar = _phases(timing.beat, timing.bar_beat, timing.bar_beats)
         columns += [np.sin(in_beat), np.cos(in_beat), np.sin(in_bar), np.cos(in_bar)]

@@ -199,8 +199,8 @@ def sample_rhythm(logits: np.ndarray, settings: Sampling, rngs: list[np.random.G
     return probs.argmax(axis=1) if settings.rhythm_temperature <= 0 else draw(probs, rngs)
 
 
-def default_primer() -> pd.DataFrame:
-    """A C major chord, used when no primer is given."""
+def c_major_chord() -> pd.DataFrame:
+    """A C major chord: what `generate` starts from when given no primer."""
     return pd.DataFrame({"pitch": [48, 55, 64, 72], "step": [0.0, 0.0, 0.0, 0.0], "duration": [0.5] * 4})
 
 
@@ -240,7 +240,7 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
     validate(settings)
     cfg = model.cfg
     given = primer if primer is not None and len(primer) else None
-    primer = default_primer() if given is None else primer
+    primer = c_major_chord() if given is None else primer
     bpm = piece_bpm(settings, given, getattr(model, "info", None))
     mask = allowed_pitches(settings)
     batch = settings.variations

@@ -24,7 +24,7 @@ import numpy as np
 
 from .config import Config
 from .dataset import FILE_ARRAYS, Corpus, augment, flatten, note_arrays, window_batch, window_starts
-from .midi import MIDI_SUFFIXES, MidiError, load_one, read_zip
+from .midi import MidiError, load_one, read_zip, source_files
 
 # 2: notes in beats too, doublings merged; 3: a file's tempo is its main one; 4: each note's part and program.
 # Bump when the parse or the stored arrays change: old entries are then ignored.
@@ -77,13 +77,8 @@ def _tasks(paths: Iterable[str | Path]) -> tuple[list[_Task], list[tuple[int, st
     tasks: list[_Task] = []
     refused: list[tuple[int, str, str]] = []
     for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES + (".zip",))
-            named = [(str(p.relative_to(path)), p) for p in found]
-        elif path.is_file():
-            named = [(path.name, path)]
-        else:
+        named = source_files(Path(raw))
+        if named is None:
             refused.append((len(tasks), str(raw), "no such file or folder"))
             continue
         for name, file in named:

@@ -20,11 +20,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Literal, TypedDict
 
 from .config import Config
 from .dataset import Corpus
 from .train_worker import BEST, REQUEST  # the job folder's files, named once for both processes
+from .training_facts import BatchEvent, EpochEvent, best_row, epoch_row
 
 MAX_RUNNING_JOBS = 2  # per server process: training is CPU-heavy and Cloud machines are small
 STOP_GRACE_S = 1.0  # Stop with a best epoch saved: the child gets this long to finish cleanly, then is killed
@@ -33,8 +34,28 @@ ORPHAN_GRACE_S = 120.0  # a job whose visitor has been gone this long (tab close
 ROOT = Path(__file__).resolve().parents[1]
 
 
+JobStatus = Literal["queued", "running", "finished", "stopped", "failed"]
+RESULT_FACTS = ("final", "val_files", "seconds", "early_stopped", "timed_out", "best_epoch")  # kept from the done event
+
+
 class ServerBusy(RuntimeError):
     """Too many training jobs are running on this server."""
+
+
+class JobSnapshot(TypedDict):
+    """A consistent copy of a job's progress (TrainingJob.snapshot), what the Train page draws."""
+
+    id: str
+    status: JobStatus
+    epochs: list[EpochEvent]
+    batches: list[BatchEvent]
+    latest: BatchEvent | EpochEvent | dict  # {} before the first report
+    error: str | None
+    elapsed: float  # seconds since the job started (until it ended)
+    total_epochs: int
+    time_limit_s: float  # 0 = no limit
+    best_epoch: int
+    stopping: bool  # Stop was pressed and the job has not ended yet
 
 
 @dataclass
@@ -45,13 +66,13 @@ class TrainingJob:
     init_name: str | None = None
     owner_alive: Callable[[], bool] | None = None  # False once the visitor's tab is gone
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
-    status: str = "queued"  # queued → running → finished | stopped | failed
-    epochs: list[dict] = field(default_factory=list)
-    batches: list[dict] = field(default_factory=list)
-    latest: dict = field(default_factory=dict)
+    status: JobStatus = "queued"  # queued → running → finished | stopped | failed
+    epochs: list[EpochEvent] = field(default_factory=list)
+    batches: list[BatchEvent] = field(default_factory=list)
+    latest: BatchEvent | EpochEvent | dict = field(default_factory=dict)
     error: str | None = None
     model_file: bytes | None = None  # the trained .keras file (its best epoch)
-    result_info: dict = field(default_factory=dict)
+    result_info: dict = field(default_factory=dict)  # RESULT_FACTS of training_facts.record, once known
     best_epoch: int = 0
     started_at: float = 0.0
     finished_at: float = 0.0
@@ -84,7 +105,7 @@ class TrainingJob:
             self._thread.join(timeout)
         return not self.running
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> JobSnapshot:
         """A consistent copy of the progress for drawing (safe to call from any thread)."""
         with self._lock:
             return {
@@ -167,7 +188,7 @@ class TrainingJob:
             self.finished_at = time.monotonic()
             _registry.release(self)
 
-    def _on_event(self, event: dict) -> None:
+    def _on_event(self, event: Any) -> None:  # a progress event or {"kind": "best"}, read from JSON
         with self._lock:
             if event["kind"] == "best":
                 self.best_epoch = event["epoch"]
@@ -185,17 +206,15 @@ class TrainingJob:
             self.model_file = model_file
             if done is not None:
                 self.best_epoch = done["best_epoch"]
-                self.result_info = {k: done[k] for k in ("final", "val_files", "seconds", "early_stopped", "timed_out", "best_epoch")}
+                self.result_info = {k: done[k] for k in RESULT_FACTS}
                 self.status = "stopped" if done["stopped"] or self.stop_requested else "finished"
             elif failure is not None:
                 self.error = failure + (" The best epoch so far is kept." if model_file else "")
                 self.status = "failed"
             else:  # stopped and ended before it could report: the saved best epoch is the model
-                self.result_info = {**self.result_info, "best_epoch": self.best_epoch, "final": self._best_row()}
+                final = best_row([epoch_row(event) for event in self.epochs], self.best_epoch)
+                self.result_info = {**self.result_info, "best_epoch": self.best_epoch, "final": final}
                 self.status = "stopped"
-
-    def _best_row(self) -> dict:
-        return next((row for row in self.epochs if row["epoch"] == self.best_epoch), {})
 
 
 def _exit_reason(code: int) -> str:

@@ -662,18 +662,26 @@ def load_one(name: str, data: bytes, instruments: Sequence[int] | None = None, i
                       time_signature=notes.attrs.get("time_signature", "4/4"))
 
 
+def source_files(path: Path) -> list[tuple[str, Path]] | None:
+    """The files one command-line path stands for, named as reports name them: a folder's MIDI and zip files
+    (searched recursively, sorted, named relative to the folder), or the file itself; None when it does not exist."""
+    if path.is_dir():
+        found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES + (".zip",))
+        return [(str(p.relative_to(path)), p) for p in found]
+    if path.is_file():
+        return [(path.name, path)]
+    return None
+
+
 def read_sources(paths: Iterable[str | Path]) -> list[tuple[str, bytes]]:
     """Named bytes for files, folders (searched recursively for MIDI and zip files) and zip archives."""
     items: list[tuple[str, bytes]] = []
     for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES + (".zip",))
-            items.extend((str(p.relative_to(path)), p.read_bytes()) for p in found)
-        elif path.is_file():
-            items.append((path.name, path.read_bytes()))
+        found = source_files(Path(raw))
+        if found is None:
+            items.append((str(raw), b""))  # reported as an error by the loader
         else:
-            items.append((str(path), b""))  # reported as an error by the loader
+            items.extend((name, file.read_bytes()) for name, file in found)
     return items
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from typing import Any, Mapping
 
 import keras
 import numpy as np
@@ -97,7 +98,7 @@ def compile_model(model: keras.Model, cfg: Config) -> keras.Model:
     return model
 
 
-def save_model(model: keras.Model, cfg: Config, path: str | Path, extra: dict | None = None) -> Path:
+def save_model(model: keras.Model, cfg: Config, path: str | Path, extra: Mapping[str, Any] | None = None) -> Path:
     """Save as .keras with our Config inside, plus a JSON sidecar (config, corpus summary, metrics)."""
     path = Path(path)
     # Graph and weights only: the optimizer's state would double the file and generation never needs it.

@@ -22,7 +22,7 @@ import pandas as pd
 import pretty_midi
 
 from . import bundled
-from .generate import Sampling, default_primer, validate
+from .generate import Sampling, c_major_chord, validate
 from .midi import midi_bytes, notes_to_midi, parse_midi
 
 VERSION = 2  # 2: harmonisations and rewrites (a plain generated piece is still written as version 1)
@@ -61,7 +61,7 @@ def notes_hash(notes: pd.DataFrame) -> str:
 class Recipe:
     model: str  # "default:<hash>", "trained:<hash>", "uploaded:<hash>" or "file:<hash>" of the .keras file
     primer: str = "none"  # "bundled:<chorale file>", "dataset:<file>", "uploaded:<file>", "file:<file>", "none"
-    primer_notes: int = 16  # how many notes of the primer file open the piece
+    primer_notes: int = bundled.PRIMER_NOTES  # how many notes of the primer file open the piece
     primer_hash: str = ""  # notes_hash of the primer notes actually used
     sampling: Sampling = field(default_factory=Sampling)
     program: int = 0  # General MIDI instrument
@@ -184,7 +184,7 @@ class Recipe:
             raise RecipeError(f"the recipe's settings cannot be used: {exc}") from None
         recipe = cls(
             model=str(flat["model"]), primer=str(flat.get("primer") or "none"),
-            primer_notes=_number(flat, "primer_notes", int, 16), primer_hash=str(flat.get("primer_hash") or ""),
+            primer_notes=_number(flat, "primer_notes", int, bundled.PRIMER_NOTES), primer_hash=str(flat.get("primer_hash") or ""),
             sampling=sampling, program=_number(flat, "program", int, 0), parts=str(flat.get("parts") or ""),
             variation=_number(flat, "variation", int, None),
             chords=str(flat.get("chords") or ""), chord_strength=_number(flat, "chord_strength", float, 1.0),
@@ -397,7 +397,7 @@ def primer_notes(recipe: Recipe, notes: pd.DataFrame | None = None) -> pd.DataFr
     primers pass the file's `notes` (its first `primer_notes` are used). Checked against the recipe's hash.
     Returns None for the built-in chord (what `generate` uses when given no primer)."""
     if recipe.primer_kind == "none":
-        used, result = default_primer(), None
+        used, result = c_major_chord(), None
     elif recipe.primer_kind == "bundled" and notes is None:
         used = result = bundled_primer_notes(recipe.primer_name, recipe.primer_notes)
     elif notes is None:

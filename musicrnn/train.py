@@ -6,7 +6,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import keras
 import numpy as np
@@ -15,11 +15,12 @@ from .config import Config
 from .dataset import Corpus, make_tf_dataset, split_files
 from .distributed import backup_callback, fit_with_strategy_run, needs_own_loop
 from .model import build_model, compile_model, save_model
+from .training_facts import BatchEvent, EpochEvent, EpochRow, ProgressEvent, TrainingFacts, best_row, record
 
 if TYPE_CHECKING:
     from .ingest import CachedFile
 
-ProgressFn = Callable[[dict], None]
+ProgressFn = Callable[[ProgressEvent], None]
 # The best epoch is judged on the total validation loss: it weighs every head as training does, whatever the
 # heads are (regression today, classes tomorrow), so nothing here depends on what they predict.
 MONITOR = "val_loss"
@@ -29,7 +30,7 @@ MONITOR = "val_loss"
 class TrainResult:
     model: keras.Model
     cfg: Config
-    history: list[dict] = field(default_factory=list)  # one dict of losses per finished epoch
+    history: list[EpochRow] = field(default_factory=list)  # one dict of losses per finished epoch
     train_files: list[str] = field(default_factory=list)
     val_files: list[str] = field(default_factory=list)
     corpus: dict = field(default_factory=dict)
@@ -40,28 +41,19 @@ class TrainResult:
     timed_out: bool = False  # stopped by cfg.time_limit_minutes
 
     @property
-    def final(self) -> dict:
-        """The losses of the kept model: its best epoch's row (the last one when none was best)."""
-        return next((row for row in self.history if row["epoch"] == self.best_epoch), self.last)
+    def final(self) -> EpochRow:
+        """The losses of the kept model (see training_facts.best_row)."""
+        return best_row(self.history, self.best_epoch)
 
     @property
     def last(self) -> dict:
         return self.history[-1] if self.history else {}
 
-    def facts(self) -> dict:
+    def facts(self) -> TrainingFacts:
         """What the saved file records about this run besides the weights."""
-        return {
-            "corpus": self.corpus,
-            "train_files": self.train_files,
-            "val_files": self.val_files,
-            "history": self.history,
-            "final": self.final,
-            "best_epoch": self.best_epoch,
-            "early_stopped": self.early_stopped,
-            "timed_out": self.timed_out,
-            "stopped": self.stopped,
-            "seconds": self.seconds,
-        }
+        return record(self.history, self.best_epoch, corpus=self.corpus, train_files=self.train_files,
+                      val_files=self.val_files, stopped=self.stopped, early_stopped=self.early_stopped,
+                      timed_out=self.timed_out, seconds=self.seconds)
 
     def save(self, path: str | Path) -> Path:
         return save_model(self.model, self.cfg, path, self.facts())
@@ -77,13 +69,14 @@ class _Reporter(keras.callbacks.Callback):
         self.batches, self.epochs = batches, epochs
         self.deadline = deadline  # time.monotonic() after which training stops (the time limit)
         self.timed_out = False
-        self.history: list[dict] = []
+        self.history: list[EpochRow] = []
         self.epoch = 0
         self.started = time.monotonic()
 
-    def _emit(self, event: dict) -> None:
+    def _emit(self, event: BatchEvent | EpochEvent) -> None:
         if self.on_progress:
-            self.on_progress({**event, "elapsed": time.monotonic() - self.started, "epochs": self.epochs, "batches": self.batches})
+            progress = {"elapsed": time.monotonic() - self.started, "epochs": self.epochs, "batches": self.batches}
+            self.on_progress({**event, **progress})  # type: ignore[misc]
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -94,10 +87,10 @@ class _Reporter(keras.callbacks.Callback):
         if self.deadline is not None and time.monotonic() >= self.deadline:
             self.model.stop_training = self.timed_out = True
         if (batch + 1) % self.every == 0:
-            self._emit({"kind": "batch", "epoch": self.epoch, "batch": batch + 1, **_floats(logs)})
+            self._emit({"kind": "batch", "epoch": self.epoch, "batch": batch + 1, **_floats(logs)})  # type: ignore[typeddict-item]
 
     def on_epoch_end(self, epoch, logs=None):
-        row = {"epoch": epoch + 1, **_floats(logs)}
+        row: EpochRow = {"epoch": epoch + 1, **_floats(logs)}  # type: ignore[typeddict-item]
         self.history.append(row)
         self._emit({"kind": "epoch", **row})
 
@@ -170,8 +163,8 @@ def train(
     except ValueError:
         val_data = None  # validation files too short for one window: train without validation
     summary = {**corpus.summary(), "train_files": len(train_set), "val_files": len(val_set)}
-    return _fit(cfg, data_cfg, train_data, val_data, train_windows, train_set.names, val_set.names, summary,
-                on_progress, stop, report_every, model, callbacks, strategy, checkpoint_dir, started, on_best)
+    return _fit(FitPlan(cfg, data_cfg, train_data, val_data, train_windows, train_set.names, val_set.names, summary, started,
+                        on_progress, stop, report_every, model, callbacks, strategy, checkpoint_dir, on_best))
 
 
 def train_streaming(
@@ -202,9 +195,9 @@ def train_streaming(
         val_data = None
     summary = {"files": len(files), "notes": sum(f.notes for f in files), "train_files": len(train_files),
                "val_files": len(val_files), "streamed": True, "parts": streamed_part_summary(files)}
-    return _fit(cfg, data_cfg, train_data, val_data, train_windows, [f.name for f in train_files],
-                [f.name for f in val_files], summary, on_progress, stop, report_every, None, callbacks, strategy,
-                checkpoint_dir, started, None)
+    return _fit(FitPlan(cfg, data_cfg, train_data, val_data, train_windows, [f.name for f in train_files],
+                        [f.name for f in val_files], summary, started, on_progress, stop, report_every,
+                        callbacks=callbacks, strategy=strategy, checkpoint_dir=checkpoint_dir))
 
 
 def _global_batch(cfg: Config, strategy) -> Config:
@@ -213,28 +206,52 @@ def _global_batch(cfg: Config, strategy) -> Config:
     return cfg.replace(batch_size=cfg.batch_size * replicas)
 
 
-def _fit(cfg, data_cfg, train_data, val_data, train_windows, train_names, val_names, summary,
-         on_progress, stop, report_every, model, callbacks, strategy, checkpoint_dir, started, on_best) -> TrainResult:
-    batches = int(np.ceil(train_windows / data_cfg.batch_size))
+@dataclass
+class FitPlan:
+    """What `_fit` trains on and how: the split data `train` or `train_streaming` prepared, and the caller's options."""
+
+    cfg: Config
+    data_cfg: Config  # cfg with the global batch size (see _global_batch)
+    train_data: Any  # a tf.data.Dataset of (inputs, targets) batches
+    val_data: Any | None  # None: no validation file was long enough for one window
+    train_windows: int
+    train_names: list[str]
+    val_names: list[str]
+    summary: dict  # the corpus summary the saved file records
+    started: float  # time.monotonic() when the call began (the time limit counts from here)
+    on_progress: ProgressFn | None = None
+    stop: threading.Event | None = None
+    report_every: int = 10
+    model: keras.Model | None = None  # trained further instead of a new one
+    callbacks: list[keras.callbacks.Callback] | None = None
+    strategy: Any = None  # a tf.distribute strategy, or None for one device
+    checkpoint_dir: str | Path | None = None
+    on_best: Callable[[keras.Model, int], None] | None = None
+
+
+def _fit(plan: FitPlan) -> TrainResult:
+    cfg, data_cfg, strategy, stop, summary = plan.cfg, plan.data_cfg, plan.strategy, plan.stop, plan.summary
+    batches = int(np.ceil(plan.train_windows / data_cfg.batch_size))
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = model or compile_model(build_model(cfg), cfg)
-    extra_callbacks = list(callbacks or [])
-    if checkpoint_dir is not None:
+        model = plan.model or compile_model(build_model(cfg), cfg)
+    extra_callbacks = list(plan.callbacks or [])
+    if plan.checkpoint_dir is not None:
         # Saves weights, optimizer state and the epoch after every epoch; a restarted run resumes from there
         # (and the backup is deleted once training finishes).
-        extra_callbacks.append(backup_callback(checkpoint_dir))
-    if on_progress is not None:  # which files validate: a run that is killed later can still be scored
-        on_progress({"kind": "split", "train_files": list(train_names), "val_files": list(val_names)})
-    deadline = started + 60 * cfg.time_limit_minutes if cfg.time_limit_minutes else None
-    reporter = _Reporter(on_progress, stop, max(1, report_every), batches, cfg.epochs, deadline)
-    keep_best = KeepBest(cfg.patience, on_best)
+        extra_callbacks.append(backup_callback(plan.checkpoint_dir))
+    if plan.on_progress is not None:  # which files validate: a run that is killed later can still be scored
+        plan.on_progress({"kind": "split", "train_files": list(plan.train_names), "val_files": list(plan.val_names),
+                          "corpus": dict(summary)})
+    deadline = plan.started + 60 * cfg.time_limit_minutes if cfg.time_limit_minutes else None
+    reporter = _Reporter(plan.on_progress, stop, max(1, plan.report_every), batches, cfg.epochs, deadline)
+    keep_best = KeepBest(cfg.patience, plan.on_best)
     # keep_best runs after the reporter, so an epoch's row reaches on_progress before the best one is saved.
     callbacks = [reporter, keep_best, *extra_callbacks]
     if needs_own_loop(strategy):
-        fit_with_strategy_run(model, cfg, strategy, train_data, val_data, batches, callbacks)
+        fit_with_strategy_run(model, cfg, strategy, plan.train_data, plan.val_data, batches, callbacks)
     else:
         model.fit(
-            train_data, validation_data=val_data, epochs=cfg.epochs, verbose=0, shuffle=False,  # tf.data shuffles
+            plan.train_data, validation_data=plan.val_data, epochs=cfg.epochs, verbose=0, shuffle=False,  # tf.data shuffles
             callbacks=callbacks,
         )
     if strategy is not None:
@@ -243,11 +260,11 @@ def _fit(cfg, data_cfg, train_data, val_data, train_windows, train_names, val_na
         model=model,
         cfg=cfg,
         history=reporter.history,
-        train_files=train_names,
-        val_files=val_names,
+        train_files=plan.train_names,
+        val_files=plan.val_names,
         corpus=summary,
         stopped=bool(stop is not None and stop.is_set()),
-        seconds=time.monotonic() - started,
+        seconds=time.monotonic() - plan.started,
         best_epoch=keep_best.best_epoch,
         early_stopped=keep_best.early_stopped,
         timed_out=reporter.timed_out,

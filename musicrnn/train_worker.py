@@ -14,6 +14,7 @@ import pickle
 import sys
 import threading
 from pathlib import Path
+from typing import Any, Mapping
 
 BEST, MODEL, REQUEST = "best.keras", "model.keras", "request.pickle"
 
@@ -25,7 +26,7 @@ def main(job_dir: str) -> int:
     os.dup2(2, 1)
     lock = threading.Lock()
 
-    def send(event: dict) -> None:
+    def send(event: Mapping[str, Any]) -> None:
         with lock:
             out.write(json.dumps(event, default=float) + "\n")
 
@@ -49,27 +50,30 @@ def main(job_dir: str) -> int:
 
             model = init_model(request["init"], cfg, name=request.get("init_name"))
 
-        seen: dict = {"history": []}
+        from .training_facts import EpochRow, ProgressEvent, epoch_row, record
 
-        def progress(event: dict) -> None:
+        split: dict = {"corpus": {}, "train_files": [], "val_files": []}
+        history: list[EpochRow] = []
+        elapsed = [0.0]
+
+        def progress(event: ProgressEvent) -> None:
             if event["kind"] == "split":
-                seen.update(train_files=event["train_files"], val_files=event["val_files"])
+                split.update(corpus=event["corpus"], train_files=event["train_files"], val_files=event["val_files"])
             elif event["kind"] == "epoch":
-                seen["history"].append({k: v for k, v in event.items() if k not in ("kind", "elapsed", "epochs", "batches")})
+                history.append(epoch_row(event))
+                elapsed[0] = event["elapsed"]
             send(event)
 
         def keep(best_model, epoch: int) -> None:
             # If the run is stopped or killed from here on, this file is the model: it says so.
-            row = next(r for r in seen["history"] if r["epoch"] == epoch)
-            facts = {**seen, "final": row, "best_epoch": epoch, "stopped": True}
+            facts = record(history, epoch, stopped=True, seconds=elapsed[0], **split)
             _save_atomically(best_model, cfg, folder / BEST, facts)
             send({"kind": "best", "epoch": epoch})
 
         result = train(corpus, cfg, on_progress=progress, stop=stop, model=model, on_best=keep)
-        save_model(result.model, result.cfg, folder / MODEL, result.facts())
-        send({"kind": "done", "model": MODEL, "best_epoch": result.best_epoch, "stopped": result.stopped,
-              "early_stopped": result.early_stopped, "timed_out": result.timed_out, "final": result.final,
-              "val_files": result.val_files, "seconds": result.seconds})
+        facts = result.facts()
+        save_model(result.model, result.cfg, folder / MODEL, facts)
+        send({"kind": "done", "model": MODEL, **facts})
         return 0
     except Exception as exc:  # noqa: BLE001 - the server shows this sentence to the visitor
         import traceback
@@ -79,7 +83,7 @@ def main(job_dir: str) -> int:
         return 1
 
 
-def _save_atomically(model, cfg, path: Path, extra: dict) -> None:
+def _save_atomically(model, cfg, path: Path, extra: Mapping[str, Any]) -> None:
     from .model import save_model
 
     partial = path.with_name("writing-" + path.name)

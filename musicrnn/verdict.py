@@ -2,14 +2,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 # Scores closer than this (nats) are "about the same": held-out sets are small, figures are noisy.
 SAME = 0.02
 
 
+Comparison = Literal["better", "same", "worse"]
+
+
+def compare(model_ce: float, guess_ce: float) -> Comparison:
+    """A model's cross-entropy against a simple guess's (or another model's): "same" within SAME nats. The one
+    rule for "better than" / "worse than" everywhere a score is put into words."""
+    if model_ce < guess_ce - SAME:
+        return "better"
+    return "same" if model_ce <= guess_ce + SAME else "worse"
+
+
 @dataclass
 class Verdict:
-    level: str  # "success" | "warning"
+    level: Literal["success", "warning"]
     text: str
     warnings: list[str]
 
@@ -19,22 +31,23 @@ def verdict(model_ce: float, bigram_ce: float, earlier_best: tuple[str, float] |
     """How well a model predicts the next note of the held-out files, against simple guessing (the bigram),
     an earlier run (`earlier_best`: its name and score) and the model it was fine-tuned from (`before`)."""
     figures = f"{model_ce:.2f} vs {bigram_ce:.2f} nats; lower is better"
-    if model_ce < bigram_ce - SAME:
-        text, level = f"Predicts your next note better than simple guessing: {figures}.", "success"
-    elif model_ce <= bigram_ce + SAME:
-        text, level = f"Predicts your next note about as well as simple guessing, no better: {figures}.", "warning"
+    against_guessing = compare(model_ce, bigram_ce)
+    if against_guessing == "better":
+        text = f"Predicts your next note better than simple guessing: {figures}."
+    elif against_guessing == "same":
+        text = f"Predicts your next note about as well as simple guessing, no better: {figures}."
     else:
-        text, level = f"Predicts your next note worse than simple guessing: {figures}.", "warning"
+        text = f"Predicts your next note worse than simple guessing: {figures}."
     warnings = []
-    if level == "warning":
+    if against_guessing != "better":
         warnings.append("It has not learned more than which note usually follows which. More music, more epochs, "
                         "or fine-tuning the default model usually help.")
-    if earlier_best is not None and model_ce > earlier_best[1] + SAME:
+    if earlier_best is not None and compare(model_ce, earlier_best[1]) == "worse":
         warnings.append(f"Worse than your earlier model “{earlier_best[0]}” ({earlier_best[1]:.2f} nats): "
                         "that one is still kept, use it on the Generate page.")
     if before is not None:
-        if model_ce < before - SAME:
+        if compare(model_ce, before) == "better":
             text += f" Before this training the starting model scored {before:.2f} on the same files."
         else:
             warnings.append(f"No better than the starting model before this training ({before:.2f} nats on the same files).")
-    return Verdict("warning" if warnings else level, text, warnings)
+    return Verdict("warning" if warnings else "success", text, warnings)

@@ -26,7 +26,7 @@ if st.button("Generate with the default model", type="primary", icon=":material/
 
     try:
         seed = secrets.randbelow(10_000)
-        notes = generate(state.default_model(), state.default_primer(16), Sampling(n_notes=80, seed=seed, pitch_low=36, pitch_high=84))[0]
+        notes = generate(state.default_model(), state.cached_chorale_opening(), Sampling(n_notes=80, seed=seed, pitch_low=36, pitch_high=84))[0]
         st.session_state[PIECE] = (notes, state.render_audio(notes), seed)
     except (ModelFileError, ValueError) as exc:
         st.error(f"The default model could not play: {exc}")

@@ -8,6 +8,7 @@ from musicrnn.plots.metrics import PERPLEXITY_EXPLANATION, evaluation_table
 from musicrnn.plots.notes import piano_roll
 from musicrnn.summaries import named_notes
 from musicrnn.theory import note_name
+from musicrnn.verdict import compare
 from ui import state
 from ui.boot import through_app
 from ui.widgets import choose_model, models_or_stop
@@ -113,7 +114,7 @@ st.plotly_chart(cross_entropy_chart(table), key="explain_loss_chart")
 st.caption(PERPLEXITY_EXPLANATION + " The bigram guesses from the previous pitch only, the unigram from how common each pitch is; "
            f"both were fitted on the other {numbers.reference_files} files of your dataset.")
 guesses = table.loc[["unigram", "bigram"], "cross-entropy (nats)"]
-if table.loc["model", "cross-entropy (nats)"] > guesses.min():
+if compare(table.loc["model", "cross-entropy (nats)"], guesses.min()) == "worse":
     beaten_by = guesses.idxmin()
     if entry.label == state.DEFAULT_MODEL_LABEL:
         other = (f" Choose **{state.TRAINED_MODEL_LABEL}** above to compare yours." if state.trained_model() is not None

@@ -43,7 +43,7 @@ def main() -> None:
     from musicrnn.evaluation.scores import baseline_cross_entropy, model_scores, part_baselines, rhythm_baselines
 
     model = read_model_file(path)
-    train_part, val = corpus.split_by_name(result.val_files)
+    train_part, val = corpus.split_held_out(result.facts())
     report = {"model": model_scores(model, val, train_part), "baselines": baseline_cross_entropy(train_part, val)}
     if model.cfg.beats:
         report["rhythm_baselines"] = rhythm_baselines(train_part, val, model.cfg)

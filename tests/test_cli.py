@@ -129,7 +129,7 @@ def test_generate_writes_variations_as_midi_and_wav_without_tensorflow(trained, 
 
 
 def test_generate_uses_the_default_model_and_never_imports_tensorflow(tmp_path):
-    from musicrnn.bundled import default_model, default_primer
+    from musicrnn.bundled import chorale_opening, default_model
     from musicrnn.generate import Sampling, generate
 
     out = tmp_path / "d.mid"
@@ -144,7 +144,7 @@ def test_generate_uses_the_default_model_and_never_imports_tensorflow(tmp_path):
     assert not [m for m in imported if m.split(".")[0] in ("tensorflow", "keras", "tf_keras")]
     midi = pretty_midi.PrettyMIDI(str(out))
     written = sorted(note.pitch for inst in midi.instruments for note in inst.notes)
-    expected = generate(default_model(), default_primer(16), Sampling(n_notes=30, seed=4))[0]
+    expected = generate(default_model(), chorale_opening(16), Sampling(n_notes=30, seed=4))[0]
     assert written == sorted(expected["pitch"].tolist())
 
 
@@ -421,3 +421,19 @@ def test_generate_refuses_a_harmonisations_recipe_and_says_where_it_is_made(tmp_
     path.write_text(Recipe(model=default_model_id(), kind="harmonize", melody="C4/1 D4/1").to_json())
     done = cli("generate", "--recipe", str(path), "--out", str(tmp_path / "x.mid"))
     assert done.returncode == 2 and "harmonize piece" in done.stderr and "Steer page" in done.stderr
+
+
+def test_the_generate_and_harmonize_flags_default_to_samplings_own_settings():
+    from musicrnn.cli import build_parser
+    from musicrnn.generate import Sampling
+
+    usual, parser = Sampling(), build_parser()
+    gen = parser.parse_args(["generate", "--out", "x.mid"])
+    assert (gen.notes, gen.temperature, gen.top_k, gen.top_p, gen.seed, gen.variations, gen.key, gen.bpm) == (
+        usual.n_notes, usual.temperature, usual.top_k, usual.top_p, usual.seed, usual.variations, usual.key, usual.bpm)
+    assert (gen.chord_snap, gen.grid, gen.rhythm_temperature, gen.part_temperature) == (
+        usual.chord_snap, usual.step_grid, usual.rhythm_temperature, usual.part_temperature)
+    assert gen.pitch_range == f"{usual.pitch_low}-{usual.pitch_high}"
+    harm = parser.parse_args(["harmonize", "--out", "x.mid"])
+    assert (harm.variations, harm.seed, harm.temperature, harm.rhythm_temperature, harm.bpm) == (
+        usual.variations, usual.seed, usual.temperature, usual.rhythm_temperature, usual.bpm)

@@ -313,3 +313,12 @@ def test_transposition_leaves_drum_notes_on_their_keys():
     assert all(s[0] == 36 and s[2] == 38 for s in shifted)  # the kick and snare stay
     assert any(s[1] != 60 for s in shifted)  # the pitched notes move (the control)
     assert all(m[1]["pitch"].numpy()[0][0] == 36 for m in moved)
+
+
+def test_a_runs_held_out_files_are_split_by_the_names_its_facts_give_and_none_named_holds_none_out():
+    table = pd.DataFrame({"pitch": [60, 62, 64], "step": [0.5] * 3, "duration": [0.5] * 3})
+    corpus = Corpus.from_tables([(name, table) for name in ("a.mid", "b.mid", "c.mid")])
+    training, held_out = corpus.split_held_out({"val_files": ["b.mid"]})
+    assert training.names == ["a.mid", "c.mid"] and held_out.names == ["b.mid"]
+    training, held_out = corpus.split_held_out({})
+    assert training.names == ["a.mid", "b.mid", "c.mid"] and len(held_out) == 0

@@ -81,7 +81,7 @@ def test_output_table_is_a_playable_piece(model):
     assert notes["pitch"].between(0, 127).all()
 
 
-def test_default_primer_is_used_without_a_primer(model):
+def test_c_major_chord_is_used_without_a_primer(model):
     # Without a primer the piece continues a C major chord: the same notes as when that chord is given.
     c_major = pd.DataFrame({"pitch": [48, 55, 64, 72], "step": [0.0] * 4, "duration": [0.5] * 4})
     settings = Sampling(n_notes=10, seed=5)
@@ -233,12 +233,12 @@ def test_allowed_pitches_combines_key_and_range():
 NO_TF_SCRIPT = textwrap.dedent(
     """
     import json, sys
-    from musicrnn.bundled import default_model, default_primer
+    from musicrnn.bundled import chorale_opening, default_model
     from musicrnn.generate import Sampling, generate
     from musicrnn.infer import read_model_file
 
     model = default_model() if sys.argv[1] == "default" else read_model_file(sys.argv[1])
-    pieces = generate(model, default_primer(16), Sampling(n_notes=200, seed=1, variations=2))
+    pieces = generate(model, chorale_opening(16), Sampling(n_notes=200, seed=1, variations=2))
     heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras", "jax", "torch"))
     print(json.dumps({"notes": [len(p) for p in pieces], "heavy": heavy}))
     """
@@ -440,9 +440,9 @@ def test_a_guide_that_steers_nothing_leaves_a_parts_models_notes_unchanged(parts
 
 
 def test_the_default_model_writes_four_voices_each_on_its_own_track_and_in_its_own_range():
-    from musicrnn.bundled import default_model, default_primer
+    from musicrnn.bundled import chorale_opening, default_model
 
-    notes = generate(default_model(), default_primer(), Sampling(n_notes=200, seed=0))[0]
+    notes = generate(default_model(), chorale_opening(), Sampling(n_notes=200, seed=0))[0]
     pm = notes_to_midi(notes)
     assert sorted(inst.name for inst in pm.instruments) == ["Alto", "Bass voice", "Soprano", "Tenor"]
     median = {inst.name: np.median([n.pitch for n in inst.notes]) for inst in pm.instruments}

@@ -132,7 +132,7 @@ def test_default_model_id_matches_the_bundled_file():
 
 @needs_default_model
 def test_a_midis_embedded_recipe_regenerates_identical_notes_through_the_cli(tmp_path):
-    primer = bundled.default_primer(12)
+    primer = bundled.chorale_opening(12)
     settings = Sampling(n_notes=30, temperature=0.8, top_k=10, seed=5, variations=3, pitch_low=36, pitch_high=84)
     pieces = generate(bundled.default_model(), primer, settings)
     recipe = Recipe(model=bundled.default_model_id(), primer=f"bundled:{bundled.DEFAULT_PRIMER}", primer_notes=12,

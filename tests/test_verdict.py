@@ -23,3 +23,10 @@ def test_fine_tuning_reports_the_score_before():
     assert "scored 2.50" in verdict(2.1, 3.2, before=2.5).text
     worse = verdict(2.6, 3.2, before=2.5)
     assert worse.level == "warning" and any("2.50" in line for line in worse.warnings)
+
+
+def test_compare_calls_scores_within_the_tolerance_the_same():
+    from musicrnn.verdict import SAME, compare
+
+    assert compare(3.0, 3.0 + SAME / 2) == compare(3.0 + SAME / 2, 3.0) == "same"
+    assert compare(2.9, 3.0) == "better" and compare(3.1, 3.0) == "worse"

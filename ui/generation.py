@@ -9,8 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from musicrnn.audio import Rendered, gm_instruments
+from musicrnn.bundled import PRIMER_NOTES
 from musicrnn.dataset import Corpus
-from musicrnn.generate import Sampling, default_primer, generate, parse_part_keys, parse_part_ranges, part_text
+from musicrnn.generate import Sampling, c_major_chord, generate, parse_part_keys, parse_part_ranges, part_text
 from musicrnn.guide import CHORDS_HELP, NEEDS_BEATS, chord_spans, follow_chords, parse_chords
 from musicrnn.plots.metrics import beat_position_overlay, metrics_table, novelty_chart, pitch_class_overlay, duration_overlay
 from musicrnn.evaluation.musical import (
@@ -22,13 +23,12 @@ from musicrnn.recipe import Recipe, RecipeError, notes_hash, parts_text, piece_m
 from musicrnn.theory import FLAT_NAMES, NOTE_NAMES, SCALES
 
 from . import state
-from .primer import BUNDLED, DATASET, NONE, UPLOAD, Primer, uploaded_notes, uploaded_primer_file
+from .primer import PRIMER_WIDGET, UPLOAD, Primer, uploaded_notes, uploaded_primer_file
 from .links import APPLIED_LINK, mark_made, read_link, show_link
 from .widgets import show_piece
 
 RESULT = "generated"
 ANY_KEY = "any key"
-PRIMER_WIDGET = {"bundled": BUNDLED, "dataset": DATASET, "uploaded": UPLOAD, "none": NONE}
 
 
 class Generated(NamedTuple):
@@ -50,7 +50,7 @@ def run(entry: state.ModelEntry, primer: Primer, settings: Sampling, program: in
     """Generate, render audio, write the recipe and the musical report; raises ValueError for bad settings
     (an unknown chord among them). A parts model's pieces play each part with its program in `programs`
     (default: the training data's own). With `chords`, each bar's pitches are steered to its chord."""
-    used = primer.notes if primer.notes is not None else default_primer()
+    used = primer.notes if primer.notes is not None else c_major_chord()
     if chords:
         pieces = follow_chords(entry.model, parse_chords(chords), chord_strength, primer.notes, settings)
     else:
@@ -60,7 +60,7 @@ def run(entry: state.ModelEntry, primer: Primer, settings: Sampling, program: in
         programs = {**default_programs(chosen, own_programs(entry.model)), **(programs or {})}
     else:
         programs = None
-    recipe = Recipe(model=entry.id, primer=primer.source, primer_notes=primer.count or 16, primer_hash=notes_hash(used),
+    recipe = Recipe(model=entry.id, primer=primer.source, primer_notes=primer.count or PRIMER_NOTES, primer_hash=notes_hash(used),
                     sampling=settings, program=program, parts=parts_text(programs),
                     chords=chords, chord_strength=chord_strength if chords else 1.0)
     audios = [state.render_audio(notes, program, programs=programs) for notes in pieces]

@@ -13,6 +13,7 @@ from . import state
 
 BUNDLED, DATASET, UPLOAD, NONE = "A bundled chorale", "A file from my dataset", "A MIDI file I upload", "None (a C major chord)"
 SOURCES = {BUNDLED: "bundled", DATASET: "dataset", UPLOAD: "uploaded", NONE: "none"}  # widget choice -> recipe's primer kind
+PRIMER_WIDGET = {kind: choice for choice, kind in SOURCES.items()}  # recipe's primer kind -> widget choice (links)
 PRIMER_UPLOAD = "primer_upload"
 
 
@@ -39,7 +40,7 @@ def _pick(label: str, names: list[str], key: str) -> str:
 
 def choose_primer() -> Primer:
     """Primer widgets; returns the primer's notes (None for the built-in chord, or when unusable)."""
-    source = st.radio("Start from", [BUNDLED, DATASET, UPLOAD, NONE], key=state.keep("generate_primer_source", BUNDLED), horizontal=True)
+    source = st.radio("Start from", list(SOURCES), key=state.keep("generate_primer_source", BUNDLED), horizontal=True)
     if source == NONE:
         return Primer(None, "none", 0)
     if source == BUNDLED:
@@ -59,7 +60,7 @@ def choose_primer() -> Primer:
         name, notes = _uploaded_primer()
         if notes is None:
             return Primer(None, "none", 0)
-    count = st.slider("Primer notes (the opening the model continues)", 1, 64, key=state.keep("generate_primer_notes", 16))
+    count = st.slider("Primer notes (the opening the model continues)", 1, 64, key=state.keep("generate_primer_notes", bundled.PRIMER_NOTES))
     return Primer(bundled.primer_from(notes, count), f"{SOURCES[source]}:{name}", count)
 
 

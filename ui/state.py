@@ -137,10 +137,11 @@ def default_model_id() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def default_primer(count: int) -> pd.DataFrame:
+def cached_chorale_opening(count: int | None = None) -> pd.DataFrame:
+    """bundled.chorale_opening, read once per server (`count` None: bundled.PRIMER_NOTES)."""
     from musicrnn import bundled
 
-    return bundled.default_primer(count)
+    return bundled.chorale_opening(bundled.PRIMER_NOTES if count is None else count)
 
 
 @st.cache_data(show_spinner="Reading your files…", max_entries=8)
@@ -300,7 +301,7 @@ def _run_facts(current: TrainingJob, model: NumpyModel) -> dict:
         return facts
     from musicrnn.evaluation.scores import baseline_cross_entropy, baseline_top1, model_scores
 
-    training, validation = current.corpus.split_by_name(held_out)
+    training, validation = current.corpus.split_held_out(facts)
     try:
         scores = model_scores(model, validation, training)
         facts["score"] = scores["pitch_cross_entropy"]

@@ -12,7 +12,7 @@ from musicrnn.guide import (SPAN_UNITS, ChordGuide, MELODY_HELP, Melody, beats_t
                             span_to_beats, top_voice)
 from musicrnn.midi import MidiError, midi_bytes, midi_to_notes, notes_to_midi
 from musicrnn.evaluation.musical import harmony_report
-from musicrnn.generate import default_primer
+from musicrnn.generate import c_major_chord
 from musicrnn.plots.notes import add_chords, piano_roll
 from musicrnn.recipe import Recipe, make_pieces, make_rewrite, notes_hash, source_piece
 
@@ -131,7 +131,7 @@ def run_chords(entry: state.ModelEntry, text: str, strength: float, settings) ->
     except ValueError as exc:
         st.error(str(exc))
         return
-    recipe = Recipe(model=entry.id, primer_hash=notes_hash(default_primer()), sampling=settings, chords=text,
+    recipe = Recipe(model=entry.id, primer_hash=notes_hash(c_major_chord()), sampling=settings, chords=text,
                     chord_strength=strength, variation=0)  # what Generate makes from it: this very piece first
     st.session_state[CHORDS] = (piece, chords, state.render_audio(piece, 0), recipe)
 

@@ -11,6 +11,7 @@ from musicrnn.jobs import TrainingJob
 from musicrnn.plots.metrics import PERPLEXITY_EXPLANATION, evaluation_table
 from musicrnn.plots.training import training_loss_chart
 from musicrnn.theory import HEADS
+from musicrnn.training_facts import best_row, stop_reason
 from musicrnn.verdict import verdict
 
 from . import nav, state
@@ -158,8 +159,7 @@ def show_result(job: TrainingJob) -> None:
             f"The best of them, epoch {job.best_epoch}, is kept." if job.best_epoch else "No epoch finished, so no model was kept."))
     else:
         info = job.result_info
-        why = (f"stopped early: the held-out loss had not improved for {job.cfg.patience} epochs" if info.get("early_stopped")
-               else "stopped at the time limit" if info.get("timed_out") else "all epochs done")
+        why = stop_reason(bool(info.get("early_stopped")), bool(info.get("timed_out")), job.cfg.patience)
         st.success(f"Finished {ran} epoch(s) in {took} ({why}). The model is epoch {job.best_epoch}, the one with the "
                    "lowest loss on the held-out files.")
     entry = job_entry(job)
@@ -167,7 +167,7 @@ def show_result(job: TrainingJob) -> None:
         return
     show_verdict(entry)
     if snapshot["epochs"]:
-        best = next((row for row in snapshot["epochs"] if row["epoch"] == job.best_epoch), snapshot["epochs"][-1])
+        best = best_row(snapshot["epochs"], job.best_epoch)
         with st.expander("Losses of the kept epoch (training and validation)"):
             st.dataframe(loss_table(best), key="train_summary")
             st.caption("Validation loss is measured while training, on windows of the held-out files, each head weighted as in "

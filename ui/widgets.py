@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import json
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -13,6 +14,10 @@ from musicrnn.midi import midi_bytes, notes_to_midi
 from musicrnn.plots.notes import add_chords, piano_roll
 
 from . import state
+
+if TYPE_CHECKING:
+    from musicrnn.jobs import JobSnapshot
+    from musicrnn.training_facts import BatchEvent, EpochEvent
 
 
 def show_piece(notes: pd.DataFrame, audio: Rendered, key: str, program: int = 0, title: str = "", downloads: bool = True,
@@ -87,7 +92,7 @@ RECENT_S = 20.0  # the recent pace is measured over this many seconds of reports
 STEADY = 0.25  # recent and overall pace within 25 %: the estimate is given as one figure
 
 
-def training_progress(snapshot: dict) -> tuple[float, str]:
+def training_progress(snapshot: JobSnapshot) -> tuple[float, str]:
     """Fraction done (0-1) and a caption such as 'Epoch 2 of 5 · about 1 min 10 s left'.
 
     The pace is measured from the first report on: the time before it is TensorFlow's start-up and graph
@@ -120,7 +125,7 @@ def training_progress(snapshot: dict) -> tuple[float, str]:
     return done, caption
 
 
-def _pace(start: dict, end: dict, total: int) -> float:
+def _pace(start: BatchEvent | EpochEvent, end: BatchEvent | EpochEvent, total: int) -> float:
     """Fraction of the work per second between two reports."""
     seconds = end["elapsed"] - start["elapsed"]
     return (_fraction_done(end, total) - _fraction_done(start, total)) / seconds if seconds > 0 else 0.0
@@ -132,7 +137,7 @@ def _rounded(seconds: float) -> float:
     return max(step, step * round(seconds / step))
 
 
-def _fraction_done(event: dict, total: int) -> float:
+def _fraction_done(event: BatchEvent | EpochEvent, total: int) -> float:
     if event["kind"] == "batch":
         return min(1.0, (event["epoch"] + event["batch"] / max(1, event["batches"])) / total)
     return min(1.0, event["epoch"] / total)
