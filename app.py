@@ -3,6 +3,7 @@
 Every run of any page starts here (st.navigation), so deep links work on a fresh server and the common
 set-up below runs whichever page is opened first.
 """
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Small helpers shared by the benchmarks: the machine, timing medians, peak memory, tables, the JSON line."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,8 @@ import platform
 import resource
 import statistics
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 from musicrnn.runtime import set_up_process
 
@@ -44,7 +45,9 @@ def machine() -> dict:
 
 def machine_line() -> str:
     m = machine()
-    return f"machine: {m['cores']} cores, {m['cpu']}, {m['memory_gb']} GB RAM, Python {m['python']}, load {m['load_1min']}"
+    return (
+        f"machine: {m['cores']} cores, {m['cpu']}, {m['memory_gb']} GB RAM, Python {m['python']}, load {m['load_1min']}"
+    )
 
 
 def median_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, list[float]]:

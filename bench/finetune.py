@@ -8,6 +8,7 @@ one of its ten training songs held out for validation, as the app does).
 
     python bench/finetune.py [--minutes 1] [--collection altdeu10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,8 @@ def corpus_of(items: list[tuple[str, bytes]]):
 
 
 def score(model_file: bytes, held_out, training) -> float:
-    from musicrnn.infer import read_model_file
     from musicrnn.evaluation.scores import model_scores
+    from musicrnn.infer import read_model_file
 
     return model_scores(read_model_file(model_file), held_out, training)["pitch_cross_entropy"]
 
@@ -62,8 +63,13 @@ def run(label: str, training, cfg, model=None) -> dict:
 
     started = time.perf_counter()
     result = train(training, cfg, model=model)
-    return {"label": label, "file": model_bytes(result.model, result.cfg, result.facts()), "epochs": len(result.history),
-            "best_epoch": result.best_epoch, "seconds": time.perf_counter() - started}
+    return {
+        "label": label,
+        "file": model_bytes(result.model, result.cfg, result.facts()),
+        "epochs": len(result.history),
+        "best_epoch": result.best_epoch,
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -74,8 +80,8 @@ def main(argv: list[str] | None = None) -> dict:
     print("Fine-tuning benchmark —", machine_line(), flush=True)
     from musicrnn.bundled import DEFAULT_MODEL
     from musicrnn.config import preset
-    from musicrnn.finetune import fine_tune_config, init_model
     from musicrnn.evaluation.scores import baseline_cross_entropy
+    from musicrnn.finetune import fine_tune_config, init_model
 
     tunes = folk_tunes(args.collection, TRAIN_TUNES + HELD_OUT_TUNES)
     training, held_out = corpus_of(tunes[:TRAIN_TUNES]), corpus_of(tunes[TRAIN_TUNES:])
@@ -92,13 +98,22 @@ def main(argv: list[str] | None = None) -> dict:
     trained = {scratch["label"]: scratch, tuned["label"]: tuned}
     rows = [[name, f"{value:.3f}", *_run_columns(trained.get(name))] for name, value in scores.items()]
     print()
-    print(f"{len(training)} training tunes ({training.note_count} notes), {len(held_out)} held-out tunes "
-          f"({held_out.note_count} notes), {args.minutes:g} min each; fine-tuning learning rate {tuned_cfg.learning_rate:g}")
+    print(
+        f"{len(training)} training tunes ({training.note_count} notes), {len(held_out)} held-out tunes "
+        f"({held_out.note_count} notes), {args.minutes:g} min each; fine-tuning learning rate {tuned_cfg.learning_rate:g}"
+    )
     print(table(rows, ["model", "held-out pitch CE (nats)", "kept epoch", "seconds"]))
     target = scores[tuned["label"]] < min(scores["bigram (fitted on the ten)"], scores[scratch["label"]])
     print(f"target (fine-tuned beats both the bigram and tiny from scratch): {'met' if target else 'NOT met'}")
-    summary = {"benchmark": "finetune", "machine": machine(), "minutes": args.minutes, "scores": scores,
-               "scratch_epochs": scratch["epochs"], "finetune_epochs": tuned["epochs"], "target_met": target}
+    summary = {
+        "benchmark": "finetune",
+        "machine": machine(),
+        "minutes": args.minutes,
+        "scores": scores,
+        "scratch_epochs": scratch["epochs"],
+        "finetune_epochs": tuned["epochs"],
+        "target_met": target,
+    }
     print_json(summary)
     return summary
 

@@ -12,6 +12,7 @@ default "chorale" preset's. Weights are random with a fixed seed (speed does not
 
     python bench/generation.py [--notes 500] [--predict-notes 100] [--repeats 3] [--quick]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,10 +23,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common import machine, machine_line, median_seconds, print_json, table  # noqa: E402  (sets up the process)
-
 import numpy as np  # noqa: E402
 
+from common import machine, machine_line, median_seconds, print_json, table  # noqa: E402  (sets up the process)
 from musicrnn.bundled import CHORALES, DEFAULT_PRIMER  # noqa: E402
 from musicrnn.config import preset  # noqa: E402
 from musicrnn.features import encode_sequence, feature_count  # noqa: E402
@@ -41,6 +41,7 @@ TARGET_MS_PER_NOTE = 0.1  # (c), single stream
 
 
 # ---- (a) the tutorial's loop ----------------------------------------------------------------------------------
+
 
 def tutorial_loop(model, cfg, window: np.ndarray, n_notes: int, batch: int, temperature: float = 1.0) -> np.ndarray:
     """The tutorial's `predict_next_note` loop, batched over `batch` streams (one `predict` call per note).
@@ -68,6 +69,7 @@ def tutorial_loop(model, cfg, window: np.ndarray, n_notes: int, batch: int, temp
 
 
 # ---- (b1) the same loop, compiled ------------------------------------------------------------------------------
+
 
 def compiled_window_fn(model, cfg, batch: int):
     """Network on the window + the tutorial's sampling, as one `tf.function` with a fixed signature."""
@@ -101,6 +103,7 @@ def compiled_window_loop(fn, cfg, window: np.ndarray, n_notes: int, batch: int) 
 
 
 # ---- (b2) a compiled stateful step, driven by musicrnn's sampling loop ----------------------------------------
+
 
 class CompiledStepper:
     """One note per stream through the Keras layers' own weights (LSTM cells), compiled with `tf.function`.
@@ -146,6 +149,7 @@ class CompiledStepper:
 
 # ---- the benchmark ---------------------------------------------------------------------------------------------
 
+
 def build(name: str, folder: Path):
     """The Keras model of a preset (seeded random weights) and the numpy model read from its saved file."""
     import keras
@@ -174,15 +178,26 @@ def bench_preset(name: str, folder: Path, args, primer_notes) -> dict:
     window = primer[["pitch", "step", "duration"]].to_numpy(np.float32)
     difference = check_same_weights(cfg, model, numpy_model, primer)
     stepper = CompiledStepper(model, cfg)
-    result: dict = {"seq_length": cfg.seq_length, "units": cfg.units, "layers": cfg.layers, "keras_vs_numpy_max_diff": difference}
+    result: dict = {
+        "seq_length": cfg.seq_length,
+        "units": cfg.units,
+        "layers": cfg.layers,
+        "keras_vs_numpy_max_diff": difference,
+    }
 
     for batch in VARIATIONS:
         settings = Sampling(n_notes=args.notes, variations=batch, seed=1)
         window_fn = compiled_window_fn(model, cfg, batch)
         runs = {
             # Defaults bind this iteration's batch, window_fn and settings (the lambdas run within it anyway).
-            "predict": (args.predict_notes, lambda batch=batch: tutorial_loop(model, cfg, window, args.predict_notes, batch)),
-            "tf_window": (args.notes, lambda f=window_fn, batch=batch: compiled_window_loop(f, cfg, window, args.notes, batch)),
+            "predict": (
+                args.predict_notes,
+                lambda batch=batch: tutorial_loop(model, cfg, window, args.predict_notes, batch),
+            ),
+            "tf_window": (
+                args.notes,
+                lambda f=window_fn, batch=batch: compiled_window_loop(f, cfg, window, args.notes, batch),
+            ),
             "tf_step": (args.notes, lambda s=settings: generate(stepper, primer, s)),
             "numpy": (args.notes, lambda s=settings: generate(numpy_model, primer, s)),
         }
@@ -194,20 +209,29 @@ def bench_preset(name: str, folder: Path, args, primer_notes) -> dict:
             elif engine == "tf_window":
                 compiled_window_loop(window_fn, cfg, window, warm, batch)
             else:
-                generate(stepper if engine == "tf_step" else numpy_model, primer, Sampling(n_notes=warm, variations=batch))
+                generate(
+                    stepper if engine == "tf_step" else numpy_model, primer, Sampling(n_notes=warm, variations=batch)
+                )
             cpu_started = time.process_time()
             seconds, _ = median_seconds(run, args.repeats)
             cpu = (time.process_time() - cpu_started) / args.repeats  # all threads; mean, not median
             result[f"{engine}_ms_per_note_{batch}"] = 1000 * seconds / n_notes
             result[f"{engine}_cpu_ms_per_note_{batch}"] = 1000 * cpu / n_notes
             result[f"{engine}_notes_{batch}"] = n_notes
-            print(f"  {name:8s} {engine:9s} ×{batch}: {1000 * seconds / n_notes:9.4f} ms/note ({n_notes} notes/stream)", flush=True)
+            print(
+                f"  {name:8s} {engine:9s} ×{batch}: {1000 * seconds / n_notes:9.4f} ms/note ({n_notes} notes/stream)",
+                flush=True,
+            )
 
     for engine in ("predict", "tf_window", "tf_step", "numpy"):
         result[f"{engine}_ratio_8_over_1"] = result[f"{engine}_ms_per_note_8"] / result[f"{engine}_ms_per_note_1"]
     for batch in VARIATIONS:
-        result[f"speedup_predict_over_numpy_{batch}"] = result[f"predict_ms_per_note_{batch}"] / result[f"numpy_ms_per_note_{batch}"]
-        result[f"speedup_tf_step_over_numpy_{batch}"] = result[f"tf_step_ms_per_note_{batch}"] / result[f"numpy_ms_per_note_{batch}"]
+        result[f"speedup_predict_over_numpy_{batch}"] = (
+            result[f"predict_ms_per_note_{batch}"] / result[f"numpy_ms_per_note_{batch}"]
+        )
+        result[f"speedup_tf_step_over_numpy_{batch}"] = (
+            result[f"tf_step_ms_per_note_{batch}"] / result[f"numpy_ms_per_note_{batch}"]
+        )
     return result
 
 
@@ -221,29 +245,64 @@ LABELS = {
 
 def report(results: dict, args) -> None:
     for name, r in results.items():
-        print(f"\n{name} preset: LSTM {r['layers']}×{r['units']}, window L={r['seq_length']} "
-              f"(Keras vs numpy logits max diff {r['keras_vs_numpy_max_diff']:.1e})")
+        print(
+            f"\n{name} preset: LSTM {r['layers']}×{r['units']}, window L={r['seq_length']} "
+            f"(Keras vs numpy logits max diff {r['keras_vs_numpy_max_diff']:.1e})"
+        )
         rows = []
         for engine, label in LABELS.items():
             one, eight = r[f"{engine}_ms_per_note_1"], r[f"{engine}_ms_per_note_8"]
-            rows.append([label, r[f"{engine}_notes_1"], f"{one:.4f}", f"{r[f'{engine}_cpu_ms_per_note_1']:.4f}",
-                         f"{eight:.4f}", f"{eight / 8:.4f}", f"{r[f'{engine}_ratio_8_over_1']:.2f}",
-                         f"{r['predict_ms_per_note_1'] / one:.0f}×"])
-        print(table(rows, ["engine", "notes/stream", "1 stream ms/note", "(CPU ms/note)", "8 streams ms/step",
-                           "8 streams ms/note", "8÷1 time", "speed-up vs (a), 1 stream"]))
-    print(f"\n(a) generated {args.predict_notes} notes per run (model.predict is slow); the others {args.notes}. "
-          "All figures are per note (medians of "
-          f"{args.repeats} runs); 'ms/step' is one step of all 8 streams, 'ms/note' that divided by 8. "
-          "(b2) and (c) include feeding the primer (L notes) through the network. CPU ms/note is process CPU time "
-          "(all threads) per note: on a shared machine it shows the work done, wall time what a user waits.")
+            rows.append(
+                [
+                    label,
+                    r[f"{engine}_notes_1"],
+                    f"{one:.4f}",
+                    f"{r[f'{engine}_cpu_ms_per_note_1']:.4f}",
+                    f"{eight:.4f}",
+                    f"{eight / 8:.4f}",
+                    f"{r[f'{engine}_ratio_8_over_1']:.2f}",
+                    f"{r['predict_ms_per_note_1'] / one:.0f}×",
+                ]
+            )
+        print(
+            table(
+                rows,
+                [
+                    "engine",
+                    "notes/stream",
+                    "1 stream ms/note",
+                    "(CPU ms/note)",
+                    "8 streams ms/step",
+                    "8 streams ms/note",
+                    "8÷1 time",
+                    "speed-up vs (a), 1 stream",
+                ],
+            )
+        )
+    print(
+        f"\n(a) generated {args.predict_notes} notes per run (model.predict is slow); the others {args.notes}. "
+        "All figures are per note (medians of "
+        f"{args.repeats} runs); 'ms/step' is one step of all 8 streams, 'ms/note' that divided by 8. "
+        "(b2) and (c) include feeding the primer (L notes) through the network. CPU ms/note is process CPU time "
+        "(all threads) per note: on a shared machine it shows the work done, wall time what a user waits."
+    )
     r = results.get("tutorial", next(iter(results.values())))
     checks = [
-        (f"(c) ≥ {TARGET_SPEEDUP}× faster per note than (a), 1 stream", r["speedup_predict_over_numpy_1"] >= TARGET_SPEEDUP,
-         f"{r['speedup_predict_over_numpy_1']:.0f}×"),
-        (f"(c) 8 variations < {TARGET_BATCH_RATIO}× the time of 1", r["numpy_ratio_8_over_1"] < TARGET_BATCH_RATIO,
-         f"{r['numpy_ratio_8_over_1']:.2f}×"),
-        (f"(c) < {TARGET_MS_PER_NOTE} ms/note, 1 stream", r["numpy_ms_per_note_1"] < TARGET_MS_PER_NOTE,
-         f"{r['numpy_ms_per_note_1']:.4f} ms"),
+        (
+            f"(c) ≥ {TARGET_SPEEDUP}× faster per note than (a), 1 stream",
+            r["speedup_predict_over_numpy_1"] >= TARGET_SPEEDUP,
+            f"{r['speedup_predict_over_numpy_1']:.0f}×",
+        ),
+        (
+            f"(c) 8 variations < {TARGET_BATCH_RATIO}× the time of 1",
+            r["numpy_ratio_8_over_1"] < TARGET_BATCH_RATIO,
+            f"{r['numpy_ratio_8_over_1']:.2f}×",
+        ),
+        (
+            f"(c) < {TARGET_MS_PER_NOTE} ms/note, 1 stream",
+            r["numpy_ms_per_note_1"] < TARGET_MS_PER_NOTE,
+            f"{r['numpy_ms_per_note_1']:.4f} ms",
+        ),
     ]
     print("\nTargets (tutorial preset):")
     print(table([[goal, value, "met" if ok else "NOT met"] for goal, ok, value in checks], ["target", "measured", ""]))

@@ -5,17 +5,17 @@ under a second each.
 
     python bench/guide.py [--variations 4] [--repeats 3] [--quick]
 """
+
 from __future__ import annotations
 
 import argparse
 
 from common import machine, machine_line, median_seconds, print_json, table  # noqa: E402  (sets up the process)
-
 from musicrnn.bundled import CHORALES, DEFAULT_PRIMER, chorale_files, default_model  # noqa: E402
+from musicrnn.evaluation.musical import corpus_harmony_report, harmony_report  # noqa: E402
 from musicrnn.generate import Sampling, generate  # noqa: E402
 from musicrnn.guide import follow_chords, harmonize, parse_chords, rewrite, top_voice  # noqa: E402
 from musicrnn.midi import midi_to_notes  # noqa: E402
-from musicrnn.evaluation.musical import corpus_harmony_report, harmony_report  # noqa: E402
 
 TARGET_SECONDS = 1.0
 
@@ -53,10 +53,25 @@ def main() -> None:
     files = chorale_files()[: 5 if args.quick else None]
     corpus = corpus_harmony_report([midi_to_notes(path) for path in files])
     report_rows = [[k, f"{harmonised[k]:.3g}", f"{original[k]:.3g}", f"{corpus[k]:.3g}"] for k in original]
-    print(table(report_rows, ["harmony (this chorale's soprano)", f"model, mean of {args.variations}", "Bach (this one)",
-                              f"bundled chorales ({len(files)})"]))
-    print_json({"benchmark": "guide", "machine": machine(), "seconds": results,
-                "harmony": {"model": harmonised, "bach": original, "bundled_chorales": corpus}})
+    print(
+        table(
+            report_rows,
+            [
+                "harmony (this chorale's soprano)",
+                f"model, mean of {args.variations}",
+                "Bach (this one)",
+                f"bundled chorales ({len(files)})",
+            ],
+        )
+    )
+    print_json(
+        {
+            "benchmark": "guide",
+            "machine": machine(),
+            "seconds": results,
+            "harmony": {"model": harmonised, "bach": original, "bundled_chorales": corpus},
+        }
+    )
 
 
 if __name__ == "__main__":

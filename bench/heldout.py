@@ -12,6 +12,7 @@ training chorales; the same held-out file at 96 vs 120 bpm; and for generated pi
 seed): onsets on the 1/12-beat grid read back from the written MIDI files, and rhythm metrics next to the
 spread of the corpus' files. `--compare` scores a second model (e.g. the previous default) side by side.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,8 @@ import numpy as np
 from common import machine_line, print_json, table  # noqa: E402  (sets up the process)
 from musicrnn.bundled import CHORALES, DEFAULT_MODEL, chorale_opening  # noqa: E402
 from musicrnn.dataset import Corpus  # noqa: E402
-from musicrnn.infer import read_model_file  # noqa: E402
 from musicrnn.evaluation.scores import baseline_cross_entropy, model_scores, rhythm_baselines  # noqa: E402
+from musicrnn.infer import read_model_file  # noqa: E402
 from musicrnn.midi import load_one, load_paths, midi_bytes, notes_to_midi  # noqa: E402
 
 RETIMED_BPM = (76.0, 96.0, 108.0)
@@ -76,12 +77,19 @@ def instrument_versions(names: list[str]) -> list:
 
 def scores(model, evaluation: Corpus, training: Corpus) -> dict:
     result = model_scores(model, evaluation, training)
-    row = {"pitch": result["pitch_cross_entropy"], "top1": result["pitch_top1"],
-           "bigram": baseline_cross_entropy(training, evaluation)["bigram"]}
+    row = {
+        "pitch": result["pitch_cross_entropy"],
+        "top1": result["pitch_top1"],
+        "bigram": baseline_cross_entropy(training, evaluation)["bigram"],
+    }
     if model.cfg.beats:
         rhythm = rhythm_baselines(training, evaluation, model.cfg)
-        row.update(step=result["step_nll"], step_bigram=rhythm["step"]["bigram_nll"],
-                   duration=result["duration_nll"], duration_bigram=rhythm["duration"]["bigram_nll"])
+        row.update(
+            step=result["step_nll"],
+            step_bigram=rhythm["step"]["bigram_nll"],
+            duration=result["duration_nll"],
+            duration_bigram=rhythm["duration"]["bigram_nll"],
+        )
     return row
 
 
@@ -96,22 +104,32 @@ def raw_onset_beats(data: bytes) -> np.ndarray:
 def generated_rhythm(model, corpus: Corpus, variations: int, seeds: int) -> dict:
     """Generated pieces (default settings): onsets on the grid from the written files, rhythm metrics vs the
     corpus files' 5th-95th percentile."""
-    from musicrnn.generate import Sampling, generate
     from musicrnn.evaluation.musical import metrics_of, on_grid
+    from musicrnn.generate import Sampling, generate
 
     pieces = []
     for seed in range(seeds):
         pieces += generate(model, chorale_opening(), Sampling(n_notes=300, variations=variations, seed=seed))
     grid = [on_grid(raw_onset_beats(midi_bytes(notes_to_midi(p)))) for p in pieces]
     keys = ("on_beat", "ioi_entropy", "polyphony")
-    files = [metrics_of(p[:300], s[:300], d[:300], bpm) for p, s, d, bpm in zip(corpus.pitch, corpus.step, corpus.duration, corpus.bpm)]
+    files = [
+        metrics_of(p[:300], s[:300], d[:300], bpm)
+        for p, s, d, bpm in zip(corpus.pitch, corpus.step, corpus.duration, corpus.bpm)
+    ]
     generated = [metrics_of(p["pitch"], p["step"], p["duration"], float(p["bpm"].iloc[0])) for p in pieces]
     spread = {k: [float(np.nanpercentile([f[k] for f in files], q)) for q in (5, 95)] for k in keys}
     return {
         "pieces": len(pieces),
-        "on_grid_min": float(min(grid)), "on_grid_mean": float(np.mean(grid)),
-        "metrics": {k: {"generated": [float(g[k]) for g in generated], "corpus_5_95": spread[k],
-                        "inside": int(sum(spread[k][0] <= g[k] <= spread[k][1] for g in generated))} for k in keys},
+        "on_grid_min": float(min(grid)),
+        "on_grid_mean": float(np.mean(grid)),
+        "metrics": {
+            k: {
+                "generated": [float(g[k]) for g in generated],
+                "corpus_5_95": spread[k],
+                "inside": int(sum(spread[k][0] <= g[k] <= spread[k][1] for g in generated)),
+            }
+            for k in keys
+        },
     }
 
 
@@ -131,8 +149,13 @@ def main() -> None:
     training = corpus_of([f for f in files if f.name not in held_out])
     four = [f for f in files if f.name in held_out]
     kinds = {"4 voices, 120 bpm": corpus_of(four)}
-    retimed = Corpus.from_tables([(f"{f.name} at {bpm:g}", retime(f.notes, bpm))
-                                  for i, f in enumerate(four) for bpm in [RETIMED_BPM[i % len(RETIMED_BPM)]]])
+    retimed = Corpus.from_tables(
+        [
+            (f"{f.name} at {bpm:g}", retime(f.notes, bpm))
+            for i, f in enumerate(four)
+            for bpm in [RETIMED_BPM[i % len(RETIMED_BPM)]]
+        ]
+    )
     kinds["4 voices, re-timed 76-108 bpm"] = retimed
     with_instruments = instrument_versions(sorted(held_out))
     if with_instruments:
@@ -148,15 +171,41 @@ def main() -> None:
         for label, m in models.items():
             row = scores(m, corpus, training)
             report["kinds"][kind][label] = row
-            rows.append([kind, label, len(corpus), f"{row['pitch']:.3f}", f"{row['top1']:.0%}", f"{row['bigram']:.3f}",
-                         f"{row.get('step', float('nan')):.3f} / {row.get('step_bigram', float('nan')):.3f}",
-                         f"{row.get('duration', float('nan')):.3f} / {row.get('duration_bigram', float('nan')):.3f}"])
-    print(table(rows, ["held-out kind", "model", "files", "pitch CE", "top-1", "bigram", "step NLL / bigram",
-                       "duration NLL / bigram"]))
+            rows.append(
+                [
+                    kind,
+                    label,
+                    len(corpus),
+                    f"{row['pitch']:.3f}",
+                    f"{row['top1']:.0%}",
+                    f"{row['bigram']:.3f}",
+                    f"{row.get('step', float('nan')):.3f} / {row.get('step_bigram', float('nan')):.3f}",
+                    f"{row.get('duration', float('nan')):.3f} / {row.get('duration_bigram', float('nan')):.3f}",
+                ]
+            )
+    print(
+        table(
+            rows,
+            [
+                "held-out kind",
+                "model",
+                "files",
+                "pitch CE",
+                "top-1",
+                "bigram",
+                "step NLL / bigram",
+                "duration NLL / bigram",
+            ],
+        )
+    )
     tempo = {}
     for label, m in models.items():
-        at = {bpm: model_scores(m, Corpus.from_tables([(f.name, retime(f.notes, bpm)) for f in four]))["pitch_cross_entropy"]
-              for bpm in (96.0, 120.0)}
+        at = {
+            bpm: model_scores(m, Corpus.from_tables([(f.name, retime(f.notes, bpm)) for f in four]))[
+                "pitch_cross_entropy"
+            ]
+            for bpm in (96.0, 120.0)
+        }
         tempo[label] = {"96": at[96.0], "120": at[120.0], "difference": abs(at[96.0] - at[120.0])}
         print(f"{label}: the same held-out files at 96 vs 120 bpm: {at[96.0]:.3f} vs {at[120.0]:.3f} nats")
     report["tempo"] = tempo
@@ -164,8 +213,10 @@ def main() -> None:
         rhythm = generated_rhythm(m, training, args.variations, args.seeds)
         report[f"generated_{label}"] = rhythm
         inside = ", ".join(f"{k} {v['inside']}/{rhythm['pieces']}" for k, v in rhythm["metrics"].items())
-        print(f"{label}: {rhythm['pieces']} generated pieces, onsets on the 1/12-beat grid (from the MIDI files): "
-              f"min {rhythm['on_grid_min']:.1%}, mean {rhythm['on_grid_mean']:.1%}; inside the corpus' 5-95% spread: {inside}")
+        print(
+            f"{label}: {rhythm['pieces']} generated pieces, onsets on the 1/12-beat grid (from the MIDI files): "
+            f"min {rhythm['on_grid_min']:.1%}, mean {rhythm['on_grid_mean']:.1%}; inside the corpus' 5-95% spread: {inside}"
+        )
     report["seconds"] = round(time.time() - started, 1)
     print_json(report)
 

@@ -7,6 +7,7 @@ training dataset against the number of notes.
 Every measurement runs in a fresh subprocess so its peak memory (VmHWM / ru_maxrss) is its own.
 The last line is one JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,16 @@ def synthetic_midi(rng: np.random.Generator, notes: int) -> bytes:
         body += _vlq(tick - last) + message
         last = tick
     body += b"\x00\xff\x2f\x00"  # end of track
-    return b"MThd" + (6).to_bytes(4, "big") + (0).to_bytes(2, "big") + (1).to_bytes(2, "big") + TICKS.to_bytes(2, "big") \
-        + b"MTrk" + len(body).to_bytes(4, "big") + bytes(body)
+    return (
+        b"MThd"
+        + (6).to_bytes(4, "big")
+        + (0).to_bytes(2, "big")
+        + (1).to_bytes(2, "big")
+        + TICKS.to_bytes(2, "big")
+        + b"MTrk"
+        + len(body).to_bytes(4, "big")
+        + bytes(body)
+    )
 
 
 def write_corpus(folder: Path, files: int, notes_per_file: int, seed: int = 0, bad_every: int = 500) -> int:
@@ -83,8 +92,12 @@ def _phase_ingest(args) -> dict:
 
     found = ingest([args.data], cache_dir=args.cache, workers=args.workers, keep_notes=not args.no_notes)
     return {
-        "files": len(found.files), "errors": len(found.errors), "notes": found.note_count, "parsed": found.parsed,
-        "cached": found.cached, "seconds": found.seconds,
+        "files": len(found.files),
+        "errors": len(found.errors),
+        "notes": found.note_count,
+        "parsed": found.parsed,
+        "cached": found.cached,
+        "seconds": found.seconds,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "worker_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
@@ -109,8 +122,12 @@ def _phase_dataset(args) -> dict:
         entries = []
         for i in range(files):
             path = _entry_path(Path(args.cache), f"{i:064x}")
-            _write_entry(path, pitch=rng.integers(36, 96, per_file).astype(np.uint8),
-                         step=rng.random(per_file, np.float32), duration=rng.random(per_file, np.float32))
+            _write_entry(
+                path,
+                pitch=rng.integers(36, 96, per_file).astype(np.uint8),
+                step=rng.random(per_file, np.float32),
+                duration=rng.random(per_file, np.float32),
+            )
             entries.append(CachedFile(f"f{i}", path, per_file))
         data, windows = stream_dataset(entries, cfg, shuffle=True, seed=0)
     else:
@@ -125,8 +142,13 @@ def _phase_dataset(args) -> dict:
         pass
     peak = proc_status_mb(os.getpid(), "VmHWM")
     materialised = windows * cfg.seq_length * (feature_count(cfg) + 1 + 3) * 4 / 2**20
-    return {"notes": files * per_file, "windows": windows, "added_mb": peak - before, "peak_mb": peak,
-            "materialised_windows_mb": materialised}
+    return {
+        "notes": files * per_file,
+        "windows": windows,
+        "added_mb": peak - before,
+        "peak_mb": peak,
+        "materialised_windows_mb": materialised,
+    }
 
 
 def _run_phase(*argv: str) -> dict:
@@ -174,31 +196,79 @@ def main() -> None:
             for label in ("first parse", "cached re-run"):
                 r = _run_phase("--phase", "ingest", "--data", str(data), "--cache", str(cache), *workers)
                 ingest_results.append({"files": n, "run": label, "write_seconds": written, **r})
-                ingest_rows.append([n, f"{notes:,}", label, r["parsed"], r["cached"], r["errors"], f"{r['seconds']:.1f}",
-                                    f"{n / r['seconds']:,.0f}", f"{r['peak_mb']:.0f}", f"{r['worker_peak_mb']:.0f}"])
+                ingest_rows.append(
+                    [
+                        n,
+                        f"{notes:,}",
+                        label,
+                        r["parsed"],
+                        r["cached"],
+                        r["errors"],
+                        f"{r['seconds']:.1f}",
+                        f"{n / r['seconds']:,.0f}",
+                        f"{r['peak_mb']:.0f}",
+                        f"{r['worker_peak_mb']:.0f}",
+                    ]
+                )
             if not keep:
                 shutil.rmtree(base, ignore_errors=True)
         print("\nIngestion (per-file .npz cache; peak = resident memory high-water mark)")
-        print(table(ingest_rows, ["files", "notes", "run", "parsed", "from cache", "bad", "s", "files/s",
-                                  "main peak MB", "worker peak MB"]))
+        print(
+            table(
+                ingest_rows,
+                [
+                    "files",
+                    "notes",
+                    "run",
+                    "parsed",
+                    "from cache",
+                    "bad",
+                    "s",
+                    "files/s",
+                    "main peak MB",
+                    "worker peak MB",
+                ],
+            )
+        )
 
         dataset_rows, dataset_results = [], []
         for notes in sorted(args.dataset_notes):
             for stream in (False, True):
                 cache = scratch / f"stream{notes}"
-                r = _run_phase("--phase", "dataset", "--notes", str(notes), "--cache", str(cache),
-                               *(["--stream"] if stream else []))
+                r = _run_phase(
+                    "--phase",
+                    "dataset",
+                    "--notes",
+                    str(notes),
+                    "--cache",
+                    str(cache),
+                    *(["--stream"] if stream else []),
+                )
                 shutil.rmtree(cache, ignore_errors=True)
                 r["pipeline"] = "streamed from cache" if stream else "in memory (index)"
                 dataset_results.append(r)
                 previous = next((p for p in reversed(dataset_results[:-1]) if p["pipeline"] == r["pipeline"]), None)
                 # The slope between sizes cancels the fixed cost of a tf.data pipeline: bytes per extra note.
-                slope = (r["added_mb"] - previous["added_mb"]) * 2**20 / (notes - previous["notes"]) if previous else None
-                dataset_rows.append([f"{notes:,}", f"{r['windows']:,}", r["pipeline"], f"{r['added_mb']:.0f}",
-                                     "-" if slope is None else f"{slope:.0f}", f"{r['materialised_windows_mb']:.0f}"])
+                slope = (
+                    (r["added_mb"] - previous["added_mb"]) * 2**20 / (notes - previous["notes"]) if previous else None
+                )
+                dataset_rows.append(
+                    [
+                        f"{notes:,}",
+                        f"{r['windows']:,}",
+                        r["pipeline"],
+                        f"{r['added_mb']:.0f}",
+                        "-" if slope is None else f"{slope:.0f}",
+                        f"{r['materialised_windows_mb']:.0f}",
+                    ]
+                )
         print("\nTraining dataset (tiny preset, seq 16, stride 1; memory added after importing TensorFlow)")
-        print(table(dataset_rows, ["notes", "windows", "pipeline", "added MB", "bytes per extra note",
-                                   "MB if windows were materialised"]))
+        print(
+            table(
+                dataset_rows,
+                ["notes", "windows", "pipeline", "added MB", "bytes per extra note", "MB if windows were materialised"],
+            )
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print_json({"benchmark": "ingest", "machine": machine(), "ingest": ingest_results, "dataset": dataset_results})

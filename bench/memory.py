@@ -12,6 +12,7 @@ from /proc/<pid>/status) after each stage:
 
     python bench/memory.py
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,17 @@ from pathlib import Path
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from common import machine, machine_line, print_json, proc_status_mb, table
-from startup import APP_IDLE, AUDIO, BUTTON, CHROMIUM, TIMEOUT_S, free_port, launch_browser, streamlit_server, wait_healthy
+from startup import (
+    APP_IDLE,
+    AUDIO,
+    BUTTON,
+    CHROMIUM,
+    TIMEOUT_S,
+    free_port,
+    launch_browser,
+    streamlit_server,
+    wait_healthy,
+)
 
 TARGET_GENERATE_MB = 300
 TARGET_TRAIN_MB = 1024
@@ -72,7 +83,9 @@ def measure(browser, log_path: Path | None = None) -> list[dict]:
             except Exception:
                 SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(SCREENSHOT), full_page=True)
-                print(f"failed after {len(stages)} stages; screenshot: {SCREENSHOT}; figures so far: {stages}", flush=True)
+                print(
+                    f"failed after {len(stages)} stages; screenshot: {SCREENSHOT}; figures so far: {stages}", flush=True
+                )
                 raise
     finally:
         context.close()
@@ -102,15 +115,30 @@ def train_on_page(page, port: int, pid: int, started: float) -> dict:
             break
         except PlaywrightTimeout:
             if time.perf_counter() > deadline:
-                stage = snapshot(pid, f"training a tiny model (Train page; unfinished after {TRAIN_TIMEOUT_S} s)", started)
-                return {**stage, "finished": False, "rss_before_mb": before, "rss_during_mb": during, "child_rss_mb": child}
+                stage = snapshot(
+                    pid, f"training a tiny model (Train page; unfinished after {TRAIN_TIMEOUT_S} s)", started
+                )
+                return {
+                    **stage,
+                    "finished": False,
+                    "rss_before_mb": before,
+                    "rss_during_mb": during,
+                    "child_rss_mb": child,
+                }
     if "failed" in outcome.inner_text():
         raise RuntimeError("training failed in the app: " + outcome.inner_text())
     page.wait_for_selector(APP_IDLE)
     time.sleep(3)  # a settle time for the reader thread and the freed buffers, not a wait for the app
     stage = snapshot(pid, "trained a tiny model (Train page)", started)
-    return {**stage, "finished": True, "rss_before_mb": before, "rss_during_mb": during, "child_rss_mb": child,
-            "rss_after_mb": stage["rss_mb"], "tensorflow_loaded_during": tf_during}
+    return {
+        **stage,
+        "finished": True,
+        "rss_before_mb": before,
+        "rss_during_mb": during,
+        "child_rss_mb": child,
+        "rss_after_mb": stage["rss_mb"],
+        "tensorflow_loaded_during": tf_during,
+    }
 
 
 def children_rss_mb(pid: int) -> float:
@@ -159,22 +187,39 @@ def main(argv: list[str] | None = None) -> dict:
         if target:
             limit, extra_ok = target
             verdict = f"< {limit} MB: " + ("met" if s["peak_mb"] < limit and extra_ok else "NOT met")
-        rows.append([s["stage"], f"{s['peak_mb']:.0f}", f"{s['rss_mb']:.0f}", "yes" if s["tensorflow_loaded"] else "no", f"{s['at_s']:.1f}", verdict])
+        rows.append(
+            [
+                s["stage"],
+                f"{s['peak_mb']:.0f}",
+                f"{s['rss_mb']:.0f}",
+                "yes" if s["tensorflow_loaded"] else "no",
+                f"{s['at_s']:.1f}",
+                verdict,
+            ]
+        )
     print()
     print(table(rows, ["server after", "peak RSS MB (VmHWM)", "RSS now MB", "TensorFlow loaded", "at s", "target"]))
     summary = {
-        "benchmark": "memory", "machine": machine(), "stages": stages,
-        "generate_peak_mb": generated["peak_mb"], "generate_tensorflow_loaded": generated["tensorflow_loaded"],
-        "train_peak_mb": trained["peak_mb"], "train_finished": trained["finished"],
+        "benchmark": "memory",
+        "machine": machine(),
+        "stages": stages,
+        "generate_peak_mb": generated["peak_mb"],
+        "generate_tensorflow_loaded": generated["tensorflow_loaded"],
+        "train_peak_mb": trained["peak_mb"],
+        "train_finished": trained["finished"],
         "generate_target_met": generated["peak_mb"] < TARGET_GENERATE_MB and not generated["tensorflow_loaded"],
         "train_target_met": trained["peak_mb"] < TARGET_TRAIN_MB and trained["finished"],
     }
     if trained.get("finished"):
-        print(f"server RSS around the Train-page run: before {trained['rss_before_mb']:.0f} MB, during (max) "
-              f"{trained['rss_during_mb']:.0f} MB, after {trained['rss_after_mb']:.0f} MB; training process up to "
-              f"{trained['child_rss_mb']:.0f} MB; TensorFlow in the server: {'yes' if trained['tensorflow_loaded_during'] or trained['tensorflow_loaded'] else 'no'}")
+        print(
+            f"server RSS around the Train-page run: before {trained['rss_before_mb']:.0f} MB, during (max) "
+            f"{trained['rss_during_mb']:.0f} MB, after {trained['rss_after_mb']:.0f} MB; training process up to "
+            f"{trained['child_rss_mb']:.0f} MB; TensorFlow in the server: {'yes' if trained['tensorflow_loaded_during'] or trained['tensorflow_loaded'] else 'no'}"
+        )
         summary.update({k: trained[k] for k in ("rss_before_mb", "rss_during_mb", "rss_after_mb", "child_rss_mb")})
-        summary["after_target_met"] = trained["rss_after_mb"] < trained["rss_before_mb"] + 100 and not trained["tensorflow_loaded"]
+        summary["after_target_met"] = (
+            trained["rss_after_mb"] < trained["rss_before_mb"] + 100 and not trained["tensorflow_loaded"]
+        )
     print_json(summary)
     return summary
 

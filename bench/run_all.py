@@ -6,6 +6,7 @@
 
 Each benchmark's own output (its detailed tables) is shown as it runs and kept in bench/results/<name>.log.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,18 @@ def summary_rows(results: dict) -> list[list[str]]:
     c = (results.get("generation") or {}).get("presets", {}).get("chorale")
     if c:
         rows += [
-            ["generation (chorale net)", "(a) / (c) ms/note (1 stream)", f"{c['predict_ms_per_note_1']:.1f} / {c['numpy_ms_per_note_1']:.3f}", ""],
-            ["", "(c) speed-up over (a); 8÷1 time", f"{c['speedup_predict_over_numpy_1']:.0f}×; {c['numpy_ratio_8_over_1']:.2f}×", ""],
+            [
+                "generation (chorale net)",
+                "(a) / (c) ms/note (1 stream)",
+                f"{c['predict_ms_per_note_1']:.1f} / {c['numpy_ms_per_note_1']:.3f}",
+                "",
+            ],
+            [
+                "",
+                "(c) speed-up over (a); 8÷1 time",
+                f"{c['speedup_predict_over_numpy_1']:.0f}×; {c['numpy_ratio_8_over_1']:.2f}×",
+                "",
+            ],
         ]
     t = results.get("training")
     if t:
@@ -76,7 +87,12 @@ def summary_rows(results: dict) -> list[list[str]]:
             ["training (tutorial net)", "s/epoch (a) / (b)", f"{a['epoch_s']:.2f} / {b['epoch_s']:.2f}", ""],
             ["", "target notes/s (a) / (b)", f"{a['target_notes_per_s']:,.0f} / {b['target_notes_per_s']:,.0f}", ""],
             ["", "(b) throughput ÷ (a)", f"{t['speedup_target_notes']:.1f}×", "≥ 2×"],
-            ["", "held-out pitch CE (a) / (b), nats", f"{a['val_pitch_ce']:.3f} / {b['val_pitch_ce']:.3f}", "(b) ≤ (a)"],
+            [
+                "",
+                "held-out pitch CE (a) / (b), nats",
+                f"{a['val_pitch_ce']:.3f} / {b['val_pitch_ce']:.3f}",
+                "(b) ≤ (a)",
+            ],
             ["", "peak RSS (a) / (b), MB", f"{a['peak_rss_mb']:.0f} / {b['peak_rss_mb']:.0f}", ""],
         ]
     s = results.get("startup")
@@ -88,18 +104,33 @@ def summary_rows(results: dict) -> list[list[str]]:
     m = results.get("memory")
     if m:
         rows += [
-            ["memory (server VmHWM)", "Home + default-model generation, MB", f"{m['generate_peak_mb']:.0f}"
-             + (" (TensorFlow loaded!)" if m["generate_tensorflow_loaded"] else " (no TensorFlow)"), "< 300"],
-            ["", "… + tiny model trained on the Train page, MB", f"{m['train_peak_mb']:.0f}"
-             + ("" if m.get("train_finished", True) else " (training unfinished)"), "< 1024"],
+            [
+                "memory (server VmHWM)",
+                "Home + default-model generation, MB",
+                f"{m['generate_peak_mb']:.0f}"
+                + (" (TensorFlow loaded!)" if m["generate_tensorflow_loaded"] else " (no TensorFlow)"),
+                "< 300",
+            ],
+            [
+                "",
+                "… + tiny model trained on the Train page, MB",
+                f"{m['train_peak_mb']:.0f}" + ("" if m.get("train_finished", True) else " (training unfinished)"),
+                "< 1024",
+            ],
         ]
     i = results.get("ingest")
     if i and i.get("ingest"):
         largest = max(r["files"] for r in i["ingest"])
         for r in i["ingest"]:
             if r["files"] == largest:
-                rows.append(["ingest" if r["run"] == "first parse" else "", f"{largest:,} files, {r['run']}, files/s",
-                             f"{r['files'] / r['seconds']:,.0f}", ""])
+                rows.append(
+                    [
+                        "ingest" if r["run"] == "first parse" else "",
+                        f"{largest:,} files, {r['run']}, files/s",
+                        f"{r['files'] / r['seconds']:,.0f}",
+                        "",
+                    ]
+                )
     return rows
 
 
@@ -120,8 +151,15 @@ def main(argv: list[str] | None = None) -> dict:
     failed = [name for name, result in results.items() if result is None]
     if failed:
         print("Failed: " + ", ".join(failed))
-    summary = {"benchmark": "all", "date": date, "machine": machine(), "quick": args.quick,
-               "seconds": time.perf_counter() - started, "failed": failed, "results": results}
+    summary = {
+        "benchmark": "all",
+        "date": date,
+        "machine": machine(),
+        "quick": args.quick,
+        "seconds": time.perf_counter() - started,
+        "failed": failed,
+        "results": results,
+    }
     (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     print_json(summary)
     if failed:

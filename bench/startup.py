@@ -12,6 +12,7 @@ each repeat gets a fresh browser context. Waits are on the app's own state, neve
 
     python bench/startup.py [--repeats 3] [--quick]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,13 @@ from pathlib import Path
 from common import ROOT, machine, machine_line, print_json, table
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 BUTTON = "Generate with the default model"
 AUDIO = '[data-testid="stAudio"], audio'
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -57,9 +64,21 @@ st.navigation([home, st.Page(lambda: st.title("other"), title="Other", url_path=
 
 def streamlit_command(port: int, script: Path = ROOT / "app.py") -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", str(script),
-        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
     ]
 
 
@@ -67,7 +86,9 @@ def streamlit_command(port: int, script: Path = ROOT / "app.py") -> list[str]:
 def streamlit_server(port: int, log_path: Path | None = None, script: Path = ROOT / "app.py"):
     """A fresh server process in its own process group; stopped (by its own id) on exit."""
     log = open(log_path, "w") if log_path else subprocess.DEVNULL
-    server = subprocess.Popen(streamlit_command(port, script), cwd=script.parent, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        streamlit_command(port, script), cwd=script.parent, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         yield server
     finally:
@@ -156,7 +177,9 @@ def main(argv: list[str] | None = None) -> dict:
         browser = launch_browser(playwright)
         try:
             for repeat in range(args.repeats):
-                run = measure_once(browser, generate=True, log_path=log_dir / f"startup-{repeat}.log" if log_dir else None)
+                run = measure_once(
+                    browser, generate=True, log_path=log_dir / f"startup-{repeat}.log" if log_dir else None
+                )
                 bare = measure_once(browser, generate=False, script=bare_app)
                 run["bare_streamlit_up_s"], run["bare_streamlit_home_s"] = bare["server_up_s"], bare["home_s"]
                 runs.append(run)
@@ -168,19 +191,33 @@ def main(argv: list[str] | None = None) -> dict:
     ours_over_bare = statistics.median(run["home_s"] - run["bare_streamlit_home_s"] for run in runs)
     rows = [
         ["server answers /_stcore/health", f"{medians['server_up_s']:.2f}", ""],
-        ["Home served and finished running", f"{medians['home_s']:.2f}", f"< {TARGET_HOME_S:.0f} s: " + ("met" if medians["home_s"] < TARGET_HOME_S else "NOT met")],
+        [
+            "Home served and finished running",
+            f"{medians['home_s']:.2f}",
+            f"< {TARGET_HOME_S:.0f} s: " + ("met" if medians["home_s"] < TARGET_HOME_S else "NOT met"),
+        ],
         ["  bare Streamlit app, same measure (baseline)", f"{medians['bare_streamlit_home_s']:.2f}", ""],
         ["  musicrnn's own share (Home − bare, per run)", f"{ours_over_bare:.2f}", ""],
-        [f"first '{BUTTON}' click → audio", f"{medians['first_generation_s']:.2f}",
-         f"< {TARGET_GENERATE_S:.0f} s: " + ("met" if medians["first_generation_s"] < TARGET_GENERATE_S else "NOT met")],
+        [
+            f"first '{BUTTON}' click → audio",
+            f"{medians['first_generation_s']:.2f}",
+            f"< {TARGET_GENERATE_S:.0f} s: "
+            + ("met" if medians["first_generation_s"] < TARGET_GENERATE_S else "NOT met"),
+        ],
         ["  … and the run finished", f"{medians['first_generation_run_finished_s']:.2f}", ""],
     ]
     print()
     print(table(rows, ["from a fresh `streamlit run app.py`", f"seconds (median of {len(runs)})", "target"]))
-    summary = {"benchmark": "startup", "machine": machine(), "repeats": len(runs), **medians,
-               "home_over_bare_s": ours_over_bare, "runs": runs,
-               "home_target_met": medians["home_s"] < TARGET_HOME_S,
-               "generation_target_met": medians["first_generation_s"] < TARGET_GENERATE_S}
+    summary = {
+        "benchmark": "startup",
+        "machine": machine(),
+        "repeats": len(runs),
+        **medians,
+        "home_over_bare_s": ours_over_bare,
+        "runs": runs,
+        "home_target_met": medians["home_s"] < TARGET_HOME_S,
+        "generation_target_met": medians["first_generation_s"] < TARGET_GENERATE_S,
+    }
     print_json(summary)
     return summary
 

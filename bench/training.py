@@ -14,6 +14,7 @@ cross-entropy (nats) of the note after every window of L notes in the held-out f
 
     python bench/training.py [--files 100] [--epochs 5] [--quick]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,9 +26,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common import machine, machine_line, peak_rss_mb, print_json, table  # noqa: E402  (sets up the process)
-
 import numpy as np  # noqa: E402
+
+from common import machine, machine_line, peak_rss_mb, print_json, table  # noqa: E402  (sets up the process)
 
 VARIANTS = ("tutorial", "musicrnn")
 LABELS = {
@@ -209,13 +210,35 @@ def report(results: dict) -> dict:
     rows = []
     for name in VARIANTS:
         r = results[name]
-        rows.append([
-            LABELS[name], r["windows_per_epoch"], f"{r['epoch_s']:.2f}", f"{r['first_epoch_s']:.2f}",
-            f"{r['windows_per_s']:,.0f}", f"{r['target_notes_per_s']:,.0f}", f"{r['val_pitch_ce']:.3f}",
-            f"{r['rss_before_data_mb']:.0f}", f"{r['peak_rss_mb']:.0f}",
-        ])
-    print(table(rows, ["pipeline", "windows/epoch", "s/epoch", "1st epoch s", "windows/s", "target notes/s",
-                       "val pitch CE", "RSS before data MB", "peak RSS MB"]))
+        rows.append(
+            [
+                LABELS[name],
+                r["windows_per_epoch"],
+                f"{r['epoch_s']:.2f}",
+                f"{r['first_epoch_s']:.2f}",
+                f"{r['windows_per_s']:,.0f}",
+                f"{r['target_notes_per_s']:,.0f}",
+                f"{r['val_pitch_ce']:.3f}",
+                f"{r['rss_before_data_mb']:.0f}",
+                f"{r['peak_rss_mb']:.0f}",
+            ]
+        )
+    print(
+        table(
+            rows,
+            [
+                "pipeline",
+                "windows/epoch",
+                "s/epoch",
+                "1st epoch s",
+                "windows/s",
+                "target notes/s",
+                "val pitch CE",
+                "RSS before data MB",
+                "peak RSS MB",
+            ],
+        )
+    )
     speedup = b["target_notes_per_s"] / a["target_notes_per_s"]
     window_ratio = b["windows_per_s"] / a["windows_per_s"]
     print(
@@ -229,8 +252,16 @@ def report(results: dict) -> dict:
     )
     no_worse = b["val_pitch_ce"] <= a["val_pitch_ce"]
     checks = [
-        [f"(b) ≥ {TARGET_SPEEDUP:.0f}× the target-note throughput of (a)", f"{speedup:.1f}×", "met" if speedup >= TARGET_SPEEDUP else "NOT met"],
-        ["(b) validation loss no worse than (a)", f"{b['val_pitch_ce']:.3f} vs {a['val_pitch_ce']:.3f}", "met" if no_worse else "NOT met"],
+        [
+            f"(b) ≥ {TARGET_SPEEDUP:.0f}× the target-note throughput of (a)",
+            f"{speedup:.1f}×",
+            "met" if speedup >= TARGET_SPEEDUP else "NOT met",
+        ],
+        [
+            "(b) validation loss no worse than (a)",
+            f"{b['val_pitch_ce']:.3f} vs {a['val_pitch_ce']:.3f}",
+            "met" if no_worse else "NOT met",
+        ],
     ]
     print("\nTargets:")
     print(table(checks, ["target", "measured", ""]))
@@ -258,8 +289,16 @@ def main(argv: list[str] | None = None) -> dict | None:
         results[variant] = spawn(variant, args.files, args.epochs)
     print()
     ratios = report(results)
-    summary = {"benchmark": "training", "machine": machine(), "quick": args.quick, "files": args.files,
-               "epochs": args.epochs, "seconds": time.perf_counter() - started, **ratios, "variants": results}
+    summary = {
+        "benchmark": "training",
+        "machine": machine(),
+        "quick": args.quick,
+        "files": args.files,
+        "epochs": args.epochs,
+        "seconds": time.perf_counter() - started,
+        **ratios,
+        "variants": results,
+    }
     print_json(summary)
     return summary
 

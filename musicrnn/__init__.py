@@ -2,4 +2,5 @@
 
 The package never imports Streamlit, and TensorFlow only for training (musicrnn.model, musicrnn.train).
 """
+
 __version__ = "0.1.0"

@@ -1,4 +1,5 @@
 """Notes to sound: fluidsynth with pretty_midi's General MIDI soundfont, or a plain fallback synth."""
+
 from __future__ import annotations
 
 import io
@@ -74,7 +75,9 @@ def render(
 ) -> Rendered:
     """Render a note table (played by `program`) or a PrettyMIDI to WAV bytes, optionally only its start."""
     # A table with parts renders every part, each with its own instrument (`programs`, part id -> program).
-    pm = music if isinstance(music, pretty_midi.PrettyMIDI) else notes_to_midi(music, program=program, programs=programs)
+    pm = (
+        music if isinstance(music, pretty_midi.PrettyMIDI) else notes_to_midi(music, program=program, programs=programs)
+    )
     audio, warning = synthesize(pm, sample_rate)
     if max_seconds is not None:
         audio = audio[: int(max_seconds * sample_rate)]
@@ -100,4 +103,6 @@ def instrument_program(name_or_number: str | int) -> int:
     for name, program in gm_instruments().items():
         if name.lower() == wanted:
             return program
-    raise ValueError(f"unknown instrument {name_or_number!r} (use a General MIDI name such as 'Violin' or a number 0-127)")
+    raise ValueError(
+        f"unknown instrument {name_or_number!r} (use a General MIDI name such as 'Violin' or a number 0-127)"
+    )

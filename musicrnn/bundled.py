@@ -1,4 +1,5 @@
 """What ships with the package: the Bach chorale corpus and the default model."""
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,11 @@ def chorale_files() -> list[Path]:
 _background_read: Future | None = None
 _background_lock = threading.Lock()
 # The child lowers its own priority: a visitor's first click (generation, audio) must not wait for it.
-_CHILD_SCRIPT = ("import os, pathlib, pickle, sys; hasattr(os, 'nice') and os.nice(10); "
-                 "from musicrnn.bundled import _read_chorales; "
-                 "pathlib.Path(sys.argv[1]).write_bytes(pickle.dumps(_read_chorales()))")
+_CHILD_SCRIPT = (
+    "import os, pathlib, pickle, sys; hasattr(os, 'nice') and os.nice(10); "
+    "from musicrnn.bundled import _read_chorales; "
+    "pathlib.Path(sys.argv[1]).write_bytes(pickle.dumps(_read_chorales()))"
+)
 
 
 def _read_chorales() -> list[LoadedFile]:
@@ -60,8 +63,13 @@ def _read_in_child(result: Future) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="musicrnn-chorales-") as folder:
             out = Path(folder) / "chorales.pickle"
-            subprocess.run([sys.executable, "-c", _CHILD_SCRIPT, str(out)], cwd=Path(__file__).resolve().parents[1],
-                           check=True, capture_output=True, timeout=600)
+            subprocess.run(
+                [sys.executable, "-c", _CHILD_SCRIPT, str(out)],
+                cwd=Path(__file__).resolve().parents[1],
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
             result.set_result(pickle.loads(out.read_bytes()))  # our own child's output, not user data
     except Exception as exc:  # noqa: BLE001 - load_chorales() then reads the files itself
         result.set_exception(exc)

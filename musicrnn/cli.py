@@ -1,4 +1,5 @@
 """Command line: python -m musicrnn {inspect,train,generate,evaluate}."""
+
 from __future__ import annotations
 
 import argparse
@@ -35,40 +36,80 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a model")
     train.add_argument("--data", nargs="+", required=True, help="MIDI files, folders or zips")
     train.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
-    for flag, kind in (("epochs", int), ("seq-length", int), ("units", int), ("layers", int), ("batch-size", int),
-                       ("learning-rate", float), ("dropout", float), ("seed", int), ("window-stride", int)):
+    for flag, kind in (
+        ("epochs", int),
+        ("seq-length", int),
+        ("units", int),
+        ("layers", int),
+        ("batch-size", int),
+        ("learning-rate", float),
+        ("dropout", float),
+        ("seed", int),
+        ("window-stride", int),
+    ):
         train.add_argument(f"--{flag}", type=kind)
-    train.add_argument("--patience", type=int, help="stop when the validation loss has not improved for this many "
-                                                    "epochs (0 = off; default 3); the best epoch is always the model")
-    train.add_argument("--minutes", type=float, help="stop after this many minutes (the best epoch within them is kept)")
-    train.add_argument("--init-from", help="fine-tune: 'default' (the bundled model) or a .keras file; keeps its network "
-                                           "shape and lowers the learning rate unless --learning-rate is given")
-    train.add_argument("--include-drums", action="store_true",
-                       help="learn drum tracks too (their own part, written on MIDI channel 10)")
+    train.add_argument(
+        "--patience",
+        type=int,
+        help="stop when the validation loss has not improved for this many "
+        "epochs (0 = off; default 3); the best epoch is always the model",
+    )
+    train.add_argument(
+        "--minutes", type=float, help="stop after this many minutes (the best epoch within them is kept)"
+    )
+    train.add_argument(
+        "--init-from",
+        help="fine-tune: 'default' (the bundled model) or a .keras file; keeps its network "
+        "shape and lowers the learning rate unless --learning-rate is given",
+    )
+    train.add_argument(
+        "--include-drums",
+        action="store_true",
+        help="learn drum tracks too (their own part, written on MIDI channel 10)",
+    )
     train.add_argument("--out", required=True, help="where to write the .keras model")
     scale = train.add_argument_group("large corpora and distributed training (see docs/scale.md)")
     scale.add_argument("--workers", type=int, help="parsing processes (default: CPU count)")
     scale.add_argument("--cache", help="per-file note cache (default: $MUSICRNN_CACHE or ~/.cache/musicrnn/notes)")
     scale.add_argument("--no-cache", action="store_true", help="parse every file, write no cache")
-    scale.add_argument("--stream", action="store_true", help="stream windows from the cache instead of holding all notes")
-    scale.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
-                       help="tf.distribute: one device, all devices of this machine, or the machines in TF_CONFIG")
+    scale.add_argument(
+        "--stream", action="store_true", help="stream windows from the cache instead of holding all notes"
+    )
+    scale.add_argument(
+        "--strategy",
+        default="default",
+        choices=("default", "mirrored", "multiworker"),
+        help="tf.distribute: one device, all devices of this machine, or the machines in TF_CONFIG",
+    )
     scale.add_argument("--checkpoint-dir", help="back up every epoch here and resume from it when restarted")
     train.set_defaults(handler=cmd_train)
 
     usual = Sampling()  # the sampling flags' defaults are Sampling's own
     gen = commands.add_parser("generate", help="generate music (no TensorFlow needed)")
-    gen.add_argument("--recipe", help="regenerate a piece from its recipe: a JSON file or a MIDI file made by musicrnn "
-                                      "(its sampling settings replace the flags below)")
+    gen.add_argument(
+        "--recipe",
+        help="regenerate a piece from its recipe: a JSON file or a MIDI file made by musicrnn "
+        "(its sampling settings replace the flags below)",
+    )
     gen.add_argument("--model", help=".keras file (default: the bundled model)")
     gen.add_argument("--primer", help="MIDI file whose opening starts the piece")
     gen.add_argument("--primer-notes", type=int, default=PRIMER_NOTES)
     gen.add_argument("--notes", type=int, default=usual.n_notes)
-    gen.add_argument("--temperature", type=float, default=usual.temperature, help="pitch temperature (0 = likeliest pitch)")
-    gen.add_argument("--part-temperature", type=float, default=usual.part_temperature,
-                     help="models with parts: how freely each note's part is drawn (negative: same as --temperature)")
-    gen.add_argument("--rhythm-temperature", type=float, default=usual.rhythm_temperature,
-                     help="beats models: temperature of step and duration (0 = likeliest rhythm)")
+    gen.add_argument(
+        "--temperature", type=float, default=usual.temperature, help="pitch temperature (0 = likeliest pitch)"
+    )
+    gen.add_argument(
+        "--part-temperature",
+        type=float,
+        default=usual.part_temperature,
+        help="models with parts: how freely each note's part is drawn (negative: same as --temperature)",
+    )
+    gen.add_argument(
+        "--rhythm-temperature",
+        type=float,
+        default=usual.rhythm_temperature,
+        help="beats models: temperature of step and duration (0 = likeliest rhythm)",
+    )
     gen.add_argument("--bpm", type=float, default=usual.bpm, help="tempo of the piece (default: the primer's)")
     gen.add_argument("--top-k", type=int, default=usual.top_k)
     gen.add_argument("--top-p", type=float, default=usual.top_p)
@@ -76,26 +117,47 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--key", default=usual.key, help="e.g. C:major, A:minor")
     gen.add_argument("--pitch-range", default=f"{usual.pitch_low}-{usual.pitch_high}", help="LOW-HIGH MIDI pitches")
     _add_part_steering(gen)
-    gen.add_argument("--chord-snap", type=float, default=usual.chord_snap,
-                     help="seconds models only: steps shorter than this (s) become chords")
-    gen.add_argument("--grid", type=float, default=usual.step_grid,
-                     help="seconds models only: round times to this grid in seconds (0 = off)")
+    gen.add_argument(
+        "--chord-snap",
+        type=float,
+        default=usual.chord_snap,
+        help="seconds models only: steps shorter than this (s) become chords",
+    )
+    gen.add_argument(
+        "--grid",
+        type=float,
+        default=usual.step_grid,
+        help="seconds models only: round times to this grid in seconds (0 = off)",
+    )
     gen.add_argument("--variations", type=int, default=usual.variations)
     gen.add_argument("--instrument", default="Acoustic Grand Piano", help="General MIDI name or program number")
-    gen.add_argument("--instruments", default="",
-                     help="models with parts: a line-up for the voices (string quartet, the default; choir, organ, piano; own) and/or part=instrument "
-                          "pairs, e.g. 'Soprano=Flute,Bass voice=Cello'; other parts play the training data's own")
+    gen.add_argument(
+        "--instruments",
+        default="",
+        help="models with parts: a line-up for the voices (string quartet, the default; choir, organ, piano; own) and/or part=instrument "
+        "pairs, e.g. 'Soprano=Flute,Bass voice=Cello'; other parts play the training data's own",
+    )
     gen.add_argument("--out", required=True, help="output .mid (variations get -1, -2, … suffixes)")
     gen.add_argument("--wav", help="also render audio to this .wav")
     steer = gen.add_argument_group("steering (beats models)")
     steer.add_argument("--chords", help='chord progression, one chord per bar ("C G Am F") or with beats ("C:2 G:2")')
-    steer.add_argument("--chord-strength", type=float, default=1.0,
-                       help="0-1: below 1 boosts chord tones, 1 allows only chord tones (default)")
+    steer.add_argument(
+        "--chord-strength",
+        type=float,
+        default=1.0,
+        help="0-1: below 1 boosts chord tones, 1 allows only chord tones (default)",
+    )
     steer.add_argument("--rewrite", help="START-END beats of the --primer piece to resample (the rest is kept)")
-    steer.add_argument("--rewrite-unit", choices=("beats", "bars", "seconds"), default="beats",
-                       help="what --rewrite counts: beats (default) or seconds from the first note, or bars from the "
-                            "bar line it falls in (0 = that bar line), with the piece's first metre and tempo")
-    steer.add_argument("--candidates", type=int, default=4, help="rewrites to sample; the best (see --variations) are written")
+    steer.add_argument(
+        "--rewrite-unit",
+        choices=("beats", "bars", "seconds"),
+        default="beats",
+        help="what --rewrite counts: beats (default) or seconds from the first note, or bars from the "
+        "bar line it falls in (0 = that bar line), with the piece's first metre and tempo",
+    )
+    steer.add_argument(
+        "--candidates", type=int, default=4, help="rewrites to sample; the best (see --variations) are written"
+    )
     gen.set_defaults(handler=cmd_generate)
 
     harm = commands.add_parser("harmonize", help="write lower voices under a melody (no TensorFlow needed)")
@@ -123,8 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_part_steering(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--part-range", default="",
-                         help='models with parts: LOW-HIGH MIDI pitches per part, e.g. "Soprano=60-81,Bass voice=36-60"')
+    command.add_argument(
+        "--part-range",
+        default="",
+        help='models with parts: LOW-HIGH MIDI pitches per part, e.g. "Soprano=60-81,Bass voice=36-60"',
+    )
     command.add_argument("--part-key", default="", help='models with parts: a key per part, e.g. "Bass voice=A:minor"')
 
 
@@ -160,8 +225,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     overrides = {
         name: value
-        for name in ("epochs", "seq_length", "units", "layers", "batch_size", "learning_rate", "dropout", "seed", "window_stride",
-                     "patience")
+        for name in (
+            "epochs",
+            "seq_length",
+            "units",
+            "layers",
+            "batch_size",
+            "learning_rate",
+            "dropout",
+            "seed",
+            "window_stride",
+            "patience",
+        )
         if (value := getattr(args, name)) is not None
     }
     if args.minutes is not None:
@@ -176,14 +251,23 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ValueError("--stream reads notes from the cache; drop --no-cache")
     if args.init_from and (args.stream or args.strategy != "default"):  # before reading the data and TensorFlow
         raise ValueError("--init-from works with the default strategy, without --stream")
-    found = ingest(args.data, cache_dir=args.cache, workers=args.workers, keep_notes=not args.stream,
-                   use_cache=not args.no_cache, include_drums=args.include_drums)
+    found = ingest(
+        args.data,
+        cache_dir=args.cache,
+        workers=args.workers,
+        keep_notes=not args.stream,
+        use_cache=not args.no_cache,
+        include_drums=args.include_drums,
+    )
     for name, reason in found.errors:
         print(f"skipping {name}: {reason}", file=sys.stderr)
     if not found.files:
         raise ValueError("no usable MIDI files in " + ", ".join(args.data))
-    print(f"{len(found.files)} files, {found.note_count} notes ({found.parsed} parsed, {found.cached} from the cache, "
-          f"{found.seconds:.1f} s); preset {cfg.preset}", file=sys.stderr)
+    print(
+        f"{len(found.files)} files, {found.note_count} notes ({found.parsed} parsed, {found.cached} from the cache, "
+        f"{found.seconds:.1f} s); preset {cfg.preset}",
+        file=sys.stderr,
+    )
     print("loading TensorFlow…", file=sys.stderr)
     from .distributed import is_chief, make_strategy  # TensorFlow is imported only here
     from .train import train, train_streaming
@@ -209,11 +293,24 @@ def cmd_train(args: argparse.Namespace) -> int:
             result.save(Path(scratch) / Path(args.out).name)
         path = None
     why = stop_reason(result.early_stopped, result.timed_out, cfg.patience)
-    print(f"kept epoch {result.best_epoch} of {len(result.history)}, the one with the lowest validation loss ({why})",
-          file=sys.stderr)
-    print(json.dumps({"model": path, "best_epoch": result.best_epoch, "epochs_run": len(result.history),
-                      "early_stopped": result.early_stopped, "timed_out": result.timed_out,
-                      "final": result.final, "seconds": round(result.seconds, 1)}, indent=2))
+    print(
+        f"kept epoch {result.best_epoch} of {len(result.history)}, the one with the lowest validation loss ({why})",
+        file=sys.stderr,
+    )
+    print(
+        json.dumps(
+            {
+                "model": path,
+                "best_epoch": result.best_epoch,
+                "epochs_run": len(result.history),
+                "early_stopped": result.early_stopped,
+                "timed_out": result.timed_out,
+                "final": result.final,
+                "seconds": round(result.seconds, 1),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -223,7 +320,11 @@ def _print_progress(event: ProgressEvent) -> None:
     if event["kind"] == "batch":
         done = event["batch"] / max(1, event["batches"])
         bar = "#" * int(done * 30)
-        print(f"\repoch {event['epoch'] + 1}/{event['epochs']} [{bar:<30}] loss {event.get('loss', 0):.3f}", end="", file=sys.stderr)
+        print(
+            f"\repoch {event['epoch'] + 1}/{event['epochs']} [{bar:<30}] loss {event.get('loss', 0):.3f}",
+            end="",
+            file=sys.stderr,
+        )
     else:
         losses = "  ".join(f"{k} {v:.4f}" for k, v in event.items() if k.endswith("loss"))
         print(f"\repoch {event['epoch']}/{event['epochs']}  {losses}  ({event['elapsed']:.0f} s)", file=sys.stderr)
@@ -249,18 +350,35 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.recipe:
         recipe = load(args.recipe)
         if recipe.kind != "generate":  # its pieces are made (and written) by the Steer page, from its link
-            raise ValueError(f"{args.recipe}: this is the recipe of a {recipe.kind} piece: open its link on the Steer page")
+            raise ValueError(
+                f"{args.recipe}: this is the recipe of a {recipe.kind} piece: open its link on the Steer page"
+            )
         check_model(recipe, model_file)
         primer = primer_notes(recipe, midi_to_notes(args.primer) if args.primer else None)
         settings, program = recipe.sampling, recipe.program
-        args.chords, args.chord_strength = recipe.chords or args.chords, recipe.chord_strength if recipe.chords else args.chord_strength
+        args.chords, args.chord_strength = (
+            recipe.chords or args.chords,
+            recipe.chord_strength if recipe.chords else args.chord_strength,
+        )
     else:
         low, _, high = args.pitch_range.partition("-")
         settings = Sampling(
-            n_notes=args.notes, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, key=args.key,
-            pitch_low=int(low), pitch_high=int(high or 127), seed=args.seed, variations=args.variations,
-            chord_snap=args.chord_snap, step_grid=args.grid, rhythm_temperature=args.rhythm_temperature, bpm=args.bpm,
-            part_temperature=args.part_temperature, part_pitch_ranges=args.part_range, part_keys=args.part_key,
+            n_notes=args.notes,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            key=args.key,
+            pitch_low=int(low),
+            pitch_high=int(high or 127),
+            seed=args.seed,
+            variations=args.variations,
+            chord_snap=args.chord_snap,
+            step_grid=args.grid,
+            rhythm_temperature=args.rhythm_temperature,
+            bpm=args.bpm,
+            part_temperature=args.part_temperature,
+            part_pitch_ranges=args.part_range,
+            part_keys=args.part_key,
         )
         program = instrument_program(args.instrument)
         if args.primer and Path(args.primer).resolve().parent != CHORALES.resolve():
@@ -271,9 +389,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
         from .bundled import DEFAULT_MODEL
 
         recipe = Recipe(
-            model=model_id("file", model_file) if model_file is not None else model_id("default", DEFAULT_MODEL.read_bytes()),
-            primer=source, primer_notes=args.primer_notes, primer_hash=notes_hash(primer), sampling=settings, program=program,
-            chords=args.chords or "", chord_strength=args.chord_strength,
+            model=model_id("file", model_file)
+            if model_file is not None
+            else model_id("default", DEFAULT_MODEL.read_bytes()),
+            primer=source,
+            primer_notes=args.primer_notes,
+            primer_hash=notes_hash(primer),
+            sampling=settings,
+            program=program,
+            chords=args.chords or "",
+            chord_strength=args.chord_strength,
         )
     _warn_parts_ignored(model, args)
     if args.rewrite:
@@ -332,26 +457,35 @@ def _rewrite(model, args: argparse.Namespace, settings: Sampling):
         raise ValueError(f"--rewrite {args.rewrite!r}: give START-END in {args.rewrite_unit}, like 8-12") from None
     piece = midi_to_notes(args.primer)
     span = span_to_beats(span, args.rewrite_unit, **piece_metre(piece))
-    candidates = rewrite(model, piece, *span, candidates=args.candidates,
-                         settings=Sampling(**{**settings.to_dict(), "variations": 1}))
+    candidates = rewrite(
+        model, piece, *span, candidates=args.candidates, settings=Sampling(**{**settings.to_dict(), "variations": 1})
+    )
     for rank, candidate in enumerate(candidates, start=1):
-        print(f"candidate {rank}: {candidate.new_notes} new notes, score {candidate.score:.3f} nats/note", file=sys.stderr)
+        print(
+            f"candidate {rank}: {candidate.new_notes} new notes, score {candidate.score:.3f} nats/note", file=sys.stderr
+        )
     return [c.notes for c in candidates[: max(1, min(settings.variations, len(candidates)))]]
 
 
 def cmd_harmonize(args: argparse.Namespace) -> int:
     from .audio import instrument_program
+    from .evaluation.musical import harmony_report
     from .guide import harmonize, harmony_midi, melody_text, parse_melody, top_voice
     from .midi import midi_bytes, midi_to_notes
-    from .evaluation.musical import harmony_report
 
     if bool(args.melody) == bool(args.melody_file):
         raise ValueError("give the melody as --melody TEXT or --melody-file FILE (one of them)")
     melody = parse_melody(args.melody) if args.melody else top_voice(midi_to_notes(args.melody_file))
     model = _load_model(args.model)
-    settings = Sampling(seed=args.seed, variations=args.variations, temperature=args.temperature,
-                        rhythm_temperature=args.rhythm_temperature, bpm=args.bpm, part_pitch_ranges=args.part_range,
-                        part_keys=args.part_key)
+    settings = Sampling(
+        seed=args.seed,
+        variations=args.variations,
+        temperature=args.temperature,
+        rhythm_temperature=args.rhythm_temperature,
+        bpm=args.bpm,
+        part_pitch_ranges=args.part_range,
+        part_keys=args.part_key,
+    )
     _warn_parts_ignored(model, args)
     pieces = harmonize(model, melody, settings, bar_beats=args.bar_beats)
     harmony = instrument_program(args.instrument)
@@ -369,8 +503,11 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
 
 def _warn_parts_ignored(model, args: argparse.Namespace) -> None:
     if (args.part_range or args.part_key) and not getattr(model, "has_parts", False):
-        print("warning: this model has no parts, so --part-range and --part-key are ignored "
-              "(use --pitch-range and --key)", file=sys.stderr)
+        print(
+            "warning: this model has no parts, so --part-range and --part-key are ignored "
+            "(use --pitch-range and --key)",
+            file=sys.stderr,
+        )
 
 
 def _part_programs(model, pieces, text: str) -> dict[int, int] | None:
@@ -395,8 +532,8 @@ def _primer_from_file(path: str, count: int):
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .bundled import chorale_files, chorale_opening
-    from .evaluation.scores import baseline_cross_entropy, baseline_top1, model_scores, part_baselines, rhythm_baselines
     from .evaluation.musical import musical_comparison
+    from .evaluation.scores import baseline_cross_entropy, baseline_top1, model_scores, part_baselines, rhythm_baselines
 
     model = _load_model(args.model)
     data = _corpus(_good_files(args.data or [str(p) for p in chorale_files()], quiet=True))

@@ -1,4 +1,5 @@
 """Every knob of musicrnn in one dataclass, plus named presets."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -66,12 +67,12 @@ class Config:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "Config":
+    def from_dict(cls, values: dict[str, Any]) -> Config:
         """Build a Config, ignoring unknown keys so older/newer files still load."""
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
-    def replace(self, **changes: Any) -> "Config":
+    def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
 
     @property
@@ -88,15 +89,24 @@ class Config:
         """Outputs of the step and duration heads: a logit per rhythm class (beats), one number (seconds)."""
         return self.rhythm_classes if self.beats else 1
 
-    def validate(self) -> "Config":
+    def validate(self) -> Config:
         """Raise ValueError with a readable message for settings that cannot work."""
         problems = []
         if self.pitch_input not in PITCH_INPUTS:
             problems.append(f"pitch_input must be 'scaled' or 'embedding', not {self.pitch_input!r}")
         if self.time_unit not in TIME_UNITS:
             problems.append(f"time_unit must be 'seconds' or 'beats', not {self.time_unit!r}")
-        for name in ("seq_length", "units", "layers", "batch_size", "epochs", "window_stride", "embedding_dim",
-                     "beat_grid", "max_beats"):
+        for name in (
+            "seq_length",
+            "units",
+            "layers",
+            "batch_size",
+            "epochs",
+            "window_stride",
+            "embedding_dim",
+            "beat_grid",
+            "max_beats",
+        ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1")
         if not 0 <= self.transpose <= 12:

@@ -4,10 +4,11 @@ A window starting at note i feeds notes i … i+L-1 (exactly L notes) and is tra
 position t, the next note t+1; its last target is note i+L. Windows never cross a file boundary, and
 they are cut by index from per-file arrays, so memory grows with the number of notes, not notes × L.
 """
+
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,17 +19,35 @@ from .midi import DEFAULT_BPM, main_bpm
 from .parts import PART_CLASSES
 
 # One file's arrays in a Corpus (and in a cache entry, musicrnn.ingest), with their types.
-FILE_ARRAYS = {"pitch": np.int64, "step": np.float32, "duration": np.float32, "step_beats": np.float32,
-               "duration_beats": np.float32, "beat": np.float64, "bar_beat": np.float32, "bar_beats": np.float32,
-               "part": np.int64, "program": np.int64}
+FILE_ARRAYS = {
+    "pitch": np.int64,
+    "step": np.float32,
+    "duration": np.float32,
+    "step_beats": np.float32,
+    "duration_beats": np.float32,
+    "beat": np.float64,
+    "bar_beat": np.float32,
+    "bar_beats": np.float32,
+    "part": np.int64,
+    "program": np.int64,
+}
 
 
 def note_arrays(notes: pd.DataFrame) -> dict[str, np.ndarray]:
     """A note table as one Corpus file: FILE_ARRAYS, and "bpm", its main tempo (midi.main_bpm)."""
     beats = beat_timing(notes)
-    columns = {"pitch": notes["pitch"], "step": notes["step"], "duration": notes["duration"], "step_beats": beats.step,
-               "duration_beats": beats.duration, "beat": beats.beat, "bar_beat": beats.bar_beat, "bar_beats": beats.bar_beats,
-               "part": parts_of(notes), "program": notes["program"] if "program" in notes else np.zeros(len(notes))}
+    columns = {
+        "pitch": notes["pitch"],
+        "step": notes["step"],
+        "duration": notes["duration"],
+        "step_beats": beats.step,
+        "duration_beats": beats.duration,
+        "beat": beats.beat,
+        "bar_beat": beats.bar_beat,
+        "bar_beats": beats.bar_beats,
+        "part": parts_of(notes),
+        "program": notes["program"] if "program" in notes else np.zeros(len(notes)),
+    }
     arrays = {name: np.asarray(columns[name], kind) for name, kind in FILE_ARRAYS.items()}
     arrays["bpm"] = np.array(main_bpm(notes))
     return arrays
@@ -53,7 +72,7 @@ class Corpus:
     program: list[np.ndarray] = field(default_factory=list)  # each note's track's General MIDI program
 
     @classmethod
-    def from_tables(cls, tables: Sequence[tuple[str, pd.DataFrame]]) -> "Corpus":
+    def from_tables(cls, tables: Sequence[tuple[str, pd.DataFrame]]) -> Corpus:
         corpus = cls()
         for name, notes in tables:
             corpus.add(name, notes)
@@ -73,19 +92,26 @@ class Corpus:
         """File `index`'s times in the unit `cfg`'s model reads."""
         if not cfg.beats:
             return Timing.in_seconds(self.step[index], self.duration[index])
-        return Timing(self.step_beats[index], self.duration_beats[index], self.beat[index], self.bar_beat[index],
-                      self.bar_beats[index])
+        return Timing(
+            self.step_beats[index],
+            self.duration_beats[index],
+            self.beat[index],
+            self.bar_beat[index],
+            self.bar_beats[index],
+        )
 
-    def subset(self, indices: Sequence[int]) -> "Corpus":
+    def subset(self, indices: Sequence[int]) -> Corpus:
         return Corpus(**{f.name: [getattr(self, f.name)[i] for i in indices] for f in fields(self)})
 
-    def split_by_name(self, names: Collection[str]) -> tuple["Corpus", "Corpus"]:
+    def split_by_name(self, names: Collection[str]) -> tuple[Corpus, Corpus]:
         """(the other files, the files named in `names`), e.g. a run's training and held-out files."""
         chosen = set(names)
-        return (self.subset([i for i, name in enumerate(self.names) if name not in chosen]),
-                self.subset([i for i, name in enumerate(self.names) if name in chosen]))
+        return (
+            self.subset([i for i, name in enumerate(self.names) if name not in chosen]),
+            self.subset([i for i, name in enumerate(self.names) if name in chosen]),
+        )
 
-    def split_held_out(self, facts: Mapping) -> tuple["Corpus", "Corpus"]:
+    def split_held_out(self, facts: Mapping) -> tuple[Corpus, Corpus]:
         """(training files, held-out files) of a run, by the "val_files" its facts name (a saved model's info,
         or training_facts.record). A run that names none held nothing out: every file is a training file."""
         return self.split_by_name(facts.get("val_files") or [])
@@ -125,8 +151,12 @@ class Corpus:
             chosen = part == value
             pitches, programs = pitch[chosen], program[chosen]
             summary[str(int(value))] = {
-                "notes": int(chosen.sum()), "low": int(np.percentile(pitches, 5)), "high": int(np.percentile(pitches, 95)),
-                "min": int(pitches.min()), "max": int(pitches.max()), "program": int(np.bincount(programs).argmax()),
+                "notes": int(chosen.sum()),
+                "low": int(np.percentile(pitches, 5)),
+                "high": int(np.percentile(pitches, 95)),
+                "min": int(pitches.min()),
+                "max": int(pitches.max()),
+                "program": int(np.bincount(programs).argmax()),
             }
         return summary
 
@@ -249,13 +279,21 @@ def flatten(corpus: Corpus, cfg: Config) -> FlatArrays:
     pairs = window_starts(corpus.lengths, cfg.seq_length, cfg.window_stride)
     if not len(corpus):
         target = np.zeros(0, np.int32) if cfg.beats else np.zeros((0, 1), np.float32)
-        return FlatArrays(np.zeros(0, np.int32), np.zeros((0, 1), np.float32), target, target, np.zeros(0, np.int64),
-                          np.zeros(0, np.int32) if cfg.parts else None)
+        return FlatArrays(
+            np.zeros(0, np.int32),
+            np.zeros((0, 1), np.float32),
+            target,
+            target,
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int32) if cfg.parts else None,
+        )
     timings = [corpus.timing(i, cfg) for i in range(len(corpus))]
     targets = [time_targets(t, cfg) for t in timings]
     return FlatArrays(
         pitch=np.concatenate(corpus.pitch).astype(np.int32),
-        numeric=np.concatenate([encode_timed(p, t, cfg, part) for p, t, part in zip(corpus.pitch, timings, corpus.part)]),
+        numeric=np.concatenate(
+            [encode_timed(p, t, cfg, part) for p, t, part in zip(corpus.pitch, timings, corpus.part)]
+        ),
         step_target=np.concatenate([s for s, _ in targets]),
         duration_target=np.concatenate([d for _, d in targets]),
         starts=offsets[pairs[:, 0]] + pairs[:, 1] if len(pairs) else np.zeros(0, np.int64),
@@ -268,8 +306,11 @@ def window_batch(flat: FlatArrays, starts: np.ndarray, seq_length: int) -> tuple
     for the in-memory pipeline, the streamed one (musicrnn.ingest) and evaluation."""
     index = starts[:, None] + np.arange(seq_length, dtype=np.int64)[None, :]  # starts are int64 (see flatten)
     inputs = {"pitch_input": _gather(flat.pitch, index), "features": _gather(flat.numeric, index)}
-    targets = {"pitch": _gather(flat.pitch, index + 1), "step": _gather(flat.step_target, index + 1),
-               "duration": _gather(flat.duration_target, index + 1)}
+    targets = {
+        "pitch": _gather(flat.pitch, index + 1),
+        "step": _gather(flat.step_target, index + 1),
+        "duration": _gather(flat.duration_target, index + 1),
+    }
     if flat.part is not None:
         targets["part"] = _gather(flat.part, index + 1)
     return inputs, targets
@@ -292,8 +333,11 @@ def transpose_windows(inputs: dict, targets: dict, batch_index, semitones: int, 
     import tensorflow as tf
 
     shift = tf.random.stateless_uniform(
-        [tf.shape(inputs["pitch_input"])[0], 1], seed=tf.stack([tf.constant(seed, tf.int64), tf.cast(batch_index, tf.int64)]),
-        minval=-semitones, maxval=semitones + 1, dtype=tf.int32,
+        [tf.shape(inputs["pitch_input"])[0], 1],
+        seed=tf.stack([tf.constant(seed, tf.int64), tf.cast(batch_index, tf.int64)]),
+        minval=-semitones,
+        maxval=semitones + 1,
+        dtype=tf.int32,
     )
     input_shift, target_shift = shift, shift
     if "part" in targets:
@@ -313,8 +357,11 @@ def make_tf_dataset(corpus: Corpus, cfg: Config, shuffle: bool, seed: int | None
     if len(flat.starts) == 0:
         raise ValueError(f"no file has more than {cfg.seq_length} notes; use shorter sequences or longer files")
     constants = FlatArrays(
-        pitch=tf.constant(flat.pitch), numeric=tf.constant(flat.numeric), step_target=tf.constant(flat.step_target),
-        duration_target=tf.constant(flat.duration_target), starts=flat.starts,
+        pitch=tf.constant(flat.pitch),
+        numeric=tf.constant(flat.numeric),
+        step_target=tf.constant(flat.step_target),
+        duration_target=tf.constant(flat.duration_target),
+        starts=flat.starts,
         part=None if flat.part is None else tf.constant(flat.part),
     )
 
@@ -343,5 +390,6 @@ def augment(data, cfg: Config, seed: int | None):
     import tensorflow as tf
 
     seed_value = 0 if seed is None else int(seed)
-    return data.enumerate().map(lambda i, batch: transpose_windows(*batch, i, cfg.transpose, seed_value),
-                                num_parallel_calls=tf.data.AUTOTUNE)
+    return data.enumerate().map(
+        lambda i, batch: transpose_windows(*batch, i, cfg.transpose, seed_value), num_parallel_calls=tf.data.AUTOTUNE
+    )

@@ -6,6 +6,7 @@ worker training therefore runs the loop that TensorFlow's "custom training loop 
 guide describes: `strategy.run` for each step, gradients all-reduced by the Keras optimizer. It drives the same
 Keras callbacks as `fit` (progress, stop, BackupAndRestore), so the rest of the code sees no difference.
 """
+
 from __future__ import annotations
 
 import json
@@ -78,8 +79,15 @@ def backup_callback(checkpoint_dir: str | Path) -> keras.callbacks.BackupAndRest
     return kind(str(checkpoint_dir), save_freq="epoch", double_checkpoint=True)
 
 
-def fit_with_strategy_run(model: keras.Model, cfg: Config, strategy, train_data, val_data, steps: int,
-                          callbacks: list[keras.callbacks.Callback]) -> None:
+def fit_with_strategy_run(
+    model: keras.Model,
+    cfg: Config,
+    strategy,
+    train_data,
+    val_data,
+    steps: int,
+    callbacks: list[keras.callbacks.Callback],
+) -> None:
     """`model.fit(train_data, validation_data=val_data, epochs=cfg.epochs, callbacks=callbacks)` for strategies
     that fit cannot handle. Logs carry fit's names (loss, pitch_loss, …, val_loss, …) as epoch means."""
     train_step, val_step = _step_functions(model, cfg, strategy)
@@ -164,14 +172,17 @@ def _step_functions(model: keras.Model, cfg: Config, strategy):
 def _agreed_initial_epoch(strategy, epoch: int) -> int:
     """The epoch every worker resumes from; workers that restored different backups would wait on each other
     forever, so they stop with a clear message instead."""
+
     @tf.function
     def gather_epochs():
         return strategy.gather(strategy.run(lambda: tf.constant([epoch], tf.int32)), axis=0)
 
     epochs = sorted(set(np.asarray(gather_epochs()).tolist()))
     if len(epochs) > 1:
-        raise ValueError(f"the workers restored different epochs from --checkpoint-dir ({epochs}); every worker "
-                         "must see the same checkpoint folder (a shared file system)")
+        raise ValueError(
+            f"the workers restored different epochs from --checkpoint-dir ({epochs}); every worker "
+            "must see the same checkpoint folder (a shared file system)"
+        )
     return epochs[0]
 
 

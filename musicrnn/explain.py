@@ -4,6 +4,7 @@ The page walks through the pipeline on one file: its notes, one training window 
 the network's layers with their parameter counts, what it predicts for that window (and how the sampling
 controls reshape that prediction), and what its loss numbers mean next to simple baselines.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -14,10 +15,10 @@ import pandas as pd
 
 from .config import Config
 from .dataset import Corpus, flatten
+from .evaluation.scores import baseline_cross_entropy, baseline_top1, log_softmax, model_scores
 from .features import class_beats, clip_times, rhythm_class, timing_of
 from .generate import Sampling, allowed_pitches, sampling_distribution
 from .parts import PART_CLASSES, PART_NAMES
-from .evaluation.scores import baseline_cross_entropy, baseline_top1, log_softmax, model_scores
 from .theory import PITCH_CLASSES, note_name
 
 RICH_FEATURES = ("log(1 + step)", "log(1 + duration)", "same chord?", "interval / 12", "chord size / 4")
@@ -26,6 +27,7 @@ PLAIN_FEATURES = ("step (s)", "duration (s)")
 
 
 # ---- 1-2. a file and one training window --------------------------------------------------------------------
+
 
 @dataclass
 class Window:
@@ -55,7 +57,9 @@ def training_window(notes: pd.DataFrame, start: int, cfg: Config) -> Window:
     """The training window starting at note `start`: notes start … start+L-1 and target note start+L."""
     count = window_count(notes, cfg.seq_length)
     if count == 0:
-        raise ValueError(f"the file has {len(notes)} notes: a window needs {cfg.seq_length + 1} (L = {cfg.seq_length} plus the target)")
+        raise ValueError(
+            f"the file has {len(notes)} notes: a window needs {cfg.seq_length + 1} (L = {cfg.seq_length} plus the target)"
+        )
     if not 0 <= start < count:
         raise ValueError(f"a window can start at note 0 to {count - 1}, not {start}")
     notes = notes.reset_index(drop=True)
@@ -89,6 +93,7 @@ def window_table(window: Window, cfg: Config) -> pd.DataFrame:
 
 # ---- 3. the model ------------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Layer:
     name: str
@@ -103,13 +108,21 @@ def model_layers(model) -> list[Layer]:
     names = feature_names(cfg)
     layers = [Layer("pitch", "input", "one MIDI pitch (0-127) per note", 0)]
     if cfg.pitch_input == "embedding":
-        layers.append(Layer("pitch embedding", "layer", f"{cfg.embedding_dim} learned numbers per pitch",
-                            PITCH_CLASSES * cfg.embedding_dim))
+        layers.append(
+            Layer(
+                "pitch embedding",
+                "layer",
+                f"{cfg.embedding_dim} learned numbers per pitch",
+                PITCH_CLASSES * cfg.embedding_dim,
+            )
+        )
         width = cfg.embedding_dim
     else:
         layers.append(Layer("pitch / 128", "layer", "pitch scaled to 0-1 (the tutorial's input)", 0))
         width = 1
-    shown = [n for n in names if not n.startswith("part: ")] + (["its part (one of 21, as 21 zeros and ones)"] if cfg.parts else [])
+    shown = [n for n in names if not n.startswith("part: ")] + (
+        ["its part (one of 21, as 21 zeros and ones)"] if cfg.parts else []
+    )
     layers.append(Layer("features", "input", f"{len(names)} numbers per note: " + ", ".join(shown), 0))
     layers.append(Layer("concatenate", "layer", f"{width + len(names)} numbers per note", 0))
     for index, weights in enumerate(model.lstms, start=1):
@@ -118,7 +131,9 @@ def model_layers(model) -> list[Layer]:
         dropout = f"; dropout {cfg.dropout:.0%} in training" if cfg.dropout > 0 else ""
         layers.append(Layer(f"LSTM {index}", "layer", f"{units} units with memory{dropout}", int(size)))
     units = model.lstms[-1].recurrent.shape[0]
-    layers.append(Layer("pitch head", "head", "a score per pitch → probabilities", units * PITCH_CLASSES + PITCH_CLASSES))
+    layers.append(
+        Layer("pitch head", "head", "a score per pitch → probabilities", units * PITCH_CLASSES + PITCH_CLASSES)
+    )
     if cfg.beats:
         classes = cfg.rhythm_classes
         grid = f"a score per 1/{cfg.beat_grid} beat up to {cfg.max_beats} beats"
@@ -128,15 +143,26 @@ def model_layers(model) -> list[Layer]:
         layers.append(Layer("step head", "head", "seconds to the next note", units + 1))
         layers.append(Layer("duration head", "head", "length of the next note (s)", units + 1))
     if cfg.parts:
-        layers.append(Layer("part head", "head", "which part plays the next note: a score per part",
-                            units * PART_CLASSES + PART_CLASSES))
+        layers.append(
+            Layer(
+                "part head",
+                "head",
+                "which part plays the next note: a score per part",
+                units * PART_CLASSES + PART_CLASSES,
+            )
+        )
     return layers
 
 
 def layers_table(model) -> pd.DataFrame:
     layers = model_layers(model)
-    return pd.DataFrame({"layer": [l.name for l in layers], "what it does": [l.detail for l in layers],
-                         "parameters": [l.parameters for l in layers]})
+    return pd.DataFrame(
+        {
+            "layer": [l.name for l in layers],
+            "what it does": [l.detail for l in layers],
+            "parameters": [l.parameters for l in layers],
+        }
+    )
 
 
 def model_dot(model) -> str:
@@ -175,6 +201,7 @@ def model_dot(model) -> str:
 
 # ---- 4. a prediction ------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Prediction:
     """What the network predicts after reading a window, next to what really came."""
@@ -210,6 +237,7 @@ def predict(model, window: Window) -> Prediction:
     cfg = model.cfg
     target = timing_of(window.target.to_frame().T, cfg)
     if cfg.beats:
+
         def likeliest(head: str) -> float:
             return float(class_beats(out[head][0, -1].argmax(), cfg))
 
@@ -218,11 +246,22 @@ def predict(model, window: Window) -> Prediction:
 
         times = likeliest("step"), likeliest("duration"), snapped(target.step), snapped(target.duration)
     else:
-        times = (float(out["step"][0, -1, 0]), float(out["duration"][0, -1, 0]),
-                 float(clip_times(target.step, cfg)[0]), float(clip_times(target.duration, cfg)[0]))
-    return Prediction(logits=logits, probs=np.exp(log_softmax(logits)), step=times[0], duration=times[1],
-                      true_pitch=int(window.target["pitch"]), true_step=times[2], true_duration=times[3],
-                      unit="beats" if cfg.beats else "s")
+        times = (
+            float(out["step"][0, -1, 0]),
+            float(out["duration"][0, -1, 0]),
+            float(clip_times(target.step, cfg)[0]),
+            float(clip_times(target.duration, cfg)[0]),
+        )
+    return Prediction(
+        logits=logits,
+        probs=np.exp(log_softmax(logits)),
+        step=times[0],
+        duration=times[1],
+        true_pitch=int(window.target["pitch"]),
+        true_step=times[2],
+        true_duration=times[3],
+        unit="beats" if cfg.beats else "s",
+    )
 
 
 def reshaped(prediction: Prediction, settings: Sampling) -> np.ndarray:
@@ -251,6 +290,7 @@ def distribution_entropy(probs: np.ndarray) -> float:
 
 # ---- 5. what the loss means -----------------------------------------------------------------------------------
 
+
 @dataclass
 class LossNumbers:
     model: dict  # evaluation.scores.model_scores on the file
@@ -264,7 +304,11 @@ def loss_numbers(model, name: str, notes: pd.DataFrame, reference: Corpus) -> Lo
     """The model's pitch cross-entropy on one file next to uniform, unigram and bigram guessing, the
     baselines fitted on `reference` without that file (a baseline must not have seen what it predicts)."""
     evaluation = Corpus.from_tables([(name, notes)])
-    others = reference.subset([i for i, other in enumerate(reference.names) if other != name]) if len(reference) else reference
+    others = (
+        reference.subset([i for i, other in enumerate(reference.names) if other != name])
+        if len(reference)
+        else reference
+    )
     if len(others) == 0:
         others = evaluation  # only this file: the baselines see it too (said on the page via reference_files)
     trained_on = model.info.get("train_files")

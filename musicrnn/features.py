@@ -9,6 +9,7 @@ Two time units (Config.time_unit): "seconds" (the tutorial: step and duration in
 A beats model also sees where each note falls in its beat and in its bar. A parts model (Config.parts) also
 sees each note's part (musicrnn.parts) as one-hot columns after all the others.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,13 +46,13 @@ class Timing:
     bar_beats: np.ndarray
 
     @classmethod
-    def in_seconds(cls, step: np.ndarray, duration: np.ndarray) -> "Timing":
+    def in_seconds(cls, step: np.ndarray, duration: np.ndarray) -> Timing:
         """A seconds model's times: it reads no onsets or bars (zeros, bars of 4)."""
         zeros = np.zeros(len(step))
         return cls(step, duration, zeros, zeros, zeros + 4.0)
 
     @classmethod
-    def in_bars_of_four(cls, step: np.ndarray, duration: np.ndarray, beat: np.ndarray) -> "Timing":
+    def in_bars_of_four(cls, step: np.ndarray, duration: np.ndarray, beat: np.ndarray) -> Timing:
         """Beats of notes that carry no metre of their own: bars of 4 beats from the first note."""
         return cls(step, duration, beat, np.mod(beat, 4.0), np.full(len(step), 4.0))
 
@@ -142,7 +143,9 @@ def beat_timing(notes: pd.DataFrame) -> Timing:
         duration = notes["duration"].to_numpy(np.float64) / SECONDS_PER_BEAT_AT_120
     beat = notes["beat"].to_numpy(np.float64) if "beat" in notes else onsets_from_steps(step)
     if "bar_beat" in notes:
-        return Timing(step, duration, beat, notes["bar_beat"].to_numpy(np.float64), notes["bar_beats"].to_numpy(np.float64))
+        return Timing(
+            step, duration, beat, notes["bar_beat"].to_numpy(np.float64), notes["bar_beats"].to_numpy(np.float64)
+        )
     return Timing.in_bars_of_four(step, duration, beat)
 
 
@@ -212,16 +215,22 @@ def encode_timed(pitch: np.ndarray, timing: Timing, cfg: Config, part: np.ndarra
     chord_size = np.where(same_chord, index - last_break, 0)
     prev_pitch = np.concatenate([pitch[:1], pitch[:-1]])
     # In column order: LOG_STEP, LOG_DURATION, SAME_CHORD, INTERVAL, CHORD_SIZE (then the beats columns).
-    columns = [np.log1p(step), np.log1p(duration), same_chord.astype(np.float32), interval_feature(pitch, prev_pitch),
-               chord_size_feature(chord_size)]
+    columns = [
+        np.log1p(step),
+        np.log1p(duration),
+        same_chord.astype(np.float32),
+        interval_feature(pitch, prev_pitch),
+        chord_size_feature(chord_size),
+    ]
     if cfg.beats:
         in_beat, in_bar = _phases(timing.beat, timing.bar_beat, timing.bar_beats)
         columns += [np.sin(in_beat), np.cos(in_beat), np.sin(in_bar), np.cos(in_bar)]
     return _with_parts(np.stack(columns, axis=-1).astype(np.float32), part, cfg)
 
 
-def encode_sequence(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, cfg: Config,
-                    part: np.ndarray | None = None) -> np.ndarray:
+def encode_sequence(
+    pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, cfg: Config, part: np.ndarray | None = None
+) -> np.ndarray:
     """encode_timed for bare step/duration arrays in the model's unit (onsets counted from the first note,
     bars of 4 beats)."""
     step = np.asarray(step, np.float64)

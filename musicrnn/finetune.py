@@ -4,6 +4,7 @@ The network keeps the starting model's shape (its architecture settings); only t
 and the learning rate starts lower so the first epochs refine what it knows instead of overwriting it.
 Choosing the settings needs no TensorFlow (`fine_tune_config`); copying the weights does (`init_model`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +14,17 @@ from .config import Config
 from .infer import ModelFileError, read_model_file
 
 # Settings that decide the shape of the weights (the rhythm heads too); a fine-tuned model must keep them.
-ARCHITECTURE = ("pitch_input", "rich_features", "embedding_dim", "units", "layers", "time_unit", "beat_grid", "max_beats", "parts")
+ARCHITECTURE = (
+    "pitch_input",
+    "rich_features",
+    "embedding_dim",
+    "units",
+    "layers",
+    "time_unit",
+    "beat_grid",
+    "max_beats",
+    "parts",
+)
 # A tenth of the start model's rate, so the first epochs refine rather than overwrite. With it bench/finetune.py
 # measured fine-tuning ahead of a tiny model from scratch and the bigram (bench/RESULTS.md); other factors were
 # not compared.
@@ -40,11 +51,16 @@ def fine_tune_config(source: str | Path | bytes, name: str | None = None, **over
         start = read_model_file(data, name=label).cfg
     except ModelFileError as exc:
         raise IncompatibleModel(f"cannot fine-tune {label}: {exc}") from None
-    changed = [f"{key} {getattr(start, key)!r} → {overrides[key]!r}" for key in ARCHITECTURE
-               if key in overrides and overrides[key] != getattr(start, key)]
+    changed = [
+        f"{key} {getattr(start, key)!r} → {overrides[key]!r}"
+        for key in ARCHITECTURE
+        if key in overrides and overrides[key] != getattr(start, key)
+    ]
     if changed:
-        raise IncompatibleModel(f"cannot fine-tune {label} with a different network shape ({', '.join(changed)}); "
-                                "fine-tuning keeps the starting model's shape: drop these settings or start a new network")
+        raise IncompatibleModel(
+            f"cannot fine-tune {label} with a different network shape ({', '.join(changed)}); "
+            "fine-tuning keeps the starting model's shape: drop these settings or start a new network"
+        )
     overrides = {k: v for k, v in overrides.items() if k not in ARCHITECTURE}
     overrides.setdefault("learning_rate", start.learning_rate * FINE_TUNE_LR_FACTOR)
     return start.replace(**overrides).validate()
@@ -65,7 +81,9 @@ def init_model(source: str | Path | bytes, cfg: Config, name: str | None = None)
         try:
             start = load_keras_model(path)
         except Exception as exc:  # noqa: BLE001 - Keras raises many kinds; the visitor needs one sentence
-            raise IncompatibleModel(f"cannot fine-tune {label}: Keras cannot load it ({type(exc).__name__}: {exc})") from None
+            raise IncompatibleModel(
+                f"cannot fine-tune {label}: Keras cannot load it ({type(exc).__name__}: {exc})"
+            ) from None
     model = build_model(cfg)
     start_layers = {layer.name: layer for layer in start.layers}
     for layer in model.layers:
@@ -78,6 +96,7 @@ def init_model(source: str | Path | bytes, cfg: Config, name: str | None = None)
             have = "has no such layer" if found is None else f"has weights {shapes}"
             raise IncompatibleModel(
                 f"cannot fine-tune {label}: its layer {layer.name!r} {have}, a {cfg.preset} network with these settings "
-                f"needs {wanted}; fine-tuning needs a model of the same shape, e.g. one trained by this version of musicrnn")
+                f"needs {wanted}; fine-tuning needs a model of the same shape, e.g. one trained by this version of musicrnn"
+            )
         layer.set_weights(found.get_weights())
     return compile_model(model, cfg)

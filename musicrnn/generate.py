@@ -11,6 +11,7 @@ A parts model (one with a part head) also draws which part plays each note, befo
 is then kept within that part's range in the training corpus (the heads are independent given the state, so
 without it a bass could draw a soprano's note). Its pieces carry a `part` column: one track per part.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -91,8 +92,10 @@ def _part_items(text: str, what: str) -> list[tuple[int, str]]:
     for item in (piece.strip() for piece in text.split(",") if piece.strip()):
         name, equals, value = item.partition("=")
         if not equals or not value.strip():
-            raise ValueError(f"cannot read the part {what} {item!r}: write PART={what.upper()}, like "
-                             + ("'Soprano=60-81'" if what == "range" else "'Bass voice=A:minor'"))
+            raise ValueError(
+                f"cannot read the part {what} {item!r}: write PART={what.upper()}, like "
+                + ("'Soprano=60-81'" if what == "range" else "'Bass voice=A:minor'")
+            )
         try:
             items.append((part_id(name), value.strip()))
         except ValueError as exc:
@@ -110,8 +113,10 @@ def parse_part_ranges(text: str) -> dict[int, tuple[int, int]]:
         except ValueError:
             pair = None
         if not dash or pair is None or not 0 <= pair[0] <= pair[1] <= 127:
-            raise ValueError(f"the range of {part_name(part)}, {value!r}, must be LOW-HIGH MIDI numbers with "
-                             "0 ≤ LOW ≤ HIGH ≤ 127, like 60-81")
+            raise ValueError(
+                f"the range of {part_name(part)}, {value!r}, must be LOW-HIGH MIDI numbers with "
+                "0 ≤ LOW ≤ HIGH ≤ 127, like 60-81"
+            )
         ranges[part] = pair
     return ranges
 
@@ -130,6 +135,7 @@ def parse_part_keys(text: str) -> dict[int, str]:
 
 def part_text(values: dict[int, object]) -> str:
     """{part id: (low, high) or key} as the text Sampling.part_pitch_ranges / part_keys hold."""
+
     def shown(value) -> str:
         return f"{value[0]}-{value[1]}" if isinstance(value, tuple) else str(value)
 
@@ -162,7 +168,9 @@ def sampling_distribution(logits: np.ndarray, settings: Sampling, mask: np.ndarr
     return probs
 
 
-def sample_pitches(logits: np.ndarray, settings: Sampling, mask: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
+def sample_pitches(
+    logits: np.ndarray, settings: Sampling, mask: np.ndarray, rngs: list[np.random.Generator]
+) -> np.ndarray:
     """One pitch per stream from (B, 128) logits, drawn from `sampling_distribution`."""
     probs = sampling_distribution(logits, settings, mask)
     if settings.temperature <= 0:
@@ -193,7 +201,9 @@ def rhythm_distribution(logits: np.ndarray, temperature: float, forbid_zero: boo
     return weights / weights.sum(axis=1, keepdims=True)
 
 
-def sample_rhythm(logits: np.ndarray, settings: Sampling, rngs: list[np.random.Generator], forbid_zero: bool) -> np.ndarray:
+def sample_rhythm(
+    logits: np.ndarray, settings: Sampling, rngs: list[np.random.Generator], forbid_zero: bool
+) -> np.ndarray:
     """One rhythm class per stream (see rhythm_distribution)."""
     probs = rhythm_distribution(logits, settings.rhythm_temperature, forbid_zero)
     return probs.argmax(axis=1) if settings.rhythm_temperature <= 0 else draw(probs, rngs)
@@ -220,20 +230,28 @@ class Guide(Protocol):
 
     lengths: np.ndarray  # (B,) notes each stream keeps once it has finished
 
-    def start(self, cfg: Config, batch: int, onset: np.ndarray, bar_beat: np.ndarray, bar_beats: np.ndarray) -> None: ...
+    def start(
+        self, cfg: Config, batch: int, onset: np.ndarray, bar_beat: np.ndarray, bar_beats: np.ndarray
+    ) -> None: ...
 
-    def rhythm(self, onset: np.ndarray, step_logits: np.ndarray, duration_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def rhythm(
+        self, onset: np.ndarray, step_logits: np.ndarray, duration_logits: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]: ...
 
-    def part(self, onset: np.ndarray, logits: np.ndarray, known: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]: ...
+    def part(
+        self, onset: np.ndarray, logits: np.ndarray, known: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]: ...
 
-    def pitch(self, onset: np.ndarray, logits: np.ndarray, allowed: np.ndarray,
-              part: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+    def pitch(
+        self, onset: np.ndarray, logits: np.ndarray, allowed: np.ndarray, part: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
 
     def took(self, onset: np.ndarray, pitch: np.ndarray, duration: np.ndarray) -> np.ndarray: ...
 
 
-def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampling | None = None,
-             guide: Guide | None = None) -> list[pd.DataFrame]:
+def generate(
+    model: Stepper, primer: pd.DataFrame | None = None, settings: Sampling | None = None, guide: Guide | None = None
+) -> list[pd.DataFrame]:
     """Continue `primer` with `settings.n_notes` new notes, once per variation. Same inputs, same notes.
     A `guide` constrains each step and says how many notes each variation keeps."""
     settings = settings or Sampling()
@@ -310,7 +328,9 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
         pitches[:, n], steps[:, n], durations[:, n] = pitch, step, duration
         if part is not None:
             parts[:, n] = part
-        numeric, chord_size = encode_step(pitch, step, duration, prev_pitch, chord_size, cfg, onset, bar_beat, bar_beats, part)
+        numeric, chord_size = encode_step(
+            pitch, step, duration, prev_pitch, chord_size, cfg, onset, bar_beat, bar_beats, part
+        )
         prev_pitch = pitch
         if guide is not None and (guide.lengths <= n).all():
             break  # every variation has finished what the guide asked for
@@ -320,15 +340,24 @@ def generate(model: Stepper, primer: pd.DataFrame | None = None, settings: Sampl
     last_bar_beat, bar_length = float(timing.bar_beat[-1]), float(timing.bar_beats[-1])
     lengths = np.full(batch, settings.n_notes) if guide is None else np.minimum(guide.lengths, settings.n_notes)
     pieces = [
-        _notes_table(pitches[v, : lengths[v]], steps[v, : lengths[v]], durations[v, : lengths[v]], settings, v, cfg, bpm,
-                     ((last_bar_beat + steps[v, 0]) % bar_length, bar_length))
+        _notes_table(
+            pitches[v, : lengths[v]],
+            steps[v, : lengths[v]],
+            durations[v, : lengths[v]],
+            settings,
+            v,
+            cfg,
+            bpm,
+            ((last_bar_beat + steps[v, 0]) % bar_length, bar_length),
+        )
         for v in range(batch)
     ]
     return [piece.assign(part=parts[v, : lengths[v]]) for v, piece in enumerate(pieces)] if has_parts else pieces
 
 
-def sample_parts(logits: np.ndarray, settings: Sampling, rngs: list[np.random.Generator],
-                 known: np.ndarray | None = None) -> np.ndarray:
+def sample_parts(
+    logits: np.ndarray, settings: Sampling, rngs: list[np.random.Generator], known: np.ndarray | None = None
+) -> np.ndarray:
     """One part per stream from (B, PART_CLASSES) logits, at the part temperature (negative: the pitch's),
     among the `known` parts (those of the training corpus; (PART_CLASSES,) or one row per stream) when given."""
     temperature = settings.temperature if settings.part_temperature < 0 else settings.part_temperature
@@ -338,8 +367,9 @@ def sample_parts(logits: np.ndarray, settings: Sampling, rngs: list[np.random.Ge
     return probs.argmax(axis=1) if temperature <= 0 else draw(probs, rngs)
 
 
-def part_pitch_masks(mask: np.ndarray, summary: dict, keep_ranges: bool = True,
-                     settings: Sampling | None = None) -> np.ndarray:
+def part_pitch_masks(
+    mask: np.ndarray, summary: dict, keep_ranges: bool = True, settings: Sampling | None = None
+) -> np.ndarray:
     """(PART_CLASSES, 128): the key/range mask, narrowed for each part the training corpus knows to the
     pitches it played there (lowest to highest); a part left with no pitch keeps the plain mask. A part given
     its own range or key in `settings` (part_pitch_ranges, part_keys) takes that instead of the piece's and
@@ -356,8 +386,10 @@ def part_pitch_masks(mask: np.ndarray, summary: dict, keep_ranges: bool = True,
     ranges, keys = parse_part_ranges(settings.part_pitch_ranges), parse_part_keys(settings.part_keys)
     unknown = [part_name(part) for part in sorted(set(ranges) | set(keys)) if summary and str(part) not in summary]
     if unknown:
-        raise ValueError(f"this model never played {', '.join(unknown)}: its parts are "
-                         + ", ".join(part_name(int(k)) for k in sorted(summary, key=int)))
+        raise ValueError(
+            f"this model never played {', '.join(unknown)}: its parts are "
+            + ", ".join(part_name(int(k)) for k in sorted(summary, key=int))
+        )
     for part in sorted(set(ranges) | set(keys)):
         if part in ranges:
             own = (pitches >= ranges[part][0]) & (pitches <= ranges[part][1])
@@ -444,8 +476,16 @@ def validate(settings: Sampling) -> None:
         raise ValueError("; ".join(problems))
 
 
-def _notes_table(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, settings: Sampling, variation: int,
-                 cfg: Config, bpm: float, metre: tuple[float, float]) -> pd.DataFrame:
+def _notes_table(
+    pitch: np.ndarray,
+    step: np.ndarray,
+    duration: np.ndarray,
+    settings: Sampling,
+    variation: int,
+    cfg: Config,
+    bpm: float,
+    metre: tuple[float, float],
+) -> pd.DataFrame:
     """A generated piece as a note table starting at time 0: seconds (at `bpm` for a beats model) and beats."""
     seconds_per_beat = 60.0 / bpm
     elapsed = np.cumsum(step) - (step[0] if len(step) else 0.0)  # in the model's unit (a guide may keep no notes)
@@ -454,7 +494,11 @@ def _notes_table(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, sett
         step, duration = step * seconds_per_beat, duration * seconds_per_beat
         first_bar_beat, bar_beats = metre
     else:  # a seconds model knows no beats: read its times at the piece's tempo, bars of 4 from its first note
-        beat, step_beats, duration_beats = elapsed / seconds_per_beat, step / seconds_per_beat, duration / seconds_per_beat
+        beat, step_beats, duration_beats = (
+            elapsed / seconds_per_beat,
+            step / seconds_per_beat,
+            duration / seconds_per_beat,
+        )
         first_bar_beat, bar_beats = 0.0, 4.0
     start = beat * seconds_per_beat
     notes = pd.DataFrame(

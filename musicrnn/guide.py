@@ -8,6 +8,7 @@ beats 8-12" is a mask over classes. A seconds model regresses its times and cann
 Positions are in beats. A melody or chord timeline counts from the first generated note (or its bar);
 a rewrite span counts from the piece's first note (its `beat` column).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,25 +23,33 @@ from .midi import BEAT_GRID
 from .parts import PART_CLASSES, PART_NAMES
 from .theory import CHORD_QUALITIES, PITCH_CLASSES, note_name, parse_pitch, root_class
 
-NEEDS_BEATS = ("this model counts time in seconds, so it cannot be held to a melody's onsets, a chord's bars or a "
-               "span: train (or pick) a beats model — the presets 'chorale' and 'tiny' are beats models")
+NEEDS_BEATS = (
+    "this model counts time in seconds, so it cannot be held to a melody's onsets, a chord's bars or a "
+    "span: train (or pick) a beats model — the presets 'chorale' and 'tiny' are beats models"
+)
 MAX_MELODY_NOTES = 300  # x 6 notes each (3 below, 2 passing) stays within generate's MAX_NOTES
 MAX_NOTE_BEATS = 16.0  # the longest rhythm class of a beats model
 MAX_CANDIDATES = MAX_VARIATIONS
 SUFFIX_NOTES = 32  # a rewrite is scored on how likely the model finds this many notes that follow it
 _PITCH = np.arange(PITCH_CLASSES)
 SOPRANO = PART_NAMES.index("Soprano")
-LOWER_VOICES = tuple(PART_NAMES.index(v) for v in ("Bass voice", "Tenor", "Alto"))  # the notes under a melody note, in order
+LOWER_VOICES = tuple(
+    PART_NAMES.index(v) for v in ("Bass voice", "Tenor", "Alto")
+)  # the notes under a melody note, in order
 
 
 # --- Text: melodies and chords ------------------------------------------------------------------------------
 
-MELODY_HELP = ("Notes as NAME+OCTAVE/BEATS, separated by spaces: `E4/1 D4/1 C4/2` is E, D (a beat each), then C "
-               "for two beats. Sharps `F#4`, flats `Bb3`, rests `R/1`; beats may be fractions of a beat like 0.5 "
-               "or 1.5 (quarter note = 1 beat).")
-CHORDS_HELP = ("Chord names separated by spaces, one per bar (`C G Am F`) or with beats (`C:2 G:2`). Major `C`, minor "
-               "`Am`, 7th `G7`, `Cmaj7`, `Dm7`, diminished `Bdim`, `Bm7b5`, augmented `Caug`, `Dsus4`. The "
-               "progression repeats to the end of the piece.")
+MELODY_HELP = (
+    "Notes as NAME+OCTAVE/BEATS, separated by spaces: `E4/1 D4/1 C4/2` is E, D (a beat each), then C "
+    "for two beats. Sharps `F#4`, flats `Bb3`, rests `R/1`; beats may be fractions of a beat like 0.5 "
+    "or 1.5 (quarter note = 1 beat)."
+)
+CHORDS_HELP = (
+    "Chord names separated by spaces, one per bar (`C G Am F`) or with beats (`C:2 G:2`). Major `C`, minor "
+    "`Am`, 7th `G7`, `Cmaj7`, `Dm7`, diminished `Bdim`, `Bm7b5`, augmented `Caug`, `Dsus4`. The "
+    "progression repeats to the end of the piece."
+)
 
 
 def _beats(text: str, token: str) -> float:
@@ -134,10 +143,12 @@ def parse_chord(token: str) -> Chord:
     name, colon, length = token.partition(":")
     head = name[:2] if len(name) > 1 and name[1] in "#b" else name[:1]
     root = root_class(head) if head else None
-    quality = name[len(head):]
+    quality = name[len(head) :]
     if root is None or quality not in CHORD_QUALITIES:
-        raise ValueError(f"unknown chord {token!r}: use a root A-G (with # or b) and one of major (C), minor (Cm), "
-                         f"7th (C7, Cmaj7, Cm7), diminished (Cdim, Cdim7, Cm7b5), augmented (Caug), sus (Csus4)")
+        raise ValueError(
+            f"unknown chord {token!r}: use a root A-G (with # or b) and one of major (C), minor (Cm), "
+            f"7th (C7, Cmaj7, Cm7), diminished (Cdim, Cdim7, Cm7b5), augmented (Caug), sus (Csus4)"
+        )
     beats = _beats(length, token) if colon else None
     return Chord(name, frozenset((root + step) % 12 for step in CHORD_QUALITIES[quality]), beats)
 
@@ -151,6 +162,7 @@ def parse_chords(text: str) -> list[Chord]:
 
 
 # --- Constraints ---------------------------------------------------------------------------------------------
+
 
 def _only(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     """Logits with every class outside `allowed` ruled out."""
@@ -194,8 +206,15 @@ class MelodyGuide(_Base):
 
     The first generated note lands `lead` beats after the primer's last onset, on the first melody onset."""
 
-    def __init__(self, melody: Melody, lead: float, min_below: int = 2, max_below: int = 3, max_passing: int = 2,
-                 usual: dict[int, tuple[int, int]] | None = None):
+    def __init__(
+        self,
+        melody: Melody,
+        lead: float,
+        min_below: int = 2,
+        max_below: int = 3,
+        max_passing: int = 2,
+        usual: dict[int, tuple[int, int]] | None = None,
+    ):
         self.melody, self.lead = melody, lead
         self.min_below, self.max_below, self.max_passing = min_below, max_below, max_passing
         self.usual = usual or {}  # part -> the pitches (low, high) it mostly played in the training data
@@ -221,7 +240,7 @@ class MelodyGuide(_Base):
         gap = self._target() - self._grid(onset)  # grid steps to the next melody onset (0: we are on it)
         classes = np.arange(step_logits.shape[1])[None, :]
         last = step_logits.shape[1] - 1
-        land = (classes == np.minimum(gap, last)[:, None])
+        land = classes == np.minimum(gap, last)[:, None]
         # Passing notes: strictly between the melody onsets, a few per gap, never before the first melody note.
         free = (classes >= 1) & (classes <= gap[:, None])
         may_pass = ((self.passing < self.max_passing) & (self.index > 0) & (gap > 0))[:, None]
@@ -274,8 +293,11 @@ class MelodyGuide(_Base):
             below = np.where(usual.any(axis=1)[:, None], usual, below)
             chord = np.where((part == SOPRANO)[:, None] | ~below.any(axis=1)[:, None], forced, below)
         else:
-            chord = np.where(((self.below >= self.max_below) | ~room)[:, None], forced,
-                             np.where((self.below < self.min_below)[:, None], below, below | forced))
+            chord = np.where(
+                ((self.below >= self.max_below) | ~room)[:, None],
+                forced,
+                np.where((self.below < self.min_below)[:, None], below, below | forced),
+            )
         # Passing notes stay under the melody note that is still sounding.
         sounding_top = self.melody.pitch[np.maximum(self.index - 1, 0)]
         passing = allowed & (_PITCH[None, :] < sounding_top[:, None])
@@ -379,6 +401,7 @@ _BEATS_CFG = Config(time_unit="beats")
 
 # --- The three features --------------------------------------------------------------------------------------
 
+
 def harmony_primer(melody: Melody, bar_beats: float = 4.0) -> pd.DataFrame:
     """A one-beat major chord on the melody's first pitch class (with it on top), on the beat before the
     melody's first bar, so the model starts where the melody does and in its neighbourhood."""
@@ -386,14 +409,23 @@ def harmony_primer(melody: Melody, bar_beats: float = 4.0) -> pd.DataFrame:
     pitches = [top - 24, top - 17, top - 12 + 4 if top % 12 < 8 else top - 8, top]
     pitches = sorted(p for p in pitches if 0 <= p < PITCH_CLASSES)
     n = len(pitches)
-    return pd.DataFrame({
-        "pitch": pitches, "step": [0.0] * n, "duration": [0.5] * n, "beat": [0.0] * n, "step_beats": [0.0] * n,
-        "duration_beats": [1.0] * n, "bar_beat": [bar_beats - 1.0] * n, "bar_beats": [bar_beats] * n,
-    })
+    return pd.DataFrame(
+        {
+            "pitch": pitches,
+            "step": [0.0] * n,
+            "duration": [0.5] * n,
+            "beat": [0.0] * n,
+            "step_beats": [0.0] * n,
+            "duration_beats": [1.0] * n,
+            "bar_beat": [bar_beats - 1.0] * n,
+            "bar_beats": [bar_beats] * n,
+        }
+    )
 
 
-def harmonize(model, melody: Melody, settings: Sampling | None = None, primer: pd.DataFrame | None = None,
-              bar_beats: float = 4.0) -> list[pd.DataFrame]:
+def harmonize(
+    model, melody: Melody, settings: Sampling | None = None, primer: pd.DataFrame | None = None, bar_beats: float = 4.0
+) -> list[pd.DataFrame]:
     """Lower voices for `melody`, once per variation: note tables whose `melody` column marks the kept notes."""
     settings = settings or Sampling()
     if not model.cfg.beats:
@@ -402,7 +434,11 @@ def harmonize(model, melody: Melody, settings: Sampling | None = None, primer: p
     timing = timing_of(primer, model.cfg)
     last = timing.beat == timing.beat[-1]
     lead = float(np.max(timing.duration[last]))  # the melody starts when the primer's last chord ends
-    parts = (getattr(model, "info", None) or {}).get("corpus", {}).get("parts", {}) if getattr(model, "has_parts", False) else {}
+    parts = (
+        (getattr(model, "info", None) or {}).get("corpus", {}).get("parts", {})
+        if getattr(model, "has_parts", False)
+        else {}
+    )
     guide = MelodyGuide(melody, lead, usual={int(k): (int(f["low"]), int(f["high"])) for k, f in parts.items()})
     settings = Sampling(**{**settings.to_dict(), "n_notes": min(guide.notes_needed(), MAX_NOTES)})
     pieces = generate(model, primer, settings, guide=guide)
@@ -411,8 +447,13 @@ def harmonize(model, melody: Melody, settings: Sampling | None = None, primer: p
     return pieces
 
 
-def follow_chords(model, chords: list[Chord], strength: float = 1.0, primer: pd.DataFrame | None = None,
-                  settings: Sampling | None = None) -> list[pd.DataFrame]:
+def follow_chords(
+    model,
+    chords: list[Chord],
+    strength: float = 1.0,
+    primer: pd.DataFrame | None = None,
+    settings: Sampling | None = None,
+) -> list[pd.DataFrame]:
     """generate() with each note steered to the chord of its bar."""
     return generate(model, primer, settings, guide=ChordGuide(chords, strength))
 
@@ -447,7 +488,9 @@ def harmony_midi(notes: pd.DataFrame, melody_program: int, harmony_program: int)
         return notes_to_midi(notes.drop(columns="melody"), programs=programs)
     notes = notes.drop(columns="part", errors="ignore")  # two tracks, melody and harmony, not one per part
     pm = notes_to_midi(notes[~notes["melody"]], program=harmony_program, instrument_name="harmony")
-    pm.instruments += notes_to_midi(notes[notes["melody"]], program=melody_program, instrument_name="melody").instruments
+    pm.instruments += notes_to_midi(
+        notes[notes["melody"]], program=melody_program, instrument_name="melody"
+    ).instruments
     return pm
 
 
@@ -475,8 +518,11 @@ SPAN_UNITS = ("beats", "bars", "seconds")
 def piece_metre(piece: pd.DataFrame) -> dict[str, float]:
     """The metre and tempo a span is read with: the first note's bar length, beat in its bar and tempo."""
     first = piece.iloc[0] if len(piece) else {}
-    return {"bar_beats": float(first.get("bar_beats", 4.0)), "pickup": float(first.get("bar_beat", 0.0)),
-            "bpm": float(first.get("bpm", 120.0))}
+    return {
+        "bar_beats": float(first.get("bar_beats", 4.0)),
+        "pickup": float(first.get("bar_beat", 0.0)),
+        "bpm": float(first.get("bpm", 120.0)),
+    }
 
 
 def _unit_scale(unit: str, bar_beats: float, pickup: float, bpm: float) -> tuple[float, float]:
@@ -488,8 +534,9 @@ def _unit_scale(unit: str, bar_beats: float, pickup: float, bpm: float) -> tuple
     return (bpm / 60.0, 0.0) if unit == "seconds" else (1.0, 0.0)
 
 
-def span_to_beats(span: tuple[float, float], unit: str, bar_beats: float = 4.0, pickup: float = 0.0,
-                  bpm: float = 120.0) -> tuple[float, float]:
+def span_to_beats(
+    span: tuple[float, float], unit: str, bar_beats: float = 4.0, pickup: float = 0.0, bpm: float = 120.0
+) -> tuple[float, float]:
     """A span in beats, bars or seconds (positions from the first note; bars from the bar line it falls in)
     as beats from the first note, on the beat grid: what `rewrite` takes. One metre and tempo: the piece's first."""
     per, zero = _unit_scale(unit, bar_beats, pickup, bpm)
@@ -519,15 +566,35 @@ def _joined(before: pd.DataFrame, middle: pd.DataFrame, after: pd.DataFrame, bpm
     beat = piece["beat"].to_numpy(np.float64)
     piece["step_beats"] = np.diff(beat, prepend=beat[:1]) if len(beat) else beat
     seconds = 60.0 / bpm
-    piece["start"], piece["step"], piece["duration"] = beat * seconds, piece["step_beats"] * seconds, piece["duration_beats"] * seconds
+    piece["start"], piece["step"], piece["duration"] = (
+        beat * seconds,
+        piece["step_beats"] * seconds,
+        piece["duration_beats"] * seconds,
+    )
     piece["end"] = piece["start"] + piece["duration"]
     piece["bpm"] = bpm
-    return piece[["pitch", "start", "end", "step", "duration", "velocity", "beat", "step_beats", "duration_beats",
-                  "bar_beat", "bar_beats", "bpm"] + (["part"] if with_parts else [])]
+    return piece[
+        [
+            "pitch",
+            "start",
+            "end",
+            "step",
+            "duration",
+            "velocity",
+            "beat",
+            "step_beats",
+            "duration_beats",
+            "bar_beat",
+            "bar_beats",
+            "bpm",
+        ]
+        + (["part"] if with_parts else [])
+    ]
 
 
-def rewrite(model, piece: pd.DataFrame, start: float, end: float, candidates: int = 4,
-            settings: Sampling | None = None) -> list[Candidate]:
+def rewrite(
+    model, piece: pd.DataFrame, start: float, end: float, candidates: int = 4, settings: Sampling | None = None
+) -> list[Candidate]:
     """K rewrites of the span [start, end) beats, sampled from what comes before it and ranked best first by how
     likely the model finds the notes after the span given each one. Outside the span the piece is unchanged."""
     settings = settings or Sampling()
@@ -541,12 +608,18 @@ def rewrite(model, piece: pd.DataFrame, start: float, end: float, candidates: in
         raise ValueError(f"the span {start:g}-{end:g} is empty: give START-END beats with START < END")
     before, _, after = split_at(piece, start, end)
     if before.empty:
-        raise ValueError(f"the span starts at beat {start:g}, at or before the piece's first note: keep at least "
-                         f"one note before it (the model continues from what comes before)")
+        raise ValueError(
+            f"the span starts at beat {start:g}, at or before the piece's first note: keep at least "
+            f"one note before it (the model continues from what comes before)"
+        )
     if float(start) > float(piece["beat"].max()) + 1e-9:
-        raise ValueError(f"the span starts at beat {start:g}, after the piece's last note (beat {piece['beat'].max():g})")
+        raise ValueError(
+            f"the span starts at beat {start:g}, after the piece's last note (beat {piece['beat'].max():g})"
+        )
     bpm = float(piece["bpm"].iloc[0]) if "bpm" in piece else 120.0
-    budget = int(min(MAX_NOTES, max(16, (end - start) * BEAT_GRID)))  # no onset can repeat: at most one chord per grid step
+    budget = int(
+        min(MAX_NOTES, max(16, (end - start) * BEAT_GRID))
+    )  # no onset can repeat: at most one chord per grid step
     settings = Sampling(**{**settings.to_dict(), "n_notes": budget, "variations": candidates, "bpm": bpm})
     validate(settings)
     drafts = generate(model, before.reset_index(drop=True), settings, guide=RewriteGuide(start, end))
@@ -563,8 +636,13 @@ def rewrite(model, piece: pd.DataFrame, start: float, end: float, candidates: in
 
 def _with_beats(piece: pd.DataFrame) -> pd.DataFrame:
     timing = timing_of(piece, _BEATS_CFG)
-    return piece.assign(beat=timing.beat, step_beats=timing.step, duration_beats=timing.duration,
-                        bar_beat=timing.bar_beat, bar_beats=timing.bar_beats)
+    return piece.assign(
+        beat=timing.beat,
+        step_beats=timing.step,
+        duration_beats=timing.duration,
+        bar_beat=timing.bar_beat,
+        bar_beats=timing.bar_beats,
+    )
 
 
 def continuation_scores(model, pieces: list[pd.DataFrame], end: float, count: int) -> np.ndarray:
@@ -593,8 +671,11 @@ def continuation_scores(model, pieces: list[pd.DataFrame], end: float, count: in
     for t in range(length - 1):
         logits, step, duration, state = model.step(pitch[:, t], numeric[:, t], state)
         if scored[:, t + 1].any():
-            totals += scored[:, t + 1] * (_log_softmax_at(logits, pitch[:, t + 1]) + _log_softmax_at(step, step_class[:, t + 1])
-                                          + _log_softmax_at(duration, duration_class[:, t + 1]))
+            totals += scored[:, t + 1] * (
+                _log_softmax_at(logits, pitch[:, t + 1])
+                + _log_softmax_at(step, step_class[:, t + 1])
+                + _log_softmax_at(duration, duration_class[:, t + 1])
+            )
     return np.where(counts > 0, totals / np.maximum(counts, 1), 0.0)
 
 

@@ -4,12 +4,12 @@ A `.keras` file is a zip holding `config.json` (the layer graph) and `model.weig
 graph is exactly a musicrnn model, read the weights with h5py, and step the LSTMs in numpy with Keras'
 formulas (gate order i, f, c, o). Nothing in a file can run code here: we only read numbers.
 """
+
 from __future__ import annotations
 
 import io
 import json
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,14 +99,20 @@ class NumpyModel:
     def parameter_count(self) -> int:
         lstm = sum(w.kernel.size + w.recurrent.size + w.bias.size for w in self.lstms)
         embed = PITCH_CLASSES * self.cfg.embedding_dim if self.cfg.pitch_input == "embedding" else 0
-        part = self.part_kernel.size + self.part_bias.size if self.part_kernel is not None and self.part_bias is not None else 0
+        part = (
+            self.part_kernel.size + self.part_bias.size
+            if self.part_kernel is not None and self.part_bias is not None
+            else 0
+        )
         return int(lstm + embed + self.head_kernel.size + self.head_bias.size + part)
 
     def start(self, batch: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """Zero (h, c) for every layer."""
         return [(np.zeros((batch, u), np.float32), np.zeros((batch, u), np.float32)) for u in self.units]
 
-    def step(self, pitch: np.ndarray, numeric: np.ndarray, state: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    def step(
+        self, pitch: np.ndarray, numeric: np.ndarray, state: list
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
         """One note per stream in, the next note's (pitch logits, step, duration) out, plus the new state.
         Step and duration are (B,) seconds, or (B, classes) logits for a beats model."""
         new_state = []
@@ -152,8 +158,11 @@ class NumpyModel:
             if self.has_parts:
                 parts.append(self.part_logits(state))
         if self.time_width == 1:  # (B, T, 1) like the Keras heads
-            out = {"pitch": np.stack(logits, 1), "step": np.stack(steps, 1)[..., None],
-                   "duration": np.stack(durations, 1)[..., None]}
+            out = {
+                "pitch": np.stack(logits, 1),
+                "step": np.stack(steps, 1)[..., None],
+                "duration": np.stack(durations, 1)[..., None],
+            }
         else:
             out = {"pitch": np.stack(logits, 1), "step": np.stack(steps, 1), "duration": np.stack(durations, 1)}
         return {**out, "part": np.stack(parts, 1)} if self.has_parts else out
@@ -167,7 +176,9 @@ def read_model_file(source: str | Path | bytes, name: str | None = None) -> Nump
     except OSError as exc:
         raise ModelFileError(f"{label}: cannot read the file ({exc.strerror or exc})") from None
     if len(data) > MAX_MODEL_BYTES:
-        raise ModelFileError(f"{label}: the file is too large ({len(data) / 1e6:.0f} MB; limit {MAX_MODEL_BYTES / 1e6:.0f} MB)")
+        raise ModelFileError(
+            f"{label}: the file is too large ({len(data) / 1e6:.0f} MB; limit {MAX_MODEL_BYTES / 1e6:.0f} MB)"
+        )
     try:
         archive = open_zip(data, MAX_MODEL_MEMBERS, 2 * MAX_MODEL_BYTES)
     except ZipRefused as exc:
@@ -230,8 +241,13 @@ def _layers(graph: dict) -> list[dict]:
         raise ModelFileError("not a musicrnn model (expected a Keras functional model)")
     layers = graph["config"]["layers"]
     for layer in layers:
-        if layer.get("class_name") not in ALLOWED_LAYERS or layer.get("registered_name") not in (None, layer.get("class_name")):
-            raise ModelFileError(f"not a musicrnn model (unexpected layer {layer.get('class_name')!r} named {layer.get('name')!r})")
+        if layer.get("class_name") not in ALLOWED_LAYERS or layer.get("registered_name") not in (
+            None,
+            layer.get("class_name"),
+        ):
+            raise ModelFileError(
+                f"not a musicrnn model (unexpected layer {layer.get('class_name')!r} named {layer.get('name')!r})"
+            )
     return layers
 
 
@@ -255,12 +271,15 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
     if input_names != ["features", "pitch_input"]:
         raise ModelFileError(f"not a musicrnn model (inputs are {input_names}, expected pitch_input and features)")
     feature_width = by_name["features"]["config"]["batch_shape"][-1]
-    outputs = sorted(entry[0] for entry in graph["config"]["output_layers"].values()) if isinstance(
-        graph["config"]["output_layers"], dict
-    ) else sorted(entry[0] for entry in graph["config"]["output_layers"])
+    outputs = (
+        sorted(entry[0] for entry in graph["config"]["output_layers"].values())
+        if isinstance(graph["config"]["output_layers"], dict)
+        else sorted(entry[0] for entry in graph["config"]["output_layers"])
+    )
     if outputs not in (["duration", "pitch", "step"], ["duration", "part", "pitch", "step"]):
-        raise ModelFileError(f"not a musicrnn model (outputs are {outputs}, expected pitch, step, duration "
-                             "and perhaps part)")
+        raise ModelFileError(
+            f"not a musicrnn model (outputs are {outputs}, expected pitch, step, duration and perhaps part)"
+        )
     parts = "part" in outputs  # models from before parts have three heads and write one track
 
     if not isinstance(stored, dict) or not isinstance(stored.get("config", {}), dict):
@@ -283,8 +302,10 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
         units=lstm_layers[0]["config"]["units"],
     )
     if cfg.beats and time_width != cfg.rhythm_classes:
-        raise ModelFileError(f"not a musicrnn model (its step head has {time_width} classes, but its settings "
-                             f"describe {cfg.rhythm_classes})")
+        raise ModelFileError(
+            f"not a musicrnn model (its step head has {time_width} classes, but its settings "
+            f"describe {cfg.rhythm_classes})"
+        )
     if feature_width != feature_count(cfg):
         raise ModelFileError(f"not a musicrnn model (features input has width {feature_width})")
     _check_wiring(by_name, lstm_layers, embedding, parts)
@@ -297,11 +318,14 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
         paths[layer["name"]] = base if base not in used else f"{base}_{used[base] + 1}"
         used[base] = used.get(base, -1) + 1
     with h5py.File(io.BytesIO(weights_bytes), "r") as h5:
+
         def var(layer_name: str, index: int, cell: bool = False) -> np.ndarray:
             group = f"layers/{paths[layer_name]}/" + ("cell/" if cell else "") + f"vars/{index}"
             return _read_weight(h5, group, len(weights_bytes))
 
-        lstms = [LSTMWeights(var(l["name"], 0, True), var(l["name"], 1, True), var(l["name"], 2, True)) for l in lstm_layers]
+        lstms = [
+            LSTMWeights(var(l["name"], 0, True), var(l["name"], 1, True), var(l["name"], 2, True)) for l in lstm_layers
+        ]
         heads = [(var(n, 0), var(n, 1)) for n in ("pitch", "step", "duration")]
         part_head = (var("part", 0), var("part", 1)) if parts else None
         if embedding:
@@ -334,6 +358,7 @@ def _read_weight(h5: h5py.File, path: str, file_bytes: int) -> np.ndarray:
 
 def _check_wiring(by_name: dict, lstm_layers: list[dict], embedding: dict | None, parts: bool = False) -> None:
     """The graph must be pitch path + features -> concat -> LSTM stack -> three heads, nothing else."""
+
     def expect(layer: str, sources: list[str]) -> None:
         if layer not in by_name or _inbound(by_name[layer]) != sources:
             raise ModelFileError(f"not a musicrnn model (layer {layer!r} is not wired as expected)")
@@ -350,7 +375,11 @@ def _check_wiring(by_name: dict, lstm_layers: list[dict], embedding: dict | None
         config = layer["config"]
         if layer["name"] != f"lstm_{index}" or not config.get("return_sequences") or config.get("go_backwards"):
             raise ModelFileError(f"not a musicrnn model (unexpected LSTM layer {layer['name']!r})")
-        if config.get("activation") != "tanh" or config.get("recurrent_activation") != "sigmoid" or not config.get("use_bias"):
+        if (
+            config.get("activation") != "tanh"
+            or config.get("recurrent_activation") != "sigmoid"
+            or not config.get("use_bias")
+        ):
             raise ModelFileError(f"not a musicrnn model (LSTM {layer['name']!r} uses unsupported activations)")
         expect(layer["name"], [previous])
         previous = layer["name"]
@@ -369,7 +398,11 @@ def _check_shapes(cfg: Config, lstms: list[LSTMWeights], heads: list, pitch_vect
     expected_in = pitch_vectors.shape[1] + width
     for w in lstms:
         units = w.recurrent.shape[0]
-        if w.kernel.shape != (expected_in, 4 * units) or w.recurrent.shape != (units, 4 * units) or w.bias.shape != (4 * units,):
+        if (
+            w.kernel.shape != (expected_in, 4 * units)
+            or w.recurrent.shape != (units, 4 * units)
+            or w.bias.shape != (4 * units,)
+        ):
             raise ModelFileError("not a musicrnn model (LSTM weights have unexpected shapes)")
         expected_in = units
     for (kernel, bias), size in zip(heads, (PITCH_CLASSES, cfg.time_head_width, cfg.time_head_width, PART_CLASSES)):

@@ -8,6 +8,7 @@ reported, never raised. The CLI uses this; the app does not (it keeps everything
 The cache is also the streaming source for corpora too big for memory: `stream_dataset` reads windows from
 the per-file arrays, shuffled by file and by window within a buffer, and never holds the whole corpus.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,10 +16,10 @@ import json
 import multiprocessing
 import os
 import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -139,7 +140,14 @@ def _ingest_one(task: _Task, cache_dir: str | None, options: dict, keep_notes: b
             with np.load(entry) as cached:
                 if "error" in cached:
                     return task.name, str(cached["error"]), 0, None, None, False
-                return task.name, None, int(cached["pitch"].shape[0]), entry, _entry_arrays(cached) if keep_notes else None, False
+                return (
+                    task.name,
+                    None,
+                    int(cached["pitch"].shape[0]),
+                    entry,
+                    _entry_arrays(cached) if keep_notes else None,
+                    False,
+                )
         except Exception:  # a damaged entry (disk full, killed writer): parse again and overwrite it
             pass
     loaded = load_one(task.name, data, **options)
@@ -189,8 +197,14 @@ def ingest(
     # Big chunks keep inter-process traffic low; small enough that every worker gets several.
     chunk = max(1, min(64, len(tasks) // (workers * 4)))
     with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
-        results = pool.map(_ingest_one, tasks, [cache_arg] * len(tasks), [options] * len(tasks),
-                           [keep_notes] * len(tasks), chunksize=chunk)
+        results = pool.map(
+            _ingest_one,
+            tasks,
+            [cache_arg] * len(tasks),
+            [options] * len(tasks),
+            [keep_notes] * len(tasks),
+            chunksize=chunk,
+        )
         return _collect(results, tasks, refused, keep_notes, on_file, started)
 
 
@@ -223,7 +237,9 @@ def load_corpus(paths: Iterable[str | Path], **kwargs) -> Corpus:
 # --- streaming: windows straight from the cache ------------------------------------------------------------
 
 
-def split_entries(files: Sequence[CachedFile], val_fraction: float, seed: int) -> tuple[list[CachedFile], list[CachedFile]]:
+def split_entries(
+    files: Sequence[CachedFile], val_fraction: float, seed: int
+) -> tuple[list[CachedFile], list[CachedFile]]:
     """A seeded file-level split (train, validation). Unlike `dataset.split_files` it does not group
     near-duplicates: that needs every file's notes in memory at once, which streaming exists to avoid."""
     if len(files) < 2:
@@ -257,7 +273,9 @@ def streamed_part_summary(files: Sequence[CachedFile]) -> dict[str, dict]:
     return summary.part_summary()
 
 
-def stream_dataset(files: Sequence[CachedFile], cfg: Config, shuffle: bool, seed: int | None = None, buffer: int = 20_000):
+def stream_dataset(
+    files: Sequence[CachedFile], cfg: Config, shuffle: bool, seed: int | None = None, buffer: int = 20_000
+):
     """A tf.data pipeline reading windows file by file from the cache (TensorFlow needed).
 
     Memory is one shuffle buffer of windows (`buffer` × seq_length × features), not the corpus: files are
@@ -284,8 +302,12 @@ def stream_dataset(files: Sequence[CachedFile], cfg: Config, shuffle: bool, seed
     time_spec = tf.TensorSpec((None, L), tf.int32) if cfg.beats else tf.TensorSpec((None, L, 1), tf.float32)
     signature = (
         {"pitch_input": tf.TensorSpec((None, L), tf.int32), "features": tf.TensorSpec((None, L, width), tf.float32)},
-        {"pitch": tf.TensorSpec((None, L), tf.int32), "step": time_spec, "duration": time_spec,
-         **({"part": tf.TensorSpec((None, L), tf.int32)} if cfg.parts else {})},
+        {
+            "pitch": tf.TensorSpec((None, L), tf.int32),
+            "step": time_spec,
+            "duration": time_spec,
+            **({"part": tf.TensorSpec((None, L), tf.int32)} if cfg.parts else {}),
+        },
     )
     data = tf.data.Dataset.from_generator(generate, output_signature=signature).unbatch()
     if shuffle:

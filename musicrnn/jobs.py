@@ -6,6 +6,7 @@ ends only that child, and its memory goes back to the system when it ends. The U
 visitor and polls `snapshot()`. A plain subprocess, not multiprocessing: under `streamlit run` the
 `__main__` module is the app's script, which multiprocessing's spawn would run again in the child.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,10 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 from .config import Config
 from .dataset import Corpus
@@ -98,7 +100,9 @@ class TrainingJob:
             self.stop_requested = True
             has_best = self.best_epoch > 0
         self._send("stop")  # before the child has started it is told as soon as it is (see _launch)
-        threading.Thread(target=self._kill_after, args=(STOP_GRACE_S if has_best else STOP_WAIT_S,), daemon=True).start()
+        threading.Thread(
+            target=self._kill_after, args=(STOP_GRACE_S if has_best else STOP_WAIT_S,), daemon=True
+        ).start()
 
     def wait(self, timeout: float | None = None) -> bool:
         if self._thread is not None:
@@ -130,8 +134,13 @@ class TrainingJob:
         (self._folder / REQUEST).write_bytes(pickle.dumps(request))
         log = open(self._folder / "worker.log", "wb")  # noqa: SIM115 - the child writes to it until it ends
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "musicrnn.train_worker", str(self._folder)], cwd=ROOT,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1,
+            [sys.executable, "-m", "musicrnn.train_worker", str(self._folder)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            bufsize=1,
         )
         log.close()
         if self.stop_requested:  # Stop was pressed while the request was being written
@@ -219,8 +228,10 @@ class TrainingJob:
 
 def _exit_reason(code: int) -> str:
     if code in (-signal.SIGKILL, 137):
-        return ("The training process was killed, most often because the server ran out of memory: try fewer files, "
-                "a smaller preset or a smaller batch size.")
+        return (
+            "The training process was killed, most often because the server ran out of memory: try fewer files, "
+            "a smaller preset or a smaller batch size."
+        )
     return f"The training process ended unexpectedly (exit code {code})."
 
 
@@ -258,8 +269,13 @@ def running_job_count() -> int:
         return len(_registry.running)
 
 
-def start_training(corpus: Corpus, cfg: Config, init: bytes | None = None, init_name: str | None = None,
-                   owner_alive: Callable[[], bool] | None = None) -> TrainingJob:
+def start_training(
+    corpus: Corpus,
+    cfg: Config,
+    init: bytes | None = None,
+    init_name: str | None = None,
+    owner_alive: Callable[[], bool] | None = None,
+) -> TrainingJob:
     """Start a training job in its own process (fine-tuning `init`, a .keras file, when given), or raise
     ServerBusy. `owner_alive` tells whether the visitor is still there; a job left alone is stopped."""
     cfg.validate()

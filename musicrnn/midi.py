@@ -7,14 +7,15 @@ tempo gives the same beats. Every note keeps its `track` (index in the file) and
 voice, a General MIDI family, or drums). Notes of one pitch that start together in several parts (instruments
 doubling the voices) are merged into one; drums never merge with pitched notes (their "pitch" is a drum sound).
 """
+
 from __future__ import annotations
 
 import io
 import struct
 import warnings
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Collection, Iterable, Sequence
 
 import mido
 import numpy as np
@@ -24,8 +25,23 @@ import pretty_midi
 from .parts import DRUMS_PART, PIANO_PART, part_name, parts_of_tracks
 from .safezip import ZipRefused, member_problem, open_zip, read_member
 
-NOTE_COLUMNS = ["pitch", "start", "end", "step", "duration", "velocity",
-                "beat", "step_beats", "duration_beats", "bar_beat", "bar_beats", "bpm", "part", "track", "program"]
+NOTE_COLUMNS = [
+    "pitch",
+    "start",
+    "end",
+    "step",
+    "duration",
+    "velocity",
+    "beat",
+    "step_beats",
+    "duration_beats",
+    "bar_beat",
+    "bar_beats",
+    "bpm",
+    "part",
+    "track",
+    "program",
+]
 BEAT_GRID = 12  # onsets and durations in beats are snapped to 1/12 beat: sixteenths and triplets both fit
 DEFAULT_BPM = 120.0  # MIDI's own default tempo, used where a file (or a table without beats) has none
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -79,7 +95,10 @@ class Track:
 
 
 def tracks_of(pm: pretty_midi.PrettyMIDI) -> list[Track]:
-    return [Track(DRUMS_PROGRAM if inst.is_drum else int(inst.program), inst.name.strip(), len(inst.notes)) for inst in pm.instruments]
+    return [
+        Track(DRUMS_PROGRAM if inst.is_drum else int(inst.program), inst.name.strip(), len(inst.notes))
+        for inst in pm.instruments
+    ]
 
 
 @dataclass
@@ -119,10 +138,16 @@ class MidiScan:
 # How many data bytes follow each system status byte (0xF4, 0xF5, 0xF9 and 0xFD are undefined).
 _SYSTEM_LENGTHS = {0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF6: 0, 0xF8: 0, 0xFA: 0, 0xFB: 0, 0xFC: 0, 0xFE: 0}
 _LOOKS_LIKE = [
-    (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
-    (b"PK\x03\x04", "a zip archive"), (b"%PDF", "a PDF document"),
-    (b"ID3", "an MP3 audio file"), (b"OggS", "an Ogg audio file"), (b"fLaC", "a FLAC audio file"),
-    (b"\x1f\x8b", "a compressed (gzip) file"), (b"<?xml", "an XML file, perhaps MusicXML"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"PK\x03\x04", "a zip archive"),
+    (b"%PDF", "a PDF document"),
+    (b"ID3", "an MP3 audio file"),
+    (b"OggS", "an Ogg audio file"),
+    (b"fLaC", "a FLAC audio file"),
+    (b"\x1f\x8b", "a compressed (gzip) file"),
+    (b"<?xml", "an XML file, perhaps MusicXML"),
 ]
 
 
@@ -162,8 +187,9 @@ def scan_midi(data: bytes, name: str = "file") -> MidiScan:
     if length < 6:
         raise MidiError(name, "the MIDI file's header is damaged (it is too short)")
     if division & 0x8000:
-        raise MidiError(name, "the file uses SMPTE timing (frames per second), which is not supported; "
-                              "save it with timing in beats")
+        raise MidiError(
+            name, "the file uses SMPTE timing (frames per second), which is not supported; save it with timing in beats"
+        )
     if division == 0:
         raise MidiError(name, "the MIDI file's header is damaged (it says a beat lasts 0 ticks)")
     if tracks == 0 or tracks > 0x7FFF:
@@ -222,11 +248,17 @@ def _scan_track(data: bytes, position: int, end: int, name: str, totals: list[in
                 meta += size
                 metas += 1
                 if metas > MAX_META_EVENTS:
-                    raise MidiError(name, f"the file has more than {MAX_META_EVENTS:,} tempo changes, texts or other "
-                                          "non-note events (the limit)")
+                    raise MidiError(
+                        name,
+                        f"the file has more than {MAX_META_EVENTS:,} tempo changes, texts or other "
+                        "non-note events (the limit)",
+                    )
                 if meta > MAX_META_BYTES:
-                    raise MidiError(name, f"the file holds more than {MAX_META_BYTES // 1024:,} KB of text or "
-                                          "system-exclusive data (the limit)")
+                    raise MidiError(
+                        name,
+                        f"the file holds more than {MAX_META_BYTES // 1024:,} KB of text or "
+                        "system-exclusive data (the limit)",
+                    )
             elif kind < 0xF0:
                 high = kind & 0xF0
                 if high == 0xC0 or high == 0xD0:
@@ -235,8 +267,10 @@ def _scan_track(data: bytes, position: int, end: int, name: str, totals: list[in
                     if high == 0x90 and data[position + 1]:
                         notes += 1
                         if notes > MAX_NOTES:
-                            raise MidiError(name, f"the file has more than {MAX_NOTES:,} notes (the limit); "
-                                                  "split it into shorter pieces")
+                            raise MidiError(
+                                name,
+                                f"the file has more than {MAX_NOTES:,} notes (the limit); split it into shorter pieces",
+                            )
                     position += 2
             elif kind in _SYSTEM_LENGTHS:
                 position += _SYSTEM_LENGTHS[kind]
@@ -244,8 +278,9 @@ def _scan_track(data: bytes, position: int, end: int, name: str, totals: list[in
                 raise MidiError(name, f"the MIDI file is damaged (it holds an undefined event 0x{kind:02X})")
             events += 1
             if events > MAX_EVENTS:
-                raise MidiError(name, f"the file has more than {MAX_EVENTS:,} MIDI events (the limit); "
-                                      "split it into shorter pieces")
+                raise MidiError(
+                    name, f"the file has more than {MAX_EVENTS:,} MIDI events (the limit); split it into shorter pieces"
+                )
     except IndexError:
         raise MidiError(name, "the MIDI file is truncated (it ends in the middle of an event)") from None
     if position != end:
@@ -295,7 +330,11 @@ def parse_midi(data: bytes, name: str = "file") -> pretty_midi.PrettyMIDI:
 
 
 def _notes(
-    pm: pretty_midi.PrettyMIDI, scan: MidiScan, name: str, instruments: Sequence[int] | None, include_drums: bool,
+    pm: pretty_midi.PrettyMIDI,
+    scan: MidiScan,
+    name: str,
+    instruments: Sequence[int] | None,
+    include_drums: bool,
     programs: Collection[int] | None = None,
 ) -> pd.DataFrame:
     """pm_to_notes, plus the one thing only the scan knows: notes existed but all had zero length."""
@@ -346,16 +385,29 @@ def pm_to_notes(
     if total > max_notes:
         raise MidiError(name, f"the file has {total:,} notes, more than the limit of {max_notes:,}")
     index = {id(inst): i for i, inst in enumerate(pm.instruments)}
-    parts = parts_of_tracks([(inst.program, inst.name, inst.is_drum, np.mean([n.pitch for n in inst.notes] or [0]))
-                             for inst in picked])
+    parts = parts_of_tracks(
+        [(inst.program, inst.name, inst.is_drum, np.mean([n.pitch for n in inst.notes] or [0])) for inst in picked]
+    )
     rows = np.array(
-        [(n.pitch, n.start, n.end, n.velocity, part, index[id(inst)], DRUMS_PROGRAM if inst.is_drum else inst.program)
-         for inst, part in zip(picked, parts) for n in inst.notes],
+        [
+            (
+                n.pitch,
+                n.start,
+                n.end,
+                n.velocity,
+                part,
+                index[id(inst)],
+                DRUMS_PROGRAM if inst.is_drum else inst.program,
+            )
+            for inst, part in zip(picked, parts)
+            for n in inst.notes
+        ],
         dtype=np.float64,
     ).reshape(-1, 7)
     timing = MusicalTime.of(pm)
-    return notes_frame(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], timing, part=rows[:, 4], track=rows[:, 5],
-                       program=rows[:, 6])
+    return notes_frame(
+        rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], timing, part=rows[:, 4], track=rows[:, 5], program=rows[:, 6]
+    )
 
 
 class MusicalTime:
@@ -374,7 +426,11 @@ class MusicalTime:
         self.tempo_times, self.tempi = tempo_times, tempi
         self.tempo_beats = np.concatenate([[0.0], np.cumsum(np.diff(tempo_times) * tempi[:-1] / 60.0)])
         # (beat where it starts, bar length in beats) per time signature; 4/4 unless the file says otherwise.
-        bars = [(float(self.to_beats(np.array([t]))[0]), num * 4.0 / den) for t, num, den in signatures if num > 0 and den > 0]
+        bars = [
+            (float(self.to_beats(np.array([t]))[0]), num * 4.0 / den)
+            for t, num, den in signatures
+            if num > 0 and den > 0
+        ]
         self.signature_names = [f"{num}/{den}" for _, num, den in signatures if num > 0 and den > 0] or ["4/4"]
         if not bars or bars[0][0] > 0:
             bars.insert(0, (0.0, 4.0))
@@ -382,7 +438,7 @@ class MusicalTime:
         self.bar_lengths = np.array([length for _, length in bars])
 
     @classmethod
-    def of(cls, pm: pretty_midi.PrettyMIDI) -> "MusicalTime":
+    def of(cls, pm: pretty_midi.PrettyMIDI) -> MusicalTime:
         times, tempi = pm.get_tempo_changes()
         signatures = [(ts.time, ts.numerator, ts.denominator) for ts in pm.time_signature_changes]
         return cls(times, tempi, signatures)
@@ -400,7 +456,9 @@ class MusicalTime:
 
     def tempo_at(self, seconds: np.ndarray) -> np.ndarray:
         """BPM at each time, to 0.01 (MIDI stores whole microseconds per beat: 84 bpm reads as 84.000084)."""
-        index = np.clip(np.searchsorted(self.tempo_times, np.asarray(seconds, np.float64), side="right") - 1, 0, len(self.tempi) - 1)
+        index = np.clip(
+            np.searchsorted(self.tempo_times, np.asarray(seconds, np.float64), side="right") - 1, 0, len(self.tempi) - 1
+        )
         return np.round(self.tempi[index], 2)
 
     def bar_position(self, beats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -419,7 +477,9 @@ def snap(beats: np.ndarray, grid: int = BEAT_GRID) -> np.ndarray:
     return np.round(np.asarray(beats, np.float64) * grid) / grid
 
 
-def merge_doublings(pitch: np.ndarray, onset: np.ndarray, length: np.ndarray, part: np.ndarray | None = None) -> np.ndarray:
+def merge_doublings(
+    pitch: np.ndarray, onset: np.ndarray, length: np.ndarray, part: np.ndarray | None = None
+) -> np.ndarray:
     """Indices of the notes to keep when notes of the same pitch start together (on the same snapped onset):
     one of each group, the longest, and of equal lengths the one of the lowest part id (a voice before an
     instrument). Instruments doubling the voices would otherwise count every note twice.
@@ -432,13 +492,21 @@ def merge_doublings(pitch: np.ndarray, onset: np.ndarray, length: np.ndarray, pa
     order = np.lexsort((part, -length, pitch, drums, onset))  # within a group, the longest first
     key_onset, key_pitch, key_drums = onset[order], pitch[order], drums[order]
     first = np.ones(len(order), bool)
-    first[1:] = (key_onset[1:] != key_onset[:-1]) | (key_pitch[1:] != key_pitch[:-1]) | (key_drums[1:] != key_drums[:-1])
+    first[1:] = (
+        (key_onset[1:] != key_onset[:-1]) | (key_pitch[1:] != key_pitch[:-1]) | (key_drums[1:] != key_drums[:-1])
+    )
     return np.sort(order[first])
 
 
 def notes_frame(
-    pitch: np.ndarray, start: np.ndarray, end: np.ndarray, velocity: np.ndarray, timing: MusicalTime | None = None,
-    part: np.ndarray | None = None, track: np.ndarray | None = None, program: np.ndarray | None = None,
+    pitch: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    velocity: np.ndarray,
+    timing: MusicalTime | None = None,
+    part: np.ndarray | None = None,
+    track: np.ndarray | None = None,
+    program: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Build the standard note table (seconds and beats); drops notes that end before they start and merges
     doubled notes. Without a tempo map, beats are read at 120 bpm; without parts, every note is piano, track 0."""
@@ -447,14 +515,28 @@ def notes_frame(
     track = np.zeros(len(pitch)) if track is None else np.asarray(track)
     program = np.zeros(len(pitch)) if program is None else np.asarray(program)
     keep = end > start
-    pitch, start, end, velocity, part, track = pitch[keep], start[keep], end[keep], velocity[keep], part[keep], track[keep]
+    pitch, start, end, velocity, part, track = (
+        pitch[keep],
+        start[keep],
+        end[keep],
+        velocity[keep],
+        part[keep],
+        track[keep],
+    )
     program = program[keep]
     raw_onset = timing.to_beats(start)
     onset = snap(raw_onset)
     length = np.maximum(snap(timing.to_beats(end) - raw_onset), 1.0 / BEAT_GRID)
     kept = merge_doublings(pitch.astype(np.int64), onset, length, part)
     merged = len(pitch) - len(kept)
-    pitch, start, end, velocity, onset, length = pitch[kept], start[kept], end[kept], velocity[kept], onset[kept], length[kept]
+    pitch, start, end, velocity, onset, length = (
+        pitch[kept],
+        start[kept],
+        end[kept],
+        velocity[kept],
+        onset[kept],
+        length[kept],
+    )
     part, track, program = part[kept], track[kept], program[kept]
     shift = np.abs(timing.to_seconds(onset) - start)
     # Ties in onset by pitch, as before parts existed: a chord is read from the bass up (drums last).
@@ -482,8 +564,11 @@ def notes_frame(
             "program": program[order].astype(np.int64),  # the track's General MIDI program (DRUMS_PROGRAM: drums)
         }
     )
-    notes.attrs.update(merged=int(merged), shift_ms=float(np.median(shift) * 1000) if len(shift) else 0.0,
-                       time_signature=timing.signature_at_start())
+    notes.attrs.update(
+        merged=int(merged),
+        shift_ms=float(np.median(shift) * 1000) if len(shift) else 0.0,
+        time_signature=timing.signature_at_start(),
+    )
     return notes
 
 
@@ -543,19 +628,28 @@ def notes_to_midi(
     pitches = notes["pitch"].to_numpy()
     parts = notes["part"].to_numpy(np.int64) if "part" in notes else np.zeros(len(notes), np.int64)
     by_part = "part" in notes and (programs is not None or len(np.unique(parts)) > 1)
-    for part in (np.unique(parts) if by_part else [None]):
+    for part in np.unique(parts) if by_part else [None]:
         if part is None:
             instrument = pretty_midi.Instrument(program=int(program), is_drum=is_drum, name=instrument_name)
             chosen = np.arange(len(notes))
         else:
             drums = int(part) == DRUMS_PART  # pretty_midi writes drum instruments on channel 10
-            instrument = pretty_midi.Instrument(program=int((programs or {}).get(int(part), program)) if not drums else 0,
-                                                is_drum=drums, name=part_name(part))
+            instrument = pretty_midi.Instrument(
+                program=int((programs or {}).get(int(part), program)) if not drums else 0,
+                is_drum=drums,
+                name=part_name(part),
+            )
             chosen = np.flatnonzero(parts == part)
         for i in chosen:
             vel = int(velocities[i]) if velocities is not None else int(velocity or 90)
-            instrument.notes.append(pretty_midi.Note(velocity=int(np.clip(vel, 1, 127)), pitch=int(pitches[i]),
-                                                     start=float(starts[i]), end=float(ends[i])))
+            instrument.notes.append(
+                pretty_midi.Note(
+                    velocity=int(np.clip(vel, 1, 127)),
+                    pitch=int(pitches[i]),
+                    start=float(starts[i]),
+                    end=float(ends[i]),
+                )
+            )
         pm.instruments.append(instrument)
     return pm
 
@@ -645,8 +739,13 @@ def load_uploads(
     return results
 
 
-def load_one(name: str, data: bytes, instruments: Sequence[int] | None = None, include_drums: bool = False,
-             programs: Collection[int] | None = None) -> LoadedFile:
+def load_one(
+    name: str,
+    data: bytes,
+    instruments: Sequence[int] | None = None,
+    include_drums: bool = False,
+    programs: Collection[int] | None = None,
+) -> LoadedFile:
     """`programs`: keep only tracks playing these General MIDI programs (DRUMS_PROGRAM for drum tracks)."""
     try:
         pm, scan = _parse(data, name)
@@ -657,9 +756,16 @@ def load_one(name: str, data: bytes, instruments: Sequence[int] | None = None, i
         notes = _notes(pm, scan, name, instruments, include_drums, programs)
     except MidiError as exc:  # the tracks stay known, so a filter that refused the file can be changed
         return LoadedFile(name, error=exc.reason, instruments=labels, tracks=tracks)
-    return LoadedFile(name, notes=notes, instruments=labels, tracks=tracks, merged=notes.attrs.get("merged", 0),
-                      shift_ms=notes.attrs.get("shift_ms", 0.0), bpm=main_bpm(notes),
-                      time_signature=notes.attrs.get("time_signature", "4/4"))
+    return LoadedFile(
+        name,
+        notes=notes,
+        instruments=labels,
+        tracks=tracks,
+        merged=notes.attrs.get("merged", 0),
+        shift_ms=notes.attrs.get("shift_ms", 0.0),
+        bpm=main_bpm(notes),
+        time_signature=notes.attrs.get("time_signature", "4/4"),
+    )
 
 
 def source_files(path: Path) -> list[tuple[str, Path]] | None:

@@ -2,12 +2,14 @@
 
 TensorFlow/Keras is imported here and in train.py only; generation runs on musicrnn.infer (numpy).
 """
+
 from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import keras
 import numpy as np
@@ -139,7 +141,10 @@ class KerasStepper:
     def start(self, batch: int) -> dict:
         import numpy as np
 
-        return {"pitch": np.zeros((batch, 0), np.int32), "features": np.zeros((batch, 0, feature_count(self.cfg)), np.float32)}
+        return {
+            "pitch": np.zeros((batch, 0), np.int32),
+            "features": np.zeros((batch, 0, feature_count(self.cfg)), np.float32),
+        }
 
     def step(self, pitch, numeric, state):
         import numpy as np
@@ -159,7 +164,7 @@ class KerasStepper:
     def has_parts(self) -> bool:
         return self.cfg.parts
 
-    def part_logits(self, state) -> "np.ndarray":
+    def part_logits(self, state) -> np.ndarray:
         """The part head's logits after the history in `state` (like NumpyModel.part_logits)."""
         import numpy as np
 

@@ -4,6 +4,7 @@ A model learns parts across files, so a track's own name ("Violin I", "Gtr 2") i
 PART_NAMES: the chorales' four voices, the sixteen General MIDI instrument families, and drums. The voices
 come first so that, where two parts double a note, the voice is the one kept (see midi.merge_doublings).
 """
+
 from __future__ import annotations
 
 import re
@@ -22,15 +23,32 @@ DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0: General MIDI plays drum sou
 # A track whose program is 0 may simply never have set one (0 is MIDI's default), so its name decides
 # when it names a voice or an instrument; an instrument's name ("Double bass") wins over a voice's ("Bass").
 # Read from the last pattern back, so the specific ("bass guitar") comes before the general ("guitar").
-_VOICE_WORDS = [(r"\bsoprano|\bsopran|\btreble|\bcantus|^s\.?$", "Soprano"), (r"\balto\b|\balt\b|^a\.?$", "Alto"),
-                (r"\btenor|^t\.?$", "Tenor"), (r"\bbass(o|us)?\b|\bbariton|^b\.?$", "Bass voice")]
-_NAME_PROGRAMS = [(r"violin|violino|viola|cello|violoncell|contrabass|double bass|string", 40),
-                  (r"organ", 19), (r"guitar|gtr", 24), (r"bass guitar|electric bass|\be-?\.? ?bass", 33),
-                  (r"trumpet|trombone|horn|tuba|brass", 56), (r"sax|oboe|clarinet|bassoon|english horn", 64),
-                  (r"flute|piccolo|recorder", 73), (r"harp", 46), (r"choir|chorus|voice|vocal", 52)]
+_VOICE_WORDS = [
+    (r"\bsoprano|\bsopran|\btreble|\bcantus|^s\.?$", "Soprano"),
+    (r"\balto\b|\balt\b|^a\.?$", "Alto"),
+    (r"\btenor|^t\.?$", "Tenor"),
+    (r"\bbass(o|us)?\b|\bbariton|^b\.?$", "Bass voice"),
+]
+_NAME_PROGRAMS = [
+    (r"violin|violino|viola|cello|violoncell|contrabass|double bass|string", 40),
+    (r"organ", 19),
+    (r"guitar|gtr", 24),
+    (r"bass guitar|electric bass|\be-?\.? ?bass", 33),
+    (r"trumpet|trombone|horn|tuba|brass", 56),
+    (r"sax|oboe|clarinet|bassoon|english horn", 64),
+    (r"flute|piccolo|recorder", 73),
+    (r"harp", 46),
+    (r"choir|chorus|voice|vocal", 52),
+]
 # The instruments a generated part plays unless the visitor chooses: a typical program of each family.
-DEFAULT_PROGRAMS = {"Soprano": 52, "Alto": 52, "Tenor": 52, "Bass voice": 52, DRUMS: 0,
-                    **{family: 8 * index for index, family in enumerate(GM_FAMILIES)}}
+DEFAULT_PROGRAMS = {
+    "Soprano": 52,
+    "Alto": 52,
+    "Tenor": 52,
+    "Bass voice": 52,
+    DRUMS: 0,
+    **{family: 8 * index for index, family in enumerate(GM_FAMILIES)},
+}
 # Two ready-made line-ups for the four voices (General MIDI programs).
 VOICE_LINEUPS = {
     "string quartet": {"Soprano": 40, "Alto": 40, "Tenor": 41, "Bass voice": 42},  # violins, viola, cello

@@ -7,14 +7,15 @@ query parameters (a flat dict of strings), as JSON, and inside the piece's MIDI 
 Generation is deterministic (numpy, seeded per variation), so the same recipe with the same model file and
 primer notes gives the same notes.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import parse_qs, urlencode
 
 import numpy as np
@@ -53,7 +54,11 @@ def model_id(kind: str, data: bytes) -> str:
 
 def notes_hash(notes: pd.DataFrame) -> str:
     """Hash of the notes the network is fed (pitch, step, duration), so a primer can be checked."""
-    parts = [notes["pitch"].to_numpy(np.int64), notes["step"].to_numpy(np.float64), notes["duration"].to_numpy(np.float64)]
+    parts = [
+        notes["pitch"].to_numpy(np.int64),
+        notes["step"].to_numpy(np.float64),
+        notes["duration"].to_numpy(np.float64),
+    ]
     return content_hash(b"".join(np.ascontiguousarray(part).tobytes() for part in parts))
 
 
@@ -118,7 +123,7 @@ class Recipe:
         """This recipe as another rewrite's `source` (`keep`: which of its ranked candidates was kept)."""
         return urlencode(dataclasses.replace(self, keep=keep).to_params())
 
-    def source_recipe(self) -> "Recipe":
+    def source_recipe(self) -> Recipe:
         """The recipe of the piece a rewrite rewrote (only when `source` is set)."""
         return Recipe.from_params(parse_qs(self.source, keep_blank_values=True))
 
@@ -130,15 +135,21 @@ class Recipe:
         pairs = [item.split(":") for item in self.parts.split(";") if item]
         return {int(part): int(program) for part, program in pairs}
 
-    def for_variation(self, index: int) -> "Recipe":
+    def for_variation(self, index: int) -> Recipe:
         return dataclasses.replace(self, variation=index)
 
     # ---- flat form (query parameters), JSON --------------------------------------------------------
 
     def to_params(self) -> dict[str, str]:
         """Every field as a string (None values left out): URL query parameters."""
-        flat = {"v": str(self.version), "model": self.model, "primer": self.primer, "primer_notes": str(self.primer_notes),
-                "primer_hash": self.primer_hash, "program": str(self.program)}
+        flat = {
+            "v": str(self.version),
+            "model": self.model,
+            "primer": self.primer,
+            "primer_notes": str(self.primer_notes),
+            "primer_hash": self.primer_hash,
+            "program": str(self.program),
+        }
         if self.parts:
             flat["parts"] = self.parts
         if self.variation is not None:
@@ -157,9 +168,11 @@ class Recipe:
         return flat
 
     @classmethod
-    def from_params(cls, params: Mapping[str, object]) -> "Recipe":
+    def from_params(cls, params: Mapping[str, object]) -> Recipe:
         """Read `to_params`' dict (values may be strings or one-element lists); raises RecipeError."""
-        flat = {key: (value[-1] if isinstance(value, (list, tuple)) and value else value) for key, value in params.items()}
+        flat = {
+            key: (value[-1] if isinstance(value, (list, tuple)) and value else value) for key, value in params.items()
+        }
         if "model" not in flat:
             raise RecipeError("not a recipe (no model)")
         version = _number(flat, "v", int, VERSION)
@@ -167,7 +180,7 @@ class Recipe:
             raise RecipeError(f"this recipe was written by a newer musicrnn (version {version})")
         defaults = Sampling()
         values = {}
-        for name, kind in _SAMPLING.items():
+        for name in _SAMPLING:
             default = getattr(defaults, name)
             if name == "key":
                 values[name] = str(flat["key"]) if flat.get("key") not in (None, "", "None") else None
@@ -183,19 +196,27 @@ class Recipe:
         except ValueError as exc:
             raise RecipeError(f"the recipe's settings cannot be used: {exc}") from None
         recipe = cls(
-            model=str(flat["model"]), primer=str(flat.get("primer") or "none"),
-            primer_notes=_number(flat, "primer_notes", int, bundled.PRIMER_NOTES), primer_hash=str(flat.get("primer_hash") or ""),
-            sampling=sampling, program=_number(flat, "program", int, 0), parts=str(flat.get("parts") or ""),
+            model=str(flat["model"]),
+            primer=str(flat.get("primer") or "none"),
+            primer_notes=_number(flat, "primer_notes", int, bundled.PRIMER_NOTES),
+            primer_hash=str(flat.get("primer_hash") or ""),
+            sampling=sampling,
+            program=_number(flat, "program", int, 0),
+            parts=str(flat.get("parts") or ""),
             variation=_number(flat, "variation", int, None),
-            chords=str(flat.get("chords") or ""), chord_strength=_number(flat, "chord_strength", float, 1.0),
-            kind=str(flat.get("kind") or "generate"), melody=str(flat.get("melody") or ""),
-            melody_program=_number(flat, "melody_program", int, 0), span=str(flat.get("span") or ""),
-            candidates=_number(flat, "candidates", int, 4), keep=_number(flat, "keep", int, None),
+            chords=str(flat.get("chords") or ""),
+            chord_strength=_number(flat, "chord_strength", float, 1.0),
+            kind=str(flat.get("kind") or "generate"),
+            melody=str(flat.get("melody") or ""),
+            melody_program=_number(flat, "melody_program", int, 0),
+            span=str(flat.get("span") or ""),
+            candidates=_number(flat, "candidates", int, 4),
+            keep=_number(flat, "keep", int, None),
             source=str(flat.get("source") or ""),
         )
         return recipe.checked()
 
-    def checked(self) -> "Recipe":
+    def checked(self) -> Recipe:
         if self.model_kind not in MODEL_KINDS or not self.model_hash:
             raise RecipeError(f"unknown model {self.model!r} (expected e.g. default:<hash>)")
         if self.primer_kind not in PRIMER_KINDS or (self.primer_kind != "none" and not self.primer_name):
@@ -220,7 +241,9 @@ class Recipe:
         if not all(0 <= part < 64 and 0 <= program <= 127 for part, program in programs.items()):
             raise RecipeError("each part's program must be 0-127")
         if self.variation is not None and not 0 <= self.variation < self.sampling.variations:
-            raise RecipeError(f"variation {self.variation} does not exist (the recipe makes {self.sampling.variations})")
+            raise RecipeError(
+                f"variation {self.variation} does not exist (the recipe makes {self.sampling.variations})"
+            )
         if self.kind not in KINDS:
             raise RecipeError(f"unknown kind of piece {self.kind!r} (expected one of {', '.join(KINDS)})")
         if self.kind == "harmonize":
@@ -264,7 +287,7 @@ class Recipe:
         return json.dumps(data, sort_keys=True, ensure_ascii=True)
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> "Recipe":
+    def from_json(cls, text: str | bytes) -> Recipe:
         try:
             data = json.loads(text)
         except (ValueError, RecursionError) as exc:
@@ -281,15 +304,24 @@ class Recipe:
     def describe(self) -> dict[str, str]:
         """The recipe as readable rows (what the app shows)."""
         s = self.sampling
-        model = {"default": "the bundled default model", "trained": "a model trained in an app session",
-                 "uploaded": "an uploaded model", "file": "a model file"}[self.model_kind]
-        primer = "a C major chord" if self.primer_kind == "none" else f"{self.primer_notes} notes of {self.primer_name} ({self.primer_kind})"
+        model = {
+            "default": "the bundled default model",
+            "trained": "a model trained in an app session",
+            "uploaded": "an uploaded model",
+            "file": "a model file",
+        }[self.model_kind]
+        primer = (
+            "a C major chord"
+            if self.primer_kind == "none"
+            else f"{self.primer_notes} notes of {self.primer_name} ({self.primer_kind})"
+        )
         rows = {
             "model": f"{model} ({self.model})",
             "primer": primer,
             "notes": str(s.n_notes),
             "seed": str(s.seed),
-            "variations": str(s.variations) + ("" if self.variation is None else f" (this is variation {self.variation + 1})"),
+            "variations": str(s.variations)
+            + ("" if self.variation is None else f" (this is variation {self.variation + 1})"),
             "temperature": f"{s.temperature:g}",
             "rhythm temperature": f"{s.rhythm_temperature:g}",
             "tempo": "the primer's" if s.bpm <= 0 else f"{s.bpm:g} BPM",
@@ -304,7 +336,9 @@ class Recipe:
         if s.part_keys:
             rows["key per part"] = s.part_keys.replace(",", ", ").replace(":", " ")
         if self.chords:
-            strength = "only chord tones" if self.chord_strength >= 1 else f"suggested (strength {self.chord_strength:g})"
+            strength = (
+                "only chord tones" if self.chord_strength >= 1 else f"suggested (strength {self.chord_strength:g})"
+            )
             rows["chords"] = f"{self.chords} — {strength}"
         if self.kind == "harmonize":
             rows = {name: rows[name] for name in ("model", "seed", "variations", "temperature")}
@@ -314,8 +348,12 @@ class Recipe:
         elif self.kind == "rewrite":
             rows = {name: rows[name] for name in ("model", "seed", "temperature")}
             source = self.source_recipe() if self.source else None
-            rows["piece"] = (f"{self.primer_name} ({self.primer_kind})" if source is None else
-                             f"a {PAST[source.kind]} piece" + ("" if source.keep is None else f", rewrite kept: candidate {source.keep + 1}"))
+            rows["piece"] = (
+                f"{self.primer_name} ({self.primer_kind})"
+                if source is None
+                else f"a {PAST[source.kind]} piece"
+                + ("" if source.keep is None else f", rewrite kept: candidate {source.keep + 1}")
+            )
             rows["span"] = f"beats {self.span}"
             rows["candidates"] = str(self.candidates)
         return rows
@@ -335,11 +373,14 @@ def _number(flat: Mapping[str, object], name: str, kind: type, default):
             if not np.isfinite(number):
                 raise ValueError
     except (TypeError, ValueError):
-        raise RecipeError(f"{name} must be a{'n integer' if kind is int else ' number'}, not {str(value)[:40]!r}") from None
+        raise RecipeError(
+            f"{name} must be a{'n integer' if kind is int else ' number'}, not {str(value)[:40]!r}"
+        ) from None
     return number
 
 
 # ---- MIDI files -----------------------------------------------------------------------------------------
+
 
 def attach(pm: pretty_midi.PrettyMIDI, recipe: Recipe) -> pretty_midi.PrettyMIDI:
     """Write the recipe into the MIDI as a text meta event at time 0 (survives pretty_midi's write/read)."""
@@ -364,7 +405,7 @@ def from_midi(data: bytes, name: str = "file") -> Recipe:
     """The recipe embedded in MIDI bytes; RecipeError when there is none (MidiError for a broken file)."""
     for event in parse_midi(data, name).text_events:
         if event.text.startswith(MIDI_PREFIX):
-            return Recipe.from_json(event.text[len(MIDI_PREFIX):])
+            return Recipe.from_json(event.text[len(MIDI_PREFIX) :])
     raise RecipeError(f"{name}: this MIDI file holds no musicrnn recipe")
 
 
@@ -381,6 +422,7 @@ def load(path: str | Path) -> Recipe:
 
 
 # ---- what a recipe needs -----------------------------------------------------------------------------------
+
 
 def bundled_primer_notes(name: str, count: int) -> pd.DataFrame:
     """The primer a 'bundled:<name>' recipe means: the first `count` notes of that bundled chorale."""
@@ -401,7 +443,9 @@ def primer_notes(recipe: Recipe, notes: pd.DataFrame | None = None) -> pd.DataFr
     elif recipe.primer_kind == "bundled" and notes is None:
         used = result = bundled_primer_notes(recipe.primer_name, recipe.primer_notes)
     elif notes is None:
-        raise RecipeError(f"this piece starts from a primer that is not bundled ({recipe.primer}): give that MIDI file as the primer")
+        raise RecipeError(
+            f"this piece starts from a primer that is not bundled ({recipe.primer}): give that MIDI file as the primer"
+        )
     else:
         used = result = bundled.primer_from(notes, recipe.primer_notes)
     if recipe.primer_hash and notes_hash(used) != recipe.primer_hash:
@@ -416,11 +460,13 @@ def check_model(recipe: Recipe, model_file: bytes | None) -> None:
         if model_file is None:
             raise RecipeError(
                 f"this piece was made with {recipe.model}, not with this copy's bundled model "
-                f"({model_id('default', data)}): give that .keras file as the model")
+                f"({model_id('default', data)}): give that .keras file as the model"
+            )
         raise RecipeError(f"the model file is not the recipe's model ({recipe.model})")
 
 
 # ---- making a recipe's pieces -------------------------------------------------------------------------------
+
 
 def make_pieces(recipe: Recipe, model, notes: pd.DataFrame | None = None) -> list[pd.DataFrame]:
     """The pieces a recipe makes with `model` (its own: see check_model), every variation or candidate, ranked.

@@ -4,6 +4,7 @@ contents before anything is inflated, and reads never return more than a member 
 Used for uploaded MIDI zips (musicrnn.midi) and `.keras` model files (musicrnn.infer). Reasons are plain
 English so the callers can show them to anyone.
 """
+
 from __future__ import annotations
 
 import io

@@ -1,14 +1,15 @@
 """Readable tables about loaded files and notes, for people (the app's tables, the CLI's reports)."""
+
 from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from .theory import note_name
 from .midi import DRUMS_PROGRAM, LoadedFile, Track
+from .theory import note_name
 
 _NOTE_COUNT = re.compile(r"\s*\(\d[\d,]* notes?\)$")
 
@@ -93,7 +94,9 @@ def chosen_programs(options: Iterable[str]) -> tuple[int, ...] | None:
     when none is chosen (keep every track)."""
     programs: set[int] = set()
     for option in options:
-        programs |= {int(option.partition(":")[2])} if option.startswith("program:") else set(PROGRAM_FAMILIES.get(option, ()))
+        programs |= (
+            {int(option.partition(":")[2])} if option.startswith("program:") else set(PROGRAM_FAMILIES.get(option, ()))
+        )
     return tuple(sorted(programs)) or None
 
 
@@ -121,7 +124,10 @@ def instrument_choices(files: Sequence[LoadedFile]) -> dict[str, tuple[str, froz
         if len(programs) > 1:  # a family of one program is just that program
             choices[f"family:{family}"] = (label(f"All {family}", programs), frozenset(programs))
         for program in sorted(programs):
-            choices[f"program:{program}"] = (label(f"{family} › {example[program].instrument}", {program}), frozenset({program}))
+            choices[f"program:{program}"] = (
+                label(f"{family} › {example[program].instrument}", {program}),
+                frozenset({program}),
+            )
     return choices
 
 

@@ -3,6 +3,7 @@
 Plain data and small pure functions, imported by the sampler, the guides, the plots and the metrics (so none
 of them imports another just for a note name).
 """
+
 from __future__ import annotations
 
 import re
@@ -23,10 +24,28 @@ SCALES = {
 }
 
 CHORD_QUALITIES = {  # chord symbol suffix -> semitones above the root
-    "": (0, 4, 7), "maj": (0, 4, 7), "M": (0, 4, 7), "m": (0, 3, 7), "min": (0, 3, 7),
-    "7": (0, 4, 7, 10), "maj7": (0, 4, 7, 11), "M7": (0, 4, 7, 11), "m7": (0, 3, 7, 10), "min7": (0, 3, 7, 10),
-    "dim": (0, 3, 6), "°": (0, 3, 6), "dim7": (0, 3, 6, 9), "°7": (0, 3, 6, 9), "m7b5": (0, 3, 6, 10), "ø": (0, 3, 6, 10),
-    "aug": (0, 4, 8), "+": (0, 4, 8), "sus2": (0, 2, 7), "sus4": (0, 5, 7), "6": (0, 4, 7, 9), "m6": (0, 3, 7, 9),
+    "": (0, 4, 7),
+    "maj": (0, 4, 7),
+    "M": (0, 4, 7),
+    "m": (0, 3, 7),
+    "min": (0, 3, 7),
+    "7": (0, 4, 7, 10),
+    "maj7": (0, 4, 7, 11),
+    "M7": (0, 4, 7, 11),
+    "m7": (0, 3, 7, 10),
+    "min7": (0, 3, 7, 10),
+    "dim": (0, 3, 6),
+    "°": (0, 3, 6),
+    "dim7": (0, 3, 6, 9),
+    "°7": (0, 3, 6, 9),
+    "m7b5": (0, 3, 6, 10),
+    "ø": (0, 3, 6, 10),
+    "aug": (0, 4, 8),
+    "+": (0, 4, 8),
+    "sus2": (0, 2, 7),
+    "sus4": (0, 5, 7),
+    "6": (0, 4, 7, 9),
+    "m6": (0, 3, 7, 9),
     "9": (0, 4, 7, 10, 2),
 }
 _NOTE = re.compile(r"^([A-Ga-g])([#b]?)(-?\d)$")  # a note name: letter, accidental, octave
@@ -52,7 +71,11 @@ def scale_pitch_classes(key: str) -> set[int]:
 def root_class(name: str) -> int | None:
     """'C' -> 0, 'F#' -> 6, 'Bb' -> 10; None for anything else."""
     name = name[:1].upper() + name[1:]
-    return NOTE_NAMES.index(name) if name in NOTE_NAMES else FLAT_NAMES.get(name, {"Cb": 11, "Fb": 4, "E#": 5, "B#": 0}.get(name))
+    return (
+        NOTE_NAMES.index(name)
+        if name in NOTE_NAMES
+        else FLAT_NAMES.get(name, {"Cb": 11, "Fb": 4, "E#": 5, "B#": 0}.get(name))
+    )
 
 
 def parse_pitch(text: str) -> int:
@@ -60,7 +83,9 @@ def parse_pitch(text: str) -> int:
     match = _NOTE.match(text.strip())
     root = root_class(match.group(1) + match.group(2)) if match else None
     if root is None:
-        raise ValueError(f"{text!r} is not a note name: use a letter A-G, an optional # or b, and an octave, like C4 or F#3")
+        raise ValueError(
+            f"{text!r} is not a note name: use a letter A-G, an optional # or b, and an octave, like C4 or F#3"
+        )
     pitch = root + 12 * (int(match.group(3)) + 1)
     if match.group(1).upper() + match.group(2) == "B#":
         pitch += 12  # B#3 sounds as C4
@@ -69,4 +94,3 @@ def parse_pitch(text: str) -> int:
     if not 0 <= pitch < PITCH_CLASSES:
         raise ValueError(f"{text!r} is outside the MIDI range C-1 to G9")
     return pitch
-

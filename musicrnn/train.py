@@ -1,12 +1,14 @@
 """Training: seeded split, tf.data windows, Keras fit with progress callbacks and a clean stop."""
+
 from __future__ import annotations
 
 import contextlib
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -51,9 +53,17 @@ class TrainResult:
 
     def facts(self) -> TrainingFacts:
         """What the saved file records about this run besides the weights."""
-        return record(self.history, self.best_epoch, corpus=self.corpus, train_files=self.train_files,
-                      val_files=self.val_files, stopped=self.stopped, early_stopped=self.early_stopped,
-                      timed_out=self.timed_out, seconds=self.seconds)
+        return record(
+            self.history,
+            self.best_epoch,
+            corpus=self.corpus,
+            train_files=self.train_files,
+            val_files=self.val_files,
+            stopped=self.stopped,
+            early_stopped=self.early_stopped,
+            timed_out=self.timed_out,
+            seconds=self.seconds,
+        )
 
     def save(self, path: str | Path) -> Path:
         return save_model(self.model, self.cfg, path, self.facts())
@@ -62,8 +72,15 @@ class TrainResult:
 class _Reporter(keras.callbacks.Callback):
     """Forwards losses to a plain function and stops between batches when asked."""
 
-    def __init__(self, on_progress: ProgressFn | None, stop: threading.Event | None, every: int, batches: int, epochs: int,
-                 deadline: float | None = None):
+    def __init__(
+        self,
+        on_progress: ProgressFn | None,
+        stop: threading.Event | None,
+        every: int,
+        batches: int,
+        epochs: int,
+        deadline: float | None = None,
+    ):
         super().__init__()
         self.on_progress, self.stop, self.every = on_progress, stop, every
         self.batches, self.epochs = batches, epochs
@@ -100,7 +117,9 @@ class KeepBest(keras.callbacks.Callback):
     `patience` epochs (0 = never), and puts the best weights back when training ends, however it ends.
     `on_best(model, epoch)` runs after each new best (e.g. to save it, so a killed run keeps it)."""
 
-    def __init__(self, patience: int = 0, on_best: Callable[[keras.Model, int], None] | None = None, monitor: str = MONITOR):
+    def __init__(
+        self, patience: int = 0, on_best: Callable[[keras.Model, int], None] | None = None, monitor: str = MONITOR
+    ):
         super().__init__()
         self.patience, self.on_best, self.monitor = patience, on_best, monitor
         self.best = float("inf")
@@ -163,12 +182,31 @@ def train(
     except ValueError:
         val_data = None  # validation files too short for one window: train without validation
     summary = {**corpus.summary(), "train_files": len(train_set), "val_files": len(val_set)}
-    return _fit(FitPlan(cfg, data_cfg, train_data, val_data, train_windows, train_set.names, val_set.names, summary, started,
-                        on_progress, stop, report_every, model, callbacks, strategy, checkpoint_dir, on_best))
+    return _fit(
+        FitPlan(
+            cfg,
+            data_cfg,
+            train_data,
+            val_data,
+            train_windows,
+            train_set.names,
+            val_set.names,
+            summary,
+            started,
+            on_progress,
+            stop,
+            report_every,
+            model,
+            callbacks,
+            strategy,
+            checkpoint_dir,
+            on_best,
+        )
+    )
 
 
 def train_streaming(
-    files: Sequence["CachedFile"],
+    files: Sequence[CachedFile],
     cfg: Config,
     on_progress: ProgressFn | None = None,
     stop: threading.Event | None = None,
@@ -193,11 +231,33 @@ def train_streaming(
         val_data, _ = stream_dataset(val_files, data_cfg, shuffle=False)
     except ValueError:
         val_data = None
-    summary = {"files": len(files), "notes": sum(f.notes for f in files), "train_files": len(train_files),
-               "val_files": len(val_files), "streamed": True, "parts": streamed_part_summary(files)}
-    return _fit(FitPlan(cfg, data_cfg, train_data, val_data, train_windows, [f.name for f in train_files],
-                        [f.name for f in val_files], summary, started, on_progress, stop, report_every,
-                        callbacks=callbacks, strategy=strategy, checkpoint_dir=checkpoint_dir))
+    summary = {
+        "files": len(files),
+        "notes": sum(f.notes for f in files),
+        "train_files": len(train_files),
+        "val_files": len(val_files),
+        "streamed": True,
+        "parts": streamed_part_summary(files),
+    }
+    return _fit(
+        FitPlan(
+            cfg,
+            data_cfg,
+            train_data,
+            val_data,
+            train_windows,
+            [f.name for f in train_files],
+            [f.name for f in val_files],
+            summary,
+            started,
+            on_progress,
+            stop,
+            report_every,
+            callbacks=callbacks,
+            strategy=strategy,
+            checkpoint_dir=checkpoint_dir,
+        )
+    )
 
 
 def _global_batch(cfg: Config, strategy) -> Config:
@@ -240,8 +300,14 @@ def _fit(plan: FitPlan) -> TrainResult:
         # (and the backup is deleted once training finishes).
         extra_callbacks.append(backup_callback(plan.checkpoint_dir))
     if plan.on_progress is not None:  # which files validate: a run that is killed later can still be scored
-        plan.on_progress({"kind": "split", "train_files": list(plan.train_names), "val_files": list(plan.val_names),
-                          "corpus": dict(summary)})
+        plan.on_progress(
+            {
+                "kind": "split",
+                "train_files": list(plan.train_names),
+                "val_files": list(plan.val_names),
+                "corpus": dict(summary),
+            }
+        )
     deadline = plan.started + 60 * cfg.time_limit_minutes if cfg.time_limit_minutes else None
     reporter = _Reporter(plan.on_progress, stop, max(1, plan.report_every), batches, cfg.epochs, deadline)
     keep_best = KeepBest(cfg.patience, plan.on_best)
@@ -251,7 +317,11 @@ def _fit(plan: FitPlan) -> TrainResult:
         fit_with_strategy_run(model, cfg, strategy, plan.train_data, plan.val_data, batches, callbacks)
     else:
         model.fit(
-            plan.train_data, validation_data=plan.val_data, epochs=cfg.epochs, verbose=0, shuffle=False,  # tf.data shuffles
+            plan.train_data,
+            validation_data=plan.val_data,
+            epochs=cfg.epochs,
+            verbose=0,
+            shuffle=False,  # tf.data shuffles
             callbacks=callbacks,
         )
     if strategy is not None:

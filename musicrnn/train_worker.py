@@ -6,6 +6,7 @@ best epoch is saved to JOB_DIR/best.keras (so a killed run keeps it), then {"kin
 model in JOB_DIR/model.keras, or {"kind": "error"}. A line "stop" on stdin stops training after the current
 batch; end of stdin (the server went away) ends the process at once, so it never outlives its server.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,9 @@ import os
 import pickle
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 BEST, MODEL, REQUEST = "best.keras", "model.keras", "request.pickle"
 

@@ -4,9 +4,11 @@ Training (musicrnn.train), the training process (musicrnn.train_worker), backgro
 CLI and the Train page all read these records; none of this imports TensorFlow, so the server and the
 generation path can use it.
 """
+
 from __future__ import annotations
 
-from typing import Literal, Sequence, TypedDict, Union
+from collections.abc import Sequence
+from typing import Literal, TypedDict
 
 # Loss rows are dicts of floats keyed by Keras' log names: "loss", "<head>_loss" for each head, and the same
 # with "val_" in front. The heads differ between models (parts models add one), so the TypedDicts below name
@@ -52,7 +54,7 @@ class EpochEvent(EpochRow, total=False):
     elapsed: float
 
 
-ProgressEvent = Union[SplitEvent, BatchEvent, EpochEvent]
+ProgressEvent = SplitEvent | BatchEvent | EpochEvent
 PROGRESS_ONLY = ("kind", "elapsed", "epochs", "batches")  # an EpochEvent's fields that are not its EpochRow's
 
 
@@ -83,9 +85,18 @@ def best_row(history: Sequence[EpochRow], best_epoch: int) -> EpochRow:
     return next((row for row in history if row["epoch"] == best_epoch), history[-1] if history else none)
 
 
-def record(history: Sequence[EpochRow], best_epoch: int, *, corpus: dict, train_files: Sequence[str],
-           val_files: Sequence[str], stopped: bool, early_stopped: bool = False, timed_out: bool = False,
-           seconds: float = 0.0) -> TrainingFacts:
+def record(
+    history: Sequence[EpochRow],
+    best_epoch: int,
+    *,
+    corpus: dict,
+    train_files: Sequence[str],
+    val_files: Sequence[str],
+    stopped: bool,
+    early_stopped: bool = False,
+    timed_out: bool = False,
+    seconds: float = 0.0,
+) -> TrainingFacts:
     """The training facts of a run: at its end, or (in the training process) of each best epoch as it is
     saved, so a run stopped or killed later still has a file that says what it is."""
     history = list(history)

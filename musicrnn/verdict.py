@@ -1,4 +1,5 @@
 """One verdict per trained model, in words a non-programmer understands, with warnings where it matters."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,8 +27,9 @@ class Verdict:
     warnings: list[str]
 
 
-def verdict(model_ce: float, bigram_ce: float, earlier_best: tuple[str, float] | None = None,
-            before: float | None = None) -> Verdict:
+def verdict(
+    model_ce: float, bigram_ce: float, earlier_best: tuple[str, float] | None = None, before: float | None = None
+) -> Verdict:
     """How well a model predicts the next note of the held-out files, against simple guessing (the bigram),
     an earlier run (`earlier_best`: its name and score) and the model it was fine-tuned from (`before`)."""
     figures = f"{model_ce:.2f} vs {bigram_ce:.2f} nats; lower is better"
@@ -40,14 +42,20 @@ def verdict(model_ce: float, bigram_ce: float, earlier_best: tuple[str, float] |
         text = f"Predicts your next note worse than simple guessing: {figures}."
     warnings = []
     if against_guessing != "better":
-        warnings.append("It has not learned more than which note usually follows which. More music, more epochs, "
-                        "or fine-tuning the default model usually help.")
+        warnings.append(
+            "It has not learned more than which note usually follows which. More music, more epochs, "
+            "or fine-tuning the default model usually help."
+        )
     if earlier_best is not None and compare(model_ce, earlier_best[1]) == "worse":
-        warnings.append(f"Worse than your earlier model “{earlier_best[0]}” ({earlier_best[1]:.2f} nats): "
-                        "that one is still kept, use it on the Generate page.")
+        warnings.append(
+            f"Worse than your earlier model “{earlier_best[0]}” ({earlier_best[1]:.2f} nats): "
+            "that one is still kept, use it on the Generate page."
+        )
     if before is not None:
         if compare(model_ce, before) == "better":
             text += f" Before this training the starting model scored {before:.2f} on the same files."
         else:
-            warnings.append(f"No better than the starting model before this training ({before:.2f} nats on the same files).")
+            warnings.append(
+                f"No better than the starting model before this training ({before:.2f} nats on the same files)."
+            )
     return Verdict("warning" if warnings else "success", text, warnings)

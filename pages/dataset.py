@@ -1,4 +1,5 @@
 """Dataset: the bundled chorales or the visitor's own MIDI files, one row per file, good or bad."""
+
 import streamlit as st
 
 from musicrnn.summaries import chosen_programs, corpus_summary, files_table, instrument_choices, track_names
@@ -12,7 +13,9 @@ UPLOADER_ROUND, REPLACED = "dataset_uploader_round", "dataset_replaced_uploads"
 FILE_TRACKS = "dataset_file_tracks"
 
 st.title("Dataset")
-st.caption("The music the Train and Explore pages use, for you only. Bad files are listed with the reason and never stop the good ones.")
+st.caption(
+    "The music the Train and Explore pages use, for you only. Bad files are listed with the reason and never stop the good ones."
+)
 
 source = st.radio("Music to use", [BUNDLED, UPLOADED], key=state.keep("dataset_source", BUNDLED), horizontal=True)
 if source == UPLOADED:
@@ -21,7 +24,9 @@ if source == UPLOADED:
     uploader_round = st.session_state.setdefault(UPLOADER_ROUND, 0)
     chosen = st.file_uploader(
         "Add MIDI files (.mid, .midi) or .zip archives of them — several at once, in as many goes as you like",
-        type=["mid", "midi", "zip"], accept_multiple_files=True, key=f"dataset_uploader_{uploader_round}",
+        type=["mid", "midi", "zip"],
+        accept_multiple_files=True,
+        key=f"dataset_uploader_{uploader_round}",
     )
     if chosen:
         replaced = state.add_uploads([(item.name, item.getvalue()) for item in chosen])
@@ -36,8 +41,14 @@ if source == UPLOADED:
             for name, data in state.uploads():
                 left, right = st.columns([6, 1], vertical_alignment="center")
                 left.markdown(f"{name} · {len(data) / 1024:,.0f} KB")
-                right.button("Remove", key=f"dataset_remove_{name}", on_click=state.remove_upload, args=(name,),
-                             help=f"Stop using {name}", icon=":material/close:")
+                right.button(
+                    "Remove",
+                    key=f"dataset_remove_{name}",
+                    on_click=state.remove_upload,
+                    args=(name,),
+                    help=f"Stop using {name}",
+                    icon=":material/close:",
+                )
             st.button("Remove all my uploads", key="dataset_remove_all", on_click=state.set_uploads, args=([],))
 
 # Widget values are already in session state at the start of a run, so the files can be loaded with the
@@ -52,8 +63,12 @@ if source == UPLOADED and state.uploads():
     loaded = state.parse_uploads(tuple(state.uploads()), None, drums, programs)
     by_file = st.session_state.setdefault(FILE_TRACKS, {})  # file -> its chosen track numbers (overrides the above)
     direct = dict(state.uploads())
-    loaded = [state.parse_one(item.name, direct[item.name], tuple(by_file[item.name]), drums)
-              if by_file.get(item.name) and item.name in direct else item for item in loaded]
+    loaded = [
+        state.parse_one(item.name, direct[item.name], tuple(by_file[item.name]), drums)
+        if by_file.get(item.name) and item.name in direct
+        else item
+        for item in loaded
+    ]
     state.set_dataset(state.Dataset("uploaded", loaded, None, drums, programs))
 else:
     if source == UPLOADED:
@@ -69,13 +84,18 @@ with st.expander("Instruments"):
         st.multiselect(
             "Use only these instruments, in every file (none chosen = all)",
             list(choices) + [option for option in st.session_state[programs_key] if option not in choices],
-            key=programs_key, format_func=lambda option: choices[option][0] if option in choices else f"{option} (not in these files)",
+            key=programs_key,
+            format_func=lambda option: choices[option][0] if option in choices else f"{option} (not in these files)",
             help="By instrument family or General MIDI program, whichever track of a file plays it; each choice says how many notes it brings.",
         )
         direct = [item for item in dataset.files if item.name in dict(state.uploads()) and item.tracks]
         if direct:
-            one = st.selectbox("Or choose tracks by name within one file", [item.name for item in direct], key="dataset_track_file",
-                               help="Files inside a .zip keep the choice above.")
+            one = st.selectbox(
+                "Or choose tracks by name within one file",
+                [item.name for item in direct],
+                key="dataset_track_file",
+                help="Files inside a .zip keep the choice above.",
+            )
             tracks = next(item.tracks for item in direct if item.name == one)
             widget = f"dataset_file_tracks::{one}"
             if widget not in st.session_state:
@@ -85,17 +105,27 @@ with st.expander("Instruments"):
                 st.session_state[FILE_TRACKS][name] = list(st.session_state[key])
 
             st.multiselect(
-                f"Tracks of {one} (none chosen = as above)", list(range(len(tracks))), key=widget, on_change=remember,
-                format_func=lambda index: f"{tracks[index].name or tracks[index].instrument} · {tracks[index].instrument} — {tracks[index].notes:,} notes",
+                f"Tracks of {one} (none chosen = as above)",
+                list(range(len(tracks))),
+                key=widget,
+                on_change=remember,
+                format_func=lambda index: (
+                    f"{tracks[index].name or tracks[index].instrument} · {tracks[index].instrument} — {tracks[index].notes:,} notes"
+                ),
             )
     else:
         names = track_names(dataset.files)
         st.multiselect(
-            "Use only these voices (tracks); none chosen = all", sorted(set(names) | set(dataset.instruments or ())),
-            key=tracks_key, format_func=lambda index: names.get(index, f"{index}: (not in these files)"),
+            "Use only these voices (tracks); none chosen = all",
+            sorted(set(names) | set(dataset.instruments or ())),
+            key=tracks_key,
+            format_func=lambda index: names.get(index, f"{index}: (not in these files)"),
         )
-    st.checkbox("Include drum tracks", key=drums_key,
-                help="Drum notes are drum sounds, not pitches; most melodies learn better without them.")
+    st.checkbox(
+        "Include drum tracks",
+        key=drums_key,
+        help="Drum notes are drum sounds, not pitches; most melodies learn better without them.",
+    )
 
 summary = corpus_summary(dataset.files)
 columns = st.columns(5)
@@ -113,7 +143,10 @@ if summary["files"] == 0:
     st.warning("None of these files can be used. Check the messages above, or choose other instruments.")
 
 st.dataframe(
-    files_table(dataset.files), key="dataset_table", hide_index=True, width="stretch",
+    files_table(dataset.files),
+    key="dataset_table",
+    hide_index=True,
+    width="stretch",
     column_config={
         "status": st.column_config.TextColumn(width="medium"),
         "seconds": st.column_config.NumberColumn(format="%.1f s"),

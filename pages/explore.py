@@ -1,4 +1,5 @@
 """Explore: one file of the dataset as a piano roll, a note table, histograms and sound."""
+
 import math
 
 import streamlit as st
@@ -12,7 +13,9 @@ from ui.widgets import play
 through_app()  # see ui/boot.py: deep links on a fresh server
 
 st.title("Explore")
-st.caption("Look at and listen to one file of your dataset: each note is a pitch, a step (time since the previous note starts) and a duration.")
+st.caption(
+    "Look at and listen to one file of your dataset: each note is a pitch, a step (time since the previous note starts) and a duration."
+)
 
 files = state.dataset().ok_files
 if not files:
@@ -33,7 +36,9 @@ st.session_state[seconds_key] = min(st.session_state[seconds_key], longest)
 seconds = st.slider("Seconds to play from the start", 1, max(2, longest), key=seconds_key)
 play(state.render_audio(notes, max_seconds=float(seconds)))
 
-st.plotly_chart(piano_roll(notes, title=f"{chosen.name} · {len(notes)} notes · {chosen.seconds:.0f} s"), key="explore_roll")
+st.plotly_chart(
+    piano_roll(notes, title=f"{chosen.name} · {len(notes)} notes · {chosen.seconds:.0f} s"), key="explore_roll"
+)
 st.plotly_chart(note_histograms(notes), key="explore_histograms")
 st.subheader("Notes")
 st.dataframe(named_notes(notes), key="explore_notes", hide_index=True, width="stretch", height=300)

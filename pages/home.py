@@ -1,4 +1,5 @@
 """Home: what the app does, and one button that plays the default model's music straight away."""
+
 import secrets
 
 import streamlit as st
@@ -26,7 +27,11 @@ if st.button("Generate with the default model", type="primary", icon=":material/
 
     try:
         seed = secrets.randbelow(10_000)
-        notes = generate(state.default_model(), state.cached_chorale_opening(), Sampling(n_notes=80, seed=seed, pitch_low=36, pitch_high=84))[0]
+        notes = generate(
+            state.default_model(),
+            state.cached_chorale_opening(),
+            Sampling(n_notes=80, seed=seed, pitch_low=36, pitch_high=84),
+        )[0]
         st.session_state[PIECE] = (notes, state.render_audio(notes), seed)
     except (ModelFileError, ValueError) as exc:
         st.error(f"The default model could not play: {exc}")

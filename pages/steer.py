@@ -1,4 +1,5 @@
 """Steer: harmonise a melody, follow a chord progression, rewrite one passage (beats models)."""
+
 import streamlit as st
 
 from musicrnn.audio import gm_instruments
@@ -28,24 +29,41 @@ with harmonise_tab:
     melody_input = steer.melody_input(source)
     left, right = st.columns(2)
     variations = left.slider("Harmonisations", 1, MAX_VARIATIONS, key=state.keep("steer_variations", 2))
-    melody_instrument = right.selectbox("Melody instrument", instruments, key=state.keep("steer_melody_instrument", "Flute"))
-    harmony_instrument = right.selectbox("Harmony instrument", instruments,
-                                         key=state.keep("steer_harmony_instrument", "Acoustic Grand Piano"))
+    melody_instrument = right.selectbox(
+        "Melody instrument", instruments, key=state.keep("steer_melody_instrument", "Flute")
+    )
+    harmony_instrument = right.selectbox(
+        "Harmony instrument", instruments, key=state.keep("steer_harmony_instrument", "Acoustic Grand Piano")
+    )
     if st.button("Harmonise", type="primary", icon=":material/piano:"):
         settings = Sampling(seed=int(seed), temperature=float(temperature), variations=int(variations))
-        steer.run_harmony(entry, melody_input, settings, instruments.index(melody_instrument), instruments.index(harmony_instrument))
+        steer.run_harmony(
+            entry, melody_input, settings, instruments.index(melody_instrument), instruments.index(harmony_instrument)
+        )
     steer.show_harmonies()
 
 with chords_tab:
     chords_text = st.text_input("Chords", key=state.keep("steer_chords", "C G Am F"), help=CHORDS_HELP)
     st.caption(CHORDS_HELP)
-    strength = st.slider("Strength", 0.0, 1.0, step=0.05, key=state.keep("steer_strength", 1.0),
-                         help="Low: a suggestion (chord tones made likelier). 1: only chord tones.")
-    st.caption("1 = only chord tones" if strength >= 1 else f"suggest: chord tones {steer.boost(strength):.0f}x likelier")
+    strength = st.slider(
+        "Strength",
+        0.0,
+        1.0,
+        step=0.05,
+        key=state.keep("steer_strength", 1.0),
+        help="Low: a suggestion (chord tones made likelier). 1: only chord tones.",
+    )
+    st.caption(
+        "1 = only chord tones" if strength >= 1 else f"suggest: chord tones {steer.boost(strength):.0f}x likelier"
+    )
     n_notes = st.number_input("Notes", 10, 1000, step=10, key=state.keep("steer_notes", 120))
     if st.button("Generate with these chords", type="primary", icon=":material/queue_music:"):
-        steer.run_chords(entry, chords_text, float(strength), Sampling(n_notes=int(n_notes), seed=int(seed),
-                                                                        temperature=float(temperature)))
+        steer.run_chords(
+            entry,
+            chords_text,
+            float(strength),
+            Sampling(n_notes=int(n_notes), seed=int(seed), temperature=float(temperature)),
+        )
     steer.show_chords()
 
 with rewrite_tab:
@@ -55,7 +73,9 @@ with rewrite_tab:
         candidates = st.slider("Candidates", 1, MAX_CANDIDATES, 4, key="steer_candidates")
         left, right = st.columns(2)
         if left.button("Rewrite", type="primary", icon=":material/edit:"):
-            steer.run_rewrite(entry, piece, span, int(candidates), Sampling(seed=int(seed), temperature=float(temperature)))
+            steer.run_rewrite(
+                entry, piece, span, int(candidates), Sampling(seed=int(seed), temperature=float(temperature))
+            )
         if right.button("Undo", icon=":material/undo:", disabled=not steer.can_undo()):
             steer.undo()
             st.rerun()

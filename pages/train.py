@@ -1,12 +1,23 @@
 """Train: what to start from, settings, a training job in its own process with live losses, and the runs kept."""
+
 import streamlit as st
 
 from musicrnn.config import PRESETS, preset
 from musicrnn.jobs import ServerBusy, start_training
 from ui import nav, state
 from ui.boot import through_app
-from ui.training import (ARCHITECTURE_KNOBS, TRAINING_KNOBS, apply_preset, choose_start, knob, knob_key,
-                         knob_values, show_job, show_runs, warn_oldest_goes)
+from ui.training import (
+    ARCHITECTURE_KNOBS,
+    TRAINING_KNOBS,
+    apply_preset,
+    choose_start,
+    knob,
+    knob_key,
+    knob_values,
+    show_job,
+    show_runs,
+    warn_oldest_goes,
+)
 from ui.widgets import model_uploader
 
 through_app()  # see ui/boot.py: deep links on a fresh server
@@ -25,7 +36,10 @@ busy = job is not None and job.running
 start = choose_start()  # (label, .keras bytes or None, the starting model's settings or None)
 if start.init is None:
     st.selectbox(
-        "Preset", list(PRESETS), key=state.keep(knob_key("preset"), "tiny"), on_change=apply_preset,
+        "Preset",
+        list(PRESETS),
+        key=state.keep(knob_key("preset"), "tiny"),
+        on_change=apply_preset,
         help="tiny: trains in a minute · tutorial: the TensorFlow tutorial's network · chorale: the default model's recipe (slow).",
     )
 # Plain widgets, no form: Enter in a field only sets its value; only the Start button starts a run.
@@ -34,10 +48,14 @@ columns = st.columns(4)
 for index, name in enumerate(shown):
     knob(name, columns[index % 4], start.cfg)
 if start.init is not None:
-    st.caption(f"Fine-tuning keeps {start.label}'s network ({start.cfg.units} units × {start.cfg.layers} layers) and starts "
-               f"at learning rate {start.cfg.learning_rate:g}, lower than for a new network, so it refines what it knows.")
+    st.caption(
+        f"Fine-tuning keeps {start.label}'s network ({start.cfg.units} units × {start.cfg.layers} layers) and starts "
+        f"at learning rate {start.cfg.learning_rate:g}, lower than for a new network, so it refines what it knows."
+    )
 warn_oldest_goes()
-clicked = st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=busy or start.problem is not None)
+clicked = st.button(
+    "Start training", type="primary", icon=":material/play_arrow:", disabled=busy or start.problem is not None
+)
 
 if clicked:
     try:
@@ -48,8 +66,15 @@ if clicked:
             cfg = preset(st.session_state[knob_key("preset")], **values)
         if len(dataset.ok_files) < 2:
             raise ValueError("training needs at least two usable files (one is held out to validate)")
-        state.set_job(start_training(dataset.corpus(), cfg, init=start.init, init_name=start.label if start.init else None,
-                                     owner_alive=state.owner_alive()))
+        state.set_job(
+            start_training(
+                dataset.corpus(),
+                cfg,
+                init=start.init,
+                init_name=start.label if start.init else None,
+                owner_alive=state.owner_alive(),
+            )
+        )
         st.rerun()  # redraw with the Start button disabled: one job per visitor
     except ServerBusy as exc:
         st.warning(str(exc))

@@ -165,12 +165,7 @@ def strip_repeats(score) -> None:
 
 def count_notes(midi_file) -> int:
     """Number of note-on events with velocity > 0 in a music21 MidiFile."""
-    return sum(
-        1
-        for track in midi_file.tracks
-        for event in track.events
-        if event.isNoteOn()
-    )
+    return sum(1 for track in midi_file.tracks for event in track.events if event.isNoteOn())
 
 
 def convert(source: Path, out_dir: Path) -> Result:

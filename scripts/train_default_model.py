@@ -4,6 +4,7 @@
 
 Writes musicrnn/assets/default_model.keras and its JSON sidecar (config, split, history, evaluation).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,8 @@ def main() -> None:
     path = result.save(args.out)
     print(f"\ntrained in {time.time() - started:.0f} s; saved {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
-    from musicrnn.infer import read_model_file
     from musicrnn.evaluation.scores import baseline_cross_entropy, model_scores, part_baselines, rhythm_baselines
+    from musicrnn.infer import read_model_file
 
     model = read_model_file(path)
     train_part, val = corpus.split_held_out(result.facts())

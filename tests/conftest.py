@@ -2,12 +2,13 @@
 
 Everything is generated in memory from fixed seeds, so no test depends on files outside the repository.
 """
+
 from __future__ import annotations
 
 import io
 import sys
 import zipfile
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,17 +24,44 @@ C_MAJOR = [60, 62, 64, 65, 67, 69, 71, 72]
 
 # Markers (registered in pyproject.toml) by what a test needs, so `make test-fast` can leave the heavy ones out.
 # tf: the module imports TensorFlow/Keras when collected, or builds or trains a model in every test.
-TF_MODULES = {"test_bench", "test_cli", "test_concurrency", "test_distributed", "test_finetune", "test_generate",
-              "test_guide", "test_infer", "test_jobs", "test_model", "test_pages", "test_pages_parts", "test_quality",
-              "test_train"}
+TF_MODULES = {
+    "test_bench",
+    "test_cli",
+    "test_concurrency",
+    "test_distributed",
+    "test_finetune",
+    "test_generate",
+    "test_guide",
+    "test_infer",
+    "test_jobs",
+    "test_model",
+    "test_pages",
+    "test_pages_parts",
+    "test_quality",
+    "test_train",
+}
 # ... and single tests of otherwise TensorFlow-free modules (they import it inside).
-TF_TESTS = {"test_tf_dataset_batches_have_the_right_shapes_and_equal_window_batch",
-            "test_tf_dataset_shuffle_keeps_the_same_windows",
-            "test_a_file_at_60_96_120_or_180_bpm_gives_identical_windows_and_scores",
-            "test_transposition_leaves_drum_notes_on_their_keys"}
+TF_TESTS = {
+    "test_tf_dataset_batches_have_the_right_shapes_and_equal_window_batch",
+    "test_tf_dataset_shuffle_keeps_the_same_windows",
+    "test_a_file_at_60_96_120_or_180_bpm_gives_identical_windows_and_scores",
+    "test_transposition_leaves_drum_notes_on_their_keys",
+}
 # slow: each test starts processes (CLI, benchmarks, workers) or runs pages through AppTest (seconds a test).
-SLOW_MODULES = {"test_bench", "test_bundled", "test_cli", "test_concurrency", "test_distributed", "test_jobs", "test_quality",
-                "test_pages", "test_pages_explain", "test_pages_newuser", "test_pages_parts", "test_pages_steer"}
+SLOW_MODULES = {
+    "test_bench",
+    "test_bundled",
+    "test_cli",
+    "test_concurrency",
+    "test_distributed",
+    "test_jobs",
+    "test_quality",
+    "test_pages",
+    "test_pages_explain",
+    "test_pages_newuser",
+    "test_pages_parts",
+    "test_pages_steer",
+}
 
 
 def pytest_ignore_collect(collection_path, config: pytest.Config) -> bool | None:
@@ -137,7 +165,9 @@ def make_zip(members: Sequence[tuple[str, bytes]]) -> bytes:
     return buffer.getvalue()
 
 
-def notes_table(pitch: Sequence[int], step: Sequence[float] | None = None, duration: Sequence[float] | None = None) -> pd.DataFrame:
+def notes_table(
+    pitch: Sequence[int], step: Sequence[float] | None = None, duration: Sequence[float] | None = None
+) -> pd.DataFrame:
     """A note table with the columns the core uses (start/end derived from step/duration)."""
     pitch = np.asarray(pitch, dtype=np.int64)
     step = np.full(len(pitch), 0.25) if step is None else np.asarray(step, dtype=np.float64)

@@ -3,6 +3,7 @@
 Plain functions (no fixtures) so each test file decides its own scope. TensorFlow is imported lazily,
 only by the helpers that build Keras models.
 """
+
 from __future__ import annotations
 
 import sys

@@ -4,6 +4,7 @@ MIDI files are written byte by byte (so truncations, lying chunk lengths and 300
 microseconds), zips by a tiny writer whose central directory says whatever we tell it to (so a zip bomb
 is a few hundred kilobytes that declare hundreds of megabytes).
 """
+
 from __future__ import annotations
 
 import base64
@@ -14,8 +15,8 @@ import marshal
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -24,6 +25,7 @@ MB = 1024 * 1024
 
 
 # ---------------------------------------------------------------- MIDI bytes
+
 
 def vlq(value: int) -> bytes:
     """MIDI variable-length quantity (7 bits per byte, high bit = more follows)."""
@@ -94,6 +96,7 @@ def text_file() -> bytes:
 
 def png_file() -> bytes:
     """A real 4x4 grey PNG."""
+
     def png_chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
@@ -212,6 +215,7 @@ UNUSUAL_NAMES = [
 
 # ---------------------------------------------------------------- zips
 
+
 @dataclass
 class Member:
     """One zip member as stored: compressed payload plus the sizes the central directory will claim."""
@@ -274,8 +278,14 @@ def honest_zip(members: Sequence[tuple[str, bytes]]) -> bytes:
 
 def traversal_zip(tag: str) -> bytes:
     """MIDI members named to escape any folder they might be extracted into."""
-    return honest_zip([(f"../evil_{tag}.mid", scale()), (f"/abs_{tag}.mid", scale()), (f"../../tmp/deep_{tag}.mid", scale()),
-                       (f"C:\\win_{tag}.mid", scale())])
+    return honest_zip(
+        [
+            (f"../evil_{tag}.mid", scale()),
+            (f"/abs_{tag}.mid", scale()),
+            (f"../../tmp/deep_{tag}.mid", scale()),
+            (f"C:\\win_{tag}.mid", scale()),
+        ]
+    )
 
 
 def too_many_members(count: int = 2001) -> bytes:
@@ -322,22 +332,26 @@ def overstated_compressed() -> bytes:
 
 def nested_archives() -> bytes:
     inner = honest_zip([("inner.mid", scale())])
-    return honest_zip([
-        ("inner.zip", inner),
-        ("backup.tar.gz", b"\x1f\x8b\x08\x00" + bytes(40)),
-        ("disguised.mid", inner),  # a zip named like MIDI
-        ("good.mid", scale()),
-    ])
+    return honest_zip(
+        [
+            ("inner.zip", inner),
+            ("backup.tar.gz", b"\x1f\x8b\x08\x00" + bytes(40)),
+            ("disguised.mid", inner),  # a zip named like MIDI
+            ("good.mid", scale()),
+        ]
+    )
 
 
 def mixed_members() -> bytes:
-    return honest_zip([
-        ("readme.txt", text_file()),
-        ("cover.png", png_file()),
-        ("folder/song.MID", scale()),
-        ("__MACOSX/._song.mid", b"\x00\x05\x16\x07"),
-        ("notes.mid", text_file()),
-    ])
+    return honest_zip(
+        [
+            ("readme.txt", text_file()),
+            ("cover.png", png_file()),
+            ("folder/song.MID", scale()),
+            ("__MACOSX/._song.mid", b"\x00\x05\x16\x07"),
+            ("notes.mid", text_file()),
+        ]
+    )
 
 
 def encrypted_member() -> bytes:
@@ -345,6 +359,7 @@ def encrypted_member() -> bytes:
 
 
 # ---------------------------------------------------------------- model files
+
 
 def keras_zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
     buffer = io.BytesIO()
@@ -360,8 +375,11 @@ def keras_oversized(limit: int) -> bytes:
 
 def keras_bomb(member_name: str, size: int = 60 * MB) -> bytes:
     """A .keras-shaped zip where `member_name` inflates to `size` bytes of zeros."""
-    parts = [member("metadata.json", b'{"keras_version": "3.15.1"}'), member("config.json", b"{}"),
-             member("model.weights.h5", b"\x89HDF\r\n\x1a\n")]
+    parts = [
+        member("metadata.json", b'{"keras_version": "3.15.1"}'),
+        member("config.json", b"{}"),
+        member("model.weights.h5", b"\x89HDF\r\n\x1a\n"),
+    ]
     parts = [p for p in parts if p.name != member_name] + [zeros_member(member_name, size)]
     return raw_zip(parts)
 
@@ -390,19 +408,48 @@ def keras_lambda(marker_path: str) -> bytes:
     code = compile(f"lambda x: (open({marker_path!r}, 'w').write('pwned'), x)[1]", "<lambda>", "eval")
     function = eval(code)  # the function object only; it is never called
     payload = base64.b64encode(marshal.dumps(function.__code__)).decode()
-    tensor = lambda name: {"class_name": "__keras_tensor__", "config": {"shape": [None, None, 3], "dtype": "float32", "keras_history": [name, 0, 0]}}
+    tensor = lambda name: {
+        "class_name": "__keras_tensor__",
+        "config": {"shape": [None, None, 3], "dtype": "float32", "keras_history": [name, 0, 0]},
+    }
     layers = [
-        {"module": "keras.layers", "class_name": "InputLayer", "name": "pitch_input",
-         "config": {"batch_shape": [None, None], "dtype": "int32", "name": "pitch_input"}, "inbound_nodes": []},
-        {"module": "keras.layers", "class_name": "InputLayer", "name": "features",
-         "config": {"batch_shape": [None, None, 5], "dtype": "float32", "name": "features"}, "inbound_nodes": []},
-        {"module": "keras.layers", "class_name": "Lambda", "name": "pitch",
-         "config": {"name": "pitch", "function": {"class_name": "__lambda__", "config": {"code": payload, "defaults": None, "closure": None}},
-                    "arguments": {}},
-         "inbound_nodes": [{"args": [tensor("features")], "kwargs": {}}]},
+        {
+            "module": "keras.layers",
+            "class_name": "InputLayer",
+            "name": "pitch_input",
+            "config": {"batch_shape": [None, None], "dtype": "int32", "name": "pitch_input"},
+            "inbound_nodes": [],
+        },
+        {
+            "module": "keras.layers",
+            "class_name": "InputLayer",
+            "name": "features",
+            "config": {"batch_shape": [None, None, 5], "dtype": "float32", "name": "features"},
+            "inbound_nodes": [],
+        },
+        {
+            "module": "keras.layers",
+            "class_name": "Lambda",
+            "name": "pitch",
+            "config": {
+                "name": "pitch",
+                "function": {
+                    "class_name": "__lambda__",
+                    "config": {"code": payload, "defaults": None, "closure": None},
+                },
+                "arguments": {},
+            },
+            "inbound_nodes": [{"args": [tensor("features")], "kwargs": {}}],
+        },
     ]
-    graph = {"module": "keras", "class_name": "Functional", "config": {
-        "name": "musicrnn", "layers": layers,
-        "input_layers": [["pitch_input", 0, 0], ["features", 0, 0]],
-        "output_layers": {"pitch": ["pitch", 0, 0], "step": ["pitch", 0, 0], "duration": ["pitch", 0, 0]}}}
+    graph = {
+        "module": "keras",
+        "class_name": "Functional",
+        "config": {
+            "name": "musicrnn",
+            "layers": layers,
+            "input_layers": [["pitch_input", 0, 0], ["features", 0, 0]],
+            "output_layers": {"pitch": ["pitch", 0, 0], "step": ["pitch", 0, 0], "duration": ["pitch", 0, 0]},
+        },
+    }
     return keras_with_config(graph)

@@ -1,4 +1,5 @@
 """Rendering notes to WAV bytes, with fluidsynth or the fallback synth, and instrument names."""
+
 from __future__ import annotations
 
 import io

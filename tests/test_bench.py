@@ -3,6 +3,7 @@
 Benchmarks are not tests: no timing is asserted here (figures come from `make bench`). Both benchmarks start
 together (each is mostly TensorFlow start-up) so the test takes as long as the slower one.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,10 @@ def quick_runs():
     processes = {
         name: subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--quick"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)},  # musicrnn importable without `pip install -e .`
         )
         for name in SCRIPTS

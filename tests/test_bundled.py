@@ -1,4 +1,5 @@
 """The bundled corpus and model: read in a child process in the background, or here when that fails."""
+
 from __future__ import annotations
 
 import pandas as pd

@@ -1,4 +1,5 @@
 """`python -m musicrnn` as a user runs it: inspect, train, generate (without TensorFlow), evaluate."""
+
 from __future__ import annotations
 
 import json
@@ -110,8 +111,19 @@ def test_train_without_usable_files_says_so(tmp_path):
 def test_generate_writes_variations_as_midi_and_wav_without_tensorflow(trained, tmp_path):
     model, _ = trained
     done = cli_without_tensorflow(
-        "generate", "--model", model, "--notes", "50", "--out", tmp_path / "x.mid", "--wav", tmp_path / "x.wav",
-        "--variations", "2", "--seed", "3",
+        "generate",
+        "--model",
+        model,
+        "--notes",
+        "50",
+        "--out",
+        tmp_path / "x.mid",
+        "--wav",
+        tmp_path / "x.wav",
+        "--variations",
+        "2",
+        "--seed",
+        "3",
     )
     assert done.returncode == 0, done.stderr
     pitches = []
@@ -136,7 +148,10 @@ def test_generate_uses_the_default_model_and_never_imports_tensorflow(tmp_path):
     # The real entry point, with Python's import log: no TensorFlow/Keras module may appear in it.
     done = subprocess.run(
         [PYTHON, "-X", "importtime", "-m", "musicrnn", "generate", "--notes", "30", "--seed", "4", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
@@ -184,15 +199,34 @@ def test_generate_writes_the_tempo_and_beats_and_the_recipe_reproduces_them(trai
         ticks = [midi.time_to_tick(n.start) for inst in midi.instruments for n in inst.notes]
         assert all(abs(t / midi.resolution * 12 - round(t / midi.resolution * 12)) < 0.02 for t in ticks)
     assert slow.get_end_time() == pytest.approx(fast.get_end_time() * 150 / 90, rel=1e-3)
-    again = cli_without_tensorflow("generate", "--model", model, "--recipe", tmp_path / "b.mid", "--out", tmp_path / "c.mid")
+    again = cli_without_tensorflow(
+        "generate", "--model", model, "--recipe", tmp_path / "b.mid", "--out", tmp_path / "c.mid"
+    )
     assert again.returncode == 0, again.stderr
     copy = pretty_midi.PrettyMIDI(str(tmp_path / "c.mid"))
-    assert [(n.pitch, n.start) for n in copy.instruments[0].notes] == [(n.pitch, n.start) for n in fast.instruments[0].notes]
+    assert [(n.pitch, n.start) for n in copy.instruments[0].notes] == [
+        (n.pitch, n.start) for n in fast.instruments[0].notes
+    ]
     assert "--bpm" in cli("generate", "--help").stdout
+
+
 def test_train_keeps_the_best_epoch_and_stops_early(data_dir, tmp_path):
     out = tmp_path / "m.keras"
-    done = cli("train", "--data", data_dir, "--preset", "tiny", "--epochs", "40", "--patience", "1",
-               "--learning-rate", "0.3", "--out", out)  # far too high a rate: it stops improving quickly
+    done = cli(
+        "train",
+        "--data",
+        data_dir,
+        "--preset",
+        "tiny",
+        "--epochs",
+        "40",
+        "--patience",
+        "1",
+        "--learning-rate",
+        "0.3",
+        "--out",
+        out,
+    )  # far too high a rate: it stops improving quickly
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     history = json.loads(out.with_suffix(".json").read_text())["history"]
@@ -221,7 +255,9 @@ def test_train_init_from_with_another_shape_says_why(data_dir, tmp_path):
 
 
 def test_train_init_from_with_stream_is_refused_before_reading_data_or_tensorflow(data_dir, tmp_path):
-    done = cli_without_tensorflow("train", "--data", data_dir, "--init-from", "default", "--stream", "--out", tmp_path / "m.keras")
+    done = cli_without_tensorflow(
+        "train", "--data", data_dir, "--init-from", "default", "--stream", "--out", tmp_path / "m.keras"
+    )
     assert done.returncode == 2
     assert "--init-from works with the default strategy, without --stream" in done.stderr
     assert "files," not in done.stderr  # refused before the data was read
@@ -237,8 +273,19 @@ def test_train_init_from_a_file_that_is_no_model_says_so(data_dir, tmp_path):
 
 def test_harmonize_keeps_the_melody_as_its_own_instrument_without_tensorflow(tmp_path):
     out = tmp_path / "h.mid"
-    done = cli_without_tensorflow("harmonize", "--melody", "C4/1 D4/1 E4/1 F4/1 G4/2", "--variations", "2",
-                                  "--melody-instrument", "Flute", "--instrument", "Cello", "--out", str(out))
+    done = cli_without_tensorflow(
+        "harmonize",
+        "--melody",
+        "C4/1 D4/1 E4/1 F4/1 G4/2",
+        "--variations",
+        "2",
+        "--melody-instrument",
+        "Flute",
+        "--instrument",
+        "Cello",
+        "--out",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     for index in (1, 2):
         midi = pretty_midi.PrettyMIDI(str(tmp_path / f"h-{index}.mid"))
@@ -248,7 +295,9 @@ def test_harmonize_keeps_the_melody_as_its_own_instrument_without_tensorflow(tmp
         assert [round(n.start, 3) for n in melody.notes] == [0.0, 0.5, 1.0, 1.5, 2.0]  # 120 bpm
         assert melody.program == 73  # flute
         harmony = [inst for inst in midi.instruments if inst is not melody]
-        assert {inst.name for inst in harmony} <= {"Alto", "Tenor", "Bass voice"} and "Bass voice" in {i.name for i in harmony}
+        assert {inst.name for inst in harmony} <= {"Alto", "Tenor", "Bass voice"} and "Bass voice" in {
+            i.name for i in harmony
+        }
         assert {inst.program for inst in harmony} == {42}  # cello
         assert max(n.pitch for inst in harmony for n in inst.notes) < 67
     assert "parallel_fifths_per_100=" in done.stdout
@@ -256,18 +305,40 @@ def test_harmonize_keeps_the_melody_as_its_own_instrument_without_tensorflow(tmp
 
 def test_harmonize_keeps_the_bass_in_the_range_it_is_given(tmp_path):
     out = tmp_path / "h.mid"
-    done = cli("harmonize", "--melody", "G4/1 A4/1 B4/1 C5/2", "--part-range", "Bass voice=40-47", "--variations", "3",
-               "--out", str(out))
+    done = cli(
+        "harmonize",
+        "--melody",
+        "G4/1 A4/1 B4/1 C5/2",
+        "--part-range",
+        "Bass voice=40-47",
+        "--variations",
+        "3",
+        "--out",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     for index in (1, 2, 3):
-        bass = next(i for i in pretty_midi.PrettyMIDI(str(tmp_path / f"h-{index}.mid")).instruments if i.name == "Bass voice")
+        bass = next(
+            i for i in pretty_midi.PrettyMIDI(str(tmp_path / f"h-{index}.mid")).instruments if i.name == "Bass voice"
+        )
         assert bass.notes and all(40 <= n.pitch <= 47 for n in bass.notes)
 
 
 def test_generate_keeps_each_part_in_the_range_and_key_it_is_given(tmp_path):
     out = tmp_path / "p.mid"
-    done = cli_without_tensorflow("generate", "--notes", "120", "--seed", "3", "--part-range", "Soprano=72-79,Bass voice=36-50",
-                                  "--part-key", "Tenor=D:minor pentatonic", "--out", str(out))
+    done = cli_without_tensorflow(
+        "generate",
+        "--notes",
+        "120",
+        "--seed",
+        "3",
+        "--part-range",
+        "Soprano=72-79,Bass voice=36-50",
+        "--part-key",
+        "Tenor=D:minor pentatonic",
+        "--out",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     tracks = {inst.name: [n.pitch for n in inst.notes] for inst in pretty_midi.PrettyMIDI(str(out)).instruments}
     assert all(72 <= p <= 79 for p in tracks["Soprano"]) and all(36 <= p <= 50 for p in tracks["Bass voice"])
@@ -277,12 +348,15 @@ def test_generate_keeps_each_part_in_the_range_and_key_it_is_given(tmp_path):
     assert {i.name: [n.pitch for n in i.notes] for i in pretty_midi.PrettyMIDI(str(again)).instruments} == tracks
 
 
-@pytest.mark.parametrize("flag, value, message", [
-    ("--part-range", "Sopran=60-70", "unknown part 'Sopran'"),
-    ("--part-range", "Bass voice=60", "the range of Bass voice, '60'"),
-    ("--part-key", "Alto=H:major", "the key of Alto"),
-    ("--part-range", "Brass=50-60", "never played Brass"),
-])
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--part-range", "Sopran=60-70", "unknown part 'Sopran'"),
+        ("--part-range", "Bass voice=60", "the range of Bass voice, '60'"),
+        ("--part-key", "Alto=H:major", "the key of Alto"),
+        ("--part-range", "Brass=50-60", "never played Brass"),
+    ],
+)
 def test_a_bad_part_range_or_key_is_one_line_naming_it(tmp_path, flag, value, message):
     done = cli("generate", "--notes", "10", flag, value, "--out", str(tmp_path / "x.mid"))
     assert done.returncode == 2
@@ -309,8 +383,9 @@ def test_generate_rewrite_keeps_the_piece_outside_the_span(tmp_path):
 
     out = tmp_path / "r.mid"
     source = CHORALES / DEFAULT_PRIMER
-    done = cli_without_tensorflow("generate", "--primer", str(source), "--rewrite", "8-12", "--candidates", "3",
-                                  "--out", str(out))
+    done = cli_without_tensorflow(
+        "generate", "--primer", str(source), "--rewrite", "8-12", "--candidates", "3", "--out", str(out)
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("candidate ") == 3
     original, rewritten = midi_to_notes(source), midi_to_notes(out)
@@ -327,8 +402,19 @@ def test_generate_rewrite_reads_a_span_in_bars(tmp_path):
     original = midi_to_notes(source)
     bar, pickup = float(original["bar_beats"].iloc[0]), float(original["bar_beat"].iloc[0])
     start, end = 2 * bar - pickup, 4 * bar - pickup  # bars 2-4 counted from the first bar line
-    done = cli_without_tensorflow("generate", "--primer", str(source), "--rewrite", "2-4", "--rewrite-unit", "bars",
-                                  "--candidates", "2", "--out", str(out))
+    done = cli_without_tensorflow(
+        "generate",
+        "--primer",
+        str(source),
+        "--rewrite",
+        "2-4",
+        "--rewrite-unit",
+        "bars",
+        "--candidates",
+        "2",
+        "--out",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     rewritten = midi_to_notes(out)
     for keep in (lambda n: n["beat"] < start, lambda n: n["beat"] >= end):
@@ -340,15 +426,33 @@ def test_generate_rewrite_reads_a_span_in_bars(tmp_path):
 
 def test_a_chord_piece_regenerates_from_its_own_recipe(tmp_path):
     first, again = tmp_path / "c.mid", tmp_path / "again.mid"
-    assert cli_without_tensorflow("generate", "--chords", "Am Dm E7", "--chord-strength", "0.8", "--notes", "40",
-                                  "--seed", "3", "--out", str(first)).returncode == 0
+    assert (
+        cli_without_tensorflow(
+            "generate",
+            "--chords",
+            "Am Dm E7",
+            "--chord-strength",
+            "0.8",
+            "--notes",
+            "40",
+            "--seed",
+            "3",
+            "--out",
+            str(first),
+        ).returncode
+        == 0
+    )
     done = cli_without_tensorflow("generate", "--recipe", str(first), "--out", str(again))
     assert done.returncode == 0, done.stderr
-    read = [sorted((n.start, n.pitch) for i in pretty_midi.PrettyMIDI(str(p)).instruments for n in i.notes) for p in (first, again)]
+    read = [
+        sorted((n.start, n.pitch) for i in pretty_midi.PrettyMIDI(str(p)).instruments for n in i.notes)
+        for p in (first, again)
+    ]
     assert read[0] == read[1]
 
 
 # --- parts: a band with drums in, one track per part out ----------------------------------------------------
+
 
 def band_file(seed: int, bars: int = 24) -> bytes:
     """A flute melody over a bass line and a drum kit (kick, snare, hi-hat), in memory."""
@@ -382,8 +486,19 @@ def band_model(tmp_path_factory) -> Path:
 
 
 def test_a_band_model_writes_each_part_on_its_own_track_with_the_chosen_instruments(band_model, tmp_path):
-    done = cli_without_tensorflow("generate", "--model", band_model, "--notes", "150", "--seed", "1",
-                                  "--instruments", "Pipe=Piccolo,Bass=Fretless Bass", "--out", tmp_path / "band.mid")
+    done = cli_without_tensorflow(
+        "generate",
+        "--model",
+        band_model,
+        "--notes",
+        "150",
+        "--seed",
+        "1",
+        "--instruments",
+        "Pipe=Piccolo,Bass=Fretless Bass",
+        "--out",
+        tmp_path / "band.mid",
+    )
     assert done.returncode == 0, done.stderr
     midi = pretty_midi.PrettyMIDI(str(tmp_path / "band.mid"))
     tracks = {inst.name: inst for inst in midi.instruments}
@@ -430,10 +545,27 @@ def test_the_generate_and_harmonize_flags_default_to_samplings_own_settings():
     usual, parser = Sampling(), build_parser()
     gen = parser.parse_args(["generate", "--out", "x.mid"])
     assert (gen.notes, gen.temperature, gen.top_k, gen.top_p, gen.seed, gen.variations, gen.key, gen.bpm) == (
-        usual.n_notes, usual.temperature, usual.top_k, usual.top_p, usual.seed, usual.variations, usual.key, usual.bpm)
+        usual.n_notes,
+        usual.temperature,
+        usual.top_k,
+        usual.top_p,
+        usual.seed,
+        usual.variations,
+        usual.key,
+        usual.bpm,
+    )
     assert (gen.chord_snap, gen.grid, gen.rhythm_temperature, gen.part_temperature) == (
-        usual.chord_snap, usual.step_grid, usual.rhythm_temperature, usual.part_temperature)
+        usual.chord_snap,
+        usual.step_grid,
+        usual.rhythm_temperature,
+        usual.part_temperature,
+    )
     assert gen.pitch_range == f"{usual.pitch_low}-{usual.pitch_high}"
     harm = parser.parse_args(["harmonize", "--out", "x.mid"])
     assert (harm.variations, harm.seed, harm.temperature, harm.rhythm_temperature, harm.bpm) == (
-        usual.variations, usual.seed, usual.temperature, usual.rhythm_temperature, usual.bpm)
+        usual.variations,
+        usual.seed,
+        usual.temperature,
+        usual.rhythm_temperature,
+        usual.bpm,
+    )

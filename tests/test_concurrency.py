@@ -4,6 +4,7 @@ holds and is released on stop.
 
 One tiny model is trained once per module (preset "tiny", 1 epoch) and used as raw `.keras` bytes.
 """
+
 from __future__ import annotations
 
 import threading
@@ -23,8 +24,17 @@ from musicrnn.midi import load_uploads
 pytestmark = pytest.mark.timeout(600)
 
 USERS = 6
-SETTINGS = [Sampling(n_notes=80, seed=seed, variations=1 + seed % 3, temperature=0.7 + 0.1 * seed, top_k=seed * 4,
-                     key="C:major" if seed % 2 else None) for seed in range(USERS)]
+SETTINGS = [
+    Sampling(
+        n_notes=80,
+        seed=seed,
+        variations=1 + seed % 3,
+        temperature=0.7 + 0.1 * seed,
+        top_k=seed * 4,
+        key="C:major" if seed % 2 else None,
+    )
+    for seed in range(USERS)
+]
 
 
 @pytest.fixture(scope="module")
@@ -103,4 +113,3 @@ def test_parallel_users_generate_correctly_while_one_trains_and_stop_frees_the_s
     assert quick.wait(timeout=60)
     assert quick.status == "failed" and "two files" in quick.error  # fails fast, and frees the slot too
     assert running_job_count() == 0
-

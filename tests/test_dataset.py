@@ -1,6 +1,7 @@
 """Windows, split and tf.data pipeline, with a regression test for each bug of the widely copied tutorial:
 the off-by-one window, pitch labels divided by 128, windows crossing files, and generated notes fed back
 with a different encoding than training used."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,9 @@ L = 5
 def indexed_corpus(n: int = 30, cfg_stride: int = 1) -> Corpus:
     """One file whose note i has pitch i, so window contents reveal their indices."""
     pitch = np.arange(n)
-    return Corpus.from_tables([("indexed.mid", pd.DataFrame({"pitch": pitch, "step": pitch * 0.01, "duration": pitch * 0.02}))])
+    return Corpus.from_tables(
+        [("indexed.mid", pd.DataFrame({"pitch": pitch, "step": pitch * 0.01, "duration": pitch * 0.02}))]
+    )
 
 
 # --- (1) off-by-one: inputs are exactly notes i..i+L-1, the target is note i+L -------------------------
@@ -138,7 +141,12 @@ class RecordingStepper:
         batch = len(pitch)
         if self.cfg.beats:  # logits over the rhythm classes
             width = self.cfg.rhythm_classes
-            return self.rng.normal(size=(batch, 128)), self.rng.normal(size=(batch, width)), self.rng.normal(size=(batch, width)), state
+            return (
+                self.rng.normal(size=(batch, 128)),
+                self.rng.normal(size=(batch, width)),
+                self.rng.normal(size=(batch, width)),
+                state,
+            )
         step = self.rng.choice([-0.2, 0.0, 0.0, 0.25, 0.5, 7.0], batch)
         duration = self.rng.choice([-1.0, 0.01, 0.5, 9.0], batch)
         return self.rng.normal(size=(batch, 128)), step, duration, state
@@ -148,7 +156,9 @@ class RecordingStepper:
 def test_generation_feeds_back_the_same_encoding_as_training(preset_name):
     cfg = preset(preset_name)
     stepper = RecordingStepper(cfg)
-    primer = pd.DataFrame({"pitch": [60, 64, 67, 72, 71], "step": [0.0, 0.0, 0.0, 0.5, 6.0], "duration": [1.0, 1.0, 1.0, 0.5, 0.25]})
+    primer = pd.DataFrame(
+        {"pitch": [60, 64, 67, 72, 71], "step": [0.0, 0.0, 0.0, 0.5, 6.0], "duration": [1.0, 1.0, 1.0, 0.5, 0.25]}
+    )
     pieces = generate(stepper, primer, Sampling(n_notes=30, variations=2, seed=4))
 
     fed_pitch = np.stack(stepper.pitches, axis=1)  # (variations, fed notes)
@@ -171,7 +181,10 @@ def test_generation_feeds_back_the_same_encoding_as_training(preset_name):
 def random_corpus(files: int = 20, seed: int = 0) -> Corpus:
     rng = np.random.default_rng(seed)
     return Corpus.from_tables(
-        [(f"f{i}.mid", pd.DataFrame({"pitch": rng.integers(40, 90, 60), "step": 0.25, "duration": 0.5})) for i in range(files)]
+        [
+            (f"f{i}.mid", pd.DataFrame({"pitch": rng.integers(40, 90, 60), "step": 0.25, "duration": 0.5}))
+            for i in range(files)
+        ]
     )
 
 
@@ -258,6 +271,7 @@ def test_transposed_copies_are_held_out_together_for_some_seed():
 
 # --- (5) time in beats: the same music at another tempo is the same input -----------------------------------
 
+
 def retimed(notes: pd.DataFrame, bpm: float) -> pd.DataFrame:
     """The piece written at `bpm` (its seconds scaled) and read back as a file would be."""
     from musicrnn.midi import midi_bytes, midi_to_notes, notes_to_midi
@@ -270,8 +284,8 @@ def retimed(notes: pd.DataFrame, bpm: float) -> pd.DataFrame:
 def test_a_file_at_60_96_120_or_180_bpm_gives_identical_windows_and_scores():
     from helpers_models import random_model
     from musicrnn.bundled import chorale_files
-    from musicrnn.infer import read_model_file
     from musicrnn.evaluation.scores import model_scores
+    from musicrnn.infer import read_model_file
     from musicrnn.midi import midi_to_notes
     from musicrnn.model import model_bytes
 

@@ -1,5 +1,6 @@
 """tf.distribute training: MirroredStrategy on two logical CPU devices (in a subprocess, because the devices
 must be configured before TensorFlow starts), resuming from a checkpoint, and streaming from the cache."""
+
 from __future__ import annotations
 
 import json
@@ -37,9 +38,27 @@ MIRRORED_RUN = textwrap.dedent(
 def test_mirrored_strategy_on_two_cpu_devices_trains_and_the_model_loads(tmp_path):
     data = write_midi_folder(tmp_path / "midi", files=6, notes=200)
     out = tmp_path / "mirrored.keras"
-    args = ["train", "--data", str(data), "--preset", "tiny", "--epochs", "4", "--batch-size", "16",
-            "--strategy", "mirrored", "--cache", str(tmp_path / "cache"), "--workers", "1",
-            "--checkpoint-dir", str(tmp_path / "ckpt"), "--out", str(out)]
+    args = [
+        "train",
+        "--data",
+        str(data),
+        "--preset",
+        "tiny",
+        "--epochs",
+        "4",
+        "--batch-size",
+        "16",
+        "--strategy",
+        "mirrored",
+        "--cache",
+        str(tmp_path / "cache"),
+        "--workers",
+        "1",
+        "--checkpoint-dir",
+        str(tmp_path / "ckpt"),
+        "--out",
+        str(out),
+    ]
     run = subprocess.run([PYTHON, "-c", MIRRORED_RUN, *args], cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "mirrored: 2 replicas, global batch 32" in run.stderr
@@ -83,8 +102,14 @@ TWO_REPLICAS_COMPARED = textwrap.dedent(
 def test_two_replicas_report_the_losses_of_one_device_even_when_a_replica_gets_no_window(tmp_path):
     """Regression: Keras' Loss objects divide by the replica count under a strategy (our loop reported half
     the loss), and a replica given no window of the last batch made the step loss NaN."""
-    run = subprocess.run([PYTHON, "-c", TWO_REPLICAS_COMPARED], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "PYTHONPATH": str(ROOT / "tests")})
+    run = subprocess.run(
+        [PYTHON, "-c", TWO_REPLICAS_COMPARED],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     histories = json.loads(run.stdout.strip().splitlines()[-1])
     for name, history in histories.items():
@@ -159,6 +184,7 @@ def test_training_streamed_from_the_cache_lowers_the_loss(tmp_path):
 
 # --- MultiWorkerMirroredStrategy: real worker processes talking over localhost, as on a cluster ---------------
 
+
 def _free_ports(count: int) -> list[int]:
     sockets = [socket.socket() for _ in range(count)]
     for sock in sockets:
@@ -176,9 +202,30 @@ def _start_workers(tmp_path: Path, data: Path, epochs: int, run: str) -> list[tu
     for index in range(2):
         env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
         out, err = tmp_path / f"{run}-{index}.out", tmp_path / f"{run}-{index}.err"
-        args = [PYTHON, "-m", "musicrnn", "train", "--data", str(data), "--preset", "tiny", "--epochs", str(epochs),
-                "--batch-size", "16", "--strategy", "multiworker", "--cache", str(tmp_path / "cache"),
-                "--workers", "1", "--checkpoint-dir", str(tmp_path / "ckpt"), "--out", str(tmp_path / f"model-{index}.keras")]
+        args = [
+            PYTHON,
+            "-m",
+            "musicrnn",
+            "train",
+            "--data",
+            str(data),
+            "--preset",
+            "tiny",
+            "--epochs",
+            str(epochs),
+            "--batch-size",
+            "16",
+            "--strategy",
+            "multiworker",
+            "--cache",
+            str(tmp_path / "cache"),
+            "--workers",
+            "1",
+            "--checkpoint-dir",
+            str(tmp_path / "ckpt"),
+            "--out",
+            str(tmp_path / f"model-{index}.keras"),
+        ]
         with out.open("w") as stdout, err.open("w") as stderr:
             workers.append((subprocess.Popen(args, cwd=ROOT, env=env, stdout=stdout, stderr=stderr), out, err))
     return workers
@@ -207,9 +254,32 @@ def test_two_workers_train_one_model_together_and_only_the_chief_writes_it(tmp_p
     assert read_model_file(tmp_path / "model-0.keras").cfg.preset == "tiny"
     assert not (tmp_path / "ckpt").exists()  # the backup is deleted once training finishes
     # Two workers × 16 is one process × 32: the same data and seed give the same losses, up to float noise.
-    alone = subprocess.run([PYTHON, "-m", "musicrnn", "train", "--data", str(data), "--preset", "tiny", "--epochs", "3",
-                            "--batch-size", "32", "--cache", str(tmp_path / "cache"), "--workers", "1",
-                            "--out", str(tmp_path / "alone.keras")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    alone = subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "musicrnn",
+            "train",
+            "--data",
+            str(data),
+            "--preset",
+            "tiny",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "32",
+            "--cache",
+            str(tmp_path / "cache"),
+            "--workers",
+            "1",
+            "--out",
+            str(tmp_path / "alone.keras"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert alone.returncode == 0, alone.stderr[-3000:]
     alone_history = json.loads((tmp_path / "alone.json").read_text())["history"]
     for together_row, alone_row in zip(info["history"], alone_history):
@@ -239,6 +309,7 @@ def test_a_killed_multiworker_run_resumes_from_the_chiefs_backup(tmp_path):
 
 # --- the multi-worker loop itself, in this process on the default strategy -----------------------------------
 
+
 @pytest.fixture
 def own_loop(monkeypatch):
     """Makes train() take the multi-worker loop on this process's default strategy (one replica)."""
@@ -248,6 +319,7 @@ def own_loop(monkeypatch):
 
     monkeypatch.setattr(musicrnn.train, "needs_own_loop", lambda strategy: strategy is not None)
     return tf.distribute.get_strategy()
+
 
 def test_the_strategy_run_loop_reports_what_fit_reports_and_learns(own_loop):
     corpus = synthetic_corpus(files=4, notes=160)
@@ -272,8 +344,14 @@ def test_the_strategy_run_loop_stops_where_fit_stops(own_loop):
                 batches.append(event["batch"])
                 stop.set()
 
-        result = train(synthetic_corpus(files=4, notes=160), preset("tiny", epochs=5, batch_size=8),
-                       on_progress=on_progress, stop=stop, report_every=1, strategy=strategy)
+        result = train(
+            synthetic_corpus(files=4, notes=160),
+            preset("tiny", epochs=5, batch_size=8),
+            on_progress=on_progress,
+            stop=stop,
+            report_every=1,
+            strategy=strategy,
+        )
         assert result.stopped and len(result.history) <= 1
         return batches
 

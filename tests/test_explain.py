@@ -1,21 +1,22 @@
 """musicrnn.explain: windows, the model description, predictions and the reshaped distribution."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from musicrnn.parts import PART_CLASSES, PART_NAMES
+from helpers_models import synthetic_tables, walk_notes
 from musicrnn import explain
 from musicrnn.config import preset
 from musicrnn.dataset import Corpus, flatten, window_batch
 from musicrnn.features import feature_count
-from musicrnn.plots.explain import cross_entropy_chart, distribution_chart, window_roll
 from musicrnn.generate import Sampling, allowed_pitches, sample_pitches, sampling_distribution
 from musicrnn.infer import LSTMWeights, NumpyModel
+from musicrnn.parts import PART_CLASSES, PART_NAMES
+from musicrnn.plots.explain import cross_entropy_chart, distribution_chart, window_roll
 from musicrnn.plots.metrics import evaluation_table
 from musicrnn.theory import note_name
-from helpers_models import synthetic_tables, walk_notes
 
 
 def numpy_model(preset_name: str = "tiny", seed: int = 0, **overrides) -> NumpyModel:
@@ -25,16 +26,26 @@ def numpy_model(preset_name: str = "tiny", seed: int = 0, **overrides) -> NumpyM
     width = (cfg.embedding_dim if cfg.pitch_input == "embedding" else 1) + feature_count(cfg)
     lstms = []
     for _ in range(cfg.layers):
-        lstms.append(LSTMWeights(rng.normal(0, 0.2, (width, 4 * cfg.units)).astype(np.float32),
-                                 rng.normal(0, 0.2, (cfg.units, 4 * cfg.units)).astype(np.float32),
-                                 rng.normal(0, 0.2, 4 * cfg.units).astype(np.float32)))
+        lstms.append(
+            LSTMWeights(
+                rng.normal(0, 0.2, (width, 4 * cfg.units)).astype(np.float32),
+                rng.normal(0, 0.2, (cfg.units, 4 * cfg.units)).astype(np.float32),
+                rng.normal(0, 0.2, 4 * cfg.units).astype(np.float32),
+            )
+        )
         width = cfg.units
     vectors = rng.normal(0, 0.5, (128, cfg.embedding_dim if cfg.pitch_input == "embedding" else 1)).astype(np.float32)
     table = vectors @ lstms[0].kernel[: vectors.shape[1]]
     outputs = 128 + 2 * (cfg.rhythm_classes if cfg.beats else 1)
-    heads = (rng.normal(0, 0.3, (cfg.units, outputs)).astype(np.float32), rng.normal(0, 0.1, outputs).astype(np.float32))
-    part_head = ((rng.normal(0, 0.3, (cfg.units, PART_CLASSES)).astype(np.float32), np.zeros(PART_CLASSES, np.float32))
-                 if cfg.parts else None)
+    heads = (
+        rng.normal(0, 0.3, (cfg.units, outputs)).astype(np.float32),
+        rng.normal(0, 0.1, outputs).astype(np.float32),
+    )
+    part_head = (
+        (rng.normal(0, 0.3, (cfg.units, PART_CLASSES)).astype(np.float32), np.zeros(PART_CLASSES, np.float32))
+        if cfg.parts
+        else None
+    )
     return NumpyModel(cfg, table, lstms, heads, {"train_files": ["walk-1"], "val_files": ["walk-0"]}, part_head)
 
 
@@ -101,7 +112,12 @@ def test_layer_parameter_counts_add_up_to_the_model(name, overrides):
 def test_model_dot_draws_inputs_to_lstms_to_heads(model):
     dot = explain.model_dot(model)
     assert dot.startswith("digraph") and dot.rstrip().endswith("}")
-    for edge in ('"concatenate" -> "LSTM 1"', '"LSTM 1" -> "LSTM 2"', '"LSTM 2" -> "pitch head"', '"LSTM 2" -> "duration head"'):
+    for edge in (
+        '"concatenate" -> "LSTM 1"',
+        '"LSTM 1" -> "LSTM 2"',
+        '"LSTM 2" -> "pitch head"',
+        '"LSTM 2" -> "duration head"',
+    ):
         assert edge in dot
     assert "dropout 20%" in dot
     assert f"{model.parameter_count():,} parameters in all" in dot
@@ -147,7 +163,9 @@ def test_sampling_draws_from_the_distribution_the_page_shows():
     mask = np.ones(128, bool)
     probs = sampling_distribution(logits, settings, mask)[0]
     rngs = [np.random.default_rng(1)]
-    draws = np.bincount([int(sample_pitches(logits, settings, mask, rngs)[0]) for _ in range(4000)], minlength=128) / 4000
+    draws = (
+        np.bincount([int(sample_pitches(logits, settings, mask, rngs)[0]) for _ in range(4000)], minlength=128) / 4000
+    )
     assert set(np.flatnonzero(draws)) <= set(np.flatnonzero(probs))
     np.testing.assert_allclose(draws, probs, atol=0.03)
 

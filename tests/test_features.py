@@ -1,17 +1,29 @@
 """Input encoding: the whole-sequence and one-note-at-a-time encoders must agree exactly."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from musicrnn.config import preset
-from musicrnn.parts import PART_CLASSES
 from musicrnn.features import (
-    Timing, class_beats, encode_sequence, encode_step, encode_timed, feature_count, rhythm_class,
+    Timing,
+    class_beats,
+    encode_sequence,
+    encode_step,
+    encode_timed,
+    feature_count,
+    rhythm_class,
 )
+from musicrnn.parts import PART_CLASSES
 
-CONFIGS = {"rich": preset("tiny"), "rich-seconds": preset("tiny", time_unit="seconds"), "plain": preset("tutorial"),
-           "plain-parts": preset("tutorial", parts=True), "rich-no-parts": preset("tiny", parts=False)}
+CONFIGS = {
+    "rich": preset("tiny"),
+    "rich-seconds": preset("tiny", time_unit="seconds"),
+    "plain": preset("tutorial"),
+    "plain-parts": preset("tutorial", parts=True),
+    "rich-no-parts": preset("tiny", parts=False),
+}
 
 
 def encode_note_by_note(pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, cfg, part=None) -> np.ndarray:
@@ -23,9 +35,18 @@ def encode_note_by_note(pitch: np.ndarray, step: np.ndarray, duration: np.ndarra
     for i in range(len(pitch)):
         if i:
             beat = beat + step[i]
-        numeric, chord_size = encode_step(pitch[i : i + 1], step[i : i + 1], duration[i : i + 1], prev, chord_size, cfg,
-                                          beat, np.mod(beat, 4.0), np.full(1, 4.0),
-                                          None if part is None else part[i : i + 1])
+        numeric, chord_size = encode_step(
+            pitch[i : i + 1],
+            step[i : i + 1],
+            duration[i : i + 1],
+            prev,
+            chord_size,
+            cfg,
+            beat,
+            np.mod(beat, 4.0),
+            np.full(1, 4.0),
+            None if part is None else part[i : i + 1],
+        )
         prev = pitch[i : i + 1]
         rows.append(numeric[0])
     return np.stack(rows)
@@ -61,8 +82,17 @@ def test_rich_encoding_of_a_batch_equals_one_stream_at_a_time():
     beat, bars = rng.uniform(0, 30, 8), rng.choice([3.0, 4.0], 8)
     batch, counters = encode_step(pitch, step, duration, prev, chord, cfg, beat, np.mod(beat, bars), bars)
     for b in range(8):
-        one, counter = encode_step(pitch[b : b + 1], step[b : b + 1], duration[b : b + 1], prev[b : b + 1], chord[b : b + 1], cfg,
-                                   beat[b : b + 1], np.mod(beat[b : b + 1], bars[b : b + 1]), bars[b : b + 1])
+        one, counter = encode_step(
+            pitch[b : b + 1],
+            step[b : b + 1],
+            duration[b : b + 1],
+            prev[b : b + 1],
+            chord[b : b + 1],
+            cfg,
+            beat[b : b + 1],
+            np.mod(beat[b : b + 1], bars[b : b + 1]),
+            bars[b : b + 1],
+        )
         np.testing.assert_allclose(batch[b], one[0], atol=1e-7)
         assert counters[b] == counter[0]
 
@@ -91,8 +121,13 @@ def test_tutorial_inputs_are_exactly_step_and_duration_in_seconds():
 
 def test_beats_features_say_where_each_onset_falls_in_its_beat_and_bar():
     cfg = CONFIGS["rich-no-parts"]
-    timing = Timing(step=np.array([0.0, 0.5, 0.5, 1.0]), duration=np.ones(4), beat=np.array([0.0, 0.5, 1.0, 2.0]),
-                    bar_beat=np.array([0.0, 0.5, 1.0, 2.0]), bar_beats=np.full(4, 4.0))
+    timing = Timing(
+        step=np.array([0.0, 0.5, 0.5, 1.0]),
+        duration=np.ones(4),
+        beat=np.array([0.0, 0.5, 1.0, 2.0]),
+        bar_beat=np.array([0.0, 0.5, 1.0, 2.0]),
+        bar_beats=np.full(4, 4.0),
+    )
     numeric = encode_timed(np.array([60, 62, 64, 65]), timing, cfg)
     assert numeric.shape == (4, 9)
     np.testing.assert_allclose(numeric[:, 6], [1, -1, 1, 1], atol=1e-6)  # cos of the place in the beat

@@ -1,4 +1,5 @@
 """The sampling loop: reproducible, constrained, the same through numpy and Keras, and free of TensorFlow."""
+
 from __future__ import annotations
 
 import json
@@ -12,12 +13,11 @@ import pytest
 from helpers_models import PYTHON, ROOT, random_model, save_random_model, walk_notes
 from musicrnn.config import PRESETS
 from musicrnn.features import encode_sequence, timing_of
-from musicrnn.midi import notes_to_midi
-from musicrnn.parts import PART_CLASSES, PART_NAMES
-from musicrnn.generate import primer_parts
-from musicrnn.generate import MIN_DURATION, Sampling, allowed_pitches, generate, sample_pitches
+from musicrnn.generate import MIN_DURATION, Sampling, allowed_pitches, generate, primer_parts, sample_pitches
 from musicrnn.infer import read_model_file
+from musicrnn.midi import notes_to_midi
 from musicrnn.model import KerasStepper, model_bytes
+from musicrnn.parts import PART_CLASSES, PART_NAMES
 from musicrnn.theory import scale_pitch_classes
 
 PRIMER = walk_notes(seed=99, count=12)[["pitch", "step", "duration"]]
@@ -71,8 +71,20 @@ def test_a_variation_does_not_depend_on_how_many_were_asked_for(model):
 
 def test_output_table_is_a_playable_piece(model):
     notes = run(model, seed=0, n_notes=25, velocity=70)[0]
-    assert list(notes.columns) == ["pitch", "start", "end", "step", "duration", "velocity",
-                                   "beat", "step_beats", "duration_beats", "bar_beat", "bar_beats", "bpm"]
+    assert list(notes.columns) == [
+        "pitch",
+        "start",
+        "end",
+        "step",
+        "duration",
+        "velocity",
+        "beat",
+        "step_beats",
+        "duration_beats",
+        "bar_beat",
+        "bar_beats",
+        "bpm",
+    ]
     assert len(notes) == 25
     assert notes["start"].iloc[0] == 0.0
     assert notes["start"].is_monotonic_increasing
@@ -111,7 +123,10 @@ def test_step_and_duration_are_never_negative():
         kernel, bias = keras_model.get_layer(head).get_weights()
         keras_model.get_layer(head).set_weights([kernel, bias - 3.0])
     model = read_model_file(model_bytes(keras_model, cfg))
-    raw = model.forward(PRIMER["pitch"].to_numpy()[None], encode_sequence(PRIMER["pitch"], PRIMER["step"], PRIMER["duration"], cfg)[None])
+    raw = model.forward(
+        PRIMER["pitch"].to_numpy()[None],
+        encode_sequence(PRIMER["pitch"], PRIMER["step"], PRIMER["duration"], cfg)[None],
+    )
     assert (raw["step"] < 0).all() and (raw["duration"] < 0).all()  # the control: the network says "negative"
     for notes in run(model, seed=1, variations=3):
         assert (notes["step"] >= 0).all()
@@ -162,7 +177,10 @@ def test_greedy_with_a_key_takes_the_best_pitch_in_the_scale(model):
 
 
 def test_greedy_ignores_the_seed(model):
-    a, b = run(model, seed=1, temperature=0.0, rhythm_temperature=0.0)[0], run(model, seed=2, temperature=0.0, rhythm_temperature=0.0)[0]
+    a, b = (
+        run(model, seed=1, temperature=0.0, rhythm_temperature=0.0)[0],
+        run(model, seed=2, temperature=0.0, rhythm_temperature=0.0)[0],
+    )
     np.testing.assert_array_equal(a["pitch"], b["pitch"])
 
 
@@ -248,9 +266,7 @@ NO_TF_SCRIPT = textwrap.dedent(
 @pytest.mark.parametrize("which", ["default", "file"])
 def test_generation_in_a_fresh_process_never_imports_tensorflow(which, tmp_path):
     source = "default" if which == "default" else str(save_random_model(tmp_path / "m.keras", "chorale"))
-    done = subprocess.run(
-        [PYTHON, "-c", NO_TF_SCRIPT, source], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([PYTHON, "-c", NO_TF_SCRIPT, source], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {"notes": [200, 200], "heavy": []}
@@ -319,14 +335,19 @@ def test_a_chord_never_repeats_a_pitch_even_when_the_network_insists():
 
 # --- parts: the fourth head is drawn, each part keeps its range, old models write one track -----------------
 
+
 @pytest.fixture(scope="module")
 def parts_model():
     keras_model, cfg = random_model("tiny", seed=6)
     model = read_model_file(model_bytes(keras_model, cfg))
     soprano, bass = PART_NAMES.index("Soprano"), PART_NAMES.index("Bass voice")
     # What training records about the corpus' parts (musicrnn.dataset.Corpus.part_summary).
-    model.info["corpus"] = {"parts": {str(soprano): {"notes": 50, "low": 62, "high": 79, "min": 60, "max": 81, "program": 52},
-                                      str(bass): {"notes": 50, "low": 41, "high": 57, "min": 38, "max": 60, "program": 52}}}
+    model.info["corpus"] = {
+        "parts": {
+            str(soprano): {"notes": 50, "low": 62, "high": 79, "min": 60, "max": 81, "program": 52},
+            str(bass): {"notes": 50, "low": 41, "high": 57, "min": 38, "max": 60, "program": 52},
+        }
+    }
     return model
 
 
@@ -387,17 +408,21 @@ def test_only_parts_of_the_training_corpus_are_drawn(parts_model):
 
 def test_a_primers_part_the_model_never_saw_is_replaced_by_a_known_one(parts_model):
     organ = PART_NAMES.index("Organ")
-    parts = primer_parts(pd.DataFrame({"pitch": [45, 70], "part": [organ, PART_NAMES.index("Soprano")]}),
-                         parts_model.info["corpus"]["parts"])
+    parts = primer_parts(
+        pd.DataFrame({"pitch": [45, 70], "part": [organ, PART_NAMES.index("Soprano")]}),
+        parts_model.info["corpus"]["parts"],
+    )
     assert [PART_NAMES[p] for p in parts] == ["Bass voice", "Soprano"]
 
 
 # --- steering by part: a range and a key per part ---------------------------------------------------------------
 
+
 def test_a_part_range_keeps_that_part_in_it_and_the_other_parts_in_their_corpus_range(parts_model):
     soprano, bass = PART_NAMES.index("Soprano"), PART_NAMES.index("Bass voice")
-    for notes in run(parts_model, seed=1, variations=3, n_notes=80, part_temperature=2.0,
-                     part_pitch_ranges="Soprano=72-76"):
+    for notes in run(
+        parts_model, seed=1, variations=3, n_notes=80, part_temperature=2.0, part_pitch_ranges="Soprano=72-76"
+    ):
         assert (notes["part"] == soprano).sum() > 5  # the control: the soprano does play
         assert notes.loc[notes["part"] == soprano, "pitch"].between(72, 76).all()
         assert notes.loc[notes["part"] == bass, "pitch"].between(38, 60).all()
@@ -406,8 +431,15 @@ def test_a_part_range_keeps_that_part_in_it_and_the_other_parts_in_their_corpus_
 def test_a_part_key_keeps_that_part_in_its_key_and_leaves_the_others_free(parts_model):
     soprano, bass = PART_NAMES.index("Soprano"), PART_NAMES.index("Bass voice")
     a_minor_pentatonic = {9, 0, 2, 4, 7}
-    pieces = run(parts_model, seed=2, variations=3, n_notes=80, part_temperature=2.0, temperature=2.0,
-                 part_keys="Bass voice=A:minor pentatonic")
+    pieces = run(
+        parts_model,
+        seed=2,
+        variations=3,
+        n_notes=80,
+        part_temperature=2.0,
+        temperature=2.0,
+        part_keys="Bass voice=A:minor pentatonic",
+    )
     bass_notes = pd.concat([p[p["part"] == bass] for p in pieces])
     soprano_notes = pd.concat([p[p["part"] == soprano] for p in pieces])
     assert len(bass_notes) > 10 and set(bass_notes["pitch"] % 12) <= a_minor_pentatonic
@@ -415,15 +447,18 @@ def test_a_part_key_keeps_that_part_in_its_key_and_leaves_the_others_free(parts_
     assert not set(soprano_notes["pitch"] % 12) <= a_minor_pentatonic
 
 
-@pytest.mark.parametrize("setting, named", [
-    ({"part_pitch_ranges": "Sopran=60-70"}, "unknown part 'Sopran'"),
-    ({"part_pitch_ranges": "Soprano=70"}, "the range of Soprano, '70'"),
-    ({"part_pitch_ranges": "Bass voice=60-50"}, "the range of Bass voice, '60-50'"),
-    ({"part_keys": "Bass voice=H:major"}, "the key of Bass voice"),
-    ({"part_keys": "Soprano"}, "'Soprano'"),
-    ({"part_pitch_ranges": "Brass=50-60"}, "never played Brass"),
-    ({"part_pitch_ranges": "Soprano=61-61", "part_keys": "Soprano=C:major"}, "no pitch is allowed for Soprano"),
-])
+@pytest.mark.parametrize(
+    "setting, named",
+    [
+        ({"part_pitch_ranges": "Sopran=60-70"}, "unknown part 'Sopran'"),
+        ({"part_pitch_ranges": "Soprano=70"}, "the range of Soprano, '70'"),
+        ({"part_pitch_ranges": "Bass voice=60-50"}, "the range of Bass voice, '60-50'"),
+        ({"part_keys": "Bass voice=H:major"}, "the key of Bass voice"),
+        ({"part_keys": "Soprano"}, "'Soprano'"),
+        ({"part_pitch_ranges": "Brass=50-60"}, "never played Brass"),
+        ({"part_pitch_ranges": "Soprano=61-61", "part_keys": "Soprano=C:major"}, "no pitch is allowed for Soprano"),
+    ],
+)
 def test_a_bad_part_name_range_or_key_gets_a_message_naming_it(parts_model, setting, named):
     with pytest.raises(ValueError, match=named):
         run(parts_model, **setting)

@@ -4,6 +4,7 @@ load, nothing is written anywhere, and time and memory stay bounded.
 Inputs come from tests/hostile.py, built in memory. Time bounds are pytest-timeout marks (generous: the
 test machines are shared); memory bounds are tracemalloc peaks or a parser that must never be reached.
 """
+
 from __future__ import annotations
 
 import io
@@ -46,16 +47,27 @@ BAD_MIDI = {
     "no tracks.mid": (h.header_zero_tracks, "the MIDI file has no tracks"),
     "missing tracks.mid": (h.header_missing_tracks, "the MIDI file is truncated (it ends before all of its tracks)"),
     "long track.mid": (h.track_length_too_long, "the MIDI file is truncated (it ends in the middle of a track)"),
-    "short track.mid": (h.track_length_too_short, "the MIDI file is damaged (a track's length does not match its contents)"),
+    "short track.mid": (
+        h.track_length_too_short,
+        "the MIDI file is damaged (a track's length does not match its contents)",
+    ),
     "silence.mid": (h.zero_notes, "the file has no notes (only settings such as tempo or track names)"),
     "drums.mid": (h.drums_only, "the file has only drum tracks (drum keys are not pitches); include drums to use it"),
     "zero length.mid": (h.zero_length_notes, midi.NO_POSITIVE_NOTES),
     "negative length.mid": (h.negative_length_notes, midi.NO_POSITIVE_NOTES),
-    "smpte.mid": (h.smpte, "the file uses SMPTE timing (frames per second), which is not supported; save it with timing in beats"),
-    "far future.mid": (h.far_future_tick, "the MIDI file's timing is damaged (an event lies impossibly far from the start)"),
+    "smpte.mid": (
+        h.smpte,
+        "the file uses SMPTE timing (frames per second), which is not supported; save it with timing in beats",
+    ),
+    "far future.mid": (
+        h.far_future_tick,
+        "the MIDI file's timing is damaged (an event lies impossibly far from the start)",
+    ),
     "huge.mid": (h.many_notes, f"the file has more than {MAX_NOTES:,} notes (the limit); split it into shorter pieces"),
-    "tempo flood.mid": (lambda: h.tempo_storm(25_000, 10),
-                        f"the file has more than {midi.MAX_META_EVENTS:,} tempo changes, texts or other non-note events (the limit)"),
+    "tempo flood.mid": (
+        lambda: h.tempo_storm(25_000, 10),
+        f"the file has more than {midi.MAX_META_EVENTS:,} tempo changes, texts or other non-note events (the limit)",
+    ),
 }
 
 
@@ -91,6 +103,7 @@ def by_name(results):
 
 
 # ------------------------------------------------------------------ single MIDI files
+
 
 @pytest.mark.parametrize("name", list(BAD_MIDI))
 def test_bad_midi_gets_its_message_while_neighbours_load(name, clean_dirs):
@@ -172,6 +185,7 @@ def test_unusual_names_are_kept_verbatim(name):
 
 # ------------------------------------------------------------------ the command line
 
+
 def test_inspect_reports_every_file_by_name(tmp_path):
     files, temp, work = tmp_path / "files", tmp_path / "systemp", tmp_path / "cwd"
     for folder in (files, temp, work):
@@ -188,12 +202,20 @@ def test_inspect_reports_every_file_by_name(tmp_path):
     expected["songs.zip/folder/song.MID"] = "OK songs.zip/folder/song.MID notes=8 seconds=4.0"
     expected["songs.zip/readme.txt"] = "ERROR songs.zip/readme.txt: skipped: not a .mid or .midi file"
     (files / "bomb.zip").write_bytes(h.total_bomb())
-    expected["bomb.zip"] = "ERROR bomb.zip: the archive cannot be used: it would unpack to 250 MB, more than the limit of 200 MB"
+    expected["bomb.zip"] = (
+        "ERROR bomb.zip: the archive cannot be used: it would unpack to 250 MB, more than the limit of 200 MB"
+    )
 
     paths = sorted(str(p) for p in files.iterdir())
     env = {**os.environ, "TMPDIR": str(temp), "PYTHONPATH": str(ROOT)}
-    run = subprocess.run([sys.executable, "-m", "musicrnn", "inspect", *paths], cwd=work, env=env,
-                         capture_output=True, text=True, timeout=240)
+    run = subprocess.run(
+        [sys.executable, "-m", "musicrnn", "inspect", *paths],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
 
     lines = run.stdout.splitlines()
     for name, line in expected.items():
@@ -206,11 +228,16 @@ def test_inspect_reports_every_file_by_name(tmp_path):
 
 # ------------------------------------------------------------------ zip archives
 
+
 def test_zip_member_names_are_only_labels_and_nothing_is_written(clean_dirs):
     tag = uuid.uuid4().hex[:8]
     results = load_uploads([("songs.zip", h.traversal_zip(tag))])
-    assert [r.name for r in results] == [f"songs.zip/../evil_{tag}.mid", f"songs.zip/abs_{tag}.mid",
-                                        f"songs.zip/../../tmp/deep_{tag}.mid", f"songs.zip/C:/win_{tag}.mid"]
+    assert [r.name for r in results] == [
+        f"songs.zip/../evil_{tag}.mid",
+        f"songs.zip/abs_{tag}.mid",
+        f"songs.zip/../../tmp/deep_{tag}.mid",
+        f"songs.zip/C:/win_{tag}.mid",
+    ]
     assert all(r.ok and len(r.notes) == 8 for r in results)
     system_temp = Path("/tmp")
     assert not [p for p in system_temp.iterdir() if tag in p.name]
@@ -244,7 +271,9 @@ def test_huge_central_directory_is_refused_before_zipfile_parses_it(monkeypatch)
 def no_unpacking(monkeypatch):
     """Fail the test if any zip member is opened for reading."""
     opened = []
-    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, info, *a, **k: opened.append(info) or pytest.fail("a member was unpacked"))
+    monkeypatch.setattr(
+        zipfile.ZipFile, "open", lambda self, info, *a, **k: opened.append(info) or pytest.fail("a member was unpacked")
+    )
     return opened
 
 
@@ -266,15 +295,17 @@ def test_member_claiming_gigabytes_is_refused_without_inflating(no_unpacking):
 def test_overstated_compressed_sizes_are_refused(no_unpacking):
     with pytest.raises(MidiError) as caught:
         read_zip(h.overstated_compressed(), "liar.zip")
-    assert caught.value.reason == ("the archive cannot be used: it is damaged (its table of contents claims "
-                                   "more data than the archive holds)")
+    assert caught.value.reason == (
+        "the archive cannot be used: it is damaged (its table of contents claims more data than the archive holds)"
+    )
 
 
 def test_member_compressed_a_thousand_times_is_skipped_and_the_rest_load():
     result, peak = peak_bytes(lambda: load_uploads([("quiet.zip", h.ratio_bomb())]))
     found = by_name(result)
     assert found["quiet.zip/quiet.mid"].error == (
-        "skipped: it is compressed suspiciously well (a possible zip bomb), so it was not unpacked")
+        "skipped: it is compressed suspiciously well (a possible zip bomb), so it was not unpacked"
+    )
     assert found["quiet.zip/good.mid"].ok
     assert peak < 4 * MB  # the 5 MB member was never inflated
 
@@ -282,7 +313,9 @@ def test_member_compressed_a_thousand_times_is_skipped_and_the_rest_load():
 def test_member_that_understates_its_size_stops_at_the_declared_size():
     result, peak = peak_bytes(lambda: load_uploads([("liar.zip", h.understated_sizes())]))
     found = by_name(result)
-    assert found["liar.zip/liar.mid"].error == "skipped: it is damaged (its contents do not match the archive's records)"
+    assert (
+        found["liar.zip/liar.mid"].error == "skipped: it is damaged (its contents do not match the archive's records)"
+    )
     assert found["liar.zip/good.mid"].ok
     assert peak < 4 * MB  # it would inflate to 50 MB; reading stops at the declared 1 KB
 
@@ -298,7 +331,12 @@ def test_nested_archives_are_skipped_with_a_message():
 
 def test_non_midi_members_are_listed_as_skipped_and_resource_forks_ignored():
     found = by_name(load_uploads([("mixed.zip", h.mixed_members())]))
-    assert set(found) == {"mixed.zip/readme.txt", "mixed.zip/cover.png", "mixed.zip/folder/song.MID", "mixed.zip/notes.mid"}
+    assert set(found) == {
+        "mixed.zip/readme.txt",
+        "mixed.zip/cover.png",
+        "mixed.zip/folder/song.MID",
+        "mixed.zip/notes.mid",
+    }
     assert found["mixed.zip/readme.txt"].error == "skipped: not a .mid or .midi file"
     assert found["mixed.zip/cover.png"].error == "skipped: not a .mid or .midi file"
     assert found["mixed.zip/notes.mid"].error == "not a MIDI file (it looks like a text file)"
@@ -315,19 +353,38 @@ def test_password_protected_member_is_skipped():
 def test_everything_at_once_loads_the_good_files_and_writes_nothing(clean_dirs):
     uploads = [(name, builder()) for name, (builder, _) in BAD_MIDI.items()]
     uploads += [("good.mid", h.scale()), (h.UNUSUAL_NAMES[0], h.scale(3))]
-    uploads += [("traversal.zip", h.traversal_zip("batch")), ("bomb.zip", h.total_bomb()), ("quiet.zip", h.ratio_bomb()),
-                ("many.zip", h.too_many_members()), ("nested.zip", h.nested_archives()), ("mixed.zip", h.mixed_members()),
-                ("liar.zip", h.understated_sizes()), ("not really.zip", h.text_file())]
+    uploads += [
+        ("traversal.zip", h.traversal_zip("batch")),
+        ("bomb.zip", h.total_bomb()),
+        ("quiet.zip", h.ratio_bomb()),
+        ("many.zip", h.too_many_members()),
+        ("nested.zip", h.nested_archives()),
+        ("mixed.zip", h.mixed_members()),
+        ("liar.zip", h.understated_sizes()),
+        ("not really.zip", h.text_file()),
+    ]
     results = load_uploads(uploads)
     good = sorted(r.name for r in results if r.ok)
-    assert good == sorted(["good.mid", h.UNUSUAL_NAMES[0], "quiet.zip/good.mid", "nested.zip/good.mid",
-                           "mixed.zip/folder/song.MID", "liar.zip/good.mid"]
-                          + [f"traversal.zip/{n}" for n in ("../evil_batch.mid", "abs_batch.mid", "../../tmp/deep_batch.mid", "C:/win_batch.mid")])
+    assert good == sorted(
+        [
+            "good.mid",
+            h.UNUSUAL_NAMES[0],
+            "quiet.zip/good.mid",
+            "nested.zip/good.mid",
+            "mixed.zip/folder/song.MID",
+            "liar.zip/good.mid",
+        ]
+        + [
+            f"traversal.zip/{n}"
+            for n in ("../evil_batch.mid", "abs_batch.mid", "../../tmp/deep_batch.mid", "C:/win_batch.mid")
+        ]
+    )
     assert all(r.error for r in results if not r.ok)
     assert by_name(results)["not really.zip"].error == "the archive cannot be used: it is not a zip archive"
 
 
 # ------------------------------------------------------------------ model files
+
 
 def refused(data: bytes, pattern: str) -> str:
     with pytest.raises(ModelFileError) as caught:
@@ -348,11 +405,14 @@ def test_model_that_is_not_a_zip_is_refused(builder):
     refused(builder(), r"not a \.keras model file \(it is not a zip archive\)$")
 
 
-@pytest.mark.parametrize("member, reason", [
-    ("config.json", r"config\.json cannot be used \(it is too large \(60\.0 MB; the limit is 4 MB\)\)"),
-    ("musicrnn.json", r"musicrnn\.json cannot be used \(it is too large"),
-    ("model.weights.h5", r"model\.weights\.h5 cannot be used \(it is compressed suspiciously well"),
-])
+@pytest.mark.parametrize(
+    "member, reason",
+    [
+        ("config.json", r"config\.json cannot be used \(it is too large \(60\.0 MB; the limit is 4 MB\)\)"),
+        ("musicrnn.json", r"musicrnn\.json cannot be used \(it is too large"),
+        ("model.weights.h5", r"model\.weights\.h5 cannot be used \(it is compressed suspiciously well"),
+    ],
+)
 def test_zip_bomb_inside_a_model_is_refused_without_inflating(member, reason, no_unpacking):
     data = h.keras_bomb(member)
     assert len(data) < 200_000
@@ -382,7 +442,10 @@ def test_deeply_nested_json_is_refused():
 
 
 def test_json_with_invalid_text_encoding_is_refused():
-    refused(h.keras_zip({"config.json": b'{"a": "\xff\xfe"}', "model.weights.h5": b""}), r"the file is damaged \(its JSON cannot be read")
+    refused(
+        h.keras_zip({"config.json": b'{"a": "\xff\xfe"}', "model.weights.h5": b""}),
+        r"the file is damaged \(its JSON cannot be read",
+    )
 
 
 def test_lambda_layer_is_refused_and_its_code_never_runs(tmp_path):
@@ -397,12 +460,17 @@ needs_default_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="bun
 
 def rewrite(model: bytes, name: str, change) -> bytes:
     source = zipfile.ZipFile(io.BytesIO(model))
-    return h.keras_zip({info.filename: change(source.read(info)) if info.filename == name else source.read(info)
-                        for info in source.infolist()})
+    return h.keras_zip(
+        {
+            info.filename: change(source.read(info)) if info.filename == name else source.read(info)
+            for info in source.infolist()
+        }
+    )
 
 
 def rewrite_weights(model: bytes, path: str, replace) -> bytes:
     """Copy model.weights.h5 with the dataset at `path` replaced by replace(h5_file, path)."""
+
     def change(original: bytes) -> bytes:
         buffer = io.BytesIO(original)
         with h5py.File(buffer, "r+") as h5:
@@ -420,7 +488,10 @@ def test_sidecar_setting_of_the_wrong_type_is_refused():
         sidecar["config"]["max_time"] = "four seconds"
         return json.dumps(sidecar).encode()
 
-    refused(rewrite(DEFAULT_MODEL.read_bytes(), "musicrnn.json", change), r"musicrnn\.json is damaged \(setting 'max_time' has the wrong type\)")
+    refused(
+        rewrite(DEFAULT_MODEL.read_bytes(), "musicrnn.json", change),
+        r"musicrnn\.json is damaged \(setting 'max_time' has the wrong type\)",
+    )
 
 
 @needs_default_model
@@ -429,8 +500,11 @@ def test_weights_linking_to_another_file_are_refused(tmp_path):
     with h5py.File(outside, "w") as other:
         other["data"] = np.ones((64, 128), np.float32)
 
-    data = rewrite_weights(DEFAULT_MODEL.read_bytes(), "layers/lstm/cell/vars/0",
-                           lambda h5, path: h5.__setitem__(path, h5py.ExternalLink(str(outside), "data")))
+    data = rewrite_weights(
+        DEFAULT_MODEL.read_bytes(),
+        "layers/lstm/cell/vars/0",
+        lambda h5, path: h5.__setitem__(path, h5py.ExternalLink(str(outside), "data")),
+    )
     refused(data, r"model\.weights\.h5 is damaged \(layers/lstm/cell/vars/0 is missing or links elsewhere\)")
 
 

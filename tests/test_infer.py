@@ -1,4 +1,5 @@
 """Numpy inference from .keras files: equal to Keras for every preset, and hostile files are refused."""
+
 from __future__ import annotations
 
 import io
@@ -13,9 +14,9 @@ import pytest
 from helpers_models import keras_outputs, random_inputs, random_model, randomize_weights, synthetic_corpus
 from musicrnn.config import CONFIG_MEMBER, PRESETS, preset
 from musicrnn.features import feature_count
-from musicrnn.parts import PART_CLASSES
 from musicrnn.infer import ModelFileError, read_model_file
 from musicrnn.model import load_keras_model, model_bytes, save_model
+from musicrnn.parts import PART_CLASSES
 from musicrnn.theory import HEADS, PITCH_CLASSES
 
 
@@ -150,9 +151,9 @@ def musicrnn_like(
     sources = {"pitch": x, "step": concat if step_from_concat else x, "duration": x}
     time_width = cfg.rhythm_classes if cfg.beats else 1
     outputs = {
-        label: keras.layers.Dense(PITCH_CLASSES if head == "pitch" else time_width, activation=head_activation, name=label)(
-            sources[head]
-        )
+        label: keras.layers.Dense(
+            PITCH_CLASSES if head == "pitch" else time_width, activation=head_activation, name=label
+        )(sources[head])
         for head, label in zip(HEADS, head_names)
     }
     return keras.Model([pitch, numeric], outputs)
@@ -245,7 +246,9 @@ def test_sequential_model_is_refused(tmp_path):
 
 
 def test_gru_model_is_refused(tmp_path):
-    refused(keras_file(musicrnn_like(preset("tiny", parts=False), rnn=keras.layers.GRU), tmp_path), "unexpected layer 'GRU'")
+    refused(
+        keras_file(musicrnn_like(preset("tiny", parts=False), rnn=keras.layers.GRU), tmp_path), "unexpected layer 'GRU'"
+    )
 
 
 def test_wrong_head_names_are_refused(tmp_path):
@@ -288,7 +291,16 @@ def test_control_musicrnn_like_graph_loads(tmp_path):
             "'duration' is not wired as expected",
         ),
     ],
-    ids=["head-activation", "go-backwards", "lstm-activation", "no-sequences", "registered-name", "class", "sequential", "rewired"],
+    ids=[
+        "head-activation",
+        "go-backwards",
+        "lstm-activation",
+        "no-sequences",
+        "registered-name",
+        "class",
+        "sequential",
+        "rewired",
+    ],
 )
 def test_graph_edits_are_refused(good_file, edit, pattern):
     refused(edit_graph(good_file, edit), pattern)

@@ -1,5 +1,6 @@
 """Parallel, cached ingestion (musicrnn.ingest): same result as the serial loader, no re-parse on a second
 run, a re-parse when a file changes, and streamed windows equal to the in-memory ones."""
+
 from __future__ import annotations
 
 import zipfile
@@ -45,7 +46,10 @@ def folder(tmp_path):
 
 
 def as_dict(corpus: Corpus) -> dict:
-    return {n: (p.tolist(), s.tolist(), d.tolist()) for n, p, s, d in zip(corpus.names, corpus.pitch, corpus.step, corpus.duration)}
+    return {
+        n: (p.tolist(), s.tolist(), d.tolist())
+        for n, p, s, d in zip(corpus.names, corpus.pitch, corpus.step, corpus.duration)
+    }
 
 
 def test_parallel_ingest_equals_serial_load_paths_and_reports_the_bad_files(folder, tmp_path):

@@ -1,4 +1,5 @@
 """Background training jobs: progress while running, a model file at the end, stop, the server limit, failures."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from helpers_models import synthetic_corpus, walk_notes
-from musicrnn.config import preset
 from musicrnn import jobs
+from musicrnn.config import preset
 from musicrnn.dataset import Corpus
 from musicrnn.infer import read_model_file
 from musicrnn.jobs import ServerBusy, running_job_count, set_job_limit, start_training
@@ -62,7 +63,9 @@ def test_job_trains_in_the_background_and_yields_a_loadable_model(corpus):
     assert "val_pitch_loss" in snap["latest"]
     model = read_model_file(job.model_file, name="job.keras")
     assert model.cfg.preset == "tiny"
-    assert model.info["history"] == [{k: v for k, v in e.items() if k in model.info["history"][0]} for e in snap["epochs"]]
+    assert model.info["history"] == [
+        {k: v for k, v in e.items() if k in model.info["history"][0]} for e in snap["epochs"]
+    ]
     assert model.info["best_epoch"] == job.best_epoch == job.result_info["best_epoch"] >= 1
     assert job.result_info["val_files"] == model.info["val_files"]
     assert released(job)

@@ -2,6 +2,7 @@
 
 Basic cases only; the exhaustive hostile-upload suite lives in tests/test_hostile.py.
 """
+
 from __future__ import annotations
 
 import io
@@ -142,10 +143,14 @@ def test_zip_midis_load_and_text_member_is_listed_as_skipped(midi_factory, zip_f
     assert "skipped" in results["songs.zip/readme.txt"].error
 
 
-def test_hostile_zip_member_names_are_labels_only_and_nothing_is_written(midi_factory, zip_factory, tmp_path, monkeypatch):
+def test_hostile_zip_member_names_are_labels_only_and_nothing_is_written(
+    midi_factory, zip_factory, tmp_path, monkeypatch
+):
     tag = uuid.uuid4().hex[:8]
     evil, absolute = f"evil_{tag}.mid", f"abs_{tag}.mid"
-    archive = zip_factory([(f"../{evil}", midi_factory()), (f"/{absolute}", midi_factory()), (f"../../tmp/{evil}", midi_factory())])
+    archive = zip_factory(
+        [(f"../{evil}", midi_factory()), (f"/{absolute}", midi_factory()), (f"../../tmp/{evil}", midi_factory())]
+    )
     workdir = tmp_path / "a" / "b"
     workdir.mkdir(parents=True)
     monkeypatch.chdir(workdir)
@@ -161,7 +166,9 @@ def test_hostile_zip_member_names_are_labels_only_and_nothing_is_written(midi_fa
 
 def test_nested_zip_is_skipped_with_a_message(midi_factory, zip_factory):
     inner = zip_factory([("x.mid", midi_factory())])
-    results = {r.name: r for r in load_uploads([("outer.zip", zip_factory([("inner.zip", inner), ("y.mid", midi_factory())]))])}
+    results = {
+        r.name: r for r in load_uploads([("outer.zip", zip_factory([("inner.zip", inner), ("y.mid", midi_factory())]))])
+    }
     assert set(results) == {"outer.zip/inner.zip", "outer.zip/y.mid"}
     assert "nested" in results["outer.zip/inner.zip"].error
     assert results["outer.zip/y.mid"].ok
@@ -174,6 +181,7 @@ def test_unreadable_zip_is_one_error_naming_the_archive():
 
 
 # --- musical time: beats through the tempo map, the beat grid, doubled parts, tempo and metre out -------------
+
 
 def beats_midi(beat_notes, tempi=((0.0, 120.0),), signature=(4, 4), tracks=1, performed_jitter=0.0, seed=0) -> bytes:
     """A MIDI file of (pitch, onset beat, length in beats) notes under a tempo map of (beat, bpm) changes,
@@ -196,8 +204,21 @@ def beats_midi(beat_notes, tempi=((0.0, 120.0),), signature=(4, 4), tracks=1, pe
     return midi_bytes(pm)
 
 
-PHRASE = [(60, 0, 1), (64, 0, 1), (67, 0, 1), (62, 1, 0.5), (64, 1.5, 0.5), (65, 2, 1 / 3), (67, 2 + 1 / 3, 1 / 3),
-          (69, 2 + 2 / 3, 1 / 3), (72, 3, 2), (60, 3, 2), (59, 5, 0.25), (57, 5.25, 0.75), (55, 6, 2)]
+PHRASE = [
+    (60, 0, 1),
+    (64, 0, 1),
+    (67, 0, 1),
+    (62, 1, 0.5),
+    (64, 1.5, 0.5),
+    (65, 2, 1 / 3),
+    (67, 2 + 1 / 3, 1 / 3),
+    (69, 2 + 2 / 3, 1 / 3),
+    (72, 3, 2),
+    (60, 3, 2),
+    (59, 5, 0.25),
+    (57, 5.25, 0.75),
+    (55, 6, 2),
+]
 BEAT_COLUMNS = ["pitch", "beat", "step_beats", "duration_beats", "bar_beat", "bar_beats"]
 
 
@@ -282,7 +303,9 @@ def fine_long_file(beats: int, ticks_per_beat: int = 10080, bpm: float = 100.0) 
     song = mido.MidiFile(ticks_per_beat=ticks_per_beat)
     track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0)])
     for index in range(beats):
-        track.append(mido.Message("note_on", note=60 + index % 12, velocity=80, time=0 if index == 0 else ticks_per_beat // 2))
+        track.append(
+            mido.Message("note_on", note=60 + index % 12, velocity=80, time=0 if index == 0 else ticks_per_beat // 2)
+        )
         track.append(mido.Message("note_off", note=60 + index % 12, velocity=0, time=ticks_per_beat // 2))
     song.tracks.append(track)
     out = io.BytesIO()

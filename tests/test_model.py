@@ -1,4 +1,5 @@
 """The Keras model: heads and shapes per preset, the tutorial architecture, saving/loading, the time loss."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,9 @@ import numpy as np
 import pytest
 
 from helpers_models import keras_outputs, random_inputs, random_model
-from musicrnn.parts import PART_CLASSES
 from musicrnn.config import CONFIG_MEMBER, PRESETS, Config, preset
 from musicrnn.model import build_model, load_keras_model, mse_with_positive_pressure, save_model
+from musicrnn.parts import PART_CLASSES
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -1,4 +1,5 @@
 """Musical metrics on examples small enough to check by hand."""
+
 from __future__ import annotations
 
 import math
@@ -31,7 +32,9 @@ def table(pitch, step=0.25, duration=0.2) -> pd.DataFrame:
         step[0] = 0.0
     duration = np.broadcast_to(np.asarray(duration, dtype=np.float64), pitch.shape).copy()
     start = np.cumsum(step)
-    return pd.DataFrame({"pitch": pitch, "start": start, "end": start + duration, "step": step, "duration": duration, "velocity": 80})
+    return pd.DataFrame(
+        {"pitch": pitch, "start": start, "end": start + duration, "step": step, "duration": duration, "velocity": 80}
+    )
 
 
 def triads(count: int = 3, gap: float = 0.5, duration: float = 0.5) -> pd.DataFrame:
@@ -40,6 +43,7 @@ def triads(count: int = 3, gap: float = 0.5, duration: float = 0.5) -> pd.DataFr
 
 
 # ---------------------------------------------------------------- pitch metrics
+
 
 def test_c_major_scale_fits_one_scale_with_seven_pitch_classes():
     m = piece_metrics(table(C_SCALE))
@@ -86,6 +90,7 @@ def test_repeated_motif_repeats_most_four_note_patterns():
 
 # ---------------------------------------------------------------- polyphony and timing
 
+
 def test_block_triads_have_three_notes_per_onset():
     assert piece_metrics(triads(3))["polyphony"] == 3.0
     assert piece_metrics(table(C_SCALE))["polyphony"] == 1.0
@@ -98,7 +103,9 @@ def test_notes_a_few_milliseconds_apart_share_an_onset():
 def test_sounding_polyphony_averages_over_time_with_notes_on():
     assert piece_metrics(triads(3))["polyphony_sounding"] == pytest.approx(3.0)
     # 0-1 s and 0-0.5 s: two notes for half a second, one for the other half.
-    assert piece_metrics(table([60, 64], step=[0.0, 0.0], duration=[1.0, 0.5]))["polyphony_sounding"] == pytest.approx(1.5)
+    assert piece_metrics(table([60, 64], step=[0.0, 0.0], duration=[1.0, 0.5]))["polyphony_sounding"] == pytest.approx(
+        1.5
+    )
     # Silence between notes does not count.
     assert piece_metrics(table([60, 64], step=[0.0, 2.0], duration=1.0))["polyphony_sounding"] == pytest.approx(1.0)
 
@@ -118,6 +125,7 @@ def test_common_note_values_sit_inside_bins_not_on_edges():
 
 
 # ---------------------------------------------------------------- corpus
+
 
 def corpus_of(*tables: pd.DataFrame) -> Corpus:
     return Corpus.from_tables([(f"f{i}.mid", t) for i, t in enumerate(tables)])
@@ -146,6 +154,7 @@ def test_corpus_histograms_pool_all_notes():
 
 
 # ---------------------------------------------------------------- rhythm metrics
+
 
 def test_onsets_on_the_grid_are_read_from_the_seconds_at_the_pieces_tempo():
     from musicrnn.evaluation.musical import on_beat, on_grid, onset_beats
@@ -201,7 +210,9 @@ def test_harmony_report_measures_chord_notes_in_the_melodys_key():
     from musicrnn.evaluation.musical import harmony_report
 
     in_c = pd.DataFrame({"pitch": [48, 52, 60, 49, 53, 62], "beat": [0, 0, 0, 1, 1, 1.0], "duration_beats": 1.0})
-    assert harmony_report(in_c)["chord_notes_in_key"] == pytest.approx(0.75)  # C#3 is the one chord note outside C major
+    assert harmony_report(in_c)["chord_notes_in_key"] == pytest.approx(
+        0.75
+    )  # C#3 is the one chord note outside C major
 
 
 def test_part_metrics_report_notes_and_range_per_part():

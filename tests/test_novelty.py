@@ -1,4 +1,5 @@
 """Novelty: the longest run a piece copies from its corpus, on random corpora with planted quotes."""
+
 from __future__ import annotations
 
 import time
@@ -9,6 +10,7 @@ import pytest
 from musicrnn.dataset import Corpus
 from musicrnn.evaluation.novelty import CorpusIndex, longest_copied_run
 from test_musical import corpus_of, table  # the note-table helpers of the musical metrics' tests
+
 
 @pytest.fixture(scope="module")
 def random_corpus() -> Corpus:
@@ -22,7 +24,13 @@ def test_longest_copied_run_finds_a_30_note_quote_and_its_source(random_corpus):
     # Filler above the corpus's range, so the run cannot extend by accident.
     piece = np.concatenate([rng.integers(100, 120, 100), quote, rng.integers(100, 120, 70)])
     run = longest_copied_run(piece, random_corpus)
-    assert (run.length, run.file, run.file_position, run.piece_position, run.transposition) == (30, "f3.mid", 50, 100, 0)
+    assert (run.length, run.file, run.file_position, run.piece_position, run.transposition) == (
+        30,
+        "f3.mid",
+        50,
+        100,
+        0,
+    )
 
 
 def test_transposed_quotes_match_by_intervals_only_when_asked(random_corpus):
@@ -31,7 +39,13 @@ def test_transposed_quotes_match_by_intervals_only_when_asked(random_corpus):
     piece = np.concatenate([rng.integers(100, 120, 40), quote, rng.integers(100, 120, 40)])
     assert longest_copied_run(piece, random_corpus).length < 10
     run = longest_copied_run(table(piece), random_corpus, transposed=True)  # a note table works too
-    assert (run.length, run.file, run.file_position, run.piece_position, run.transposition) == (30, "f1.mid", 200, 40, -5)
+    assert (run.length, run.file, run.file_position, run.piece_position, run.transposition) == (
+        30,
+        "f1.mid",
+        200,
+        40,
+        -5,
+    )
 
 
 def test_runs_never_cross_from_one_file_into_the_next(random_corpus):

@@ -1,4 +1,5 @@
 """Each page of the Streamlit app, run headless with AppTest, asserting on what a visitor sees."""
+
 from __future__ import annotations
 
 import subprocess
@@ -18,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 TIMEOUT = 120  # the first run of a page may read the whole bundled corpus on a busy 2-core machine
 
-needs_default_model = pytest.mark.skipif(not bundled.DEFAULT_MODEL.exists(), reason="the bundled model is not built yet")
+needs_default_model = pytest.mark.skipif(
+    not bundled.DEFAULT_MODEL.exists(), reason="the bundled model is not built yet"
+)
 
 
 def open_page(page: str, dataset: Dataset | None = None, **state: object) -> AppTest:
@@ -161,7 +164,9 @@ def test_train_tiny_model_completes_and_offers_the_model():
     assert entry.model.cfg.preset == "tiny" and entry.name == "tiny on 4 files #1"
     assert entry.file_name == "tiny-on-4-files-1.keras"
     # One verdict in words, with both figures.
-    assert any("simple guessing" in item.value and "nats; lower is better" in item.value for item in [*at.success, *at.warning])
+    assert any(
+        "simple guessing" in item.value and "nats; lower is better" in item.value for item in [*at.success, *at.warning]
+    )
     scores = next(frame.value for frame in at.dataframe if "perplexity" in frame.value.columns)
     assert list(scores.index) == ["model", "uniform", "unigram", "bigram"]
     # The trained model is offered on the Generate page under its name.
@@ -211,7 +216,9 @@ def test_fine_tuning_the_default_model_from_the_train_page():
 
 def test_train_refuses_a_broken_model_upload_with_a_message():
     at = open_page("train", small_dataset(2))
-    at.file_uploader(key="train_model_upload").set_value(("model.keras", b"not a zip", "application/octet-stream")).run()
+    at.file_uploader(key="train_model_upload").set_value(
+        ("model.keras", b"not a zip", "application/octet-stream")
+    ).run()
     assert_no_exception(at)
     assert any("not a .keras model file" in item.value for item in at.error)
 
@@ -256,7 +263,9 @@ def test_app_runs_from_another_working_directory(tmp_path):
         """
     )
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no PYTHONPATH: the app must find its own modules
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ok" in done.stdout
 
@@ -293,7 +302,10 @@ def test_training_progress_measures_pace_after_the_first_report():
 
     snapshot = {
         "total_epochs": 2,
-        "batches": [{"kind": "batch", "epoch": 0, "batch": b, "batches": 10, "elapsed": 100.0 + 2 * (b - 1)} for b in range(1, 11)],
+        "batches": [
+            {"kind": "batch", "epoch": 0, "batch": b, "batches": 10, "elapsed": 100.0 + 2 * (b - 1)}
+            for b in range(1, 11)
+        ],
         "epochs": [{"kind": "epoch", "epoch": 1, "elapsed": 118.0}],  # 100 s of start-up, then 2 s a batch
     }
     done, caption = training_progress(snapshot)
@@ -308,7 +320,9 @@ def test_training_estimate_does_not_jump_with_a_burst_and_says_it_is_uncertain()
     _, calm = training_progress({"total_epochs": 1, "batches": steady, "epochs": []})
     assert calm == "Epoch 1 of 1 · about 40 s left"
     # Other visitors slow it down 5x for the last 20 s: no figure eight times larger, but a range and a warning.
-    burst = steady + [{"kind": "batch", "epoch": 0, "batch": 60 + b, "batches": 100, "elapsed": 70.0 + 5 * b} for b in range(1, 5)]
+    burst = steady + [
+        {"kind": "batch", "epoch": 0, "batch": 60 + b, "batches": 100, "elapsed": 70.0 + 5 * b} for b in range(1, 5)
+    ]
     _, busy = training_progress({"total_epochs": 1, "batches": burst, "epochs": []})
     assert "roughly" in busy and "the pace is still changing" in busy
     low = busy.split("roughly ")[1].split(" to ")[0]

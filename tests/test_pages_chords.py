@@ -1,5 +1,6 @@
 """Generate's "Follow chords" box (issue 19): chords steer each bar, are drawn on the roll, and travel with the
 piece's recipe (link and MIDI); a seconds model shows the box disabled with the reason."""
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,13 @@ def test_a_chord_pieces_link_and_midi_recipe_make_the_same_notes():
     assert again.text_input(key="keep_generate_chords").value == "Am Dm E7"
     # The MIDI file's recipe (what `generate --recipe piece.mid` reads) makes the same notes too.
     recipe = Recipe.from_json(original.recipe.for_variation(1).to_json())
-    remade = follow_chords(bundled.default_model(), parse_chords(recipe.chords), recipe.chord_strength,
-                           primer_notes(recipe), recipe.sampling)[recipe.variation]
+    remade = follow_chords(
+        bundled.default_model(),
+        parse_chords(recipe.chords),
+        recipe.chord_strength,
+        primer_notes(recipe),
+        recipe.sampling,
+    )[recipe.variation]
     assert remade["pitch"].tolist() == original.pieces[1]["pitch"].tolist()
 
 

@@ -1,4 +1,5 @@
 """AppTest of the How-it-works page, and of Generate's shareable links (issue 11) and musical report (issue 8)."""
+
 from __future__ import annotations
 
 import base64
@@ -12,13 +13,27 @@ from streamlit.testing.v1 import AppTest
 
 from musicrnn import bundled
 from musicrnn.recipe import model_id
-from test_pages import APP, TIMEOUT, assert_no_exception, click, download_labels, needs_default_model, open_page, small_dataset
+from test_pages import (
+    APP,
+    TIMEOUT,
+    assert_no_exception,
+    click,
+    download_labels,
+    needs_default_model,
+    open_page,
+    small_dataset,
+)
 from ui.state import DATASET, TRAINED_MODEL, TRAINED_MODEL_LABEL, ModelEntry
 
 pytestmark = needs_default_model
 
-SECTIONS = ["1. Music as notes", "2. One training window", "3. The network", "4. What it predicts for this window",
-            "5. What the loss numbers mean"]
+SECTIONS = [
+    "1. Music as notes",
+    "2. One training window",
+    "3. The network",
+    "4. What it predicts for this window",
+    "5. What the loss numbers mean",
+]
 
 
 def table_with(at: AppTest, column: str) -> pd.DataFrame:
@@ -155,7 +170,9 @@ def test_a_session_models_link_asks_for_the_model_and_works_once_it_is_uploaded(
     stranger = open_link(params)
     assert "generated" not in stranger.session_state
     assert any("Upload that .keras file" in item.value for item in stranger.warning)
-    stranger.file_uploader(key="generate_model_upload").set_value(("shared.keras", data, "application/octet-stream")).run()
+    stranger.file_uploader(key="generate_model_upload").set_value(
+        ("shared.keras", data, "application/octet-stream")
+    ).run()
     assert_no_exception(stranger)
     for a, b in zip(at.session_state["generated"].pieces, stranger.session_state["generated"].pieces):
         pd.testing.assert_frame_equal(a, b)

@@ -1,4 +1,5 @@
 """What a new visitor trips over (issue 17), each pinned on the page where they met it (AppTest)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -104,8 +105,9 @@ def test_notes_below_the_piano_read_as_such_and_keys_as_a_musician_writes_them()
 
 
 def test_musical_metrics_show_whole_numbers_without_decimals_and_full_names():
-    from ui.generation import readable_metrics
     import pandas as pd
+
+    from ui.generation import readable_metrics
 
     table = pd.DataFrame({"variation 1": [120.0, 0.456]}, index=pd.Index(["notes", "scale consistency"], name="metric"))
     shown = readable_metrics(table)
@@ -141,8 +143,10 @@ def test_home_links_to_how_it_works():
 
 def test_the_instrument_filter_chooses_by_program_or_family_across_files_with_note_counts():
     # Track 1 is a viola in one file and an oboe in the other: a track number means nothing across files.
-    files = [("strings.mid", make_midi(((40, [60, 62, 64]), (41, [48, 50])))),
-             ("winds.mid", make_midi(((0, [60, 61]), (68, [70, 72, 74, 76]))))]
+    files = [
+        ("strings.mid", make_midi(((40, [60, 62, 64]), (41, [48, 50])))),
+        ("winds.mid", make_midi(((0, [60, 61]), (68, [70, 72, 74, 76])))),
+    ]
     at = open_page("dataset", small_dataset(2), keep_dataset_source="My own MIDI files")
     upload(at, *files)
     chooser = at.multiselect(key="keep_dataset_programs")

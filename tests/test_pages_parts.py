@@ -1,4 +1,5 @@
 """The Generate page with a parts model: an instrument per part, a roll coloured by part, every part heard."""
+
 from __future__ import annotations
 
 import io
@@ -25,8 +26,17 @@ RANGES = {"Soprano": (60, 81), "Alto": (53, 74), "Tenor": (48, 69), "Bass voice"
 def parts_model_file() -> bytes:
     """A random-weight four-voice parts model, with the corpus facts training records about its parts."""
     model, cfg = random_model("tiny", seed=8)
-    parts = {str(PART_NAMES.index(v)): {"notes": 100, "low": low + 2, "high": high - 2, "min": low, "max": high, "program": 0}
-             for v, (low, high) in RANGES.items()}
+    parts = {
+        str(PART_NAMES.index(v)): {
+            "notes": 100,
+            "low": low + 2,
+            "high": high - 2,
+            "min": low,
+            "max": high,
+            "program": 0,
+        }
+        for v, (low, high) in RANGES.items()
+    }
     return model_bytes(model, cfg, {"corpus": {"parts": parts, "bpm": 96.0}})
 
 
@@ -35,14 +45,19 @@ def generate_page(model_file: bytes) -> AppTest:
     at.session_state[DATASET] = Dataset("uploaded", load_paths(bundled.chorale_files()[:2]))
     at.run()
     at.switch_page("pages/generate.py").run()
-    at.file_uploader(key="generate_model_upload").set_value(("voices.keras", model_file, "application/octet-stream")).run()
-    at.radio(key="keep_generate_model").set_value(next(o for o in at.radio(key="keep_generate_model").options
-                                                       if "Uploaded" in o)).run()
+    at.file_uploader(key="generate_model_upload").set_value(
+        ("voices.keras", model_file, "application/octet-stream")
+    ).run()
+    at.radio(key="keep_generate_model").set_value(
+        next(o for o in at.radio(key="keep_generate_model").options if "Uploaded" in o)
+    ).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
 
-def test_a_parts_model_offers_a_lineup_and_an_instrument_per_part_and_writes_those_tracks(parts_model_file, download_bytes):
+def test_a_parts_model_offers_a_lineup_and_an_instrument_per_part_and_writes_those_tracks(
+    parts_model_file, download_bytes
+):
     at = generate_page(parts_model_file)
     assert at.selectbox(key="keep_generate_lineup").value == "string quartet"
     labels = {box.label for box in at.selectbox}
@@ -130,7 +145,10 @@ def test_a_range_and_a_key_per_part_steer_the_piece_its_midi_and_its_link(downlo
     result = at.session_state["generated"]
     assert result.settings.part_pitch_ranges == "Soprano=72-76"
     assert result.settings.part_keys == "Bass voice=A:minor pentatonic"
-    tracks = {i.name: [n.pitch for n in i.notes] for i in pretty_midi.PrettyMIDI(io.BytesIO(download_bytes(at, "Download MIDI"))).instruments}
+    tracks = {
+        i.name: [n.pitch for n in i.notes]
+        for i in pretty_midi.PrettyMIDI(io.BytesIO(download_bytes(at, "Download MIDI"))).instruments
+    }
     assert tracks["Soprano"] and all(72 <= p <= 76 for p in tracks["Soprano"])
     assert tracks["Bass voice"] and {p % 12 for p in tracks["Bass voice"]} <= {9, 0, 2, 4, 7}
     assert "range per part" in " ".join(md.value for md in at.markdown)  # the recipe shows them

@@ -1,4 +1,5 @@
 """The Steer page (AppTest): harmonise a typed melody, follow chords, rewrite a span and undo."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -156,6 +157,7 @@ def test_a_span_in_bars_is_rewritten_as_those_bars_beats():
 
 # --- links: a harmonisation's or rewrite's recipe makes the same notes in a new session ----------------------------
 
+
 def link_params(at: AppTest) -> dict[str, str]:
     from urllib.parse import parse_qs, urlsplit
 
@@ -178,17 +180,22 @@ def test_a_harmonisation_link_makes_the_same_harmonisations_in_a_new_session():
     at.number_input(key="keep_steer_seed").set_value(6).run()
     click(at, "Harmonise")
     params = link_params(at)
-    assert params["kind"] == "harmonize" and params["melody"] == "E4/1 D4/1 C4/2 G4/1 F4/1 E4/2" and params["seed"] == "6"
+    assert (
+        params["kind"] == "harmonize" and params["melody"] == "E4/1 D4/1 C4/2 G4/1 F4/1 E4/2" and params["seed"] == "6"
+    )
     again = open_steer_link(params)
     assert next(t for t in again.text_area if t.label == "Melody").value == params["melody"]
     assert again.number_input(key="keep_steer_seed").value == 6
-    for (a, midi_a, _), (b, midi_b, _) in zip(at.session_state["steer_harmonies"], again.session_state["steer_harmonies"]):
+    for (a, midi_a, _), (b, midi_b, _) in zip(
+        at.session_state["steer_harmonies"], again.session_state["steer_harmonies"]
+    ):
         pd.testing.assert_frame_equal(a, b)
         assert midi_a == midi_b  # the same instruments too
 
 
 def test_a_rewrite_link_and_a_rewrite_of_a_kept_rewrite_make_the_same_candidates():
     at = steer_page()
+
     def candidates(app: AppTest) -> list[pd.DataFrame]:
         return [c.notes for c, _ in app.session_state["steer_rewrite"]["candidates"]]
 
@@ -234,7 +241,9 @@ def test_a_harmonisation_link_opened_on_generate_points_to_the_steer_page():
     from musicrnn.generate import Sampling
     from musicrnn.recipe import Recipe
 
-    params = Recipe(model=bundled.default_model_id(), kind="harmonize", melody="C4/1 D4/1", sampling=Sampling()).to_params()
+    params = Recipe(
+        model=bundled.default_model_id(), kind="harmonize", melody="C4/1 D4/1", sampling=Sampling()
+    ).to_params()
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params.update(params)
     at.switch_page("pages/generate.py").run()

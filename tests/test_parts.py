@@ -1,16 +1,24 @@
 """Parts: track names and General MIDI programs grouped into one vocabulary shared by every file."""
+
 from __future__ import annotations
 
 import io
 
 import mido
-import numpy as np
 import pretty_midi
 import pytest
 
 from musicrnn.midi import load_one, midi_bytes, notes_to_midi
-from musicrnn.parts import (DRUM_CHANNEL, DRUMS_PART, PART_CLASSES, PART_NAMES, VOICE_LINEUPS, default_programs,
-                            part_name, part_of_track)
+from musicrnn.parts import (
+    DRUM_CHANNEL,
+    DRUMS_PART,
+    PART_CLASSES,
+    PART_NAMES,
+    VOICE_LINEUPS,
+    default_programs,
+    part_name,
+    part_of_track,
+)
 
 
 def _file(tracks, drums=()) -> bytes:
@@ -34,21 +42,39 @@ def test_vocabulary_holds_voices_families_and_drums():
     assert "Strings" in PART_NAMES and "Bass" in PART_NAMES and PART_NAMES[DRUMS_PART] == "Drums"
 
 
-@pytest.mark.parametrize("program, name, expected", [
-    (0, "Soprano", "Soprano"), (0, "Alto", "Alto"), (0, "Tenor", "Tenor"), (0, "Bass", "Bass voice"),
-    (52, "Bass", "Bass voice"),  # a choir sound named Bass is the voice
-    (33, "Bass", "Bass"),  # an electric bass named Bass is the instrument family
-    (40, "Violin I", "Strings"), (42, "", "Strings"), (24, "", "Guitar"), (56, "Trumpet", "Brass"),
-    (0, "", "Piano"),  # no name, no program: General MIDI's default, a piano
-])
+@pytest.mark.parametrize(
+    "program, name, expected",
+    [
+        (0, "Soprano", "Soprano"),
+        (0, "Alto", "Alto"),
+        (0, "Tenor", "Tenor"),
+        (0, "Bass", "Bass voice"),
+        (52, "Bass", "Bass voice"),  # a choir sound named Bass is the voice
+        (33, "Bass", "Bass"),  # an electric bass named Bass is the instrument family
+        (40, "Violin I", "Strings"),
+        (42, "", "Strings"),
+        (24, "", "Guitar"),
+        (56, "Trumpet", "Brass"),
+        (0, "", "Piano"),  # no name, no program: General MIDI's default, a piano
+    ],
+)
 def test_part_of_track_from_name_and_program(program, name, expected):
     assert part_name(part_of_track(program, name)) == expected
 
 
-@pytest.mark.parametrize("name, expected", [("Violin I", "Strings"), ("Violoncello", "Strings"),
-                                            ("Contrabass", "Strings"), ("Double bass", "Strings"),
-                                            ("Flute", "Pipe"), ("Bassoon", "Reed"), ("Electric Bass", "Bass"),
-                                            ("Church organ", "Organ")])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("Violin I", "Strings"),
+        ("Violoncello", "Strings"),
+        ("Contrabass", "Strings"),
+        ("Double bass", "Strings"),
+        ("Flute", "Pipe"),
+        ("Bassoon", "Reed"),
+        ("Electric Bass", "Bass"),
+        ("Church organ", "Organ"),
+    ],
+)
 def test_a_track_without_a_program_is_named_by_its_name(name, expected):
     assert part_name(part_of_track(0, name)) == expected
 
@@ -71,7 +97,10 @@ def test_a_file_whose_tracks_set_no_program_still_gets_parts():
     pm = mido.MidiFile(type=1)
     for name, pitch in (("Violin", 76), ("Flute", 84), ("", 60)):
         track = mido.MidiTrack([mido.MetaMessage("track_name", name=name)] if name else [])
-        track += [mido.Message("note_on", note=pitch, velocity=90, time=0), mido.Message("note_off", note=pitch, time=480)]
+        track += [
+            mido.Message("note_on", note=pitch, velocity=90, time=0),
+            mido.Message("note_off", note=pitch, time=480),
+        ]
         pm.tracks.append(track)
     buffer = io.BytesIO()
     pm.save(file=buffer)
@@ -118,7 +147,9 @@ def test_default_programs_prefer_the_datas_own_then_a_lineup_then_the_family():
 
 
 def test_a_string_quartet_becomes_four_voices_by_register():
-    data = _file([("Violin II", 48, [67, 69]), ("Violin I", 48, [76, 77]), ("Cello", 48, [48, 50]), ("Viola", 48, [60, 62])])
+    data = _file(
+        [("Violin II", 48, [67, 69]), ("Violin I", 48, [76, 77]), ("Cello", 48, [48, 50]), ("Viola", 48, [60, 62])]
+    )
     notes = load_one("quartet.mid", data).notes
     voice_of = {int(t): part_name(p) for t, p in zip(notes["track"], notes["part"])}
     assert voice_of == {1: "Soprano", 0: "Alto", 3: "Tenor", 2: "Bass voice"}

@@ -1,4 +1,5 @@
 """The figures and tables comparing a model's music and scores with the corpus and with baselines."""
+
 from __future__ import annotations
 
 import math
@@ -7,12 +8,23 @@ import numpy as np
 import pytest
 
 from musicrnn.evaluation.musical import (
-    METRIC_LABELS, corpus_metrics, corpus_time_histogram, piece_metrics, pitch_class_histogram, time_bin_labels,
+    METRIC_LABELS,
+    corpus_metrics,
+    corpus_time_histogram,
+    piece_metrics,
+    pitch_class_histogram,
+    time_bin_labels,
 )
 from musicrnn.plots.metrics import (
-    PERPLEXITY_EXPLANATION, duration_overlay, evaluation_table, metrics_table, pitch_class_overlay, time_overlay,
+    PERPLEXITY_EXPLANATION,
+    duration_overlay,
+    evaluation_table,
+    metrics_table,
+    pitch_class_overlay,
+    time_overlay,
 )
 from test_musical import C_SCALE, corpus_of, table, triads  # the note-table helpers of the musical metrics' tests
+
 
 def test_pitch_class_overlay_draws_the_corpus_and_each_variation():
     pieces = [table(C_SCALE), table([60, 60, 67])]

@@ -5,6 +5,7 @@ next one: a scale "sequence" that climbs a third and falls a step (+2, -1 scale 
 down, falls a third and climbs a step (-2, +1), in three keys. From any pitch a bigram sees four likely
 continuations; a model that remembers the last interval sees one (except where the direction turns).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,16 @@ def sequence_piece(seed: int, notes: int = 120) -> pd.DataFrame:
             degree, rising = min(max(degree, 0), 14), degree <= 0
     step = np.r_[0.0, np.full(notes - 1, 0.25)]
     start = np.cumsum(step)
-    return pd.DataFrame({"pitch": np.array(pitch, dtype=np.int64), "start": start, "end": start + 0.2,
-                         "step": step, "duration": np.full(notes, 0.2), "velocity": 80})
+    return pd.DataFrame(
+        {
+            "pitch": np.array(pitch, dtype=np.int64),
+            "start": start,
+            "end": start + 0.2,
+            "step": step,
+            "duration": np.full(notes, 0.2),
+            "velocity": 80,
+        }
+    )
 
 
 def corpus(seeds: range) -> Corpus:
@@ -83,8 +92,17 @@ def test_evaluate_command_reports_musical_metrics_and_novelty(trained, tmp_path,
         folders[kind].mkdir()
         for seed in seeds:
             (folders[kind] / f"seq{seed}.mid").write_bytes(midi_bytes(notes_to_midi(sequence_piece(seed))))
-    code = main(["evaluate", "--model", str(model_path), "--data", str(folders["held"]),
-                 "--baseline-data", str(folders["train"])])
+    code = main(
+        [
+            "evaluate",
+            "--model",
+            str(model_path),
+            "--data",
+            str(folders["held"]),
+            "--baseline-data",
+            str(folders["train"]),
+        ]
+    )
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     musical = report["musical"]

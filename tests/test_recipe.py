@@ -1,4 +1,5 @@
 """Recipes: round trips through query parameters, JSON and MIDI files, and regeneration through the CLI."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,21 +15,47 @@ import pytest
 
 from musicrnn import bundled
 from musicrnn.generate import Sampling, generate
-from musicrnn.midi import midi_to_notes, notes_to_midi, midi_bytes
+from musicrnn.midi import midi_bytes, midi_to_notes, notes_to_midi
 from musicrnn.recipe import (
-    Recipe, RecipeError, check_model, content_hash, from_midi, load, make_pieces, model_id, notes_hash, piece_midi,
+    Recipe,
+    RecipeError,
+    check_model,
+    content_hash,
+    from_midi,
+    load,
+    make_pieces,
+    model_id,
+    notes_hash,
+    piece_midi,
     primer_notes,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-needs_default_model = pytest.mark.skipif(not bundled.DEFAULT_MODEL.exists(), reason="the bundled model is not built yet")
+needs_default_model = pytest.mark.skipif(
+    not bundled.DEFAULT_MODEL.exists(), reason="the bundled model is not built yet"
+)
 
 
 def a_recipe(**changes) -> Recipe:
-    sampling = Sampling(n_notes=24, temperature=0.73, top_k=5, top_p=0.9, key="D:minor", pitch_low=40, pitch_high=80,
-                        seed=11, variations=3)
-    values = dict(model="default:0123456789ab", primer="bundled:bwv269.mid", primer_notes=8, primer_hash="abc",
-                  sampling=sampling, program=40)
+    sampling = Sampling(
+        n_notes=24,
+        temperature=0.73,
+        top_k=5,
+        top_p=0.9,
+        key="D:minor",
+        pitch_low=40,
+        pitch_high=80,
+        seed=11,
+        variations=3,
+    )
+    values = dict(
+        model="default:0123456789ab",
+        primer="bundled:bwv269.mid",
+        primer_notes=8,
+        primer_hash="abc",
+        sampling=sampling,
+        program=40,
+    )
     values.update(changes)
     return Recipe(**values)
 
@@ -135,14 +162,26 @@ def test_a_midis_embedded_recipe_regenerates_identical_notes_through_the_cli(tmp
     primer = bundled.chorale_opening(12)
     settings = Sampling(n_notes=30, temperature=0.8, top_k=10, seed=5, variations=3, pitch_low=36, pitch_high=84)
     pieces = generate(bundled.default_model(), primer, settings)
-    recipe = Recipe(model=bundled.default_model_id(), primer=f"bundled:{bundled.DEFAULT_PRIMER}", primer_notes=12,
-                    primer_hash=notes_hash(primer), sampling=settings, program=0, variation=2,
-                    parts="0:52;1:52;2:52;3:52")  # the default model's four voices, sung by a choir
+    recipe = Recipe(
+        model=bundled.default_model_id(),
+        primer=f"bundled:{bundled.DEFAULT_PRIMER}",
+        primer_notes=12,
+        primer_hash=notes_hash(primer),
+        sampling=settings,
+        program=0,
+        variation=2,
+        parts="0:52;1:52;2:52;3:52",
+    )  # the default model's four voices, sung by a choir
     original = tmp_path / "shared.mid"
     original.write_bytes(piece_midi(pieces[2], recipe))
     out = tmp_path / "again.mid"
-    done = subprocess.run([sys.executable, "-m", "musicrnn", "generate", "--recipe", str(original), "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "musicrnn", "generate", "--recipe", str(original), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     pd.testing.assert_frame_equal(midi_to_notes(out), midi_to_notes(original))  # same notes, parts and instruments
     assert {inst.program for inst in pretty_midi.PrettyMIDI(str(out)).instruments} == {52}
@@ -153,8 +192,13 @@ def test_a_midis_embedded_recipe_regenerates_identical_notes_through_the_cli(tmp
 def test_cli_refuses_a_recipe_for_another_model(tmp_path):
     path = tmp_path / "r.json"
     path.write_text(a_recipe(model="trained:0123456789ab").to_json())
-    done = subprocess.run([sys.executable, "-m", "musicrnn", "generate", "--recipe", str(path), "--out", str(tmp_path / "x.mid")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "musicrnn", "generate", "--recipe", str(path), "--out", str(tmp_path / "x.mid")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2
     assert "give that .keras file as the model" in done.stderr
 
@@ -199,6 +243,7 @@ def test_a_recipe_without_part_settings_reads_as_none():
 
 # ---- the Steer page's pieces: harmonisations and rewrites -------------------------------------------------------
 
+
 def steer_recipe(**changes) -> Recipe:
     values = {"model": bundled.default_model_id(), "sampling": Sampling(seed=5, temperature=0.9, variations=2)}
     values.update(changes)
@@ -229,9 +274,12 @@ def test_a_rewrite_of_a_rewrite_of_a_chord_piece_is_made_again_from_its_recipe()
     piece = follow_chords(model, parse_chords("C F G C"), 1.0, None, chords.sampling)[0]
     first = rewrite(model, piece, 4, 8, candidates=3, settings=Sampling(seed=1))
     second = rewrite(model, first[1].notes, 8, 12, candidates=2, settings=Sampling(seed=2))
-    step1 = steer_recipe(kind="rewrite", span="4-8", candidates=3, sampling=Sampling(seed=1),
-                         source=chords.for_variation(0).as_source())
-    step2 = steer_recipe(kind="rewrite", span="8-12", candidates=2, sampling=Sampling(seed=2), source=step1.as_source(keep=1))
+    step1 = steer_recipe(
+        kind="rewrite", span="4-8", candidates=3, sampling=Sampling(seed=1), source=chords.for_variation(0).as_source()
+    )
+    step2 = steer_recipe(
+        kind="rewrite", span="8-12", candidates=2, sampling=Sampling(seed=2), source=step1.as_source(keep=1)
+    )
     again = Recipe.from_params(step2.to_params())
     assert again == step2 and again.reproducible_anywhere
     assert "rewrite kept: candidate 2" in again.describe()["piece"]
@@ -244,8 +292,15 @@ def test_a_rewrite_of_a_bundled_chorale_names_the_file_and_checks_its_notes():
     from musicrnn.guide import rewrite
 
     piece = midi_to_notes(bundled.CHORALES / bundled.DEFAULT_PRIMER)
-    recipe = steer_recipe(kind="rewrite", span="8-12", candidates=2, sampling=Sampling(seed=4),
-                          primer=f"bundled:{bundled.DEFAULT_PRIMER}", primer_notes=len(piece), primer_hash=notes_hash(piece))
+    recipe = steer_recipe(
+        kind="rewrite",
+        span="8-12",
+        candidates=2,
+        sampling=Sampling(seed=4),
+        primer=f"bundled:{bundled.DEFAULT_PRIMER}",
+        primer_notes=len(piece),
+        primer_hash=notes_hash(piece),
+    )
     made = make_pieces(Recipe.from_params(recipe.to_params()), bundled.default_model())
     direct = rewrite(bundled.default_model(), piece, 8, 12, candidates=2, settings=Sampling(seed=4))
     for a, b in zip(made, direct):
@@ -254,15 +309,18 @@ def test_a_rewrite_of_a_bundled_chorale_names_the_file_and_checks_its_notes():
         make_pieces(dataclasses.replace(recipe, primer_hash="000000000000"), bundled.default_model())
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"kind": "remix"}, "unknown kind of piece 'remix'"),
-    ({"kind": "harmonize", "melody": "C4/1 X9/1"}, "melody cannot be used: 'X9/1'"),
-    ({"kind": "rewrite", "span": "12-8"}, "the span '12-8' is empty"),
-    ({"kind": "rewrite", "span": "soon"}, "span must be START-END beats"),
-    ({"kind": "rewrite", "span": "8-12", "candidates": 2, "keep": 2}, "keep 2 is not one of the 2 candidates"),
-    ({"kind": "rewrite", "span": "8-12", "source": "model=default%3A0123456789ab&kind=remix"}, "unknown kind"),
-    ({"kind": "rewrite", "span": "8-12", "source": "x" * 16_001}, "rewritten too many times over"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"kind": "remix"}, "unknown kind of piece 'remix'"),
+        ({"kind": "harmonize", "melody": "C4/1 X9/1"}, "melody cannot be used: 'X9/1'"),
+        ({"kind": "rewrite", "span": "12-8"}, "the span '12-8' is empty"),
+        ({"kind": "rewrite", "span": "soon"}, "span must be START-END beats"),
+        ({"kind": "rewrite", "span": "8-12", "candidates": 2, "keep": 2}, "keep 2 is not one of the 2 candidates"),
+        ({"kind": "rewrite", "span": "8-12", "source": "model=default%3A0123456789ab&kind=remix"}, "unknown kind"),
+        ({"kind": "rewrite", "span": "8-12", "source": "x" * 16_001}, "rewritten too many times over"),
+    ],
+)
 def test_a_steered_recipe_that_cannot_be_used_says_why(change, message):
     params = {**a_recipe().to_params(), **{k: str(v) for k, v in change.items()}}
     with pytest.raises(RecipeError, match=re.escape(message)):

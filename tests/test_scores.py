@@ -1,4 +1,5 @@
 """Baselines and model scores on examples small enough to compute by hand."""
+
 from __future__ import annotations
 
 import math
@@ -8,10 +9,17 @@ import pandas as pd
 import pytest
 
 from musicrnn.config import preset
-from musicrnn.parts import PART_CLASSES
 from musicrnn.dataset import Corpus
-from musicrnn.evaluation.scores import part_baselines
-from musicrnn.evaluation.scores import baseline_cross_entropy, baseline_top1, bigram_probs, model_scores, rhythm_baselines, unigram_probs
+from musicrnn.evaluation.scores import (
+    baseline_cross_entropy,
+    baseline_top1,
+    bigram_probs,
+    model_scores,
+    part_baselines,
+    rhythm_baselines,
+    unigram_probs,
+)
+from musicrnn.parts import PART_CLASSES
 
 
 def corpus_of(*pitch_lists, step: float = 0.25) -> Corpus:
@@ -94,7 +102,7 @@ def test_model_scores_match_the_stub_model_probabilities():
 def test_model_scores_feed_all_but_the_last_note():
     stub = NextPitchStub()
     model_scores(stub, corpus_of([60, 61, 62, 70]), TRAIN)
-    (pitch, numeric), = stub.fed
+    ((pitch, numeric),) = stub.fed
     assert pitch.tolist() == [[60, 61, 62]]
     assert numeric.shape == (1, 3, 5)
 
@@ -138,10 +146,20 @@ def test_rhythm_baselines_count_classes_like_the_pitch_baselines():
 
 # --- parts: the part head's NLL and top-1 next to baselines over parts --------------------------------------
 
+
 def parts_corpus(*files) -> Corpus:
     """Files of (pitch, part) notes."""
-    return Corpus.from_tables([(f"p{i}.mid", pd.DataFrame({"pitch": [p for p, _ in notes], "part": [q for _, q in notes],
-                                                           "step": 0.25, "duration": 0.5})) for i, notes in enumerate(files)])
+    return Corpus.from_tables(
+        [
+            (
+                f"p{i}.mid",
+                pd.DataFrame(
+                    {"pitch": [p for p, _ in notes], "part": [q for _, q in notes], "step": 0.25, "duration": 0.5}
+                ),
+            )
+            for i, notes in enumerate(files)
+        ]
+    )
 
 
 class AlternatingPartStub(NextPitchStub):
@@ -155,8 +173,12 @@ class AlternatingPartStub(NextPitchStub):
         out = super().forward(pitch, numeric)
         current = numeric[..., -PART_CLASSES:].argmax(axis=-1)  # the part is read from the input's one-hot
         logits = np.zeros(pitch.shape + (PART_CLASSES,))
-        np.put_along_axis(logits, ((current + 1) % PART_CLASSES)[..., None],
-                          math.log(self.P * (PART_CLASSES - 1) / (1 - self.P)), axis=2)
+        np.put_along_axis(
+            logits,
+            ((current + 1) % PART_CLASSES)[..., None],
+            math.log(self.P * (PART_CLASSES - 1) / (1 - self.P)),
+            axis=2,
+        )
         return {**out, "part": logits}
 
 
@@ -184,7 +206,9 @@ def test_part_baselines_count_parts_like_the_pitch_baselines():
 
 def test_baseline_top1_counts_the_most_likely_next_pitch():
     def c(*lists):
-        return Corpus.from_tables([(f"f{i}", pd.DataFrame({"pitch": p, "step": 0.25, "duration": 0.5})) for i, p in enumerate(lists)])
+        return Corpus.from_tables(
+            [(f"f{i}", pd.DataFrame({"pitch": p, "step": 0.25, "duration": 0.5})) for i, p in enumerate(lists)]
+        )
 
     # Unigram always says 60; the bigram says 62 after 60 and 60 after 62.
     top1 = baseline_top1(c([60, 62, 60], [62, 60]), c([60, 62, 64]))

@@ -1,4 +1,5 @@
 """musicrnn.summaries: what the Dataset page's instrument options keep."""
+
 from musicrnn.summaries import PROGRAM_FAMILIES, chosen_programs
 
 

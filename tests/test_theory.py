@@ -1,9 +1,18 @@
 """Note names, scales and chord tables, checked against values worked out by hand."""
+
 from __future__ import annotations
 
 import pytest
 
-from musicrnn.theory import CHORD_QUALITIES, PITCH_CLASSES, SCALES, note_name, parse_pitch, root_class, scale_pitch_classes
+from musicrnn.theory import (
+    CHORD_QUALITIES,
+    PITCH_CLASSES,
+    SCALES,
+    note_name,
+    parse_pitch,
+    root_class,
+    scale_pitch_classes,
+)
 
 
 def test_note_names_use_scientific_octaves_with_middle_c_as_c4():

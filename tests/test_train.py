@@ -1,4 +1,5 @@
 """Training: it learns, reports progress, stops cleanly from another thread, is reproducible, and saves."""
+
 from __future__ import annotations
 
 import json

@@ -1,7 +1,10 @@
 from musicrnn.training_facts import best_row, epoch_row, record, stop_reason
 
-HISTORY = [{"epoch": 1, "loss": 3.0, "val_loss": 3.2}, {"epoch": 2, "loss": 2.5, "val_loss": 2.9},
-           {"epoch": 3, "loss": 2.2, "val_loss": 3.1}]
+HISTORY = [
+    {"epoch": 1, "loss": 3.0, "val_loss": 3.2},
+    {"epoch": 2, "loss": 2.5, "val_loss": 2.9},
+    {"epoch": 3, "loss": 2.2, "val_loss": 3.1},
+]
 
 
 def test_the_final_row_is_the_best_epochs():
@@ -19,11 +22,21 @@ def test_an_epoch_event_loses_its_progress_fields():
 
 
 def test_the_record_holds_every_fact_with_the_best_epochs_losses():
-    facts = record(HISTORY, 2, corpus={"files": 4}, train_files=["a", "b", "c"], val_files=["d"], stopped=True,
-                   seconds=12.5)
-    assert facts == {"corpus": {"files": 4}, "train_files": ["a", "b", "c"], "val_files": ["d"], "history": HISTORY,
-                     "final": HISTORY[1], "best_epoch": 2, "early_stopped": False, "timed_out": False, "stopped": True,
-                     "seconds": 12.5}
+    facts = record(
+        HISTORY, 2, corpus={"files": 4}, train_files=["a", "b", "c"], val_files=["d"], stopped=True, seconds=12.5
+    )
+    assert facts == {
+        "corpus": {"files": 4},
+        "train_files": ["a", "b", "c"],
+        "val_files": ["d"],
+        "history": HISTORY,
+        "final": HISTORY[1],
+        "best_epoch": 2,
+        "early_stopped": False,
+        "timed_out": False,
+        "stopped": True,
+        "seconds": 12.5,
+    }
 
 
 def test_the_stop_reason_names_the_patience_the_time_limit_or_all_epochs():

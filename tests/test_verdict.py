@@ -1,4 +1,5 @@
 """The one verdict a visitor reads about a trained model."""
+
 from musicrnn.verdict import verdict
 
 

@@ -5,6 +5,7 @@ until `st.navigation` has been called once in the server process: a fresh server
 a deep link such as /train gets pages/train.py run directly, without app.py. Each page therefore starts
 with `through_app()`, which notices that app.py did not run and runs it (it then runs the page itself).
 """
+
 from __future__ import annotations
 
 import importlib

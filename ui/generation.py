@@ -1,5 +1,6 @@
 """The Generate page's pieces: run a generation with its recipe and musical report, links that reproduce
 a piece, and the results panel."""
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -11,20 +12,30 @@ import streamlit as st
 from musicrnn.audio import Rendered, gm_instruments
 from musicrnn.bundled import PRIMER_NOTES
 from musicrnn.dataset import Corpus
-from musicrnn.generate import Sampling, c_major_chord, generate, parse_part_keys, parse_part_ranges, part_text
-from musicrnn.guide import CHORDS_HELP, NEEDS_BEATS, chord_spans, follow_chords, parse_chords
-from musicrnn.plots.metrics import beat_position_overlay, metrics_table, novelty_chart, pitch_class_overlay, duration_overlay
 from musicrnn.evaluation.musical import (
-    corpus_beat_position_histogram, corpus_metrics, corpus_pitch_class_histogram, corpus_time_histogram, piece_metrics,
+    corpus_beat_position_histogram,
+    corpus_metrics,
+    corpus_pitch_class_histogram,
+    corpus_time_histogram,
+    piece_metrics,
 )
 from musicrnn.evaluation.novelty import CorpusIndex, longest_copied_run
+from musicrnn.generate import Sampling, c_major_chord, generate, parse_part_keys, parse_part_ranges, part_text
+from musicrnn.guide import CHORDS_HELP, NEEDS_BEATS, chord_spans, follow_chords, parse_chords
 from musicrnn.parts import DRUMS_PART, VOICE_LINEUPS, VOICES, default_programs, part_name
+from musicrnn.plots.metrics import (
+    beat_position_overlay,
+    duration_overlay,
+    metrics_table,
+    novelty_chart,
+    pitch_class_overlay,
+)
 from musicrnn.recipe import Recipe, RecipeError, notes_hash, parts_text, piece_midi, primer_notes
 from musicrnn.theory import FLAT_NAMES, NOTE_NAMES, SCALES
 
 from . import state
-from .primer import PRIMER_WIDGET, UPLOAD, Primer, uploaded_notes, uploaded_primer_file
 from .links import APPLIED_LINK, mark_made, read_link, show_link
+from .primer import PRIMER_WIDGET, UPLOAD, Primer, uploaded_notes, uploaded_primer_file
 from .widgets import show_piece
 
 RESULT = "generated"
@@ -45,8 +56,16 @@ class Generated(NamedTuple):
 
 # ---- generating, with everything shown afterwards computed once ----------------------------------------------
 
-def run(entry: state.ModelEntry, primer: Primer, settings: Sampling, program: int,
-        programs: dict[int, int] | None = None, chords: str = "", chord_strength: float = 1.0) -> Generated:
+
+def run(
+    entry: state.ModelEntry,
+    primer: Primer,
+    settings: Sampling,
+    program: int,
+    programs: dict[int, int] | None = None,
+    chords: str = "",
+    chord_strength: float = 1.0,
+) -> Generated:
     """Generate, render audio, write the recipe and the musical report; raises ValueError for bad settings
     (an unknown chord among them). A parts model's pieces play each part with its program in `programs`
     (default: the training data's own). With `chords`, each bar's pitches are steered to its chord."""
@@ -60,12 +79,21 @@ def run(entry: state.ModelEntry, primer: Primer, settings: Sampling, program: in
         programs = {**default_programs(chosen, own_programs(entry.model)), **(programs or {})}
     else:
         programs = None
-    recipe = Recipe(model=entry.id, primer=primer.source, primer_notes=primer.count or PRIMER_NOTES, primer_hash=notes_hash(used),
-                    sampling=settings, program=program, parts=parts_text(programs),
-                    chords=chords, chord_strength=chord_strength if chords else 1.0)
+    recipe = Recipe(
+        model=entry.id,
+        primer=primer.source,
+        primer_notes=primer.count or PRIMER_NOTES,
+        primer_hash=notes_hash(used),
+        sampling=settings,
+        program=program,
+        parts=parts_text(programs),
+        chords=chords,
+        chord_strength=chord_strength if chords else 1.0,
+    )
     audios = [state.render_audio(notes, program, programs=programs) for notes in pieces]
-    return Generated(pieces, audios, program, settings, recipe, musical_report(pieces, settings.n_notes), entry.label, used,
-                     programs)
+    return Generated(
+        pieces, audios, program, settings, recipe, musical_report(pieces, settings.n_notes), entry.label, used, programs
+    )
 
 
 def own_programs(model) -> dict[int, int]:
@@ -125,9 +153,18 @@ def choose_chords(model) -> tuple[str, float]:
         st.caption(f":material/info: Chords cannot be followed here: {NEEDS_BEATS}.")
         return "", 1.0
     left, right = st.columns([3, 1])
-    text = left.text_input(FOLLOW_CHORDS, key=state.keep("generate_chords", ""), placeholder="C G Am F", help=CHORDS_HELP).strip()
-    strength = right.slider("Chord strength", 0.0, 1.0, step=0.05, key=state.keep("generate_chord_strength", 1.0),
-                            disabled=not text, help="Low: a suggestion (chord tones made likelier). 1: only chord tones.")
+    text = left.text_input(
+        FOLLOW_CHORDS, key=state.keep("generate_chords", ""), placeholder="C G Am F", help=CHORDS_HELP
+    ).strip()
+    strength = right.slider(
+        "Chord strength",
+        0.0,
+        1.0,
+        step=0.05,
+        key=state.keep("generate_chord_strength", 1.0),
+        disabled=not text,
+        help="Low: a suggestion (chord tones made likelier). 1: only chord tones.",
+    )
     if text:
         try:
             parse_chords(text)
@@ -152,14 +189,24 @@ def choose_part_programs(model, column) -> dict[int, int] | None:
     names = {program: name for name, program in gm_instruments().items()}
     voices = [p for p in parts if part_name(p) in VOICES]
     lineups = [*VOICE_LINEUPS, OWN_LINEUP]
-    lineup = column.selectbox("Voices played by", lineups, key=state.keep("generate_lineup", lineups[0]),
-                              help="The instruments of the soprano, alto, tenor and bass parts.") if voices else OWN_LINEUP
+    lineup = (
+        column.selectbox(
+            "Voices played by",
+            lineups,
+            key=state.keep("generate_lineup", lineups[0]),
+            help="The instruments of the soprano, alto, tenor and bass parts.",
+        )
+        if voices
+        else OWN_LINEUP
+    )
     own = own_programs(model)
     if lineup != OWN_LINEUP:  # the line-up decides the voices; other parts keep the data's own instrument
         own = {part: program for part, program in own.items() if part_name(part) not in VOICES}
     chosen = default_programs(parts, own, None if lineup == OWN_LINEUP else lineup)
     with st.expander(f"Instrument of each part ({len(parts)} parts)"):
-        st.caption("Each part is its own track in the MIDI file and in the audio. Drums always play a drum kit on channel 10.")
+        st.caption(
+            "Each part is its own track in the MIDI file and in the audio. Drums always play a drum kit on channel 10."
+        )
         for part in parts:
             if part == DRUMS_PART:
                 continue
@@ -186,14 +233,19 @@ def choose_part_steering(model) -> tuple[str, str]:
         return "", ""
     ranges, keys = {}, {}
     with st.expander("Per part"):
-        st.caption("Each part keeps to its own range (at first the training data's) and, if you choose one, its own "
-                   "key instead of the piece's. A range you change here replaces the pitch range above for that part.")
+        st.caption(
+            "Each part keeps to its own range (at first the training data's) and, if you choose one, its own "
+            "key instead of the piece's. A range you change here replaces the pitch range above for that part."
+        )
         for part, facts in sorted(parts.items()):
             corpus = corpus_range(facts)
             left, right = st.columns([3, 2])
-            low, high = left.slider(f"{part_name(part)}: range", 0, 127, key=state.keep(part_range_key(part, corpus), corpus))
-            key = right.selectbox(f"{part_name(part)}: key", PART_KEY_OPTIONS,
-                                  key=state.keep(f"generate_part_key_{part}", PIECE_KEY))
+            low, high = left.slider(
+                f"{part_name(part)}: range", 0, 127, key=state.keep(part_range_key(part, corpus), corpus)
+            )
+            key = right.selectbox(
+                f"{part_name(part)}: key", PART_KEY_OPTIONS, key=state.keep(f"generate_part_key_{part}", PIECE_KEY)
+            )
             if (low, high) != corpus:
                 ranges[part] = (int(low), int(high))
             if key != PIECE_KEY:
@@ -232,6 +284,7 @@ def _key_option(key: str) -> str:
 
 # ---- links ----------------------------------------------------------------------------------------------------
 
+
 def apply_link(models: dict[str, state.ModelEntry]) -> None:
     """When the page is opened with a recipe in its URL, set the widgets to it and generate that piece (once).
 
@@ -250,8 +303,15 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
     _set_part_widgets(recipe.sampling, models[label].model)
     try:
         with st.spinner("Making the linked piece…"):
-            st.session_state[RESULT] = run(models[label], primer, recipe.sampling, recipe.program, recipe.programs,
-                                           recipe.chords, recipe.chord_strength)
+            st.session_state[RESULT] = run(
+                models[label],
+                primer,
+                recipe.sampling,
+                recipe.program,
+                recipe.programs,
+                recipe.chords,
+                recipe.chord_strength,
+            )
     except ValueError as exc:
         st.error(f"This link cannot be used: {exc}")
     mark_made()
@@ -286,13 +346,21 @@ def _set_widgets(recipe: Recipe, model_label: str) -> None:
     if tonic not in NOTE_NAMES and tonic in FLAT_NAMES:
         tonic = NOTE_NAMES[FLAT_NAMES[tonic]]
     values = {
-        "generate_notes": s.n_notes, "generate_temperature": s.temperature, "generate_top_k": s.top_k, "generate_top_p": s.top_p,
-        "generate_tonic": tonic if tonic in NOTE_NAMES else ANY_KEY, "generate_scale": scale if scale in SCALES else "major",
-        "generate_range": (s.pitch_low, s.pitch_high), "generate_seed": s.seed, "generate_variations": s.variations,
-        "generate_chord_snap": s.chord_snap, "generate_rhythm_temperature": s.rhythm_temperature,
+        "generate_notes": s.n_notes,
+        "generate_temperature": s.temperature,
+        "generate_top_k": s.top_k,
+        "generate_top_p": s.top_p,
+        "generate_tonic": tonic if tonic in NOTE_NAMES else ANY_KEY,
+        "generate_scale": scale if scale in SCALES else "major",
+        "generate_range": (s.pitch_low, s.pitch_high),
+        "generate_seed": s.seed,
+        "generate_variations": s.variations,
+        "generate_chord_snap": s.chord_snap,
+        "generate_rhythm_temperature": s.rhythm_temperature,
         "generate_bpm": int(round(s.bpm)),
         "generate_step_grid": s.step_grid if s.step_grid in (0.0, 0.0625, 0.125, 0.25, 0.5) else 0.0,
-        "generate_chords": recipe.chords, "generate_chord_strength": recipe.chord_strength,
+        "generate_chords": recipe.chords,
+        "generate_chord_strength": recipe.chord_strength,
     }
     names = {program: name for name, program in gm_instruments().items()}
     values["generate_instrument"] = names[recipe.program]
@@ -307,20 +375,33 @@ def forget_link() -> None:
 
 # ---- results --------------------------------------------------------------------------------------------------
 
+
 def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None:
     settings, recipe = result.settings, result.recipe
     tempo = result.pieces[0]["bpm"].iloc[0] if len(result.pieces[0]) else 0
-    st.caption(f"{len(result.pieces)} variation(s) · seed {settings.seed} · {settings.n_notes} notes · "
-               f"temperature {settings.temperature:g} · rhythm temperature {settings.rhythm_temperature:g} · {tempo:g} BPM")
+    st.caption(
+        f"{len(result.pieces)} variation(s) · seed {settings.seed} · {settings.n_notes} notes · "
+        f"temperature {settings.temperature:g} · rhythm temperature {settings.rhythm_temperature:g} · {tempo:g} BPM"
+    )
     for index, (notes, audio) in enumerate(zip(result.pieces, result.audios)):
         st.subheader(f"Variation {index + 1}")
-        show_piece(notes, audio, key=f"variation-{index + 1}-seed-{settings.seed}", program=result.program,
-                   midi=piece_midi(notes, recipe.for_variation(index), result.programs), primer=result.primer,
-                   chords=chord_spans(notes, parse_chords(recipe.chords)) if recipe.chords else None)
+        show_piece(
+            notes,
+            audio,
+            key=f"variation-{index + 1}-seed-{settings.seed}",
+            program=result.program,
+            midi=piece_midi(notes, recipe.for_variation(index), result.programs),
+            primer=result.primer,
+            chords=chord_spans(notes, parse_chords(recipe.chords)) if recipe.chords else None,
+        )
         if result.programs and "part" in notes:
             names = {program: name for name, program in gm_instruments().items()}
-            st.caption(" · ".join(f"{part_name(p)}: {(notes['part'] == p).sum()} notes, {names.get(result.programs[p], 'drums')}"
-                                  for p in sorted(notes["part"].unique())))
+            st.caption(
+                " · ".join(
+                    f"{part_name(p)}: {(notes['part'] == p).sum()} notes, {names.get(result.programs[p], 'drums')}"
+                    for p in sorted(notes["part"].unique())
+                )
+            )
     show_report(result)
     show_recipe(result, models.get(result.model_label))
 
@@ -333,14 +414,24 @@ def show_report(result: Generated) -> None:
     longest = max(run["length"] for run in report["copied"])
     st.caption(f"Longest passage copied note for note from your dataset: {longest} notes (details below).")
     with st.expander("Musical metrics next to your dataset"):
-        st.caption(f"Dataset values are the mean over its {report['files']} files, each cut to {result.settings.n_notes} notes.")
-        st.dataframe(readable_metrics(metrics_table(report["pieces"], report["metrics"], names)), key="generate_metrics",
-                     hide_index=True, column_config={"metric": st.column_config.TextColumn(width="large")})
+        st.caption(
+            f"Dataset values are the mean over its {report['files']} files, each cut to {result.settings.n_notes} notes."
+        )
+        st.dataframe(
+            readable_metrics(metrics_table(report["pieces"], report["metrics"], names)),
+            key="generate_metrics",
+            hide_index=True,
+            column_config={"metric": st.column_config.TextColumn(width="large")},
+        )
         st.plotly_chart(pitch_class_overlay(result.pieces, report["pitch_class"], names), key="generate_pitch_classes")
         st.plotly_chart(duration_overlay(result.pieces, report["duration"], names), key="generate_durations")
-        st.plotly_chart(beat_position_overlay(result.pieces, report["beat_position"], names), key="generate_beat_positions")
+        st.plotly_chart(
+            beat_position_overlay(result.pieces, report["beat_position"], names), key="generate_beat_positions"
+        )
         st.plotly_chart(novelty_chart(report["copied"], report["copied_transposed"], names), key="generate_novelty")
-        st.caption("A model that only memorised copies long passages; real music shares short runs (scales, cadences) with other pieces too.")
+        st.caption(
+            "A model that only memorised copies long passages; real music shares short runs (scales, cadences) with other pieces too."
+        )
 
 
 def readable_metrics(table: pd.DataFrame) -> pd.DataFrame:
@@ -353,8 +444,10 @@ def readable_metrics(table: pd.DataFrame) -> pd.DataFrame:
 def show_recipe(result: Generated, entry: state.ModelEntry | None) -> None:
     recipe = result.recipe
     st.subheader("Recipe")
-    st.caption("Everything needed to make these pieces again, note for note. Each MIDI download carries it too "
-               "(`python -m musicrnn generate --recipe piece.mid --out again.mid`).")
+    st.caption(
+        "Everything needed to make these pieces again, note for note. Each MIDI download carries it too "
+        "(`python -m musicrnn generate --recipe piece.mid --out again.mid`)."
+    )
     described = recipe.describe()
     if recipe.sampling.key:  # "G major", as a musician writes it, not the recipe's "G:major"
         described["key"] = recipe.sampling.key.replace(":", " ")
@@ -364,16 +457,29 @@ def show_recipe(result: Generated, entry: state.ModelEntry | None) -> None:
     first.markdown("  \n".join(rows[:half]))
     second.markdown("  \n".join(rows[half:]))
     show_link(recipe)
-    if st.button("Put the link in the address bar", icon=":material/link:", help="Then the browser's own Share or bookmark keeps it."):
+    if st.button(
+        "Put the link in the address bar",
+        icon=":material/link:",
+        help="Then the browser's own Share or bookmark keeps it.",
+    ):
         st.query_params.from_dict(recipe.to_params())
         st.session_state[APPLIED_LINK] = recipe.to_params()  # already shown here: do not make it again
     if recipe.model_kind in ("trained", "uploaded"):
-        st.warning("This link needs the model file: it was made with a model that is not bundled with the app. "
-                   "Whoever opens it must upload this .keras file on the Generate page — send it along.",
-                   icon=":material/warning:")
+        st.warning(
+            "This link needs the model file: it was made with a model that is not bundled with the app. "
+            "Whoever opens it must upload this .keras file on the Generate page — send it along.",
+            icon=":material/warning:",
+        )
         if entry is not None and entry.file is not None:
-            st.download_button("Download the model (.keras)", entry.file, file_name=entry.file_name,
-                               mime="application/zip", on_click="ignore", icon=":material/download:", key="generate_model_download")
+            st.download_button(
+                "Download the model (.keras)",
+                entry.file,
+                file_name=entry.file_name,
+                mime="application/zip",
+                on_click="ignore",
+                icon=":material/download:",
+                key="generate_model_download",
+            )
     elif recipe.primer_kind in ("dataset", "uploaded"):
         st.info(f"The piece starts from your file {recipe.primer_name}: whoever opens the link needs that file too.")
     else:

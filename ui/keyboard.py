@@ -5,6 +5,7 @@ sent inline: nothing is fetched from the network, so it works offline. The brows
 note length; each press comes back as one trigger value that edits the melody text, so the typed text and
 the keys stay one melody.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,10 @@ def _asset(name: str) -> str:
 
 
 _keyboard = st.components.v2.component(
-    "musicrnn_keyboard", html=_asset("keyboard.html"), css=_asset("keyboard.css"), js=_asset("keyboard.js"),
+    "musicrnn_keyboard",
+    html=_asset("keyboard.html"),
+    css=_asset("keyboard.css"),
+    js=_asset("keyboard.js"),
 )
 
 

@@ -1,5 +1,6 @@
 """Links that make a piece again: a recipe (musicrnn.recipe) in the page's query string. Generate's pieces open
 on /generate, harmonisations and rewrites on /steer; each page turns its link into pieces once per session."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit
@@ -32,13 +33,17 @@ def read_link(models: dict[str, state.ModelEntry], page: str) -> tuple[Recipe, s
         st.session_state[APPLIED_LINK] = params
         return None
     if PAGES[recipe.kind] != page:
-        st.info(f"This link makes a piece of the {PAGES[recipe.kind].title()} page: [open it there]({link_url(recipe)}).")
+        st.info(
+            f"This link makes a piece of the {PAGES[recipe.kind].title()} page: [open it there]({link_url(recipe)})."
+        )
         st.session_state[APPLIED_LINK] = params
         return None
     label = next((entry.label for entry in models.values() if entry.id.partition(":")[2] == recipe.model_hash), None)
     if label is None:
-        st.warning(missing_model_message(recipe, "above" if page == "generate" else "on the Generate page"),
-                   icon=":material/link_off:")
+        st.warning(
+            missing_model_message(recipe, "above" if page == "generate" else "on the Generate page"),
+            icon=":material/link_off:",
+        )
         return None  # not marked as applied: once the visitor uploads the model, the link is used
     return recipe, label
 
@@ -51,12 +56,16 @@ def mark_made() -> None:
 def missing_model_message(recipe: Recipe, uploader: str) -> str:
     """Why the link's piece cannot be made yet; `uploader`: where the model upload is ("above", …)."""
     if recipe.model_kind == "default":
-        return (f"This link was made with another version of the bundled model ({recipe.model}); this app has "
-                f"{state.default_model_id()}. Upload that .keras file {uploader} to hear the same piece.")
+        return (
+            f"This link was made with another version of the bundled model ({recipe.model}); this app has "
+            f"{state.default_model_id()}. Upload that .keras file {uploader} to hear the same piece."
+        )
     where = "trained in someone's session" if recipe.model_kind == "trained" else "uploaded as a file"
-    return (f"This piece was made with a model {where} ({recipe.model}), which this app does not have. "
-            f"Upload that .keras file under **Upload a .keras model** {uploader} (the person who shared the "
-            "link can download it next to the piece) and the piece will be made again.")
+    return (
+        f"This piece was made with a model {where} ({recipe.model}), which this app does not have. "
+        f"Upload that .keras file under **Upload a .keras model** {uploader} (the person who shared the "
+        "link can download it next to the piece) and the piece will be made again."
+    )
 
 
 def link_url(recipe: Recipe) -> str:

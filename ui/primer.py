@@ -1,4 +1,5 @@
 """Choosing the notes a generated piece starts from: a bundled chorale, a dataset file, an upload, or none."""
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -11,8 +12,18 @@ from musicrnn.midi import MidiError, midi_to_notes
 
 from . import state
 
-BUNDLED, DATASET, UPLOAD, NONE = "A bundled chorale", "A file from my dataset", "A MIDI file I upload", "None (a C major chord)"
-SOURCES = {BUNDLED: "bundled", DATASET: "dataset", UPLOAD: "uploaded", NONE: "none"}  # widget choice -> recipe's primer kind
+BUNDLED, DATASET, UPLOAD, NONE = (
+    "A bundled chorale",
+    "A file from my dataset",
+    "A MIDI file I upload",
+    "None (a C major chord)",
+)
+SOURCES = {
+    BUNDLED: "bundled",
+    DATASET: "dataset",
+    UPLOAD: "uploaded",
+    NONE: "none",
+}  # widget choice -> recipe's primer kind
 PRIMER_WIDGET = {kind: choice for choice, kind in SOURCES.items()}  # recipe's primer kind -> widget choice (links)
 PRIMER_UPLOAD = "primer_upload"
 
@@ -60,7 +71,12 @@ def choose_primer() -> Primer:
         name, notes = _uploaded_primer()
         if notes is None:
             return Primer(None, "none", 0)
-    count = st.slider("Primer notes (the opening the model continues)", 1, 64, key=state.keep("generate_primer_notes", bundled.PRIMER_NOTES))
+    count = st.slider(
+        "Primer notes (the opening the model continues)",
+        1,
+        64,
+        key=state.keep("generate_primer_notes", bundled.PRIMER_NOTES),
+    )
     return Primer(bundled.primer_from(notes, count), f"{SOURCES[source]}:{name}", count)
 
 

@@ -3,6 +3,7 @@
 Each browser tab has its own session state, so datasets, models and training jobs never leak between
 visitors; the bundled corpus and default model are read-only and cached once per server process.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -82,6 +83,7 @@ class ModelEntry:
 
 # ---- widget values that persist across pages -------------------------------------------------------------
 
+
 def keep(key: str, default: Any) -> str:
     """A widget key whose value survives switching pages, initialised to `default` the first time.
 
@@ -111,7 +113,10 @@ def keep_widget_values() -> None:
 
 # ---- server-wide cached resources ----------------------------------------------------------------------------
 
-@st.cache_resource(show_spinner="Reading the 350 bundled Bach chorales (once per server, a few seconds)…", max_entries=2)
+
+@st.cache_resource(
+    show_spinner="Reading the 350 bundled Bach chorales (once per server, a few seconds)…", max_entries=2
+)
 def bundled_files(instruments: tuple[int, ...] | None = None, include_drums: bool = False) -> list[LoadedFile]:
     """Shared read-only: pages must not modify the returned tables."""
     from musicrnn import bundled
@@ -145,8 +150,12 @@ def cached_chorale_opening(count: int | None = None) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner="Reading your files…", max_entries=8)
-def parse_uploads(items: tuple[tuple[str, bytes], ...], instruments: tuple[int, ...] | None, include_drums: bool,
-                  programs: tuple[int, ...] | None = None) -> list[LoadedFile]:
+def parse_uploads(
+    items: tuple[tuple[str, bytes], ...],
+    instruments: tuple[int, ...] | None,
+    include_drums: bool,
+    programs: tuple[int, ...] | None = None,
+) -> list[LoadedFile]:
     from musicrnn.midi import load_uploads
 
     return load_uploads(items, instruments=instruments, include_drums=include_drums, programs=programs)
@@ -160,8 +169,9 @@ def parse_one(name: str, data: bytes, instruments: tuple[int, ...], include_drum
 
 
 @st.cache_data(show_spinner="Rendering audio…", max_entries=64)
-def render_audio(notes: pd.DataFrame, program: int = 0, max_seconds: float | None = None,
-                 programs: dict[int, int] | None = None) -> Rendered:
+def render_audio(
+    notes: pd.DataFrame, program: int = 0, max_seconds: float | None = None, programs: dict[int, int] | None = None
+) -> Rendered:
     """WAV of a piece: every part with its own instrument (`programs`), or all with `program`."""
     from musicrnn.audio import render
 
@@ -171,6 +181,7 @@ def render_audio(notes: pd.DataFrame, program: int = 0, max_seconds: float | Non
 
 
 # ---- the visitor's dataset -----------------------------------------------------------------------------------
+
 
 def dataset() -> Dataset:
     """The visitor's dataset; the bundled chorales until they choose otherwise on the Dataset page."""
@@ -235,6 +246,7 @@ def remove_upload(name: str) -> None:
 
 # ---- models and the training job -------------------------------------------------------------------------------
 
+
 def job() -> TrainingJob | None:
     return st.session_state.get(JOB)
 
@@ -291,9 +303,17 @@ def _run_facts(current: TrainingJob, model: NumpyModel) -> dict:
     "evaluation", the scores behind the Train page's table (computed here once per run)."""
     snapshot = current.snapshot()
     facts = {
-        "job": current.id, "preset": model.cfg.preset, "data": f"{len(current.corpus)} files",
-        "epochs_run": len(snapshot["epochs"]), "best_epoch": current.best_epoch, "when": time.strftime("%H:%M"),
-        "start": current.init_name, "status": current.status, "score": None, "bigram": None, "before": None,
+        "job": current.id,
+        "preset": model.cfg.preset,
+        "data": f"{len(current.corpus)} files",
+        "epochs_run": len(snapshot["epochs"]),
+        "best_epoch": current.best_epoch,
+        "when": time.strftime("%H:%M"),
+        "start": current.init_name,
+        "status": current.status,
+        "score": None,
+        "bigram": None,
+        "before": None,
         "val_files": list(current.result_info.get("val_files") or model.info.get("val_files") or []),
     }
     held_out = set(facts["val_files"])
@@ -328,7 +348,11 @@ def rename_run(entry: ModelEntry, name: str) -> str | None:
     name = " ".join(name.split())
     if not name:
         return "A name cannot be empty."
-    if name != entry.name and any(run.name == name for run in runs()) or name in (DEFAULT_MODEL_LABEL, UPLOADED_MODEL_LABEL):
+    if (
+        name != entry.name
+        and any(run.name == name for run in runs())
+        or name in (DEFAULT_MODEL_LABEL, UPLOADED_MODEL_LABEL)
+    ):
         return f"“{name}” is already taken."
     entry.name = entry.label = name
     return None
@@ -351,7 +375,9 @@ def load_uploaded_model(name: str, data: bytes) -> ModelEntry:
     from musicrnn import recipe
     from musicrnn.infer import read_model_file
 
-    entry = ModelEntry(UPLOADED_MODEL_LABEL, name, read_model_file(data, name=name), data, recipe.model_id("uploaded", data))
+    entry = ModelEntry(
+        UPLOADED_MODEL_LABEL, name, read_model_file(data, name=name), data, recipe.model_id("uploaded", data)
+    )
     st.session_state[UPLOADED_MODEL] = entry
     return entry
 
@@ -364,11 +390,17 @@ def available_models() -> dict[str, ModelEntry]:
 
     models: dict[str, ModelEntry] = {}
     try:
-        models[DEFAULT_MODEL_LABEL] = ModelEntry(DEFAULT_MODEL_LABEL, bundled.DEFAULT_MODEL.name, default_model(), None, default_model_id())
+        models[DEFAULT_MODEL_LABEL] = ModelEntry(
+            DEFAULT_MODEL_LABEL, bundled.DEFAULT_MODEL.name, default_model(), None, default_model_id()
+        )
     except ModelFileError:
         pass  # a checkout without the bundled model still works with trained or uploaded ones
     legacy = trained_model()  # set directly (tests, older sessions) rather than collected into runs
-    for entry in [*reversed(runs()), *([legacy] if legacy is not None and legacy not in runs() else []), uploaded_model()]:
+    for entry in [
+        *reversed(runs()),
+        *([legacy] if legacy is not None and legacy not in runs() else []),
+        uploaded_model(),
+    ]:
         if entry is not None:
             models[entry.label] = entry
     return models

@@ -1,4 +1,5 @@
 """Glue for the Steer page: inputs read into core types, results kept in session state, pieces shown."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,12 +8,27 @@ import streamlit as st
 
 from musicrnn.audio import gm_instruments, render
 from musicrnn.bundled import chorale_files, chorale_harmony
-from musicrnn.guide import (SPAN_UNITS, ChordGuide, MELODY_HELP, Melody, beats_to_unit, chord_spans, follow_chords,
-                            harmonize, harmony_midi, melody_text, parse_chords, parse_melody, piece_metre, rewrite,
-                            span_to_beats, top_voice)
-from musicrnn.midi import MidiError, midi_bytes, midi_to_notes, notes_to_midi
 from musicrnn.evaluation.musical import harmony_report
 from musicrnn.generate import c_major_chord
+from musicrnn.guide import (
+    MELODY_HELP,
+    SPAN_UNITS,
+    ChordGuide,
+    Melody,
+    beats_to_unit,
+    chord_spans,
+    follow_chords,
+    harmonize,
+    harmony_midi,
+    melody_text,
+    parse_chords,
+    parse_melody,
+    piece_metre,
+    rewrite,
+    span_to_beats,
+    top_voice,
+)
+from musicrnn.midi import MidiError, midi_bytes, midi_to_notes, notes_to_midi
 from musicrnn.plots.notes import add_chords, piano_roll
 from musicrnn.recipe import Recipe, make_pieces, make_rewrite, notes_hash, source_piece
 
@@ -25,9 +41,12 @@ from .widgets import play
 TYPED = "Typed or played notes"
 HARMONIES, CHORDS, REWRITE = "steer_harmonies", "steer_chord_pieces", "steer_rewrite"
 HARMONY_RECIPE = "steer_harmony_recipe"  # the harmonisations' recipe (None: their melody has no text form)
-REPORT_NAMES = {"voices_per_onset": "voices per onset", "chord_notes_in_key": "chord notes in the key",
-                "parallel_fifths_per_100": "parallel fifths (outer voices, per 100 onsets)",
-                "parallel_octaves_per_100": "parallel octaves (outer voices, per 100 onsets)"}
+REPORT_NAMES = {
+    "voices_per_onset": "voices per onset",
+    "chord_notes_in_key": "chord notes in the key",
+    "parallel_fifths_per_100": "parallel fifths (outer voices, per 100 onsets)",
+    "parallel_octaves_per_100": "parallel octaves (outer voices, per 100 onsets)",
+}
 
 
 def boost(strength: float) -> float:
@@ -56,7 +75,9 @@ def melody_input(source: str) -> Melody | str | None:
         name = st.selectbox("Dataset file", list(files), key="steer_dataset_melody")
         melody = top_voice(files[name])
     else:
-        upload = st.file_uploader("One-track MIDI file (its top voice is the melody)", type=["mid", "midi"], key="steer_melody_file")
+        upload = st.file_uploader(
+            "One-track MIDI file (its top voice is the melody)", type=["mid", "midi"], key="steer_melody_file"
+        )
         if upload is None:
             return None
         try:
@@ -78,8 +99,14 @@ def run_harmony(entry: state.ModelEntry, melody, settings, melody_program: int, 
     except ValueError as exc:
         st.error(f"Cannot harmonise: {exc}")
         return
-    recipe = Recipe(model=entry.id, kind="harmonize", melody=text, melody_program=melody_program,
-                    program=harmony_program, sampling=settings)
+    recipe = Recipe(
+        model=entry.id,
+        kind="harmonize",
+        melody=text,
+        melody_program=melody_program,
+        program=harmony_program,
+        sampling=settings,
+    )
     _keep_harmonies(pieces, recipe, linkable=linked is not None)
 
 
@@ -89,8 +116,9 @@ def _read_back(text: str, melody: Melody) -> Melody | None:
         again = parse_melody(text)
     except ValueError:  # e.g. a rest longer than a written length may be
         return None
-    same = len(again) == len(melody) and all(np.allclose(getattr(again, f), getattr(melody, f), atol=1e-6)
-                                             for f in ("pitch", "onset", "duration"))
+    same = len(again) == len(melody) and all(
+        np.allclose(getattr(again, f), getattr(melody, f), atol=1e-6) for f in ("pitch", "onset", "duration")
+    )
     return again if same else None
 
 
@@ -110,8 +138,14 @@ def show_harmonies() -> None:
             st.subheader(f"Harmonisation {index + 1}")
             st.plotly_chart(piano_roll(notes), key=f"steer_h{index}_roll", width="stretch")
             play(audio)
-            st.download_button("Download MIDI", midi, file_name=f"harmony-{index + 1}.mid", mime="audio/midi",
-                               key=f"steer_h{index}_mid", on_click="ignore")
+            st.download_button(
+                "Download MIDI",
+                midi,
+                file_name=f"harmony-{index + 1}.mid",
+                mime="audio/midi",
+                key=f"steer_h{index}_mid",
+                on_click="ignore",
+            )
     corpus = chorale_harmony()
     rows = {f"harmonisation {i + 1}": harmony_report(notes) for i, (notes, _, _) in enumerate(results)}
     rows["bundled chorales (mean)"] = corpus
@@ -131,8 +165,14 @@ def run_chords(entry: state.ModelEntry, text: str, strength: float, settings) ->
     except ValueError as exc:
         st.error(str(exc))
         return
-    recipe = Recipe(model=entry.id, primer_hash=notes_hash(c_major_chord()), sampling=settings, chords=text,
-                    chord_strength=strength, variation=0)  # what Generate makes from it: this very piece first
+    recipe = Recipe(
+        model=entry.id,
+        primer_hash=notes_hash(c_major_chord()),
+        sampling=settings,
+        chords=text,
+        chord_strength=strength,
+        variation=0,
+    )  # what Generate makes from it: this very piece first
     st.session_state[CHORDS] = (piece, chords, state.render_audio(piece, 0), recipe)
 
 
@@ -144,8 +184,14 @@ def show_chords() -> None:
     figure = add_chords(piano_roll(piece), chord_spans(piece, chords), float(piece["bpm"].iloc[0]))
     st.plotly_chart(figure, key="steer_chords_roll", width="stretch")
     play(audio)
-    st.download_button("Download MIDI", midi_bytes(notes_to_midi(piece)), file_name="chords.mid", mime="audio/midi",
-                       key="steer_chords_mid", on_click="ignore")
+    st.download_button(
+        "Download MIDI",
+        midi_bytes(notes_to_midi(piece)),
+        file_name="chords.mid",
+        mime="audio/midi",
+        key="steer_chords_mid",
+        on_click="ignore",
+    )
 
 
 def dataset_files() -> dict[str, pd.DataFrame]:
@@ -162,8 +208,11 @@ def melody_sources() -> list[str]:
 def rewrite_source() -> pd.DataFrame | None:
     """The piece being rewritten: the kept result of earlier rewrites, else the piece the visitor picks."""
     history = st.session_state.setdefault(REWRITE, {"history": [], "candidates": []})
-    options = (["A bundled chorale"] + (["A dataset file"] if dataset_files() else [])
-               + (["The chord piece above"] if st.session_state.get(CHORDS) else []))
+    options = (
+        ["A bundled chorale"]
+        + (["A dataset file"] if dataset_files() else [])
+        + (["The chord piece above"] if st.session_state.get(CHORDS) else [])
+    )
     choice = st.radio("Piece", options, key="steer_rewrite_source", horizontal=True)
     if choice == "The chord piece above":
         start = st.session_state[CHORDS][0]
@@ -171,8 +220,13 @@ def rewrite_source() -> pd.DataFrame | None:
     elif choice == "A dataset file":
         files = dataset_files()
         name = st.selectbox("Dataset file to rewrite", list(files), key="steer_rewrite_dataset")
-        start, origin = files[name], (f"{name} is a file of your dataset, which a fresh app does not have: a link "
-                                      "cannot make this rewrite again (download the MIDI to keep it)")
+        start, origin = (
+            files[name],
+            (
+                f"{name} is a file of your dataset, which a fresh app does not have: a link "
+                "cannot make this rewrite again (download the MIDI to keep it)"
+            ),
+        )
     else:
         names = [path.name for path in chorale_files()]
         name = st.selectbox("Chorale to rewrite", names, key="steer_rewrite_chorale")
@@ -191,13 +245,20 @@ SPAN_STEP = {"beats": 0.5, "bars": 1.0, "seconds": 0.25}
 def choose_span(piece: pd.DataFrame) -> tuple[float, float]:
     """The span to rewrite, chosen in beats, bars or seconds, as beats from the piece's first note."""
     metre = piece_metre(piece)
-    unit = st.radio("Span in", SPAN_UNITS, key=state.keep("steer_span_unit", "beats"), horizontal=True,
-                    help="Bars count from the bar line of the first note (0); beats and seconds from the first note.")
+    unit = st.radio(
+        "Span in",
+        SPAN_UNITS,
+        key=state.keep("steer_span_unit", "beats"),
+        horizontal=True,
+        help="Bars count from the bar line of the first note (0); beats and seconds from the first note.",
+    )
     step = SPAN_STEP[unit]
     last_beat = float(piece["beat"].max())
     last = float(np.ceil(beats_to_unit(last_beat, unit, **metre) / step) * step)
-    default = tuple(float(np.clip(np.round(beats_to_unit(b, unit, **metre) / step) * step, 0.0, last))
-                    for b in (min(8.0, last_beat / 2), min(12.0, last_beat)))
+    default = tuple(
+        float(np.clip(np.round(beats_to_unit(b, unit, **metre) / step) * step, 0.0, last))
+        for b in (min(8.0, last_beat / 2), min(12.0, last_beat))
+    )
     chosen = st.slider(f"Span to rewrite ({unit})", 0.0, last, step=step, key=f"steer_span_{unit}", value=default)
     span = span_to_beats(chosen, unit, **metre)
     if unit != "beats":
@@ -212,8 +273,13 @@ def run_rewrite(entry: state.ModelEntry, piece: pd.DataFrame, span: tuple[float,
         st.error(str(exc))
         return
     origin = piece_origin()
-    recipe = (Recipe(model=entry.id, kind="rewrite", span=f"{span[0]!r}-{span[1]!r}", candidates=k, sampling=settings, **origin)
-              if isinstance(origin, dict) else origin)  # repr: the span's beats round-trip exactly
+    recipe = (
+        Recipe(
+            model=entry.id, kind="rewrite", span=f"{span[0]!r}-{span[1]!r}", candidates=k, sampling=settings, **origin
+        )
+        if isinstance(origin, dict)
+        else origin
+    )  # repr: the span's beats round-trip exactly
     _keep_candidates(found, piece, recipe)
 
 
@@ -233,14 +299,17 @@ def piece_origin() -> dict | str:
 def show_rewrite() -> None:
     store = st.session_state[REWRITE]
     for rank, (candidate, audio) in enumerate(store["candidates"], start=1):
-        st.markdown(f"**Candidate {rank}** · {candidate.new_notes} new notes · leads back with "
-                    f"{candidate.score:.2f} nats per note (higher fits better)")
+        st.markdown(
+            f"**Candidate {rank}** · {candidate.new_notes} new notes · leads back with "
+            f"{candidate.score:.2f} nats per note (higher fits better)"
+        )
         play(audio)
         if st.button(f"Keep candidate {rank}", key=f"steer_keep_{rank}"):
             recipe = store.get("recipe")
             store["history"].append(candidate.notes)
-            store.setdefault("origins", []).append({"source": recipe.as_source(keep=rank - 1)}
-                                                   if isinstance(recipe, Recipe) else recipe)
+            store.setdefault("origins", []).append(
+                {"source": recipe.as_source(keep=rank - 1)} if isinstance(recipe, Recipe) else recipe
+            )
             store["candidates"] = []
             st.rerun()
     recipe = store.get("recipe")
@@ -265,11 +334,14 @@ def undo() -> None:
 
 def _needs_model_file(recipe: Recipe) -> None:
     if recipe.model_kind in ("trained", "uploaded"):
-        st.caption(":material/warning: The link needs this model's .keras file (it is not bundled with the app): "
-                   "whoever opens it uploads it on the Generate page first.")
+        st.caption(
+            ":material/warning: The link needs this model's .keras file (it is not bundled with the app): "
+            "whoever opens it uploads it on the Generate page first."
+        )
 
 
 # ---- links: a harmonisation's or rewrite's recipe in the URL makes it again -------------------------------------
+
 
 def apply_link(models: dict[str, state.ModelEntry]) -> None:
     """When the page is opened with a harmonisation's or rewrite's recipe in its URL, set the widgets to it and
@@ -295,7 +367,11 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
             else:
                 piece = source_piece(recipe, model)
                 candidates = make_rewrite(recipe, model, piece=piece)
-                st.session_state[REWRITE] = {"history": [piece], "origins": [_origin_of_source(recipe)], "candidates": []}
+                st.session_state[REWRITE] = {
+                    "history": [piece],
+                    "origins": [_origin_of_source(recipe)],
+                    "candidates": [],
+                }
                 _keep_candidates(candidates, piece, recipe)
                 st.info("The linked rewrite's candidates are on the **Rewrite a passage** tab.", icon=":material/link:")
     except ValueError as exc:  # RecipeError included: e.g. a bundled file that differs here

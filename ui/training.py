@@ -1,4 +1,5 @@
 """The Train page's pieces: the settings form's knobs and the live panel of a training job."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,9 +22,15 @@ from .widgets import format_seconds, training_progress
 # Config field -> (label, help). Ranges live at the widgets; defaults come from the chosen preset.
 TRAINING_KNOBS = {
     "epochs": ("Epochs (at most)", "Passes over the training data. Training may stop earlier, see the next setting."),
-    "patience": ("Stop after epochs without improving", "Training stops when the held-out loss has not improved for this "
-                 "many epochs (0 = never). Either way the model kept is its best epoch, not the last one."),
-    "time_limit_minutes": ("Train for at most (minutes)", "Stop after this many minutes (0 = no limit); the best epoch within them is kept."),
+    "patience": (
+        "Stop after epochs without improving",
+        "Training stops when the held-out loss has not improved for this "
+        "many epochs (0 = never). Either way the model kept is its best epoch, not the last one.",
+    ),
+    "time_limit_minutes": (
+        "Train for at most (minutes)",
+        "Stop after this many minutes (0 = no limit); the best epoch within them is kept.",
+    ),
     "batch_size": ("Batch size", "Training windows per update step."),
     "seed": ("Seed", "Same seed, same data and settings: same model."),
 }
@@ -54,8 +61,13 @@ class Start:
 
 def choose_start() -> Start:
     """The 'Start from' choice: fine-tuning takes the starting model's network and a lower learning rate."""
-    choice = st.radio("Start from", START_FROM, key=state.keep("train_start_from", NEW), horizontal=True,
-                      help="Fine-tuning a model that already knows music usually beats a new network on a few files.")
+    choice = st.radio(
+        "Start from",
+        START_FROM,
+        key=state.keep("train_start_from", NEW),
+        horizontal=True,
+        help="Fine-tuning a model that already knows music usually beats a new network on a few files.",
+    )
     if choice == NEW:
         return Start(NEW)
     if choice == DEFAULT:
@@ -103,12 +115,24 @@ def knob(name: str, column, start: Config | None = None) -> None:
     default = getattr(source, name)
     key = state.keep(knob_key(name), default)
     if isinstance(default, float):
-        low, high, step = {"dropout": (0.0, 0.9, 0.05), "learning_rate": (0.0, 10.0, 0.0005),
-                           "time_limit_minutes": (0.0, 120.0, 0.5)}.get(name, (0.0, 10.0, 0.1))
-        column.number_input(label, low, high, step=step, key=key, help=help_text, format="%.4f" if name == "learning_rate" else "%.2f")
+        low, high, step = {
+            "dropout": (0.0, 0.9, 0.05),
+            "learning_rate": (0.0, 10.0, 0.0005),
+            "time_limit_minutes": (0.0, 120.0, 0.5),
+        }.get(name, (0.0, 10.0, 0.1))
+        column.number_input(
+            label, low, high, step=step, key=key, help=help_text, format="%.4f" if name == "learning_rate" else "%.2f"
+        )
     else:
-        limits = {"seq_length": (2, 256), "units": (4, 512), "layers": (1, 4), "batch_size": (1, 1024), "epochs": (1, 200),
-                  "seed": (0, 2**31 - 1), "patience": (0, 50)}
+        limits = {
+            "seq_length": (2, 256),
+            "units": (4, 512),
+            "layers": (1, 4),
+            "batch_size": (1, 1024),
+            "epochs": (1, 200),
+            "seed": (0, 2**31 - 1),
+            "patience": (0, 50),
+        }
         column.number_input(label, *limits[name], step=1, key=key, help=help_text)
 
 
@@ -133,11 +157,18 @@ def show_job(job: TrainingJob) -> None:
                 st.progress(done, text=caption)
             else:  # the training process loads TensorFlow, then the data, then compiles
                 st.status("Starting the training process (loading TensorFlow, a few seconds)…", state="running")
-            st.button("Stop training", on_click=job.stop, icon=":material/stop:", disabled=snapshot["stopping"],
-                      help="Stops now and keeps the best epoch so far.")
+            st.button(
+                "Stop training",
+                on_click=job.stop,
+                icon=":material/stop:",
+                disabled=snapshot["stopping"],
+                help="Stops now and keeps the best epoch so far.",
+            )
         if snapshot["epochs"] or snapshot["batches"]:
-            st.plotly_chart(training_loss_chart(snapshot["epochs"], snapshot["batches"], best_epoch=snapshot["best_epoch"]),
-                            key="train_loss_chart")
+            st.plotly_chart(
+                training_loss_chart(snapshot["epochs"], snapshot["batches"], best_epoch=snapshot["best_epoch"]),
+                key="train_loss_chart",
+            )
 
     panel()
     if not was_running:
@@ -155,13 +186,21 @@ def show_result(job: TrainingJob) -> None:
     if job.status == "failed":
         st.error(f"Training failed: {job.error}")
     elif job.status == "stopped":
-        st.warning(f"Stopped after {ran} finished epoch(s) ({took}). " + (
-            f"The best of them, epoch {job.best_epoch}, is kept." if job.best_epoch else "No epoch finished, so no model was kept."))
+        st.warning(
+            f"Stopped after {ran} finished epoch(s) ({took}). "
+            + (
+                f"The best of them, epoch {job.best_epoch}, is kept."
+                if job.best_epoch
+                else "No epoch finished, so no model was kept."
+            )
+        )
     else:
         info = job.result_info
         why = stop_reason(bool(info.get("early_stopped")), bool(info.get("timed_out")), job.cfg.patience)
-        st.success(f"Finished {ran} epoch(s) in {took} ({why}). The model is epoch {job.best_epoch}, the one with the "
-                   "lowest loss on the held-out files.")
+        st.success(
+            f"Finished {ran} epoch(s) in {took} ({why}). The model is epoch {job.best_epoch}, the one with the "
+            "lowest loss on the held-out files."
+        )
     entry = job_entry(job)
     if entry is None:
         return
@@ -170,16 +209,25 @@ def show_result(job: TrainingJob) -> None:
         best = best_row(snapshot["epochs"], job.best_epoch)
         with st.expander("Losses of the kept epoch (training and validation)"):
             st.dataframe(loss_table(best), key="train_summary")
-            st.caption("Validation loss is measured while training, on windows of the held-out files, each head weighted as in "
-                       "training. The score above reads each held-out file whole, so every note has all earlier notes "
-                       "as context; that is why the pitch figures differ a little. Both are cross-entropy in nats: lower is better.")
+            st.caption(
+                "Validation loss is measured while training, on windows of the held-out files, each head weighted as in "
+                "training. The score above reads each held-out file whole, so every note has all earlier notes "
+                "as context; that is why the pitch figures differ a little. Both are cross-entropy in nats: lower is better."
+            )
         show_evaluation(entry)
     left, right = st.columns(2)
     if left.button("Use this model on the Generate page", type="primary", icon=":material/music_note:"):
         state.set_kept("generate_model", entry.label)
         nav.switch_to("generate")
-    right.download_button("Download the model (.keras)", entry.file, file_name=entry.file_name, mime="application/zip",
-                          on_click="ignore", icon=":material/download:", key="train_download")
+    right.download_button(
+        "Download the model (.keras)",
+        entry.file,
+        file_name=entry.file_name,
+        mime="application/zip",
+        on_click="ignore",
+        icon=":material/download:",
+        key="train_download",
+    )
 
 
 def show_verdict(entry: ModelEntry) -> None:
@@ -189,8 +237,12 @@ def show_verdict(entry: ModelEntry) -> None:
         return
     earlier = [run for run in state.runs() if run is not entry and run.facts.get("score") is not None]
     best_earlier = min(earlier, key=lambda run: run.facts["score"]) if earlier else None
-    said = verdict(facts["score"], facts["bigram"],
-                   (best_earlier.name, best_earlier.facts["score"]) if best_earlier else None, facts.get("before"))
+    said = verdict(
+        facts["score"],
+        facts["bigram"],
+        (best_earlier.name, best_earlier.facts["score"]) if best_earlier else None,
+        facts.get("before"),
+    )
     (st.success if said.level == "success" else st.warning)(f"**{entry.name}** — {said.text}")
     for line in said.warnings:
         st.caption(line)
@@ -201,10 +253,14 @@ def show_evaluation(entry: ModelEntry) -> None:
     if table is None:
         return
     with st.expander(f"Details: the {len(entry.facts['val_files'])} held-out file(s) against simple guessing"):
-        st.dataframe(table.style.format({"cross-entropy (nats)": "{:.3f}", "perplexity": "{:.1f}", "top-1": "{:.0%}"}),
-                     key="train_evaluation")
-        st.caption(PERPLEXITY_EXPLANATION + " Unigram guesses by how common each pitch is, bigram from the previous pitch "
-                   "(both fitted on the training files); a model that beats the bigram has learned more than note-to-note habits.")
+        st.dataframe(
+            table.style.format({"cross-entropy (nats)": "{:.3f}", "perplexity": "{:.1f}", "top-1": "{:.0%}"}),
+            key="train_evaluation",
+        )
+        st.caption(
+            PERPLEXITY_EXPLANATION + " Unigram guesses by how common each pitch is, bigram from the previous pitch "
+            "(both fitted on the training files); a model that beats the bigram has learned more than note-to-note habits."
+        )
 
 
 def evaluation(entry: ModelEntry) -> pd.DataFrame | None:
@@ -225,11 +281,20 @@ def loss_table(final: dict) -> pd.DataFrame:
 
 
 def runs_table(runs: list[ModelEntry]) -> pd.DataFrame:
-    return pd.DataFrame([{
-        "name": run.name, "preset": run.facts.get("preset"), "started from": run.facts.get("start") or "a new network",
-        "data": run.facts.get("data"), "epochs": f"kept {run.facts.get('best_epoch')} of {run.facts.get('epochs_run')}",
-        "held-out score (nats)": run.facts.get("score"), "when": run.facts.get("when"),
-    } for run in reversed(runs)])
+    return pd.DataFrame(
+        [
+            {
+                "name": run.name,
+                "preset": run.facts.get("preset"),
+                "started from": run.facts.get("start") or "a new network",
+                "data": run.facts.get("data"),
+                "epochs": f"kept {run.facts.get('best_epoch')} of {run.facts.get('epochs_run')}",
+                "held-out score (nats)": run.facts.get("score"),
+                "when": run.facts.get("when"),
+            }
+            for run in reversed(runs)
+        ]
+    )
 
 
 def show_runs() -> None:
@@ -238,10 +303,15 @@ def show_runs() -> None:
     if not runs:
         return
     st.subheader("Your models")
-    st.dataframe(runs_table(runs).style.format({"held-out score (nats)": "{:.2f}"}, na_rep="–"), hide_index=True,
-                 key="train_runs")
-    st.caption(f"Each is usable on the Generate and How it works pages. Held-out score: pitch cross-entropy on the run's "
-               f"held-out files, lower is better (runs on different data are not comparable). Up to {state.MAX_RUNS} are kept.")
+    st.dataframe(
+        runs_table(runs).style.format({"held-out score (nats)": "{:.2f}"}, na_rep="–"),
+        hide_index=True,
+        key="train_runs",
+    )
+    st.caption(
+        f"Each is usable on the Generate and How it works pages. Held-out score: pitch cross-entropy on the run's "
+        f"held-out files, lower is better (runs on different data are not comparable). Up to {state.MAX_RUNS} are kept."
+    )
     names = [run.name for run in reversed(runs)]
     chosen = st.selectbox("Manage", names, key="train_manage_run")
     entry = next(run for run in runs if run.name == chosen)
@@ -250,8 +320,15 @@ def show_runs() -> None:
     left.text_input("Name", value=entry.name, key=key, on_change=_rename, args=(entry, key))
     if st.session_state.get(RENAME_PROBLEM):
         left.error(st.session_state.pop(RENAME_PROBLEM))
-    middle.download_button("Download", entry.file, file_name=entry.file_name, mime="application/zip", on_click="ignore",
-                           icon=":material/download:", key="train_run_download")
+    middle.download_button(
+        "Download",
+        entry.file,
+        file_name=entry.file_name,
+        mime="application/zip",
+        on_click="ignore",
+        icon=":material/download:",
+        key="train_run_download",
+    )
     if right.button("Forget", icon=":material/delete:", key="train_run_forget"):
         state.forget_run(entry)
         st.rerun()
@@ -277,6 +354,14 @@ def warn_oldest_goes() -> None:
         return
     oldest = runs[0]
     left, right = st.columns([3, 1])
-    left.warning(f"You have {len(runs)} models, the most kept: the next run forgets the oldest, “{oldest.name}”. Download it first to keep it.")
-    right.download_button("Download the oldest", oldest.file, file_name=oldest.file_name, mime="application/zip",
-                          on_click="ignore", key="train_oldest_download")
+    left.warning(
+        f"You have {len(runs)} models, the most kept: the next run forgets the oldest, “{oldest.name}”. Download it first to keep it."
+    )
+    right.download_button(
+        "Download the oldest",
+        oldest.file,
+        file_name=oldest.file_name,
+        mime="application/zip",
+        on_click="ignore",
+        key="train_oldest_download",
+    )

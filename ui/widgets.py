@@ -1,4 +1,5 @@
 """Small display helpers used by several pages."""
+
 from __future__ import annotations
 
 import html
@@ -20,9 +21,18 @@ if TYPE_CHECKING:
     from musicrnn.training_facts import BatchEvent, EpochEvent
 
 
-def show_piece(notes: pd.DataFrame, audio: Rendered, key: str, program: int = 0, title: str = "", downloads: bool = True,
-               autoplay: bool = False, midi: bytes | None = None, primer: pd.DataFrame | None = None,
-               chords: list[tuple[float, float, str]] | None = None) -> None:
+def show_piece(
+    notes: pd.DataFrame,
+    audio: Rendered,
+    key: str,
+    program: int = 0,
+    title: str = "",
+    downloads: bool = True,
+    autoplay: bool = False,
+    midi: bytes | None = None,
+    primer: pd.DataFrame | None = None,
+    chords: list[tuple[float, float, str]] | None = None,
+) -> None:
     """Piano roll, audio player and (optionally) MIDI and WAV downloads of one piece (`midi`: the file to
     offer, e.g. with its recipe embedded; by default the notes written plainly). `chords`: (start, end, name)
     spans in beats, named above the bars (guide.chord_spans)."""
@@ -34,11 +44,22 @@ def show_piece(notes: pd.DataFrame, audio: Rendered, key: str, program: int = 0,
     if downloads:
         left, right = st.columns(2)
         left.download_button(
-            "Download MIDI", midi if midi is not None else midi_bytes(notes_to_midi(notes, program=program)), file_name=f"{key}.mid",
-            mime="audio/midi", key=f"{key}_mid", width="stretch", on_click="ignore",
+            "Download MIDI",
+            midi if midi is not None else midi_bytes(notes_to_midi(notes, program=program)),
+            file_name=f"{key}.mid",
+            mime="audio/midi",
+            key=f"{key}_mid",
+            width="stretch",
+            on_click="ignore",
         )
         right.download_button(
-            "Download WAV", audio.wav, file_name=f"{key}.wav", mime="audio/wav", key=f"{key}_wav", width="stretch", on_click="ignore",
+            "Download WAV",
+            audio.wav,
+            file_name=f"{key}.wav",
+            mime="audio/wav",
+            key=f"{key}_wav",
+            width="stretch",
+            on_click="ignore",
         )
 
 
@@ -70,7 +91,9 @@ def choose_model(models: dict[str, state.ModelEntry], key: str) -> state.ModelEn
 def model_uploader(key: str) -> None:
     """Upload a .keras model: read as numbers only (never executed); a wrong file gets a clear message."""
     upload = st.file_uploader(
-        "Upload a .keras model trained with this app", type=["keras"], key=key,
+        "Upload a .keras model trained with this app",
+        type=["keras"],
+        key=key,
         help="Files are checked to be a musicrnn model; nothing inside them is ever run.",
     )
     if upload is None:
@@ -80,7 +103,9 @@ def model_uploader(key: str) -> None:
     except ModelFileError as exc:
         st.error(f"This model cannot be used. {exc}")
         return
-    st.success(f"Loaded **{entry.name}** ({entry.model.parameter_count():,} parameters, preset {entry.model.cfg.preset}).")
+    st.success(
+        f"Loaded **{entry.name}** ({entry.model.parameter_count():,} parameters, preset {entry.model.cfg.preset})."
+    )
 
 
 def format_seconds(seconds: float) -> str:
@@ -115,8 +140,17 @@ def training_progress(snapshot: JobSnapshot) -> tuple[float, str]:
     recent_start = next((r for r in reports if r["elapsed"] >= latest["elapsed"] - RECENT_S), first)
     recent = _pace(recent_start, latest, total) if recent_start is not latest else 0.0
     cap = snapshot.get("time_limit_s") or 0.0
-    left = [min((1 - done) / pace, cap - latest["elapsed"]) if cap else (1 - done) / pace for pace in (overall, recent) if pace > 0]
-    steady = len(reports) >= 3 and latest["elapsed"] - first["elapsed"] >= 5 and recent > 0 and abs(recent / overall - 1) <= STEADY
+    left = [
+        min((1 - done) / pace, cap - latest["elapsed"]) if cap else (1 - done) / pace
+        for pace in (overall, recent)
+        if pace > 0
+    ]
+    steady = (
+        len(reports) >= 3
+        and latest["elapsed"] - first["elapsed"] >= 5
+        and recent > 0
+        and abs(recent / overall - 1) <= STEADY
+    )
     if steady:
         caption += f" · about {format_seconds(_rounded(left[0]))} left"
     else:

@@ -6,9 +6,10 @@ model sees: all voices merged, sorted by start time (ties by pitch), with `step`
 note's start and `duration` in seconds. Rhythm metrics read onsets in beats from the seconds at the piece's
 tempo (`bpm`), unsnapped, so a model whose notes fall off the beat shows it. Nothing here needs TensorFlow.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,7 @@ GRID_TOLERANCE = 1 / 192  # beats (2.6 ms at 120 bpm): "on the grid" means withi
 
 # ---------------------------------------------------------------- one piece
 
+
 def pitch_range(pitch: np.ndarray) -> int:
     """Highest minus lowest pitch, in semitones (MusPy `pitch_range`)."""
     return int(pitch.max() - pitch.min()) if len(pitch) else 0
@@ -84,7 +86,9 @@ def scale_consistency(pitch: np.ndarray) -> float:
     if not len(pitch):
         return float("nan")
     counts = np.bincount(np.asarray(pitch, dtype=np.int64) % 12, minlength=12)
-    inside = max(int(counts[[(root + degree) % 12 for degree in scale]].sum()) for scale in KEY_SCALES for root in range(12))
+    inside = max(
+        int(counts[[(root + degree) % 12 for degree in scale]].sum()) for scale in KEY_SCALES for root in range(12)
+    )
     return inside / len(pitch)  # integer counts, so a perfect fit is exactly 1.0
 
 
@@ -233,6 +237,7 @@ def piece_metrics(notes: pd.DataFrame) -> dict[str, float]:
 
 # ---------------------------------------------------------------- a corpus
 
+
 def _streams(corpus: Corpus | Sequence[pd.DataFrame], max_notes: int | None) -> list[Stream]:
     if isinstance(corpus, Corpus):
         streams = list(zip(corpus.pitch, corpus.step, corpus.duration, corpus.bpm))
@@ -254,6 +259,7 @@ def corpus_metrics(corpus: Corpus | Sequence[pd.DataFrame], max_notes: int | Non
 
 # ---------------------------------------------------------------- parts
 
+
 def part_metrics(pitch: np.ndarray, part: np.ndarray) -> dict[str, dict[str, float]]:
     """Per part (by name): its share of the notes, its notes, and its range (lowest, median, highest pitch)."""
     from ..parts import part_name
@@ -262,15 +268,22 @@ def part_metrics(pitch: np.ndarray, part: np.ndarray) -> dict[str, dict[str, flo
     report = {}
     for value in np.unique(part):
         chosen = pitch[part == value]
-        report[part_name(value)] = {"notes": int(len(chosen)), "share": float(len(chosen) / max(1, len(pitch))),
-                                    "low": int(chosen.min()), "median": float(np.median(chosen)), "high": int(chosen.max())}
+        report[part_name(value)] = {
+            "notes": int(len(chosen)),
+            "share": float(len(chosen) / max(1, len(pitch))),
+            "low": int(chosen.min()),
+            "median": float(np.median(chosen)),
+            "high": int(chosen.max()),
+        }
     return report
 
 
 def parts_comparison(pieces: Sequence[pd.DataFrame], corpus: Corpus) -> dict:
     """Notes per part and each part's range in generated pieces (all together) next to the corpus'."""
     return {
-        "generated": part_metrics(np.concatenate([p["pitch"] for p in pieces]), np.concatenate([p["part"] for p in pieces])),
+        "generated": part_metrics(
+            np.concatenate([p["pitch"] for p in pieces]), np.concatenate([p["part"] for p in pieces])
+        ),
         "corpus": part_metrics(np.concatenate(corpus.pitch), np.concatenate(corpus.part)),
     }
 
@@ -297,7 +310,9 @@ def piece_beat_position_histogram(notes: pd.DataFrame) -> np.ndarray:
     return beat_position_histogram(onset_beats(step, bpm))
 
 
-def corpus_time_histogram(corpus: Corpus | Sequence[pd.DataFrame], which: str = "duration", edges: np.ndarray = TIME_EDGES) -> np.ndarray:
+def corpus_time_histogram(
+    corpus: Corpus | Sequence[pd.DataFrame], which: str = "duration", edges: np.ndarray = TIME_EDGES
+) -> np.ndarray:
     """Pooled histogram of the corpus's steps (first note of each file left out) or durations."""
     index = {"step": 1, "duration": 2}[which]
     values = [s[index][1:] if which == "step" else s[index] for s in _streams(corpus, None)]
@@ -311,6 +326,7 @@ def piece_time_histogram(notes: pd.DataFrame, which: str = "duration", edges: np
 
 
 # ---------------------------------------------------------------- a model's pieces next to its corpus
+
 
 def musical_comparison(
     model,
@@ -348,6 +364,7 @@ def musical_comparison(
 
 # ---------------------------------------------------------------- harmony: a harmonisation next to the chorales
 
+
 def harmony_report(notes: pd.DataFrame) -> dict[str, float]:
     """Voices sounding per onset; share of chord notes (all but the highest note starting at each onset) in the
     major/natural-minor key that best fits those highest notes; parallel fifths and octaves between the outer
@@ -357,8 +374,12 @@ def harmony_report(notes: pd.DataFrame) -> dict[str, float]:
     pitch = notes["pitch"].to_numpy(np.int64)
     onsets = np.unique(beat)
     if not len(onsets):
-        return {"voices_per_onset": float("nan"), "chord_notes_in_key": float("nan"),
-                "parallel_fifths_per_100": float("nan"), "parallel_octaves_per_100": float("nan")}
+        return {
+            "voices_per_onset": float("nan"),
+            "chord_notes_in_key": float("nan"),
+            "parallel_fifths_per_100": float("nan"),
+            "parallel_octaves_per_100": float("nan"),
+        }
     sounding = (beat[None, :] <= onsets[:, None] + 1e-9) & (end[None, :] > onsets[:, None] + 1e-9)
     low = np.where(sounding, pitch[None, :], 999).min(axis=1)
     high = np.where(sounding, pitch[None, :], -1).max(axis=1)
@@ -366,8 +387,10 @@ def harmony_report(notes: pd.DataFrame) -> dict[str, float]:
     is_top = np.zeros(len(pitch), bool)
     is_top[top_index] = True
     counts = np.bincount(pitch[is_top] % 12, minlength=12)
-    key = max(((root, scale) for scale in KEY_SCALES for root in range(12)),
-              key=lambda rs: counts[[(rs[0] + d) % 12 for d in rs[1]]].sum())
+    key = max(
+        ((root, scale) for scale in KEY_SCALES for root in range(12)),
+        key=lambda rs: counts[[(rs[0] + d) % 12 for d in rs[1]]].sum(),
+    )
     in_key = np.isin(pitch[~is_top] % 12, [(key[0] + d) % 12 for d in key[1]])
     two = sounding.sum(axis=1) >= 2
     pair = two[:-1] & two[1:]

@@ -2,15 +2,17 @@
 
 Nothing here needs TensorFlow.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..dataset import Corpus
+
 
 @dataclass
 class CopiedRun:

@@ -6,6 +6,7 @@ as classes, so their step and duration get the same treatment (negative log-like
 unigram and a bigram over the same classes); seconds models keep their squared errors. Parts models' part
 head likewise, next to a unigram and a bigram (previous note's part) over parts.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -143,7 +144,7 @@ def model_scores(model, evaluation: Corpus, train: Corpus | None = None) -> dict
         else:
             errors, truth = (np.concatenate([part[i] for part in rhythm[head]]) for i in (0, 1))
             mean = float(clip_times(np.concatenate(getattr(reference, head)), cfg).mean())
-            scores[f"{head}_mse"] = float((errors ** 2).mean())
+            scores[f"{head}_mse"] = float((errors**2).mean())
             scores[f"{head}_mse_predicting_mean"] = float(((truth - mean) ** 2).mean())
     return scores
 

@@ -1,4 +1,5 @@
 """Plotly figures of notes: the piano roll, note histograms, chord names (pure functions: data in, figure out; no Streamlit)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,9 @@ MELODY_COLOR = "#e11d48"
 PART_COLORS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#f0e442"]
 
 
-def piano_roll(notes: pd.DataFrame, title: str = "", height: int = 360, primer: pd.DataFrame | None = None) -> go.Figure:
+def piano_roll(
+    notes: pd.DataFrame, title: str = "", height: int = 360, primer: pd.DataFrame | None = None
+) -> go.Figure:
     """Time × pitch bars, one per note; hovering a note shows its name, start, length and velocity.
 
     With `primer` (the notes a generated piece continues), they are drawn in grey before time 0, where the
@@ -33,20 +36,29 @@ def piano_roll(notes: pd.DataFrame, title: str = "", height: int = 360, primer: 
     if len(parts) > 1:
         figure = go.Figure()
         for index, part in enumerate(parts):
-            trace = _note_bars(rest[rest["part"] == part], color=PART_COLORS[index % len(PART_COLORS)],
-                               what=part_name(part)).data[0]
+            trace = _note_bars(
+                rest[rest["part"] == part], color=PART_COLORS[index % len(PART_COLORS)], what=part_name(part)
+            ).data[0]
             figure.add_trace(trace.update(legendgroup=part_name(part), showlegend=True))
     else:
         figure = _note_bars(rest, what="harmony" if melody.any() else "")
         figure.data[0].showlegend = legend
     if melody.any():
         trace = _note_bars(notes[melody], color=MELODY_COLOR, what="Melody").data[0]
-        figure.add_trace(trace.update(legendgroup="Melody", showlegend=True, marker_line=dict(color="#1f2937", width=1)))
+        figure.add_trace(
+            trace.update(legendgroup="Melody", showlegend=True, marker_line=dict(color="#1f2937", width=1))
+        )
     if primer is not None and len(primer):
-        shifted = primer.assign(start=primer["start"] - primer["start"].max(), end=primer["end"] - primer["start"].max())
+        shifted = primer.assign(
+            start=primer["start"] - primer["start"].max(), end=primer["end"] - primer["start"].max()
+        )
         figure.add_trace(_note_bars(shifted, color=PRIMER_COLOR, what="primer").data[0])
-        figure.add_vline(x=0, line=dict(color="#64748b", dash="dot"), annotation_text="new notes →", annotation_position="top right")
-    low_high = np.concatenate([notes["pitch"].to_numpy(int), primer["pitch"].to_numpy(int) if primer is not None else []]).astype(int)
+        figure.add_vline(
+            x=0, line=dict(color="#64748b", dash="dot"), annotation_text="new notes →", annotation_position="top right"
+        )
+    low_high = np.concatenate(
+        [notes["pitch"].to_numpy(int), primer["pitch"].to_numpy(int) if primer is not None else []]
+    ).astype(int)
     figure.update_layout(
         title=title or None,
         height=height,
@@ -55,8 +67,14 @@ def piano_roll(notes: pd.DataFrame, title: str = "", height: int = 360, primer: 
         yaxis=pitch_axis(low_high),
         bargap=0,
         showlegend=legend,
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0,
-                    title_text="parts (click to hide)" if len(parts) > 1 and not melody.any() else "click to hide"),
+        legend=dict(
+            orientation="h",
+            yanchor="bottom",
+            y=1.0,
+            xanchor="left",
+            x=0,
+            title_text="parts (click to hide)" if len(parts) > 1 and not melody.any() else "click to hide",
+        ),
     )
     if legend and primer is not None and len(primer):
         figure.data[-1].showlegend = False  # the grey primer is not a part of the piece
@@ -78,7 +96,9 @@ def _note_bars(notes: pd.DataFrame, color: str = NOTE_COLOR, what: str = "") -> 
             marker_color=color,
             name=what or "notes",
             # The note's own numbers: for a bar drawn from `base`, plotly's %{x} is where it ends, not its length.
-            customdata=np.stack([names, velocity, np.round(starts, 2), np.round(ends - starts, 2)], axis=1) if len(pitch) else None,
+            customdata=np.stack([names, velocity, np.round(starts, 2), np.round(ends - starts, 2)], axis=1)
+            if len(pitch)
+            else None,
             hovertemplate="<b>%{customdata[0]}</b> (MIDI %{y})<br>start %{customdata[2]} s, length %{customdata[3]} s"
             "<br>velocity %{customdata[1]}" + (f" · {what}" if what else "") + "<extra></extra>",
         )
@@ -102,15 +122,22 @@ def note_histograms(notes: pd.DataFrame, height: int = 300) -> go.Figure:
     used = np.nonzero(counts)[0]
     figure.add_trace(
         go.Bar(
-            x=used, y=counts[used], marker_color=NOTE_COLOR,
-            customdata=[note_name(p) for p in used], hovertemplate="%{customdata}: %{y} notes<extra></extra>",
+            x=used,
+            y=counts[used],
+            marker_color=NOTE_COLOR,
+            customdata=[note_name(p) for p in used],
+            hovertemplate="%{customdata}: %{y} notes<extra></extra>",
         ),
-        row=1, col=1,
+        row=1,
+        col=1,
     )
     for col, column in ((2, "step"), (3, "duration")):
         figure.add_trace(
-            go.Histogram(x=notes[column], nbinsx=40, marker_color=NOTE_COLOR, hovertemplate="%{x}: %{y} notes<extra></extra>"),
-            row=1, col=col,
+            go.Histogram(
+                x=notes[column], nbinsx=40, marker_color=NOTE_COLOR, hovertemplate="%{x}: %{y} notes<extra></extra>"
+            ),
+            row=1,
+            col=col,
         )
     figure.update_yaxes(title_text="notes", row=1, col=1)
     if len(used):  # note names on the pitch axis, as on the piano roll
@@ -124,6 +151,13 @@ def add_chords(figure: go.Figure, spans: list[tuple[float, float, str]], bpm: fl
     """Chord names above the bars they steer (spans in beats, drawn at the piece's tempo in seconds)."""
     seconds = 60.0 / bpm
     for start, end, name in spans:
-        figure.add_vrect(x0=max(start, 0.0) * seconds, x1=end * seconds, line_width=0, fillcolor="#94a3b8", opacity=0.08,
-                         annotation_text=name, annotation_position="top left")
+        figure.add_vrect(
+            x0=max(start, 0.0) * seconds,
+            x1=end * seconds,
+            line_width=0,
+            fillcolor="#94a3b8",
+            opacity=0.08,
+            annotation_text=name,
+            annotation_position="top left",
+        )
     return figure

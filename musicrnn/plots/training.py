@@ -1,4 +1,5 @@
 """Plotly figures of training progress: loss per head as training runs (pure functions; no Streamlit)."""
+
 from __future__ import annotations
 
 import plotly.graph_objects as go
@@ -10,7 +11,9 @@ from .notes import NOTE_COLOR
 VALIDATION_COLOR = "#f59e0b"
 
 
-def training_loss_chart(epochs: list[dict], batches: list[dict] | None = None, height: int = 320, best_epoch: int = 0) -> go.Figure:
+def training_loss_chart(
+    epochs: list[dict], batches: list[dict] | None = None, height: int = 320, best_epoch: int = 0
+) -> go.Figure:
     """Training and validation loss per head (one panel each: their scales differ by 100×); a dotted line
     marks `best_epoch`, the epoch whose weights are the model (0 = none yet).
 
@@ -24,24 +27,42 @@ def training_loss_chart(epochs: list[dict], batches: list[dict] | None = None, h
         figure.add_trace(
             go.Scatter(
                 # Markers while there are few points: a line through one point is invisible.
-                x=train_x, y=[row.get(key) for row in train_rows], mode="lines" if len(train_x) > 20 else "lines+markers", name="training",
-                line=dict(color=NOTE_COLOR), legendgroup="training", showlegend=col == 1,
+                x=train_x,
+                y=[row.get(key) for row in train_rows],
+                mode="lines" if len(train_x) > 20 else "lines+markers",
+                name="training",
+                line=dict(color=NOTE_COLOR),
+                legendgroup="training",
+                showlegend=col == 1,
             ),
-            row=1, col=col,
+            row=1,
+            col=col,
         )
         val = [(row["epoch"], row[f"val_{key}"]) for row in epochs if f"val_{key}" in row]
         if val:
             figure.add_trace(
                 go.Scatter(
-                    x=[x for x, _ in val], y=[y for _, y in val], mode="lines+markers", name="validation",
-                    line=dict(color=VALIDATION_COLOR, dash="dash"), legendgroup="validation", showlegend=col == 1,
+                    x=[x for x, _ in val],
+                    y=[y for _, y in val],
+                    mode="lines+markers",
+                    name="validation",
+                    line=dict(color=VALIDATION_COLOR, dash="dash"),
+                    legendgroup="validation",
+                    showlegend=col == 1,
                 ),
-                row=1, col=col,
+                row=1,
+                col=col,
             )
         figure.update_xaxes(title_text="epoch", rangemode="tozero", row=1, col=col)
         if best_epoch:
-            figure.add_vline(x=best_epoch, line=dict(color="green", dash="dot"), row=1, col=col,
-                             annotation_text=f"kept: epoch {best_epoch}" if col == 1 else "kept", annotation_position="top")
+            figure.add_vline(
+                x=best_epoch,
+                line=dict(color="green", dash="dot"),
+                row=1,
+                col=col,
+                annotation_text=f"kept: epoch {best_epoch}" if col == 1 else "kept",
+                annotation_position="top",
+            )
     figure.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
     return figure
 

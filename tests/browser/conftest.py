@@ -5,6 +5,7 @@ sessions). Tests wait on the app's own state (see `settle`), never a fixed time.
 of every page the test opened is saved under test-output/browser/. Helpers for the tests themselves
 live in helpers_browser.py (a conftest module cannot be imported unambiguously).
 """
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from helpers_browser import RUN_TIMEOUT_S, settle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,13 +27,18 @@ SCREENSHOTS = ROOT / "test-output" / "browser"
 CHROMIUM = os.environ.get("MUSICRNN_CHROMIUM", "/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps trying to reach Google and is slow offline.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 SERVER_START_S = 60
 
 
 # ---- the server ---------------------------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -64,8 +69,18 @@ def start_server(log: Path) -> Server:
     log.parent.mkdir(parents=True, exist_ok=True)
     command = [
         str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable,
-        "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
     ]
     with open(log, "w") as out:
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -118,10 +133,13 @@ def fresh_server(server, tmp_path):
 
 # ---- the browser --------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does it as root: apt-get install chromium)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium (make test does it as root: apt-get install chromium)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -1,4 +1,5 @@
 """Helpers for the browser tests: wait for the app to finish running, switch pages, read what it shows."""
+
 from __future__ import annotations
 
 import re

@@ -1,10 +1,10 @@
 """Generating with the default model: playable audio for each variation and a MIDI file that parses."""
+
 import io
 from pathlib import Path
 
 import pretty_midi
 import pytest
-
 from helpers_browser import settle
 
 pytestmark = pytest.mark.skipif(

@@ -1,8 +1,8 @@
 """Every page opens by its own address, on a fresh server as on a warm one, and the dataset reaches Explore."""
 
 import pytest
-
 from helpers_browser import assert_no_exception, go_to, metric, metric_value, plotly_points, settle, table_rows, upload
+
 from ui.nav import HOME_ADDRESS, SPECS
 
 # Every address a visitor can type: each page's own, and Home's /home (its url_path is reserved: see ui/nav.py).
@@ -89,7 +89,12 @@ def test_pages_fetch_nothing_from_other_servers_and_the_icon_ships_with_the_app(
     context = browser.new_context()
     page = context.new_page()
     elsewhere: list[str] = []
-    page.on("request", lambda request: None if request.url.startswith((server.url, "data:", "blob:")) else elsewhere.append(request.url))
+    page.on(
+        "request",
+        lambda request: (
+            None if request.url.startswith((server.url, "data:", "blob:")) else elsewhere.append(request.url)
+        ),
+    )
     try:
         page.goto(f"{server.url}/dataset")
         settle(page, "Usable files")

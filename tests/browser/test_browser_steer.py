@@ -1,5 +1,6 @@
 """The Steer page in a real browser: a melody played on the on-screen keyboard is harmonised (audio and a roll
 with the melody in its own colour); a bad melody token and an unknown chord are named on the page."""
+
 from pathlib import Path
 
 import pytest
@@ -7,8 +8,10 @@ from helpers_browser import settle
 from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(not (ROOT / "musicrnn" / "assets" / "default_model.keras").exists(),
-                                reason="the bundled default model is missing (scripts/train_default_model.py makes it)")
+pytestmark = pytest.mark.skipif(
+    not (ROOT / "musicrnn" / "assets" / "default_model.keras").exists(),
+    reason="the bundled default model is missing (scripts/train_default_model.py makes it)",
+)
 SCREENSHOT = ROOT / "test-output" / "browser" / "steer-keyboard.png"
 
 

@@ -1,8 +1,8 @@
 """A harmonisation's link, copied in one browser session and opened in another, makes the same MIDI file."""
+
 from pathlib import Path
 
 import pytest
-
 from helpers_browser import assert_no_exception, settle
 
 pytestmark = pytest.mark.skipif(

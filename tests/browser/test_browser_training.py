@@ -1,6 +1,6 @@
 """A tiny training through the Train page: the loss chart grows, and the job survives a page switch."""
-import pytest
 
+import pytest
 from helpers_browser import TRAIN_TIMEOUT_S, go_to, settle, upload
 
 LOSS_CHART = '[data-testid="stPlotlyChart"]'
