@@ -1,5 +1,5 @@
 """Process-wide settings, applied once by each entry point: the app (ui/boot.py), the CLI (musicrnn/__main__.py),
-the training process (musicrnn/train_worker.py), the benchmarks (bench/common.py) and the tests (tests/conftest.py).
+the benchmarks (bench/common.py) and the tests (tests/conftest.py).
 
 They live here rather than in a constructor or the package's __init__ so that importing musicrnn changes nothing
 about the process: a program that embeds the package chooses whether it wants them.

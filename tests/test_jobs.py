@@ -130,6 +130,8 @@ def test_the_server_process_never_imports_tensorflow(corpus):
     """Training happens in a child process; this (server) process stays free of TensorFlow."""
     script = (
         "import sys; sys.path.insert(0, 'tests')\n"
+        "from musicrnn.runtime import set_up_process\n"
+        "set_up_process()  # as every entry point does: with CI=true fluidsynth's import would print\n"
         "from helpers_models import synthetic_corpus\n"
         "from musicrnn.config import preset\n"
         "from musicrnn.jobs import start_training\n"
