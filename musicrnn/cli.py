@@ -197,6 +197,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     results = load_paths(args.paths)
     for item in results:
         if item.ok:
+            assert item.notes is not None  # a file that loaded has its notes
             print(f"OK {item.name} notes={len(item.notes)} seconds={item.seconds:.1f}")
         else:
             print(f"ERROR {item.name}: {item.error}")
@@ -284,6 +285,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.stream:
         result = train_streaming(found.files, cfg, on_progress=_print_progress, **scale)
     else:
+        assert found.corpus is not None  # kept: keep_notes=not args.stream
         result = train(found.corpus, cfg, on_progress=_print_progress, **scale)
     print(file=sys.stderr)
     if is_chief():

@@ -161,7 +161,7 @@ class Corpus:
         return summary
 
 
-def window_starts(lengths: Sequence[int], seq_length: int, stride: int = 1) -> np.ndarray:
+def window_starts(lengths: Sequence[int] | np.ndarray, seq_length: int, stride: int = 1) -> np.ndarray:
     """(file, start) pairs of every window whose L inputs and final target lie inside one file."""
     pairs = [
         np.stack([np.full(len(starts), f), starts], axis=1)
@@ -390,6 +390,9 @@ def augment(data, cfg: Config, seed: int | None):
     import tensorflow as tf
 
     seed_value = 0 if seed is None else int(seed)
-    return data.enumerate().map(
-        lambda i, batch: transpose_windows(*batch, i, cfg.transpose, seed_value), num_parallel_calls=tf.data.AUTOTUNE
-    )
+
+    def shift(i, batch):
+        inputs, targets = batch
+        return transpose_windows(inputs, targets, i, cfg.transpose, seed_value)
+
+    return data.enumerate().map(shift, num_parallel_calls=tf.data.AUTOTUNE)

@@ -73,6 +73,7 @@ def training_window(notes: pd.DataFrame, start: int, cfg: Config) -> Window:
 
 def feature_names(cfg: Config) -> tuple[str, ...]:
     """The numeric input's columns; a parts model's one-hot part columns are named "part: Soprano" etc."""
+    names: tuple[str, ...]
     if not cfg.rich_features:
         names = ("step (beats)", "duration (beats)") if cfg.beats else PLAIN_FEATURES
     else:

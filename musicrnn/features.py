@@ -189,6 +189,7 @@ def encode_step(
     numeric[:, INTERVAL] = interval_feature(pitch, prev_pitch)
     numeric[:, CHORD_SIZE] = chord_size_feature(chord_size)
     if cfg.beats:
+        assert beat is not None and bar_beat is not None and bar_beats is not None, "beats models need the metre"
         in_beat, in_bar = _phases(beat, bar_beat, bar_beats)
         numeric[:, BEAT_SIN], numeric[:, BEAT_COS] = np.sin(in_beat), np.cos(in_beat)
         numeric[:, BAR_SIN], numeric[:, BAR_COS] = np.sin(in_bar), np.cos(in_bar)

@@ -98,5 +98,6 @@ def init_model(source: str | Path | bytes, cfg: Config, name: str | None = None)
                 f"cannot fine-tune {label}: its layer {layer.name!r} {have}, a {cfg.preset} network with these settings "
                 f"needs {wanted}; fine-tuning needs a model of the same shape, e.g. one trained by this version of musicrnn"
             )
+        assert found is not None  # a missing layer has no shapes: refused above
         layer.set_weights(found.get_weights())
     return compile_model(model, cfg)

@@ -1,6 +1,7 @@
 """The sampling loop: prime the network with some notes, then sample one note at a time.
 
-Works with any model that has `cfg`, `start(batch)` and `step(pitch, numeric, state)` — the numpy model
+Works with any model that has `cfg`, `start(batch)` and `step(pitch, numeric, state)` (parts models also
+`part_logits(state)`) — the numpy model
 (musicrnn.infer.NumpyModel, used by the app and CLI) or the Keras reference (musicrnn.model.KerasStepper).
 All variations run as one batch, so 8 cost little more than 1.
 
@@ -33,11 +34,13 @@ NO_PITCH = np.float64(-np.inf)  # the logit of a pitch the key or range rules ou
 
 
 class Stepper(Protocol):
-    cfg: object
+    cfg: Config
 
     def start(self, batch: int): ...
 
     def step(self, pitch: np.ndarray, numeric: np.ndarray, state): ...
+
+    def part_logits(self, state) -> np.ndarray: ...  # parts models only (has_parts)
 
 
 @dataclass
@@ -258,7 +261,7 @@ def generate(
     validate(settings)
     cfg = model.cfg
     given = primer if primer is not None and len(primer) else None
-    primer = c_major_chord() if given is None else primer
+    primer = c_major_chord() if given is None else given
     bpm = piece_bpm(settings, given, getattr(model, "info", None))
     mask = allowed_pitches(settings)
     batch = settings.variations
@@ -314,7 +317,7 @@ def generate(
                 if guide is not None:  # e.g. a harmonisation's lower voices as alto, tenor and bass
                     part_logits, may_play = guide.part(onset, part_logits, known_parts)
                 part = sample_parts(part_logits, settings, rngs, may_play)
-            allowed = chord_mask(mask if part is None else part_masks[part], sounding)
+            allowed = chord_mask(_part_mask(mask, part_masks, part), sounding)
             if guide is not None:
                 logits, allowed = guide.pitch(onset, logits, allowed, part)
             pitch = sample_pitches(logits, settings, allowed, rngs)
@@ -323,7 +326,7 @@ def generate(
             sounding[np.arange(batch), pitch] = True
         else:
             part = sample_parts(model.part_logits(state), settings, rngs, known_parts) if has_parts else None
-            pitch = sample_pitches(logits, settings, mask if part is None else part_masks[part], rngs)
+            pitch = sample_pitches(logits, settings, _part_mask(mask, part_masks, part), rngs)
             step, duration = snap_times(clip_times(step, cfg), clip_times(duration, cfg), settings)
         pitches[:, n], steps[:, n], durations[:, n] = pitch, step, duration
         if part is not None:
@@ -365,6 +368,14 @@ def sample_parts(
         logits = np.where(known, logits, NO_PITCH)
     probs = rhythm_distribution(logits, temperature)
     return probs.argmax(axis=1) if temperature <= 0 else draw(probs, rngs)
+
+
+def _part_mask(mask: np.ndarray, part_masks: np.ndarray | None, part: np.ndarray | None) -> np.ndarray:
+    """The pitches each stream may draw: the key/range mask, or (parts models) the mask of the part just drawn."""
+    if part is None:
+        return mask
+    assert part_masks is not None  # a part was drawn, so the model has parts and part_pitch_masks made them
+    return part_masks[part]
 
 
 def part_pitch_masks(

@@ -191,7 +191,7 @@ class _Base:
         self.count += 1
         return duration
 
-    def _grid(self, beats: np.ndarray) -> np.ndarray:
+    def _grid(self, beats: np.ndarray | float) -> np.ndarray:
         """Beats to whole grid steps (exact integers, so onsets compare without float noise)."""
         return np.rint(np.asarray(beats, np.float64) * self.cfg.beat_grid).astype(np.int64)
 
@@ -285,13 +285,13 @@ class MelodyGuide(_Base):
             below = np.where(room[:, None], below, under)
             # Bass, tenor, alto are written in that order: each above the last, so the voices do not cross.
             uncrossed = below & (_PITCH[None, :] > self.floor[:, None])
-            below = np.where(uncrossed.any(axis=1)[:, None], uncrossed, below)
+            below = np.where(np.any(uncrossed, axis=1)[:, None], uncrossed, below)
             # The pitch head does not know the part just drawn, and a voice's full range is wide (the corpus'
             # bass reaches E4): prefer the pitches the voice mostly sang, so the bass does not open at the top.
             low, high = np.array([self.usual.get(int(p), (0, PITCH_CLASSES - 1)) for p in part]).T
             usual = below & (_PITCH[None, :] >= low[:, None]) & (_PITCH[None, :] <= high[:, None])
             below = np.where(usual.any(axis=1)[:, None], usual, below)
-            chord = np.where((part == SOPRANO)[:, None] | ~below.any(axis=1)[:, None], forced, below)
+            chord = np.where((part == SOPRANO)[:, None] | ~np.any(below, axis=1)[:, None], forced, below)
         else:
             chord = np.where(
                 ((self.below >= self.max_below) | ~room)[:, None],

@@ -112,7 +112,10 @@ def _write_entry(path: Path, **arrays: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
+        # numpy's stub: savez(file, *args, allow_pickle: bool, **kwds), so to mypy **arrays may fill allow_pickle.
+        # Passing allow_pickle=True is no way out: numpy 1.26 (still allowed) has no such parameter and would
+        # store it as one more array.
+        np.savez(handle, **arrays)  # type: ignore[arg-type]
     os.replace(tmp, path)
 
 
@@ -131,7 +134,11 @@ def _entry_arrays(entry) -> dict[str, np.ndarray]:
 def _ingest_one(task: _Task, cache_dir: str | None, options: dict, keep_notes: bool) -> tuple:
     """(name, error, notes, entry path, arrays or None, parsed?) for one file; runs in a worker process."""
     try:
-        data = task.data if task.data is not None else Path(task.path).read_bytes()
+        if task.data is not None:
+            data = task.data
+        else:
+            assert task.path is not None  # a task holds its bytes or a path (see _tasks)
+            data = Path(task.path).read_bytes()
     except OSError as exc:
         return task.name, f"cannot read the file ({exc.strerror or exc})", 0, None, None, False
     entry = _entry_path(Path(cache_dir), cache_key(data, options)) if cache_dir else None
@@ -192,7 +199,7 @@ def ingest(
     options = {"instruments": list(instruments) if instruments is not None else None, "include_drums": include_drums}
     tasks, refused = _tasks(paths)
     if workers <= 1 or len(tasks) <= 1:
-        results = map(lambda t: _ingest_one(t, cache_arg, options, keep_notes), tasks)
+        results: Iterable[tuple] = map(lambda t: _ingest_one(t, cache_arg, options, keep_notes), tasks)
         return _collect(results, tasks, refused, keep_notes, on_file, started)
     # Big chunks keep inter-process traffic low; small enough that every worker gets several.
     chunk = max(1, min(64, len(tasks) // (workers * 4)))
@@ -209,7 +216,8 @@ def ingest(
 
 
 def _collect(results, tasks, refused, keep_notes, on_file, started) -> Ingested:
-    out = Ingested(corpus=Corpus() if keep_notes else None)
+    corpus = Corpus() if keep_notes else None
+    out = Ingested(corpus=corpus)
     pending = sorted(refused, key=lambda r: r[0])  # refusals keep their place among the parsed files
     for index, (name, error, notes, entry, arrays, parsed) in enumerate(results):
         while pending and pending[0][0] <= index:
@@ -220,8 +228,8 @@ def _collect(results, tasks, refused, keep_notes, on_file, started) -> Ingested:
             out.errors.append((name, error))
         else:
             out.files.append(CachedFile(name, entry, notes))
-            if keep_notes:
-                out.corpus.add_file(name, arrays)
+            if corpus is not None:  # keep_notes
+                corpus.add_file(name, arrays)
         if on_file:
             on_file(index + 1, len(tasks))
     out.errors.extend(r[1:] for r in pending)
@@ -231,7 +239,9 @@ def _collect(results, tasks, refused, keep_notes, on_file, started) -> Ingested:
 
 def load_corpus(paths: Iterable[str | Path], **kwargs) -> Corpus:
     """The usable files of `paths` as a Corpus (bad files are skipped; see `ingest` for the report)."""
-    return ingest(paths, keep_notes=True, **kwargs).corpus
+    corpus = ingest(paths, keep_notes=True, **kwargs).corpus
+    assert corpus is not None  # kept: keep_notes=True
+    return corpus
 
 
 # --- streaming: windows straight from the cache ------------------------------------------------------------

@@ -147,10 +147,13 @@ class TrainingJob:
             self._send("stop")
 
     def _send(self, line: str) -> None:
+        process = self._process
+        if process is None or process.stdin is None:
+            return  # not started yet (_launch sends a pending stop itself)
         try:
-            self._process.stdin.write(line + "\n")
-            self._process.stdin.flush()
-        except (OSError, ValueError, AttributeError):
+            process.stdin.write(line + "\n")
+            process.stdin.flush()
+        except (OSError, ValueError):
             pass  # the child already ended
 
     def _kill_after(self, seconds: float) -> None:
@@ -167,9 +170,11 @@ class TrainingJob:
         failure: str | None = None
         try:
             self._launch()
+            process = self._process
+            assert process is not None and process.stdout is not None  # _launch started it, stdout a pipe
             with self._lock:
                 self.status = "running"
-            for line in self._process.stdout:
+            for line in process.stdout:
                 try:
                     event = json.loads(line)
                 except ValueError:
@@ -180,7 +185,7 @@ class TrainingJob:
                     failure = event["message"]
                 else:
                     self._on_event(event)
-            code = self._process.wait()
+            code = process.wait()
             if done is None and failure is None and not self.stop_requested:
                 failure = _exit_reason(code)
             self._finish(done, failure)
@@ -301,7 +306,9 @@ def _watch_owner(job: TrainingJob, every: float = 5.0) -> None:
         time.sleep(every)
 
 
-def _safe(check: Callable[[], bool]) -> bool:
+def _safe(check: Callable[[], bool] | None) -> bool:
+    if check is None:  # nothing to ask: the visitor counts as there
+        return True
     try:
         return bool(check())
     except Exception:  # noqa: BLE001 - if we cannot tell, assume the visitor is there

@@ -121,7 +121,10 @@ class LoadedFile:
 
     @property
     def seconds(self) -> float:
-        return float(self.notes["end"].max()) if self.ok and len(self.notes) else 0.0
+        if not self.ok:
+            return 0.0
+        assert self.notes is not None  # a file that loaded has its notes
+        return float(self.notes["end"].max()) if len(self.notes) else 0.0
 
 
 @dataclass

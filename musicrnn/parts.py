@@ -132,7 +132,8 @@ def parse_instruments(text: str, parts, own: dict[int, int] | None = None) -> di
     other parts to the training data's own programs `own`, else their family's."""
     from .audio import instrument_program  # General MIDI names to numbers
 
-    lineup, pairs = DEFAULT_LINEUP, []
+    lineup: str | None = DEFAULT_LINEUP
+    pairs: list[list[str]] = []
     for item in (piece.strip() for piece in text.split(",") if piece.strip()):
         if "=" in item:
             pairs.append(item.split("=", 1))

@@ -16,6 +16,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import numpy as np
@@ -179,7 +180,7 @@ class Recipe:
         if version > VERSION:
             raise RecipeError(f"this recipe was written by a newer musicrnn (version {version})")
         defaults = Sampling()
-        values = {}
+        values: dict[str, Any] = {}  # Sampling's keyword arguments, each of its field's type
         for name in _SAMPLING:
             default = getattr(defaults, name)
             if name == "key":
@@ -360,9 +361,10 @@ class Recipe:
 
 
 def _number(flat: Mapping[str, object], name: str, kind: type, default):
-    value = flat.get(name)
+    value: Any = flat.get(name)  # text from a link, or a number; int()/float() refuse anything else (TypeError)
     if value is None or value == "":
         return default
+    number: int | float
     try:
         if kind is int:
             if isinstance(value, float) and not value.is_integer():

@@ -31,7 +31,7 @@ def files_table(files: Sequence[LoadedFile]) -> pd.DataFrame:
         {
             "file": [item.name for item in files],
             "status": ["OK" if item.ok else item.error for item in files],
-            "notes": [len(item.notes) if item.ok else 0 for item in files],
+            "notes": [len(item.notes) if item.ok and item.notes is not None else 0 for item in files],
             "seconds": [round(item.seconds, 1) for item in files],
             "tempo": [f"{item.bpm:.0f} BPM, {item.time_signature}" if item.ok else "" for item in files],
             "timing": [timing_note(item) for item in files],
@@ -57,7 +57,9 @@ def readable_note(pitch: int) -> str:
 def corpus_summary(files: Sequence[LoadedFile]) -> dict:
     """Counts over the usable files: files, refused files, notes, minutes and the pitch range as names."""
     good = [item for item in files if item.ok]
-    pitches = pd.concat([item.notes["pitch"] for item in good]) if good else pd.Series(dtype=int)
+    pitches = (
+        pd.concat([item.notes["pitch"] for item in good if item.notes is not None]) if good else pd.Series(dtype=int)
+    )
     return {
         "files": len(good),
         "refused": len(files) - len(good),

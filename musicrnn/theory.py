@@ -82,7 +82,7 @@ def parse_pitch(text: str) -> int:
     """'C4' -> 60, 'F#3' -> 54, 'Bb2' -> 46 (scientific pitch: C4 is middle C)."""
     match = _NOTE.match(text.strip())
     root = root_class(match.group(1) + match.group(2)) if match else None
-    if root is None:
+    if match is None or root is None:
         raise ValueError(
             f"{text!r} is not a note name: use a letter A-G, an optional # or b, and an octave, like C4 or F#3"
         )

@@ -48,7 +48,7 @@ class TrainResult:
         return best_row(self.history, self.best_epoch)
 
     @property
-    def last(self) -> dict:
+    def last(self) -> EpochRow:
         return self.history[-1] if self.history else {}
 
     def facts(self) -> TrainingFacts:
@@ -91,9 +91,10 @@ class _Reporter(keras.callbacks.Callback):
         self.started = time.monotonic()
 
     def _emit(self, event: BatchEvent | EpochEvent) -> None:
-        if self.on_progress:
-            progress = {"elapsed": time.monotonic() - self.started, "epochs": self.epochs, "batches": self.batches}
-            self.on_progress({**event, **progress})  # type: ignore[misc]
+        if self.on_progress:  # each event is a fresh dict: completed in place with the progress fields
+            event["elapsed"] = time.monotonic() - self.started
+            event["epochs"], event["batches"] = self.epochs, self.batches
+            self.on_progress(event)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -104,10 +105,10 @@ class _Reporter(keras.callbacks.Callback):
         if self.deadline is not None and time.monotonic() >= self.deadline:
             self.model.stop_training = self.timed_out = True
         if (batch + 1) % self.every == 0:
-            self._emit({"kind": "batch", "epoch": self.epoch, "batch": batch + 1, **_floats(logs)})  # type: ignore[typeddict-item]
+            self._emit({"kind": "batch", "epoch": self.epoch, "batch": batch + 1, **_floats(logs)})
 
     def on_epoch_end(self, epoch, logs=None):
-        row: EpochRow = {"epoch": epoch + 1, **_floats(logs)}  # type: ignore[typeddict-item]
+        row: EpochRow = {"epoch": epoch + 1, **_floats(logs)}
         self.history.append(row)
         self._emit({"kind": "epoch", **row})
 

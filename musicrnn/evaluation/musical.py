@@ -290,9 +290,9 @@ def parts_comparison(pieces: Sequence[pd.DataFrame], corpus: Corpus) -> dict:
 
 def _mean(values: list[float]) -> float:
     """Mean ignoring NaN (metrics undefined for a file, e.g. repetition of a 3-note file); NaN if all are."""
-    values = np.asarray(values, dtype=np.float64)
-    values = values[~np.isnan(values)]
-    return float(values.mean()) if len(values) else float("nan")
+    array = np.asarray(values, dtype=np.float64)
+    array = array[~np.isnan(array)]
+    return float(array.mean()) if len(array) else float("nan")
 
 
 def corpus_pitch_class_histogram(corpus: Corpus | Sequence[pd.DataFrame]) -> np.ndarray:
@@ -314,8 +314,9 @@ def corpus_time_histogram(
     corpus: Corpus | Sequence[pd.DataFrame], which: str = "duration", edges: np.ndarray = TIME_EDGES
 ) -> np.ndarray:
     """Pooled histogram of the corpus's steps (first note of each file left out) or durations."""
-    index = {"step": 1, "duration": 2}[which]
-    values = [s[index][1:] if which == "step" else s[index] for s in _streams(corpus, None)]
+    if which not in ("step", "duration"):
+        raise KeyError(which)
+    values = [step[1:] if which == "step" else duration for _, step, duration, _ in _streams(corpus, None)]
     return time_histogram(np.concatenate(values), edges)
 
 

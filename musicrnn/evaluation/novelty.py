@@ -117,7 +117,7 @@ def longest_copied_run(
     q_prefix, q_inverse = _prefix_hashes(query)
     extra = 1 if transposed else 0  # k shared intervals are k+1 notes
 
-    def matches(length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def matches(length: int) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
         corpus_hashes, corpus_starts = index.window_hashes(length)
         query_starts = np.arange(len(query) - length + 1)
         query_hashes = _window_hashes(q_prefix, q_inverse, query_starts, length)

@@ -29,8 +29,8 @@ def window_roll(notes: pd.DataFrame, start: int, length: int, context: int = 24,
         (f"window (L = {length} notes the network reads)", list(range(start, target)), NOTE_COLOR),
         ("target (the note to predict)", [target] if target < len(notes) else [], TARGET_COLOR),
     ]
-    for name, rows, color in groups:
-        rows = np.asarray(rows, dtype=int)
+    for name, members, color in groups:
+        rows = np.asarray(members, dtype=int)
         pitch = notes["pitch"].to_numpy(int)[rows] if len(rows) else np.zeros(0, int)
         figure.add_bar(
             x=ends[rows] - starts[rows] if len(rows) else [],
@@ -84,7 +84,7 @@ def distribution_chart(
     low, high = (int(visible.min()), int(visible.max())) if len(visible) else (48, 72)
     low, high = max(0, low - 2), min(127, high + 2)
     pitches = np.arange(low, high + 1)
-    names = [note_name(p) for p in pitches]
+    names = [note_name(int(p)) for p in pitches]
     figure = go.Figure()
     figure.add_bar(
         x=names,

@@ -125,7 +125,7 @@ def note_histograms(notes: pd.DataFrame, height: int = 300) -> go.Figure:
             x=used,
             y=counts[used],
             marker_color=NOTE_COLOR,
-            customdata=[note_name(p) for p in used],
+            customdata=[note_name(int(p)) for p in used],
             hovertemplate="%{customdata}: %{y} notes<extra></extra>",
         ),
         row=1,
