@@ -70,6 +70,7 @@ with rewrite_tab:
     piece = steer.rewrite_source()
     if piece is not None:
         span = steer.choose_span(piece)
+        steer.show_piece_now(piece, span)
         candidates = st.slider("Candidates", 1, MAX_CANDIDATES, 4, key="steer_candidates")
         left, right = st.columns(2)
         if left.button("Rewrite", type="primary", icon=":material/edit:"):

@@ -29,7 +29,7 @@ from musicrnn.guide import (
     top_voice,
 )
 from musicrnn.midi import MidiError, midi_bytes, midi_to_notes, notes_to_midi
-from musicrnn.plots.notes import add_chords, piano_roll
+from musicrnn.plots.notes import add_chords, mark_span, piano_roll
 from musicrnn.recipe import Recipe, make_pieces, make_rewrite, notes_hash, source_piece
 
 from . import state
@@ -234,9 +234,13 @@ def rewrite_source() -> pd.DataFrame | None:
         origin = {"primer": f"bundled:{name}", "primer_notes": len(start), "primer_hash": notes_hash(start)}
     if history.get("source") is not start and not history["history"]:
         history["source"], history["origin"] = start, origin
-    piece = history["history"][-1] if history["history"] else start
-    st.plotly_chart(piano_roll(piece, title="the piece now"), key="steer_rewrite_roll", width="stretch")
-    return piece
+    return history["history"][-1] if history["history"] else start
+
+
+def show_piece_now(piece: pd.DataFrame, span: tuple[float, float]) -> None:
+    """The piece as it stands, with the span to rewrite shaded over it."""
+    figure = mark_span(piano_roll(piece, title="The piece now"), piece, span[0], span[1], "to rewrite")
+    st.plotly_chart(figure, key="steer_rewrite_roll", width="stretch")
 
 
 SPAN_STEP = {"beats": 0.5, "bars": 1.0, "seconds": 0.25}

@@ -59,10 +59,13 @@ def piano_roll(
     low_high = np.concatenate(
         [notes["pitch"].to_numpy(int), primer["pitch"].to_numpy(int) if primer is not None else []]
     ).astype(int)
+    # A title sits at the very top and the legend (two rows: its title, then the parts) under it, above the
+    # plot: plotly makes room for the legend but not for both, so the top margin is set for the two.
+    top = (40 if title else 10) + (60 if legend and title else 0)
     figure.update_layout(
-        title=title or None,
-        height=height,
-        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        title=dict(text=title, y=1.0, yref="container", yanchor="top", pad=dict(t=10)) if title else None,
+        height=height + (60 if legend and title else 0),
+        margin=dict(l=10, r=10, t=top, b=10),
         xaxis_title="time (s)",
         yaxis=pitch_axis(low_high),
         bargap=0,
@@ -144,6 +147,28 @@ def note_histograms(notes: pd.DataFrame, height: int = 300) -> go.Figure:
         axis = pitch_axis(used)
         figure.update_xaxes(tickvals=axis["tickvals"], ticktext=axis["ticktext"], title_text="pitch", row=1, col=1)
     figure.update_layout(height=height, showlegend=False, margin=dict(l=10, r=10, t=40, b=10), bargap=0.05)
+    return figure
+
+
+def mark_span(figure: go.Figure, notes: pd.DataFrame, start: float, end: float, label: str = "") -> go.Figure:
+    """Shade the span from beat `start` to beat `end` of `notes`, at the seconds those beats fall on in the
+    piece (read from its own notes, so a tempo change moves the shading with the music)."""
+    beats, seconds = notes["beat"].to_numpy(float), notes["start"].to_numpy(float)
+    order = np.argsort(beats, kind="stable")
+    per_beat = 60.0 / float(notes["bpm"].iloc[0]) if "bpm" in notes else 0.5
+    x0, x1 = (
+        float(np.interp(b, beats[order], seconds[order], right=seconds.max() + (b - beats.max()) * per_beat))
+        for b in (start, end)
+    )
+    figure.add_vrect(
+        x0=x0,
+        x1=x1,
+        line_width=0,
+        fillcolor="#f59e0b",
+        opacity=0.18,
+        annotation_text=label,
+        annotation_position="top left",
+    )
     return figure
 
 
