@@ -19,7 +19,7 @@ import pandas as pd
 from .config import Config
 from .features import rhythm_class, timing_of
 from .generate import MAX_NOTES, MAX_VARIATIONS, NO_PITCH, Guide, Sampling, generate, validate
-from .midi import BEAT_GRID
+from .midi import BEAT_GRID, PIECE_COLUMNS
 from .parts import PART_CLASSES, PART_NAMES
 from .theory import CHORD_QUALITIES, PITCH_CLASSES, note_name, parse_pitch, root_class
 
@@ -573,23 +573,7 @@ def _joined(before: pd.DataFrame, middle: pd.DataFrame, after: pd.DataFrame, bpm
     )
     piece["end"] = piece["start"] + piece["duration"]
     piece["bpm"] = bpm
-    return piece[
-        [
-            "pitch",
-            "start",
-            "end",
-            "step",
-            "duration",
-            "velocity",
-            "beat",
-            "step_beats",
-            "duration_beats",
-            "bar_beat",
-            "bar_beats",
-            "bpm",
-        ]
-        + (["part"] if with_parts else [])
-    ]
+    return piece[PIECE_COLUMNS + (["part"] if with_parts else [])]
 
 
 def rewrite(

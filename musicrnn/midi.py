@@ -25,7 +25,8 @@ import pretty_midi
 from .parts import DRUMS_PART, PIANO_PART, part_name, parts_of_tracks
 from .safezip import ZipRefused, member_problem, open_zip, read_member
 
-NOTE_COLUMNS = [
+# A piece's columns (what generation writes), then what a file adds: each note's part, track and program.
+PIECE_COLUMNS = [
     "pitch",
     "start",
     "end",
@@ -38,10 +39,8 @@ NOTE_COLUMNS = [
     "bar_beat",
     "bar_beats",
     "bpm",
-    "part",
-    "track",
-    "program",
 ]
+NOTE_COLUMNS = [*PIECE_COLUMNS, "part", "track", "program"]
 BEAT_GRID = 12  # onsets and durations in beats are snapped to 1/12 beat: sixteenths and triplets both fit
 DEFAULT_BPM = 120.0  # MIDI's own default tempo, used where a file (or a table without beats) has none
 MIDI_SUFFIXES = (".mid", ".midi")

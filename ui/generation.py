@@ -36,7 +36,7 @@ from musicrnn.theory import FLAT_NAMES, NOTE_NAMES, SCALES
 from . import state
 from .links import APPLIED_LINK, mark_made, read_link, show_link
 from .primer import PRIMER_WIDGET, UPLOAD, Primer, uploaded_notes, uploaded_primer_file
-from .widgets import show_piece
+from .widgets import model_download, show_piece
 
 RESULT = "generated"
 ANY_KEY = "any key"
@@ -471,15 +471,7 @@ def show_recipe(result: Generated, entry: state.ModelEntry | None) -> None:
             icon=":material/warning:",
         )
         if entry is not None and entry.file is not None:
-            st.download_button(
-                "Download the model (.keras)",
-                entry.file,
-                file_name=entry.file_name,
-                mime="application/zip",
-                on_click="ignore",
-                icon=":material/download:",
-                key="generate_model_download",
-            )
+            model_download(entry, "generate_model_download")
     elif recipe.primer_kind in ("dataset", "uploaded"):
         st.info(f"The piece starts from your file {recipe.primer_name}: whoever opens the link needs that file too.")
     else:

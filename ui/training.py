@@ -17,7 +17,7 @@ from musicrnn.verdict import verdict
 
 from . import nav, state
 from .state import ModelEntry
-from .widgets import format_seconds, training_progress
+from .widgets import format_seconds, model_download, training_progress
 
 # Config field -> (label, help). Ranges live at the widgets; defaults come from the chosen preset.
 TRAINING_KNOBS = {
@@ -219,15 +219,7 @@ def show_result(job: TrainingJob) -> None:
     if left.button("Use this model on the Generate page", type="primary", icon=":material/music_note:"):
         state.set_kept("generate_model", entry.label)
         nav.switch_to("generate")
-    right.download_button(
-        "Download the model (.keras)",
-        entry.file,
-        file_name=entry.file_name,
-        mime="application/zip",
-        on_click="ignore",
-        icon=":material/download:",
-        key="train_download",
-    )
+    model_download(entry, "train_download", where=right)
 
 
 def show_verdict(entry: ModelEntry) -> None:
@@ -320,15 +312,7 @@ def show_runs() -> None:
     left.text_input("Name", value=entry.name, key=key, on_change=_rename, args=(entry, key))
     if st.session_state.get(RENAME_PROBLEM):
         left.error(st.session_state.pop(RENAME_PROBLEM))
-    middle.download_button(
-        "Download",
-        entry.file,
-        file_name=entry.file_name,
-        mime="application/zip",
-        on_click="ignore",
-        icon=":material/download:",
-        key="train_run_download",
-    )
+    model_download(entry, "train_run_download", "Download", where=middle)
     if right.button("Forget", icon=":material/delete:", key="train_run_forget"):
         state.forget_run(entry)
         st.rerun()

@@ -63,6 +63,19 @@ def show_piece(
         )
 
 
+def model_download(entry: state.ModelEntry, key: str, label: str = "Download the model (.keras)", where=st) -> None:
+    """A button that downloads a model's .keras file (in `where`: a column, or the page)."""
+    where.download_button(
+        label,
+        entry.file,
+        file_name=entry.file_name,
+        mime="application/zip",
+        on_click="ignore",
+        icon=":material/download:",
+        key=key,
+    )
+
+
 def play(audio: Rendered, autoplay: bool = False) -> None:
     """An audio player, with the fallback synth's warning when real instrument sounds were not available."""
     st.audio(audio.wav, format="audio/wav", autoplay=autoplay)

@@ -77,3 +77,12 @@ def upload(page, paths, usable: int | None = None) -> None:
 def plotly_points(chart) -> list[int]:
     """Points plotly computed for each trace of the chart (its `calcdata`, what it draws)."""
     return chart.locator(".js-plotly-plot").evaluate("plot => (plot.calcdata || []).map(trace => trace.length)")
+
+
+def copied_link(page, server_url: str) -> str:
+    """Press the last "Copy link" button on the page, as a visitor does, and read the link off the clipboard."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server_url)
+    frame = page.frame_locator("iframe").last
+    frame.get_by_role("button", name="Copy link").click()
+    frame.get_by_text("Copied").wait_for()
+    return page.evaluate("navigator.clipboard.readText()")

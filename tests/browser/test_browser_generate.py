@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pretty_midi
 import pytest
-from helpers_browser import settle
+from helpers_browser import copied_link, settle
 
 pytestmark = pytest.mark.skipif(
     not (Path(__file__).resolve().parents[2] / "musicrnn" / "assets" / "default_model.keras").exists(),
@@ -50,13 +50,9 @@ def test_two_variations_play_and_download_as_midi(open_page):
 
 def test_copy_link_puts_the_link_on_the_clipboard_and_says_copied(open_page, server):
     page = open_page("generate", expect="Variations")
-    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     page.get_by_role("button", name="Generate", exact=True).click()
     settle(page, page.get_by_role("heading", name="Variation 1"))
-    frame = page.frame_locator("iframe").last
-    frame.get_by_role("button", name="Copy link").click()
-    frame.get_by_text("Copied").wait_for()
-    copied = page.evaluate("navigator.clipboard.readText()")
+    copied = copied_link(page, server.url)
     assert copied.startswith(server.url + "/generate?v=1&model=default"), copied
 
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from helpers_browser import assert_no_exception, settle
+from helpers_browser import assert_no_exception, copied_link, settle
 
 pytestmark = pytest.mark.skipif(
     not (Path(__file__).resolve().parents[2] / "musicrnn" / "assets" / "default_model.keras").exists(),
@@ -19,13 +19,9 @@ def first_midi(page) -> bytes:
 
 def test_a_copied_harmonisation_link_makes_the_same_midi_in_a_new_session(open_page, server):
     page = open_page("steer", expect="Harmonise")
-    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     page.get_by_role("button", name="Harmonise", exact=True).click()
     settle(page, page.get_by_role("heading", name="Harmonisation 2"))
-    frame = page.frame_locator("iframe").last
-    frame.get_by_role("button", name="Copy link").click()
-    frame.get_by_text("Copied").wait_for()
-    url = page.evaluate("navigator.clipboard.readText()")
+    url = copied_link(page, server.url)
     assert url.startswith(server.url + "/steer?v=2&model=default") and "kind=harmonize" in url, url
 
     again = open_page(url.removeprefix(server.url + "/"), expect="Harmonisation 2")
