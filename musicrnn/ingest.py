@@ -28,8 +28,9 @@ from .dataset import FILE_ARRAYS, Corpus, augment, flatten, note_arrays, window_
 from .midi import MidiError, load_one, read_zip, source_files
 
 # 2: notes in beats too, doublings merged; 3: a file's tempo is its main one; 4: each note's part and program.
+# 5: a track with no program set but an instrument name ("Violin I") keeps that instrument's program.
 # Bump when the parse or the stored arrays change: old entries are then ignored.
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 CACHE_ENV = "MUSICRNN_CACHE"
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pretty_midi
 
-from .parts import DRUMS_PART, PIANO_PART, part_name, parts_of_tracks
+from .parts import DRUMS_PART, PIANO_PART, part_name, parts_of_tracks, sounding_program
 from .safezip import ZipRefused, member_problem, open_zip, read_member
 
 # A piece's columns (what generation writes), then what a file adds: each note's part, track and program.
@@ -399,7 +399,7 @@ def pm_to_notes(
                 n.velocity,
                 part,
                 index[id(inst)],
-                DRUMS_PROGRAM if inst.is_drum else inst.program,
+                DRUMS_PROGRAM if inst.is_drum else sounding_program(inst.program, inst.name),
             )
             for inst, part in zip(picked, parts)
             for n in inst.notes

@@ -31,6 +31,9 @@ _VOICE_WORDS = [
 ]
 _NAME_PROGRAMS = [
     (r"violin|violino|viola|cello|violoncell|contrabass|double bass|string", 40),
+    (r"viola", 41),
+    (r"cello|violoncell", 42),
+    (r"contrabass|double bass", 43),
     (r"organ", 19),
     (r"guitar|gtr", 24),
     (r"bass guitar|electric bass|\be-?\.? ?bass", 33),
@@ -64,7 +67,7 @@ def part_of_track(program: int, name: str = "", is_drum: bool = False) -> int:
     if is_drum:
         return DRUMS_PART
     label = name.strip().lower()
-    named = next((p for pattern, p in reversed(_NAME_PROGRAMS) if re.search(pattern, label)), None)
+    named = _named_program(label)
     if program == 0 and named is not None and named != 52:  # "Double bass", "Electric bass": not a voice
         program = named
     elif program in (0, 52, 53, 54, 85):  # unset/piano, or a sung sound (choir, voice, synth voice)
@@ -73,6 +76,19 @@ def part_of_track(program: int, name: str = "", is_drum: bool = False) -> int:
                 return PART_NAMES.index(voice)
         program = named if program == 0 and named is not None else program
     return PART_NAMES.index(pretty_midi.program_to_instrument_class(int(program)))
+
+
+def _named_program(label: str) -> int | None:
+    """The typical program of the instrument a (lower-case) track name names, if it names one."""
+    return next((p for pattern, p in reversed(_NAME_PROGRAMS) if re.search(pattern, label)), None)
+
+
+def sounding_program(program: int, name: str = "") -> int:
+    """The program a track is heard with: its own, or where it never set one (0) but its name names an
+    instrument ("Violin I", as music21 writes a quartet), that instrument's typical program, so a model's
+    "own" instruments play such a file's strings as strings rather than as a piano."""
+    named = _named_program(name.strip().lower()) if program == 0 else None
+    return program if named is None else named
 
 
 SECTION_FAMILIES = ("Strings", "Ensemble")  # a quartet's tracks all play strings: split them into voices

@@ -18,6 +18,7 @@ from musicrnn.parts import (
     default_programs,
     part_name,
     part_of_track,
+    sounding_program,
 )
 
 
@@ -106,6 +107,19 @@ def test_a_file_whose_tracks_set_no_program_still_gets_parts():
     pm.save(file=buffer)
     notes = load_one("unset.mid", buffer.getvalue()).notes
     assert dict(zip(notes["pitch"], notes["part"].map(part_name))) == {76: "Strings", 84: "Pipe", 60: "Piano"}
+    # ...and the program it is heard with: a model's "own" instruments play the violin as a violin.
+    assert dict(zip(notes["pitch"], notes["program"])) == {76: 40, 84: 73, 60: 0}
+
+
+def test_a_set_program_is_kept_whatever_the_track_is_called():
+    assert sounding_program(41, "Violin I") == 41  # a viola named like a violin stays a viola
+    assert sounding_program(0, "Soprano") == 0  # a voice's name names no instrument
+    assert [sounding_program(0, name) for name in ("Violin II", "Viola", "Violoncello", "Double bass")] == [
+        40,
+        41,
+        42,
+        43,
+    ]
 
 
 def test_drums_are_their_own_part_and_never_merge_with_a_pitched_note():
