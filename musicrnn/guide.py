@@ -232,9 +232,27 @@ class MelodyGuide(_Base):
         self.is_melody = np.zeros((batch, self.notes_needed()), bool)
         self.voiced = False  # set by part(): the parts drawn are the four voices
         self.floor = np.full(batch, -1, np.int64)  # the last note written under the melody at this onset
+        # The outer voices at the last melody onset (bass: the first note written under it), and the bass at
+        # this one so far: -1 = none yet.
+        self.last_bass = np.full(batch, -1, np.int64)
+        self.last_top = np.full(batch, -1, np.int64)
+        self.bass = np.full(batch, -1, np.int64)
 
     def _target(self) -> np.ndarray:
         return self.targets[np.arange(self.batch), np.minimum(self.index, len(self.melody) - 1)]
+
+    def _no_parallels(self, below: np.ndarray, melody_pitch: np.ndarray) -> np.ndarray:
+        """The bass pitches under `melody_pitch` that make no parallel fifth or octave with the last melody
+        onset's outer voices (both moving the same way into the same perfect interval): the commonest slip of
+        the model's harmonies (0.84 fifths per 100 onsets where Bach has 0.03). Unchanged where that leaves none."""
+        before = (self.last_top - self.last_bass) % 12
+        perfect = (self.last_bass >= 0) & ((before == 0) | (before == 7))
+        same_interval = (melody_pitch[:, None] - _PITCH[None, :]) % 12 == before[:, None]
+        same_way = (
+            np.sign(_PITCH[None, :] - self.last_bass[:, None]) * np.sign(melody_pitch - self.last_top)[:, None] > 0
+        )
+        clean = below & ~(perfect[:, None] & same_interval & same_way)
+        return np.where(np.any(clean, axis=1)[:, None], clean, below)
 
     def rhythm(self, onset, step_logits, duration_logits):
         gap = self._target() - self._grid(onset)  # grid steps to the next melody onset (0: we are on it)
@@ -291,6 +309,8 @@ class MelodyGuide(_Base):
             low, high = np.array([self.usual.get(int(p), (0, PITCH_CLASSES - 1)) for p in part]).T
             usual = below & (_PITCH[None, :] >= low[:, None]) & (_PITCH[None, :] <= high[:, None])
             below = np.where(usual.any(axis=1)[:, None], usual, below)
+            first_below = on_target & (self.below == 0) & (part != SOPRANO)
+            below = np.where(first_below[:, None], self._no_parallels(below, melody_pitch), below)
             chord = np.where((part == SOPRANO)[:, None] | ~np.any(below, axis=1)[:, None], forced, below)
         else:
             chord = np.where(
@@ -316,6 +336,10 @@ class MelodyGuide(_Base):
             self.is_melody[rows, self.count] = placed
         self.below = np.where(placed, 0, self.below + on_target)
         self.floor = np.where(placed, -1, np.where(on_target, pitch, self.floor))
+        self.bass = np.where(on_target & ~placed & (self.bass < 0), pitch, self.bass)  # the first note under it
+        self.last_bass = np.where(placed, self.bass, self.last_bass)
+        self.last_top = np.where(placed, pitch, self.last_top)
+        self.bass = np.where(placed, -1, self.bass)
         self.passing = np.where(placed, 0, self.passing + (active & ~on_target))
         self.index = self.index + placed
         self.count += 1

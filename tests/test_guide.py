@@ -223,6 +223,39 @@ def voices_model():
     return read_model_file(model_bytes(keras_model, cfg, {"corpus": {"parts": parts}}))
 
 
+def outer_voice_parallels(piece) -> int:
+    """Parallel fifths and octaves between the bass (the first note under each melody note) and the melody,
+    from one melody onset to the next: both move the same way into the same perfect interval."""
+    bass_voice, found, last = PART_NAMES.index("Bass voice"), 0, None
+    for _, chord in piece.groupby("beat"):
+        if not chord["melody"].any() or not (chord["part"] == bass_voice).any():
+            last = None
+            continue
+        outer = (
+            int(chord.loc[chord["part"] == bass_voice, "pitch"].iloc[0]),
+            int(chord.loc[chord["melody"], "pitch"].iloc[0]),
+        )
+        if last is not None:
+            interval, before = (outer[1] - outer[0]) % 12, (last[1] - last[0]) % 12
+            same_way = np.sign(outer[0] - last[0]) * np.sign(outer[1] - last[1]) > 0
+            found += int(same_way and interval == before and interval in (0, 7))
+        last = outer
+    return found
+
+
+def test_a_four_voice_harmonisation_has_no_parallel_fifths_or_octaves_between_bass_and_melody():
+    from musicrnn.bundled import default_model
+
+    model = default_model()
+    scale = parse_melody("C4/1 D4/1 E4/1 F4/1 G4/1 A4/1 B4/1 C5/1 B4/1 A4/1 G4/1 F4/1 E4/1 D4/1 C4/2")
+    chorale = top_voice(midi_to_notes(CHORALES / DEFAULT_PRIMER))
+    pieces = [
+        p for m in (scale, chorale) for seed in (0, 1) for p in harmonize(model, m, Sampling(seed=seed, variations=4))
+    ]
+    # Without the rule these 16 harmonisations held 20 (15 over the chorale's soprano, 5 over the scale).
+    assert sum(outer_voice_parallels(piece) for piece in pieces) == 0
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_parts_model_writes_the_melody_as_soprano_and_bass_tenor_alto_below_it(voices_model, seed):
     melody = parse_melody(MELODY)
