@@ -27,7 +27,7 @@ from . import bundled
 from .generate import Sampling, c_major_chord, validate
 from .midi import midi_bytes, notes_to_midi, parse_midi
 
-VERSION = 2  # 2: harmonisations and rewrites (a plain generated piece is still written as version 1)
+VERSION = 2  # 2: harmonisations, rewrites, per-part ranges and keys (other plain pieces are still written as 1)
 KINDS = ("generate", "harmonize", "rewrite")
 PAST = {"generate": "generated", "harmonize": "harmonised", "rewrite": "rewritten"}  # for describe()
 MAX_SOURCE_CHARS = 16_000  # a rewrite of a rewrite of …: measured, 8 levels make a 5.7 kB link
@@ -118,7 +118,10 @@ class Recipe:
 
     @property
     def version(self) -> int:
-        return 1 if self.kind == "generate" else VERSION  # older apps still open plain pieces' links
+        # Older apps still open plain pieces' links; a piece with per-part settings needs this version (an
+        # older app would ignore them and quietly make another piece).
+        plain = self.kind == "generate" and not (self.sampling.part_pitch_ranges or self.sampling.part_keys)
+        return 1 if plain else VERSION
 
     def as_source(self, keep: int | None = None) -> str:
         """This recipe as another rewrite's `source` (`keep`: which of its ranked candidates was kept)."""

@@ -68,8 +68,8 @@ with chords_tab:
 
 with rewrite_tab:
     piece = steer.rewrite_source()
-    if piece is not None:
-        span = steer.choose_span(piece)
+    span = steer.choose_span(piece) if piece is not None else None
+    if piece is not None and span is not None:
         steer.show_piece_now(piece, span)
         candidates = st.slider("Candidates", 1, MAX_CANDIDATES, 4, key="steer_candidates")
         left, right = st.columns(2)

@@ -249,3 +249,36 @@ def test_a_harmonisation_link_opened_on_generate_points_to_the_steer_page():
     at.switch_page("pages/generate.py").run()
     assert not at.exception and "generated" not in at.session_state
     assert any("open it there" in i.value and "/steer?" in i.value for i in at.info)
+
+
+def test_a_rewrite_of_a_piece_made_by_another_model_says_why_it_has_no_link():
+    # The chord piece was made, then the Steer model changed: a link naming the new model could not remake it.
+    import dataclasses
+
+    at = steer_page()
+    next(t for t in at.text_input if t.label == "Chords").set_value("C F G C").run()
+    click(at, "Generate with these chords")
+    piece, chords, audio, recipe = at.session_state["steer_chord_pieces"]
+    other = dataclasses.replace(recipe, model="trained:0123456789ab")
+    at.session_state["steer_chord_pieces"] = (piece, chords, audio, other)
+    next(r for r in at.radio if r.label == "Piece").set_value("The chord piece above").run()
+    click(at, "Rewrite")
+    assert at.session_state["steer_rewrite"]["candidates"]  # the rewrite itself is made
+    assert any("No link for these candidates" in i.value and "same model" in i.value for i in at.info)
+    assert not [code for code in at.code if "/steer?" in code.value]
+
+
+def test_a_one_chord_dataset_file_says_it_has_no_passage_to_rewrite():
+    from conftest import make_midi
+    from musicrnn.midi import load_one
+    from ui.state import DATASET, Dataset
+
+    chord = load_one("chord.mid", make_midi(((0, [60]), (0, [64]), (0, [67])), chord=True))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[DATASET] = Dataset("uploaded", [chord])
+    at.run()
+    at.switch_page("pages/steer.py").run()
+    next(r for r in at.radio if r.label == "Piece").set_value("A dataset file").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("no passage to rewrite" in i.value for i in at.info)
+    assert not [b for b in at.button if b.label == "Rewrite"]

@@ -231,6 +231,8 @@ def test_a_recipe_carries_each_parts_range_and_key_through_links_and_json():
         assert again.sampling.part_keys == "Bass voice=A:minor"
     assert recipe.describe()["range per part"] == "Soprano=60-81, Bass voice=36-60"
     assert "part_keys" in recipe.to_params() and "part_keys" not in a_recipe().to_params()  # links stay short
+    # An older app would ignore the per-part settings and quietly make another piece: it must refuse instead.
+    assert recipe.to_params()["v"] == "2" and a_recipe().to_params()["v"] == "1"
     with pytest.raises(RecipeError, match="unknown part 'Sopran'"):
         Recipe.from_params({**recipe.to_params(), "part_pitch_ranges": "Sopran=60-81"})
 

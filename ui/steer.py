@@ -30,7 +30,7 @@ from musicrnn.guide import (
 )
 from musicrnn.midi import MidiError, midi_bytes, midi_to_notes, notes_to_midi
 from musicrnn.plots.notes import add_chords, mark_span, piano_roll
-from musicrnn.recipe import Recipe, make_pieces, make_rewrite, notes_hash, source_piece
+from musicrnn.recipe import Recipe, RecipeError, make_pieces, make_rewrite, notes_hash, source_piece
 
 from . import state
 from .keyboard import keyboard
@@ -246,8 +246,12 @@ def show_piece_now(piece: pd.DataFrame, span: tuple[float, float]) -> None:
 SPAN_STEP = {"beats": 0.5, "bars": 1.0, "seconds": 0.25}
 
 
-def choose_span(piece: pd.DataFrame) -> tuple[float, float]:
-    """The span to rewrite, chosen in beats, bars or seconds, as beats from the piece's first note."""
+def choose_span(piece: pd.DataFrame) -> tuple[float, float] | None:
+    """The span to rewrite, chosen in beats, bars or seconds, as beats from the piece's first note; None (with
+    a message) for a piece whose notes all start together, which has no passage to rewrite."""
+    if float(piece["beat"].max()) <= 0:
+        st.info("Every note of this piece starts at once (one chord): there is no passage to rewrite.")
+        return None
     metre = piece_metre(piece)
     unit = st.radio(
         "Span in",
@@ -276,15 +280,24 @@ def run_rewrite(entry: state.ModelEntry, piece: pd.DataFrame, span: tuple[float,
     except ValueError as exc:
         st.error(str(exc))
         return
+    _keep_candidates(found, piece, rewrite_recipe(entry, span, k, settings))
+
+
+def rewrite_recipe(entry: state.ModelEntry, span: tuple[float, float], k: int, settings) -> Recipe | str:
+    """The candidates' recipe, or why a link cannot make them again: the piece is a dataset file's, was made
+    with another model (the Steer model changed since), or has been rewritten too many times for a link."""
     origin = piece_origin()
-    recipe = (
-        Recipe(
-            model=entry.id, kind="rewrite", span=f"{span[0]!r}-{span[1]!r}", candidates=k, sampling=settings, **origin
-        )
-        if isinstance(origin, dict)
-        else origin
-    )  # repr: the span's beats round-trip exactly
-    _keep_candidates(found, piece, recipe)
+    if not isinstance(origin, dict):
+        return origin
+    # repr: the span's beats round-trip exactly
+    recipe = Recipe(
+        model=entry.id, kind="rewrite", span=f"{span[0]!r}-{span[1]!r}", candidates=k, sampling=settings, **origin
+    )
+    try:
+        Recipe.from_params(recipe.to_params())  # what opening the link will do
+    except RecipeError as exc:
+        return f"a link could not make them again ({exc})"
+    return recipe
 
 
 def _keep_candidates(found: list, piece: pd.DataFrame, recipe: Recipe | str) -> None:
