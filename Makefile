@@ -34,7 +34,14 @@ setup: system-deps $(VENV)/.installed
 
 setup-test: system-test-deps $(VENV)/.installed-dev
 
+# Debian's own python3 makes virtual environments only with python3-venv installed (apt, when root).
 $(PY):
+	@if ! $(PYTHON) -c "import ensurepip, venv" 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing python3-venv with apt"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; \
+	  else echo "Note: $(PYTHON) cannot make a virtual environment (sudo apt-get install python3-venv)."; fi; \
+	fi
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
