@@ -269,11 +269,21 @@ def test_a_rewrite_of_a_piece_made_by_another_model_says_why_it_has_no_link():
 
 
 def test_a_one_chord_dataset_file_says_it_has_no_passage_to_rewrite():
-    from conftest import make_midi
+    import io
+
+    import pretty_midi
+
     from musicrnn.midi import load_one
     from ui.state import DATASET, Dataset
 
-    chord = load_one("chord.mid", make_midi(((0, [60]), (0, [64]), (0, [67])), chord=True))
+    pm = pretty_midi.PrettyMIDI()
+    for pitch in (60, 64, 67):  # three tracks, one note each, all at once: a single chord
+        track = pretty_midi.Instrument(program=0)
+        track.notes.append(pretty_midi.Note(90, pitch, 0.0, 1.0))
+        pm.instruments.append(track)
+    data = io.BytesIO()
+    pm.write(data)
+    chord = load_one("chord.mid", data.getvalue())
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state[DATASET] = Dataset("uploaded", [chord])
     at.run()
