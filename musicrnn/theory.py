@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 PITCH_CLASSES = 128  # the pitch head predicts one of all 128 MIDI pitches
 HEADS = ("pitch", "step", "duration")  # the heads every model has (a parts model adds "part")
 
@@ -94,3 +96,52 @@ def parse_pitch(text: str) -> int:
     if not 0 <= pitch < PITCH_CLASSES:
         raise ValueError(f"{text!r} is outside the MIDI range C-1 to G9")
     return pitch
+
+
+# Krumhansl and Kessler's key profiles (1982): how well each pitch class fits a major or minor key on its tonic
+# (index 0). The standard key-finding method (Krumhansl-Schmuckler) correlates a passage's duration-weighted
+# pitch-class histogram with each of the 24 rotations.
+KEY_PROFILES = {
+    "major": np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88]),
+    "minor": np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17]),
+}
+KEY_MODES = ("major", "minor")
+KEY_COUNT = 24  # key index = tonic pitch class + 12 * mode (0 major, 1 minor)
+
+
+def key_index(key: str) -> int:
+    """'G:major' -> 7, 'A:minor' -> 21 (tonic + 12 * mode); ValueError for a key that is not major or minor."""
+    tonic, _, mode = key.partition(":")
+    root = root_class(tonic.strip())
+    mode = (mode or "major").strip().lower()
+    if root is None or mode not in KEY_MODES:
+        raise ValueError(f"unknown key {key!r}: use a tonic like C, F#, Bb and major or minor")
+    return root + 12 * KEY_MODES.index(mode)
+
+
+def key_name(index: int) -> str:
+    """7 -> 'G:major', 21 -> 'A:minor' (the inverse of key_index)."""
+    return f"{NOTE_NAMES[int(index) % 12]}:{KEY_MODES[int(index) // 12 % 2]}"
+
+
+def key_scores(pitch: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+    """(24,) correlation of the notes' pitch-class histogram (weighted by `weight`, e.g. durations) with each
+    key's profile, indexed by key_index. All zeros for no notes."""
+    pitch = np.asarray(pitch, np.int64)
+    weight = np.ones(len(pitch)) if weight is None else np.asarray(weight, np.float64)
+    histogram = np.bincount(pitch % 12, weights=weight, minlength=12)[:12]
+    if not histogram.any():
+        return np.zeros(KEY_COUNT)
+    centred = histogram - histogram.mean()
+    scores = np.empty(KEY_COUNT)
+    for mode, profile in enumerate(KEY_PROFILES.values()):
+        for tonic in range(12):
+            rotated = np.roll(profile, tonic) - profile.mean()
+            denominator = np.sqrt((centred**2).sum() * (rotated**2).sum())
+            scores[tonic + 12 * mode] = (centred * rotated).sum() / denominator if denominator else 0.0
+    return scores
+
+
+def find_key(pitch: np.ndarray, weight: np.ndarray | None = None) -> str:
+    """The likeliest key of some notes ('G:major'), by Krumhansl-Schmuckler; C major for no notes."""
+    return key_name(int(np.argmax(key_scores(pitch, weight))))

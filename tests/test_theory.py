@@ -45,3 +45,15 @@ def test_scale_pitch_classes_of_a_key_and_its_errors():
 def test_every_scale_and_chord_starts_on_its_root_within_one_octave():
     for steps in [*SCALES.values(), *CHORD_QUALITIES.values()]:
         assert steps[0] == 0 and all(0 <= step < 12 for step in steps)
+
+
+def test_find_key_names_the_key_of_a_scale_and_of_a_tune():
+    from musicrnn.theory import find_key, key_index, key_name, parse_pitch
+
+    g_major = [parse_pitch(n) for n in ("G3", "A3", "B3", "C4", "D4", "E4", "F#4", "G4")]
+    assert find_key(g_major, [4, 1, 1, 1, 2, 1, 1, 4]) == "G:major"
+    # "Greensleeves"-like A minor opening: A C D E F E D B G A B C A A G# A
+    tune = [parse_pitch(n) for n in "A4 C5 D5 E5 F5 E5 D5 B4 G4 A4 B4 C5 A4 A4 G#4 A4".split()]
+    assert find_key(tune) == "A:minor"
+    assert [key_name(key_index(k)) for k in ("C:major", "Bb:major", "F#:minor")] == ["C:major", "A#:major", "F#:minor"]
+    assert find_key([]) == "C:major"
