@@ -74,3 +74,28 @@ def test_every_benchmark_script_compiles(script):
     # The slow ones (memory, fine-tuning, held-out) are not run here; a syntax error must still show.
     source = (ROOT / "bench" / script).read_text()
     compile(source, script, "exec")
+
+
+@pytest.mark.timeout(300)
+def test_musicality_benchmark_scores_a_model_and_a_comparison_against_bach(tmp_path, monkeypatch):
+    # In this process (the bench's functions are what the lead calls), at tiny sizes: 3 held-out chorales.
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import musicality
+    from musicrnn.bundled import DEFAULT_MODEL
+    from musicrnn.evaluation.fourpart import HEADLINE
+
+    out = tmp_path / "musicality.json"
+    args = ["--quick", "--pieces", "3", "--compare", str(DEFAULT_MODEL), "--out", str(out)]
+    musicality.main(args)
+    saved = json.loads(out.read_text())
+    assert saved["settings"]["held_out_chorales"] == 3 and saved["settings"]["melodies"] == 2
+    for label in ("model", "compare"):
+        result = saved[label]
+        assert result["pieces"] == 3 and set(HEADLINE) <= set(result["statistics"])
+        assert 0 <= result["statistics"]["in_key"]["inside"] <= 1
+        assert 0 <= result["classifier"]["model_vs_bach"]["auc"] <= 1
+        assert len(result["harmonisation"]["harmonisations"]) == 2
+        assert result["endings"]["ended_by_model"] in (0, 1 / 3, 2 / 3, 1)
+    # the same model, the same seeds: the comparison column repeats the model's figures exactly
+    assert saved["model"]["statistics"] == saved["compare"]["statistics"]
+    assert 0 <= saved["bach"]["bach_vs_bach"]["auc"] <= 1 and saved["bach"]["harmony"]["clashes"] < 0.2
