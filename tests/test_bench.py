@@ -95,7 +95,32 @@ def test_musicality_benchmark_scores_a_model_and_a_comparison_against_bach(tmp_p
         assert 0 <= result["statistics"]["in_key"]["inside"] <= 1
         assert 0 <= result["classifier"]["model_vs_bach"]["auc"] <= 1
         assert len(result["harmonisation"]["harmonisations"]) == 2
+        assert result["harmonisation"]["summary"]["melodies"] == 2
         assert result["endings"]["ended_by_model"] in (0, 1 / 3, 2 / 3, 1)
     # the same model, the same seeds: the comparison column repeats the model's figures exactly
     assert saved["model"]["statistics"] == saved["compare"]["statistics"]
     assert 0 <= saved["bach"]["bach_vs_bach"]["auc"] <= 1 and saved["bach"]["harmony"]["clashes"] < 0.2
+
+
+def test_the_musicality_melodies_are_twenty_diatonic_tunes(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import musicality
+    from musicrnn.guide import parse_melody
+    from musicrnn.theory import find_key, key_pitch_classes
+
+    assert len(musicality.MELODIES) == 20
+    for name, (key, bar_beats, text) in musicality.MELODIES.items():
+        melody = parse_melody(text)
+        outside = sorted({int(p) % 12 for p in melody.pitch} - key_pitch_classes(key))
+        assert not outside, f"{name} in {key} has notes outside it: {outside}"
+        assert bar_beats in (3, 4) and len(melody) >= 15, name
+    # The key finder mistakes two C major tunes that dwell on E for E minor (so the bench gives each tune's key).
+    misread = {name for name, (key, _, text) in musicality.MELODIES.items() if find_key(*_notes(text)) != key}
+    assert misread == {"Mary Had a Little Lamb", "Jingle Bells"}
+
+
+def _notes(text: str):
+    from musicrnn.guide import parse_melody
+
+    melody = parse_melody(text)
+    return melody.pitch, melody.duration
