@@ -124,3 +124,20 @@ def _notes(text: str):
 
     melody = parse_melody(text)
     return melody.pitch, melody.duration
+
+
+def test_musicality_reads_a_continuations_key_with_its_primer_unless_it_carries_one(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import pandas as pd
+
+    from musicality import with_key
+
+    def table(pitches):
+        return pd.DataFrame({"pitch": pitches, "duration_beats": 1.0})
+
+    primer = table([67, 71, 74, 72, 71, 69, 67, 66, 67])  # G major: G B D C B A G F# G
+    continuation = table([64, 62, 64, 66, 67])  # E D E F# G: on its own it could be E minor
+    assert with_key(continuation, primer).attrs["key"] == "G:major"
+    known = table([64, 62, 64])
+    known.attrs["key"] = "E:minor"
+    assert with_key(known, primer).attrs["key"] == "E:minor"
