@@ -57,3 +57,16 @@ def test_find_key_names_the_key_of_a_scale_and_of_a_tune():
     assert find_key(tune) == "A:minor"
     assert [key_name(key_index(k)) for k in ("C:major", "Bb:major", "F#:minor")] == ["C:major", "A#:major", "F#:minor"]
     assert find_key([]) == "C:major"
+
+
+def test_pitches_are_spelt_in_their_key_without_double_sharps_or_flats():
+    from musicrnn.theory import spelled_name, written_key
+
+    assert spelled_name(70, "F:major") == "Bb4" and spelled_name(70, "B:major") == "A#4"
+    assert [spelled_name(p, "A:minor") for p in (68, 63, 70)] == ["G#4", "D#4", "Bb4"]  # leading note, #4, Neapolitan
+    assert [spelled_name(p, "C:major") for p in (61, 63, 66, 68, 70)] == ["C#4", "Eb4", "F#4", "G#4", "Bb4"]
+    assert spelled_name(67, "B:major") == "G4"  # not F##4
+    assert spelled_name(60, "C#:major") == "C4" and written_key("C#:major") == ("Db", "major")
+    assert written_key("A#:major") == ("Bb", "major") and written_key("D:dorian") == ("D", "minor")
+    keys = ("C:major", "F#:major", "Db:major", "Eb:minor", "G#:minor", "D:dorian")
+    assert all(parse_pitch(spelled_name(p, k)) == p for p in range(PITCH_CLASSES) for k in keys)
