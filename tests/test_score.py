@@ -89,7 +89,9 @@ def midi_by_part(notes: pd.DataFrame) -> dict[str, list[tuple[Fraction, Fraction
     for row in back.itertuples():
         name = part_name(row.part).replace("Bass voice", "Bass")
         onset = Fraction(float(row.beat)).limit_denominator(12) - first
-        result.setdefault(name, []).append((onset, Fraction(float(row.duration_beats)).limit_denominator(12), row.pitch))
+        result.setdefault(name, []).append(
+            (onset, Fraction(float(row.duration_beats)).limit_denominator(12), row.pitch)
+        )
     return {name: sorted(notes) for name, notes in result.items()}
 
 
@@ -230,7 +232,9 @@ def test_the_chorale_voices_are_engraved_on_as_many_staves_as_asked(staves, coun
 
 
 def test_a_part_spanning_both_clefs_gets_a_treble_and_a_bass_staff_under_one_brace():
-    piece = table([("C2", 0, 2), ("E5", 0, 1), ("G5", 1, 1), ("G2", 2, 2), ("C6", 2, 2)], part=PART_NAMES.index("Piano"))
+    piece = table(
+        [("C2", 0, 2), ("E5", 0, 1), ("G5", 1, 1), ("G2", 2, 2), ("C6", 2, 2)], part=PART_NAMES.index("Piano")
+    )
     plan = plan_score(piece)
     assert [staff.clef for staff in plan.staves] == ["treble", "bass"]
     assert staff_count(engrave(musicxml(plan))) == 2
@@ -240,7 +244,8 @@ def test_in_two_staves_a_voice_is_one_line_and_four_staves_keep_every_length():
     soprano, alto = PART_NAMES.index("Soprano"), PART_NAMES.index("Alto")
     # The alto's first note is still sounding when its second begins.
     piece = table(
-        [("E5", 0, 2), ("C5", 0, 1.5), ("B4", 1, 1), ("D5", 2, 2), ("B4", 2, 2)], part=[soprano, alto, alto, soprano, alto]
+        [("E5", 0, 2), ("C5", 0, 1.5), ("B4", 1, 1), ("D5", 2, 2), ("B4", 2, 2)],
+        part=[soprano, alto, alto, soprano, alto],
     )
     closed, open_score = plan_score(piece, "two"), plan_score(piece, "four")
     assert len(closed.staves[0].voices) == 2  # soprano and alto, one line each
@@ -295,7 +300,9 @@ assert "music21" in sys.modules and svg.startswith("<svg")
 """
     env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path / "tmp")}
     (tmp_path / "tmp").mkdir()
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert not list(home.rglob("*")), "music21 wrote into the home folder"
 
