@@ -444,7 +444,7 @@ def level(position: int, bar: Bar) -> int:
     if position % beat == 0:
         return 2
     within = position % beat
-    if within % (beat // 2 if beat % 2 == 0 else beat) == 0 or (beat == TICKS and within % 4 == 0) or within % 6 == 0:
+    if within % 6 == 0 or (beat == TICKS and within % 4 == 0):  # an eighth, or a third of a quarter
         return 3
     if within % 3 == 0 or within % 2 == 0:
         return 4
