@@ -139,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--out", required=True, help="output .mid (variations get -1, -2, … suffixes)")
     gen.add_argument("--wav", help="also render audio to this .wav")
+    gen.add_argument(
+        "--musicxml", help="also write the score to this .musicxml (beats models; variations suffixed as --out)"
+    )
     steer = gen.add_argument_group("steering (beats models)")
     steer.add_argument("--chords", help='chord progression, one chord per bar ("C G Am F") or with beats ("C:2 G:2")')
     steer.add_argument(
@@ -174,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     harm.add_argument("--instrument", default="Acoustic Grand Piano", help="the harmony's instrument")
     harm.add_argument("--melody-instrument", help="the melody's instrument (default: the same)")
     harm.add_argument("--out", required=True, help="output .mid (variations get -1, -2, … suffixes)")
+    harm.add_argument("--musicxml", help="also write the score to this .musicxml (variations suffixed as --out)")
     harm.set_defaults(handler=cmd_harmonize)
 
     evaluate = commands.add_parser("evaluate", help="score a model against baselines (JSON)")
@@ -348,6 +352,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .recipe import Recipe, bundled_primer_notes, check_model, load, model_id, notes_hash, piece_midi, primer_notes
 
     model = _load_model(args.model)
+    if args.musicxml and not model.cfg.beats:
+        from .score import NEEDS_BEATS
+
+        raise ValueError(f"--musicxml: {NEEDS_BEATS}")
     model_file = Path(args.model).read_bytes() if args.model else None
     if args.recipe:
         recipe = load(args.recipe)
@@ -441,8 +449,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
             line += f" wav={wav_path}"
             if rendered.warning:
                 print(f"warning: {rendered.warning}", file=sys.stderr)
+        if args.musicxml:
+            from .guide import chord_spans, parse_chords
+
+            chords = chord_spans(notes, parse_chords(args.chords)) if args.chords else None
+            line += f" musicxml={_write_musicxml(args.musicxml, suffix, notes, chords)}"
         print(line)
     return 0
+
+
+def _write_musicxml(target: str, suffix: str, notes, chords=None) -> Path:
+    """The piece's score as MusicXML, at `target` with the variation's suffix (as --out's)."""
+    from .score import piece_musicxml
+
+    path = Path(target)
+    path = path.with_name(f"{path.stem}{suffix}{path.suffix or '.musicxml'}")
+    path.write_bytes(piece_musicxml(notes, chords))
+    return path
 
 
 def _rewrite(model, args: argparse.Namespace, settings: Sampling):
@@ -499,7 +522,8 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
         path = out.with_name(f"{out.stem}{suffix}{out.suffix or '.mid'}")
         path.write_bytes(midi_bytes(harmony_midi(notes, lead, harmony)))
         report = "  ".join(f"{k}={v:.3g}" for k, v in harmony_report(notes).items())
-        print(f"{path} notes={len(notes)} seconds={notes['end'].max():.1f} {report}")
+        score = f" musicxml={_write_musicxml(args.musicxml, suffix, notes)}" if args.musicxml else ""
+        print(f"{path} notes={len(notes)} seconds={notes['end'].max():.1f} {report}{score}")
     return 0
 
 

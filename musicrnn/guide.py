@@ -623,7 +623,7 @@ def harmony_midi(notes: pd.DataFrame, melody_program: int, harmony_program: int)
     any other has two tracks, melody and harmony."""
     from .midi import notes_to_midi
 
-    if _voiced(notes):
+    if voiced(notes):
         programs = {int(part): harmony_program for part in notes["part"].unique()}
         programs[SOPRANO] = melody_program
         return notes_to_midi(notes.drop(columns="melody"), programs=programs)
@@ -635,7 +635,7 @@ def harmony_midi(notes: pd.DataFrame, melody_program: int, harmony_program: int)
     return pm
 
 
-def _voiced(notes: pd.DataFrame) -> bool:
+def voiced(notes: pd.DataFrame) -> bool:
     """Whether a harmonisation's melody is its Soprano and every other note a lower voice."""
     if "part" not in notes or not len(notes):
         return False

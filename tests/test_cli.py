@@ -569,3 +569,54 @@ def test_the_generate_and_harmonize_flags_default_to_samplings_own_settings():
         usual.rhythm_temperature,
         usual.bpm,
     )
+
+
+def score_notes(path: Path) -> list[tuple[float, float, int]]:
+    """(onset, length, pitch) of every note of a MusicXML file as music21 reads it, ties joined."""
+    from music21 import converter
+
+    score = converter.parse(path.read_bytes(), format="musicxml")
+    found = sorted(  # each voice on its own before ties are joined (stripTies can join across voices)
+        (float(n.getOffsetInHierarchy(line)), float(n.quarterLength), p.midi)
+        for part in score.parts
+        for line in part.voicesToParts().parts
+        for n in line.stripTies().flatten().notes
+        for p in n.pitches
+    )
+    return [(round(o - found[0][0], 4), round(d, 4), p) for o, d, p in found]
+
+
+def midi_notes(path: Path) -> list[tuple[float, float, int]]:
+    from musicrnn.midi import midi_to_notes
+
+    notes = midi_to_notes(path)
+    first = float(notes["beat"].min())
+    return sorted(
+        (round(float(b) - first, 4), round(float(d), 4), int(p))
+        for b, d, p in zip(notes["beat"], notes["duration_beats"], notes["pitch"])
+    )
+
+
+def test_generate_and_harmonize_write_each_variations_score_as_musicxml_with_the_midis_notes(tmp_path):
+    done = cli_without_tensorflow(
+        "generate", "--notes", "60", "--variations", "2", "--out", tmp_path / "g.mid", "--musicxml", tmp_path / "g.xml"
+    )
+    assert done.returncode == 0, done.stderr
+    onsets = lambda notes: sorted((onset, pitch) for onset, _, pitch in notes)
+    for index in (1, 2):  # onsets and pitches (lengths: tests/test_score.py, against the note table)
+        assert onsets(score_notes(tmp_path / f"g-{index}.xml")) == onsets(midi_notes(tmp_path / f"g-{index}.mid"))
+    assert not (tmp_path / "g.xml").exists()
+    done = cli("harmonize", "--melody", "G4/1 A4/1 B4/2", "--out", tmp_path / "h.mid", "--musicxml", tmp_path / "h")
+    assert done.returncode == 0, done.stderr
+    assert onsets(score_notes(tmp_path / "h.musicxml")) == onsets(midi_notes(tmp_path / "h.mid"))
+    assert f"musicxml={tmp_path / 'h.musicxml'}" in done.stdout
+
+
+def test_generate_with_a_seconds_model_says_it_cannot_write_a_score_and_why(tmp_path):
+    from helpers_models import save_random_model
+
+    model = save_random_model(tmp_path / "seconds.keras", "tutorial")
+    done = cli("generate", "--model", model, "--notes", "5", "--out", tmp_path / "x.mid", "--musicxml", tmp_path / "x")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--musicxml: this model counts time in seconds" in done.stderr
+    assert not (tmp_path / "x.mid").exists()

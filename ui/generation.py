@@ -31,6 +31,7 @@ from musicrnn.plots.metrics import (
     pitch_class_overlay,
 )
 from musicrnn.recipe import Recipe, RecipeError, notes_hash, parts_text, piece_midi, primer_notes
+from musicrnn.score import NEEDS_BEATS as SECONDS_NO_SCORE
 from musicrnn.theory import FLAT_NAMES, NOTE_NAMES, SCALES
 
 from . import state
@@ -383,6 +384,8 @@ def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None
         f"{len(result.pieces)} variation(s) · seed {settings.seed} · {settings.n_notes} notes · "
         f"temperature {settings.temperature:g} · rhythm temperature {settings.rhythm_temperature:g} · {tempo:g} BPM"
     )
+    entry = models.get(result.model_label)
+    no_score = SECONDS_NO_SCORE if entry is not None and not entry.model.cfg.beats else None
     for index, (notes, audio) in enumerate(zip(result.pieces, result.audios)):
         st.subheader(f"Variation {index + 1}")
         show_piece(
@@ -393,6 +396,7 @@ def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None
             midi=piece_midi(notes, recipe.for_variation(index), result.programs),
             primer=result.primer,
             chords=chord_spans(notes, parse_chords(recipe.chords)) if recipe.chords else None,
+            no_score=no_score,
         )
         if result.programs and "part" in notes:
             names = {program: name for name, program in gm_instruments().items()}

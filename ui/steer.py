@@ -36,6 +36,7 @@ from . import state
 from .keyboard import keyboard
 from .links import mark_made, read_link, show_link
 from .primer import bundled_notes
+from .score import musicxml_button, piece_views, show_score
 from .widgets import play
 
 TYPED = "Typed or played notes"
@@ -136,16 +137,19 @@ def show_harmonies() -> None:
     for index, (notes, midi, audio) in enumerate(results):
         with columns[index % len(columns)]:
             st.subheader(f"Harmonisation {index + 1}")
-            st.plotly_chart(piano_roll(notes), key=f"steer_h{index}_roll", width="stretch")
+            piece_views(piano_roll(notes), notes, f"steer_h{index}", narrow=len(columns) > 1)
             play(audio)
-            st.download_button(
+            left, right = st.columns(2)
+            left.download_button(
                 "Download MIDI",
                 midi,
                 file_name=f"harmony-{index + 1}.mid",
                 mime="audio/midi",
                 key=f"steer_h{index}_mid",
                 on_click="ignore",
+                width="stretch",
             )
+            musicxml_button(notes, f"steer_h{index}", where=right, file_name=f"harmony-{index + 1}.musicxml")
     corpus = chorale_harmony()
     rows = {f"harmonisation {i + 1}": harmony_report(notes) for i, (notes, _, _) in enumerate(results)}
     rows["bundled chorales (mean)"] = corpus
@@ -181,17 +185,21 @@ def show_chords() -> None:
     if not result:
         return
     piece, chords, audio, _ = result
-    figure = add_chords(piano_roll(piece), chord_spans(piece, chords), float(piece["bpm"].iloc[0]))
-    st.plotly_chart(figure, key="steer_chords_roll", width="stretch")
+    spans = chord_spans(piece, chords)
+    figure = add_chords(piano_roll(piece), spans, float(piece["bpm"].iloc[0]))
+    piece_views(figure, piece, "steer_chords", chords=spans)
     play(audio)
-    st.download_button(
+    left, right = st.columns(2)
+    left.download_button(
         "Download MIDI",
         midi_bytes(notes_to_midi(piece)),
         file_name="chords.mid",
         mime="audio/midi",
         key="steer_chords_mid",
         on_click="ignore",
+        width="stretch",
     )
+    musicxml_button(piece, "steer_chords", chords=spans, where=right, file_name="chords.musicxml")
 
 
 def dataset_files() -> dict[str, pd.DataFrame]:
@@ -240,7 +248,7 @@ def rewrite_source() -> pd.DataFrame | None:
 def show_piece_now(piece: pd.DataFrame, span: tuple[float, float]) -> None:
     """The piece as it stands, with the span to rewrite shaded over it."""
     figure = mark_span(piano_roll(piece, title="The piece now"), piece, span[0], span[1], "to rewrite")
-    st.plotly_chart(figure, key="steer_rewrite_roll", width="stretch")
+    piece_views(figure, piece, "steer_rewrite", span=span, span_label="to rewrite")
 
 
 SPAN_STEP = {"beats": 0.5, "bars": 1.0, "seconds": 0.25}
@@ -280,7 +288,7 @@ def run_rewrite(entry: state.ModelEntry, piece: pd.DataFrame, span: tuple[float,
     except ValueError as exc:
         st.error(str(exc))
         return
-    _keep_candidates(found, piece, rewrite_recipe(entry, span, k, settings))
+    _keep_candidates(found, piece, rewrite_recipe(entry, span, k, settings), span)
 
 
 def rewrite_recipe(entry: state.ModelEntry, span: tuple[float, float], k: int, settings) -> Recipe | str:
@@ -300,10 +308,12 @@ def rewrite_recipe(entry: state.ModelEntry, span: tuple[float, float], k: int, s
     return recipe
 
 
-def _keep_candidates(found: list, piece: pd.DataFrame, recipe: Recipe | str) -> None:
+def _keep_candidates(
+    found: list, piece: pd.DataFrame, recipe: Recipe | str, span: tuple[float, float] | None = None
+) -> None:
     store = st.session_state[REWRITE]
     store["candidates"] = [(c, state.render_audio(c.notes, 0)) for c in found[:3]]
-    store["base"], store["recipe"] = piece, recipe
+    store["base"], store["recipe"], store["span"] = piece, recipe, span
 
 
 def piece_origin() -> dict | str:
@@ -321,6 +331,10 @@ def show_rewrite() -> None:
             f"{candidate.score:.2f} nats per note (higher fits better)"
         )
         play(audio)
+        score = st.expander(f"Score of candidate {rank}", key=f"steer_c{rank}_score", on_change="rerun")
+        if score.open:  # engraved only when opened
+            with score:
+                show_score(candidate.notes, f"steer_c{rank}", span=store.get("span"))
         if st.button(f"Keep candidate {rank}", key=f"steer_keep_{rank}"):
             recipe = store.get("recipe")
             store["history"].append(candidate.notes)
@@ -389,7 +403,7 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
                     "origins": [_origin_of_source(recipe)],
                     "candidates": [],
                 }
-                _keep_candidates(candidates, piece, recipe)
+                _keep_candidates(candidates, piece, recipe, recipe.span_beats)
                 st.info("The linked rewrite's candidates are on the **Rewrite a passage** tab.", icon=":material/link:")
     except ValueError as exc:  # RecipeError included: e.g. a bundled file that differs here
         st.error(f"This link cannot be used: {exc}")
