@@ -149,6 +149,28 @@ def model_scores(model, evaluation: Corpus, train: Corpus | None = None) -> dict
     return scores
 
 
+def pitch_losses(model, evaluation: Corpus, max_notes: int | None = None) -> np.ndarray:
+    """Per-note pitch negative log-likelihood (nats) over the notes model_scores scores, or each file's first
+    `max_notes` of them: every file in one batch (padded at the end, which an LSTM reading forwards never sees),
+    so scoring many short files costs one pass of the longest."""
+    cfg = model.cfg
+    kept = [i for i, pitch in enumerate(evaluation.pitch) if len(pitch) >= 2]
+    if not kept:
+        raise ValueError("no file has two or more notes")
+    cut = (max_notes + 1) if max_notes else None
+    pitches = [evaluation.pitch[i][:cut] for i in kept]
+    numerics = [
+        encode_timed(evaluation.pitch[i], evaluation.timing(i, cfg), cfg, evaluation.part[i])[:cut] for i in kept
+    ]
+    steps = max(len(p) for p in pitches) - 1
+    pitch_in = np.zeros((len(kept), steps), np.int64)
+    numeric_in = np.zeros((len(kept), steps, numerics[0].shape[1]), np.float32)
+    for row, (pitch, numeric) in enumerate(zip(pitches, numerics)):
+        pitch_in[row, : len(pitch) - 1], numeric_in[row, : len(pitch) - 1] = pitch[:-1], numeric[:-1]
+    logp = log_softmax(model.forward(pitch_in, numeric_in)["pitch"].astype(np.float64))
+    return np.concatenate([-logp[row, np.arange(len(pitch) - 1), pitch[1:]] for row, pitch in enumerate(pitches)])
+
+
 def _time_error(predicted: np.ndarray, true: np.ndarray, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
     """Beats: per-note (negative log-likelihood of the true class, hit of the likeliest). Seconds: per-note
     (prediction error, true value), both clipped as in training."""
