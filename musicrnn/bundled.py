@@ -146,6 +146,15 @@ def primer_from(notes: pd.DataFrame, count: int = PRIMER_NOTES) -> pd.DataFrame:
     return notes.head(count).reset_index(drop=True)
 
 
+def style_opening(name: str, count: int = PRIMER_NOTES) -> pd.DataFrame:
+    """The first `count` notes of a bundled model's own primer (a file of its style's sample); the default
+    chorale when the model has no sample."""
+    from .styles import registry
+
+    path = registry().get(name).primer_path()
+    return chorale_opening(count) if path is None else primer_from(midi_to_notes(path), count)
+
+
 def chorale_opening(count: int = PRIMER_NOTES) -> pd.DataFrame:
     """The first `count` notes of the default bundled chorale (DEFAULT_PRIMER): the primer used when none is chosen."""
     path = CHORALES / DEFAULT_PRIMER

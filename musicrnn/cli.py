@@ -419,10 +419,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .recipe import Recipe, bundled_primer_notes, check_model, load, notes_hash, piece_midi, primer_notes
     from .styles import model_path
 
+    recipe = load(args.recipe) if args.recipe else None
+    if recipe is not None and not args.model:  # a bundled model's piece: that model, found by its file's hash
+        args.model = _bundled_by_hash(recipe.model_hash)
     model = _load_model(args.model)
     model_file = model_path(args.model).read_bytes() if args.model else None
-    if args.recipe:
-        recipe = load(args.recipe)
+    if recipe is not None:
         if recipe.kind != "generate":  # its pieces are made (and written) by the Steer page, from its link
             raise ValueError(
                 f"{args.recipe}: this is the recipe of a {recipe.kind} piece: open its link on the Steer page"
@@ -511,6 +513,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 print(f"warning: {rendered.warning}", file=sys.stderr)
         print(line)
     return 0
+
+
+def _bundled_by_hash(wanted: str) -> str | None:
+    """The name of the bundled model in this copy whose file has this content hash, if any."""
+    from .recipe import content_hash
+    from .styles import registry
+
+    return next((m.name for m in registry().present() if content_hash(m.file.read_bytes()) == wanted), None)
 
 
 def _bundled_primer_name(primer: str | None, model: str | None) -> str | None:
@@ -602,11 +612,10 @@ def _part_programs(model, pieces, text: str) -> dict[int, int] | None:
         if text:
             print("warning: this model has no parts, so --instruments is ignored (use --instrument)", file=sys.stderr)
         return None
-    from .parts import parse_instruments
+    from .parts import own_programs, parse_instruments
 
     parts = sorted({int(p) for piece in pieces for p in piece["part"]})
-    own = {int(k): int(v["program"]) for k, v in model.info.get("corpus", {}).get("parts", {}).items()}
-    return parse_instruments(text, parts, own)
+    return parse_instruments(text, parts, own_programs(model.info))
 
 
 def _primer_from_file(path: str, count: int):

@@ -51,6 +51,7 @@ VISITOR_PATIENCE = 10
 # Scoring each bundled model on the uploads reads at most this many notes of each file, all files in one batch:
 # a fraction of a second per model (numpy, no TensorFlow).
 FIT_NOTES_PER_FILE = 200
+FIT_FILES = 40  # and at most this many files, spread over the collection
 # Windows shorter than the files: a file with no window of seq_length notes adds nothing to training, and held-out
 # files with none leave the run without a validation loss. Folk tunes are often shorter than 64 notes.
 MIN_SEQ_LENGTH = 16
@@ -145,6 +146,8 @@ def fit_scores(corpus: Corpus, exclude: Collection[str] = (), names: Collection[
     scored = corpus.split_by_name(exclude)[0] if exclude else corpus
     if not len(scored):
         scored = corpus
+    if len(scored) > FIT_FILES:
+        scored = scored.subset(np.linspace(0, len(scored) - 1, FIT_FILES).round().astype(int).tolist())
     fits = []
     for model in registry().present():
         if names is not None and model.name not in names:
@@ -164,15 +167,17 @@ def _read_bundled(path: Path):
 
 
 def fit_reason(fits: list[Fit]) -> str:
-    """Why the first of `fits` is the start, in words (the figures as a ranking a visitor can follow)."""
+    """Why the first of `fits` is the start, in words, with the figures behind it (nats: lower is better)."""
     if not fits:
         return "No bundled model could score your files."
     best = fits[0]
-    text = f"{best.title} knows your music best: it is the least surprised by its notes"
-    if len(fits) > 1:
-        others = ", ".join(f"{fit.title} {fit.nll:.2f}" for fit in fits[1:])
-        text += f" ({best.nll:.2f} nats a note; {others})"
-    return text + "."
+    if len(fits) == 1:
+        return f"{best.title} is the only bundled model here ({best.nll:.2f} nats a note on your files)."
+    others = ", ".join(f"{fit.title} {fit.nll:.2f}" for fit in fits[1:])
+    return (
+        f"{best.title} knows your music best: of the bundled models it is the least surprised by your notes "
+        f"({best.nll:.2f} nats a note; {others}; lower is better)."
+    )
 
 
 def visitor_config(
