@@ -2,7 +2,7 @@
 
 On a fresh `streamlit run app.py` (free localhost port), the server process's VmHWM (peak resident set,
 from /proc/<pid>/status) after each stage:
-  1. Home opened, then "Generate with the default model" clicked and the audio shown. TensorFlow must not
+  1. Home opened, then "Play a new piece" clicked and the audio shown. TensorFlow must not
      be loaded: we look for its library in /proc/<pid>/maps. Target < 300 MB.
   2. Then a tiny model trained through the Train page (preset "tiny", one epoch, the bundled chorales),
      until the page says it finished (if it has not after 10 minutes, the figure so far, marked unfinished). Target < 1 GB (Community Cloud gives apps about 690 MB to 2.7 GB).

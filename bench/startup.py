@@ -3,7 +3,7 @@
 For each repeat, on a new server process and a free localhost port:
   - server up: seconds from launching `streamlit run` to `/_stcore/health` answering;
   - home: seconds from launching the server to the Home page served and finished running (the app reports
-    script state "notRunning" and the "Generate with the default model" button is visible);
+    script state "notRunning" and the "Play a new piece" button is visible);
   - first generation: seconds from the first click on that button to an audio player with a source.
 Side by side, alternating with it, the same is measured for a bare Streamlit app (st.navigation, a title, a
 paragraph and the same button, no musicrnn code): what Streamlit and the browser cost before any of ours.
@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-BUTTON = "Generate with the default model"
+BUTTON = "Play a new piece"
 AUDIO = '[data-testid="stAudio"], audio'
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 TARGET_HOME_S = 3.0

@@ -37,6 +37,7 @@ TF_MODULES = {
     "test_model",
     "test_pages",
     "test_pages_parts",
+    "test_pages_styles",
     "test_quality",
     "test_train",
 }
@@ -61,6 +62,7 @@ SLOW_MODULES = {
     "test_pages_newuser",
     "test_pages_parts",
     "test_pages_steer",
+    "test_pages_styles",
 }
 
 
