@@ -351,14 +351,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _visitor_start(corpus, overrides: dict) -> tuple[str | None, Config]:
     """The default path's start (the best-fitting bundled model, with the reason printed) and its settings; a
     new network of the default preset when no bundled model can be read."""
-    from .finetune import best_start, fit_reason, visitor_config
+    from .finetune import fit_reason, visitor_start
 
-    fits = best_start(corpus)
-    if not fits:
+    fits, cfg = visitor_start(corpus, **overrides)
+    if cfg is None:
         print(f"no bundled model to fine-tune: training a new {DEFAULT_PRESET} network", file=sys.stderr)
         return None, preset(DEFAULT_PRESET, **overrides)
     print(f"fine-tuning the bundled model {fits[0].name!r}. {fit_reason(fits)}", file=sys.stderr)
-    return fits[0].name, visitor_config(fits[0].name, corpus, **overrides)
+    return fits[0].name, cfg
 
 
 def _print_held_out(corpus, cfg: Config) -> None:

@@ -218,3 +218,10 @@ def held_out_names(corpus: Corpus, val_fraction: float = Config.val_fraction, se
 def best_start(corpus: Corpus) -> list[Fit]:
     """The bundled models ranked by how well they know `corpus`' training files (the visitor's split), best first."""
     return fit_scores(corpus, exclude=held_out_names(corpus, **VISITOR_SPLIT))
+
+
+def visitor_start(corpus: Corpus, **overrides: Any) -> tuple[list[Fit], Config | None]:
+    """The visitor's default run (the Train page's first choice with uploads, `train --data DIR --out M`): the bundled
+    models ranked by fit, and the settings for fine-tuning the first (None when no bundled model could score)."""
+    fits = best_start(corpus)
+    return fits, visitor_config(fits[0].name, corpus, **overrides) if fits else None

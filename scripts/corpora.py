@@ -60,7 +60,9 @@ class Style:
     title: str
     sources: tuple[str, ...]  # glob patterns under music21's corpus folder
     budget_notes: int  # stop adding pieces (round robin over the sources) once the corpus holds this many notes
-    voicing: str  # "melody" (one fiddle line), "voices" (named SATB by register, choir), "strings" (quartet)
+    # "melody" (one fiddle line), "voices" (named SATB by register, choir), "strings" (quartet); "as is" for
+    # benchmark collections (a visitor's files as another tool writes them)
+    voicing: str
     about: str  # the music, in words
     encodings: str  # who encoded the sources and under which terms
     sample_files: int = 24
@@ -248,8 +250,10 @@ def voiced(score, voicing: str):
     elif voicing == "strings":
         names = [str(part.partName or f"Violin {i + 1}") for i, part in enumerate(parts)]
         programs = [next((p for word, p in STRING_PROGRAMS.items() if word in name.lower()), 40) for name in names]
-    else:
+    elif voicing == "melody":
         names, programs = ["Fiddle"] * len(parts), [40] * len(parts)
+    else:  # "as is": the parts as music21 writes them (a visitor's files, made by another tool)
+        return score
     out = stream.Score()
     marks = list(score.recurse().getElementsByClass(tempo.MetronomeMark))
     for name, program, part in zip(names, programs, parts):
@@ -292,3 +296,103 @@ def strip_repeats(score) -> None:
     for cls in (repeat.RepeatExpression, spanner.RepeatBracket):
         for element in list(score.recurse().getElementsByClass(cls)):
             element.activeSite.remove(element)
+
+
+# ---- visitors' small collections for bench/finetune.py: music no bundled model learnt from ------------------
+
+BENCH_KINDS = {
+    "folk": "folk melodies (Essen folksong collection, German songs: excluded from every style for its terms)",
+    "fiddle": "fiddle tunes (Ryan's Mammoth tunes kept out of the folk corpus: every 8th by name)",
+    "motets": "Renaissance sacred polyphony (Palestrina's mass Kyries: excluded from every style for their terms)",
+    "piano": "piano pieces (8-bar sections of music21's keyboard pieces; training and scored sections from different pieces)",
+}
+# Piano pieces in music21's corpus, the parts kept (the piano's), and which side of the comparison they are on.
+PIANO_TRAIN = (
+    "joplin/maple_leaf_rag.mxl",
+    "chopin/mazurka06-2.krn",
+    "schumann_clara/polonaise_op1n1.mxl",
+    "schumann_clara/polonaise_op1n2.mxl",
+    "beach/prayer_of_a_tired_child.musicxml",
+)
+PIANO_SCORE = (
+    "schumann_clara/polonaise_op1n3.mxl",
+    "schumann_clara/polonaise_op1n4.mxl",
+    "mozart/k545/movement1_exposition.mxl",
+    "cpebach/h186.mxl",
+    "schumann_clara/opus17/movement3.xml",
+)
+SECTION_BARS = 8
+
+
+def bench_collection(kind: str, train: int, score: int) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+    """(training files, scored files) of one kind of visitor's collection, as MIDI bytes written by music21."""
+    if kind == "piano":
+        return _sections(PIANO_TRAIN)[:train], _sections(PIANO_SCORE)[:score]
+    root = corpus_root()
+    if kind == "folk":
+        found = [Piece(path, n) for path in sorted(root.glob("essenFolksong/altdeu*.abc")) for n in tune_numbers(path)]
+    elif kind == "fiddle":
+        found = [Piece(path) for path in sorted(root.glob("ryansMammoth/*.abc")) if reserved(Piece(path))]
+        found = sorted(found, key=lambda p: hashlib.sha256(p.id.encode()).hexdigest())
+    elif kind == "motets":  # one Kyrie of each mass: training and scored files never share a mass
+        found = [Piece(path) for path in sorted(root.glob("palestrina/Kyrie_[0-9][0-9].krn"))]
+    else:
+        raise ValueError(f"unknown kind {kind!r}: one of {', '.join(BENCH_KINDS)}")
+    items = []
+    for piece in found:
+        if len(items) == train + score:
+            break
+        try:
+            data, _ = midi_of(piece, "as is")
+        except Exception:  # noqa: BLE001 - a few scores trip music21's MIDI writer: skip them, as a visitor would
+            continue
+        if _midi_notes(data) >= 24:
+            items.append((f"{piece.id}.mid", data))
+    return items[:train], items[train:]
+
+
+def _midi_notes(data: bytes) -> int:
+    from music21 import midi
+
+    midi_file = midi.MidiFile()
+    midi_file.readstr(data)
+    return sum(1 for track in midi_file.tracks for event in track.events if event.isNoteOn())
+
+
+def _sections(sources: tuple[str, ...]) -> list[tuple[str, bytes]]:
+    """Each piece's piano parts cut into SECTION_BARS-bar sections, one MIDI file each, taken piece by piece in turn."""
+    from music21 import converter, stream
+    from music21.midi import translate
+
+    per_piece = []
+    for source in sources:
+        score = converter.parse(corpus_root() / source)
+        parts = [p for p in score.parts if "piano" in str(p.partName or "").lower() or len(score.parts) == 2]
+        piano = stream.Score(parts)
+        bars = max(len(p.getElementsByClass("Measure")) for p in parts)
+        sections = []
+        for first in range(1, bars + 1, SECTION_BARS):
+            cut = piano.measures(first, min(bars, first + SECTION_BARS - 1))
+            strip_repeats(cut)
+            data = translate.streamToMidiFile(cut).writestr()
+            if _midi_notes(data) >= 24:
+                sections.append((f"{Path(source).stem}-bars{first:03d}.mid", data))
+        per_piece.append(sections)
+    return [item for group in zip(*per_piece) for item in group] + [
+        item for group in per_piece for item in group[min(len(g) for g in per_piece) :]
+    ]
+
+
+def cached_bench_collection(
+    kind: str, train: int, score: int, cache: Path | None = None
+) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+    """bench_collection, kept in `cache_dir()/bench/<kind>-<train>-<score>/` so a rerun converts nothing."""
+    folder = cache_dir(cache) / "bench" / f"{kind}-{train}-{score}"
+    sides = [folder / "train", folder / "score"]
+    if not all(side.is_dir() for side in sides):
+        made = bench_collection(kind, train, score)
+        for side, items in zip(sides, made):
+            side.mkdir(parents=True, exist_ok=True)
+            for name, data in items:
+                (side / name).write_bytes(data)
+    return tuple([(path.name, path.read_bytes()) for path in sorted(side.glob("*.mid"))] for side in sides)  # type: ignore[return-value]
