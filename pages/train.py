@@ -29,7 +29,7 @@ LIMIT = "time_limit_minutes"  # the one setting shown beside the start; the othe
 st.title("Train")
 dataset = state.dataset()
 st.caption(
-    f"Training data: {len(dataset.ok_files)} usable files ({'the bundled chorales' if dataset.source == 'bundled' else 'your uploads'}). "
+    f"Training data: {len(dataset.ok_files)} usable files ({dataset.title or {'bundled': 'the bundled chorales'}.get(dataset.source, 'your uploads')}). "
     "Training runs in the background: you can switch pages and come back."
 )
 nav.link("dataset", "Change the training data")

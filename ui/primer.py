@@ -46,11 +46,6 @@ def bundled_notes(name: str) -> pd.DataFrame:
     return midi_to_notes(sample_file(name))
 
 
-def sample_styles() -> dict[str, BundledModel]:
-    """The bundled models that have a sample of their style, by title (the default's first)."""
-    return {m.title: m for m in registry().models.values() if m.sample_files()}
-
-
 def piece_key(style: BundledModel) -> str:
     """The kept choice of a style's bundled piece (the chorales keep the key links have always set)."""
     return "generate_primer_bundled" if style.name == registry().default else f"generate_primer_bundled_{style.name}"
@@ -61,7 +56,7 @@ def follow_model(style_name: str, model_label: str) -> None:
     if st.session_state.get(PRIMER_STYLE_MODEL) == model_label:
         return
     st.session_state[PRIMER_STYLE_MODEL] = model_label
-    styles = {m.name: title for title, m in sample_styles().items()}
+    styles = {m.name: title for title, m in state.sample_styles(with_default=True).items()}
     state.set_kept(PRIMER_STYLE, styles.get(style_name, styles.get(registry().default, "")))
 
 
@@ -81,7 +76,7 @@ def choose_primer(style_name: str | None = None, model_label: str = "") -> Prime
     if source == NONE:
         return Primer(None, "none", 0)
     if source == BUNDLED:
-        styles = sample_styles()
+        styles = state.sample_styles(with_default=True)
         style = styles[_pick("Style", list(styles), PRIMER_STYLE)]
         files = style.sample_files()
         names = [path.name for path in files]

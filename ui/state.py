@@ -46,11 +46,12 @@ UPLOADED_MODEL_LABEL = "Uploaded model"
 class Dataset:
     """The visitor's chosen music: bundled chorales or their uploads, loaded with their instrument choice."""
 
-    source: str  # "bundled" or "uploaded"
+    source: str  # "bundled" (the chorales), "sample" (another style's bundled sample) or "uploaded"
     files: list[LoadedFile]
     instruments: tuple[int, ...] | None = None
     include_drums: bool = False
     programs: tuple[int, ...] | None = None  # General MIDI programs kept (uploads), None = all
+    title: str = ""  # what the pages call it ("the bundled Folk tunes sample"); "" = by its source
 
     @property
     def ok_files(self) -> list[LoadedFile]:
@@ -152,6 +153,28 @@ def bundled_files(instruments: tuple[int, ...] | None = None, include_drums: boo
     if instruments is None and not include_drums:
         return bundled.load_chorales()  # usually already read in the background (see ui/boot.py)
     return load_paths(bundled.chorale_files(), instruments=instruments, include_drums=include_drums)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def sample_files(
+    name: str, instruments: tuple[int, ...] | None = None, include_drums: bool = False
+) -> list[LoadedFile]:
+    """A bundled style's sample, read once per server (shared read-only)."""
+    from musicrnn.midi import load_paths
+    from musicrnn.styles import registry
+
+    return load_paths(registry().get(name).sample_files(), instruments=instruments, include_drums=include_drums)
+
+
+def sample_styles(with_default: bool = False) -> dict[str, BundledModel]:
+    """The bundled models whose style's sample is in this copy, by title (the default's, the chorales, only
+    `with_default`)."""
+    from musicrnn.styles import registry
+
+    models = registry()
+    return {
+        m.title: m for m in models.models.values() if (with_default or m.name != models.default) and m.sample_files()
+    }
 
 
 @st.cache_resource(show_spinner=False)
