@@ -685,7 +685,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     from .styles import model_figures, registry
 
     models = registry()
-    rows = [
+    rows: list[dict] = [
         {
             "name": m.name,
             "title": m.title,

@@ -56,7 +56,7 @@ FIT_FILES = 40  # and at most this many files, spread over the collection
 # files with none leave the run without a validation loss. Folk tunes are often shorter than 64 notes.
 MIN_SEQ_LENGTH = 16
 # The visitor's runs split their files with Config's own defaults, whichever model they start from.
-VISITOR_SPLIT = {"val_fraction": Config.val_fraction, "seed": Config.seed}
+VISITOR_SPLIT: dict[str, Any] = {"val_fraction": Config.val_fraction, "seed": Config.seed}
 
 
 def source_path(source: str | Path) -> Path:
@@ -217,7 +217,7 @@ def held_out_names(corpus: Corpus, val_fraction: float = Config.val_fraction, se
 
 def best_start(corpus: Corpus) -> list[Fit]:
     """The bundled models ranked by how well they know `corpus`' training files (the visitor's split), best first."""
-    return fit_scores(corpus, exclude=held_out_names(corpus, **VISITOR_SPLIT))
+    return fit_scores(corpus, exclude=held_out_names(corpus, VISITOR_SPLIT["val_fraction"], VISITOR_SPLIT["seed"]))
 
 
 def visitor_start(corpus: Corpus, **overrides: Any) -> tuple[list[Fit], Config | None]:

@@ -67,8 +67,8 @@ class BundledModel:
     def primer_path(self) -> Path | None:
         """The default primer's file, else the sample's first file, else None."""
         files = self.sample_files()
-        chosen = [path for path in files if path.name == self.primer]
-        return (chosen or files or [None])[0]
+        chosen = [path for path in files if path.name == self.primer] or files
+        return chosen[0] if chosen else None
 
 
 @dataclass(frozen=True)

@@ -301,6 +301,11 @@ def build_style(style: Style, cache: Path, workers: int, force: bool, sample: bo
             if (folder / row["file"]).exists()
         }
     )
+    # An interrupted run leaves its files without a manifest: count their notes instead of converting them again.
+    for path in [] if force else folder.glob("*.mid"):
+        if path.stem not in known:
+            data = path.read_bytes()
+            known[path.stem] = {"file": path.name, "piece": path.stem, "notes": _midi_notes(data), "bytes": len(data)}
     groups, excluded = pieces(style)
     order = list(round_robin(groups))
     rows, failed, notes = [], [], 0

@@ -111,12 +111,13 @@ STYLES = {
             "mozart/k458/*.mxl",
             "beethoven/opus18no1/*.mxl",
             "beethoven/opus59no*/*.mxl",
-            "beethoven/*.mxl",
         ),
         budget_notes=90_000,
         voicing="strings",
         about="String quartet movements by Joseph Haydn (op. 1 no. 1, op. 74 no. 1), Wolfgang Amadeus Mozart "
-        "(K. 80, 155, 156, 458) and Ludwig van Beethoven (op. 18, 59, 74, 132, 133): public domain.",
+        "(K. 80, 155, 156, 458) and Ludwig van Beethoven (op. 18 no. 1, op. 59): public domain. (music21's files holding "
+        "a whole quartet in one score, Beethoven's op. 18 nos. 3-5, 74, 132 and 133, are not used: one movement a file "
+        "is what a visitor's files are like, and music21 takes many minutes to write each as MIDI.)",
         encodings="MusicXML encodings distributed with music21; no file states a restriction. Beethoven's "
         "op. 18 no. 1 Humdrum encodings (CCARH: 'Rights to all derivative electronic formats reserved') are "
         "not used; its MusicXML encodings are.",
