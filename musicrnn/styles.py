@@ -164,8 +164,8 @@ def sample_file(name: str) -> Path:
     said) or 'folk/tune.mid' (another model's sample). Never a path outside a sample folder; ValueError if absent."""
     style, _, file = name.rpartition("/")
     models = registry()
-    owner = models.get(style) if style else models.get(models.default)
-    folder = owner.sample
+    owner = models.models.get(style or models.default)
+    folder = owner.sample if owner is not None else None
     if folder is None or not file or Path(file).name != file or not (folder / file).is_file():
         raise ValueError(f"the bundled piece {name!r} does not exist here")
     return folder / file

@@ -126,3 +126,13 @@ def test_the_held_out_files_are_named_and_a_rough_score_is_said_so(registry):
     assert held.count(".mid") == 2
     at = open_page("train", files=2)
     assert any("the held-out score is rough" in c.value for c in at.caption)
+
+
+def test_dataset_offers_another_styles_bundled_sample_as_training_data(registry):
+    at = open_page("dataset")
+    at.radio(key="keep_dataset_source").set_value("A bundled sample of another style").run()
+    assert not at.exception
+    assert at.selectbox(key="keep_dataset_sample_style").options == ["Second style"]
+    assert at.metric[0].value == "2"  # the sample's two files
+    at.switch_page("pages/train.py").run()
+    assert "2 usable files (the bundled Second style sample)" in at.caption[0].value
