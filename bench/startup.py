@@ -144,7 +144,7 @@ def measure_once(
             page.wait_for_selector(APP_IDLE)
             result["home_s"] = time.perf_counter() - started
             if generate and style:  # Home's style choice (a segmented control); only that style's model is read
-                page.get_by_role("button", name=style, exact=True).click()
+                page.get_by_role("radio", name=style, exact=True).click()
                 page.wait_for_selector(APP_IDLE)
             if generate:
                 clicked = time.perf_counter()
