@@ -82,7 +82,7 @@ def test_home_is_drawn_without_importing_the_core_and_warms_it_up_afterwards(tmp
         assert not heavy, heavy
         # Of the core, only the list of bundled styles (a small JSON file, no pandas) is read for the style choice.
         core = sorted(m for m in sys.modules if m.split(".")[0] == "musicrnn")
-        assert set(core) <= {"musicrnn", "musicrnn.styles"}, core
+        assert set(core) <= {{"musicrnn", "musicrnn.styles"}}, core
         warm_up()
         deadline = time.monotonic() + 120
         while "ui.widgets" not in sys.modules and time.monotonic() < deadline:
