@@ -2,7 +2,7 @@
 
 On a fresh `streamlit run app.py` (free localhost port), the server process's VmHWM (peak resident set,
 from /proc/<pid>/status) after each stage:
-  1. Home opened, then "Generate with the default model" clicked and the audio shown. TensorFlow must not
+  1. Home opened, then "Play a new piece" clicked and the audio shown. TensorFlow must not
      be loaded: we look for its library in /proc/<pid>/maps. Target < 300 MB.
      Then the piece's Score tab opened (music21 and Verovio load, the score is engraved): within Community
      Cloud's smallest memory, about 690 MB.

@@ -113,6 +113,12 @@ def parts_of_tracks(tracks: list[tuple[int, str, bool, float]]) -> list[int]:
     return parts
 
 
+def own_programs(info: dict) -> dict[int, int]:
+    """Part id -> the program a parts model's training data played it with most (from the model's info)."""
+    parts = (info or {}).get("corpus", {}).get("parts", {})
+    return {int(part): int(facts["program"]) for part, facts in parts.items()}
+
+
 def part_name(part: int) -> str:
     return PART_NAMES[int(part)] if 0 <= int(part) < PART_CLASSES else f"part {part}"
 

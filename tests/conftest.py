@@ -37,6 +37,7 @@ TF_MODULES = {
     "test_model",
     "test_pages",
     "test_pages_parts",
+    "test_pages_styles",
     "test_quality",
     "test_train",
 }
@@ -63,6 +64,7 @@ SLOW_MODULES = {
     "test_pages_parts",
     "test_pages_score",
     "test_pages_steer",
+    "test_pages_styles",
 }
 
 

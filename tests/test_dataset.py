@@ -244,6 +244,38 @@ def test_split_is_disjoint_and_covers_every_file(seed):
     assert train and val
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_ten_files_hold_out_two_not_one(seed):
+    corpus = random_corpus(files=10, seed=seed)
+    train, val = split_files(corpus, 0.1, seed=seed)
+    assert len(val) == 2 and len(train) == 8
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_one_long_file_of_three_is_enough_when_it_holds_15_percent_of_the_notes(seed):
+    rng = np.random.default_rng(seed)
+    corpus = Corpus.from_tables(
+        [
+            (f"f{i}.mid", pd.DataFrame({"pitch": rng.integers(40, 90, 100), "step": 0.25, "duration": 0.5}))
+            for i in range(3)
+        ]
+    )
+    train, val = split_files(corpus, 0.1, seed=seed)
+    assert len(val) == 1 and len(train) == 2
+
+
+def test_two_files_hold_out_one_and_a_big_corpus_keeps_its_fraction():
+    assert [len(side) for side in split_files(random_corpus(files=2), 0.1, seed=0)] == [1, 1]
+    assert len(split_files(random_corpus(files=60), 0.1, seed=0)[1]) == 6
+
+
+def test_at_most_half_of_the_groups_are_held_out():
+    corpus = random_corpus(files=4, seed=2)
+    for seed in range(6):
+        train, val = split_files(corpus, 0.9, seed=seed)
+        assert len(val) <= 2 and train
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_transposed_copies_land_on_the_same_side_of_the_split(seed):
     corpus = random_corpus(files=12, seed=1)
