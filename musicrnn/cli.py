@@ -12,7 +12,9 @@ from .bundled import PRIMER_NOTES
 from .config import DEFAULT_PRESET, PRESETS, Config, preset
 from .finetune import VISITOR_MINUTES
 from .generate import Sampling
+from .guide import DEFAULT_CHORD_STRENGTH
 from .midi import LoadedFile, load_paths
+from .summaries import ending_words
 from .training_facts import ProgressEvent, stop_reason
 
 
@@ -106,7 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--model", help=MODEL_HELP)
     gen.add_argument("--primer", help="MIDI file whose opening starts the piece")
     gen.add_argument("--primer-notes", type=int, default=PRIMER_NOTES)
-    gen.add_argument("--notes", type=int, default=usual.n_notes)
+    gen.add_argument(
+        "--notes",
+        type=int,
+        default=usual.n_notes,
+        help="the most notes a piece may have: a model that has learned endings ends the piece itself, "
+        "this is the longest it may run",
+    )
     gen.add_argument(
         "--temperature", type=float, default=usual.temperature, help="pitch temperature (0 = likeliest pitch)"
     )
@@ -129,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--key", default=usual.key, help="e.g. C:major, A:minor")
     gen.add_argument("--pitch-range", default=f"{usual.pitch_low}-{usual.pitch_high}", help="LOW-HIGH MIDI pitches")
     _add_part_steering(gen)
+    _add_voice_leading(gen)
     gen.add_argument(
         "--chord-snap",
         type=float,
@@ -159,8 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     steer.add_argument(
         "--chord-strength",
         type=float,
-        default=1.0,
-        help="0-1: below 1 boosts chord tones, 1 allows only chord tones (default)",
+        default=DEFAULT_CHORD_STRENGTH,
+        help=f"0-1: below 1 makes chord tones likelier (default {DEFAULT_CHORD_STRENGTH:g}: most notes on chord "
+        "tones, a few passing notes), 1 allows only chord tones (a note held into a chord without it stops there)",
     )
     steer.add_argument("--rewrite", help="START-END beats of the --primer piece to resample (the rest is kept)")
     steer.add_argument(
@@ -186,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
     harm.add_argument("--bpm", type=float, default=usual.bpm)
     harm.add_argument("--bar-beats", type=float, default=4.0, help="beats per bar (default 4)")
     _add_part_steering(harm)
+    _add_voice_leading(harm)
+    harm.add_argument(
+        "--chromatic",
+        action="store_true",
+        help="chromatic colour: let the harmony of a melody in one key use notes outside it (default: it keeps "
+        "to the melody's key)",
+    )
     harm.add_argument("--instrument", default="Acoustic Grand Piano", help="the harmony's instrument")
     harm.add_argument("--melody-instrument", help="the melody's instrument (default: the same)")
     harm.add_argument("--out", required=True, help="output .mid (variations get -1, -2, … suffixes)")
@@ -214,6 +231,16 @@ def _add_part_steering(command: argparse.ArgumentParser) -> None:
         help='models with parts: LOW-HIGH MIDI pitches per part, e.g. "Soprano=60-81,Bass voice=36-60"',
     )
     command.add_argument("--part-key", default="", help='models with parts: a key per part, e.g. "Bass voice=A:minor"')
+
+
+def _add_voice_leading(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--no-voice-leading",
+        dest="voice_leading",
+        action="store_false",
+        help="models with parts: drop the voice-leading rule (by default no parallel fifths or octaves, the "
+        "voices do not cross or spread more than an octave apart, one note per voice at a time)",
+    )
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -463,6 +490,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             part_temperature=args.part_temperature,
             part_pitch_ranges=args.part_range,
             part_keys=args.part_key,
+            voice_leading=args.voice_leading,
         )
         program = instrument_program(args.instrument)
         name = _bundled_primer_name(args.primer, args.model)
@@ -484,9 +512,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.rewrite:
         pieces = _rewrite(model, args, settings)
     elif args.chords:
-        from .guide import follow_chords, parse_chords
+        from .guide import chord_key_warnings, follow_chords, parse_chords
 
-        pieces = follow_chords(model, parse_chords(args.chords), args.chord_strength, primer, settings)
+        progression = parse_chords(args.chords)
+        for warning in chord_key_warnings(progression, settings.key, args.chord_strength):
+            print(f"warning: {warning}", file=sys.stderr)
+        pieces = follow_chords(model, progression, args.chord_strength, primer, settings)
     else:
         pieces = generate(model, primer, settings)
     programs = recipe.programs if args.recipe and recipe.programs else _part_programs(model, pieces, args.instruments)
@@ -509,6 +540,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         else:
             midi_path.write_bytes(piece_midi(notes, recipe.for_variation(index), programs))
         line = f"{midi_path} notes={len(notes)} seconds={notes['end'].max():.1f} bpm={notes['bpm'].iloc[0]:g}"
+        if not args.rewrite:
+            line += f" ({ending_words(notes, settings.n_notes)})"
         if programs:
             line += " tracks=" + ",".join(f"{part_name(p)}:{programs[p]}" for p in sorted(notes["part"].unique()))
         if args.wav:
@@ -589,7 +622,7 @@ def _rewrite(model, args: argparse.Namespace, settings: Sampling):
 def cmd_harmonize(args: argparse.Namespace) -> int:
     from .audio import instrument_program
     from .evaluation.musical import harmony_report
-    from .guide import harmonize, harmony_midi, melody_text, parse_melody, top_voice
+    from .guide import harmonize, harmony_key_words, harmony_midi, melody_text, parse_melody, top_voice
     from .midi import midi_bytes, midi_to_notes
 
     if bool(args.melody) == bool(args.melody_file):
@@ -604,6 +637,8 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
         bpm=args.bpm,
         part_pitch_ranges=args.part_range,
         part_keys=args.part_key,
+        voice_leading=args.voice_leading,
+        chromatic=args.chromatic,
     )
     _warn_parts_ignored(model, args)
     pieces = harmonize(model, melody, settings, bar_beats=args.bar_beats)
@@ -611,6 +646,7 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     lead = instrument_program(args.melody_instrument) if args.melody_instrument else harmony
     out = Path(args.out)
     print(f"melody: {melody_text(melody)}", file=sys.stderr)
+    print(harmony_key_words(melody, settings), file=sys.stderr)
     for index, notes in enumerate(pieces):
         suffix = f"-{index + 1}" if len(pieces) > 1 else ""
         path = out.with_name(f"{out.stem}{suffix}{out.suffix or '.mid'}")

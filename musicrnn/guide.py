@@ -24,6 +24,8 @@ from .parts import PART_CLASSES, PART_NAMES
 from .theory import (
     CHORD_QUALITIES,
     KEY_COUNT,
+    LETTER_CLASS,
+    LETTERS,
     PITCH_CLASSES,
     key_index,
     key_name,
@@ -58,8 +60,17 @@ MELODY_HELP = (
 )
 CHORDS_HELP = (
     "Chord names separated by spaces, one per bar (`C G Am F`) or with beats (`C:2 G:2`). Major `C`, minor "
-    "`Am`, 7th `G7`, `Cmaj7`, `Dm7`, diminished `Bdim`, `Bm7b5`, augmented `Caug`, `Dsus4`. The "
-    "progression repeats to the end of the piece."
+    "`Am`, 7th `G7`, `Cmaj7`, `Dm7`, diminished `Bdim`, `Bm7b5`, augmented `Caug`, `Dsus4`. The first chord "
+    "starts at the bar line at or before the first new note (a piece that starts in the middle of a bar gives "
+    "the first chord the rest of that bar), and the progression repeats to the end of the piece."
+)
+# What the CLI, the Generate page and the Steer page start from: most notes on chord tones (89 % with the default
+# model, bench/guide.py), with room for passing notes between them, as real music has.
+DEFAULT_CHORD_STRENGTH = 0.75
+CHORD_STRENGTH_HELP = (
+    "How strictly each bar keeps to its chord. Low: a suggestion (chord tones made likelier). "
+    f"{DEFAULT_CHORD_STRENGTH:g} (the default): most notes on chord tones, a few passing notes between them. "
+    "1: only chord tones — a note held into a bar whose chord does not have it stops at that bar line."
 )
 
 
@@ -152,7 +163,7 @@ class Chord:
 def parse_chord(token: str) -> Chord:
     """'Am' -> A minor, 'G7:2' -> G dominant 7th for 2 beats. Raises ValueError naming the token."""
     name, colon, length = token.partition(":")
-    head = name[:2] if len(name) > 1 and name[1] in "#b" else name[:1]
+    head = _chord_root(name)
     root = root_class(head) if head else None
     quality = name[len(head) :]
     if root is None or quality not in CHORD_QUALITIES:
@@ -417,11 +428,13 @@ class ChordGuide(_Base):
     """Follow a chord progression: each note's pitch is steered to the tones of the chord at its onset, from a
     logit boost (strength near 0: a suggestion) to a mask (strength 1: only chord tones).
 
-    The progression starts at the bar line of the first generated note and repeats."""
+    The progression starts at the bar line at or before the first generated note (no pick-up: a piece that
+    starts in the middle of a bar gives the first chord the rest of that bar) and repeats. At strength 1 no
+    note sounds outside its chord: a note held into a chord that does not have it stops at that chord's start."""
 
     MAX_BOOST = 5.0  # nats added to chord tones at strength just under 1 (e^5 ≈ 150x more likely)
 
-    def __init__(self, chords: list[Chord], strength: float = 1.0):
+    def __init__(self, chords: list[Chord], strength: float = DEFAULT_CHORD_STRENGTH):
         if not 0 <= strength <= 1:
             raise ValueError("chord strength must be between 0 (off) and 1 (only chord tones)")
         self.chords, self.strength = chords, strength
@@ -438,14 +451,20 @@ class ChordGuide(_Base):
         ends = np.cumsum(lengths)
         return ends - lengths, ends
 
+    def _chord_at(self, position: int, bar: int) -> tuple[int, int]:
+        """The chord sounding `position` grid steps into the progression (bars of `bar` grid steps), and the
+        grid step where it ends."""
+        ends = self._grid(self.timeline(bar / self.cfg.beat_grid)[1])
+        loop = int(ends[-1])
+        index = min(int(np.searchsorted(ends, position % loop, side="right")), len(self.chords) - 1)
+        return index, position - position % loop + int(ends[index])
+
     def tones_at(self, position: np.ndarray, bar_beats: np.ndarray) -> np.ndarray:
         """(B, 128) mask of the chord tones sounding `position` grid steps into the progression."""
         tones = np.zeros((len(position), PITCH_CLASSES), bool)
         for row, (where, bar) in enumerate(zip(position, bar_beats)):
-            starts, ends = self.timeline(bar / self.cfg.beat_grid)
-            loop = self._grid(ends[-1])
-            index = int(np.searchsorted(self._grid(ends), where % loop, side="right"))
-            tones[row] = np.isin(_PITCH % 12, sorted(self.chords[min(index, len(self.chords) - 1)].pitch_classes))
+            chord = self.chords[self._chord_at(int(where), int(bar))[0]]
+            tones[row] = np.isin(_PITCH % 12, sorted(chord.pitch_classes))
         return tones
 
     def pitch(self, onset, logits, allowed, part=None):
@@ -459,6 +478,28 @@ class ChordGuide(_Base):
             only[empty] = tones[empty]  # the key or range left no chord tone: chord tones win
             return logits, only
         return logits + self.strength * self.MAX_BOOST * tones, allowed
+
+    def took(self, onset, pitch, duration):
+        """Only chord tones (strength 1): a note stops where a chord that does not have it begins."""
+        self.count += 1
+        if self.strength < 1 or self.origin is None:
+            return duration
+        start, end = self._grid(onset) - self.origin, self._grid(onset + duration) - self.origin
+        held = np.array(
+            [self._held_until(int(s), int(e), int(p) % 12, int(b)) for s, e, p, b in zip(start, end, pitch, self.bar)]
+        )
+        return np.where(held < end, (held - start) / self.cfg.beat_grid, duration)
+
+    def _held_until(self, start: int, end: int, pitch_class: int, bar: int) -> int:
+        """Where (grid steps into the progression) a note of `pitch_class` from `start` to `end` must stop: the
+        start of the first chord after its onset that lacks it, else `end`."""
+        position = self._chord_at(start, bar)[1]
+        while position < end:
+            index, chord_end = self._chord_at(position, bar)
+            if pitch_class not in self.chords[index].pitch_classes:
+                return position
+            position = chord_end
+        return end
 
 
 class RewriteGuide(_Base):
@@ -523,6 +564,29 @@ def _cadence(melody: Melody, key: int) -> tuple[list[int] | None, int, int | Non
     return final, tonic, penult
 
 
+def harmony_key(melody: Melody, settings: Sampling | None = None) -> tuple[str, bool]:
+    """The key a melody is harmonised in ("C:major") and whether it was read from the melody (else the major or
+    minor key set in `settings`)."""
+    key = settings.key if settings is not None and settings.key else None
+    if key and key.split(":")[-1].strip().lower() in ("major", "minor"):
+        return key, False
+    return melody_key(melody), True
+
+
+def harmony_key_words(melody: Melody, settings: Sampling | None = None) -> str:
+    """The key of a harmonisation in words: "Harmonised in C major (read from the melody); the harmony keeps
+    to its notes", or that chromatic colour or a melody outside the key lets it leave them."""
+    key, read = harmony_key(melody, settings)
+    words = f"Harmonised in {key.replace(':', ' ')}" + (" (read from the melody)" if read else "")
+    if settings is not None and settings.key:
+        return words + "."  # a key that is set keeps every note to its own scale
+    if settings is not None and settings.chromatic:
+        return words + "; chromatic colour: the harmony may use notes outside the key."
+    if not is_diatonic(melody, key):
+        return words + "; the melody has notes outside the key, so the harmony may too."
+    return words + "; the harmony keeps to its notes."
+
+
 def harmony_primer(melody: Melody, bar_beats: float = 4.0, key: str | None = None) -> pd.DataFrame:
     """A one-beat tonic chord of the melody's key (its own key when none is given), under the melody's first
     note, on the beat before the melody's first bar, so the model starts in the key and where the melody does.
@@ -568,8 +632,7 @@ def harmonize(
     settings = settings or Sampling()
     if not model.cfg.beats:
         raise ValueError(NEEDS_BEATS)
-    key = settings.key if settings.key and settings.key.split(":")[-1].strip().lower() in ("major", "minor") else None
-    key = key or melody_key(melody)
+    key, _ = harmony_key(melody, settings)
     scale = None
     if not settings.key and not settings.chromatic and is_diatonic(melody, key):
         settings = Sampling(**{**settings.to_dict(), "key": key})
@@ -591,16 +654,17 @@ def harmonize(
 def follow_chords(
     model,
     chords: list[Chord],
-    strength: float = 1.0,
+    strength: float = DEFAULT_CHORD_STRENGTH,
     primer: pd.DataFrame | None = None,
     settings: Sampling | None = None,
 ) -> list[pd.DataFrame]:
-    """generate() with each note steered to the chord of its bar."""
+    """generate() with each note steered to the chord of its bar (see ChordGuide)."""
     return generate(model, primer, settings, guide=ChordGuide(chords, strength))
 
 
-def chord_spans(notes: pd.DataFrame, chords: list[Chord]) -> list[tuple[float, float, str]]:
-    """(start, end, name) in the piece's beats of every chord ChordGuide steered it with (for drawing)."""
+def _chord_timeline(notes: pd.DataFrame, chords: list[Chord]) -> list[tuple[float, float, Chord]]:
+    """(start, end, chord) in the piece's beats, from the bar line at or before its first note (its metre: the
+    first note's bar) to the end of its last note: where ChordGuide placed each chord."""
     if not len(notes):
         return []
     bar = float(notes["bar_beats"].iloc[0]) if "bar_beats" in notes else 4.0
@@ -612,9 +676,103 @@ def chord_spans(notes: pd.DataFrame, chords: list[Chord]) -> list[tuple[float, f
         for chord, length in zip(chords, lengths):
             if position >= end:
                 break
-            spans.append((position, position + length, chord.name))
+            spans.append((position, position + length, chord))
             position += length
     return spans
+
+
+def chord_spans(notes: pd.DataFrame, chords: list[Chord]) -> list[tuple[float, float, str]]:
+    """(start, end, name) in the piece's beats of every chord ChordGuide steered it with (for drawing)."""
+    return [(start, end, chord.name) for start, end, chord in _chord_timeline(notes, chords)]
+
+
+def on_chord_tones(notes: pd.DataFrame, chords: list[Chord]) -> np.ndarray:
+    """(notes,) whether each note is a tone of every chord it sounds under: the chord at its onset, and each
+    chord it is held into."""
+    spans = _chord_timeline(notes, chords)
+    starts = np.array([start for start, _, _ in spans])
+    ends = np.array([end for _, end, _ in spans])
+    tones = np.array([[p in chord.pitch_classes for p in range(12)] for _, _, chord in spans]).reshape(-1, 12)
+    onset = notes["beat"].to_numpy(np.float64)
+    until = onset + notes["duration_beats"].to_numpy(np.float64)
+    under = (starts[None, :] < until[:, None] - 1e-9) & (ends[None, :] > onset[:, None] + 1e-9)  # (notes, spans)
+    fits = tones[:, notes["pitch"].to_numpy(np.int64) % 12].T  # (notes, spans): the pitch is a tone of the chord
+    return np.all(fits | ~under, axis=1)
+
+
+def chord_tone_share(notes: pd.DataFrame, chords: list[Chord]) -> float:
+    """The share of a chord piece's notes that are tones of every chord they sound under (1.0 for no notes)."""
+    on = on_chord_tones(notes, chords)
+    return float(on.mean()) if len(on) else 1.0
+
+
+_TONE_ROLES = {0: "root", 2: "ninth", 3: "third", 4: "third", 5: "fourth", 6: "fifth", 7: "fifth", 8: "fifth"}
+_TONE_ROLES |= {9: "sixth", 10: "seventh", 11: "seventh"}
+
+
+def _tone_role(name: str, interval: int) -> str:
+    """What a chord tone is to its chord: 'root', 'third', ... (a diminished seventh's 9 semitones: its seventh)."""
+    quality = name[len(_chord_root(name)) :]
+    if interval == 9 and quality in ("dim7", "°7"):
+        return "seventh"
+    if interval == 2 and quality == "sus2":
+        return "second"
+    return _TONE_ROLES.get(interval, "note")
+
+
+_LETTER_STEPS = (0, 1, 1, 2, 2, 3, 4, 4, 4, 5, 6, 6)  # letters above the root that write each interval: G# in E
+
+
+def _chord_tone_name(root: str, interval: int, quality: str = "") -> str:
+    """A chord tone's name, spelt from the chord's root: the third of Eb is G, the fifth of B is F#, the
+    seventh of Bdim7 is Ab."""
+    steps = 6 if interval == 9 and quality in ("dim7", "°7") else _LETTER_STEPS[interval % 12]
+    letter = LETTERS[(LETTERS.index(root[0].upper()) + steps) % 7]
+    pitch_class = (root_class(root) or 0) + interval
+    alter = (pitch_class - LETTER_CLASS[letter] + 6) % 12 - 6
+    return letter + ("#" * alter if alter > 0 else "b" * -alter)
+
+
+def chord_key_warnings(chords: list[Chord], key: str | None, strength: float = DEFAULT_CHORD_STRENGTH) -> list[str]:
+    """One sentence for each chord (once each) that has notes outside the key the piece keeps to, saying which
+    notes its bars lose. Empty without a key, or when the key has every chord's notes."""
+    if not key:
+        return []
+    in_key = key_pitch_classes(key)
+    key_words = key.replace(":", " ")
+    messages, seen = [], set()
+    for chord in chords:
+        if chord.name in seen:
+            continue
+        seen.add(chord.name)
+        root = _chord_root(chord.name)
+        root_pc = root_class(root) or 0
+        intervals = sorted({(p - root_pc) % 12 for p in chord.pitch_classes})
+        missing = [i for i in intervals if (root_pc + i) % 12 not in in_key]
+        if not missing:
+            continue
+        names = [_chord_tone_name(root, i, chord.name[len(root) :]) for i in missing]
+        if len(missing) == len(intervals):
+            messages.append(
+                f"{key_words} has none of the notes of {chord.name} ({', '.join(names)}): "
+                + (
+                    "they are played anyway, outside the key (only chord tones)."
+                    if strength >= 1
+                    else f"{chord.name} cannot be heard at all. Choose another key, or “any key”."
+                )
+            )
+            continue
+        roles = [f"{_tone_role(chord.name, i)} {n}" for i, n in zip(missing, names)]
+        messages.append(
+            f"{key_words} has no {' or '.join(names)}: the {chord.name} chord will sound without its "
+            f"{' and '.join(roles)}. Choose another key, or “any key”."
+        )
+    return messages
+
+
+def _chord_root(name: str) -> str:
+    """'F#m7' -> 'F#', 'Bb' -> 'Bb', 'C' -> 'C'."""
+    return name[:2] if len(name) > 1 and name[1] in "#b" else name[:1]
 
 
 def harmony_midi(notes: pd.DataFrame, melody_program: int, harmony_program: int):

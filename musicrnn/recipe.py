@@ -327,7 +327,7 @@ class Recipe:
         rows = {
             "model": f"{model} ({self.model})",
             "primer": primer,
-            "notes": str(s.n_notes),
+            "notes": f"at most {s.n_notes}",
             "seed": str(s.seed),
             "variations": str(s.variations)
             + ("" if self.variation is None else f" (this is variation {self.variation + 1})"),
@@ -344,13 +344,15 @@ class Recipe:
             rows["range per part"] = s.part_pitch_ranges.replace(",", ", ")
         if s.part_keys:
             rows["key per part"] = s.part_keys.replace(",", ", ").replace(":", " ")
+        rows["voice leading"] = "on" if s.voice_leading else "off"
         if self.chords:
             strength = (
                 "only chord tones" if self.chord_strength >= 1 else f"suggested (strength {self.chord_strength:g})"
             )
             rows["chords"] = f"{self.chords} — {strength}"
         if self.kind == "harmonize":
-            rows = {name: rows[name] for name in ("model", "seed", "variations", "temperature")}
+            rows = {name: rows[name] for name in ("model", "seed", "variations", "temperature", "voice leading")}
+            rows["chromatic colour"] = "yes" if s.chromatic else "no (the harmony keeps to the melody's key)"
             rows["melody"] = self.melody if len(self.melody) <= 120 else self.melody[:117] + "…"
             rows["melody instrument"] = pretty_midi.program_to_instrument_name(self.melody_program)
             rows["harmony instrument"] = pretty_midi.program_to_instrument_name(self.program)

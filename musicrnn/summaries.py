@@ -54,6 +54,16 @@ def readable_note(pitch: int) -> str:
     return name
 
 
+def ending_words(notes: pd.DataFrame, cap: int) -> str:
+    """How a generated piece ended, for the line under its player: "ended by the model after 212 notes" or
+    "stopped at 400 notes, the most allowed" (a model that has not learned endings always stops at the cap)."""
+    if notes.attrs.get("ended"):
+        return f"ended by the model after {len(notes)} notes"
+    if len(notes) >= cap:
+        return f"stopped at {cap} notes, the most allowed"
+    return f"{len(notes)} notes"
+
+
 def corpus_summary(files: Sequence[LoadedFile]) -> dict:
     """Counts over the usable files: files, refused files, notes, minutes and the pitch range as names."""
     good = [item for item in files if item.ok]

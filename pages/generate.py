@@ -29,7 +29,14 @@ st.caption(f"{entry.name} · {entry.model.parameter_count():,} parameters · pre
 primer = choose_primer(entry.facts.get("bundled"), entry.label)  # the chosen model's own style first
 
 left, middle, right = st.columns(3)
-n_notes = left.number_input("Notes to generate", 1, MAX_NOTES, step=10, key=state.keep("generate_notes", 120))
+n_notes = left.number_input(
+    "Length: at most (notes)",
+    1,
+    MAX_NOTES,
+    step=10,
+    key=state.keep("generate_notes", 120),
+    help="The model ends the piece itself when it has learned endings; this is the longest it may run.",
+)
 temperature = left.slider(
     "Temperature",
     0.0,
@@ -67,6 +74,7 @@ instrument = (
     else st.session_state[instrument_key]
 )
 part_ranges, part_keys = generation.choose_part_steering(entry.model)  # parts models: a range and key per part
+voice_leading = generation.choose_voice_leading(entry.model, right)  # parts models: no parallels, no crossing
 seed = right.number_input(
     "Seed", 0, 2**31 - 1, key=state.keep("generate_seed", 0), help="The same seed and settings give the same music."
 )
@@ -115,7 +123,8 @@ else:
             "Tempo written in the file (BPM, 0 = the primer's)", 0, 300, step=4, key=state.keep("generate_bpm", 0)
         )
 
-chords, chord_strength = generation.choose_chords(entry.model)  # beats models: each bar steered to its chord
+key = None if tonic == ANY_KEY else f"{tonic}:{scale}"
+chords, chord_strength = generation.choose_chords(entry.model, key)  # beats models: each bar steered to its chord
 
 if variations > 1 and (temperature == 0 or top_k == 1 or top_p <= IDENTICAL_TOP_P):
     why = "temperature 0" if temperature == 0 else "top-k 1" if top_k == 1 else f"top-p {top_p:g}"
@@ -132,7 +141,7 @@ if st.button("Generate", type="primary", icon=":material/music_note:"):
         temperature=float(temperature),
         top_k=int(top_k),
         top_p=float(top_p),
-        key=None if tonic == ANY_KEY else f"{tonic}:{scale}",
+        key=key,
         pitch_low=int(low),
         pitch_high=int(high),
         seed=int(seed),
@@ -143,6 +152,7 @@ if st.button("Generate", type="primary", icon=":material/music_note:"):
         bpm=float(bpm),
         part_pitch_ranges=part_ranges,
         part_keys=part_keys,
+        voice_leading=voice_leading,
     )
     program = gm_instruments()[instrument]
     generation.forget_link()

@@ -16,6 +16,9 @@ through_app()  # see ui/boot.py: deep links on a fresh server
 
 PIECE = "home_piece"
 PLAY = "Play a new piece"
+# A whole piece: the model ends it where it has learned to (a chorale has 125-988 notes, median 258); a model
+# that has not learned endings stops here.
+MOST_NOTES = 400
 
 st.title("musicrnn")
 st.markdown(
@@ -47,7 +50,9 @@ if st.button(PLAY, type="primary", icon=":material/play_arrow:"):
         corpus = model.info.get("corpus", {})
         low, high = corpus.get("pitch_min") or 36, corpus.get("pitch_max") or 84
         notes = generate(
-            model, state.cached_opening(style.name), Sampling(n_notes=80, seed=seed, pitch_low=low, pitch_high=high)
+            model,
+            state.cached_opening(style.name),
+            Sampling(n_notes=MOST_NOTES, seed=seed, pitch_low=low, pitch_high=high),
         )[0]
         primer = style.primer_path()
         # Each part plays what the style's own music played it with (fiddle, choir, strings; the chorales: piano).
@@ -58,11 +63,13 @@ if st.button(PLAY, type="primary", icon=":material/play_arrow:"):
         st.error(f"The {style.title} model could not play: {exc}")
 
 if PIECE in st.session_state:
+    from musicrnn.summaries import ending_words
     from ui.widgets import show_piece
 
     notes, audio, seed, title, primer = st.session_state[PIECE]
     st.caption(f"{title}: {len(notes)} new notes after the opening of {primer} · seed {seed}")
-    show_piece(notes, audio, key="home", downloads=False, autoplay=True)
+    ending = ending_words(notes, MOST_NOTES).capitalize() + "."
+    show_piece(notes, audio, key="home", downloads=False, autoplay=True, under_player=ending)
 
 st.subheader("Go further")
 nav.link("dataset", "Dataset – the bundled chorales or your own MIDI files")

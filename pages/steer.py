@@ -4,7 +4,7 @@ import streamlit as st
 
 from musicrnn.audio import gm_instruments
 from musicrnn.generate import MAX_VARIATIONS, Sampling
-from musicrnn.guide import CHORDS_HELP, MAX_CANDIDATES, NEEDS_BEATS
+from musicrnn.guide import CHORD_STRENGTH_HELP, CHORDS_HELP, DEFAULT_CHORD_STRENGTH, MAX_CANDIDATES, NEEDS_BEATS
 from ui import state, steer
 from ui.boot import through_app
 from ui.widgets import choose_model, models_or_stop
@@ -35,8 +35,16 @@ with harmonise_tab:
     harmony_instrument = right.selectbox(
         "Harmony instrument", instruments, key=state.keep("steer_harmony_instrument", "Acoustic Grand Piano")
     )
+    chromatic = left.checkbox(
+        "Chromatic colour",
+        key=state.keep("steer_chromatic", False),
+        help="Off: keep the harmony in the melody's key. On: let it borrow notes from outside the key "
+        "(a secondary dominant's sharp, say).",
+    )
     if st.button("Harmonise", type="primary", icon=":material/piano:"):
-        settings = Sampling(seed=int(seed), temperature=float(temperature), variations=int(variations))
+        settings = Sampling(
+            seed=int(seed), temperature=float(temperature), variations=int(variations), chromatic=bool(chromatic)
+        )
         steer.run_harmony(
             entry, melody_input, settings, instruments.index(melody_instrument), instruments.index(harmony_instrument)
         )
@@ -50,19 +58,22 @@ with chords_tab:
         0.0,
         1.0,
         step=0.05,
-        key=state.keep("steer_strength", 1.0),
-        help="Low: a suggestion (chord tones made likelier). 1: only chord tones.",
+        key=state.keep("steer_strength", DEFAULT_CHORD_STRENGTH),
+        help=CHORD_STRENGTH_HELP,
     )
     st.caption(
         "1 = only chord tones" if strength >= 1 else f"suggest: chord tones {steer.boost(strength):.0f}x likelier"
     )
-    n_notes = st.number_input("Notes", 10, 1000, step=10, key=state.keep("steer_notes", 120))
+    chord_key = steer.choose_chord_key(chords_text, float(strength))  # warns of chords the key leaves notes out of
+    n_notes = st.number_input(
+        "At most (notes)", 10, 1000, step=10, key=state.keep("steer_notes", 120), help=steer.LENGTH_HELP
+    )
     if st.button("Generate with these chords", type="primary", icon=":material/queue_music:"):
         steer.run_chords(
             entry,
             chords_text,
             float(strength),
-            Sampling(n_notes=int(n_notes), seed=int(seed), temperature=float(temperature)),
+            Sampling(n_notes=int(n_notes), seed=int(seed), temperature=float(temperature), key=chord_key),
         )
     steer.show_chords()
 

@@ -365,11 +365,59 @@ def test_a_bad_part_range_or_key_is_one_line_naming_it(tmp_path, flag, value, me
 
 def test_generate_with_chords_writes_only_chord_tones(tmp_path):
     out = tmp_path / "c.mid"
-    done = cli_without_tensorflow("generate", "--chords", "C:4 F:4", "--notes", "60", "--out", str(out))
+    done = cli_without_tensorflow(
+        "generate", "--chords", "C:4 F:4", "--chord-strength", "1", "--notes", "60", "--out", str(out)
+    )
     assert done.returncode == 0, done.stderr
     notes = [n for inst in pretty_midi.PrettyMIDI(str(out)).instruments for n in inst.notes]
     assert {n.pitch % 12 for n in notes} <= {0, 4, 7, 5, 9}
     assert len(notes) == 60
+
+
+def test_generate_warns_of_a_key_that_drops_a_chords_root_and_still_writes_the_piece(tmp_path):
+    from musicrnn.guide import DEFAULT_CHORD_STRENGTH
+    from musicrnn.recipe import load
+
+    out = tmp_path / "c.mid"
+    done = cli("generate", "--chords", "C G Am F", "--key", "G:major", "--notes", "40", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "warning: G major has no F: the F chord will sound without its root F." in done.stderr
+    notes = [n for inst in pretty_midi.PrettyMIDI(str(out)).instruments for n in inst.notes]
+    assert len(notes) == 40 and 5 not in {n.pitch % 12 for n in notes}
+    assert load(out).chord_strength == DEFAULT_CHORD_STRENGTH  # the default strength, as the pages'
+    assert "(stopped at 40 notes, the most allowed)" in done.stdout  # the bundled model has not learned endings
+
+
+def test_generate_no_voice_leading_reaches_the_recipe_and_the_default_keeps_it(tmp_path):
+    from musicrnn.recipe import load
+
+    plain, free = tmp_path / "on.mid", tmp_path / "off.mid"
+    assert cli("generate", "--notes", "20", "--out", str(plain)).returncode == 0
+    done = cli("generate", "--notes", "20", "--no-voice-leading", "--out", str(free))
+    assert done.returncode == 0, done.stderr
+    assert load(plain).sampling.voice_leading and not load(free).sampling.voice_leading
+
+
+def test_harmonize_chromatic_and_no_voice_leading_reach_the_harmonisation(monkeypatch, tmp_path, capsys):
+    import musicrnn.guide
+    from musicrnn.cli import main
+
+    seen = []
+    real = musicrnn.guide.harmonize
+
+    def spy(model, melody, settings=None, **kwargs):
+        seen.append(settings)
+        return real(model, melody, settings, **kwargs)
+
+    monkeypatch.setattr(musicrnn.guide, "harmonize", spy)
+    melody = ["--melody", "C4/1 D4/1 E4/1 F4/1 E4/1 D4/1 C4/2"]
+    assert main(["harmonize", *melody, "--out", str(tmp_path / "a.mid")]) == 0
+    assert "Harmonised in C major (read from the melody); the harmony keeps to its notes." in capsys.readouterr().err
+    flags = ["--chromatic", "--no-voice-leading"]
+    assert main(["harmonize", *melody, *flags, "--out", str(tmp_path / "b.mid")]) == 0
+    assert "chromatic colour" in capsys.readouterr().err
+    assert (seen[0].chromatic, seen[0].voice_leading) == (False, True)
+    assert (seen[1].chromatic, seen[1].voice_leading) == (True, False)
 
 
 def test_generate_with_an_unknown_chord_names_it(tmp_path):
@@ -561,7 +609,12 @@ def test_the_generate_and_harmonize_flags_default_to_samplings_own_settings():
         usual.part_temperature,
     )
     assert gen.pitch_range == f"{usual.pitch_low}-{usual.pitch_high}"
+    assert gen.voice_leading == usual.voice_leading
+    from musicrnn.guide import DEFAULT_CHORD_STRENGTH, follow_chords
+
+    assert gen.chord_strength == DEFAULT_CHORD_STRENGTH == follow_chords.__defaults__[0]
     harm = parser.parse_args(["harmonize", "--out", "x.mid"])
+    assert (harm.voice_leading, harm.chromatic) == (usual.voice_leading, usual.chromatic)
     assert (harm.variations, harm.seed, harm.temperature, harm.rhythm_temperature, harm.bpm) == (
         usual.variations,
         usual.seed,

@@ -82,3 +82,20 @@ def test_a_seconds_model_shows_the_chord_box_disabled_with_the_reason():
     assert box.disabled
     assert any("counts time in seconds" in c.value for c in at.caption)
     assert_no_exception(at)
+
+
+def test_the_chord_strength_starts_at_the_default_and_a_key_that_drops_a_root_is_warned_under_the_box():
+    from musicrnn.guide import DEFAULT_CHORD_STRENGTH
+
+    at = open_page("generate", small_dataset(2))
+    at.text_input(key="keep_generate_chords").set_value("C G Am F").run()
+    assert at.slider(key="keep_generate_chord_strength").value == DEFAULT_CHORD_STRENGTH
+    assert not at.warning
+    at.selectbox(key="keep_generate_tonic").set_value("G").run()
+    assert [w.value for w in at.warning] == [
+        "G major has no F: the F chord will sound without its root F. Choose another key, or “any key”."
+    ]
+    at.number_input(key="keep_generate_notes").set_value(40).run()
+    result = click(at, "Generate").session_state["generated"]  # the piece is still written, in the key
+    assert result.recipe.chord_strength == DEFAULT_CHORD_STRENGTH and result.settings.key == "G:major"
+    assert all(5 not in set(notes["pitch"] % 12) for notes in result.pieces)

@@ -292,3 +292,46 @@ def test_a_one_chord_dataset_file_says_it_has_no_passage_to_rewrite():
     assert not at.exception, [e.value for e in at.exception]
     assert any("no passage to rewrite" in i.value for i in at.info)
     assert not [b for b in at.button if b.label == "Rewrite"]
+
+
+# --- issue 24: chords that are heard, the harmony's key and chromatic colour -----------------------------------
+
+
+def test_the_chords_tab_starts_at_the_default_strength_and_warns_of_a_key_that_drops_a_root():
+    from musicrnn.guide import DEFAULT_CHORD_STRENGTH
+
+    at = steer_page()
+    assert at.slider(key="keep_steer_strength").value == DEFAULT_CHORD_STRENGTH
+    next(t for t in at.text_input if t.label == "Chords").set_value("C G Am F").run()
+    assert not at.warning  # any key: nothing is dropped
+    at.selectbox(key="keep_steer_chord_key").set_value("G major").run()
+    assert [w.value for w in at.warning] == [
+        "G major has no F: the F chord will sound without its root F. Choose another key, or “any key”."
+    ]
+    at.number_input(key="keep_steer_notes").set_value(40).run()
+    click(at, "Generate with these chords")  # generation still works, in the key
+    piece, _, _, recipe = at.session_state["steer_chord_pieces"]
+    assert recipe.sampling.key == "G:major" and 5 not in set(piece["pitch"] % 12)
+    assert "Stopped at 40 notes, the most allowed." in [c.value for c in at.caption]
+
+
+def test_chromatic_colour_is_off_by_default_reaches_the_harmonisation_and_its_link_and_the_key_is_said():
+    at = steer_page()
+    next(t for t in at.text_area if t.label == "Melody").set_value("C4/1 D4/1 E4/1 F4/1 E4/1 D4/1 C4/2").run()
+    box = at.checkbox(key="keep_steer_chromatic")
+    assert box.label == "Chromatic colour" and box.value is False and "melody's key" in box.help
+    click(at, "Harmonise")
+    assert not at.session_state["steer_harmony_recipe"].sampling.chromatic
+    said = [m.value for m in at.markdown]
+    assert "Harmonised in C major (read from the melody); the harmony keeps to its notes." in said
+    at.checkbox(key="keep_steer_chromatic").check().run()
+    click(at, "Harmonise")
+    assert at.session_state["steer_harmony_recipe"].sampling.chromatic
+    assert any(
+        m.value.startswith("Harmonised in C major (read from the melody); chromatic colour") for m in at.markdown
+    )
+    params = link_params(at)
+    assert params["chromatic"] == "True"
+    again = open_steer_link(params)
+    assert again.checkbox(key="keep_steer_chromatic").value is True
+    assert any("chromatic colour" in m.value for m in again.markdown)

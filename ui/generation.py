@@ -21,7 +21,16 @@ from musicrnn.evaluation.musical import (
 )
 from musicrnn.evaluation.novelty import CorpusIndex, longest_copied_run
 from musicrnn.generate import Sampling, c_major_chord, generate, parse_part_keys, parse_part_ranges, part_text
-from musicrnn.guide import CHORDS_HELP, NEEDS_BEATS, chord_spans, follow_chords, parse_chords
+from musicrnn.guide import (
+    CHORD_STRENGTH_HELP,
+    CHORDS_HELP,
+    DEFAULT_CHORD_STRENGTH,
+    NEEDS_BEATS,
+    chord_key_warnings,
+    chord_spans,
+    follow_chords,
+    parse_chords,
+)
 from musicrnn.parts import DRUMS_PART, VOICE_LINEUPS, VOICES, default_programs, part_name
 from musicrnn.parts import own_programs as recorded_programs
 from musicrnn.plots.metrics import (
@@ -33,6 +42,7 @@ from musicrnn.plots.metrics import (
 )
 from musicrnn.recipe import Recipe, RecipeError, notes_hash, parts_text, piece_midi, primer_notes
 from musicrnn.score import NEEDS_BEATS as SECONDS_NO_SCORE
+from musicrnn.summaries import ending_words
 from musicrnn.theory import FLAT_NAMES, NOTE_NAMES, SCALES
 
 from . import state
@@ -75,7 +85,7 @@ def run(
     program: int,
     programs: dict[int, int] | None = None,
     chords: str = "",
-    chord_strength: float = 1.0,
+    chord_strength: float = DEFAULT_CHORD_STRENGTH,
 ) -> Generated:
     """Generate, render audio, write the recipe and the musical report; raises ValueError for bad settings
     (an unknown chord among them). A parts model's pieces play each part with its program in `programs`
@@ -156,13 +166,14 @@ def musical_report(pieces: list[pd.DataFrame], n_notes: int) -> dict:
 FOLLOW_CHORDS = "Follow chords (optional)"
 
 
-def choose_chords(model) -> tuple[str, float]:
-    """The chord progression the pieces follow ("" = none) and how strongly (0-1). Only a beats model can
-    follow bars: for a seconds model the box is shown disabled, with the reason."""
+def choose_chords(model, key: str | None = None) -> tuple[str, float]:
+    """The chord progression the pieces follow ("" = none) and how strongly (0-1), with a warning for each chord
+    whose notes the piece's `key` leaves out. Only a beats model can follow bars: for a seconds model the box is
+    shown disabled, with the reason."""
     if not model.cfg.beats:
         st.text_input(FOLLOW_CHORDS, "", disabled=True, key="generate_chords_off", help=CHORDS_HELP)
         st.caption(f":material/info: Chords cannot be followed here: {NEEDS_BEATS}.")
-        return "", 1.0
+        return "", DEFAULT_CHORD_STRENGTH
     left, right = st.columns([3, 1])
     text = left.text_input(
         FOLLOW_CHORDS, key=state.keep("generate_chords", ""), placeholder="C G Am F", help=CHORDS_HELP
@@ -172,16 +183,44 @@ def choose_chords(model) -> tuple[str, float]:
         0.0,
         1.0,
         step=0.05,
-        key=state.keep("generate_chord_strength", 1.0),
+        key=state.keep("generate_chord_strength", DEFAULT_CHORD_STRENGTH),
         disabled=not text,
-        help="Low: a suggestion (chord tones made likelier). 1: only chord tones.",
+        help=CHORD_STRENGTH_HELP,
     )
     if text:
         try:
-            parse_chords(text)
+            chords = parse_chords(text)
         except ValueError as exc:
             left.error(str(exc))
+        else:
+            for warning in chord_key_warnings(chords, key, strength):
+                left.warning(warning, icon=":material/warning:")
     return text, float(strength)
+
+
+# ---- voice leading -------------------------------------------------------------------------------------------
+
+VOICE_LEADING = "Voice leading"
+VOICE_LEADING_HELP = (
+    "Write the parts the way a choir is taught to sing them: no parallel fifths or octaves, the voices don't "
+    "cross, the upper voices stay within an octave of each other, and each voice sings one note at a time."
+)
+
+
+def choose_voice_leading(model, column) -> bool:
+    """Whether the voice-leading rule is on (Sampling.voice_leading): a checkbox, on by default; for a model
+    without parts it is shown disabled, with the reason."""
+    has_parts = bool(getattr(model, "has_parts", False))
+    on = column.checkbox(
+        VOICE_LEADING, key=state.keep("generate_voice_leading", True), disabled=not has_parts, help=VOICE_LEADING_HELP
+    )
+    if not has_parts:
+        column.caption(
+            ":material/info: Voice leading needs a model that writes separate parts (voices); this one writes "
+            "all its notes as one stream."
+        )
+        return Sampling.voice_leading
+    return bool(on)
 
 
 # ---- parts: which instrument plays each part -------------------------------------------------------------------
@@ -371,7 +410,8 @@ def _set_widgets(recipe: Recipe, model_label: str) -> None:
         "generate_bpm": int(round(s.bpm)),
         "generate_step_grid": s.step_grid if s.step_grid in (0.0, 0.0625, 0.125, 0.25, 0.5) else 0.0,
         "generate_chords": recipe.chords,
-        "generate_chord_strength": recipe.chord_strength,
+        "generate_chord_strength": recipe.chord_strength if recipe.chords else DEFAULT_CHORD_STRENGTH,
+        "generate_voice_leading": s.voice_leading,
     }
     names = {program: name for name, program in gm_instruments().items()}
     values["generate_instrument"] = names[recipe.program]
@@ -403,7 +443,7 @@ def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None
     settings, recipe = result.settings, result.recipe
     tempo = result.pieces[0]["bpm"].iloc[0] if len(result.pieces[0]) else 0
     st.caption(
-        f"{len(result.pieces)} variation(s) · seed {settings.seed} · {settings.n_notes} notes · "
+        f"{len(result.pieces)} variation(s) · seed {settings.seed} · at most {settings.n_notes} notes · "
         f"temperature {settings.temperature:g} · rhythm temperature {settings.rhythm_temperature:g} · {tempo:g} BPM"
     )
     entry = models.get(result.model_label)
@@ -419,6 +459,7 @@ def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None
             primer=result.primer,
             chords=chord_spans(notes, parse_chords(recipe.chords)) if recipe.chords else None,
             no_score=no_score,
+            under_player=ending_words(notes, settings.n_notes).capitalize() + ".",
         )
         if result.programs and "part" in notes:
             names = {program: name for name, program in gm_instruments().items()}

@@ -16,9 +16,11 @@ from musicrnn.guide import (
     ChordGuide,
     Melody,
     beats_to_unit,
+    chord_key_warnings,
     chord_spans,
     follow_chords,
     harmonize,
+    harmony_key_words,
     harmony_midi,
     melody_text,
     parse_chords,
@@ -31,6 +33,8 @@ from musicrnn.guide import (
 from musicrnn.midi import MidiError, midi_bytes, midi_to_notes, notes_to_midi
 from musicrnn.plots.notes import add_chords, mark_span, piano_roll
 from musicrnn.recipe import Recipe, RecipeError, make_pieces, make_rewrite, notes_hash, source_piece
+from musicrnn.summaries import ending_words
+from musicrnn.theory import NOTE_NAMES
 
 from . import state
 from .keyboard import keyboard
@@ -42,6 +46,10 @@ from .widgets import play
 TYPED = "Typed or played notes"
 HARMONIES, CHORDS, REWRITE = "steer_harmonies", "steer_chord_pieces", "steer_rewrite"
 HARMONY_RECIPE = "steer_harmony_recipe"  # the harmonisations' recipe (None: their melody has no text form)
+HARMONY_KEY = "steer_harmony_key"  # the key they were written in, in words
+ANY_KEY = "any key"
+CHORD_KEYS = [ANY_KEY] + [f"{tonic} {mode}" for tonic in NOTE_NAMES for mode in ("major", "minor")]
+LENGTH_HELP = "The model ends the piece itself when it has learned endings; this is the longest it may run."
 REPORT_NAMES = {
     "voices_per_onset": "voices per onset",
     "chord_notes_in_key": "chord notes in the key",
@@ -108,7 +116,7 @@ def run_harmony(entry: state.ModelEntry, melody, settings, melody_program: int, 
         program=harmony_program,
         sampling=settings,
     )
-    _keep_harmonies(pieces, recipe, linkable=linked is not None)
+    _keep_harmonies(pieces, recipe, harmony_key_words(melody, settings), linkable=linked is not None)
 
 
 def _read_back(text: str, melody: Melody) -> Melody | None:
@@ -123,16 +131,19 @@ def _read_back(text: str, melody: Melody) -> Melody | None:
     return again if same else None
 
 
-def _keep_harmonies(pieces: list[pd.DataFrame], recipe: Recipe, linkable: bool = True) -> None:
+def _keep_harmonies(pieces: list[pd.DataFrame], recipe: Recipe, key_words: str, linkable: bool = True) -> None:
     midis = [harmony_midi(p, recipe.melody_program, recipe.program) for p in pieces]
     st.session_state[HARMONIES] = [(p, midi_bytes(m), render(m)) for p, m in zip(pieces, midis)]
     st.session_state[HARMONY_RECIPE] = recipe if linkable else None
+    st.session_state[HARMONY_KEY] = key_words
 
 
 def show_harmonies() -> None:
     results = st.session_state.get(HARMONIES)
     if not results:
         return
+    if st.session_state.get(HARMONY_KEY):
+        st.markdown(st.session_state[HARMONY_KEY])
     columns = st.columns(min(len(results), 2))
     for index, (notes, midi, audio) in enumerate(results):
         with columns[index % len(columns)]:
@@ -180,15 +191,34 @@ def run_chords(entry: state.ModelEntry, text: str, strength: float, settings) ->
     st.session_state[CHORDS] = (piece, chords, state.render_audio(piece, 0), recipe)
 
 
+def choose_chord_key(text: str, strength: float) -> str | None:
+    """The key a chord piece keeps to (None: any), with a warning for each chord whose notes it leaves out."""
+    choice = st.selectbox(
+        "Key",
+        CHORD_KEYS,
+        key=state.keep("steer_chord_key", ANY_KEY),
+        help="Only the notes of this key are played (passing notes included); “any key”: every note.",
+    )
+    key = None if choice == ANY_KEY else choice.replace(" ", ":")
+    try:
+        chords = parse_chords(text)
+    except ValueError:
+        return key  # the unknown chord is named when the piece is asked for
+    for warning in chord_key_warnings(chords, key, strength):
+        st.warning(warning, icon=":material/warning:")
+    return key
+
+
 def show_chords() -> None:
     result = st.session_state.get(CHORDS)
     if not result:
         return
-    piece, chords, audio, _ = result
+    piece, chords, audio, recipe = result
     spans = chord_spans(piece, chords)
     figure = add_chords(piano_roll(piece), spans, float(piece["bpm"].iloc[0]))
     piece_views(figure, piece, "steer_chords", chords=spans)
     play(audio)
+    st.caption(ending_words(piece, recipe.sampling.n_notes).capitalize() + ".")
     left, right = st.columns(2)
     left.download_button(
         "Download MIDI",
@@ -394,7 +424,9 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
                 state.set_kept("steer_variations", recipe.sampling.variations)
                 state.set_kept("steer_melody_instrument", names[recipe.melody_program])
                 state.set_kept("steer_harmony_instrument", names[recipe.program])
-                _keep_harmonies(make_pieces(recipe, model), recipe)
+                state.set_kept("steer_chromatic", recipe.sampling.chromatic)
+                key_words = harmony_key_words(parse_melody(recipe.melody), recipe.sampling)
+                _keep_harmonies(make_pieces(recipe, model), recipe, key_words)
             else:
                 piece = source_piece(recipe, model)
                 candidates = make_rewrite(recipe, model, piece=piece)

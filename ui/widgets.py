@@ -34,16 +34,20 @@ def show_piece(
     primer: pd.DataFrame | None = None,
     chords: list[tuple[float, float, str]] | None = None,
     no_score: str | None = None,
+    under_player: str = "",
 ) -> None:
     """Piano roll and score (tabs), audio player and (optionally) MIDI, WAV and MusicXML downloads of one
     piece (`midi`: the file to offer, e.g. with its recipe embedded; by default the notes written plainly).
     `chords`: (start, end, name) spans in beats, named above the bars (guide.chord_spans); `no_score`: why
-    this piece has no score (a seconds model's), said on its Score tab."""
+    this piece has no score (a seconds model's), said on its Score tab; `under_player`: a line under the player
+    (how the piece ended)."""
     figure = piano_roll(notes, title=title, primer=primer)
     if chords and len(notes):
         figure = add_chords(figure, chords, float(notes["bpm"].iloc[0]) if "bpm" in notes else 120.0)
     piece_views(figure, notes, key, primer=primer, chords=chords, problem=no_score)
     play(audio, autoplay=autoplay)
+    if under_player:
+        st.caption(under_player)
     if downloads:
         left, middle, right = st.columns(3)
         left.download_button(
