@@ -64,8 +64,8 @@ CHORDS_HELP = (
     "starts at the bar line at or before the first new note (a piece that starts in the middle of a bar gives "
     "the first chord the rest of that bar), and the progression repeats to the end of the piece."
 )
-# What the CLI, the Generate page and the Steer page start from: most notes on chord tones (89 % with the default
-# model, bench/guide.py), with room for passing notes between them, as real music has.
+# What the CLI, the Generate page and the Steer page start from: most notes on chord tones (88 % with the default
+# model, every piece at least 81 %: bench/guide.py), with room for passing notes between them, as real music has.
 DEFAULT_CHORD_STRENGTH = 0.75
 CHORD_STRENGTH_HELP = (
     "How strictly each bar keeps to its chord. Low: a suggestion (chord tones made likelier). "

@@ -35,7 +35,7 @@ n_notes = left.number_input(
     MAX_NOTES,
     step=10,
     key=state.keep("generate_notes", 120),
-    help="The model ends the piece itself when it has learned endings; this is the longest it may run.",
+    help=generation.LENGTH_HELP,
 )
 temperature = left.slider(
     "Temperature",

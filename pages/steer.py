@@ -7,6 +7,7 @@ from musicrnn.generate import MAX_VARIATIONS, Sampling
 from musicrnn.guide import CHORD_STRENGTH_HELP, CHORDS_HELP, DEFAULT_CHORD_STRENGTH, MAX_CANDIDATES, NEEDS_BEATS
 from ui import state, steer
 from ui.boot import through_app
+from ui.generation import LENGTH_HELP
 from ui.widgets import choose_model, models_or_stop
 
 through_app()
@@ -66,7 +67,7 @@ with chords_tab:
     )
     chord_key = steer.choose_chord_key(chords_text, float(strength))  # warns of chords the key leaves notes out of
     n_notes = st.number_input(
-        "At most (notes)", 10, 1000, step=10, key=state.keep("steer_notes", 120), help=steer.LENGTH_HELP
+        "At most (notes)", 10, 1000, step=10, key=state.keep("steer_notes", 120), help=LENGTH_HELP
     )
     if st.button("Generate with these chords", type="primary", icon=":material/queue_music:"):
         steer.run_chords(

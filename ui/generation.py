@@ -61,6 +61,7 @@ from .widgets import model_download, show_piece
 
 RESULT = "generated"
 ANY_KEY = "any key"
+LENGTH_HELP = "The model ends the piece itself when it has learned endings; this is the longest it may run."
 
 
 class Generated(NamedTuple):

@@ -37,6 +37,7 @@ from musicrnn.summaries import ending_words
 from musicrnn.theory import NOTE_NAMES
 
 from . import state
+from .generation import ANY_KEY
 from .keyboard import keyboard
 from .links import mark_made, read_link, show_link
 from .primer import bundled_notes
@@ -47,9 +48,7 @@ TYPED = "Typed or played notes"
 HARMONIES, CHORDS, REWRITE = "steer_harmonies", "steer_chord_pieces", "steer_rewrite"
 HARMONY_RECIPE = "steer_harmony_recipe"  # the harmonisations' recipe (None: their melody has no text form)
 HARMONY_KEY = "steer_harmony_key"  # the key they were written in, in words
-ANY_KEY = "any key"
 CHORD_KEYS = [ANY_KEY] + [f"{tonic} {mode}" for tonic in NOTE_NAMES for mode in ("major", "minor")]
-LENGTH_HELP = "The model ends the piece itself when it has learned endings; this is the longest it may run."
 REPORT_NAMES = {
     "voices_per_onset": "voices per onset",
     "chord_notes_in_key": "chord notes in the key",
