@@ -52,7 +52,7 @@ def test_a_generated_piece_shows_its_score_only_when_the_tab_is_opened_on_the_st
 
 def test_home_shows_the_default_models_piece_as_a_score_too():
     at = open_page("home")
-    click(at, "Generate with the default model")
+    click(at, "Play a new piece")
     open_score(at, "home")
     assert len(score_svgs(at)) == 1
     assert len(at.get("audio")) == 1  # the player stays under the tabs
