@@ -90,7 +90,7 @@ class Sampling:
     # Decoding: each variation samples this many candidates side by side and keeps, every CHOICE_NOTES notes
     # (about a bar of four voices), the one the model finds likeliest (1 = plain sampling). Beats models
     # without a guide only.
-    candidates: int = 1
+    best_of: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -379,7 +379,7 @@ def generate(
     primer = c_major_chord() if given is None else given
     bpm = piece_bpm(settings, given, model.info)
     key = piece_key(settings, primer)
-    choices = settings.candidates if guide is None and cfg.beats else 1
+    choices = settings.best_of if guide is None and cfg.beats else 1
     batch = settings.variations * choices  # each variation's candidates side by side
     # One random stream per variation (and candidate): variation v is the same whether 1 or 8 were asked for.
     rngs = [
@@ -685,8 +685,8 @@ def validate(settings: Sampling) -> None:
             parse(text)
         except ValueError as exc:
             problems.append(str(exc))
-    if not 1 <= settings.candidates <= MAX_CANDIDATES:
-        problems.append(f"candidates must be between 1 and {MAX_CANDIDATES}")
+    if not 1 <= settings.best_of <= MAX_CANDIDATES:
+        problems.append(f"best of must be between 1 and {MAX_CANDIDATES}")
     if settings.part_temperature > 5:
         problems.append("part temperature must be at most 5 (negative: the same as temperature)")
     if not 0 <= settings.pitch_low <= settings.pitch_high <= 127:

@@ -510,11 +510,11 @@ def mean_log_likelihood(model, primer: pd.DataFrame, notes: pd.DataFrame) -> flo
 
 def test_candidates_keep_the_likeliest_continuation_and_still_give_one_piece_per_variation(model):
     plain = run(model, seed=3, variations=3, n_notes=48, rhythm_temperature=1.0)
-    chosen = run(model, seed=3, variations=3, n_notes=48, rhythm_temperature=1.0, candidates=4)
+    chosen = run(model, seed=3, variations=3, n_notes=48, rhythm_temperature=1.0, best_of=4)
     assert len(chosen) == 3 and all(0 < len(p) <= 48 for p in chosen)
-    for a, b in zip(chosen, run(model, seed=3, variations=3, n_notes=48, rhythm_temperature=1.0, candidates=4)):
+    for a, b in zip(chosen, run(model, seed=3, variations=3, n_notes=48, rhythm_temperature=1.0, best_of=4)):
         pd.testing.assert_frame_equal(a, b)  # reproducible
-    assert_same_piece(chosen[1], run(model, seed=3, variations=2, n_notes=48, rhythm_temperature=1.0, candidates=4)[1])
+    assert_same_piece(chosen[1], run(model, seed=3, variations=2, n_notes=48, rhythm_temperature=1.0, best_of=4)[1])
     likelier = [
         mean_log_likelihood(model, PRIMER, c) - mean_log_likelihood(model, PRIMER, p) for c, p in zip(chosen, plain)
     ]

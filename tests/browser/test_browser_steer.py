@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
     not (ROOT / "musicrnn" / "assets" / "default_model.keras").exists(),
-    reason="the bundled default model is missing (scripts/train_default_model.py makes it)",
+    reason="the bundled default model is missing (make default-model makes it)",
 )
 SCREENSHOT = ROOT / "test-output" / "browser" / "steer-keyboard.png"
 
