@@ -530,9 +530,10 @@ class _Rules:
         allowed = _part_mask(self.mask, self.part_masks, part)
         if cfg.beats:
             allowed = chord_mask(allowed, piece.sounding)
-            if self.voices is not None and part is not None:
-                allowed = self.voices.allowed(part, piece.onset, allowed)
         logits, allowed = guide.pitch(piece.onset, logits, allowed, part)
+        if cfg.beats and self.voices is not None and part is not None:
+            # After the guide: the voices are led well within what it asks for (a melody note, a cadence).
+            allowed = self.voices.allowed(part, piece.onset, allowed)
         pitch = sample_pitches(logits, settings, allowed, rngs)
         if cfg.beats:
             piece.sounding[np.arange(len(pitch)), pitch] = True
