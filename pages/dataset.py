@@ -75,7 +75,7 @@ else:
         st.info("No files uploaded yet: the bundled chorales are used until you upload some.")
     # The chorales' tracks are the same four voices in every file, so here a track number is a voice.
     instruments = tuple(sorted(st.session_state[tracks_key])) or None
-    state.set_dataset(state.Dataset("bundled", state.bundled_files(instruments, drums), instruments, drums))
+    state.set_dataset(state.bundled_dataset(instruments, drums))
 
 dataset = state.dataset()
 with st.expander("Instruments"):

@@ -32,7 +32,7 @@ if st.button("Generate with the default model", type="primary", icon=":material/
             state.cached_chorale_opening(),
             Sampling(n_notes=80, seed=seed, pitch_low=36, pitch_high=84),
         )[0]
-        st.session_state[PIECE] = (notes, state.render_audio(notes), seed)
+        st.session_state[PIECE] = (notes, state.render_piece(notes), seed)
     except (ModelFileError, ValueError) as exc:
         st.error(f"The default model could not play: {exc}")
 

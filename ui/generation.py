@@ -90,7 +90,7 @@ def run(
         chords=chords,
         chord_strength=chord_strength if chords else 1.0,
     )
-    audios = [state.render_audio(notes, program, programs=programs) for notes in pieces]
+    audios = [state.render_piece(notes, program, programs=programs) for notes in pieces]
     return Generated(
         pieces, audios, program, settings, recipe, musical_report(pieces, settings.n_notes), entry.label, used, programs
     )

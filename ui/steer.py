@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from musicrnn.audio import gm_instruments, render
+from musicrnn.audio import gm_instruments
 from musicrnn.bundled import chorale_files, chorale_harmony
 from musicrnn.evaluation.musical import harmony_report
 from musicrnn.generate import c_major_chord
@@ -124,7 +124,7 @@ def _read_back(text: str, melody: Melody) -> Melody | None:
 
 def _keep_harmonies(pieces: list[pd.DataFrame], recipe: Recipe, linkable: bool = True) -> None:
     midis = [harmony_midi(p, recipe.melody_program, recipe.program) for p in pieces]
-    st.session_state[HARMONIES] = [(p, midi_bytes(m), render(m)) for p, m in zip(pieces, midis)]
+    st.session_state[HARMONIES] = [(p, midi_bytes(m), state.render_piece(m)) for p, m in zip(pieces, midis)]
     st.session_state[HARMONY_RECIPE] = recipe if linkable else None
 
 
@@ -173,7 +173,7 @@ def run_chords(entry: state.ModelEntry, text: str, strength: float, settings) ->
         chord_strength=strength,
         variation=0,
     )  # what Generate makes from it: this very piece first
-    st.session_state[CHORDS] = (piece, chords, state.render_audio(piece, 0), recipe)
+    st.session_state[CHORDS] = (piece, chords, state.render_piece(piece, 0), recipe)
 
 
 def show_chords() -> None:
@@ -302,7 +302,7 @@ def rewrite_recipe(entry: state.ModelEntry, span: tuple[float, float], k: int, s
 
 def _keep_candidates(found: list, piece: pd.DataFrame, recipe: Recipe | str) -> None:
     store = st.session_state[REWRITE]
-    store["candidates"] = [(c, state.render_audio(c.notes, 0)) for c in found[:3]]
+    store["candidates"] = [(c, state.render_piece(c.notes, 0)) for c in found[:3]]
     store["base"], store["recipe"] = piece, recipe
 
 
