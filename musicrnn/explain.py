@@ -104,7 +104,8 @@ class Layer:
 
 
 def model_layers(model) -> list[Layer]:
-    """Inputs → LSTM layers → three heads, with the parameter count of each, read from the real weights."""
+    """Inputs → LSTM layers → heads (pitch, step, duration; part too for a parts model), with the parameter
+    count of each, read from the real weights."""
     cfg = model.cfg
     names = feature_names(cfg)
     layers = [Layer("pitch", "input", "one MIDI pitch (0-127) per note", 0)]
@@ -153,6 +154,11 @@ def model_layers(model) -> list[Layer]:
             )
         )
     return layers
+
+
+def head_names(model) -> list[str]:
+    """What the model's heads predict about the next note, in the order drawn: pitch, step, duration (and part)."""
+    return [layer.name.removesuffix(" head") for layer in model_layers(model) if layer.kind == "head"]
 
 
 def layers_table(model) -> pd.DataFrame:

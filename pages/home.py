@@ -44,8 +44,5 @@ if PIECE in st.session_state:
     show_piece(notes, audio, key="home", downloads=False, autoplay=True)
 
 st.subheader("Go further")
-nav.link("dataset", "Dataset – the bundled chorales or your own MIDI files")
-nav.link("explore", "Explore – look at and listen to one file")
-nav.link("train", "Train – teach the network your music and watch it learn")
-nav.link("generate", "Generate – choose a model, a start and how adventurous it plays")
-nav.link("how_it_works", "How it works – what the network reads, predicts and learns, step by step")
+for name, label in nav.GO_FURTHER.items():
+    nav.link(name, label)

@@ -61,6 +61,7 @@ SLOW_MODULES = {
     "test_pages_newuser",
     "test_pages_parts",
     "test_pages_steer",
+    "test_pages_teacher",
 }
 
 

@@ -13,7 +13,7 @@ from musicrnn.plots.metrics import PERPLEXITY_EXPLANATION, evaluation_table
 from musicrnn.plots.training import training_loss_chart
 from musicrnn.theory import HEADS
 from musicrnn.training_facts import best_row, stop_reason
-from musicrnn.verdict import verdict
+from musicrnn.verdict import COUNTING_EXPLAINED, surprise, verdict
 
 from . import nav, state
 from .state import ModelEntry
@@ -207,7 +207,7 @@ def show_result(job: TrainingJob) -> None:
     show_verdict(entry)
     if snapshot["epochs"]:
         best = best_row(snapshot["epochs"], job.best_epoch)
-        with st.expander("Losses of the kept epoch (training and validation)"):
+        with st.expander("Details: losses of the kept epoch (training and validation)"):
             st.dataframe(loss_table(best), key="train_summary")
             st.caption(
                 "Validation loss is measured while training, on windows of the held-out files, each head weighted as in "
@@ -238,6 +238,16 @@ def show_verdict(entry: ModelEntry) -> None:
     (st.success if said.level == "success" else st.warning)(f"**{entry.name}** — {said.text}")
     for line in said.warnings:
         st.caption(line)
+    st.caption(f"Guessed on {held_out_files(facts)} it never trained on. {COUNTING_EXPLAINED}")
+    with st.expander("Details: the figures behind these words"):
+        st.caption(said.details)
+
+
+def held_out_files(facts: dict) -> str:
+    """'the 2 held-out files (a.mid, b.mid)' for a run's listing."""
+    names = facts.get("val_files") or []
+    listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"the {len(names)} held-out file{'s' if len(names) != 1 else ''} ({listed})" if names else "held-out files"
 
 
 def show_evaluation(entry: ModelEntry) -> None:
@@ -281,12 +291,19 @@ def runs_table(runs: list[ModelEntry]) -> pd.DataFrame:
                 "started from": run.facts.get("start") or "a new network",
                 "data": run.facts.get("data"),
                 "epochs": f"kept {run.facts.get('best_epoch')} of {run.facts.get('epochs_run')}",
-                "held-out score (nats)": run.facts.get("score"),
+                "next note, against simple counting": _against_counting(run.facts),
                 "when": run.facts.get("when"),
             }
             for run in reversed(runs)
         ]
     )
+
+
+def _against_counting(facts: dict) -> str:
+    """A run's held-out guessing in words for the list of runs ('13 % less surprised'; '–' if not scored)."""
+    if facts.get("score") is None or facts.get("bigram") is None:
+        return "–"
+    return surprise(facts["score"], facts["bigram"])
 
 
 def show_runs() -> None:
@@ -295,15 +312,25 @@ def show_runs() -> None:
     if not runs:
         return
     st.subheader("Your models")
-    st.dataframe(
-        runs_table(runs).style.format({"held-out score (nats)": "{:.2f}"}, na_rep="–"),
-        hide_index=True,
-        key="train_runs",
-    )
+    st.dataframe(runs_table(runs), hide_index=True, key="train_runs")
     st.caption(
-        f"Each is usable on the Generate and How it works pages. Held-out score: pitch cross-entropy on the run's "
-        f"held-out files, lower is better (runs on different data are not comparable). Up to {state.MAX_RUNS} are kept."
+        "Each is usable on the Generate and How it works pages. Each run guessed the notes of its own held-out "
+        "files: runs on different music cannot be compared this way. "
+        f"Up to {state.MAX_RUNS} are kept."
     )
+    with st.expander("Details: each run's score"):
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "name": [run.name for run in reversed(runs)],
+                    "held-out pitch cross-entropy (nats)": [run.facts.get("score") for run in reversed(runs)],
+                    "simple counting (bigram)": [run.facts.get("bigram") for run in reversed(runs)],
+                }
+            ).style.format(precision=2, na_rep="–"),
+            hide_index=True,
+            key="train_runs_scores",
+        )
+        st.caption("Lower is better.")
     names = [run.name for run in reversed(runs)]
     chosen = st.selectbox("Manage", names, key="train_manage_run")
     entry = next(run for run in runs if run.name == chosen)

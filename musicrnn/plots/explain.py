@@ -136,6 +136,31 @@ def distribution_chart(
     return figure
 
 
+def guessing_chart(rows: pd.DataFrame, names: dict[str, str], height: int = 240) -> go.Figure:
+    """How many pitches each guesser is as unsure as choosing among (perplexity, e^cross-entropy), fewest =
+    best, each guesser named in words (`names`: row name -> words; rows: `plots.metrics.evaluation_table`)."""
+    among = np.exp(rows["cross-entropy (nats)"].to_numpy(float))
+    colors = [NOTE_COLOR if name == "model" else CORPUS_COLOR for name in rows.index]
+    figure = go.Figure(
+        go.Bar(
+            x=among,
+            y=[names.get(name, name) for name in rows.index],
+            orientation="h",
+            marker_color=colors,
+            text=[f"{value:.0f} pitch{'es' if round(value) != 1 else ''}" for value in among],
+            textposition="auto",
+            hovertemplate="%{y}: as unsure as choosing among %{x:.1f} pitches<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis_title="as unsure of the next note as choosing among … pitches (fewer is better)",
+        yaxis=dict(autorange="reversed"),
+    )
+    return figure
+
+
 def cross_entropy_chart(rows: pd.DataFrame, height: int = 260) -> go.Figure:
     """Horizontal bars of cross-entropy (nats) per predictor, lowest = best, with perplexity in the labels
     (rows: `plots.metrics.evaluation_table`)."""
