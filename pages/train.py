@@ -18,7 +18,7 @@ from ui.training import (
     show_runs,
     warn_oldest_goes,
 )
-from ui.widgets import model_uploader
+from ui.widgets import model_uploader, problems_at
 
 through_app()  # see ui/boot.py: deep links on a fresh server
 
@@ -45,16 +45,16 @@ if start.init is None:
 # Plain widgets, no form: Enter in a field only sets its value; only the Start button starts a run.
 shown = TRAINING_KNOBS if start.init is not None else {**TRAINING_KNOBS, **ARCHITECTURE_KNOBS}
 columns = st.columns(4)
-for index, name in enumerate(shown):
-    knob(name, columns[index % 4], start.cfg)
+problems = [knob(name, columns[index % 4], start.cfg) for index, name in enumerate(shown)]
 if start.init is not None:
     st.caption(
         f"Fine-tuning keeps {start.label}'s network ({start.cfg.units} units × {start.cfg.layers} layers) and starts "
         f"at learning rate {start.cfg.learning_rate:g}, lower than for a new network, so it refines what it knows."
     )
 warn_oldest_goes()
+wrong = problems_at(st, problems)  # a number typed out of range: said here, and nothing starts with another
 clicked = st.button(
-    "Start training", type="primary", icon=":material/play_arrow:", disabled=busy or start.problem is not None
+    "Start training", type="primary", icon=":material/play_arrow:", disabled=busy or start.problem is not None or wrong
 )
 
 if clicked:

@@ -199,3 +199,13 @@ def test_the_dataset_table_pins_whole_file_names_and_reads_italian_track_names_a
     pitch_range = next(m.value for m in at.metric if m.label == "Pitch range")
     assert pitch_range == "B−1 – G5"  # short enough for the metric: nothing cut off
     assert any("B−1 is below the piano's lowest key (A0)" in c.value for c in at.caption)
+
+
+def test_a_training_setting_out_of_range_is_said_above_start_which_waits():
+    at = open_page("train", small_dataset(4))
+    at.number_input(key="keep_train_epochs").set_value(0).run()
+    assert_no_exception(at)
+    assert any("Epochs (at most): 0 is not allowed (give a number from 1 to 200)" in e.value for e in at.error)
+    assert next(b for b in at.button if b.label == "Start training").disabled
+    at.number_input(key="keep_train_epochs").set_value(3).run()
+    assert not at.error and not next(b for b in at.button if b.label == "Start training").disabled

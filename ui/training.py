@@ -17,7 +17,7 @@ from musicrnn.verdict import COUNTING_EXPLAINED, surprise, verdict
 
 from . import nav, state
 from .state import ModelEntry
-from .widgets import format_seconds, model_download, training_progress
+from .widgets import format_seconds, model_download, number_box, training_progress
 
 # Config field -> (label, help). Ranges live at the widgets; defaults come from the chosen preset.
 TRAINING_KNOBS = {
@@ -108,8 +108,9 @@ def apply_preset() -> None:
         state.set_kept(knob_key(name), getattr(cfg, name))
 
 
-def knob(name: str, column, start: Config | None = None) -> None:
-    """One number input for a Config field, typed like the preset's (or the starting model's) value."""
+def knob(name: str, column, start: Config | None = None) -> str | None:
+    """One number field for a Config field, typed like the preset's (or the starting model's) value; returns
+    the problem with what is typed in it, in words (None when it can be used: see widgets.number_box)."""
     label, help_text = KNOBS[name]
     source = start if start is not None else PRESETS[st.session_state.get(knob_key("preset"), "tiny")]
     default = getattr(source, name)
@@ -120,20 +121,18 @@ def knob(name: str, column, start: Config | None = None) -> None:
             "learning_rate": (0.0, 10.0, 0.0005),
             "time_limit_minutes": (0.0, 120.0, 0.5),
         }.get(name, (0.0, 10.0, 0.1))
-        column.number_input(
-            label, low, high, step=step, key=key, help=help_text, format="%.4f" if name == "learning_rate" else "%.2f"
-        )
-    else:
-        limits = {
-            "seq_length": (2, 256),
-            "units": (4, 512),
-            "layers": (1, 4),
-            "batch_size": (1, 1024),
-            "epochs": (1, 200),
-            "seed": (0, 2**31 - 1),
-            "patience": (0, 50),
-        }
-        column.number_input(label, *limits[name], step=1, key=key, help=help_text)
+        number_format = "%.4f" if name == "learning_rate" else "%.2f"
+        return number_box(column, label, low, high, key, step=step, help=help_text, format=number_format)[1]
+    limits = {
+        "seq_length": (2, 256),
+        "units": (4, 512),
+        "layers": (1, 4),
+        "batch_size": (1, 1024),
+        "epochs": (1, 200),
+        "seed": (0, 2**31 - 1),
+        "patience": (0, 50),
+    }
+    return number_box(column, label, *limits[name], key, step=1, help=help_text)[1]
 
 
 def knob_values(names=KNOBS) -> dict:

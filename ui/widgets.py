@@ -126,7 +126,14 @@ def model_uploader(key: str) -> None:
 
 
 def number_box(
-    where, label: str, low: float, high: float, key: str, step: float = 1, help: str | None = None
+    where,
+    label: str,
+    low: float,
+    high: float,
+    key: str,
+    step: float = 1,
+    help: str | None = None,
+    format: str | None = None,
 ) -> tuple[float | None, str | None]:
     """A number field, and the problem with what is in it in words (None when it is fine).
 
@@ -134,7 +141,7 @@ def number_box(
     keep the old value, which a button then silently uses. This field takes whatever is typed, so the value
     the page works with is the one on screen; the caller shows the problem next to its button (problems_at)
     and does not run with it. The value is an int when `step` is."""
-    value = where.number_input(label, min_value=None, max_value=None, step=step, key=key, help=help)
+    value = where.number_input(label, min_value=None, max_value=None, step=step, key=key, help=help, format=format)
     if value is None:
         return None, f"{label}: the field is empty (give a number from {low:g} to {high:g})"
     if not low <= value <= high:
