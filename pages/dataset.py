@@ -153,7 +153,7 @@ st.dataframe(
     width="stretch",
     column_config={
         # Pinned while the table scrolls sideways, and wide enough for a zip member's whole path.
-        "file": st.column_config.TextColumn(pinned=True, width=min(480, 24 + 8 * longest_name)),
+        "file": st.column_config.TextColumn(pinned=True, width=min(480, 24 + 7 * longest_name)),
         "status": st.column_config.TextColumn(width="medium"),
         "seconds": st.column_config.NumberColumn(format="%.1f s"),
         "instruments": st.column_config.TextColumn(width="large"),

@@ -190,7 +190,7 @@ def test_the_dataset_table_pins_whole_file_names_and_reads_italian_track_names_a
     upload(at, ("realworld.zip", archive.getvalue()), ("corelli.mid", trio_sonata()))
     columns = json.loads(at.dataframe[0].proto.columns)
     name = "realworld.zip/kuhlau/sonatina-op55-no1-allegro.mid"
-    assert columns["file"]["pinned"] is True and columns["file"]["width"] >= 8 * len(name)
+    assert columns["file"]["pinned"] is True and columns["file"]["width"] >= 7 * len(name)
     table = at.dataframe[0].value.set_index("file")
     assert name in table.index
     instruments = table.loc["corelli.mid", "instruments"]

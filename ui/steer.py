@@ -46,6 +46,9 @@ TYPED = "Typed or played notes"
 HARMONIES, CHORDS, REWRITE = "steer_harmonies", "steer_chord_pieces", "steer_rewrite"
 CHORD_INPUTS = "steer_chord_inputs"
 CHORD_PIECE = "The piece from Follow chords"
+TABS = ("Harmonise a melody", "Follow chords", "Rewrite a passage")
+REWRITE_TAB = TABS[2]
+FIRST_TAB = "steer_first_tab"  # the tab the page opens on: the rewrite tab once a rewrite's link was opened
 HARMONY_RECIPE = "steer_harmony_recipe"  # the harmonisations' recipe (None: their melody has no text form)
 HARMONY_INPUTS = "steer_harmony_inputs"  # the controls they were made with (harmony_inputs)
 REPORT_NAMES = {
@@ -554,6 +557,7 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
                 if recipe.keep is not None:  # a kept rewrite's link: that very piece becomes the piece now
                     keep(recipe.keep + 1)
                     said = "The linked piece is on the **Rewrite a passage** tab."
+                st.session_state[FIRST_TAB] = REWRITE_TAB  # the page opens on it (kept: a tab's default is fixed)
                 st.info(said, icon=":material/link:")
     except ValueError as exc:  # RecipeError included: e.g. a bundled file that differs here
         st.error(f"This link cannot be used: {exc}")

@@ -253,7 +253,7 @@ def show_evaluation(entry: ModelEntry) -> None:
     table = evaluation(entry)
     if table is None:
         return
-    with st.expander(f"Details: the {len(entry.facts['val_files'])} held-out file(s) against simple guessing"):
+    with st.expander(f"Details: the {len(entry.facts['val_files'])} held-out file(s) against simple counting"):
         st.dataframe(
             table.style.format({"cross-entropy (nats)": "{:.3f}", "perplexity": "{:.1f}", "top-1": "{:.0%}"}),
             key="train_evaluation",

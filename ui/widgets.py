@@ -152,9 +152,11 @@ def number_box(
 def problems_at(button_column, problems: list[str | None]) -> bool:
     """Next to a button: what is wrong with the numbers typed above, in words. True when something is (the
     button is then disabled: nothing runs with a value the visitor did not see or did not mean)."""
-    found = [problem for problem in problems if problem]
+    found = [problem[0].upper() + problem[1:] for problem in problems if problem]
     if found:
-        button_column.error("Fix this first: " + "; ".join(found) + ".", icon=":material/error:")
+        button_column.error(
+            "  \n".join(text if text.endswith(".") else text + "." for text in found), icon=":material/error:"
+        )
     return bool(found)
 
 
