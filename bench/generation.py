@@ -43,6 +43,21 @@ TARGET_MS_PER_NOTE = 0.1  # (c), single stream
 # ---- (a) the tutorial's loop ----------------------------------------------------------------------------------
 
 
+def model_inputs(cfg, pitch, features) -> dict:
+    """The Keras model's inputs for these windows. A key-aware or ordered model also reads the key and the
+    next note's earlier fields: C major and zeros here (a loop like the tutorial's predicts whole notes at once,
+    so these loops time the network, not an ordered model's draws)."""
+    import tensorflow as tf
+
+    inputs = {"pitch_input": pitch, "features": features}
+    zeros = tf.zeros_like(pitch)
+    if cfg.key_input:
+        inputs["key_input"] = zeros
+    for field in cfg.fields[:-1] if cfg.ordered else ():
+        inputs[f"next_{field}"] = zeros
+    return inputs
+
+
 def tutorial_loop(model, cfg, window: np.ndarray, n_notes: int, batch: int, temperature: float = 1.0) -> np.ndarray:
     """The tutorial's `predict_next_note` loop, batched over `batch` streams (one `predict` call per note).
 
@@ -56,7 +71,7 @@ def tutorial_loop(model, cfg, window: np.ndarray, n_notes: int, batch: int, temp
     for _ in range(n_notes):
         pitch_in = windows[:, :, 0].astype(np.int32)
         features = np.stack([encode_sequence(w[:, 0], w[:, 1], w[:, 2], cfg) for w in windows])
-        predictions = model.predict([pitch_in, features], verbose=0)
+        predictions = model.predict(model_inputs(cfg, pitch_in, features), verbose=0)
         pitch_logits = predictions["pitch"][:, -1] / temperature
         pitch = tf.squeeze(tf.random.categorical(pitch_logits, num_samples=1), axis=-1)
         step = tf.maximum(0.0, predictions["step"][:, -1, 0])
@@ -82,7 +97,7 @@ def compiled_window_fn(model, cfg, batch: int):
 
     @tf.function(input_signature=signature)
     def next_notes(pitch_in, features):
-        out = model([pitch_in, features], training=False)
+        out = model(model_inputs(cfg, pitch_in, features), training=False)
         pitch = tf.squeeze(tf.random.categorical(out["pitch"][:, -1], num_samples=1), axis=-1)
         return pitch, tf.maximum(0.0, out["step"][:, -1, 0]), tf.maximum(0.0, out["duration"][:, -1, 0])
 
@@ -106,45 +121,54 @@ def compiled_window_loop(fn, cfg, window: np.ndarray, n_notes: int, batch: int) 
 
 
 class CompiledStepper:
-    """One note per stream through the Keras layers' own weights (LSTM cells), compiled with `tf.function`.
+    """One note per stream through the Keras layers' own weights (LSTM cells), compiled with `tf.function`;
+    the heads are the numpy model's (they are a small part of the work per note).
 
-    Same interface as musicrnn.infer.NumpyModel (`cfg`, `start`, `step`), so `generate()` drives it.
+    Same interface as musicrnn.infer.NumpyModel (`start`, `advance`, `field_logits`), so `generate()` drives it.
     """
 
-    def __init__(self, model, cfg):
+    def __init__(self, model, cfg, numpy_model):
         import tensorflow as tf
 
-        self.cfg = cfg
-        self.tf = tf
+        self.cfg, self.info, self.tf, self.heads = cfg, numpy_model.info, tf, numpy_model
+        self.fields, self.has_parts = numpy_model.fields, numpy_model.has_parts
         layer_names = {layer.name for layer in model.layers}
         embed = model.get_layer("pitch_embedding") if "pitch_embedding" in layer_names else None
+        key_embed = model.get_layer("key_embedding") if cfg.key_input else None
         cells = [model.get_layer(f"lstm_{i}").cell for i in range(1, cfg.layers + 1)]
-        heads = [model.get_layer(name) for name in ("pitch", "step", "duration")]
         self.units = [cell.units for cell in cells]
 
         @tf.function(reduce_retracing=True)
-        def step(pitch, numeric, state):
+        def advance(pitch, numeric, key, state):
             x = embed(pitch) if embed is not None else tf.cast(pitch, tf.float32)[:, None] / 128.0
-            x = tf.concat([x, numeric], axis=-1)
+            x = tf.concat([x, numeric] + ([key_embed(key)] if key_embed is not None else []), axis=-1)
             new_state = []
             for cell, (h, c) in zip(cells, state):
                 x, (h, c) = cell(x, [h, c], training=False)
                 new_state.append((h, c))
-            if cfg.beats:  # rhythm logits per class, like NumpyModel.step
-                return heads[0](x), heads[1](x), heads[2](x), new_state
-            return heads[0](x), heads[1](x)[:, 0], heads[2](x)[:, 0], new_state
+            return new_state
 
-        self._step = step
+        self._advance = advance
 
-    def start(self, batch: int):
+    def start(self, batch: int, key=None):
         zeros = lambda u: self.tf.zeros((batch, u), self.tf.float32)  # noqa: E731
-        return [(zeros(u), zeros(u)) for u in self.units]
+        keys = np.broadcast_to(np.asarray(0 if key is None else key, np.int32), (batch,)).copy()
+        return [(zeros(u), zeros(u)) for u in self.units], keys
 
-    def step(self, pitch, numeric, state):
-        logits, step, duration, state = self._step(
-            self.tf.constant(pitch, self.tf.int32), self.tf.constant(numeric, self.tf.float32), state
+    def advance(self, state, pitch, numeric):
+        layers, keys = state
+        tf = self.tf
+        layers = self._advance(
+            tf.constant(pitch, tf.int32), tf.constant(numeric, tf.float32), tf.constant(keys), layers
         )
-        return logits.numpy(), step.numpy(), duration.numpy(), state
+        return layers, keys
+
+    def field_logits(self, field, state, given=None):
+        from musicrnn.infer import StreamState
+
+        layers, keys = state
+        numpy_state = StreamState([(h.numpy(), c.numpy()) for h, c in layers], keys)
+        return self.heads.field_logits(field, numpy_state, given)
 
 
 # ---- the benchmark ---------------------------------------------------------------------------------------------
@@ -167,7 +191,7 @@ def check_same_weights(cfg, model, numpy_model, primer) -> float:
     """Largest difference between Keras and numpy pitch logits over the primer (should be ~1e-6)."""
     pitch = primer["pitch"].to_numpy(np.int32)[None]
     numeric = encode_sequence(pitch[0], primer["step"].to_numpy(), primer["duration"].to_numpy(), cfg)[None]
-    keras_out = model([pitch, numeric], training=False)["pitch"].numpy()
+    keras_out = model(model_inputs(cfg, pitch, numeric), training=False)["pitch"].numpy()
     numpy_out = numpy_model.forward(pitch, numeric)["pitch"]
     return float(np.abs(keras_out - numpy_out).max())
 
@@ -177,7 +201,7 @@ def bench_preset(name: str, folder: Path, args, primer_notes) -> dict:
     primer = primer_notes.head(cfg.seq_length).reset_index(drop=True)
     window = primer[["pitch", "step", "duration"]].to_numpy(np.float32)
     difference = check_same_weights(cfg, model, numpy_model, primer)
-    stepper = CompiledStepper(model, cfg)
+    stepper = CompiledStepper(model, cfg, numpy_model)
     result: dict = {
         "seq_length": cfg.seq_length,
         "units": cfg.units,

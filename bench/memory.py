@@ -32,7 +32,7 @@ from pathlib import Path
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from common import machine, machine_line, print_json, proc_status_mb, table
+from common import ROOT, machine, machine_line, print_json, proc_status_mb, table
 from startup import (
     APP_IDLE,
     AUDIO,
@@ -196,13 +196,15 @@ def end_sessions(browser, port: int) -> None:
     time.sleep(2)  # the disconnect reaches the server after the browser closes the tab
 
 
-def visitors(browser, count: int, log_path: Path | None = None) -> dict:
-    """Resident memory of a fresh server after one visitor came and went, and after `count` more did."""
+def visitors(browser, count: int, log_path: Path | None = None, app: Path | None = None) -> dict:
+    """Resident memory of a fresh server after one visitor came and went, and after `count` more did
+    (`app`: another checkout's app.py, to compare side by side)."""
     from concurrent.futures import ThreadPoolExecutor
 
     port = free_port()
     options = ("--server.disconnectedSessionTTL", str(SESSION_TTL_S))
-    with streamlit_server(port, log_path, options=options) as server:
+    script = app if app is not None else ROOT / "app.py"
+    with streamlit_server(port, log_path, script=script, options=options) as server:
         wait_healthy(port, server)
         started = proc_status_mb(server.pid, "VmRSS")
         visit(browser, port, 0)
@@ -265,6 +267,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--log", help="keep the server's output in this file")
     parser.add_argument("--visitors", type=int, default=10, help="visitors who come and go after the first")
     parser.add_argument("--only", choices=["visitors"], help="run only this stage")
+    parser.add_argument(
+        "--compare-with",
+        help="another checkout (e.g. `git archive main | tar -x -C DIR`): its visitors stage runs first, same machine",
+    )
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
@@ -278,10 +284,21 @@ def main(argv: list[str] | None = None) -> dict:
         try:
             if args.only != "visitors":
                 stages = measure(browser, Path(args.log) if args.log else None)
+            if args.compare_with:
+                print(f"visitors on {args.compare_with}:", flush=True)
+                other = visitors(browser, args.visitors, app=Path(args.compare_with) / "app.py")
+            print("visitors on this checkout:", flush=True)
             crowd = visitors(browser, args.visitors)
         finally:
             browser.close()
     summary: dict = {"benchmark": "memory", "machine": machine(), **crowd}
+    if args.compare_with:
+        summary["compared_with"] = {"checkout": args.compare_with, **other}
+        print(
+            f"\n{args.compare_with}: one visitor {other['rss_one_visitor_mb']:.0f} MB, after {other['visitors']} more "
+            f"{other['rss_after_visitors_mb']:.0f} MB (+{other['rss_after_visitors_mb'] - other['rss_one_visitor_mb']:.0f} MB)",
+            flush=True,
+        )
     print(
         f"\nvisitors (server RSS): started {crowd['rss_started_mb']:.0f} MB, after one visitor came and went "
         f"{crowd['rss_one_visitor_mb']:.0f} MB, after {crowd['visitors']} more came and went "

@@ -25,8 +25,9 @@ QUICK_ARGS = {
     "startup": ["--quick"],
     "memory": ["--quick"],
     "ingest": ["--files", "200", "--dataset-notes", "50000", "100000"],
+    "musicality": ["--quick"],
 }
-ORDER = ("generation", "training", "startup", "memory", "ingest")
+ORDER = ("generation", "training", "startup", "memory", "ingest", "musicality")
 
 
 def run(name: str, quick: bool) -> dict | None:
@@ -131,6 +132,26 @@ def summary_rows(results: dict) -> list[list[str]]:
                         "",
                     ]
                 )
+    u = results.get("musicality")
+    if u and u.get("model"):
+        rows += [
+            ["musicality (held-out chorales)", "classifier AUC, model vs Bach", f"{u['model']['auc']:.2f}", "≤ 0.75"],
+            ["", "… control: Bach vs other chorales", f"{u['bach_vs_bach_auc']:.2f}", "near 0.5"],
+            ["", "pieces inside Bach's spread on every statistic", f"{u['model']['inside_every_headline']:.0%}", ""],
+            [
+                "",
+                "outer parallels per 100 moves (Bach)",
+                f"{u['model']['parallels_outer_per_100']:.2f} ({u['bach_parallels_outer_per_100']:.2f})",
+                "≤ 2× Bach",
+            ],
+            ["", "end on the tonic, ended by the model", f"{u['model']['on_tonic_and_ended']:.0%}", "≥ 50%"],
+            [
+                "",
+                "melodies harmonised to every target",
+                f"{u['model']['melodies_meeting_all']} of {u['melodies']}",
+                "all",
+            ],
+        ]
     return rows
 
 

@@ -11,6 +11,8 @@ PitchInput = Literal["scaled", "embedding"]
 TimeUnit = Literal["seconds", "beats"]
 PITCH_INPUTS: tuple[str, ...] = get_args(PitchInput)
 TIME_UNITS: tuple[str, ...] = get_args(TimeUnit)
+FIELDS = ("step", "part", "pitch", "duration")  # what an ordered model predicts of each note
+LR_SCHEDULES = ("constant", "cosine")
 CONFIG_MEMBER = "musicrnn.json"  # our Config and training facts, stored inside the .keras zip
 
 
@@ -59,6 +61,19 @@ class Config:
     # Stop after this many minutes of training (0 = no limit); the best epoch within them is kept.
     time_limit_minutes: float = 0.0
     sample_rate: int = 16000
+    # What a musician hears first (issue 24), beats models only. `ordered`: a note's fields are predicted one
+    # after another in `field_order`, each head seeing the values chosen before it (the true ones in training,
+    # the drawn ones in generation), instead of four heads side by side that cannot agree on one note.
+    ordered: bool = False
+    field_order: str = "step,part,pitch,duration"
+    head_units: int = 128  # hidden units of each ordered head
+    # `key_input`: the network reads each file's key (musicrnn.theory.find_key) and each note's degree in it.
+    key_input: bool = False
+    # `end_class`: the step head has one more class, "the piece ends here", learned from every file's end,
+    # and the network reads how far into its piece each note is.
+    end_class: bool = False
+    # "constant" or "cosine": the learning rate decays to a tenth over the epochs (reaches its best sooner).
+    lr_schedule: str = "constant"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -88,6 +103,22 @@ class Config:
     def time_head_width(self) -> int:
         """Outputs of the step and duration heads: a logit per rhythm class (beats), one number (seconds)."""
         return self.rhythm_classes if self.beats else 1
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The note fields an ordered model predicts, in order (those of its heads: no part without parts)."""
+        names = tuple(name.strip() for name in self.field_order.split(","))
+        return tuple(name for name in names if name != "part" or self.parts)
+
+    @property
+    def step_classes(self) -> int:
+        """Classes of the step head: the rhythm classes, plus "the piece ends" for an end_class model."""
+        return self.rhythm_classes + (1 if self.end_class else 0)
+
+    @property
+    def end_step(self) -> int:
+        """The step class that ends a piece (end_class models)."""
+        return self.rhythm_classes
 
     def validate(self) -> Config:
         """Raise ValueError with a readable message for settings that cannot work."""
@@ -121,6 +152,16 @@ class Config:
             problems.append("patience must be 0 (off) or more epochs")
         if self.time_limit_minutes < 0:
             problems.append("time_limit_minutes must be 0 (no limit) or more")
+        if (self.ordered or self.key_input or self.end_class) and not (self.beats and self.rich_features):
+            problems.append("ordered fields, key input and the end class need time in beats and rich features")
+        if self.ordered:
+            names = [name.strip() for name in self.field_order.split(",")]
+            if sorted(names) != sorted(FIELDS) or names[0] != "step":
+                problems.append(f"field_order must list {', '.join(FIELDS)} once each, step first")
+            if self.head_units < 1:
+                problems.append("head_units must be at least 1")
+        if self.lr_schedule not in LR_SCHEDULES:
+            problems.append(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -152,6 +193,9 @@ PRESETS: dict[str, Config] = {
         part_loss_weight=0.1,
         window_stride=8,
         transpose=6,
+        ordered=True,
+        key_input=True,
+        end_class=True,
     ),
     # A quick model for trying things out in the browser (trains in well under a minute).
     "tiny": Config(
@@ -171,13 +215,21 @@ PRESETS: dict[str, Config] = {
         duration_loss_weight=0.1,
         parts=True,
         window_stride=4,
+        ordered=True,
+        key_input=True,
+        end_class=True,
+        head_units=32,
     ),
 }
 DEFAULT_PRESET = "chorale"
 
 
 def preset(name: str, **overrides: Any) -> Config:
-    """A copy of a named preset with optional overrides."""
+    """A copy of a named preset with optional overrides. Ordered fields, key input and the end class need time
+    in beats and rich features; a preset asked for seconds or plain inputs drops them."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    return PRESETS[name].replace(**overrides).validate()
+    cfg = PRESETS[name].replace(**overrides)
+    if not (cfg.beats and cfg.rich_features):  # e.g. a preset asked to count time in seconds: none of them fit
+        cfg = cfg.replace(ordered=False, key_input=False, end_class=False)
+    return cfg.validate()

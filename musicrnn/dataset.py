@@ -3,6 +3,10 @@
 A window starting at note i feeds notes i … i+L-1 (exactly L notes) and is trained to predict, at every
 position t, the next note t+1; its last target is note i+L. Windows never cross a file boundary, and
 they are cut by index from per-file arrays, so memory grows with the number of notes, not notes × L.
+A model that learns endings (Config.end_class) is also trained to predict, after a file's last note, that
+the piece ends there: its windows may end on the last note, and every file's end is in some window.
+An ordered model (Config.ordered) is also fed the next note's earlier fields (teacher forcing): the inputs
+`next_step`, `next_part`, ... hold the true values the heads after them are conditioned on.
 """
 
 from __future__ import annotations
@@ -14,7 +18,16 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .features import Timing, beat_timing, clip_times, encode_timed, parts_of, rhythm_class
+from .features import (
+    Timing,
+    beat_timing,
+    clip_times,
+    encode_timed,
+    file_key,
+    next_note_targets,
+    note_classes,
+    parts_of,
+)
 from .midi import DEFAULT_BPM, main_bpm
 from .parts import PART_CLASSES
 
@@ -161,14 +174,27 @@ class Corpus:
         return summary
 
 
-def window_starts(lengths: Sequence[int] | np.ndarray, seq_length: int, stride: int = 1) -> np.ndarray:
-    """(file, start) pairs of every window whose L inputs and final target lie inside one file."""
-    pairs = [
-        np.stack([np.full(len(starts), f), starts], axis=1)
-        for f, n in enumerate(lengths)
-        if len(starts := np.arange(0, int(n) - seq_length, stride)) > 0
-    ]
+def window_starts(
+    lengths: Sequence[int] | np.ndarray, seq_length: int, stride: int = 1, to_the_end: bool = False
+) -> np.ndarray:
+    """(file, start) pairs of every window whose L inputs and final target lie inside one file. With
+    `to_the_end` (models that learn endings) the final target may be the file's end, after its last note,
+    and every file's last possible window is included whatever the stride, so every end is learned."""
+    pairs = []
+    for f, n in enumerate(lengths):
+        count = int(n) - seq_length + (1 if to_the_end else 0)  # how many starts fit
+        if count <= 0:
+            continue
+        starts = np.arange(0, count, stride)
+        if to_the_end and starts[-1] != count - 1:
+            starts = np.append(starts, count - 1)
+        pairs.append(np.stack([np.full(len(starts), f), starts], axis=1))
     return np.concatenate(pairs).astype(np.int64) if pairs else np.zeros((0, 2), np.int64)
+
+
+def config_window_starts(lengths: Sequence[int] | np.ndarray, cfg: Config) -> np.ndarray:
+    """window_starts with a model's window length, stride and whether it learns endings."""
+    return window_starts(lengths, cfg.seq_length, cfg.window_stride, cfg.end_class)
 
 
 def tutorial_windows(
@@ -255,28 +281,51 @@ def split_files(corpus: Corpus, val_fraction: float, seed: int) -> tuple[list[in
 
 @dataclass
 class FlatArrays:
-    """All files of a corpus side by side, with window starts as offsets into the flat arrays."""
+    """All files of a corpus side by side, with window starts as offsets into the flat arrays. Targets are
+    stored at the position that predicts them: row t holds the fields of note t+1 (or the end of its file)."""
 
     pitch: np.ndarray
     numeric: np.ndarray
     step_target: np.ndarray  # (n,) classes, or (n, 1) seconds: see time_targets
     duration_target: np.ndarray
     starts: np.ndarray
-    part: np.ndarray | None = None  # parts models: each note's part, the fourth head's target
+    part: np.ndarray | None = None  # parts models: the next note's part, the part head's target
+    pitch_target: np.ndarray | None = None  # the next note's pitch (-1: none, after a file's last note)
+    key: np.ndarray | None = None  # key-aware models: each note's key index (its file's key)
+    conditioning: tuple[str, ...] = ()  # ordered models: the fields fed back as `next_<field>` inputs
 
 
 def time_targets(timing: Timing, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
-    """What the step and duration heads learn, shaped like their outputs: classes (n,) in beats mode,
-    seconds (clipped) as (n, 1) for regression."""
+    """What the step and duration heads learn for each note, shaped like their outputs: classes (n,) in beats
+    mode, seconds (clipped) as (n, 1) for regression."""
     if cfg.beats:
-        return rhythm_class(timing.step, cfg), rhythm_class(timing.duration, cfg)
+        classes = note_classes(np.zeros(len(timing.step), np.int64), timing, None, cfg)
+        return classes["step"].astype(np.int32), classes["duration"].astype(np.int32)
     return clip_times(timing.step, cfg)[:, None], clip_times(timing.duration, cfg)[:, None]
+
+
+def _next(values: np.ndarray, last) -> np.ndarray:
+    """Each position's next value; `last` after the final one."""
+    if not len(values):
+        return values
+    return np.concatenate([values[1:], np.full((1, *values.shape[1:]), last, values.dtype)])
+
+
+def _file_targets(pitch: np.ndarray, timing: Timing, part: np.ndarray, cfg: Config) -> dict[str, np.ndarray]:
+    """One file's targets at the positions that predict them (see FlatArrays)."""
+    if not cfg.beats:  # seconds models regress times: the next note's, 0 after the last (never a target)
+        step, duration = time_targets(timing, cfg)
+        return {"step": _next(step, 0.0), "duration": _next(duration, 0.0), "pitch": _next(pitch, -1)} | (
+            {"part": _next(part, -1)} if cfg.parts else {}
+        )
+    return next_note_targets(note_classes(pitch, timing, part, cfg), cfg)
 
 
 def flatten(corpus: Corpus, cfg: Config) -> FlatArrays:
     """Every file's inputs and targets side by side, and the start of every window (in flat positions)."""
     offsets = np.concatenate([[0], np.cumsum(corpus.lengths)])[:-1]
-    pairs = window_starts(corpus.lengths, cfg.seq_length, cfg.window_stride)
+    pairs = config_window_starts(corpus.lengths, cfg)
+    conditioning = cfg.fields[:-1] if cfg.ordered else ()
     if not len(corpus):
         target = np.zeros(0, np.int32) if cfg.beats else np.zeros((0, 1), np.float32)
         return FlatArrays(
@@ -286,18 +335,35 @@ def flatten(corpus: Corpus, cfg: Config) -> FlatArrays:
             target,
             np.zeros(0, np.int64),
             np.zeros(0, np.int32) if cfg.parts else None,
+            np.zeros(0, np.int32),
+            np.zeros(0, np.int32) if cfg.key_input else None,
+            conditioning,
         )
     timings = [corpus.timing(i, cfg) for i in range(len(corpus))]
-    targets = [time_targets(t, cfg) for t in timings]
+    keys = [file_key(p, corpus.duration_beats[i]) for i, p in enumerate(corpus.pitch)] if cfg.key_input else None
+    targets = [_file_targets(p, t, part, cfg) for p, t, part in zip(corpus.pitch, timings, corpus.part)]
+
+    def joined(name: str, kind) -> np.ndarray:
+        return np.concatenate([t[name] for t in targets]).astype(kind)
+
+    time_kind = np.int32 if cfg.beats else np.float32
     return FlatArrays(
         pitch=np.concatenate(corpus.pitch).astype(np.int32),
         numeric=np.concatenate(
-            [encode_timed(p, t, cfg, part) for p, t, part in zip(corpus.pitch, timings, corpus.part)]
+            [
+                encode_timed(p, t, cfg, part, None if keys is None else keys[i])
+                for i, (p, t, part) in enumerate(zip(corpus.pitch, timings, corpus.part))
+            ]
         ),
-        step_target=np.concatenate([s for s, _ in targets]),
-        duration_target=np.concatenate([d for _, d in targets]),
+        step_target=joined("step", time_kind),
+        duration_target=joined("duration", time_kind),
         starts=offsets[pairs[:, 0]] + pairs[:, 1] if len(pairs) else np.zeros(0, np.int64),
-        part=np.concatenate(corpus.part).astype(np.int32) if cfg.parts else None,
+        part=joined("part", np.int32) if cfg.parts else None,
+        pitch_target=joined("pitch", np.int32),
+        key=None
+        if keys is None
+        else np.concatenate([np.full(len(p), k, np.int32) for p, k in zip(corpus.pitch, keys)]),
+        conditioning=conditioning,
     )
 
 
@@ -306,14 +372,28 @@ def window_batch(flat: FlatArrays, starts: np.ndarray, seq_length: int) -> tuple
     for the in-memory pipeline, the streamed one (musicrnn.ingest) and evaluation."""
     index = starts[:, None] + np.arange(seq_length, dtype=np.int64)[None, :]  # starts are int64 (see flatten)
     inputs = {"pitch_input": _gather(flat.pitch, index), "features": _gather(flat.numeric, index)}
+    if flat.key is not None:
+        inputs["key_input"] = _gather(flat.key, index)
+    pitch_target = flat.pitch_target if flat.pitch_target is not None else _next(np.asarray(flat.pitch), -1)
     targets = {
-        "pitch": _gather(flat.pitch, index + 1),
-        "step": _gather(flat.step_target, index + 1),
-        "duration": _gather(flat.duration_target, index + 1),
+        "pitch": _gather(pitch_target, index),
+        "step": _gather(flat.step_target, index),
+        "duration": _gather(flat.duration_target, index),
     }
     if flat.part is not None:
-        targets["part"] = _gather(flat.part, index + 1)
+        targets["part"] = _gather(flat.part, index)
+    for name in flat.conditioning:  # the true earlier fields the later heads are conditioned on (0 for none)
+        inputs[f"next_{name}"] = _maximum_zero(targets[name])
     return inputs, targets
+
+
+def _maximum_zero(values):
+    """Values below 0 (no target) as 0, for numpy arrays or tensors."""
+    if isinstance(values, np.ndarray):
+        return np.maximum(values, 0)
+    import tensorflow as tf
+
+    return tf.maximum(values, 0)
 
 
 def _gather(values, index):
@@ -345,8 +425,15 @@ def transpose_windows(inputs: dict, targets: dict, batch_index, semitones: int, 
 
         input_shift = tf.where(inputs["features"][..., -PART_CLASSES + DRUMS_PART] > 0.5, 0, shift)
         target_shift = tf.where(targets["part"] == DRUMS_PART, 0, shift)
-    inputs = {**inputs, "pitch_input": tf.clip_by_value(inputs["pitch_input"] + input_shift, 0, 127)}
-    return inputs, {**targets, "pitch": tf.clip_by_value(targets["pitch"] + target_shift, 0, 127)}
+    moved = {"pitch_input": tf.clip_by_value(inputs["pitch_input"] + input_shift, 0, 127)}
+    if "key_input" in inputs:  # the key moves with the music (its degrees, in the features, do not)
+        key = inputs["key_input"]
+        moved["key_input"] = (key % 12 + shift) % 12 + key // 12 * 12
+    pitch = targets["pitch"]
+    moved_pitch = tf.where(pitch >= 0, tf.clip_by_value(pitch + target_shift, 0, 127), pitch)  # -1: no note
+    if "next_pitch" in inputs:
+        moved["next_pitch"] = tf.maximum(moved_pitch, 0)
+    return {**inputs, **moved}, {**targets, "pitch": moved_pitch}
 
 
 def make_tf_dataset(corpus: Corpus, cfg: Config, shuffle: bool, seed: int | None = None):
@@ -363,6 +450,9 @@ def make_tf_dataset(corpus: Corpus, cfg: Config, shuffle: bool, seed: int | None
         duration_target=tf.constant(flat.duration_target),
         starts=flat.starts,
         part=None if flat.part is None else tf.constant(flat.part),
+        pitch_target=tf.constant(flat.pitch_target),
+        key=None if flat.key is None else tf.constant(flat.key),
+        conditioning=flat.conditioning,
     )
 
     def cut(start_batch: tf.Tensor):

@@ -18,12 +18,14 @@ from .dataset import Corpus, flatten
 from .evaluation.scores import baseline_cross_entropy, baseline_top1, log_softmax, model_scores
 from .features import class_beats, clip_times, rhythm_class, timing_of
 from .generate import Sampling, allowed_pitches, sampling_distribution
-from .parts import PART_CLASSES, PART_NAMES
-from .theory import PITCH_CLASSES, note_name
+from .infer import KEY_DIM
+from .parts import PART_NAMES
+from .theory import KEY_COUNT, PITCH_CLASSES, note_name
 
 RICH_FEATURES = ("log(1 + step)", "log(1 + duration)", "same chord?", "interval / 12", "chord size / 4")
 BEAT_FEATURES = ("place in beat (sin)", "place in beat (cos)", "place in bar (sin)", "place in bar (cos)")
 PLAIN_FEATURES = ("step (s)", "duration (s)")
+DEGREE_NAMES = ("1", "♭2", "2", "♭3", "3", "4", "♯4", "5", "♭6", "6", "♭7", "7")  # semitones above the tonic
 
 
 # ---- 1-2. a file and one training window --------------------------------------------------------------------
@@ -38,6 +40,10 @@ class Window:
     start: int  # row of the first input note in the file
     pitch: np.ndarray  # (L,) pitches fed to the network
     features: np.ndarray  # (L, F) numeric features, encoded on the whole file exactly as in training
+    key: int | None = None  # the file's key index (key-aware models)
+    # What each position is trained to predict (field -> (L,) classes of the next note): an ordered model's
+    # later heads are given the earlier fields of the note they predict, as in training.
+    targets: dict[str, np.ndarray] | None = None
 
     @property
     def length(self) -> int:
@@ -66,9 +72,19 @@ def training_window(notes: pd.DataFrame, start: int, cfg: Config) -> Window:
     pitch = notes["pitch"].to_numpy(np.int64)
     # Features are computed over the whole file and then cut, as training does (dataset.flatten): the first
     # note's interval is from the note before the window.
-    features = flatten(Corpus.from_tables([("file", notes)]), cfg).numeric
+    flat = flatten(Corpus.from_tables([("file", notes)]), cfg)
     end = start + cfg.seq_length
-    return Window(notes.iloc[start:end], notes.iloc[end], start, pitch[start:end], features[start:end])
+    key = int(flat.key[start]) if flat.key is not None else None
+    targets = None
+    if cfg.beats and flat.pitch_target is not None:
+        targets = {
+            "step": flat.step_target[start:end],
+            "duration": flat.duration_target[start:end],
+            "pitch": flat.pitch_target[start:end],
+        } | ({"part": flat.part[start:end]} if flat.part is not None else {})
+    return Window(
+        notes.iloc[start:end], notes.iloc[end], start, pitch[start:end], flat.numeric[start:end], key, targets
+    )
 
 
 def feature_names(cfg: Config) -> tuple[str, ...]:
@@ -78,6 +94,10 @@ def feature_names(cfg: Config) -> tuple[str, ...]:
         names = ("step (beats)", "duration (beats)") if cfg.beats else PLAIN_FEATURES
     else:
         names = RICH_FEATURES + BEAT_FEATURES if cfg.beats else RICH_FEATURES
+    if cfg.end_class:
+        names += ("bars into the piece (log)",)
+    if cfg.key_input:
+        names += tuple(f"degree {degree} in the key" for degree in DEGREE_NAMES)
     return names + tuple(f"part: {name}" for name in PART_NAMES) if cfg.parts else names
 
 
@@ -126,39 +146,46 @@ def model_layers(model) -> list[Layer]:
         ["its part (one of 21, as 21 zeros and ones)"] if cfg.parts else []
     )
     layers.append(Layer("features", "input", f"{len(names)} numbers per note: " + ", ".join(shown), 0))
+    if cfg.key_input:
+        layers.append(Layer("key", "input", "the piece's key: one of 24 (12 major, 12 minor)", 0))
+        layers.append(Layer("key embedding", "layer", f"{KEY_DIM} learned numbers per key", KEY_COUNT * KEY_DIM))
+        width += KEY_DIM
     layers.append(Layer("concatenate", "layer", f"{width + len(names)} numbers per note", 0))
     for index, weights in enumerate(model.lstms, start=1):
         units = weights.recurrent.shape[0]
         size = weights.kernel.size + weights.recurrent.size + weights.bias.size
         dropout = f"; dropout {cfg.dropout:.0%} in training" if cfg.dropout > 0 else ""
         layers.append(Layer(f"LSTM {index}", "layer", f"{units} units with memory{dropout}", int(size)))
-    units = model.lstms[-1].recurrent.shape[0]
-    layers.append(
-        Layer("pitch head", "head", "a score per pitch → probabilities", units * PITCH_CLASSES + PITCH_CLASSES)
-    )
-    if cfg.beats:
-        classes = cfg.rhythm_classes
-        grid = f"a score per 1/{cfg.beat_grid} beat up to {cfg.max_beats} beats"
-        layers.append(Layer("step head", "head", f"beats to the next note: {grid}", units * classes + classes))
-        layers.append(Layer("duration head", "head", f"length of the next note: {grid}", units * classes + classes))
-    else:
-        layers.append(Layer("step head", "head", "seconds to the next note", units + 1))
-        layers.append(Layer("duration head", "head", "length of the next note (s)", units + 1))
-    if cfg.parts:
-        layers.append(
-            Layer(
-                "part head",
-                "head",
-                "which part plays the next note: a score per part",
-                units * PART_CLASSES + PART_CLASSES,
-            )
-        )
+    for field in head_order(model):
+        layers.append(Layer(f"{field} head", "head", head_detail(model, field), int(model.heads[field].size())))
     return layers
 
 
-def head_names(model) -> list[str]:
-    """What the model's heads predict about the next note, in the order drawn: pitch, step, duration (and part)."""
-    return [layer.name.removesuffix(" head") for layer in model_layers(model) if layer.kind == "head"]
+def head_order(model) -> tuple[str, ...]:
+    """The heads in the order they are shown: an ordered model's in the order it draws a note's fields,
+    others as they were introduced (pitch, step, duration, part)."""
+    if model.cfg.ordered:
+        return model.fields
+    return ("pitch", "step", "duration") + (("part",) if model.has_parts else ())
+
+
+def head_detail(model, field: str) -> str:
+    """What a head predicts, in words, and (ordered models) which of the note's fields it already knows."""
+    cfg = model.cfg
+    grid = f"a score per 1/{cfg.beat_grid} beat up to {cfg.max_beats} beats"
+    details = {
+        "pitch": "a score per pitch → probabilities",
+        "step": f"beats to the next note: {grid}" if cfg.beats else "seconds to the next note",
+        "duration": f"length of the next note: {grid}" if cfg.beats else "length of the next note (s)",
+        "part": "which part plays the next note: a score per part",
+    }
+    detail = details[field]
+    if cfg.end_class and field == "step":
+        detail += ", or “the piece ends here”"
+    if cfg.ordered:
+        earlier = model.fields[: model.fields.index(field)]
+        detail += f"; knows the {', '.join(earlier)} chosen before it" if earlier else "; chosen first"
+    return detail
 
 
 def layers_table(model) -> pd.DataFrame:
@@ -239,7 +266,8 @@ class Prediction:
 
 def predict(model, window: Window) -> Prediction:
     """Run the network over the window (from a fresh state, as in training) and read its last output."""
-    out = model.forward(window.pitch[None, :], window.features[None, :])
+    given = None if window.targets is None else {field: values[None, :] for field, values in window.targets.items()}
+    out = model.forward(window.pitch[None, :], window.features[None, :], window.key, given=given)
     logits = out["pitch"][0, -1].astype(np.float64)
     cfg = model.cfg
     target = timing_of(window.target.to_frame().T, cfg)

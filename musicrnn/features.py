@@ -6,8 +6,10 @@ back unscaled while it trained on scaled ones).
 
 Two time units (Config.time_unit): "seconds" (the tutorial: step and duration in seconds, regressed) and
 "beats" (quarter notes on a 1/12-beat grid; the heads predict a class per grid value, see `rhythm_class`).
-A beats model also sees where each note falls in its beat and in its bar. A parts model (Config.parts) also
-sees each note's part (musicrnn.parts) as one-hot columns after all the others.
+A beats model also sees where each note falls in its beat and in its bar. A model that learns endings
+(Config.end_class) sees how far into its piece each note is; a key-aware one (Config.key_input) each note's
+degree in the piece's key (and the key itself as an input of its own, `key_input`). A parts model
+(Config.parts) also sees each note's part (musicrnn.parts) as one-hot columns after all the others.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pandas as pd
 
 from .config import Config
 from .parts import PART_CLASSES, PIANO_PART
+from .theory import find_key, key_index
 
 CHORD_GAP = 0.01  # notes starting within 10 ms (or, in beats, on the same grid point) sound as one chord
 SECONDS_PER_BEAT_AT_120 = 0.5  # for note tables that carry no beats (built by hand): read them at 120 bpm
@@ -32,6 +35,10 @@ RICH_COLUMNS, RICH_BEATS_COLUMNS = CHORD_SIZE + 1, BAR_COS + 1
 CHORD_SIZE_SCALE = 4.0
 MAX_CHORD_COUNT = 7
 MAX_INTERVAL_OCTAVES = 3.0  # the interval column is in octaves, clipped to ± this
+# After the columns above: the place in the piece (end_class models), log(1 + bars from the start) / 3, so a
+# chorale's 10-20 bars read 0.8-1.0; then the note's degree in the key, one-hot (key_input models).
+POSITION_SCALE = 3.0
+DEGREES = 12
 
 
 @dataclass
@@ -58,8 +65,39 @@ class Timing:
 
 
 def feature_count(cfg: Config) -> int:
-    """Width of the numeric input: step and duration, plus the rich features when enabled, plus the parts."""
-    return base_feature_count(cfg) + (PART_CLASSES if cfg.parts else 0)
+    """Width of the numeric input: step and duration, plus the rich features when enabled, the place in the
+    piece and the degree in the key when the model reads them, plus the parts."""
+    return base_feature_count(cfg) + extra_feature_count(cfg) + (PART_CLASSES if cfg.parts else 0)
+
+
+def extra_feature_count(cfg: Config) -> int:
+    """Columns after the base ones and before the parts: place in the piece, degree in the key."""
+    return (1 if cfg.end_class else 0) + (DEGREES if cfg.key_input else 0)
+
+
+def file_key(pitch: np.ndarray, duration: np.ndarray | None = None) -> int:
+    """The key index (theory.key_index) of a whole file or passage, its notes weighted by their lengths."""
+    return key_index(find_key(pitch, duration))
+
+
+def _with_extras(
+    numeric: np.ndarray, pitch: np.ndarray, beat: np.ndarray | None, key: np.ndarray | None, cfg: Config
+) -> np.ndarray:
+    """The base features followed by the place in the piece and the degree in the key (models that read them)."""
+    if not extra_feature_count(cfg):
+        return numeric
+    out = np.zeros((len(numeric), numeric.shape[1] + extra_feature_count(cfg)), np.float32)
+    out[:, : numeric.shape[1]] = numeric
+    column = numeric.shape[1]
+    if cfg.end_class:
+        assert beat is not None, "an end_class model reads each note's onset"
+        out[:, column] = np.log1p(np.maximum(np.asarray(beat, np.float64), 0.0) / 4.0) / POSITION_SCALE
+        column += 1
+    if cfg.key_input:
+        tonic = np.zeros(len(numeric), np.int64) if key is None else np.asarray(key, np.int64) % 12
+        degree = (np.asarray(pitch, np.int64) - tonic) % DEGREES
+        out[np.arange(len(numeric)), column + degree] = 1.0
+    return out
 
 
 def base_feature_count(cfg: Config) -> int:
@@ -165,12 +203,13 @@ def encode_step(
     bar_beat: np.ndarray | None = None,
     bar_beats: np.ndarray | None = None,
     part: np.ndarray | None = None,
+    key: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Numeric features of one note per stream (arrays of shape (B,)), and the updated chord counter.
 
     `prev_pitch` is the previous note's pitch (equal to `pitch` for a first note); `chord_size` counts the
     notes of the current chord before this one. Beats models also need the onset's `beat`, `bar_beat` and
-    `bar_beats` (see Timing); parts models the note's `part`.
+    `bar_beats` (see Timing); parts models the note's `part`; key-aware models the piece's `key` index.
     """
     step = clip_times(step, cfg)
     duration = clip_times(duration, cfg)
@@ -193,6 +232,7 @@ def encode_step(
         in_beat, in_bar = _phases(beat, bar_beat, bar_beats)
         numeric[:, BEAT_SIN], numeric[:, BEAT_COS] = np.sin(in_beat), np.cos(in_beat)
         numeric[:, BAR_SIN], numeric[:, BAR_COS] = np.sin(in_bar), np.cos(in_bar)
+    numeric = _with_extras(numeric, pitch, beat, key, cfg)
     return _with_parts(numeric, part, cfg), chord_size
 
 
@@ -202,8 +242,15 @@ def chord_count(numeric_row: np.ndarray, cfg: Config) -> int:
     return int(round(float(numeric_row[CHORD_SIZE]) * CHORD_SIZE_SCALE)) if cfg.rich_features else 0
 
 
-def encode_timed(pitch: np.ndarray, timing: Timing, cfg: Config, part: np.ndarray | None = None) -> np.ndarray:
-    """Numeric features for a whole note sequence, shape (n, feature_count); equals encode_step note by note."""
+def encode_timed(
+    pitch: np.ndarray,
+    timing: Timing,
+    cfg: Config,
+    part: np.ndarray | None = None,
+    key: int | np.ndarray | None = None,
+) -> np.ndarray:
+    """Numeric features for a whole note sequence, shape (n, feature_count); equals encode_step note by note.
+    `key`: the piece's key index (one for all notes, or one per note), for key-aware models."""
     pitch = np.asarray(pitch, dtype=np.int64)
     step = clip_times(timing.step, cfg)
     duration = clip_times(timing.duration, cfg)
@@ -226,19 +273,59 @@ def encode_timed(pitch: np.ndarray, timing: Timing, cfg: Config, part: np.ndarra
     if cfg.beats:
         in_beat, in_bar = _phases(timing.beat, timing.bar_beat, timing.bar_beats)
         columns += [np.sin(in_beat), np.cos(in_beat), np.sin(in_bar), np.cos(in_bar)]
-    return _with_parts(np.stack(columns, axis=-1).astype(np.float32), part, cfg)
+    keys = None if key is None else np.broadcast_to(np.asarray(key, np.int64), pitch.shape)
+    numeric = _with_extras(np.stack(columns, axis=-1).astype(np.float32), pitch, timing.beat, keys, cfg)
+    return _with_parts(numeric, part, cfg)
 
 
 def encode_sequence(
-    pitch: np.ndarray, step: np.ndarray, duration: np.ndarray, cfg: Config, part: np.ndarray | None = None
+    pitch: np.ndarray,
+    step: np.ndarray,
+    duration: np.ndarray,
+    cfg: Config,
+    part: np.ndarray | None = None,
+    key: int | None = None,
 ) -> np.ndarray:
     """encode_timed for bare step/duration arrays in the model's unit (onsets counted from the first note,
     bars of 4 beats)."""
     step = np.asarray(step, np.float64)
     timing = Timing.in_bars_of_four(step, np.asarray(duration, np.float64), onsets_from_steps(step))
-    return encode_timed(pitch, timing, cfg, part)
+    return encode_timed(pitch, timing, cfg, part, key)
 
 
-def encode_notes(notes: pd.DataFrame, cfg: Config) -> np.ndarray:
-    """Numeric features of a note table, in the model's unit."""
-    return encode_timed(notes["pitch"].to_numpy(np.int64), timing_of(notes, cfg), cfg, parts_of(notes))
+def encode_notes(notes: pd.DataFrame, cfg: Config, key: int | None = None) -> np.ndarray:
+    """Numeric features of a note table, in the model's unit (`key`: see table_key)."""
+    return encode_timed(notes["pitch"].to_numpy(np.int64), timing_of(notes, cfg), cfg, parts_of(notes), key)
+
+
+def table_key(notes: pd.DataFrame) -> int:
+    """A note table's key index: its stated key (`notes.attrs["key"]`, e.g. "G:major") or the one found in it."""
+    stated = notes.attrs.get("key") if hasattr(notes, "attrs") else None
+    if isinstance(stated, str):
+        try:
+            return key_index(stated)
+        except ValueError:
+            pass
+    return file_key(notes["pitch"].to_numpy(np.int64), beat_timing(notes).duration if len(notes) else None)
+
+
+def note_classes(pitch: np.ndarray, timing: Timing, part: np.ndarray | None, cfg: Config) -> dict[str, np.ndarray]:
+    """Each note's fields as the classes a beats model's heads predict: step and duration on the beat grid,
+    pitch, and part (all pianos without parts)."""
+    return {
+        "step": rhythm_class(timing.step, cfg).astype(np.int64),
+        "duration": rhythm_class(timing.duration, cfg).astype(np.int64),
+        "pitch": np.asarray(pitch, np.int64),
+        "part": np.full(len(pitch), PIANO_PART, np.int64) if part is None else np.asarray(part, np.int64),
+    }
+
+
+def next_note_targets(classes: dict[str, np.ndarray], cfg: Config) -> dict[str, np.ndarray]:
+    """What each position of a piece is trained to predict: the next note's classes, and after the last note
+    the end of the piece (end_class models: the step class END, the other fields -1, not scored) or nothing
+    (-1 everywhere). Same length as the piece."""
+    targets = {}
+    for name, values in classes.items():
+        last = cfg.end_step if (name == "step" and cfg.end_class) else -1
+        targets[name] = np.append(values[1:], last).astype(np.int64) if len(values) else values
+    return targets

@@ -22,10 +22,11 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .features import chord_count, class_beats, clip_times, encode_step, encode_timed, timing_of
+from .features import Timing, chord_count, class_beats, clip_times, encode_step, encode_timed, table_key, timing_of
 from .midi import DEFAULT_BPM
 from .parts import DRUMS_PART, PART_CLASSES, PIANO_PART, part_id, part_name
-from .theory import PITCH_CLASSES, scale_pitch_classes
+from .theory import PITCH_CLASSES, key_index, key_name, scale_pitch_classes
+from .voicing import VoiceLeading
 
 MAX_NOTES = 2000
 MAX_VARIATIONS = 8
@@ -34,13 +35,18 @@ NO_PITCH = np.float64(-np.inf)  # the logit of a pitch the key or range rules ou
 
 
 class Stepper(Protocol):
+    """What the sampling loop needs of a model (see musicrnn.infer.NumpyModel)."""
+
     cfg: Config
+    info: dict
+    fields: tuple[str, ...]  # the order a note's fields are drawn in
+    has_parts: bool
 
-    def start(self, batch: int): ...
+    def start(self, batch: int, key: np.ndarray | int | None = None): ...
 
-    def step(self, pitch: np.ndarray, numeric: np.ndarray, state): ...
+    def advance(self, state, pitch: np.ndarray, numeric: np.ndarray): ...
 
-    def part_logits(self, state) -> np.ndarray: ...  # parts models only (has_parts)
+    def field_logits(self, field: str, state, given: dict[str, np.ndarray] | None = None) -> np.ndarray: ...
 
 
 @dataclass
@@ -73,6 +79,9 @@ class Sampling:
     # or key above and the corpus range; "" = none (see part_steering).
     part_pitch_ranges: str = ""
     part_keys: str = ""
+    # Parts models: no parallel fifths or octaves between any two parts, and the four voices neither cross
+    # nor spread more than an octave apart above the bass (musicrnn.voicing), where a choice allows it.
+    voice_leading: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -228,18 +237,18 @@ def piece_bpm(settings: Sampling, primer: pd.DataFrame | None, model_info: dict 
 
 class Guide(Protocol):
     """A per-step constraint on the sampling loop (musicrnn/guide.py: a melody, chords, a span to rewrite).
-    It masks or biases the rhythm classes, parts (parts models: `known` is the corpus' parts) and pitches each
-    step may take (`part`: the part just drawn, None without parts), and may fix a note's duration."""
+    It masks or biases the step classes, parts (parts models: `known` is the corpus' parts) and pitches each
+    step may take (`part`: the part just drawn, None without parts), and may fix a note's duration. A guide
+    that finishes a piece itself (`may_end` False) never lets the model end it."""
 
     lengths: np.ndarray  # (B,) notes each stream keeps once it has finished
+    may_end: bool
 
     def start(
         self, cfg: Config, batch: int, onset: np.ndarray, bar_beat: np.ndarray, bar_beats: np.ndarray
     ) -> None: ...
 
-    def rhythm(
-        self, onset: np.ndarray, step_logits: np.ndarray, duration_logits: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]: ...
+    def rhythm(self, onset: np.ndarray, step_logits: np.ndarray) -> np.ndarray: ...
 
     def part(
         self, onset: np.ndarray, logits: np.ndarray, known: np.ndarray | None
@@ -252,110 +261,264 @@ class Guide(Protocol):
     def took(self, onset: np.ndarray, pitch: np.ndarray, duration: np.ndarray) -> np.ndarray: ...
 
 
+class _NoGuide:
+    """The guide of plain generation: constrains nothing and leaves the end to the model."""
+
+    may_end = True
+
+    def __init__(self, batch: int):
+        self.lengths = np.full(batch, MAX_NOTES + 1, np.int64)
+
+    def start(self, cfg, batch, onset, bar_beat, bar_beats) -> None:
+        pass
+
+    def rhythm(self, onset, step_logits):
+        return step_logits
+
+    def part(self, onset, logits, known):
+        return logits, known
+
+    def pitch(self, onset, logits, allowed, part=None):
+        return logits, allowed
+
+    def took(self, onset, pitch, duration):
+        return duration
+
+
+def piece_key(settings: Sampling, primer: pd.DataFrame) -> int:
+    """The key a piece is written in (theory.key_index): the one set, when it is major or minor, else the
+    primer's (stated, or found in its notes)."""
+    if settings.key:
+        try:
+            return key_index(settings.key)
+        except ValueError:  # another scale (dorian, blues...): its notes are a mask; the key is the primer's
+            pass
+    return table_key(primer)
+
+
+@dataclass
+class _Piece:
+    """Where each stream stands while its piece is written: the metre, the chord sounding at the current onset,
+    the last note, and the notes kept so far."""
+
+    onset: np.ndarray  # beats (from the primer's start) of the current onset
+    bar_beat: np.ndarray
+    bar_beats: np.ndarray
+    prev_pitch: np.ndarray
+    chord_size: np.ndarray
+    sounding: np.ndarray  # (B, 128): pitches already started at the current onset (beats models)
+    ended: np.ndarray  # (B,) the model ended this stream's piece
+    pitches: np.ndarray
+    steps: np.ndarray
+    durations: np.ndarray
+    parts: np.ndarray
+
+    def keep(self, n: int, note: dict[str, np.ndarray]) -> None:
+        self.pitches[:, n], self.steps[:, n], self.durations[:, n] = note["pitch"], note["step"], note["duration"]
+        if "part" in note:
+            self.parts[:, n] = note["part"]
+
+    def move_to(self, step: np.ndarray) -> None:
+        """A new note `step` beats after the last: a new onset unless it joins the chord (step 0)."""
+        self.sounding &= (step == 0)[:, None]
+        self.onset, self.bar_beat = self.onset + step, np.mod(self.bar_beat + step, self.bar_beats)
+
+
+def _prime(model: Stepper, primer: pd.DataFrame, key: int, part: np.ndarray | None, batch: int, n_notes: int):
+    """Feed the primer through the network (same encoding as training); the state after it and the piece's
+    starting point (where its last note sits in the metre, the chord it ends on)."""
+    cfg = model.cfg
+    pitch = primer["pitch"].to_numpy(np.int64)
+    timing = timing_of(primer, cfg)
+    numeric = encode_timed(pitch, timing, cfg, part, key)
+    state = model.start(batch, key)
+    for t in range(len(pitch)):
+        state = model.advance(state, np.full(batch, pitch[t]), np.repeat(numeric[t : t + 1], batch, axis=0))
+    sounding = np.zeros((batch, PITCH_CLASSES), bool)
+    sounding[:, pitch[timing.beat == timing.beat[-1]]] = cfg.beats  # the primer's last chord
+    piece = _Piece(
+        onset=np.full(batch, float(timing.beat[-1])),
+        bar_beat=np.full(batch, float(timing.bar_beat[-1])),
+        bar_beats=np.full(batch, float(timing.bar_beats[-1])),
+        prev_pitch=np.full(batch, pitch[-1]),
+        # The chord counter after the primer, read back from its last note's features (no second encoding).
+        chord_size=np.full(batch, chord_count(numeric[-1], cfg)),
+        sounding=sounding,
+        ended=np.zeros(batch, bool),
+        pitches=np.zeros((batch, n_notes), np.int64),
+        steps=np.zeros((batch, n_notes)),
+        durations=np.zeros((batch, n_notes)),
+        parts=np.zeros((batch, n_notes), np.int64),
+    )
+    return state, piece, timing
+
+
 def generate(
     model: Stepper, primer: pd.DataFrame | None = None, settings: Sampling | None = None, guide: Guide | None = None
 ) -> list[pd.DataFrame]:
-    """Continue `primer` with `settings.n_notes` new notes, once per variation. Same inputs, same notes.
-    A `guide` constrains each step and says how many notes each variation keeps."""
+    """Continue `primer` with up to `settings.n_notes` new notes, once per variation: a model that learned
+    endings stops a piece where it ends it. Same inputs, same notes. A `guide` constrains each step and says
+    how many notes each variation keeps."""
     settings = settings or Sampling()
     validate(settings)
     cfg = model.cfg
     given = primer if primer is not None and len(primer) else None
     primer = c_major_chord() if given is None else given
-    bpm = piece_bpm(settings, given, getattr(model, "info", None))
-    mask = allowed_pitches(settings)
+    bpm = piece_bpm(settings, given, model.info)
+    key = piece_key(settings, primer)
     batch = settings.variations
     # One random stream per variation: variation v is the same whether 1 or 8 were asked for.
     rngs = [np.random.default_rng([settings.seed, v]) for v in range(batch)]
+    rules = _Rules(model, settings, primer, batch)
+    state, piece, timing = _prime(model, primer, key, rules.primer_part, batch, settings.n_notes)
+    rules.heard(primer, timing)
+    guide = guide if guide is not None else _NoGuide(batch)
+    guide.start(cfg, batch, piece.onset, piece.bar_beat, piece.bar_beats)
+    ended_at = np.full(batch, settings.n_notes, np.int64)
 
-    # 1. Feed the primer through the network (same encoding as training).
-    primer_pitch = primer["pitch"].to_numpy(np.int64)
-    timing = timing_of(primer, cfg)
-    has_parts = bool(getattr(model, "has_parts", False))
-    summary = (getattr(model, "info", None) or {}).get("corpus", {}).get("parts", {})
-    primer_part = primer_parts(primer, summary) if has_parts else None
-    part_masks = part_pitch_masks(mask, summary, settings.part_ranges, settings) if has_parts else None
-    # Only parts the model was trained on are drawn (a file it never saw brass in gets no brass track).
-    known_parts = np.isin(np.arange(PART_CLASSES), [int(k) for k in summary]) if summary else None
-    primer_numeric = encode_timed(primer_pitch, timing, cfg, primer_part)
-    state = model.start(batch)
-    for t in range(len(primer_pitch)):
-        logits, step, duration, state = model.step(
-            np.full(batch, primer_pitch[t]), np.repeat(primer_numeric[t : t + 1], batch, axis=0), state
-        )
-    prev_pitch = np.full(batch, primer_pitch[-1])
-    # The chord counter after the primer, read back from its last note's features (no second encoding).
-    chord_size = np.full(batch, chord_count(primer_numeric[-1], cfg))
-    # Where the last primer note sits in the metre (beats models feed each onset's place in beat and bar).
-    onset = np.full(batch, float(timing.beat[-1]))
-    bar_beat, bar_beats = np.full(batch, float(timing.bar_beat[-1])), np.full(batch, float(timing.bar_beats[-1]))
-
-    # 2. Sample a note, feed it back, repeat.
-    pitches = np.zeros((batch, settings.n_notes), np.int64)
-    steps = np.zeros((batch, settings.n_notes))
-    durations = np.zeros((batch, settings.n_notes))
-    parts = np.zeros((batch, settings.n_notes), np.int64)
-    part = None
-    # Beats models: the pitches already started at the current onset (the primer's last chord to begin with).
-    sounding = np.zeros((batch, PITCH_CLASSES), bool)
-    sounding[:, primer_pitch[timing.beat == timing.beat[-1]]] = cfg.beats
-    if guide is not None:
-        guide.start(cfg, batch, onset, bar_beat, bar_beats)
     for n in range(settings.n_notes):
-        if cfg.beats:
-            # The heads are independent given the state, so the rhythm is drawn first: a note that starts with
-            # the previous one (step 0) then never repeats a pitch of its chord, which training never shows
-            # (doubled notes are merged when files are read).
-            if guide is not None:
-                step, duration = guide.rhythm(onset, step, duration)
-            step = class_beats(sample_rhythm(step, settings, rngs, forbid_zero=False), cfg)
-            duration = class_beats(sample_rhythm(duration, settings, rngs, forbid_zero=True), cfg)
-            sounding &= (step == 0)[:, None]
-            onset, bar_beat = onset + step, np.mod(bar_beat + step, bar_beats)
-            if has_parts:  # which part plays it, then a pitch within that part's range
-                part_logits, may_play = model.part_logits(state), known_parts
-                if guide is not None:  # e.g. a harmonisation's lower voices as alto, tenor and bass
-                    part_logits, may_play = guide.part(onset, part_logits, known_parts)
-                part = sample_parts(part_logits, settings, rngs, may_play)
-            allowed = chord_mask(_part_mask(mask, part_masks, part), sounding)
-            if guide is not None:
-                logits, allowed = guide.pitch(onset, logits, allowed, part)
-            pitch = sample_pitches(logits, settings, allowed, rngs)
-            if guide is not None:
-                duration = guide.took(onset, pitch, duration)
-            sounding[np.arange(batch), pitch] = True
-        else:
-            part = sample_parts(model.part_logits(state), settings, rngs, known_parts) if has_parts else None
-            pitch = sample_pitches(logits, settings, _part_mask(mask, part_masks, part), rngs)
-            step, duration = snap_times(clip_times(step, cfg), clip_times(duration, cfg), settings)
-        pitches[:, n], steps[:, n], durations[:, n] = pitch, step, duration
-        if part is not None:
-            parts[:, n] = part
-        numeric, chord_size = encode_step(
-            pitch, step, duration, prev_pitch, chord_size, cfg, onset, bar_beat, bar_beats, part
-        )
-        prev_pitch = pitch
-        if guide is not None and (guide.lengths <= n).all():
-            break  # every variation has finished what the guide asked for
-        if n + 1 < settings.n_notes:
-            logits, step, duration, state = model.step(pitch, numeric, state)
+        # Draw the next note's fields in the model's order, each knowing those drawn before it.
+        note: dict[str, np.ndarray] = {}  # the note's fields (times in beats, or seconds)
+        classes: dict[str, np.ndarray] = {}  # the same as the classes the later heads read
+        for field in model.fields:
+            logits = model.field_logits(field, state, classes)
+            note[field], classes[field] = rules.draw(field, logits, note, piece, guide, rngs)
+        note["duration"] = guide.took(piece.onset, note["pitch"], note["duration"])
+        rules.took(note, piece)
+        piece.keep(n, note)
+        finished = piece.ended | (guide.lengths <= n)
+        ended_at = np.where(piece.ended & (ended_at > n), n, ended_at)
+        if finished.all() or n + 1 == settings.n_notes:
+            break  # every variation has ended, or finished what the guide asked for
+        # Feed the note back, encoded as in training.
+        numeric, piece.chord_size = encode_step(
+            note["pitch"], note["step"], note["duration"], piece.prev_pitch, piece.chord_size, cfg,
+            piece.onset, piece.bar_beat, piece.bar_beats, note.get("part"), np.full(batch, key),
+        )  # fmt: skip
+        piece.prev_pitch = note["pitch"]
+        state = model.advance(state, note["pitch"], numeric)
     # Each piece's first note continues the primer's bar (seconds models: bars of 4 beats from the first note).
     last_bar_beat, bar_length = float(timing.bar_beat[-1]), float(timing.bar_beats[-1])
-    lengths = np.full(batch, settings.n_notes) if guide is None else np.minimum(guide.lengths, settings.n_notes)
-    pieces = [
-        _notes_table(
-            pitches[v, : lengths[v]],
-            steps[v, : lengths[v]],
-            durations[v, : lengths[v]],
+    lengths = np.minimum(np.minimum(guide.lengths, ended_at), settings.n_notes)
+    pieces = []
+    for v in range(batch):
+        count = lengths[v]
+        notes = _notes_table(
+            piece.pitches[v, :count],
+            piece.steps[v, :count],
+            piece.durations[v, :count],
             settings,
             v,
             cfg,
             bpm,
-            ((last_bar_beat + steps[v, 0]) % bar_length, bar_length),
+            ((last_bar_beat + piece.steps[v, 0]) % bar_length, bar_length),
         )
-        for v in range(batch)
-    ]
-    return [piece.assign(part=parts[v, : lengths[v]]) for v, piece in enumerate(pieces)] if has_parts else pieces
+        if model.has_parts:
+            notes = notes.assign(part=piece.parts[v, :count])
+        notes.attrs.update(key=key_name(key), ended=bool(ended_at[v] < settings.n_notes))
+        pieces.append(notes)
+    return pieces
+
+
+class _Rules:
+    """How each field of a note is drawn: the model's logits, reshaped by the sampling controls, the key and
+    range masks, the parts' ranges, the chord already sounding, the voice-leading rule and the guide."""
+
+    def __init__(self, model: Stepper, settings: Sampling, primer: pd.DataFrame, batch: int):
+        self.cfg, self.settings = model.cfg, settings
+        self.mask = allowed_pitches(settings)
+        summary = model.info.get("corpus", {}).get("parts", {}) if model.has_parts else {}
+        self.primer_part = primer_parts(primer, summary) if model.has_parts else None
+        self.part_masks = (
+            part_pitch_masks(self.mask, summary, settings.part_ranges, settings) if model.has_parts else None
+        )
+        # Only parts the model was trained on are drawn (a file it never saw brass in gets no brass track).
+        self.known_parts = np.isin(np.arange(PART_CLASSES), [int(k) for k in summary]) if summary else None
+        self.may_end = model.cfg.end_class
+        self.voices = VoiceLeading(batch, summary) if model.has_parts and settings.voice_leading else None
+
+    def draw(
+        self,
+        field: str,
+        logits: np.ndarray,
+        note: dict[str, np.ndarray],
+        piece: _Piece,
+        guide: Guide,
+        rngs: list[np.random.Generator],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The field's value for each stream, and its class (what later heads read; times: on the grid)."""
+        cfg, settings = self.cfg, self.settings
+        if field == "step":
+            if not cfg.beats:  # a seconds model regresses its times (see snap_times, after the pitch)
+                return clip_times(logits, cfg), logits
+            logits = guide.rhythm(piece.onset, logits)
+            if self.may_end:
+                logits = self._end_rule(logits, piece.ended, guide.may_end)
+            step_class = sample_rhythm(logits, settings, rngs, forbid_zero=False)
+            if self.may_end:
+                piece.ended |= step_class == cfg.end_step
+            # An ended stream's notes are dropped; its onset stays where the piece ended.
+            step = np.where(piece.ended, 0.0, class_beats(np.minimum(step_class, cfg.rhythm_classes - 1), cfg))
+            piece.move_to(step)
+            return step, step_class
+        if field == "duration":
+            if not cfg.beats:
+                step, duration = snap_times(note["step"], clip_times(logits, cfg), settings)
+                note["step"] = step
+                return duration, logits
+            duration_class = sample_rhythm(logits, settings, rngs, forbid_zero=True)
+            return class_beats(duration_class, cfg), duration_class
+        if field == "part":
+            logits, may_play = guide.part(piece.onset, logits, self.known_parts)
+            part = sample_parts(logits, settings, rngs, may_play)
+            return part, part
+        pitch = self._pitch(logits, note, piece, guide, rngs)
+        return pitch, pitch
+
+    def _end_rule(self, logits: np.ndarray, ended: np.ndarray, may_end: bool) -> np.ndarray:
+        """Step logits where a stream that ended can only end again, and none may end while a guide that
+        finishes the piece itself is at work."""
+        end = self.cfg.end_step
+        logits = logits.copy()
+        if not may_end:
+            logits[:, end] = NO_PITCH
+        logits[ended] = np.where(np.arange(logits.shape[1]) == end, 0.0, NO_PITCH)
+        return logits
+
+    def _pitch(
+        self,
+        logits: np.ndarray,
+        note: dict[str, np.ndarray],
+        piece: _Piece,
+        guide: Guide,
+        rngs: list[np.random.Generator],
+    ) -> np.ndarray:
+        """The pitch: within the part's range (or the piece's), not already in this chord, led as voices are."""
+        cfg, settings = self.cfg, self.settings
+        part = note.get("part")
+        allowed = _part_mask(self.mask, self.part_masks, part)
+        if cfg.beats:
+            allowed = chord_mask(allowed, piece.sounding)
+            if self.voices is not None and part is not None:
+                allowed = self.voices.allowed(part, piece.onset, allowed)
+        logits, allowed = guide.pitch(piece.onset, logits, allowed, part)
+        pitch = sample_pitches(logits, settings, allowed, rngs)
+        if cfg.beats:
+            piece.sounding[np.arange(len(pitch)), pitch] = True
+        return pitch
+
+    def heard(self, primer: pd.DataFrame, timing: Timing) -> None:
+        """The primer's notes, so the voice-leading rule knows what each part sang last."""
+        if self.voices is None or self.primer_part is None or not self.cfg.beats:
+            return
+        batch = len(self.voices.onset)
+        for pitch, beat, duration, part in zip(primer["pitch"], timing.beat, timing.duration, self.primer_part):
+            self.voices.took(*(np.full(batch, value) for value in (int(part), int(pitch), beat, duration)))
+
+    def took(self, note: dict[str, np.ndarray], piece: _Piece) -> None:
+        """A note is complete: the voice-leading rule hears it."""
+        if self.voices is not None and "part" in note:
+            self.voices.took(note["part"], note["pitch"], piece.onset, note["duration"])
 
 
 def sample_parts(

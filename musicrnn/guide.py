@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .features import rhythm_class, timing_of
+from .features import timing_of
 from .generate import MAX_NOTES, MAX_VARIATIONS, NO_PITCH, Guide, Sampling, generate, validate
 from .midi import BEAT_GRID, PIECE_COLUMNS
 from .parts import PART_CLASSES, PART_NAMES
@@ -170,7 +170,10 @@ def _only(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
 
 
 class _Base:
-    """A guide that constrains nothing; subclasses override what they steer."""
+    """A guide that constrains nothing; subclasses override what they steer. One that finishes a piece itself
+    (a melody, a span) sets `may_end` False: the model may not end the piece before it."""
+
+    may_end = True
 
     def start(self, cfg: Config, batch: int, onset: np.ndarray, bar_beat: np.ndarray, bar_beats: np.ndarray) -> None:
         if not cfg.beats:
@@ -178,8 +181,8 @@ class _Base:
         self.cfg, self.batch, self.count = cfg, batch, 0
         self.lengths = np.full(batch, MAX_NOTES, np.int64)  # > any n_notes until a stream finishes
 
-    def rhythm(self, onset, step_logits, duration_logits):
-        return step_logits, duration_logits
+    def rhythm(self, onset, step_logits):
+        return step_logits
 
     def part(self, onset, logits, known):
         return logits, known
@@ -205,6 +208,8 @@ class MelodyGuide(_Base):
     are below); passing notes take a lower voice. The model is then fed the parts it wrote.
 
     The first generated note lands `lead` beats after the primer's last onset, on the first melody onset."""
+
+    may_end = False
 
     def __init__(
         self,
@@ -254,17 +259,17 @@ class MelodyGuide(_Base):
         clean = below & ~(perfect[:, None] & same_interval & same_way)
         return np.where(np.any(clean, axis=1)[:, None], clean, below)
 
-    def rhythm(self, onset, step_logits, duration_logits):
+    def rhythm(self, onset, step_logits):
         gap = self._target() - self._grid(onset)  # grid steps to the next melody onset (0: we are on it)
         classes = np.arange(step_logits.shape[1])[None, :]
-        last = step_logits.shape[1] - 1
+        last = self.cfg.rhythm_classes - 1  # the longest step ("longer"; an end_class model's END is after it)
         land = classes == np.minimum(gap, last)[:, None]
         # Passing notes: strictly between the melody onsets, a few per gap, never before the first melody note.
-        free = (classes >= 1) & (classes <= gap[:, None])
+        free = (classes >= 1) & (classes <= np.minimum(gap, last)[:, None])
         may_pass = ((self.passing < self.max_passing) & (self.index > 0) & (gap > 0))[:, None]
         allowed = np.where(may_pass, free, land)
         allowed[self.index >= len(self.melody)] = True
-        return _only(step_logits, allowed), duration_logits
+        return _only(step_logits, allowed)
 
     def part(self, onset, logits, known):
         """Voices for a model whose corpus had the Soprano and a lower voice; any other draws its parts freely."""
@@ -399,6 +404,8 @@ class RewriteGuide(_Base):
     """Resample the span [start, end) beats of a piece: the first new note lands at or after `start`; a stream
     is finished when its next onset would reach `end` (that note is dropped)."""
 
+    may_end = False
+
     def __init__(self, start: float, end: float):
         self.span = (start, end)
 
@@ -406,12 +413,12 @@ class RewriteGuide(_Base):
         super().start(cfg, batch, onset, bar_beat, bar_beats)
         self.begin, self.end = self._grid(self.span[0]), self._grid(self.span[1])
 
-    def rhythm(self, onset, step_logits, duration_logits):
+    def rhythm(self, onset, step_logits):
         if self.count == 0:
             classes = np.arange(step_logits.shape[1])[None, :]
-            gap = np.minimum(self.begin - self._grid(onset), step_logits.shape[1] - 1)
-            step_logits = _only(step_logits, classes >= gap[:, None])
-        return step_logits, duration_logits
+            gap = np.minimum(self.begin - self._grid(onset), self.cfg.rhythm_classes - 1)
+            step_logits = _only(step_logits, (classes >= gap[:, None]) & (classes < self.cfg.rhythm_classes))
+        return step_logits
 
     def took(self, onset, pitch, duration):
         reached = (self._grid(onset) >= self.end) & (self.lengths > self.count)
@@ -458,11 +465,7 @@ def harmonize(
     timing = timing_of(primer, model.cfg)
     last = timing.beat == timing.beat[-1]
     lead = float(np.max(timing.duration[last]))  # the melody starts when the primer's last chord ends
-    parts = (
-        (getattr(model, "info", None) or {}).get("corpus", {}).get("parts", {})
-        if getattr(model, "has_parts", False)
-        else {}
-    )
+    parts = model.info.get("corpus", {}).get("parts", {}) if model.has_parts else {}
     guide = MelodyGuide(melody, lead, usual={int(k): (int(f["low"]), int(f["high"])) for k, f in parts.items()})
     settings = Sampling(**{**settings.to_dict(), "n_notes": min(guide.notes_needed(), MAX_NOTES)})
     pieces = generate(model, primer, settings, guide=guide)
@@ -665,44 +668,34 @@ def _with_beats(piece: pd.DataFrame) -> pd.DataFrame:
 
 
 def continuation_scores(model, pieces: list[pd.DataFrame], end: float, count: int) -> np.ndarray:
-    """For each piece, the mean log-probability the model gives (pitch + step class + duration class) to the
-    first `count` notes at or after beat `end`. All pieces run as one batch, padded at the end (a stream's state
-    never sees what comes after it)."""
-    from .features import encode_notes
+    """For each piece, the mean log-probability the model gives (every field of a note, summed) to the
+    first `count` notes at or after beat `end`. All pieces run as one batch, padded at the end (a stream's
+    state never sees what comes after it)."""
+    from .evaluation.scores import field_log_probs
+    from .features import encode_notes, next_note_targets, note_classes, parts_of, table_key
 
     cfg = model.cfg
-    encoded = [(p["pitch"].to_numpy(np.int64), encode_notes(p, cfg), timing_of(p, cfg)) for p in pieces]
+    keys = np.array([table_key(p) for p in pieces])
+    encoded = [
+        (p["pitch"].to_numpy(np.int64), encode_notes(p, cfg, k), timing_of(p, cfg)) for p, k in zip(pieces, keys)
+    ]
     length = max(len(pitch) for pitch, _, _ in encoded)
     batch = len(pieces)
     pitch = np.zeros((batch, length), np.int64)
     numeric = np.zeros((batch, length, encoded[0][1].shape[1]), np.float32)
-    scored = np.zeros((batch, length), bool)
-    step_class = np.zeros((batch, length), np.int64)
-    duration_class = np.zeros((batch, length), np.int64)
-    for b, (p, x, timing) in enumerate(encoded):
+    targets = {field: np.full((batch, length), -1, np.int64) for field in model.fields}
+    scored = np.zeros((batch, length), bool)  # position t predicts note t + 1
+    for b, ((p, x, timing), piece) in enumerate(zip(encoded, pieces)):
         pitch[b, : len(p)], numeric[b, : len(p)] = p, x
-        step_class[b, : len(p)] = rhythm_class(timing.step, cfg)
-        duration_class[b, : len(p)] = rhythm_class(timing.duration, cfg)
+        classes = next_note_targets(note_classes(p, timing, parts_of(piece), cfg), cfg)
+        for field in targets:
+            targets[field][b, : len(p)] = classes[field]
         after = np.flatnonzero(timing.beat >= end - 1e-9)[:count]
-        scored[b, after[after > 0]] = True
-    totals, counts = np.zeros(batch), scored.sum(axis=1)
-    state = model.start(batch)
-    for t in range(length - 1):
-        logits, step, duration, state = model.step(pitch[:, t], numeric[:, t], state)
-        if scored[:, t + 1].any():
-            totals += scored[:, t + 1] * (
-                _log_softmax_at(logits, pitch[:, t + 1])
-                + _log_softmax_at(step, step_class[:, t + 1])
-                + _log_softmax_at(duration, duration_class[:, t + 1])
-            )
+        scored[b, after[after > 0] - 1] = True
+    logp = field_log_probs(model, pitch, numeric, keys if cfg.key_input else None, targets)
+    totals = sum(np.where(scored, values, 0.0).sum(axis=1) for values in logp.values())
+    counts = scored.sum(axis=1)
     return np.where(counts > 0, totals / np.maximum(counts, 1), 0.0)
-
-
-def _log_softmax_at(logits: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Each row's log-probability of its class `index` (evaluation.scores.log_softmax, in float64)."""
-    from .evaluation.scores import log_softmax
-
-    return log_softmax(np.asarray(logits, np.float64))[np.arange(len(index)), index]
 
 
 __all__ = ["Guide", "MelodyGuide", "ChordGuide", "RewriteGuide", "harmonize", "follow_chords", "rewrite"]

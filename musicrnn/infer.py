@@ -16,11 +16,13 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .config import CONFIG_MEMBER, Config
-from .features import feature_count
+from .config import CONFIG_MEMBER, FIELDS, Config
+from .features import extra_feature_count, feature_count
 from .parts import PART_CLASSES
 from .safezip import ZipRefused, member_problem, open_zip, read_member
-from .theory import PITCH_CLASSES
+from .theory import KEY_COUNT, PITCH_CLASSES
+
+KEY_DIM = 8  # = musicrnn.model.KEY_DIM (not imported: that module needs TensorFlow)
 
 MAX_MODEL_BYTES = 64 * 1024 * 1024
 # A .keras file holds 3-4 members; its JSON is kilobytes (config.json ~10 KB, musicrnn.json grows with the
@@ -59,67 +61,123 @@ def _snake_case(name: str) -> str:
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+@dataclass
+class LinearHead:
+    """A head that is one Dense layer over the last LSTM output (models from before ordered fields)."""
+
+    kernel: np.ndarray  # (u, classes)
+    bias: np.ndarray
+
+    def size(self) -> int:
+        return int(self.kernel.size + self.bias.size)
+
+
+@dataclass
+class OrderedHead:
+    """An ordered model's head: relu(h W + key row + the earlier fields' rows + b) W_out + b_out. The rows are
+    each input's learned vector already multiplied by its part of W, so a field's value costs one lookup."""
+
+    hidden_kernel: np.ndarray  # (u, H): the part of W that reads the LSTM output
+    hidden_bias: np.ndarray  # (H,)
+    key_rows: np.ndarray | None  # (24, H): key_embedding @ its part of W (key_input models)
+    given_rows: dict[str, np.ndarray]  # earlier field -> (its classes, H)
+    out_kernel: np.ndarray  # (H, classes)
+    out_bias: np.ndarray
+    parameters: int  # as Keras counts them (embeddings and kernels before folding)
+
+    def size(self) -> int:
+        return self.parameters
+
+
+@dataclass
+class StreamState:
+    """Each layer's (h, c) for a batch of streams, and the key each stream is in (key_input models)."""
+
+    layers: list[tuple[np.ndarray, np.ndarray]]
+    key: np.ndarray | None = None
+
+    @property
+    def top(self) -> np.ndarray:
+        """The last layer's output: what the heads read."""
+        return self.layers[-1][0]
+
+
 class NumpyModel:
-    """A musicrnn model as numpy arrays; steps many streams at once."""
+    """A musicrnn model as numpy arrays; steps many streams at once.
+
+    The sampling loop's contract: `start(batch, key)` gives a fresh state, `advance(state, pitch, numeric)`
+    reads one note per stream, and `field_logits(field, state, given)` gives the logits of the next note's
+    `field` given the fields already drawn for it (`given`: field -> (B,) values), in the order `fields`.
+    Models from before ordered fields ignore `given` (their heads are independent given the state)."""
 
     def __init__(
         self,
         cfg: Config,
         pitch_table: np.ndarray,
         lstms: list[LSTMWeights],
-        heads: tuple[np.ndarray, np.ndarray],
+        heads: dict[str, LinearHead] | dict[str, OrderedHead],
         info: dict | None = None,
-        part_head: tuple[np.ndarray, np.ndarray] | None = None,
+        key_table: np.ndarray | None = None,
+        embedding_parameters: int = 0,
     ):
         self.cfg = cfg
         self.info = info or {}  # what training recorded: corpus summary, split, history, final losses
         self.lstms = lstms
-        # The first layer's input product splits into a per-pitch lookup plus the numeric features' part,
-        # so an embedding (or pitch/128) never needs its own matmul at run time.
+        self.heads = heads
+        # The first layer's input product splits into a per-pitch lookup (and a per-key one) plus the numeric
+        # features' part, so an embedding (or pitch/128) never needs its own matmul at run time.
         self.pitch_table = pitch_table  # (128, 4u) = pitch vector @ kernel rows for pitch
-        self.numeric_kernel = lstms[0].kernel[-feature_count(cfg) :]
-        self.head_kernel, self.head_bias = heads  # (u, 128 + 2w): pitch logits, then step and duration
-        # w = 1 (seconds, regressed) or the beat grid's classes (beats mode: logits per class).
-        self.time_width = (self.head_kernel.shape[1] - PITCH_CLASSES) // 2
-        # Parts models: the fourth head, read from the last layer's state by part_logits (kept out of step(),
-        # whose four outputs every caller unpacks).
-        self.part_kernel: np.ndarray | None
-        self.part_bias: np.ndarray | None
-        self.part_kernel, self.part_bias = part_head if part_head is not None else (None, None)
-        # What step() multiplies with: gates reordered to (i, f, o, c) so each layer takes one sigmoid and
+        self.key_table = key_table  # (24, 4u) = key vector @ kernel rows for the key
+        self.numeric_kernel = lstms[0].kernel[_numeric_rows(cfg, lstms[0].kernel.shape[0])]
+        self.embedding_parameters = embedding_parameters
+        # Beats models: classes per rhythm head; seconds models regress one number (width 1).
+        duration = heads["duration"]
+        self.time_width = (duration.out_kernel if isinstance(duration, OrderedHead) else duration.kernel).shape[1]
+        # What advance() multiplies with: gates reordered to (i, f, o, c) so each layer takes one sigmoid and
         # one tanh per step, and the first layer's bias folded into the pitch lookup.
         self._pitch_gates = _sigmoid_gates_first(pitch_table + lstms[0].bias)
+        self._key_gates = None if key_table is None else _sigmoid_gates_first(key_table)
         self._numeric_gates = _sigmoid_gates_first(self.numeric_kernel)
         self._layers = [tuple(_sigmoid_gates_first(w) for w in (l.kernel, l.recurrent, l.bias)) for l in lstms]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The order generation draws a note's fields in. Ordered models: their own. Older beats models:
+        rhythm, part, pitch (their heads are independent; drawing the onset first lets a chord's pitches
+        differ, and the part first keeps the pitch in that part's range). Seconds models: part, pitch, then
+        their regressed times."""
+        if self.cfg.ordered:
+            return self.cfg.fields
+        part = ("part",) if self.has_parts else ()
+        return ("step", "duration", *part, "pitch") if self.cfg.beats else (*part, "pitch", "step", "duration")
 
     @property
     def units(self) -> list[int]:
         return [w.recurrent.shape[0] for w in self.lstms]
 
+    @property
+    def has_parts(self) -> bool:
+        return "part" in self.heads
+
     def parameter_count(self) -> int:
         lstm = sum(w.kernel.size + w.recurrent.size + w.bias.size for w in self.lstms)
-        embed = PITCH_CLASSES * self.cfg.embedding_dim if self.cfg.pitch_input == "embedding" else 0
-        part = (
-            self.part_kernel.size + self.part_bias.size
-            if self.part_kernel is not None and self.part_bias is not None
-            else 0
-        )
-        return int(lstm + embed + self.head_kernel.size + self.head_bias.size + part)
+        return int(lstm + self.embedding_parameters + sum(head.size() for head in self.heads.values()))
 
-    def start(self, batch: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Zero (h, c) for every layer."""
-        return [(np.zeros((batch, u), np.float32), np.zeros((batch, u), np.float32)) for u in self.units]
+    def start(self, batch: int, key: np.ndarray | int | None = None) -> StreamState:
+        """Zero (h, c) for every layer; `key` (a key index, or one per stream) for key_input models."""
+        layers = [(np.zeros((batch, u), np.float32), np.zeros((batch, u), np.float32)) for u in self.units]
+        keys = None if key is None else np.broadcast_to(np.asarray(key, np.int64), (batch,)).copy()
+        return StreamState(layers, keys)
 
-    def step(
-        self, pitch: np.ndarray, numeric: np.ndarray, state: list
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
-        """One note per stream in, the next note's (pitch logits, step, duration) out, plus the new state.
-        Step and duration are (B,) seconds, or (B, classes) logits for a beats model."""
-        new_state = []
+    def advance(self, state: StreamState, pitch: np.ndarray, numeric: np.ndarray) -> StreamState:
+        """Read one note per stream: its pitch (B,) and numeric features (B, F); returns the new state."""
+        new_layers = []
         x = None
-        for layer, ((kernel, recurrent, bias), (h, c)) in enumerate(zip(self._layers, state)):
+        for layer, ((kernel, recurrent, bias), (h, c)) in enumerate(zip(self._layers, state.layers)):
             if layer == 0:  # a row lookup for the pitch (bias included) plus the few numeric features
                 z = self._pitch_gates[pitch] + numeric @ self._numeric_gates
+                if self._key_gates is not None:
+                    z += self._key_gates[_keys(state, len(pitch))]
             else:
                 z = x @ kernel + bias
             z += h @ recurrent
@@ -127,45 +185,64 @@ class NumpyModel:
             gates = _sigmoid(z[:, : 3 * units])  # input, forget, output
             c = gates[:, units : 2 * units] * c + gates[:, :units] * np.tanh(z[:, 3 * units :])
             h = gates[:, 2 * units :] * np.tanh(c)
-            new_state.append((h, c))
+            new_layers.append((h, c))
             x = h
-        out = x @ self.head_kernel + self.head_bias
-        width, split = self.time_width, PITCH_CLASSES + self.time_width
-        if width == 1:
-            return out[:, :PITCH_CLASSES], out[:, PITCH_CLASSES], out[:, PITCH_CLASSES + 1], new_state
-        return out[:, :PITCH_CLASSES], out[:, PITCH_CLASSES:split], out[:, split:], new_state
+        return StreamState(new_layers, state.key)
 
-    @property
-    def has_parts(self) -> bool:
-        return self.part_kernel is not None
+    def field_logits(self, field: str, state: StreamState, given: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """(B, classes) logits of the next note's `field` after the notes `state` has read, given the values
+        already drawn for it (ordered models; others ignore them). A seconds model's step and duration are
+        one regressed number per stream, (B,)."""
+        head = self.heads[field]
+        top = state.top
+        if isinstance(head, LinearHead):
+            out = top @ head.kernel + head.bias
+            return out[:, 0] if out.shape[1] == 1 and field in ("step", "duration") else out
+        z = top @ head.hidden_kernel + head.hidden_bias
+        if head.key_rows is not None:
+            z += head.key_rows[_keys(state, len(top))]
+        given = given or {}
+        for name, rows in head.given_rows.items():  # a field not given reads as class 0 (as forward pads)
+            z += rows[np.asarray(given[name], np.int64)] if name in given else rows[0]
+        return np.maximum(z, 0.0) @ head.out_kernel + head.out_bias
 
-    def part_logits(self, state: list) -> np.ndarray:
-        """(B, PART_CLASSES) logits of the next note's part, from the state step() returned (parts models)."""
-        if self.part_kernel is None:
-            raise ValueError("this model has no part head")
-        return state[-1][0] @ self.part_kernel + self.part_bias
-
-    def forward(self, pitch: np.ndarray, numeric: np.ndarray) -> dict[str, np.ndarray]:
-        """Outputs at every position of (B, T) pitches and (B, T, F) features, like the Keras model."""
+    def forward(
+        self,
+        pitch: np.ndarray,
+        numeric: np.ndarray,
+        key: np.ndarray | int | None = None,
+        given: dict[str, np.ndarray] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Outputs at every position of (B, T) pitches and (B, T, F) features, like the Keras model. An
+        ordered model's later heads read `given` (field -> (B, T) values of the next notes, as in training;
+        0 where absent)."""
         pitch = np.asarray(pitch, dtype=np.int64)
-        state = self.start(pitch.shape[0])
-        logits, steps, durations, parts = [], [], [], []
-        for t in range(pitch.shape[1]):
-            lg, st, du, state = self.step(pitch[:, t], numeric[:, t].astype(np.float32), state)
-            logits.append(lg)
-            steps.append(st)
-            durations.append(du)
-            if self.has_parts:
-                parts.append(self.part_logits(state))
+        batch, length = pitch.shape
+        state = self.start(batch, key)
+        given = given or {}
+        out: dict[str, list] = {field: [] for field in self.heads}
+        for t in range(length):
+            state = self.advance(state, pitch[:, t], numeric[:, t].astype(np.float32))
+            at_t = {name: np.maximum(np.asarray(values)[:, t], 0) for name, values in given.items()}
+            drawn: dict[str, np.ndarray] = {}
+            for field in self.heads:
+                out[field].append(self.field_logits(field, state, drawn | at_t))
+        stacked = {field: np.stack(values, 1) for field, values in out.items()}
         if self.time_width == 1:  # (B, T, 1) like the Keras heads
-            out = {
-                "pitch": np.stack(logits, 1),
-                "step": np.stack(steps, 1)[..., None],
-                "duration": np.stack(durations, 1)[..., None],
-            }
-        else:
-            out = {"pitch": np.stack(logits, 1), "step": np.stack(steps, 1), "duration": np.stack(durations, 1)}
-        return {**out, "part": np.stack(parts, 1)} if self.has_parts else out
+            stacked["step"], stacked["duration"] = stacked["step"][..., None], stacked["duration"][..., None]
+        return stacked
+
+
+def _keys(state: StreamState, batch: int) -> np.ndarray:
+    """The streams' key indices (C major for a key_input model started without one)."""
+    return state.key if state.key is not None else np.zeros(batch, np.int64)
+
+
+def _numeric_rows(cfg: Config, inputs: int) -> slice:
+    """The first LSTM kernel's rows that read the numeric features: after the pitch vector's, before the key's."""
+    width = feature_count(cfg)
+    first = inputs - width - (KEY_DIM if cfg.key_input else 0)
+    return slice(first, first + width)
 
 
 def read_model_file(source: str | Path | bytes, name: str | None = None) -> NumpyModel:
@@ -263,19 +340,21 @@ def _inbound(layer: dict) -> list[str]:
     return names
 
 
+def _output_names(graph: dict) -> list[str]:
+    layers = graph["config"]["output_layers"]
+    return sorted(entry[0] for entry in (layers.values() if isinstance(layers, dict) else layers))
+
+
 def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
     layers = _layers(graph)
     by_name = {layer["name"]: layer for layer in layers}
-    inputs = [layer for layer in layers if layer["class_name"] == "InputLayer"]
-    input_names = sorted(layer["name"] for layer in inputs)
-    if input_names != ["features", "pitch_input"]:
+    input_names = sorted(layer["name"] for layer in layers if layer["class_name"] == "InputLayer")
+    given_inputs = [name for name in input_names if name.startswith("next_")]
+    known_inputs = {"features", "pitch_input", "key_input"} | {f"next_{field}" for field in FIELDS}
+    if not {"features", "pitch_input"} <= set(input_names) or not set(input_names) <= known_inputs:
         raise ModelFileError(f"not a musicrnn model (inputs are {input_names}, expected pitch_input and features)")
     feature_width = by_name["features"]["config"]["batch_shape"][-1]
-    outputs = (
-        sorted(entry[0] for entry in graph["config"]["output_layers"].values())
-        if isinstance(graph["config"]["output_layers"], dict)
-        else sorted(entry[0] for entry in graph["config"]["output_layers"])
-    )
+    outputs = _output_names(graph)
     if outputs not in (["duration", "pitch", "step"], ["duration", "part", "pitch", "step"]):
         raise ModelFileError(
             f"not a musicrnn model (outputs are {outputs}, expected pitch, step, duration and perhaps part)"
@@ -289,26 +368,38 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
     if not lstm_layers:
         raise ModelFileError("not a musicrnn model (no LSTM layer)")
     embedding = by_name.get("pitch_embedding")
-    # The step head's width says how the model reads time: 1 = seconds (files from before beats, the
+    ordered = "step_hidden" in by_name
+    # The output layer's width says how the model reads time: 1 = seconds (files from before beats, the
     # tutorial preset), more = classes on the beat grid the stored config describes.
-    time_width = by_name["step"]["config"]["units"] if "step" in by_name else 1
+    time_width = by_name["duration"]["config"]["units"] if "duration" in by_name else 1
+    step_width = by_name["step"]["config"]["units"] if "step" in by_name else 1
     cfg = cfg.replace(
         pitch_input="embedding" if embedding else "scaled",
         embedding_dim=embedding["config"]["output_dim"] if embedding else cfg.embedding_dim,
-        rich_features=feature_width - (PART_CLASSES if parts else 0) in (5, 9),
         parts=parts,
         time_unit="beats" if time_width != 1 else "seconds",
         layers=len(lstm_layers),
         units=lstm_layers[0]["config"]["units"],
+        ordered=ordered,
+        key_input="key_input" in input_names,
+        end_class=time_width != 1 and step_width == time_width + 1,
+        head_units=by_name["step_hidden"]["config"]["units"] if ordered else cfg.head_units,
     )
+    cfg = cfg.replace(rich_features=feature_width - (PART_CLASSES if parts else 0) - extra_feature_count(cfg) in (5, 9))
+    try:
+        cfg.validate()
+    except ValueError as exc:
+        raise ModelFileError(f"not a musicrnn model ({exc})") from None
     if cfg.beats and time_width != cfg.rhythm_classes:
         raise ModelFileError(
-            f"not a musicrnn model (its step head has {time_width} classes, but its settings "
+            f"not a musicrnn model (its duration head has {time_width} classes, but its settings "
             f"describe {cfg.rhythm_classes})"
         )
     if feature_width != feature_count(cfg):
         raise ModelFileError(f"not a musicrnn model (features input has width {feature_width})")
-    _check_wiring(by_name, lstm_layers, embedding, parts)
+    if ordered and sorted(given_inputs) != sorted(f"next_{field}" for field in cfg.fields[:-1]):
+        raise ModelFileError(f"not a musicrnn model (its inputs {given_inputs} do not match its field order)")
+    _check_wiring(by_name, lstm_layers, embedding, cfg)
 
     # Keras names each layer's weights by its class (snake case) and a counter, in layer order.
     used: dict[str, int] = {}
@@ -326,18 +417,56 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
         lstms = [
             LSTMWeights(var(l["name"], 0, True), var(l["name"], 1, True), var(l["name"], 2, True)) for l in lstm_layers
         ]
-        heads = [(var(n, 0), var(n, 1)) for n in ("pitch", "step", "duration")]
-        part_head = (var("part", 0), var("part", 1)) if parts else None
         if embedding:
             pitch_vectors = var("pitch_embedding", 0)
         else:
             scale = by_name["pitch_scale"]["config"]
             pitch_vectors = (np.arange(PITCH_CLASSES, dtype=np.float32) * scale["scale"] + scale["offset"])[:, None]
-    _check_shapes(cfg, lstms, heads + ([part_head] if part_head else []), pitch_vectors, feature_width)
+        key_vectors = var("key_embedding", 0) if cfg.key_input else None
+        _check_shapes(cfg, lstms, pitch_vectors, key_vectors, feature_width)
+        if ordered:
+            heads: dict = _ordered_heads(cfg, var, key_vectors, lstms[-1].recurrent.shape[0])
+        else:
+            heads = {name: LinearHead(var(name, 0), var(name, 1)) for name in outputs}
+            _check_linear_heads(cfg, heads, lstms[-1].recurrent.shape[0])
     pitch_table = pitch_vectors @ lstms[0].kernel[: pitch_vectors.shape[1]]
-    head_kernel = np.concatenate([k for k, _ in heads], axis=1)
-    head_bias = np.concatenate([b for _, b in heads])
-    return NumpyModel(cfg, pitch_table.astype(np.float32), lstms, (head_kernel, head_bias), stored, part_head)
+    key_table = None if key_vectors is None else key_vectors @ lstms[0].kernel[-KEY_DIM:]
+    embedding_parameters = (pitch_vectors.size if embedding else 0) + (0 if key_vectors is None else key_vectors.size)
+    return NumpyModel(cfg, pitch_table.astype(np.float32), lstms, heads, stored, key_table, int(embedding_parameters))
+
+
+def _ordered_heads(cfg: Config, var, key_vectors: np.ndarray | None, units: int) -> dict[str, OrderedHead]:
+    """Each ordered head with its inputs' rows folded (see OrderedHead), its shapes checked."""
+    classes = {"step": cfg.step_classes, "duration": cfg.rhythm_classes, "pitch": PITCH_CLASSES, "part": PART_CLASSES}
+    given_vectors = {field: var(f"{field}_given", 0) for field in cfg.fields[:-1]}
+    heads = {}
+    for index, field in enumerate(cfg.fields):
+        kernel, bias = var(f"{field}_hidden", 0), var(f"{field}_hidden", 1)
+        out_kernel, out_bias = var(field, 0), var(field, 1)
+        earlier = cfg.fields[:index]
+        # The head's input, in the order the model concatenates it: LSTM output, key vector, earlier fields.
+        widths = [units, *([KEY_DIM] if key_vectors is not None else []), *(given_vectors[f].shape[1] for f in earlier)]
+        hidden = kernel.shape[1]
+        if kernel.shape[0] != sum(widths) or bias.shape != (hidden,) or out_kernel.shape != (hidden, classes[field]):
+            raise ModelFileError(f"not a musicrnn model (the {field} head has unexpected shapes)")
+        if out_bias.shape != (classes[field],):
+            raise ModelFileError(f"not a musicrnn model (the {field} head has unexpected shapes)")
+        row = units
+        key_rows = None
+        if key_vectors is not None:
+            key_rows = key_vectors @ kernel[row : row + KEY_DIM]
+            row += KEY_DIM
+        given_rows = {}
+        for name in earlier:
+            vectors = given_vectors[name]
+            if vectors.shape[0] != classes[name]:
+                raise ModelFileError(f"not a musicrnn model (the {name} values read by later heads have bad shapes)")
+            given_rows[name] = vectors @ kernel[row : row + vectors.shape[1]]
+            row += vectors.shape[1]
+        own_given = given_vectors[field].size if field in given_vectors else 0
+        parameters = kernel.size + bias.size + out_kernel.size + out_bias.size + own_given
+        heads[field] = OrderedHead(kernel[:units], bias, key_rows, given_rows, out_kernel, out_bias, int(parameters))
+    return heads
 
 
 def _read_weight(h5: h5py.File, path: str, file_bytes: int) -> np.ndarray:
@@ -356,20 +485,23 @@ def _read_weight(h5: h5py.File, path: str, file_bytes: int) -> np.ndarray:
     return np.asarray(dataset, dtype=np.float32)
 
 
-def _check_wiring(by_name: dict, lstm_layers: list[dict], embedding: dict | None, parts: bool = False) -> None:
-    """The graph must be pitch path + features -> concat -> LSTM stack -> three heads, nothing else."""
+def _check_wiring(by_name: dict, lstm_layers: list[dict], embedding: dict | None, cfg: Config) -> None:
+    """The graph must be pitch path + features (+ key) -> concat -> LSTM stack -> heads, nothing else."""
 
     def expect(layer: str, sources: list[str]) -> None:
         if layer not in by_name or _inbound(by_name[layer]) != sources:
             raise ModelFileError(f"not a musicrnn model (layer {layer!r} is not wired as expected)")
 
+    key = ["key_embedding"] if cfg.key_input else []
+    if cfg.key_input:
+        expect("key_embedding", ["key_input"])
     if embedding:
         expect("pitch_embedding", ["pitch_input"])
-        expect("concat", ["pitch_embedding", "features"])
+        expect("concat", ["pitch_embedding", "features", *key])
     else:
         expect("pitch_reshape", ["pitch_input"])
         expect("pitch_scale", ["pitch_reshape"])
-        expect("concat", ["pitch_scale", "features"])
+        expect("concat", ["pitch_scale", "features", *key])
     previous = "concat"
     for index, layer in enumerate(lstm_layers, start=1):
         config = layer["config"]
@@ -386,16 +518,40 @@ def _check_wiring(by_name: dict, lstm_layers: list[dict], embedding: dict | None
         if f"dropout_{index}" in by_name:
             expect(f"dropout_{index}", [previous])
             previous = f"dropout_{index}"
-    for head in ("pitch", "step", "duration") + (("part",) if parts else ()):
-        expect(head, [previous])
-        if by_name[head]["config"].get("activation") not in ("linear", None):
-            raise ModelFileError(f"not a musicrnn model (head {head!r} has an activation)")
+    if not cfg.ordered:
+        for head in ("pitch", "step", "duration") + (("part",) if cfg.parts else ()):
+            expect(head, [previous])
+            _linear(by_name, head)
+        return
+    for index, field in enumerate(cfg.fields):
+        earlier = [f"{name}_given" for name in cfg.fields[:index]]
+        head_in = [previous, *key, *earlier]
+        if len(head_in) > 1:
+            expect(f"{field}_in", head_in)
+            expect(f"{field}_hidden", [f"{field}_in"])
+        else:
+            expect(f"{field}_hidden", [previous])
+        if by_name[f"{field}_hidden"]["config"].get("activation") != "relu":
+            raise ModelFileError(f"not a musicrnn model (head {field!r} has an unexpected activation)")
+        expect(field, [f"{field}_hidden"])
+        _linear(by_name, field)
+        if index < len(cfg.fields) - 1:
+            expect(f"{field}_given", [f"next_{field}"])
 
 
-def _check_shapes(cfg: Config, lstms: list[LSTMWeights], heads: list, pitch_vectors: np.ndarray, width: int) -> None:
+def _linear(by_name: dict, head: str) -> None:
+    if by_name[head]["config"].get("activation") not in ("linear", None):
+        raise ModelFileError(f"not a musicrnn model (head {head!r} has an activation)")
+
+
+def _check_shapes(
+    cfg: Config, lstms: list[LSTMWeights], pitch_vectors: np.ndarray, key_vectors: np.ndarray | None, width: int
+) -> None:
     if pitch_vectors.shape[0] != PITCH_CLASSES:
         raise ModelFileError("not a musicrnn model (pitch input is not over 128 pitches)")
-    expected_in = pitch_vectors.shape[1] + width
+    if key_vectors is not None and key_vectors.shape != (KEY_COUNT, KEY_DIM):
+        raise ModelFileError("not a musicrnn model (the key input has unexpected shapes)")
+    expected_in = pitch_vectors.shape[1] + width + (0 if key_vectors is None else KEY_DIM)
     for w in lstms:
         units = w.recurrent.shape[0]
         if (
@@ -405,6 +561,12 @@ def _check_shapes(cfg: Config, lstms: list[LSTMWeights], heads: list, pitch_vect
         ):
             raise ModelFileError("not a musicrnn model (LSTM weights have unexpected shapes)")
         expected_in = units
-    for (kernel, bias), size in zip(heads, (PITCH_CLASSES, cfg.time_head_width, cfg.time_head_width, PART_CLASSES)):
-        if kernel.shape != (expected_in, size) or bias.shape != (size,):
+
+
+def _check_linear_heads(cfg: Config, heads: dict[str, LinearHead], units: int) -> None:
+    time_width = cfg.time_head_width
+    sizes = {"pitch": PITCH_CLASSES, "step": cfg.step_classes if cfg.beats else 1, "duration": time_width}
+    for name, head in heads.items():
+        size = sizes.get(name, PART_CLASSES)
+        if head.kernel.shape != (units, size) or head.bias.shape != (size,):
             raise ModelFileError("not a musicrnn model (output heads have unexpected shapes)")

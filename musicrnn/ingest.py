@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import Config
-from .dataset import FILE_ARRAYS, Corpus, augment, flatten, note_arrays, window_batch, window_starts
+from .dataset import FILE_ARRAYS, Corpus, augment, config_window_starts, flatten, note_arrays, window_batch
 from .midi import MidiError, load_one, read_zip, source_files
 
 # 2: notes in beats too, doublings merged; 3: a file's tempo is its main one; 4: each note's part and program.
@@ -263,7 +263,7 @@ def split_entries(
 
 
 def count_windows(files: Sequence[CachedFile], cfg: Config) -> int:
-    return len(window_starts([f.notes for f in files], cfg.seq_length, cfg.window_stride))
+    return len(config_window_starts([f.notes for f in files], cfg))
 
 
 def file_windows(arrays: dict[str, np.ndarray], cfg: Config) -> tuple[dict, dict]:
@@ -299,7 +299,7 @@ def stream_dataset(
 
     from .features import feature_count
 
-    paths = [str(f.path) for f in files if f.notes > cfg.seq_length]
+    paths = [str(f.path) for f in files if f.notes >= cfg.seq_length + (0 if cfg.end_class else 1)]
     windows = count_windows(files, cfg)
     if windows == 0:
         raise ValueError(f"no file has more than {cfg.seq_length} notes; use shorter sequences or longer files")
@@ -313,8 +313,15 @@ def stream_dataset(
     L, width = cfg.seq_length, feature_count(cfg)
     # Classes in beats mode ((B, L) integers); seconds as (B, L, 1), like the heads' outputs.
     time_spec = tf.TensorSpec((None, L), tf.int32) if cfg.beats else tf.TensorSpec((None, L, 1), tf.float32)
+    classes = tf.TensorSpec((None, L), tf.int32)
+    extra_inputs = {"key_input": classes} if cfg.key_input else {}
+    extra_inputs |= {f"next_{field}": classes for field in (cfg.fields[:-1] if cfg.ordered else ())}
     signature = (
-        {"pitch_input": tf.TensorSpec((None, L), tf.int32), "features": tf.TensorSpec((None, L, width), tf.float32)},
+        {
+            "pitch_input": tf.TensorSpec((None, L), tf.int32),
+            "features": tf.TensorSpec((None, L, width), tf.float32),
+            **extra_inputs,
+        },
         {
             "pitch": tf.TensorSpec((None, L), tf.int32),
             "step": time_spec,

@@ -1,5 +1,10 @@
 """The Keras model: note inputs -> stacked LSTMs -> named heads (pitch, step, duration, and part for a parts model).
 
+An ordered model (Config.ordered) predicts a note's fields one after another: each head is a small network
+reading the LSTM's output and the fields before it in Config.field_order (given as `next_<field>` inputs:
+the true values in training, the drawn ones in generation), so a pitch is chosen knowing whether the note
+joins the current chord and which voice sings it.
+
 TensorFlow/Keras is imported here and in train.py only; generation runs on musicrnn.infer (numpy).
 """
 
@@ -18,7 +23,12 @@ from keras import ops
 from .config import CONFIG_MEMBER, Config
 from .features import feature_count
 from .parts import PART_CLASSES
-from .theory import PITCH_CLASSES
+from .theory import KEY_COUNT, PITCH_CLASSES
+
+KEY_DIM = 8  # the key's learned vector (key_input models)
+# Width of the learned vector each ordered head reads for an earlier field's value.
+GIVEN_DIMS = {"step": 16, "part": 8, "pitch": 16, "duration": 8}
+IGNORED = -1  # a target that is not scored: the fields of the "note" after a piece's end
 
 
 def _mean(values):
@@ -29,8 +39,18 @@ def _mean(values):
 
 
 def class_cross_entropy(y_true, y_pred):
-    """Mean cross-entropy (nats) of a head's logits against the next note's class (pitch, or rhythm class)."""
-    return _mean(keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True))
+    """Mean cross-entropy (nats) of a head's logits against the next note's class (pitch, or rhythm class),
+    over the targets that are scored (IGNORED ones are left out of the sum and the count)."""
+    scored = ops.not_equal(y_true, IGNORED)
+    losses = keras.losses.sparse_categorical_crossentropy(ops.maximum(y_true, 0), y_pred, from_logits=True)
+    weights = ops.cast(scored, losses.dtype)
+    return ops.sum(losses * weights) / ops.maximum(ops.sum(weights), 1.0)
+
+
+def field_classes(cfg: Config) -> dict[str, int]:
+    """How many classes each head of a beats model predicts."""
+    classes = {"step": cfg.step_classes, "duration": cfg.rhythm_classes, "pitch": PITCH_CLASSES}
+    return classes | ({"part": PART_CLASSES} if cfg.parts else {})
 
 
 @keras.saving.register_keras_serializable(package="musicrnn")
@@ -45,26 +65,56 @@ def build_model(cfg: Config) -> keras.Model:
     """Functional model; inputs of any length, an output at every position (next-note prediction)."""
     pitch = keras.Input((None,), dtype="int32", name="pitch_input")
     numeric = keras.Input((None, feature_count(cfg)), dtype="float32", name="features")
+    inputs = [pitch, numeric]
     if cfg.pitch_input == "embedding":
         pitch_vectors = keras.layers.Embedding(PITCH_CLASSES, cfg.embedding_dim, name="pitch_embedding")(pitch)
     else:  # the tutorial: pitch / 128 as one number
         pitch_vectors = keras.layers.Reshape((-1, 1), name="pitch_reshape")(pitch)
         pitch_vectors = keras.layers.Rescaling(1.0 / PITCH_CLASSES, name="pitch_scale")(pitch_vectors)
-    x = keras.layers.Concatenate(name="concat")([pitch_vectors, numeric])
+    pieces = [pitch_vectors, numeric]
+    key_vectors = None
+    if cfg.key_input:
+        key = keras.Input((None,), dtype="int32", name="key_input")
+        inputs.append(key)
+        key_vectors = keras.layers.Embedding(KEY_COUNT, KEY_DIM, name="key_embedding")(key)
+        pieces.append(key_vectors)
+    x = keras.layers.Concatenate(name="concat")(pieces)
     for layer in range(1, cfg.layers + 1):
         x = keras.layers.LSTM(cfg.units, return_sequences=True, name=f"lstm_{layer}")(x)
         if cfg.dropout > 0:
             x = keras.layers.Dropout(cfg.dropout, name=f"dropout_{layer}")(x)
+    if cfg.ordered:
+        outputs, given_inputs = _ordered_heads(cfg, x, key_vectors)
+        return keras.Model(inputs + given_inputs, outputs, name=f"musicrnn_{cfg.preset}")
     # Beats mode: step and duration are logits over the beat grid's classes; seconds: one regressed number.
     time_width = cfg.time_head_width
     outputs = {
         "pitch": keras.layers.Dense(PITCH_CLASSES, name="pitch")(x),
-        "step": keras.layers.Dense(time_width, name="step")(x),
+        "step": keras.layers.Dense(cfg.step_classes if cfg.beats else time_width, name="step")(x),
         "duration": keras.layers.Dense(time_width, name="duration")(x),
     }
     if cfg.parts:  # which part plays the next note: a class over musicrnn.parts' vocabulary
         outputs["part"] = keras.layers.Dense(PART_CLASSES, name="part")(x)
-    return keras.Model([pitch, numeric], outputs, name=f"musicrnn_{cfg.preset}")
+    return keras.Model(inputs, outputs, name=f"musicrnn_{cfg.preset}")
+
+
+def _ordered_heads(cfg: Config, x, key_vectors) -> tuple[dict, list]:
+    """One head per field in cfg.fields: Dense(head_units, relu) over the LSTM output, the key and the fields
+    before it, then Dense(classes). Returns the outputs and the `next_<field>` inputs the later heads read."""
+    classes = field_classes(cfg)
+    outputs: dict = {}
+    given: list = []
+    given_inputs: list = []
+    for index, field in enumerate(cfg.fields):
+        head_in = [x, *([key_vectors] if key_vectors is not None else []), *given]
+        joined = keras.layers.Concatenate(name=f"{field}_in")(head_in) if len(head_in) > 1 else x
+        hidden = keras.layers.Dense(cfg.head_units, activation="relu", name=f"{field}_hidden")(joined)
+        outputs[field] = keras.layers.Dense(classes[field], name=field)(hidden)
+        if index < len(cfg.fields) - 1:  # the later heads read this field's value
+            value = keras.Input((None,), dtype="int32", name=f"next_{field}")
+            given_inputs.append(value)
+            given.append(keras.layers.Embedding(classes[field], GIVEN_DIMS[field], name=f"{field}_given")(value))
+    return outputs, given_inputs
 
 
 def head_losses(cfg: Config) -> dict:
@@ -81,23 +131,35 @@ def head_loss_weights(cfg: Config) -> dict:
     return {**weights, "part": cfg.part_loss_weight} if cfg.parts else weights
 
 
-def compile_model(model: keras.Model, cfg: Config) -> keras.Model:
-    # The same maths as head_losses(), but the pitch loss as Keras' own class: fit's bookkeeping under a
-    # strategy expects it (with the plain function, fit under MirroredStrategy reported doubled losses).
+def compile_model(model: keras.Model, cfg: Config, steps_per_epoch: int | None = None) -> keras.Model:
+    # The same maths as head_losses(), but the losses as Keras' own class: fit's bookkeeping under a strategy
+    # expects it (with the plain function, fit under MirroredStrategy reported doubled losses). ignore_class
+    # leaves IGNORED targets (after a piece's end) out of the mean, as class_cross_entropy does.
+    def class_loss():
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=IGNORED)
+
     def time_loss():
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True) if cfg.beats else mse_with_positive_pressure
+        return class_loss() if cfg.beats else mse_with_positive_pressure
 
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate(cfg, steps_per_epoch)),
         loss={
-            "pitch": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            "pitch": class_loss(),
             "step": time_loss(),
             "duration": time_loss(),
-            **({"part": keras.losses.SparseCategoricalCrossentropy(from_logits=True)} if cfg.parts else {}),
+            **({"part": class_loss()} if cfg.parts else {}),
         },
         loss_weights=head_loss_weights(cfg),
     )
     return model
+
+
+def learning_rate(cfg: Config, steps_per_epoch: int | None):
+    """cfg.learning_rate, or with the cosine schedule a rate that falls to a tenth of it over the run's epochs
+    (needs the number of batches per epoch)."""
+    if cfg.lr_schedule != "cosine" or not steps_per_epoch:
+        return cfg.learning_rate
+    return keras.optimizers.schedules.CosineDecay(cfg.learning_rate, cfg.epochs * steps_per_epoch, alpha=0.1)
 
 
 def save_model(model: keras.Model, cfg: Config, path: str | Path, extra: Mapping[str, Any] | None = None) -> Path:
@@ -133,40 +195,47 @@ def model_bytes(model: keras.Model, cfg: Config, extra: dict | None = None) -> b
 
 
 class KerasStepper:
-    """Runs a Keras model one note at a time by re-reading the whole history (slow; for tests/reference)."""
+    """Runs a Keras model one note at a time by re-reading the whole history (slow; for tests/reference). The
+    same contract as musicrnn.infer.NumpyModel: start, advance, field_logits, fields."""
 
-    def __init__(self, model: keras.Model, cfg: Config):
-        self.model, self.cfg = model, cfg
-
-    def start(self, batch: int) -> dict:
-        import numpy as np
-
-        return {
-            "pitch": np.zeros((batch, 0), np.int32),
-            "features": np.zeros((batch, 0, feature_count(self.cfg)), np.float32),
-        }
-
-    def step(self, pitch, numeric, state):
-        import numpy as np
-
-        state = {
-            "pitch": np.concatenate([state["pitch"], pitch[:, None].astype(np.int32)], axis=1),
-            "features": np.concatenate([state["features"], numeric[:, None, :]], axis=1),
-        }
-        out = self.model([state["pitch"], state["features"]], training=False)
-        # Like NumpyModel.step: rhythm logits (B, classes) in beats mode, one number per stream in seconds.
-        times = [np.asarray(out[head])[:, -1].astype(np.float64) for head in ("step", "duration")]
-        if not self.cfg.beats:
-            times = [t[:, 0] for t in times]
-        return np.asarray(out["pitch"])[:, -1].astype(np.float64), times[0], times[1], state
+    def __init__(self, model: keras.Model, cfg: Config, info: dict | None = None):
+        self.model, self.cfg, self.info = model, cfg, info or {}
 
     @property
     def has_parts(self) -> bool:
         return self.cfg.parts
 
-    def part_logits(self, state) -> np.ndarray:
-        """The part head's logits after the history in `state` (like NumpyModel.part_logits)."""
-        import numpy as np
+    @property
+    def fields(self) -> tuple[str, ...]:
+        if self.cfg.ordered:
+            return self.cfg.fields
+        part = ("part",) if self.has_parts else ()
+        return ("step", "duration", *part, "pitch") if self.cfg.beats else (*part, "pitch", "step", "duration")
 
-        out = self.model([state["pitch"], state["features"]], training=False)
-        return np.asarray(out["part"])[:, -1].astype(np.float64)
+    def start(self, batch: int, key=None) -> dict:
+        keys = np.broadcast_to(np.asarray(0 if key is None else key, np.int32), (batch,)).copy()
+        return {
+            "pitch": np.zeros((batch, 0), np.int32),
+            "features": np.zeros((batch, 0, feature_count(self.cfg)), np.float32),
+            "key": keys,
+        }
+
+    def advance(self, state: dict, pitch, numeric) -> dict:
+        return {
+            "pitch": np.concatenate([state["pitch"], pitch[:, None].astype(np.int32)], axis=1),
+            "features": np.concatenate([state["features"], numeric[:, None, :]], axis=1),
+            "key": state["key"],
+        }
+
+    def field_logits(self, field: str, state: dict, given: dict | None = None) -> np.ndarray:
+        batch, length = state["pitch"].shape
+        inputs = {"pitch_input": state["pitch"], "features": state["features"]}
+        if self.cfg.key_input:
+            inputs["key_input"] = np.repeat(state["key"][:, None], length, axis=1)
+        for name in self.cfg.fields[:-1] if self.cfg.ordered else ():
+            values = np.zeros((batch, length), np.int32)
+            if given and name in given:
+                values[:, -1] = given[name]
+            inputs[f"next_{name}"] = values
+        out = np.asarray(self.model(inputs, training=False)[field])[:, -1].astype(np.float64)
+        return out[:, 0] if not self.cfg.beats and field in ("step", "duration") else out

@@ -145,3 +145,43 @@ def key_scores(pitch: np.ndarray, weight: np.ndarray | None = None) -> np.ndarra
 def find_key(pitch: np.ndarray, weight: np.ndarray | None = None) -> str:
     """The likeliest key of some notes ('G:major'), by Krumhansl-Schmuckler; C major for no notes."""
     return key_name(int(np.argmax(key_scores(pitch, weight))))
+
+
+def key_pitch_classes(key: str) -> set[int]:
+    """The pitch classes a key allows: its major scale, or in minor the natural minor scale plus the raised
+    sixth and seventh degrees (melodic and harmonic minor), which four-part writing in minor uses all the time."""
+    tonic, _, mode = key.partition(":")
+    allowed = scale_pitch_classes(key)
+    if (mode or "major").strip().lower() == "minor":
+        root = root_class(tonic.strip())
+        allowed |= {(root + 9) % 12, (root + 11) % 12} if root is not None else set()
+    return allowed
+
+
+# Tertian chords (triads and seventh chords), by the semitones of their notes above the root. A seventh chord
+# without its fifth counts as that seventh chord (four-part writing often leaves the fifth out); chords are
+# recognised from pitch classes alone, so an inversion is the same chord and enharmonic spellings coincide
+# (a diminished seventh is read from its lowest-numbered root: C-Eb-Gb-A is C's).
+TERTIAN_CHORDS: dict[str, tuple[tuple[int, ...], ...]] = {
+    "major triad": ((0, 4, 7),),
+    "minor triad": ((0, 3, 7),),
+    "diminished triad": ((0, 3, 6),),
+    "augmented triad": ((0, 4, 8),),
+    "dominant seventh": ((0, 4, 7, 10), (0, 4, 10)),
+    "major seventh": ((0, 4, 7, 11), (0, 4, 11)),
+    "minor seventh": ((0, 3, 7, 10), (0, 3, 10)),
+    "half-diminished seventh": ((0, 3, 6, 10),),
+    "diminished seventh": ((0, 3, 6, 9),),
+}
+_TERTIAN_LOOKUP = {
+    frozenset((root + step) % 12 for step in shape): (root, quality)
+    for quality, shapes in reversed(TERTIAN_CHORDS.items())  # reversed: on a clash the first quality listed wins
+    for shape in shapes
+    for root in reversed(range(12))
+}
+
+
+def tertian_chord(pitch_classes) -> tuple[int, str] | None:
+    """(root pitch class, quality) of the triad or seventh chord that these pitch classes spell exactly (see
+    TERTIAN_CHORDS); None for anything else: a dyad, a single note, or a sonority with a note outside the chord."""
+    return _TERTIAN_LOOKUP.get(frozenset(int(p) % 12 for p in pitch_classes))

@@ -294,7 +294,7 @@ def _fit(plan: FitPlan) -> TrainResult:
     cfg, data_cfg, strategy, stop, summary = plan.cfg, plan.data_cfg, plan.strategy, plan.stop, plan.summary
     batches = int(np.ceil(plan.train_windows / data_cfg.batch_size))
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = plan.model or compile_model(build_model(cfg), cfg)
+        model = plan.model or compile_model(build_model(cfg), cfg, batches)
     extra_callbacks = list(plan.callbacks or [])
     if plan.checkpoint_dir is not None:
         # Saves weights, optimizer state and the epoch after every epoch; a restarted run resumes from there

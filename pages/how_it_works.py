@@ -86,7 +86,7 @@ with st.expander("The window as numbers (what goes into the network)"):
     st.dataframe(explain.window_table(window, model.cfg), key="explain_window_table")
 
 st.header("3. The network")
-heads = explain.head_names(model)
+heads = explain.head_order(model)
 st.markdown(
     "Each note's pitch and numbers pass through LSTM layers, which keep a memory of the notes before; "
     f"{COUNT_WORDS.get(len(heads), len(heads))} heads then predict the next note's "

@@ -20,6 +20,8 @@ from musicrnn.midi import midi_bytes, notes_to_midi
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 MAJOR_SCALE = [0, 2, 4, 5, 7, 9, 11]
+# Overrides that build a model as they were before issue 24 (independent heads, no key, no end class).
+OLDER = {"ordered": False, "key_input": False, "end_class": False}
 
 
 def walk_notes(seed: int, count: int, step: float = 0.25) -> pd.DataFrame:
@@ -91,8 +93,26 @@ def random_model(preset_name: str, seed: int = 0, **overrides):
     return randomize_weights(build_model(cfg), seed), cfg
 
 
-def keras_outputs(model, pitch: np.ndarray, numeric: np.ndarray) -> dict[str, np.ndarray]:
-    out = model([pitch, numeric], training=False)
+def random_extras(cfg, batch: int = 3, length: int | None = None, seed: int = 0) -> tuple[np.ndarray | None, dict]:
+    """A key per stream (key-aware models) and the next notes' earlier fields an ordered model's later heads
+    read (field -> (B, T) classes), random in their ranges."""
+    from musicrnn.model import field_classes
+
+    rng = np.random.default_rng(seed + 1000)
+    length = length or cfg.seq_length
+    key = rng.integers(0, 24, size=batch) if cfg.key_input else None
+    classes = field_classes(cfg) if cfg.beats else {}
+    given = {f: rng.integers(0, classes[f], size=(batch, length)) for f in cfg.fields[:-1]} if cfg.ordered else {}
+    return key, given
+
+
+def keras_outputs(model, pitch: np.ndarray, numeric: np.ndarray, key=None, given=None) -> dict[str, np.ndarray]:
+    inputs = {"pitch_input": pitch, "features": numeric}
+    if key is not None:
+        inputs["key_input"] = np.repeat(np.asarray(key)[:, None], pitch.shape[1], axis=1).astype(np.int32)
+    for field, values in (given or {}).items():
+        inputs[f"next_{field}"] = np.asarray(values, np.int32)
+    out = model(inputs, training=False)
     return {k: np.asarray(v) for k, v in out.items()}
 
 

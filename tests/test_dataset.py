@@ -124,37 +124,53 @@ def test_stride_keeps_every_window_inside_its_file():
 
 class RecordingStepper:
     """A stand-in network that records every input it is fed and answers with seeded random outputs,
-    including negative and over-long times so clipping is exercised."""
+    including negative and over-long times so clipping is exercised (an end_class model's end never comes)."""
 
     def __init__(self, cfg):
         self.cfg = cfg
+        self.info: dict = {}
+        self.has_parts = False
+        self.fields = (
+            cfg.fields
+            if cfg.ordered
+            else (("step", "duration", "pitch") if cfg.beats else ("pitch", "step", "duration"))
+        )
         self.pitches: list[np.ndarray] = []
         self.numerics: list[np.ndarray] = []
         self.rng = np.random.default_rng(11)
 
-    def start(self, batch: int):
-        return None
+    def start(self, batch: int, key=None):
+        return batch
 
-    def step(self, pitch, numeric, state):
+    def advance(self, state, pitch, numeric):
         self.pitches.append(np.array(pitch))
         self.numerics.append(np.array(numeric))
-        batch = len(pitch)
+        return state
+
+    def field_logits(self, field, state, given=None):
+        batch = state
+        if field == "pitch":
+            return self.rng.normal(size=(batch, 128))
         if self.cfg.beats:  # logits over the rhythm classes
-            width = self.cfg.rhythm_classes
-            return (
-                self.rng.normal(size=(batch, 128)),
-                self.rng.normal(size=(batch, width)),
-                self.rng.normal(size=(batch, width)),
-                state,
+            logits = self.rng.normal(
+                size=(batch, self.cfg.step_classes if field == "step" else self.cfg.rhythm_classes)
             )
-        step = self.rng.choice([-0.2, 0.0, 0.0, 0.25, 0.5, 7.0], batch)
-        duration = self.rng.choice([-1.0, 0.01, 0.5, 9.0], batch)
-        return self.rng.normal(size=(batch, 128)), step, duration, state
+            if field == "step" and self.cfg.end_class:
+                logits[:, self.cfg.end_step] = -np.inf
+            return logits
+        if field == "step":
+            return self.rng.choice([-0.2, 0.0, 0.0, 0.25, 0.5, 7.0], batch)
+        return self.rng.choice([-1.0, 0.01, 0.5, 9.0], batch)
 
 
-@pytest.mark.parametrize("preset_name", ["tiny", "tutorial"])
+@pytest.mark.parametrize("preset_name", ["tiny", "tutorial", "ordered"])
 def test_generation_feeds_back_the_same_encoding_as_training(preset_name):
-    cfg = preset(preset_name)
+    from musicrnn.theory import key_index
+
+    if preset_name == "ordered":
+        cfg = preset("tiny", parts=False, ordered=True, key_input=True, end_class=True)
+    else:
+        cfg = preset(preset_name)
     stepper = RecordingStepper(cfg)
     primer = pd.DataFrame(
         {"pitch": [60, 64, 67, 72, 71], "step": [0.0, 0.0, 0.0, 0.5, 6.0], "duration": [1.0, 1.0, 1.0, 0.5, 0.25]}
@@ -170,7 +186,7 @@ def test_generation_feeds_back_the_same_encoding_as_training(preset_name):
         pitch = np.concatenate([primer["pitch"], piece["pitch"]])
         step = np.concatenate([before.step, after.step])
         duration = np.concatenate([before.duration, after.duration])
-        expected = encode_sequence(pitch, step, duration, cfg)[:-1]
+        expected = encode_sequence(pitch, step, duration, cfg, key=key_index(piece.attrs["key"]))[:-1]
         assert fed_pitch[v].tolist() == pitch[:-1].tolist()
         np.testing.assert_allclose(fed_numeric[v], expected, atol=1e-6)
 

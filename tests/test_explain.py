@@ -12,7 +12,7 @@ from musicrnn.config import preset
 from musicrnn.dataset import Corpus, flatten, window_batch
 from musicrnn.features import feature_count
 from musicrnn.generate import Sampling, allowed_pitches, sample_pitches, sampling_distribution
-from musicrnn.infer import LSTMWeights, NumpyModel
+from musicrnn.infer import LinearHead, LSTMWeights, NumpyModel
 from musicrnn.parts import PART_CLASSES, PART_NAMES
 from musicrnn.plots.explain import cross_entropy_chart, distribution_chart, window_roll
 from musicrnn.plots.metrics import evaluation_table
@@ -36,17 +36,17 @@ def numpy_model(preset_name: str = "tiny", seed: int = 0, **overrides) -> NumpyM
         width = cfg.units
     vectors = rng.normal(0, 0.5, (128, cfg.embedding_dim if cfg.pitch_input == "embedding" else 1)).astype(np.float32)
     table = vectors @ lstms[0].kernel[: vectors.shape[1]]
-    outputs = 128 + 2 * (cfg.rhythm_classes if cfg.beats else 1)
-    heads = (
-        rng.normal(0, 0.3, (cfg.units, outputs)).astype(np.float32),
-        rng.normal(0, 0.1, outputs).astype(np.float32),
-    )
-    part_head = (
-        (rng.normal(0, 0.3, (cfg.units, PART_CLASSES)).astype(np.float32), np.zeros(PART_CLASSES, np.float32))
-        if cfg.parts
-        else None
-    )
-    return NumpyModel(cfg, table, lstms, heads, {"train_files": ["walk-1"], "val_files": ["walk-0"]}, part_head)
+    time_width = cfg.rhythm_classes if cfg.beats else 1
+    sizes = {"pitch": 128, "step": time_width, "duration": time_width} | ({"part": PART_CLASSES} if cfg.parts else {})
+    heads = {
+        name: LinearHead(
+            rng.normal(0, 0.3, (cfg.units, size)).astype(np.float32), rng.normal(0, 0.1, size).astype(np.float32)
+        )
+        for name, size in sizes.items()
+    }
+    embedding = vectors.size if cfg.pitch_input == "embedding" else 0
+    info = {"train_files": ["walk-1"], "val_files": ["walk-0"]}
+    return NumpyModel(cfg, table, lstms, heads, info, embedding_parameters=embedding)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,15 @@ import keras
 import numpy as np
 import pytest
 
-from helpers_models import keras_outputs, random_inputs, random_model, randomize_weights, synthetic_corpus
+from helpers_models import (
+    OLDER,
+    keras_outputs,
+    random_extras,
+    random_inputs,
+    random_model,
+    randomize_weights,
+    synthetic_corpus,
+)
 from musicrnn.config import CONFIG_MEMBER, PRESETS, preset
 from musicrnn.features import feature_count
 from musicrnn.infer import ModelFileError, read_model_file
@@ -31,8 +39,9 @@ def trained_models():
 
 def assert_same_outputs(numpy_model, keras_model, cfg, seed=0):
     pitch, numeric = random_inputs(cfg, batch=3, seed=seed)
-    expected = keras_outputs(keras_model, pitch, numeric)
-    got = numpy_model.forward(pitch, numeric)
+    key, given = random_extras(cfg, batch=3, seed=seed)
+    expected = keras_outputs(keras_model, pitch, numeric, key, given)
+    got = numpy_model.forward(pitch, numeric, key, given)
     heads = HEADS + ("part",) if cfg.parts else HEADS
     assert set(got) == set(heads)
     for head in heads:
@@ -66,28 +75,49 @@ def test_a_model_without_a_part_head_loads_as_one_without_parts(tmp_path):
     assert "part" not in numpy_model.forward(*random_inputs(cfg, batch=2, seed=0))
 
 
-def test_a_parts_model_reads_its_part_head(tmp_path):
-    model, cfg = random_model("tiny", seed=4)
+@pytest.mark.parametrize("overrides", [{}, OLDER])
+def test_a_parts_model_reads_its_part_head(tmp_path, overrides):
+    model, cfg = random_model("tiny", seed=4, **overrides)
     numpy_model = read_model_file(save_model(model, cfg, tmp_path / "parts.keras"))
-    assert numpy_model.cfg.parts and numpy_model.has_parts
+    assert numpy_model.cfg.parts and numpy_model.has_parts and "part" in numpy_model.fields
     state = numpy_model.start(2)
     pitch, numeric = random_inputs(cfg, batch=2, seed=1)
-    _, _, _, state = numpy_model.step(pitch[:, 0], numeric[:, 0], state)
-    assert numpy_model.part_logits(state).shape == (2, PART_CLASSES)
+    state = numpy_model.advance(state, pitch[:, 0], numeric[:, 0])
+    assert numpy_model.field_logits("part", state, {"step": np.array([0, 12])}).shape == (2, PART_CLASSES)
 
 
-def test_numpy_step_by_step_equals_forward():
-    """Stepping one note at a time (what generation does) carries the state exactly like a whole window."""
-    model, cfg = random_model("tiny", seed=5)
+@pytest.mark.parametrize("overrides", [{}, OLDER])
+def test_numpy_step_by_step_equals_forward(overrides):
+    """Stepping one note at a time (what generation does) carries the state exactly like a whole window,
+    and each ordered head reads the earlier fields it is given."""
+    model, cfg = random_model("tiny", seed=5, **overrides)
     numpy_model = read_model_file(model_bytes(model, cfg))
     pitch, numeric = random_inputs(cfg, batch=2, length=9)
-    whole = numpy_model.forward(pitch, numeric)
-    state = numpy_model.start(2)
+    key, given = random_extras(cfg, batch=2, length=9)
+    whole = numpy_model.forward(pitch, numeric, key, given)
+    state = numpy_model.start(2, key)
     for t in range(9):
-        logits, step, duration, state = numpy_model.step(pitch[:, t], numeric[:, t], state)
-        np.testing.assert_allclose(logits, whole["pitch"][:, t], atol=1e-6)
-        np.testing.assert_allclose(step, whole["step"][:, t], atol=1e-6)  # (B, classes) rhythm logits
-        np.testing.assert_allclose(duration, whole["duration"][:, t], atol=1e-6)
+        state = numpy_model.advance(state, pitch[:, t], numeric[:, t])
+        at_t = {field: values[:, t] for field, values in given.items()}
+        for field in numpy_model.fields:
+            np.testing.assert_allclose(numpy_model.field_logits(field, state, at_t), whole[field][:, t], atol=1e-6)
+
+
+def test_an_ordered_head_depends_on_the_fields_before_it_only():
+    model, cfg = random_model("tiny", seed=6)
+    numpy_model = read_model_file(model_bytes(model, cfg))
+    assert numpy_model.fields == ("step", "part", "pitch", "duration")
+    pitch, numeric = random_inputs(cfg, batch=2, length=3)
+    state = numpy_model.start(2, key=np.array([0, 9]))
+    for t in range(3):
+        state = numpy_model.advance(state, pitch[:, t], numeric[:, t])
+    one = {"step": np.array([0, 0]), "part": np.array([1, 1]), "pitch": np.array([60, 60])}
+    other = {"step": np.array([12, 12]), "part": np.array([3, 3]), "pitch": np.array([48, 48])}
+    assert np.allclose(numpy_model.field_logits("step", state, one), numpy_model.field_logits("step", state, other))
+    for field in ("part", "pitch", "duration"):
+        assert not np.allclose(
+            numpy_model.field_logits(field, state, one), numpy_model.field_logits(field, state, other)
+        )
 
 
 def test_a_file_from_before_beats_loads_as_a_seconds_model(tmp_path):
@@ -95,7 +125,7 @@ def test_a_file_from_before_beats_loads_as_a_seconds_model(tmp_path):
     time_unit in their settings: they load as seconds models and generate as before."""
     from musicrnn.generate import Sampling, generate
 
-    model, cfg = random_model("tiny", seed=5, time_unit="seconds")
+    model, cfg = random_model("tiny", seed=5, time_unit="seconds", **OLDER)
     data = model_bytes(model, cfg)
 
     def forget_time_unit(text: bytes) -> bytes:
@@ -247,28 +277,29 @@ def test_sequential_model_is_refused(tmp_path):
 
 def test_gru_model_is_refused(tmp_path):
     refused(
-        keras_file(musicrnn_like(preset("tiny", parts=False), rnn=keras.layers.GRU), tmp_path), "unexpected layer 'GRU'"
+        keras_file(musicrnn_like(preset("tiny", parts=False, **OLDER), rnn=keras.layers.GRU), tmp_path),
+        "unexpected layer 'GRU'",
     )
 
 
 def test_wrong_head_names_are_refused(tmp_path):
-    model = musicrnn_like(preset("tiny", parts=False), head_names=("notes", "step", "length"))
+    model = musicrnn_like(preset("tiny", parts=False, **OLDER), head_names=("notes", "step", "length"))
     refused(keras_file(model, tmp_path), "outputs are")
 
 
 def test_head_with_an_activation_is_refused(tmp_path):
-    model = musicrnn_like(preset("tiny", parts=False), head_activation="relu")
+    model = musicrnn_like(preset("tiny", parts=False, **OLDER), head_activation="relu")
     refused(keras_file(model, tmp_path), "head 'pitch' has an activation")
 
 
 def test_head_wired_to_another_layer_is_refused(tmp_path):
-    model = musicrnn_like(preset("tiny", parts=False), step_from_concat=True)
+    model = musicrnn_like(preset("tiny", parts=False, **OLDER), step_from_concat=True)
     refused(keras_file(model, tmp_path), "'step' is not wired as expected")
 
 
 def test_control_musicrnn_like_graph_loads(tmp_path):
     """The variant builder, unchanged, makes a file that loads: the refusals above are for their change."""
-    cfg = preset("tiny", parts=False)
+    cfg = preset("tiny", parts=False, **OLDER)
     model = randomize_weights(musicrnn_like(cfg))
     numpy_model = read_model_file(keras_file(model, tmp_path))
     assert_same_outputs(numpy_model, model, cfg)
@@ -319,7 +350,7 @@ def lambda_model_file(tmp_path: Path) -> tuple[Path, Path]:
         name="sneaky",
     )
     path = tmp_path / "lambda.keras"
-    save_model(musicrnn_like(preset("tiny", parts=False), between=sneaky), preset("tiny"), path)
+    save_model(musicrnn_like(preset("tiny", parts=False, **OLDER), between=sneaky), preset("tiny", **OLDER), path)
     assert marker.exists()  # building the model called the function once; only later runs count
     marker.unlink()
     return path, marker

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers_models import keras_outputs, random_inputs, random_model
+from helpers_models import keras_outputs, random_extras, random_inputs, random_model
 from musicrnn.config import CONFIG_MEMBER, PRESETS, Config, preset
 from musicrnn.model import build_model, load_keras_model, mse_with_positive_pressure, save_model
 from musicrnn.parts import PART_CLASSES
@@ -20,7 +20,7 @@ def test_every_preset_outputs_its_named_heads_at_every_position(name):
     cfg = preset(name)
     model = build_model(cfg)
     pitch, numeric = random_inputs(cfg, batch=2, length=7)
-    out = keras_outputs(model, pitch, numeric)
+    out = keras_outputs(model, pitch, numeric, *random_extras(cfg, batch=2, length=7))
     # The tutorial keeps its three heads; the beats presets add the part head.
     assert set(out) == ({"pitch", "step", "duration"} | ({"part"} if name != "tutorial" else set()))
     if cfg.parts:
@@ -29,7 +29,7 @@ def test_every_preset_outputs_its_named_heads_at_every_position(name):
     # Beats presets: logits over the 1/12-beat classes; the tutorial: one regressed number in seconds.
     width = 193 if cfg.beats else 1
     assert cfg.beats == (name != "tutorial")
-    assert out["step"].shape == (2, 7, width)
+    assert out["step"].shape == (2, 7, width + (1 if cfg.end_class else 0))  # and "the piece ends here"
     assert out["duration"].shape == (2, 7, width)
 
 
@@ -40,7 +40,12 @@ def test_outputs_do_not_depend_on_later_notes():
     changed_pitch, changed_numeric = pitch.copy(), numeric.copy()
     changed_pitch[:, 6:] = (changed_pitch[:, 6:] + 5) % 128
     changed_numeric[:, 6:] += 0.5
-    a, b = keras_outputs(model, pitch, numeric), keras_outputs(model, changed_pitch, changed_numeric)
+    key, given = random_extras(cfg, batch=1, length=10)
+    changed_given = {field: values.copy() for field, values in given.items()}
+    for values in changed_given.values():
+        values[:, 6:] = (values[:, 6:] + 1) % 3
+    a = keras_outputs(model, pitch, numeric, key, given)
+    b = keras_outputs(model, changed_pitch, changed_numeric, key, changed_given)
     np.testing.assert_allclose(a["pitch"][:, :6], b["pitch"][:, :6], atol=1e-6)
     assert not np.allclose(a["pitch"][:, 6:], b["pitch"][:, 6:])
 
@@ -71,7 +76,8 @@ def test_save_then_safe_load_gives_the_same_outputs(tmp_path):
     path = save_model(model, cfg, tmp_path / "m.keras", extra={"note": "hello"})
     loaded = load_keras_model(path)
     pitch, numeric = random_inputs(cfg, batch=2)
-    before, after = keras_outputs(model, pitch, numeric), keras_outputs(loaded, pitch, numeric)
+    key, given = random_extras(cfg, batch=2)
+    before, after = keras_outputs(model, pitch, numeric, key, given), keras_outputs(loaded, pitch, numeric, key, given)
     for head in ("pitch", "step", "duration"):
         np.testing.assert_allclose(before[head], after[head], atol=1e-6)
 

@@ -57,9 +57,14 @@ def test_how_it_works_reads_without_a_glossary_and_keeps_the_figures_under_detai
 
 
 def test_how_it_works_counts_the_heads_it_draws():
+    from musicrnn.explain import head_order, model_layers
+
+    model = bundled.default_model()
+    heads = head_order(model)
+    assert len(heads) == sum(layer.kind == "head" for layer in model_layers(model)) == 4  # the drawing's heads
     at = open_page("how_it_works", small_dataset(3))
     text = next(m.value for m in at.markdown if "heads then predict" in m.value)
-    assert "four heads then predict the next note's pitch, step, duration and part" in text  # the default model
+    assert f"four heads then predict the next note's {', '.join(heads[:3])} and {heads[3]}" in text
 
 
 def test_steer_reads_without_a_glossary_after_harmonising_and_rewriting():

@@ -74,7 +74,7 @@ class NextPitchStub:
         self.cfg = preset("tiny", time_unit=time_unit, parts=False)
         self.fed: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def forward(self, pitch: np.ndarray, numeric: np.ndarray) -> dict:
+    def forward(self, pitch: np.ndarray, numeric: np.ndarray, key=None, given=None) -> dict:
         self.fed.append((pitch, numeric))
         batch, steps = pitch.shape
         logits = np.zeros((batch, steps, 128))
@@ -169,7 +169,7 @@ class AlternatingPartStub(NextPitchStub):
         super().__init__("beats")
         self.cfg = preset("tiny")
 
-    def forward(self, pitch, numeric):
+    def forward(self, pitch, numeric, key=None, given=None):
         out = super().forward(pitch, numeric)
         current = numeric[..., -PART_CLASSES:].argmax(axis=-1)  # the part is read from the input's one-hot
         logits = np.zeros(pitch.shape + (PART_CLASSES,))

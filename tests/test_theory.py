@@ -57,3 +57,24 @@ def test_find_key_names_the_key_of_a_scale_and_of_a_tune():
     assert find_key(tune) == "A:minor"
     assert [key_name(key_index(k)) for k in ("C:major", "Bb:major", "F#:minor")] == ["C:major", "A#:major", "F#:minor"]
     assert find_key([]) == "C:major"
+
+
+def test_key_pitch_classes_allow_the_raised_sixth_and_seventh_in_minor():
+    from musicrnn.theory import key_pitch_classes
+
+    assert key_pitch_classes("C:major") == {0, 2, 4, 5, 7, 9, 11}
+    assert key_pitch_classes("A:minor") == {9, 11, 0, 2, 4, 5, 7} | {6, 8}  # F# and G#
+
+
+def test_tertian_chord_names_triads_and_sevenths_in_any_inversion_and_nothing_else():
+    from musicrnn.theory import tertian_chord
+
+    assert tertian_chord([4, 7, 0]) == (0, "major triad")  # C major in first inversion
+    assert tertian_chord([9, 0, 4]) == (9, "minor triad")
+    assert tertian_chord([11, 2, 5]) == (11, "diminished triad")
+    assert tertian_chord([7, 11, 2, 5]) == (7, "dominant seventh")
+    assert tertian_chord([7, 11, 5]) == (7, "dominant seventh")  # without its fifth
+    assert tertian_chord([2, 5, 9, 0]) == (2, "minor seventh")
+    assert tertian_chord([11, 2, 5, 9]) == (11, "half-diminished seventh")
+    assert tertian_chord([0, 2, 4, 7]) is None  # an added ninth
+    assert tertian_chord([0, 7]) is None and tertian_chord([0, 1, 2]) is None

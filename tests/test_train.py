@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from helpers_models import random_inputs, synthetic_corpus
+from helpers_models import keras_outputs, random_extras, random_inputs, synthetic_corpus
 from musicrnn.config import preset
 from musicrnn.infer import read_model_file
 from musicrnn.model import load_keras_model
@@ -88,7 +88,7 @@ def test_stop_from_another_thread_ends_training_early_with_a_model(corpus):
     assert result.stopped is True
     assert len(result.history) < 5  # stops within the epoch it was asked in (out of 500)
     pitch, numeric = random_inputs(cfg, batch=1)
-    assert np.isfinite(np.asarray(result.model([pitch, numeric])["pitch"])).all()
+    assert np.isfinite(keras_outputs(result.model, pitch, numeric, *random_extras(cfg, batch=1))["pitch"]).all()
 
 
 def test_saved_result_holds_model_history_and_split(trained, tmp_path):
@@ -104,8 +104,9 @@ def test_saved_result_holds_model_history_and_split(trained, tmp_path):
     assert numpy_model.info["val_files"] == result.val_files
     assert numpy_model.cfg == CFG
     pitch, numeric = random_inputs(CFG, batch=2)
-    expected = np.asarray(load_keras_model(path)([pitch, numeric])["pitch"])
-    np.testing.assert_allclose(numpy_model.forward(pitch, numeric)["pitch"], expected, atol=1e-5)
+    key, given = random_extras(CFG, batch=2)
+    expected = keras_outputs(load_keras_model(path), pitch, numeric, key, given)["pitch"]
+    np.testing.assert_allclose(numpy_model.forward(pitch, numeric, key, given)["pitch"], expected, atol=1e-5)
 
 
 class _Weights:

@@ -19,6 +19,7 @@ from ..features import CHORD_GAP, onsets_from_steps
 from ..midi import BEAT_GRID, DEFAULT_BPM, main_bpm, snap
 from ..theory import SCALES
 from .novelty import CorpusIndex, longest_copied_run
+from .voices import SILENT, both_sound, note_grid, parallel_perfect, sounding_matrix
 
 # MusPy's scales for scale consistency (and our key finding): major and natural minor on each of the 12 roots.
 KEY_SCALES = (SCALES["major"], SCALES["minor"])
@@ -370,10 +371,8 @@ def harmony_report(notes: pd.DataFrame) -> dict[str, float]:
     """Voices sounding per onset; share of chord notes (all but the highest note starting at each onset) in the
     major/natural-minor key that best fits those highest notes; parallel fifths and octaves between the outer
     voices (lowest and highest sounding note) per 100 consecutive onsets, both voices moving the same way."""
-    beat = np.round(notes["beat"].to_numpy(np.float64) * BEAT_GRID) / BEAT_GRID
-    end = beat + notes["duration_beats"].to_numpy(np.float64)
+    beat, end, onsets = note_grid(notes)
     pitch = notes["pitch"].to_numpy(np.int64)
-    onsets = np.unique(beat)
     if not len(onsets):
         return {
             "voices_per_onset": float("nan"),
@@ -381,7 +380,7 @@ def harmony_report(notes: pd.DataFrame) -> dict[str, float]:
             "parallel_fifths_per_100": float("nan"),
             "parallel_octaves_per_100": float("nan"),
         }
-    sounding = (beat[None, :] <= onsets[:, None] + 1e-9) & (end[None, :] > onsets[:, None] + 1e-9)
+    sounding = sounding_matrix(beat, end, onsets)
     low = np.where(sounding, pitch[None, :], 999).min(axis=1)
     high = np.where(sounding, pitch[None, :], -1).max(axis=1)
     top_index = pd.DataFrame({"b": beat, "p": pitch}).groupby("b")["p"].idxmax().to_numpy()
@@ -393,13 +392,10 @@ def harmony_report(notes: pd.DataFrame) -> dict[str, float]:
         key=lambda rs: counts[[(rs[0] + d) % 12 for d in rs[1]]].sum(),
     )
     in_key = np.isin(pitch[~is_top] % 12, [(key[0] + d) % 12 for d in key[1]])
-    two = sounding.sum(axis=1) >= 2
-    pair = two[:-1] & two[1:]
-    interval = (high - low) % 12
-    moves = np.sign(np.diff(low)) * np.sign(np.diff(high)) > 0  # both move, same direction
-    pairs = max(int(pair.sum()), 1)
-    fifths = pair & moves & (interval[:-1] == 7) & (interval[1:] == 7)
-    octaves = pair & moves & (interval[:-1] == 0) & (interval[1:] == 0)
+    two = sounding.sum(axis=1) >= 2  # outer voices exist where two notes or more sound
+    outer_high, outer_low = np.where(two, high, SILENT), np.where(two, low, SILENT)
+    pairs = max(int(both_sound(outer_high, outer_low).sum()), 1)
+    fifths, octaves = parallel_perfect(outer_high, outer_low)
     return {
         "voices_per_onset": float(sounding.sum(axis=1).mean()),
         "chord_notes_in_key": float(in_key.mean()) if len(in_key) else float("nan"),

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..config import Config
 from ..dataset import Corpus
-from ..features import clip_times, encode_timed, rhythm_class
+from ..features import clip_times, encode_timed, file_key, next_note_targets, note_classes, rhythm_class
 from ..parts import PART_CLASSES
 from ..theory import PITCH_CLASSES
 
@@ -99,10 +99,79 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
+def field_log_probs(
+    model, pitch: np.ndarray, numeric: np.ndarray, key: np.ndarray | None, targets: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Per field, (B, T) the log-probability the model gives each position's target class (the next note's
+    field; 0 where the target is -1, nothing), reading the inputs of (B, T) pitches and (B, T, F) features
+    from a fresh state. An ordered model's later heads are given the true earlier fields (teacher forcing),
+    so the fields' sum is the note's joint log-likelihood. Beats models only."""
+    return target_log_probs(model.forward(pitch, numeric, key, given=targets), targets)
+
+
+def target_log_probs(out: dict[str, np.ndarray], targets: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per field, the log-probability of each position's target class in a forward pass's logits `out`
+    (0 where the target is -1)."""
+    logp = {}
+    for field, logits in out.items():
+        target = targets[field]
+        scored = log_softmax(logits.astype(np.float64))
+        taken = np.take_along_axis(scored, np.maximum(target, 0)[..., None], axis=-1)[..., 0]
+        logp[field] = np.where(target >= 0, taken, 0.0)
+    return logp
+
+
 def model_scores(model, evaluation: Corpus, train: Corpus | None = None) -> dict[str, float]:
     """Pitch cross-entropy, perplexity and top-1 accuracy of a (numpy) model over whole files; for a beats
-    model its step and duration NLL and top-1, for a seconds model their mean squared error next to that of
-    always predicting the training mean."""
+    model its step and duration NLL and top-1 and the joint NLL of whole notes (every field's, summed: what
+    an ordered model's fields, each knowing the ones before, are scored on), for a seconds model the squared
+    errors of its times next to that of always predicting the training mean."""
+    cfg = model.cfg
+    if not cfg.beats:
+        return _seconds_scores(model, evaluation, train)
+    nll: dict[str, list] = {}
+    hits: dict[str, list] = {}
+    ends: list[float] = []
+    for index, pitch in enumerate(evaluation.pitch):
+        if len(pitch) < 2:
+            continue
+        timing = evaluation.timing(index, cfg)
+        key = file_key(pitch, evaluation.duration_beats[index]) if cfg.key_input else None
+        numeric = encode_timed(pitch, timing, cfg, evaluation.part[index], key)
+        targets = next_note_targets(note_classes(pitch, timing, evaluation.part[index], cfg), cfg)
+        # Every note is read but the last, which predicts nothing, unless the model learned endings.
+        read = len(pitch) if cfg.end_class else len(pitch) - 1
+        batch = {field: values[None, :read] for field, values in targets.items()}
+        out = model.forward(pitch[None, :read], numeric[None, :read], key, given=batch)
+        logp = target_log_probs(out, batch)
+        notes = len(pitch) - 1  # every note after the first is scored (the end of the piece on its own)
+        for field in out:
+            nll.setdefault(field, []).append(-logp[field][0, :notes])
+            hits.setdefault(field, []).append(out[field][0, :notes].argmax(axis=-1) == targets[field][:notes])
+        if cfg.end_class:
+            ends.append(float(-logp["step"][0, -1]))
+    if not nll:
+        raise ValueError("no evaluation file has two or more notes")
+    loss = float(np.concatenate(nll["pitch"]).mean())
+    scores = {
+        "pitch_cross_entropy": loss,
+        "pitch_perplexity": float(np.exp(loss)),
+        "pitch_top1": float(np.concatenate(hits["pitch"]).mean()),
+        "notes": int(sum(len(values) for values in nll["pitch"])),
+        "files": int(len(nll["pitch"])),
+    }
+    for field in ("step", "duration", "part"):
+        if field in nll:
+            scores[f"{field}_nll"] = float(np.concatenate(nll[field]).mean())
+            scores[f"{field}_top1"] = float(np.concatenate(hits[field]).mean())
+    scores["joint_nll"] = float(np.sum([np.concatenate(values) for values in nll.values()], axis=0).mean())
+    if ends:  # how surprised the model is that each file ends where it does (nats per file)
+        scores["end_nll"] = float(np.mean(ends))
+    return scores
+
+
+def _seconds_scores(model, evaluation: Corpus, train: Corpus | None) -> dict[str, float]:
+    """model_scores for a seconds model: pitch cross-entropy and top-1, and its times' squared errors."""
     cfg = model.cfg
     losses, hits = [], []
     rhythm: dict[str, list] = {"step": [], "duration": []}
@@ -138,15 +207,26 @@ def model_scores(model, evaluation: Corpus, train: Corpus | None = None) -> dict
         scores["part_top1"] = float(np.concatenate(part_hits).mean())
     reference = train if train is not None and len(train) else evaluation
     for head in ("step", "duration"):
-        if cfg.beats:
-            nll, top1 = (np.concatenate([part[i] for part in rhythm[head]]) for i in (0, 1))
-            scores[f"{head}_nll"], scores[f"{head}_top1"] = float(nll.mean()), float(top1.mean())
-        else:
-            errors, truth = (np.concatenate([part[i] for part in rhythm[head]]) for i in (0, 1))
-            mean = float(clip_times(np.concatenate(getattr(reference, head)), cfg).mean())
-            scores[f"{head}_mse"] = float((errors**2).mean())
-            scores[f"{head}_mse_predicting_mean"] = float(((truth - mean) ** 2).mean())
+        errors, truth = (np.concatenate([part[i] for part in rhythm[head]]) for i in (0, 1))
+        mean = float(clip_times(np.concatenate(getattr(reference, head)), cfg).mean())
+        scores[f"{head}_mse"] = float((errors**2).mean())
+        scores[f"{head}_mse_predicting_mean"] = float(((truth - mean) ** 2).mean())
     return scores
+
+
+def joint_baselines(train: Corpus, evaluation: Corpus, cfg: Config) -> dict[str, float]:
+    """What counting gives for a whole note (nats, the fields' NLLs summed, over the notes model_scores
+    scores): every field by its unigram, and every field by its bigram (the same field of the previous note)."""
+    rhythm = rhythm_baselines(train, evaluation, cfg)
+    pitch = baseline_cross_entropy(train, evaluation)
+    parts = part_baselines(train, evaluation) if cfg.parts else {}
+    return {
+        kind: pitch[kind]
+        + rhythm["step"][f"{kind}_nll"]
+        + rhythm["duration"][f"{kind}_nll"]
+        + (parts[f"{kind}_nll"] if parts else 0.0)
+        for kind in ("unigram", "bigram")
+    }
 
 
 def _time_error(predicted: np.ndarray, true: np.ndarray, cfg: Config) -> tuple[np.ndarray, np.ndarray]:

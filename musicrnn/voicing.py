@@ -1,0 +1,116 @@
+"""Voice leading as a sampling rule: what a student of four-part writing is taught to avoid.
+
+While a parts model writes, each stream remembers what every part sounds. A pitch drawn for part P is then
+kept from
+- moving in parallel fifths or octaves (or unisons) with any other part that moves at the same onset;
+- crossing a neighbouring chorale voice (Soprano above Alto above Tenor above Bass voice);
+- standing more than an octave from a neighbouring upper voice (soprano-alto, alto-tenor).
+Each rule only removes pitches, and never all of them: where it would leave a stream nothing, that stream
+keeps the pitches it had (the model's own choice then stands).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .parts import PART_CLASSES, PART_NAMES
+from .theory import PITCH_CLASSES
+
+_PITCH = np.arange(PITCH_CLASSES)
+PERFECT = (0, 7)  # unison/octave and fifth, as pitch classes of the interval
+# The chorale voices, lowest first: the only parts with an order a crossing or a gap can break.
+VOICES = tuple(PART_NAMES.index(name) for name in ("Bass voice", "Tenor", "Alto", "Soprano"))
+UPPER_GAP = 12  # semitones at most between soprano and alto, and between alto and tenor
+
+
+class VoiceLeading:
+    """Per stream and part: the pitch last started, when, until when, and what sounded at the onset before."""
+
+    def __init__(self, batch: int, summary: dict | None = None):
+        shape = (batch, PART_CLASSES)
+        self.pitch = np.full(shape, -1, np.int64)
+        self.start = np.full(shape, -np.inf)
+        self.end = np.full(shape, -np.inf)
+        self.before = np.full(shape, -1, np.int64)  # what each part sounded at the previous onset
+        self.onset = np.full(batch, -np.inf)  # the onset `before` is the one before of
+        rank = np.full(PART_CLASSES, -1)
+        rank[list(VOICES)] = np.arange(len(VOICES))
+        if summary:  # only the voices the model knows take part in the order rules
+            known = np.isin(np.arange(PART_CLASSES), [int(k) for k in summary])
+            rank = np.where(known, rank, -1)
+        self.rank = rank
+
+    def _reach(self, onset: np.ndarray) -> None:
+        """Move each stream to `onset`: what sounded at its last onset becomes `before`."""
+        moved = onset > self.onset + 1e-9
+        if not moved.any():
+            return
+        sounding = np.where(self.end > self.onset[:, None] + 1e-9, self.pitch, -1)
+        self.before = np.where(moved[:, None], sounding, self.before)
+        self.onset = np.where(moved, onset, self.onset)
+
+    def took(self, part: np.ndarray, pitch: np.ndarray, onset: np.ndarray, duration: np.ndarray) -> None:
+        """A note was written: `part` (B,) starts `pitch` at `onset` for `duration` beats."""
+        self._reach(onset)
+        rows = np.arange(len(part))
+        self.pitch[rows, part], self.start[rows, part], self.end[rows, part] = pitch, onset, onset + duration
+
+    def allowed(self, part: np.ndarray, onset: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """(B, 128) `allowed` less the pitches part `part` (B,) cannot take here without breaking a rule."""
+        self._reach(onset)
+        allowed = np.broadcast_to(allowed, (len(part), PITCH_CLASSES))
+        for rule in (self._no_parallels, self._no_crossing, self._no_wide_gaps):
+            allowed = _unless_empty(allowed, allowed & ~rule(part, onset))
+        return allowed
+
+    def _sounding(self, onset: np.ndarray) -> np.ndarray:
+        """(B, parts) the pitch each part sounds at `onset` (-1: silent)."""
+        return np.where((self.start <= onset[:, None] + 1e-9) & (self.end > onset[:, None] + 1e-9), self.pitch, -1)
+
+    def _no_parallels(self, part: np.ndarray, onset: np.ndarray) -> np.ndarray:
+        """(B, 128) pitches that move into the same perfect interval, on the same side, as the one this part
+        made with another part that moves at this onset too."""
+        rows = np.arange(len(part))
+        own_before = self.before[rows, part]  # (B,)
+        moved_now = np.isclose(self.start, onset[:, None]) & (self.pitch >= 0)  # other parts started here
+        other_now, other_before = self.pitch, self.before  # (B, parts)
+        moving = moved_now & (other_before >= 0) & (other_now != other_before) & (own_before >= 0)[:, None]
+        moving[rows, part] = False
+        interval = own_before[:, None] - other_before  # (B, parts): this part above the other, in semitones
+        perfect = np.isin(interval % 12, PERFECT) & moving
+        candidate = _PITCH[None, None, :] - other_now[:, :, None]  # (B, parts, 128)
+        same = (candidate % 12 == (interval % 12)[:, :, None]) & (np.sign(candidate) == np.sign(interval)[:, :, None])
+        still = _PITCH[None, :] == own_before[:, None]  # a part that holds its pitch does not move in parallel
+        return (same & perfect[:, :, None]).any(axis=1) & ~still
+
+    def _no_crossing(self, part: np.ndarray, onset: np.ndarray) -> np.ndarray:
+        """(B, 128) pitches above a higher voice or below a lower one that sounds now."""
+        own_rank = self.rank[part]  # (B,)
+        sounding = self._sounding(onset)
+        ranked = (self.rank[None, :] >= 0) & (own_rank >= 0)[:, None] & (sounding >= 0)
+        higher = ranked & (self.rank[None, :] > own_rank[:, None])
+        lower = ranked & (self.rank[None, :] < own_rank[:, None])
+        ceiling = np.where(higher, sounding, PITCH_CLASSES).min(axis=1)
+        floor = np.where(lower, sounding, -1).max(axis=1)
+        return (_PITCH[None, :] > ceiling[:, None]) | (_PITCH[None, :] < floor[:, None])
+
+    def _no_wide_gaps(self, part: np.ndarray, onset: np.ndarray) -> np.ndarray:
+        """(B, 128) pitches more than an octave from a neighbouring upper voice that sounds now (soprano-alto,
+        alto-tenor; the bass may lie further below the tenor)."""
+        own_rank = self.rank[part]
+        sounding = self._sounding(onset)
+        banned = np.zeros((len(part), PITCH_CLASSES), bool)
+        for offset in (-1, 1):
+            neighbour_rank = own_rank + offset
+            upper_pair = (own_rank >= 1) & (neighbour_rank >= 1) & (neighbour_rank < len(VOICES))
+            neighbour = np.array(VOICES)[np.clip(neighbour_rank, 0, len(VOICES) - 1)]
+            pitch = sounding[np.arange(len(part)), neighbour]
+            near = upper_pair & (pitch >= 0)
+            banned |= near[:, None] & (np.abs(_PITCH[None, :] - pitch[:, None]) > UPPER_GAP)
+        return banned
+
+
+def _unless_empty(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """`after`, except for streams it leaves with no pitch, which keep `before`."""
+    kept = np.any(after, axis=1)
+    return np.where(kept[:, None], after, before)
