@@ -77,9 +77,10 @@ def give_back_large_blocks(threshold: int = MMAP_THRESHOLD_BYTES) -> bool:
     glibc starts so, but raises the threshold to the size of each large block freed (up to 32 MB): after the
     first piece's audio (a few MB of samples) such blocks come from its pools instead, and Streamlit runs each
     script on a new thread with pools of its own (12 already when the app first runs), which keep what was
-    freed in them. Measured with bench/memory.py (ten visitors each playing a piece, making variations and
-    harmonisations, then leaving): the server stayed 116 MB above one visitor's memory with the moving
-    threshold, 33 MB with it fixed. Setting it fixes it for every pool at once, even after threads started.
+    freed in them. bench/memory.py (ten visitors each playing a piece, making variations and harmonisations,
+    then leaving; bench/RESULTS.md, 2026-12-05): the server ended 51 MB above one visitor's memory without this
+    (most of ui/state.py's audio fixes in place), 16 MB with it and all of them. Setting it fixes it for every
+    pool at once, even after threads started.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
