@@ -20,7 +20,7 @@ from /proc/<pid>/status) after each stage:
      TTL of SESSION_TTL_S and, after waiting it out, has one more visitor open Home and leave, which is
      what ends the others' sessions (time is fast-forwarded, nothing else changes).
 
-    python bench/memory.py [--visitors 10] [--only visitors]
+    python bench/memory.py [--visitors 10] [--only visitors] [--compare-with OTHER_CHECKOUT]
 """
 
 from __future__ import annotations
