@@ -10,7 +10,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Every install is held to the versions CI tested (constraints.txt).
 PIP := $(PY) -m pip install --quiet -c constraints.txt
 
-.PHONY: run test test-fast lint bench setup setup-test system-deps system-test-deps clean default-model corpus
+.PHONY: run test test-fast lint bench setup setup-test system-deps system-test-deps clean default-model corpus corpora style-models
 
 run: setup
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
@@ -81,6 +81,16 @@ corpus: setup
 
 default-model: setup
 	$(PY) scripts/train_default_model.py
+
+# Maintainers only: build every style's corpus from music21 into the cache (~/.cache/musicrnn/corpora, or
+# $$MUSICRNN_CORPORA) and its small bundled sample (musicrnn/assets/styles/), then train the bundled style models
+# (musicrnn/assets/models/, one after another, with the default preset) and record their held-out figures.
+corpora: setup
+	$(PIP) -r scripts/requirements-corpus.txt
+	$(PY) scripts/build_corpus.py --style all
+
+style-models: setup
+	$(PY) scripts/train_style_models.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info test-output

@@ -3,14 +3,16 @@
 For each repeat, on a new server process and a free localhost port:
   - server up: seconds from launching `streamlit run` to `/_stcore/health` answering;
   - home: seconds from launching the server to the Home page served and finished running (the app reports
-    script state "notRunning" and the "Generate with the default model" button is visible);
+    script state "notRunning" and the "Play a new piece" button is visible);
   - first generation: seconds from the first click on that button to an audio player with a source.
 Side by side, alternating with it, the same is measured for a bare Streamlit app (st.navigation, a title, a
 paragraph and the same button, no musicrnn code): what Streamlit and the browser cost before any of ours.
 The browser (Debian's Chromium, headless, driven by Playwright) starts before the clock and is reused;
 each repeat gets a fresh browser context. Waits are on the app's own state, never fixed sleeps.
 
-    python bench/startup.py [--repeats 3] [--quick]
+With `--style "Folk tunes"` the style is chosen on Home before the click (the clock starts at the click).
+
+    python bench/startup.py [--repeats 3] [--quick] [--style "Folk tunes"]
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-BUTTON = "Generate with the default model"
+BUTTON = "Play a new piece"
 AUDIO = '[data-testid="stAudio"], audio'
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 TARGET_HOME_S = 3.0
@@ -130,7 +132,9 @@ def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
-def measure_once(browser, generate: bool, log_path: Path | None = None, script: Path = ROOT / "app.py") -> dict:
+def measure_once(
+    browser, generate: bool, log_path: Path | None = None, script: Path = ROOT / "app.py", style: str = ""
+) -> dict:
     """One fresh server: seconds to healthy, to Home finished, and from the first click to audio."""
     port = free_port()
     context = browser.new_context()
@@ -147,6 +151,9 @@ def measure_once(browser, generate: bool, log_path: Path | None = None, script: 
             button.wait_for(state="visible")
             page.wait_for_selector(APP_IDLE)
             result["home_s"] = time.perf_counter() - started
+            if generate and style:  # Home's style choice (a segmented control); only that style's model is read
+                page.get_by_role("radio", name=style, exact=True).click()
+                page.wait_for_selector(APP_IDLE)
             if generate:
                 clicked = time.perf_counter()
                 button.click()
@@ -167,6 +174,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one repeat")
     parser.add_argument("--log-dir", help="keep each server's output here")
+    parser.add_argument("--style", default="", help="choose this style on Home before generating (its title)")
     args = parser.parse_args(argv)
     if args.quick:
         args.repeats = 1
@@ -186,7 +194,10 @@ def main(argv: list[str] | None = None) -> dict:
         try:
             for repeat in range(args.repeats):
                 run = measure_once(
-                    browser, generate=True, log_path=log_dir / f"startup-{repeat}.log" if log_dir else None
+                    browser,
+                    generate=True,
+                    log_path=log_dir / f"startup-{repeat}.log" if log_dir else None,
+                    style=args.style,
                 )
                 bare = measure_once(browser, generate=False, script=bare_app)
                 run["bare_streamlit_up_s"], run["bare_streamlit_home_s"] = bare["server_up_s"], bare["home_s"]

@@ -116,6 +116,24 @@ def default_model() -> NumpyModel:
     return read_model_file(DEFAULT_MODEL)
 
 
+def read_bundled_model(path: Path) -> NumpyModel:
+    """A bundled model's file, read once per process and version of the file (numpy only)."""
+    path = Path(path).resolve()
+    return _read_once(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _read_once(path: Path, stamp: int) -> NumpyModel:
+    return read_model_file(path)
+
+
+def bundled_model(name: str) -> NumpyModel:
+    """A bundled model by name ('chorales', 'folk', …, or 'default'); styles.UnknownModel says why not."""
+    from .styles import model_path
+
+    return read_bundled_model(model_path(name))
+
+
 def default_model_id() -> str:
     """A short content hash naming the bundled model in recipes."""
     from .recipe import model_id  # here, not at the top: musicrnn.recipe imports this module
@@ -126,6 +144,15 @@ def default_model_id() -> str:
 def primer_from(notes: pd.DataFrame, count: int = PRIMER_NOTES) -> pd.DataFrame:
     """The first `count` notes of a piece, to start generation from."""
     return notes.head(count).reset_index(drop=True)
+
+
+def style_opening(name: str, count: int = PRIMER_NOTES) -> pd.DataFrame:
+    """The first `count` notes of a bundled model's own primer (a file of its style's sample); the default
+    chorale when the model has no sample."""
+    from .styles import registry
+
+    path = registry().get(name).primer_path()
+    return chorale_opening(count) if path is None else primer_from(midi_to_notes(path), count)
 
 
 def chorale_opening(count: int = PRIMER_NOTES) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Command line: python -m musicrnn {inspect,train,generate,evaluate}."""
+"""Command line: python -m musicrnn {inspect,train,generate,harmonize,evaluate,models}."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import tempfile
 from pathlib import Path
 
 from .bundled import PRIMER_NOTES
-from .config import DEFAULT_PRESET, PRESETS, preset
+from .config import DEFAULT_PRESET, PRESETS, Config, preset
+from .finetune import VISITOR_MINUTES
 from .generate import Sampling
 from .midi import LoadedFile, load_paths
 from .training_facts import ProgressEvent, stop_reason
@@ -33,9 +34,20 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("paths", nargs="+")
     inspect.set_defaults(handler=cmd_inspect)
 
-    train = commands.add_parser("train", help="train a model")
+    train = commands.add_parser(
+        "train",
+        help="train a model",
+        description="With only --data and --out: fine-tune the bundled model that knows the music best for at most "
+        f"{VISITOR_MINUTES:g} minutes (as the Train page does). --preset or --units/--layers train a new network; "
+        "--init-from fine-tunes a model you name.",
+    )
     train.add_argument("--data", nargs="+", required=True, help="MIDI files, folders or zips")
-    train.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
+    train.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        help=f"train a new network with this preset (default: fine-tune the best-fitting bundled model; "
+        f"{DEFAULT_PRESET} when --units or --layers is given)",
+    )
     for flag, kind in (
         ("epochs", int),
         ("seq-length", int),
@@ -59,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--init-from",
-        help="fine-tune: 'default' (the bundled model) or a .keras file; keeps its network "
-        "shape and lowers the learning rate unless --learning-rate is given",
+        help="fine-tune: a bundled model's name (default, folk, …: see `models`) or a .keras file; keeps its "
+        "network shape and lowers the learning rate unless --learning-rate is given",
     )
     train.add_argument(
         "--include-drums",
@@ -91,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="regenerate a piece from its recipe: a JSON file or a MIDI file made by musicrnn "
         "(its sampling settings replace the flags below)",
     )
-    gen.add_argument("--model", help=".keras file (default: the bundled model)")
+    gen.add_argument("--model", help=MODEL_HELP)
     gen.add_argument("--primer", help="MIDI file whose opening starts the piece")
     gen.add_argument("--primer-notes", type=int, default=PRIMER_NOTES)
     gen.add_argument("--notes", type=int, default=usual.n_notes)
@@ -139,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--out", required=True, help="output .mid (variations get -1, -2, … suffixes)")
     gen.add_argument("--wav", help="also render audio to this .wav")
+    gen.add_argument(
+        "--musicxml", help="also write the score to this .musicxml (beats models; variations suffixed as --out)"
+    )
     steer = gen.add_argument_group("steering (beats models)")
     steer.add_argument("--chords", help='chord progression, one chord per bar ("C G Am F") or with beats ("C:2 G:2")')
     steer.add_argument(
@@ -163,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     harm = commands.add_parser("harmonize", help="write lower voices under a melody (no TensorFlow needed)")
     harm.add_argument("--melody", help='notes NAME/BEATS, e.g. "C4/1 D4/1 E4/1 F4/1 G4/2" (rests: R/1)')
     harm.add_argument("--melody-file", help="MIDI file whose top voice is the melody")
-    harm.add_argument("--model", help=".keras file (default: the bundled model)")
+    harm.add_argument("--model", help=MODEL_HELP)
     harm.add_argument("--variations", type=int, default=usual.variations)
     harm.add_argument("--seed", type=int, default=usual.seed)
     harm.add_argument("--temperature", type=float, default=usual.temperature)
@@ -174,14 +189,22 @@ def build_parser() -> argparse.ArgumentParser:
     harm.add_argument("--instrument", default="Acoustic Grand Piano", help="the harmony's instrument")
     harm.add_argument("--melody-instrument", help="the melody's instrument (default: the same)")
     harm.add_argument("--out", required=True, help="output .mid (variations get -1, -2, … suffixes)")
+    harm.add_argument("--musicxml", help="also write the score to this .musicxml (variations suffixed as --out)")
     harm.set_defaults(handler=cmd_harmonize)
 
     evaluate = commands.add_parser("evaluate", help="score a model against baselines (JSON)")
-    evaluate.add_argument("--model", help=".keras file (default: the bundled model)")
+    evaluate.add_argument("--model", help=MODEL_HELP)
     evaluate.add_argument("--data", nargs="+", help="evaluation files (default: the bundled corpus)")
     evaluate.add_argument("--baseline-data", nargs="+", help="files to fit baselines on (default: the bundled corpus)")
     evaluate.set_defaults(handler=cmd_evaluate)
+
+    models = commands.add_parser("models", help="list the bundled models: their data, licence and held-out figures")
+    models.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    models.set_defaults(handler=cmd_models)
     return parser
+
+
+MODEL_HELP = "a bundled model's name (chorales, folk, …: see `models`) or a .keras file (default: the chorale model)"
 
 
 def _add_part_steering(command: argparse.ArgumentParser) -> None:
@@ -242,12 +265,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     }
     if args.minutes is not None:
         overrides["time_limit_minutes"] = args.minutes
+    # The visitor's default path (as on the Train page) unless a network or a start is named, or the run is one
+    # the bundled models' fine-tuning does not serve (streamed, distributed).
+    visitor = (
+        not (args.preset or args.init_from or "units" in overrides or "layers" in overrides or args.stream)
+        and args.strategy == "default"
+    )
+    cfg: Config | None = None
     if args.init_from:
         from .finetune import fine_tune_config
 
         cfg = fine_tune_config(args.init_from, **overrides)  # IncompatibleModel is a ValueError: one clear line
-    else:
-        cfg = preset(args.preset, **overrides)
+    elif not visitor:
+        cfg = preset(args.preset or DEFAULT_PRESET, **overrides)
     if args.stream and args.no_cache:
         raise ValueError("--stream reads notes from the cache; drop --no-cache")
     if args.init_from and (args.stream or args.strategy != "default"):  # before reading the data and TensorFlow
@@ -264,11 +294,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"skipping {name}: {reason}", file=sys.stderr)
     if not found.files:
         raise ValueError("no usable MIDI files in " + ", ".join(args.data))
+    start = args.init_from
+    if cfg is None:
+        assert found.corpus is not None  # kept: the visitor's path never streams
+        start, cfg = _visitor_start(found.corpus, overrides)
     print(
         f"{len(found.files)} files, {found.note_count} notes ({found.parsed} parsed, {found.cached} from the cache, "
         f"{found.seconds:.1f} s); preset {cfg.preset}",
         file=sys.stderr,
     )
+    if found.corpus is not None and len(found.corpus) >= 2:
+        _print_held_out(found.corpus, cfg)
     print("loading TensorFlow…", file=sys.stderr)
     from .distributed import is_chief, make_strategy  # TensorFlow is imported only here
     from .train import train, train_streaming
@@ -278,10 +314,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         replicas = strategy.num_replicas_in_sync
         print(f"{args.strategy}: {replicas} replicas, global batch {cfg.batch_size * replicas}", file=sys.stderr)
     scale = {"strategy": strategy, "checkpoint_dir": args.checkpoint_dir}
-    if args.init_from:
+    if start:
         from .finetune import init_model, source_path
 
-        scale["model"] = init_model(source_path(args.init_from), cfg)
+        scale["model"] = init_model(source_path(start), cfg)
     if args.stream:
         result = train_streaming(found.files, cfg, on_progress=_print_progress, **scale)
     else:
@@ -316,6 +352,30 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _visitor_start(corpus, overrides: dict) -> tuple[str | None, Config]:
+    """The default path's start (the best-fitting bundled model, with the reason printed) and its settings; a
+    new network of the default preset when no bundled model can be read."""
+    from .finetune import fit_reason, visitor_start
+
+    fits, cfg = visitor_start(corpus, **overrides)
+    if cfg is None:
+        print(f"no bundled model to fine-tune: training a new {DEFAULT_PRESET} network", file=sys.stderr)
+        return None, preset(DEFAULT_PRESET, **overrides)
+    print(f"fine-tuning the bundled model {fits[0].name!r}. {fit_reason(fits)}", file=sys.stderr)
+    return fits[0].name, cfg
+
+
+def _print_held_out(corpus, cfg: Config) -> None:
+    """Name the files the run holds out to score its model (and say when there are too few for a firm score)."""
+    from .finetune import held_out_names
+
+    names = held_out_names(corpus, cfg.val_fraction, cfg.seed)
+    line = f"held out to score the model: {', '.join(names)}"
+    if len(corpus) < 3:
+        line += f" (only {len(corpus)} usable files: the held-out score is rough)"
+    print(line, file=sys.stderr)
+
+
 def _print_progress(event: ProgressEvent) -> None:
     if event["kind"] not in ("batch", "epoch"):
         return
@@ -332,25 +392,47 @@ def _print_progress(event: ProgressEvent) -> None:
         print(f"\repoch {event['epoch']}/{event['epochs']}  {losses}  ({event['elapsed']:.0f} s)", file=sys.stderr)
 
 
-def _load_model(path: str | None):
-    from .bundled import default_model
+def _load_model(text: str | None):
+    """--model: a bundled model's name, a .keras file, or (None) the default model."""
+    from .bundled import bundled_model, default_model
     from .infer import read_model_file
+    from .styles import is_bundled_name
 
-    return read_model_file(path) if path else default_model()
+    if not text:
+        return default_model()
+    return bundled_model(text) if is_bundled_name(text) else read_model_file(text)
+
+
+def _recipe_model_id(text: str | None) -> str:
+    """What a recipe calls --model's file: the default model, another bundled one, or a file."""
+    from .recipe import model_id
+    from .styles import is_bundled_name, model_path, registry
+
+    if not text or (is_bundled_name(text) and registry().get(text).name == registry().default):
+        return model_id("default", model_path("default").read_bytes())
+    if is_bundled_name(text):
+        return model_id("bundled", model_path(text).read_bytes())
+    return model_id("file", Path(text).read_bytes())
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from .audio import instrument_program, render
-    from .bundled import CHORALES, DEFAULT_PRIMER
     from .generate import generate
     from .midi import midi_to_notes
     from .parts import part_name
-    from .recipe import Recipe, bundled_primer_notes, check_model, load, model_id, notes_hash, piece_midi, primer_notes
+    from .recipe import Recipe, bundled_primer_notes, check_model, load, notes_hash, piece_midi, primer_notes
+    from .styles import model_path
 
+    recipe = load(args.recipe) if args.recipe else None
+    if recipe is not None and not args.model:  # a bundled model's piece: that model, found by its file's hash
+        args.model = _bundled_by_hash(recipe.model_hash)
     model = _load_model(args.model)
-    model_file = Path(args.model).read_bytes() if args.model else None
-    if args.recipe:
-        recipe = load(args.recipe)
+    if args.musicxml and not model.cfg.beats:
+        from .score import NEEDS_BEATS
+
+        raise ValueError(f"--musicxml: {NEEDS_BEATS}")
+    model_file = model_path(args.model).read_bytes() if args.model else None
+    if recipe is not None:
         if recipe.kind != "generate":  # its pieces are made (and written) by the Steer page, from its link
             raise ValueError(
                 f"{args.recipe}: this is the recipe of a {recipe.kind} piece: open its link on the Steer page"
@@ -383,17 +465,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
             part_keys=args.part_key,
         )
         program = instrument_program(args.instrument)
-        if args.primer and Path(args.primer).resolve().parent != CHORALES.resolve():
+        name = _bundled_primer_name(args.primer, args.model)
+        if name is None:
             primer, source = _primer_from_file(args.primer, args.primer_notes), f"file:{Path(args.primer).name}"
         else:
-            name = Path(args.primer).name if args.primer else DEFAULT_PRIMER
             primer, source = bundled_primer_notes(name, args.primer_notes), f"bundled:{name}"
-        from .bundled import DEFAULT_MODEL
-
         recipe = Recipe(
-            model=model_id("file", model_file)
-            if model_file is not None
-            else model_id("default", DEFAULT_MODEL.read_bytes()),
+            model=_recipe_model_id(args.model),
             primer=source,
             primer_notes=args.primer_notes,
             primer_hash=notes_hash(primer),
@@ -441,8 +519,47 @@ def cmd_generate(args: argparse.Namespace) -> int:
             line += f" wav={wav_path}"
             if rendered.warning:
                 print(f"warning: {rendered.warning}", file=sys.stderr)
+        if args.musicxml:
+            from .guide import chord_spans, parse_chords
+
+            chords = chord_spans(notes, parse_chords(args.chords)) if args.chords else None
+            line += f" musicxml={_write_musicxml(args.musicxml, suffix, notes, chords)}"
         print(line)
     return 0
+
+
+def _write_musicxml(target: str, suffix: str, notes, chords=None) -> Path:
+    """The piece's score as MusicXML, at `target` with the variation's suffix (as --out's)."""
+    from .score import piece_musicxml
+
+    path = Path(target)
+    path = path.with_name(f"{path.stem}{suffix}{path.suffix or '.musicxml'}")
+    path.write_bytes(piece_musicxml(notes, chords))
+    return path
+
+
+def _bundled_by_hash(wanted: str) -> str | None:
+    """The name of the bundled model in this copy whose file has this content hash, if any."""
+    from .recipe import content_hash
+    from .styles import registry
+
+    return next((m.name for m in registry().present() if content_hash(m.file.read_bytes()) == wanted), None)
+
+
+def _bundled_primer_name(primer: str | None, model: str | None) -> str | None:
+    """A recipe's name for a bundled primer: --primer when it is a bundled sample file, else (no --primer) the
+    chosen bundled model's own primer, else the default model's. None: --primer is a file of the user's."""
+    from .styles import is_bundled_name, registry, sample_name
+
+    models = registry()
+    if primer:
+        found = Path(primer).resolve()
+        owners = [m for m in models.models.values() if m.sample is not None and found.parent == m.sample.resolve()]
+        return sample_name(owners[0], found) if owners else None
+    for owner in (models.get(model) if model and is_bundled_name(model) else None, models.get(models.default)):
+        if owner is not None and (path := owner.primer_path()) is not None:
+            return sample_name(owner, path)
+    raise ValueError("no bundled piece to start from: give --primer FILE")
 
 
 def _rewrite(model, args: argparse.Namespace, settings: Sampling):
@@ -499,7 +616,8 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
         path = out.with_name(f"{out.stem}{suffix}{out.suffix or '.mid'}")
         path.write_bytes(midi_bytes(harmony_midi(notes, lead, harmony)))
         report = "  ".join(f"{k}={v:.3g}" for k, v in harmony_report(notes).items())
-        print(f"{path} notes={len(notes)} seconds={notes['end'].max():.1f} {report}")
+        score = f" musicxml={_write_musicxml(args.musicxml, suffix, notes)}" if args.musicxml else ""
+        print(f"{path} notes={len(notes)} seconds={notes['end'].max():.1f} {report}{score}")
     return 0
 
 
@@ -518,11 +636,10 @@ def _part_programs(model, pieces, text: str) -> dict[int, int] | None:
         if text:
             print("warning: this model has no parts, so --instruments is ignored (use --instrument)", file=sys.stderr)
         return None
-    from .parts import parse_instruments
+    from .parts import own_programs, parse_instruments
 
     parts = sorted({int(p) for piece in pieces for p in piece["part"]})
-    own = {int(k): int(v["program"]) for k, v in model.info.get("corpus", {}).get("parts", {}).items()}
-    return parse_instruments(text, parts, own)
+    return parse_instruments(text, parts, own_programs(model.info))
 
 
 def _primer_from_file(path: str, count: int):
@@ -532,13 +649,28 @@ def _primer_from_file(path: str, count: int):
     return primer_from(midi_to_notes(path), count)
 
 
+def _bundled_data(model: str | None) -> tuple[list[str], str]:
+    """What `evaluate` scores without --data: the bundled files of --model's style (the chorales by default),
+    and the primer its musical comparison starts from."""
+    from .styles import is_bundled_name, registry, sample_name
+
+    models = registry()
+    owner = models.get(model) if model and is_bundled_name(model) else models.get(models.default)
+    if not owner.sample_files():
+        owner = models.get(models.default)
+    primer = owner.primer_path()
+    return [str(p) for p in owner.sample_files()], sample_name(owner, primer) if primer else ""
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .bundled import chorale_files, chorale_opening
+    from .bundled import PRIMER_NOTES
     from .evaluation.musical import musical_comparison
     from .evaluation.scores import baseline_cross_entropy, baseline_top1, model_scores, part_baselines, rhythm_baselines
+    from .recipe import bundled_primer_notes
 
     model = _load_model(args.model)
-    data = _corpus(_good_files(args.data or [str(p) for p in chorale_files()], quiet=True))
+    bundled_files, primer = _bundled_data(args.model)
+    data = _corpus(_good_files(args.data or bundled_files, quiet=True))
     held_out = set(model.info.get("val_files", []))
     if not args.data and not args.baseline_data and held_out & set(data.names):
         # The model's own held-out files: evaluate there, fit baselines on what the model trained on.
@@ -546,7 +678,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         split = "the model's validation files"
     else:
         evaluation = data
-        base = _corpus(_good_files(args.baseline_data or [str(p) for p in chorale_files()], quiet=True))
+        base = _corpus(_good_files(args.baseline_data or bundled_files, quiet=True))
         # Never fit a baseline on the very files it is scored on.
         reference = base.split_by_name(data.names)[0] if not args.baseline_data else base
         if len(reference) == 0:
@@ -562,9 +694,56 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         **({"rhythm_baselines": rhythm_baselines(reference, evaluation, model.cfg)} if model.cfg.beats else {}),
         **({"part_baselines": part_baselines(reference, evaluation)} if model.cfg.parts else {}),
         "losses_recorded_in_training": model.info.get("final", {}),
-        # What its music is like: 3 pieces of 200 notes from the default primer (seed 0) next to the
+        # What its music is like: 3 pieces of 200 notes from the style's primer (seed 0) next to the
         # evaluation files, and the longest run each copies from the files the baselines were fitted on.
-        "musical": musical_comparison(model, evaluation, reference, primer=chorale_opening()),
+        "musical": musical_comparison(
+            model, evaluation, reference, primer=bundled_primer_notes(primer, PRIMER_NOTES) if primer else None
+        ),
     }
     print(json.dumps(report, indent=2))
     return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """The bundled models: name, style, whether this copy has the file, data, licence, held-out figures."""
+    from .styles import model_figures, registry
+
+    models = registry()
+    rows: list[dict] = [
+        {
+            "name": m.name,
+            "title": m.title,
+            "default": m.name == models.default,
+            "file": str(m.file),
+            "present": m.present,
+            "megabytes": round(m.file.stat().st_size / 1e6, 2) if m.present else None,
+            "data": m.data,
+            "licence": m.licence,
+            "held_out": model_figures(m),
+        }
+        for m in models.models.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        mark = " (default)" if row["default"] else ""
+        size = f"{row['megabytes']:.1f} MB" if row["present"] else "not in this copy"
+        print(f"{row['name']}{mark}: {row['title']} · {size}")
+        print(f"  data:     {row['data']}")
+        print(f"  licence:  {row['licence']}")
+        print(f"  held out: {_figures_text(row['held_out'])}")
+    return 0
+
+
+def _figures_text(figures: dict) -> str:
+    if not figures:
+        return "no figures recorded"
+    parts = [f"{figures['files']} files, {figures['notes']} notes: pitch cross-entropy {figures['model']:.2f} nats"]
+    parts += [
+        f"{label} {figures[key]:.2f}"
+        for key, label in (("chorales", "chorale model"), ("bigram", "bigram"))
+        if key in figures
+    ]
+    text = ", ".join(parts) + " (lower is better)"
+    return text + (f" · {figures['note']}" if figures.get("note") else "")

@@ -254,8 +254,17 @@ def duplicate_groups(corpus: Corpus, overlap: float = 0.3) -> np.ndarray:
     return np.array([find(i) for i in range(len(corpus))])
 
 
+# A held-out score from one file of ten says more about that file than about the model: hold out at least two
+# files, or at least this share of the notes (one long file of three can be enough), whatever val_fraction says.
+MIN_HELD_OUT_FILES = 2
+MIN_HELD_OUT_NOTES = 0.15
+
+
 def split_files(corpus: Corpus, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """Seeded file-level split into (train, validation) indices; near-duplicates stay on one side."""
+    """Seeded file-level split into (train, validation) indices; near-duplicates stay on one side.
+
+    Validation gets `val_fraction` of the files, and at least MIN_HELD_OUT_FILES files or MIN_HELD_OUT_NOTES of
+    the notes where the corpus allows (never more than half of its groups of near-duplicates)."""
     if len(corpus) < 2:
         raise ValueError("need at least two files to hold some out for validation")
     groups = duplicate_groups(corpus)
@@ -263,15 +272,22 @@ def split_files(corpus: Corpus, val_fraction: float, seed: int) -> tuple[list[in
     rng = np.random.default_rng(seed)
     rng.shuffle(unique)
     target = max(1, round(val_fraction * len(corpus)))
+    lengths, total = corpus.lengths, max(1, corpus.note_count)
     val_groups: set[int] = set()
-    count = 0
+    count = notes = 0
+
+    def enough() -> bool:
+        return count >= target and (count >= MIN_HELD_OUT_FILES or notes >= MIN_HELD_OUT_NOTES * total)
+
     for g in unique[::-1]:
-        if count >= target:
+        if enough() or (val_groups and len(val_groups) >= len(unique) // 2):
             break
-        size = int((groups == g).sum())
-        if count + size <= max(target, 1) * 1.5 or not val_groups:
+        members = groups == g
+        size = int(members.sum())
+        if count + size <= max(target, 1) * 1.5 or not val_groups or count >= target:
             val_groups.add(int(g))
             count += size
+            notes += int(lengths[members].sum())
     val = [i for i in range(len(corpus)) if groups[i] in val_groups]
     train = [i for i in range(len(corpus)) if groups[i] not in val_groups]
     if not train:  # one big group: fall back to a plain split so training can still run

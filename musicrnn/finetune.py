@@ -7,11 +7,18 @@ Choosing the settings needs no TensorFlow (`fine_tune_config`); copying the weig
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from .config import Config
 from .infer import ModelFileError, read_model_file
+
+if TYPE_CHECKING:
+    from .dataset import Corpus
 
 # Settings that decide the shape of the weights (the rhythm heads too); a fine-tuned model must keep them.
 ARCHITECTURE = (
@@ -35,11 +42,28 @@ class IncompatibleModel(ValueError):
     """The starting model cannot be trained further with these settings; the message says why."""
 
 
-def source_path(source: str | Path) -> Path:
-    """'default' means the bundled model; anything else is a path to a .keras file."""
-    from .bundled import DEFAULT_MODEL
+# The visitor's default run (the Train page's first choice with uploads, and `train --data DIR --out M`):
+# fine-tune the bundled model that fits the music best, for at most this many minutes, keeping the best epoch.
+# bench/finetune.py measures it on four kinds of small collection (bench/RESULTS.md).
+VISITOR_MINUTES = 2.0
+VISITOR_EPOCHS = 200  # the time limit decides; this only caps tiny collections that run many epochs a minute
+VISITOR_PATIENCE = 10
+# Scoring each bundled model on the uploads reads at most this many notes of each file, all files in one batch:
+# a fraction of a second per model (numpy, no TensorFlow).
+FIT_NOTES_PER_FILE = 200
+FIT_FILES = 40  # and at most this many files, spread over the collection
+# Windows shorter than the files: a file with no window of seq_length notes adds nothing to training, and held-out
+# files with none leave the run without a validation loss. Folk tunes are often shorter than 64 notes.
+MIN_SEQ_LENGTH = 16
+# The visitor's runs split their files with Config's own defaults, whichever model they start from.
+VISITOR_SPLIT: dict[str, Any] = {"val_fraction": Config.val_fraction, "seed": Config.seed}
 
-    return DEFAULT_MODEL if str(source) == "default" else Path(source)
+
+def source_path(source: str | Path) -> Path:
+    """A bundled model's file by name ('default', 'folk', …: musicrnn.styles), else a path to a .keras file."""
+    from .styles import model_path
+
+    return model_path(str(source))
 
 
 def fine_tune_config(source: str | Path | bytes, name: str | None = None, **overrides: Any) -> Config:
@@ -101,3 +125,103 @@ def init_model(source: str | Path | bytes, cfg: Config, name: str | None = None)
         assert found is not None  # a missing layer has no shapes: refused above
         layer.set_weights(found.get_weights())
     return compile_model(model, cfg)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How well a bundled model knows a collection: its mean pitch surprise (nats per note) on the files."""
+
+    name: str
+    title: str
+    nll: float
+    notes: int
+
+
+def fit_scores(corpus: Corpus, exclude: Collection[str] = (), names: Collection[str] | None = None) -> list[Fit]:
+    """Every bundled model present (or those in `names`) scored on `corpus`' files but `exclude` (the files held
+    out to judge the run, which must not choose its start either), best fit first. Numpy only."""
+    from .evaluation.scores import pitch_losses
+    from .styles import registry
+
+    scored = corpus.split_by_name(exclude)[0] if exclude else corpus
+    if not len(scored):
+        scored = corpus
+    if len(scored) > FIT_FILES:
+        scored = scored.subset(np.linspace(0, len(scored) - 1, FIT_FILES).round().astype(int).tolist())
+    fits = []
+    for model in registry().present():
+        if names is not None and model.name not in names:
+            continue
+        try:
+            losses = pitch_losses(_read_bundled(model.file), scored, FIT_NOTES_PER_FILE)
+        except (ModelFileError, ValueError):
+            continue  # an unreadable file or files too short to score: not a candidate
+        fits.append(Fit(model.name, model.title, float(np.mean(losses)), int(len(losses))))
+    return sorted(fits, key=lambda fit: fit.nll)
+
+
+def _read_bundled(path: Path):
+    from .bundled import read_bundled_model
+
+    return read_bundled_model(path)
+
+
+def fit_reason(fits: list[Fit]) -> str:
+    """Why the first of `fits` is the start, in words, with the figures behind it (nats: lower is better)."""
+    if not fits:
+        return "No bundled model could score your files."
+    best = fits[0]
+    if len(fits) == 1:
+        return f"{best.title} is the only bundled model here ({best.nll:.2f} nats a note on your files)."
+    others = ", ".join(f"{fit.title} {fit.nll:.2f}" for fit in fits[1:])
+    return (
+        f"{best.title} knows your music best: of the bundled models it is the least surprised by your notes "
+        f"({best.nll:.2f} nats a note; {others}; lower is better)."
+    )
+
+
+def visitor_config(
+    source: str | Path | bytes, corpus: Corpus | None = None, name: str | None = None, **overrides: Any
+) -> Config:
+    """The visitor's default run from `source`: fine_tune_config with the default time limit, epochs and patience,
+    and windows no longer than the collection's files allow (see fit_windows); `overrides` win."""
+    wanted = {
+        "time_limit_minutes": VISITOR_MINUTES,
+        "epochs": VISITOR_EPOCHS,
+        "patience": VISITOR_PATIENCE,
+        **overrides,
+    }
+    cfg = fine_tune_config(source, name=name, **wanted)
+    if corpus is not None and "seq_length" not in overrides:
+        cfg = fit_windows(cfg, corpus)
+    return cfg
+
+
+def fit_windows(cfg: Config, corpus: Corpus) -> Config:
+    """`cfg` with windows short enough that three files in four give at least one (at least MIN_SEQ_LENGTH)."""
+    if not len(corpus):
+        return cfg
+    quarter = int(np.percentile(corpus.lengths, 25)) - 1
+    seq_length = max(MIN_SEQ_LENGTH, min(cfg.seq_length, quarter))
+    return cfg if seq_length == cfg.seq_length else cfg.replace(seq_length=seq_length).validate()
+
+
+def held_out_names(corpus: Corpus, val_fraction: float = Config.val_fraction, seed: int = Config.seed) -> list[str]:
+    """The files a run with this split holds out to score its model (dataset.split_files), by name."""
+    from .dataset import split_files
+
+    if len(corpus) < 2:
+        return []
+    return [corpus.names[i] for i in split_files(corpus, val_fraction, seed)[1]]
+
+
+def best_start(corpus: Corpus) -> list[Fit]:
+    """The bundled models ranked by how well they know `corpus`' training files (the visitor's split), best first."""
+    return fit_scores(corpus, exclude=held_out_names(corpus, VISITOR_SPLIT["val_fraction"], VISITOR_SPLIT["seed"]))
+
+
+def visitor_start(corpus: Corpus, **overrides: Any) -> tuple[list[Fit], Config | None]:
+    """The visitor's default run (the Train page's first choice with uploads, `train --data DIR --out M`): the bundled
+    models ranked by fit, and the settings for fine-tuning the first (None when no bundled model could score)."""
+    fits = best_start(corpus)
+    return fits, visitor_config(fits[0].name, corpus, **overrides) if fits else None

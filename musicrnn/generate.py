@@ -25,7 +25,7 @@ from .config import Config
 from .features import Timing, chord_count, class_beats, clip_times, encode_step, encode_timed, table_key, timing_of
 from .midi import DEFAULT_BPM
 from .parts import DRUMS_PART, PART_CLASSES, PIANO_PART, part_id, part_name
-from .theory import PITCH_CLASSES, key_index, key_name, scale_pitch_classes
+from .theory import PITCH_CLASSES, key_index, key_name, key_pitch_classes, scale_pitch_classes
 from .voicing import VoiceLeading
 
 MAX_NOTES = 2000
@@ -82,6 +82,9 @@ class Sampling:
     # Parts models: no parallel fifths or octaves between any two parts, and the four voices neither cross
     # nor spread more than an octave apart above the bass (musicrnn.voicing), where a choice allows it.
     voice_leading: bool = True
+    # Harmonisations (musicrnn.guide.harmonize): a diatonic melody's harmony stays in its key unless this lets
+    # it take notes from outside (chromatic colour: secondary dominants and the like).
+    chromatic: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -91,8 +94,8 @@ def allowed_pitches(settings: Sampling) -> np.ndarray:
     """Boolean mask over the 128 pitches from the key and pitch range."""
     pitches = np.arange(PITCH_CLASSES)
     mask = (pitches >= settings.pitch_low) & (pitches <= settings.pitch_high)
-    if settings.key:
-        mask &= np.isin(pitches % 12, sorted(scale_pitch_classes(settings.key)))
+    if settings.key:  # a minor key keeps its raised sixth and seventh (what harmony in minor uses)
+        mask &= np.isin(pitches % 12, sorted(key_pitch_classes(settings.key)))
     if not mask.any():
         raise ValueError("no pitch is allowed: widen the pitch range or change the key")
     return mask
@@ -470,6 +473,8 @@ class _Rules:
             return class_beats(duration_class, cfg), duration_class
         if field == "part":
             logits, may_play = guide.part(piece.onset, logits, self.known_parts)
+            if self.voices is not None and cfg.beats:
+                may_play = self.voices.free_voices(piece.onset, may_play)
             part = sample_parts(logits, settings, rngs, may_play)
             return part, part
         pitch = self._pitch(logits, note, piece, guide, rngs)

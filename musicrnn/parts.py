@@ -142,6 +142,12 @@ def section_voices(mean_pitches: list[float]) -> tuple[str, ...]:
     )
 
 
+def own_programs(info: dict) -> dict[int, int]:
+    """Part id -> the program a parts model's training data played it with most (from the model's info)."""
+    parts = (info or {}).get("corpus", {}).get("parts", {})
+    return {int(part): int(facts["program"]) for part, facts in parts.items()}
+
+
 def part_name(part: int) -> str:
     return PART_NAMES[int(part)] if 0 <= int(part) < PART_CLASSES else f"part {part}"
 

@@ -32,7 +32,8 @@ KINDS = ("generate", "harmonize", "rewrite")
 PAST = {"generate": "generated", "harmonize": "harmonised", "rewrite": "rewritten"}  # for describe()
 MAX_SOURCE_CHARS = 16_000  # a rewrite of a rewrite of …: measured, 8 levels make a 5.7 kB link
 MIDI_PREFIX = "musicrnn-recipe "  # the text meta event holding a recipe starts with this
-MODEL_KINDS = ("default", "trained", "uploaded", "file")  # each followed by ":" and the .keras file's hash
+# Each followed by ":" and the .keras file's hash. "bundled": a bundled model other than the default (musicrnn.styles).
+MODEL_KINDS = ("default", "bundled", "trained", "uploaded", "file")
 PRIMER_KINDS = ("bundled", "dataset", "uploaded", "file", "none")
 _SAMPLING = {f.name: f.type for f in dataclasses.fields(Sampling)}
 
@@ -65,8 +66,10 @@ def notes_hash(notes: pd.DataFrame) -> str:
 
 @dataclass
 class Recipe:
-    model: str  # "default:<hash>", "trained:<hash>", "uploaded:<hash>" or "file:<hash>" of the .keras file
-    primer: str = "none"  # "bundled:<chorale file>", "dataset:<file>", "uploaded:<file>", "file:<file>", "none"
+    model: str  # "default:<hash>", "bundled:<hash>", "trained:<hash>", "uploaded:<hash>" or "file:<hash>" of the .keras file
+    # "bundled:<chorale file>" or "bundled:<style>/<file>" (styles.sample_file), "dataset:<file>", "uploaded:<file>",
+    # "file:<file>", "none"
+    primer: str = "none"
     primer_notes: int = bundled.PRIMER_NOTES  # how many notes of the primer file open the piece
     primer_hash: str = ""  # notes_hash of the primer notes actually used
     sampling: Sampling = field(default_factory=Sampling)
@@ -106,10 +109,11 @@ class Recipe:
 
     @property
     def reproducible_anywhere(self) -> bool:
-        """True when a fresh app or CLI has everything it needs: the bundled model and a bundled (or no) primer."""
+        """True when a fresh app or CLI has everything it needs: a bundled model and a bundled (or no) primer."""
+        bundled_model = self.model_kind in ("default", "bundled")
         if self.source:
-            return self.model_kind == "default" and self.source_recipe().reproducible_anywhere
-        return self.model_kind == "default" and self.primer_kind in ("bundled", "none")
+            return bundled_model and self.source_recipe().reproducible_anywhere
+        return bundled_model and self.primer_kind in ("bundled", "none")
 
     @property
     def span_beats(self) -> tuple[float, float]:
@@ -310,6 +314,7 @@ class Recipe:
         s = self.sampling
         model = {
             "default": "the bundled default model",
+            "bundled": "a bundled style model",
             "trained": "a model trained in an app session",
             "uploaded": "an uploaded model",
             "file": "a model file",
@@ -430,12 +435,15 @@ def load(path: str | Path) -> Recipe:
 
 
 def bundled_primer_notes(name: str, count: int) -> pd.DataFrame:
-    """The primer a 'bundled:<name>' recipe means: the first `count` notes of that bundled chorale."""
+    """The primer a 'bundled:<name>' recipe means: the first `count` notes of that bundled piece (a chorale, or
+    '<style>/<file>' of a style's sample: musicrnn.styles.sample_file)."""
     from .midi import midi_to_notes
+    from .styles import sample_file
 
-    path = bundled.CHORALES / Path(name).name  # never a path outside the bundled folder
-    if path.name != name or not path.is_file():
-        raise RecipeError(f"the bundled chorale {name!r} does not exist here")
+    try:
+        path = sample_file(name)  # never a path outside the bundled samples
+    except ValueError as exc:
+        raise RecipeError(str(exc)) from None
     return bundled.primer_from(midi_to_notes(path), count)
 
 

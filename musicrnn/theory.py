@@ -185,3 +185,63 @@ def tertian_chord(pitch_classes) -> tuple[int, str] | None:
     """(root pitch class, quality) of the triad or seventh chord that these pitch classes spell exactly (see
     TERTIAN_CHORDS); None for anything else: a dyad, a single note, or a sonority with a note outside the chord."""
     return _TERTIAN_LOOKUP.get(frozenset(int(p) % 12 for p in pitch_classes))
+
+
+# ---- spelling: which letter a pitch is written with in a key (F major writes Bb, B major A#) -------------------
+
+LETTERS = "CDEFGAB"
+LETTER_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+# The tonic as a key signature writes it, with the fewer accidentals (Bb major, not A# major; G# minor, not Ab).
+MAJOR_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MINOR_TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+# For each semitone above the tonic, the scale degree (0-6) whose letter writes it. The notes outside the scale
+# follow common practice: in major the raised 1st, 4th and 5th (secondary dominants' leading notes: C#, F#, G#
+# in C) and the lowered 3rd and 7th (Eb, Bb); in minor the lowered 2nd (Neapolitan), the raised 3rd (the major
+# tonic chord), 4th, 6th and 7th (melodic minor's and the dominant's leading notes: F#, G# in A minor).
+DEGREE_OF_SEMITONE = {
+    "major": (0, 0, 1, 2, 2, 3, 3, 4, 4, 5, 6, 6),
+    "minor": (0, 1, 1, 2, 2, 3, 3, 4, 5, 5, 6, 6),
+}
+# A scale's key signature: the major or minor key it is written in (D dorian in D minor's, say).
+SCALE_MODES = {
+    "major": "major",
+    "major pentatonic": "major",
+    "minor": "minor",
+    "harmonic minor": "minor",
+    "dorian": "minor",
+    "minor pentatonic": "minor",
+    "blues": "minor",
+}
+
+
+def written_key(key: str) -> tuple[str, str]:
+    """'A#:major' -> ('Bb', 'major'), 'D:dorian' -> ('D', 'minor'): the tonic and mode a score's key signature
+    shows. ValueError for an unknown key."""
+    tonic, _, scale = key.partition(":")
+    root = root_class(tonic.strip())
+    mode = SCALE_MODES.get((scale or "major").strip().lower())
+    if root is None or mode is None:
+        raise ValueError(f"unknown key {key!r}: use a tonic like C, F#, Bb and one of {', '.join(SCALES)}")
+    return (MAJOR_TONICS if mode == "major" else MINOR_TONICS)[root], mode
+
+
+def spell(pitch: int, key: str) -> tuple[str, int, int]:
+    """How a MIDI pitch is written in a key: (letter, alteration in semitones, octave). 70 in F major is
+    ('B', -1, 4), B flat; in B major ('A', 1, 4), A sharp."""
+    tonic, mode = written_key(key)
+    root = root_class(tonic)
+    assert root is not None  # written_key returns a known tonic
+    degree = DEGREE_OF_SEMITONE[mode][(int(pitch) - root) % 12]
+    letter = LETTERS[(LETTERS.index(tonic[0]) + degree) % 7]
+    alter = (int(pitch) - LETTER_CLASS[letter] + 6) % 12 - 6  # the nearest way to reach it from the letter
+    if abs(alter) > 1:  # no double sharps or flats: F## in B major is written G, as most musicians would
+        letter = LETTERS[(LETTERS.index(letter) + (1 if alter > 0 else -1)) % 7]
+        alter = (int(pitch) - LETTER_CLASS[letter] + 6) % 12 - 6
+    octave = (int(pitch) - alter - LETTER_CLASS[letter]) // 12 - 1  # B#3 sounds as C4, Cb4 as B3
+    return letter, alter, octave
+
+
+def spelled_name(pitch: int, key: str) -> str:
+    """70 in F major -> 'Bb4'; in B major -> 'A#4'."""
+    letter, alter, octave = spell(pitch, key)
+    return f"{letter}{'#' * alter if alter > 0 else 'b' * -alter}{octave}"

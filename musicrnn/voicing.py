@@ -1,7 +1,7 @@
 """Voice leading as a sampling rule: what a student of four-part writing is taught to avoid.
 
-While a parts model writes, each stream remembers what every part sounds. A pitch drawn for part P is then
-kept from
+While a parts model writes, each stream remembers what every part sounds. A chorale voice sings one note at
+an onset (it is not drawn again until the next), and a pitch drawn for part P is kept from
 - moving in parallel fifths or octaves (or unisons) with any other part that moves at the same onset;
 - crossing a neighbouring chorale voice (Soprano above Alto above Tenor above Bass voice);
 - standing more than an octave from a neighbouring upper voice (soprano-alto, alto-tenor).
@@ -54,6 +54,17 @@ class VoiceLeading:
         self._reach(onset)
         rows = np.arange(len(part))
         self.pitch[rows, part], self.start[rows, part], self.end[rows, part] = pitch, onset, onset + duration
+
+    def free_voices(self, onset: np.ndarray, may_play: np.ndarray | None) -> np.ndarray | None:
+        """(B, parts) the parts that may play the next note: `may_play` (one row, one per stream, or None for
+        all) less the chorale voices that already started a note at this onset (a voice sings one note at a
+        time), unless that leaves a stream none."""
+        if may_play is None:
+            may_play = np.ones(PART_CLASSES, bool)
+        may_play = np.broadcast_to(may_play, (len(onset), PART_CLASSES))
+        self._reach(onset)
+        started = np.isclose(self.start, onset[:, None]) & (self.rank[None, :] >= 0)
+        return _unless_empty(may_play, may_play & ~started)
 
     def allowed(self, part: np.ndarray, onset: np.ndarray, allowed: np.ndarray) -> np.ndarray:
         """(B, 128) `allowed` less the pitches part `part` (B,) cannot take here without breaking a rule."""

@@ -8,7 +8,7 @@ from ui.boot import through_app
 
 through_app()  # see ui/boot.py: deep links on a fresh server
 
-BUNDLED, UPLOADED = "Bundled Bach chorales", "My own MIDI files"
+BUNDLED, SAMPLE, UPLOADED = "Bundled Bach chorales", "A bundled sample of another style", "My own MIDI files"
 UPLOADER_ROUND, REPLACED = "dataset_uploader_round", "dataset_replaced_uploads"
 FILE_TRACKS = "dataset_file_tracks"
 
@@ -17,7 +17,16 @@ st.caption(
     "The music the Train and Explore pages use, for you only. Bad files are listed with the reason and never stop the good ones."
 )
 
-source = st.radio("Music to use", [BUNDLED, UPLOADED], key=state.keep("dataset_source", BUNDLED), horizontal=True)
+samples = state.sample_styles()  # the other bundled styles' samples, by title
+source = st.radio(
+    "Music to use",
+    [BUNDLED, *([SAMPLE] if samples else []), UPLOADED],
+    key=state.keep("dataset_source", BUNDLED),
+    horizontal=True,
+)
+if source == SAMPLE:
+    style = samples[st.selectbox("Style", list(samples), key=state.keep("dataset_sample_style", next(iter(samples))))]
+    st.caption(f"{len(style.sample_files())} files of {style.data} · {style.licence}")
 if source == UPLOADED:
     # The uploader is emptied after each batch (a new key) and the files are kept in session state, so files
     # added in several goes, or after leaving the page, accumulate; each is removed with its own button.
@@ -73,9 +82,14 @@ if source == UPLOADED and state.uploads():
 else:
     if source == UPLOADED:
         st.info("No files uploaded yet: the bundled chorales are used until you upload some.")
-    # The chorales' tracks are the same four voices in every file, so here a track number is a voice.
+    # The chorales' tracks are the same four voices in every file, so here a track number is a voice (and in a
+    # style's sample, a track number is the same part in each file: the corpus builder writes them so).
     instruments = tuple(sorted(st.session_state[tracks_key])) or None
-    state.set_dataset(state.bundled_dataset(instruments, drums))
+    if source == SAMPLE:
+        files = state.sample_files(style.name, instruments, drums)
+        state.set_dataset(state.Dataset("sample", files, instruments, drums, title=f"the bundled {style.title} sample"))
+    else:
+        state.set_dataset(state.bundled_dataset(instruments, drums))
 
 dataset = state.dataset()
 with st.expander("Instruments"):

@@ -8,6 +8,7 @@ from musicrnn.plots.notes import note_histograms, piano_roll
 from musicrnn.summaries import named_notes
 from ui import nav, state
 from ui.boot import through_app
+from ui.score import piece_views
 from ui.widgets import play
 
 through_app()  # see ui/boot.py: deep links on a fresh server
@@ -36,8 +37,11 @@ st.session_state[seconds_key] = min(st.session_state[seconds_key], longest)
 seconds = st.slider("Seconds to play from the start", 1, max(2, longest), key=seconds_key)
 play(state.render_audio(notes, max_seconds=float(seconds)))
 
-st.plotly_chart(
-    piano_roll(notes, title=f"{chosen.name} · {len(notes)} notes · {chosen.seconds:.0f} s"), key="explore_roll"
+piece_views(
+    piano_roll(notes, title=f"{chosen.name} · {len(notes)} notes · {chosen.seconds:.0f} s"),
+    notes,
+    f"explore-{names.index(chosen.name)}",
+    download=True,
 )
 st.plotly_chart(note_histograms(notes), key="explore_histograms")
 st.subheader("Notes")

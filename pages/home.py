@@ -1,46 +1,67 @@
-"""Home: what the app does, and one button that plays the default model's music straight away."""
+"""Home: what the app does, a choice of style, and one button that plays a new piece in it straight away."""
 
 import secrets
 
 import streamlit as st
 
+from musicrnn.styles import registry
 from ui import nav, state
 from ui.boot import through_app
 
 # The core and the plotting code are imported only once they are needed, so a first visitor sees this page
-# before pandas and the core have loaded (app.py warms them up in the background meanwhile).
+# before pandas and the core have loaded (app.py warms them up in the background meanwhile). The list of styles
+# is a small JSON file; only the chosen style's model is read, when the button is pressed.
 
 through_app()  # see ui/boot.py: deep links on a fresh server
 
 PIECE = "home_piece"
+PLAY = "Play a new piece"
 
 st.title("musicrnn")
 st.markdown(
     "musicrnn is a small recurrent neural network (an LSTM) that learns music one note at a time: "
     "each note's pitch, when it starts after the previous one, and how long it lasts. "
-    "Train it on the bundled Bach chorales or on your own MIDI files, then let it write new pieces you can play and download."
+    "Hear what it learnt from Bach chorales, folk tunes, Renaissance madrigals or string quartets, train it on "
+    "your own MIDI files, then let it write new pieces you can play and download."
 )
 
-if st.button("Generate with the default model", type="primary", icon=":material/play_arrow:"):
+models = registry()
+styles = {m.title: m for m in models.models.values() if m.home and m.present}
+default_title = models.get(models.default).title
+if len(styles) > 1:
+    title = st.segmented_control(
+        "Style", list(styles), key=state.keep("home_style", default_title), help="Each style is its own model."
+    )
+    style = styles.get(title or "", styles.get(default_title) or next(iter(styles.values())))
+else:
+    style = models.get(models.default)
+
+if st.button(PLAY, type="primary", icon=":material/play_arrow:"):
     from musicrnn.generate import Sampling, generate
     from musicrnn.infer import ModelFileError
+    from musicrnn.parts import own_programs
 
     try:
         seed = secrets.randbelow(10_000)
+        model = state.bundled_model(style.name)
+        corpus = model.info.get("corpus", {})
+        low, high = corpus.get("pitch_min") or 36, corpus.get("pitch_max") or 84
         notes = generate(
-            state.default_model(),
-            state.cached_chorale_opening(),
-            Sampling(n_notes=80, seed=seed, pitch_low=36, pitch_high=84),
+            model, state.cached_opening(style.name), Sampling(n_notes=80, seed=seed, pitch_low=low, pitch_high=high)
         )[0]
-        st.session_state[PIECE] = (notes, state.render_piece(notes), seed)
+        primer = style.primer_path()
+        # Each part plays what the style's own music played it with (fiddle, choir, strings; the chorales: piano).
+        programs = own_programs(model.info) if "part" in notes else None
+        audio = state.render_piece(notes, programs=programs)
+        st.session_state[PIECE] = (notes, audio, seed, style.title, primer.stem if primer else "")
     except (ModelFileError, ValueError) as exc:
-        st.error(f"The default model could not play: {exc}")
+        st.error(f"The {style.title} model could not play: {exc}")
 
 if PIECE in st.session_state:
     from ui.widgets import show_piece
 
-    notes, audio, seed = st.session_state[PIECE]
-    st.caption(f"{len(notes)} new notes after the opening of a Bach chorale · seed {seed}")
+    notes, audio, seed, title, primer = st.session_state[PIECE]
+    st.caption(f"{title}: {len(notes)} new notes after the opening of {primer} · seed {seed}")
     show_piece(notes, audio, key="home", downloads=False, autoplay=True)
 
 st.subheader("Go further")

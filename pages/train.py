@@ -1,4 +1,5 @@
-"""Train: what to start from, settings, a training job in its own process with live losses, and the runs kept."""
+"""Train: what to start from, a style or preset, a time limit and Start (the rest under Advanced), a training job
+in its own process with live losses, and the runs kept."""
 
 import streamlit as st
 
@@ -14,6 +15,7 @@ from ui.training import (
     knob,
     knob_key,
     knob_values,
+    show_held_out,
     show_job,
     show_runs,
     warn_oldest_goes,
@@ -22,10 +24,12 @@ from ui.widgets import model_uploader, problems_at
 
 through_app()  # see ui/boot.py: deep links on a fresh server
 
+LIMIT = "time_limit_minutes"  # the one setting shown beside the start; the others wait under Advanced
+
 st.title("Train")
 dataset = state.dataset()
 st.caption(
-    f"Training data: {len(dataset.ok_files)} usable files ({'the bundled chorales' if dataset.source == 'bundled' else 'your uploads'}). "
+    f"Training data: {len(dataset.ok_files)} usable files ({dataset.title or {'bundled': 'the bundled chorales'}.get(dataset.source, 'your uploads')}). "
     "Training runs in the background: you can switch pages and come back."
 )
 nav.link("dataset", "Change the training data")
@@ -33,8 +37,9 @@ nav.link("dataset", "Change the training data")
 job = state.job()
 busy = job is not None and job.running
 
-start = choose_start()  # (label, .keras bytes or None, the starting model's settings or None)
-if start.init is None:
+start = choose_start(dataset)  # (label, .keras bytes or None, the starting model's settings or None)
+tuned = start.init is not None
+if start.label == "A new network":
     st.selectbox(
         "Preset",
         list(PRESETS),
@@ -43,14 +48,19 @@ if start.init is None:
         help="tiny: trains in a minute · tutorial: the TensorFlow tutorial's network · chorale: the default model's recipe (slow).",
     )
 # Plain widgets, no form: Enter in a field only sets its value; only the Start button starts a run.
-shown = TRAINING_KNOBS if start.init is not None else {**TRAINING_KNOBS, **ARCHITECTURE_KNOBS}
-columns = st.columns(4)
-problems = [knob(name, columns[index % 4], start.cfg) for index, name in enumerate(shown)]
-if start.init is not None:
-    st.caption(
-        f"Fine-tuning keeps {start.label}'s network ({start.cfg.units} units × {start.cfg.layers} layers) and starts "
-        f"at learning rate {start.cfg.learning_rate:g}, lower than for a new network, so it refines what it knows."
-    )
+problems = [knob(LIMIT, st, start.cfg)]
+advanced = [name for name in (TRAINING_KNOBS if tuned else {**TRAINING_KNOBS, **ARCHITECTURE_KNOBS}) if name != LIMIT]
+with st.expander("Advanced"):
+    columns = st.columns(4)
+    problems += [knob(name, columns[index % 4], start.cfg) for index, name in enumerate(advanced)]
+    if tuned and start.cfg is not None:
+        st.caption(
+            f"Fine-tuning keeps {start.label}'s network ({start.cfg.units} units × {start.cfg.layers} layers) and starts "
+            f"at learning rate {start.cfg.learning_rate:g}, lower than for a new network, so it refines what it knows."
+        )
+if len(dataset.ok_files) >= 2 and start.problem is None and not any(problems):  # a typed seed may be unusable
+    cfg_now = start.cfg if tuned else PRESETS[st.session_state[knob_key("preset")]]
+    show_held_out(state.dataset_corpus(dataset)[1], cfg_now.replace(seed=st.session_state[knob_key("seed", tuned)]))
 warn_oldest_goes()
 wrong = problems_at(st, problems)  # a number typed out of range: said here, and nothing starts with another
 clicked = st.button(
@@ -59,8 +69,8 @@ clicked = st.button(
 
 if clicked:
     try:
-        values = knob_values(shown)
-        if start.init is not None:
+        values = knob_values([LIMIT, *advanced], tuned)
+        if tuned:
             cfg = start.cfg.replace(**values).validate()
         else:
             cfg = preset(st.session_state[knob_key("preset")], **values)

@@ -1,5 +1,11 @@
 #!/usr/bin/env python3
-"""Build musicrnn's bundled corpus: music21's Bach chorales as MIDI files.
+"""Build musicrnn's corpora: music21's Bach chorales as MIDI files (bundled), and each style's corpus.
+
+``--style folk`` (or ``renaissance``, ``quartets``, ``all``) builds that style's full corpus into a cache folder
+(not committed; ``--cache``, default ``$MUSICRNN_CORPORA`` or ``~/.cache/musicrnn/corpora``) with a manifest
+of its files, sources, licences and the sources excluded (and why), and copies a small sample of it into
+``musicrnn/assets/styles/<style>/`` with its LICENSE.md (primers and the Dataset page). Which music21 files
+each style draws on, and why some are excluded: ``scripts/corpora.py``. Without ``--style``, the chorales:
 
 Every chorale in ``music21.corpus.chorales.Iterator()`` (371 entries, 350 unique
 names) is resolved to one source file in music21's corpus, parsed, reduced to
@@ -25,6 +31,7 @@ Usage::
 
     python scripts/build_corpus.py                 # -> musicrnn/assets/chorales/
     python scripts/build_corpus.py --workers 1 --limit 10 --out /tmp/chorales
+    python scripts/build_corpus.py --style all     # every style: cache + musicrnn/assets/styles/
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from corpora import STYLES, Piece, Style, cache_dir, midi_of, pieces, round_robin, strip_repeats
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "musicrnn" / "assets" / "chorales"
@@ -149,20 +158,6 @@ def satb_score(score):  # music21.stream.Score -> music21.stream.Score
     return out
 
 
-def strip_repeats(score) -> None:
-    """Remove repeat barlines, voltas and repeat expressions in place (no expansion)."""
-    from music21 import bar, repeat, spanner, stream
-
-    for measure in score.recurse().getElementsByClass(stream.Measure):
-        if isinstance(measure.leftBarline, bar.Repeat):
-            measure.leftBarline = None
-        if isinstance(measure.rightBarline, bar.Repeat):
-            measure.rightBarline = bar.Barline("regular")
-    for cls in (repeat.RepeatExpression, spanner.RepeatBracket):
-        for element in list(score.recurse().getElementsByClass(cls)):
-            element.activeSite.remove(element)
-
-
 def count_notes(midi_file) -> int:
     """Number of note-on events with velocity > 0 in a music21 MidiFile."""
     return sum(1 for track in midi_file.tracks for event in track.events if event.isNoteOn())
@@ -198,14 +193,25 @@ def _convert_star(args: tuple[Path, Path]) -> Result:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (chorales)")
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--limit", type=int, default=0, help="convert only the first N (testing)")
+    parser.add_argument("--style", choices=(*STYLES, "all"), help="build a style's corpus instead of the chorales")
+    parser.add_argument("--cache", type=Path, help="where style corpora are built (default: corpora.cache_dir())")
+    parser.add_argument("--force", action="store_true", help="convert again what the cache already holds")
+    parser.add_argument("--no-sample", action="store_true", help="do not replace the bundled sample")
     args = parser.parse_args(argv)
 
     import warnings
 
     warnings.filterwarnings("ignore")  # music21 warns about e.g. unused fermatas
+    if args.style:
+        chosen = list(STYLES) if args.style == "all" else [args.style]
+        codes = [
+            build_style(STYLES[name], cache_dir(args.cache), args.workers, args.force, not args.no_sample)
+            for name in chosen
+        ]
+        return max(codes)
     start = time.perf_counter()
     sources, lookup_errors = chorale_sources()
     if args.limit:
@@ -243,6 +249,170 @@ def main(argv: list[str] | None = None) -> int:
     if args.out.resolve() == DEFAULT_OUT.resolve() and not args.limit:
         write_harmony_figures()
     return 1 if failed or lookup_errors else 0
+
+
+# ---- style corpora (scripts/corpora.py says which files) ------------------------------------------------------
+
+SAMPLES = REPO_ROOT / "musicrnn" / "assets" / "styles"
+MANIFEST = "manifest.json"
+BATCH = 16  # pieces converted between two looks at the note budget
+
+
+def _convert_piece(job: tuple[Piece, str, Path]) -> dict:
+    """Convert one piece into the cache folder; never raises (the error is the result)."""
+    piece, voicing, folder = job
+    name = f"{piece.id}.mid"
+    try:
+        data, remark = midi_of(piece, voicing)
+        notes = _midi_notes(data)
+        if notes < 8:
+            raise ValueError(f"only {notes} notes")
+        (folder / name).write_bytes(data)
+        return {"file": name, "piece": piece.id, "notes": notes, "bytes": len(data), "remark": remark}
+    except Exception as exc:  # noqa: BLE001 - report, never abort the run
+        return {"file": name, "piece": piece.id, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _midi_notes(data: bytes) -> int:
+    from music21 import midi
+
+    midi_file = midi.MidiFile()
+    midi_file.readstr(data)
+    return count_notes(midi_file)
+
+
+def build_style(style: Style, cache: Path, workers: int, force: bool, sample: bool) -> int:
+    """Build one style's corpus into `cache/<style>/` up to its note budget, write its manifest and (unless
+    `sample` is False) replace its bundled sample. Pieces already in the cache are not converted again."""
+    import json
+
+    import music21
+
+    start = time.perf_counter()
+    folder = cache / style.name
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest_path = folder / MANIFEST
+    known = (
+        {}
+        if force or not manifest_path.exists()
+        else {
+            row["piece"]: row
+            for row in json.loads(manifest_path.read_text()).get("files", [])
+            if (folder / row["file"]).exists()
+        }
+    )
+    # An interrupted run leaves its files without a manifest: count their notes instead of converting them again.
+    for path in [] if force else folder.glob("*.mid"):
+        if path.stem not in known:
+            data = path.read_bytes()
+            known[path.stem] = {"file": path.name, "piece": path.stem, "notes": _midi_notes(data), "bytes": len(data)}
+    groups, excluded = pieces(style)
+    order = list(round_robin(groups))
+    rows, failed, notes = [], [], 0
+    pool = multiprocessing.Pool(workers) if workers > 1 else None
+    try:
+        position = 0
+        while notes < style.budget_notes and position < len(order):
+            batch = order[position : position + BATCH]
+            position += len(batch)
+            todo = [(p, style.voicing, folder) for p in batch if p.id not in known]
+            done = {r["piece"]: r for r in (pool.map(_convert_piece, todo) if pool else map(_convert_piece, todo))}
+            for piece in batch:
+                row = known.get(piece.id) or done[piece.id]
+                if "error" in row:
+                    failed.append(row)
+                    continue
+                rows.append(
+                    {**row, "source": str(piece.source.relative_to(piece.source.parents[1])), "index": piece.index}
+                )
+                notes += row["notes"]
+    finally:
+        if pool:
+            pool.close()
+    used = {row["file"] for row in rows}
+    for stale in folder.glob("*.mid"):  # pieces of an earlier, larger budget
+        if stale.name not in used:
+            stale.unlink()
+    manifest = {
+        "style": style.name,
+        "title": style.title,
+        "about": style.about,
+        "encodings": style.encodings,
+        "music21": music21.__version__,
+        "budget_notes": style.budget_notes,
+        "notes": notes,
+        "files": sorted(rows, key=lambda row: row["file"]),
+        "failed": failed,
+        "excluded": [{"source": source, "reason": reason} for source, reason in excluded],
+    }
+    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+    for row in failed:
+        print(f"FAILED {row['piece']}: {row['error']}")
+    print(
+        f"{style.name}: {len(rows)} files, {notes} notes in {folder} ({len(failed)} failed, "
+        f"{len(excluded)} sources excluded for their terms), {time.perf_counter() - start:.0f} s"
+    )
+    if sample:
+        write_sample(style, folder, manifest)
+    return 0
+
+
+def write_sample(style: Style, folder: Path, manifest: dict) -> Path:
+    """Copy a small, evenly spread sample of the built corpus into the package, with its LICENSE.md."""
+    rows = manifest["files"]
+    step = max(1, len(rows) // max(1, style.sample_files))
+    chosen, size = [], 0
+    for row in rows[::step]:
+        if len(chosen) == style.sample_files:
+            break
+        if size + row["bytes"] <= style.sample_bytes:
+            chosen.append(row)
+            size += row["bytes"]
+    out = SAMPLES / style.name
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.mid"):
+        old.unlink()
+    for row in chosen:
+        (out / row["file"]).write_bytes((folder / row["file"]).read_bytes())
+    (out / "LICENSE.md").write_text(sample_licence(style, manifest, chosen))
+    print(f"{style.name}: sample of {len(chosen)} files ({size / 1024:.0f} KB) in {out.relative_to(REPO_ROOT)}")
+    return out
+
+
+def sample_licence(style: Style, manifest: dict, chosen: list[dict]) -> str:
+    excluded = "".join(f"- `{row['source']}`: {row['reason']}\n" for row in manifest["excluded"]) or "- none\n"
+    files = "".join(
+        f"- `{row['file']}` from `{row['source']}`"
+        + (f" (tune X:{row['index']})" if row["index"] is not None else "")
+        + "\n"
+        for row in chosen
+    )
+    return f"""# {style.title}: source and licence
+
+A sample of the corpus musicrnn's `{style.name}` model learns from, made by `scripts/build_corpus.py --style
+{style.name}` from the corpus distributed with music21 {manifest["music21"]}
+(<https://github.com/cuthbertLab/music21>; software BSD-3-Clause, corpus terms in
+`music21/corpus/license.txt`). The full corpus ({len(manifest["files"])} files, {manifest["notes"]} notes) is
+built on demand into a cache folder and not committed.
+
+## The music
+
+{style.about}
+
+## The encodings
+
+{style.encodings}
+
+music21's `corpus/license.txt` says the corpus is "distributed with the permission of the encoders (and,
+where needed, the composers or arrangers)" and that "some encodings included in the corpus may not be used
+for commercial uses or have other restrictions: please see the licenses embedded in individual compositions
+or directories for more details". Every source was checked for such terms (`scripts/corpora.py`,
+`restriction`); these were excluded:
+
+{excluded}
+## The files here
+
+{files}"""
 
 
 def write_harmony_figures() -> None:

@@ -37,6 +37,7 @@ TF_MODULES = {
     "test_model",
     "test_pages",
     "test_pages_parts",
+    "test_pages_styles",
     "test_quality",
     "test_train",
 }
@@ -46,6 +47,7 @@ TF_TESTS = {
     "test_tf_dataset_shuffle_keeps_the_same_windows",
     "test_a_file_at_60_96_120_or_180_bpm_gives_identical_windows_and_scores",
     "test_transposition_leaves_drum_notes_on_their_keys",
+    "test_a_seconds_models_piece_says_it_has_no_score_and_why",
 }
 # slow: each test starts processes (CLI, benchmarks, workers) or runs pages through AppTest (seconds a test).
 SLOW_MODULES = {
@@ -60,8 +62,10 @@ SLOW_MODULES = {
     "test_pages_explain",
     "test_pages_newuser",
     "test_pages_parts",
+    "test_pages_score",
     "test_pages_steer",
     "test_pages_teacher",
+    "test_pages_styles",
 }
 
 

@@ -569,3 +569,170 @@ def test_the_generate_and_harmonize_flags_default_to_samplings_own_settings():
         usual.rhythm_temperature,
         usual.bpm,
     )
+
+
+def score_notes(path: Path) -> list[tuple[float, float, int]]:
+    """(onset, length, pitch) of every note of a MusicXML file as music21 reads it, ties joined."""
+    from music21 import converter
+
+    score = converter.parse(path.read_bytes(), format="musicxml")
+    found = sorted(  # each voice on its own before ties are joined (stripTies can join across voices)
+        (float(n.getOffsetInHierarchy(line)), float(n.quarterLength), p.midi)
+        for part in score.parts
+        for line in part.voicesToParts().parts
+        for n in line.stripTies().flatten().notes
+        for p in n.pitches
+    )
+    return [(round(o - found[0][0], 4), round(d, 4), p) for o, d, p in found]
+
+
+def midi_notes(path: Path) -> list[tuple[float, float, int]]:
+    from musicrnn.midi import midi_to_notes
+
+    notes = midi_to_notes(path)
+    first = float(notes["beat"].min())
+    return sorted(
+        (round(float(b) - first, 4), round(float(d), 4), int(p))
+        for b, d, p in zip(notes["beat"], notes["duration_beats"], notes["pitch"])
+    )
+
+
+def test_generate_and_harmonize_write_each_variations_score_as_musicxml_with_the_midis_notes(tmp_path):
+    done = cli_without_tensorflow(
+        "generate", "--notes", "60", "--variations", "2", "--out", tmp_path / "g.mid", "--musicxml", tmp_path / "g.xml"
+    )
+    assert done.returncode == 0, done.stderr
+    onsets = lambda notes: sorted((onset, pitch) for onset, _, pitch in notes)
+    for index in (1, 2):  # onsets and pitches (lengths: tests/test_score.py, against the note table)
+        assert onsets(score_notes(tmp_path / f"g-{index}.xml")) == onsets(midi_notes(tmp_path / f"g-{index}.mid"))
+    assert not (tmp_path / "g.xml").exists()
+    done = cli("harmonize", "--melody", "G4/1 A4/1 B4/2", "--out", tmp_path / "h.mid", "--musicxml", tmp_path / "h")
+    assert done.returncode == 0, done.stderr
+    assert onsets(score_notes(tmp_path / "h.musicxml")) == onsets(midi_notes(tmp_path / "h.mid"))
+    assert f"musicxml={tmp_path / 'h.musicxml'}" in done.stdout
+
+
+def test_generate_with_a_seconds_model_says_it_cannot_write_a_score_and_why(tmp_path):
+    from helpers_models import save_random_model
+
+    model = save_random_model(tmp_path / "seconds.keras", "tutorial")
+    done = cli("generate", "--model", model, "--notes", "5", "--out", tmp_path / "x.mid", "--musicxml", tmp_path / "x")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--musicxml: this model counts time in seconds" in done.stderr
+    assert not (tmp_path / "x.mid").exists()
+
+
+# ---- bundled models by name (a temporary registry: musicrnn.styles) --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def style_registry(tmp_path_factory) -> Path:
+    """The committed chorale model as "chorales" and again as "second" (with a sample and figures)."""
+    import shutil
+
+    from musicrnn import bundled
+
+    folder = tmp_path_factory.mktemp("registry")
+    shutil.copy(bundled.DEFAULT_MODEL, folder / "second.keras")
+    (folder / "second.json").write_text(
+        json.dumps(
+            {
+                "evaluation": {
+                    "model": {"pitch_cross_entropy": 1.25, "files": 4, "notes": 900},
+                    "baselines": {"bigram": 2.5},
+                }
+            }
+        )
+    )
+    (folder / "sample").mkdir()
+    shutil.copy(bundled.CHORALES / "bwv250.mid", folder / "sample" / "bwv250.mid")
+    models = {
+        "chorales": {
+            "title": "Bach chorales",
+            "file": str(bundled.DEFAULT_MODEL),
+            "sample": str(bundled.CHORALES),
+            "primer": "bwv269.mid",
+        },
+        "second": {
+            "title": "Second style",
+            "file": "second.keras",
+            "sample": "sample",
+            "primer": "bwv250.mid",
+            "data": "two chorales",
+            "licence": "public domain",
+        },
+    }
+    path = folder / "models.json"
+    path.write_text(json.dumps({"default": "chorales", "models": models}))
+    return path
+
+
+def cli_with(registry: Path, *args: str) -> subprocess.CompletedProcess:
+    import os
+
+    env = {**os.environ, "MUSICRNN_MODELS": str(registry)}
+    return subprocess.run(
+        [PYTHON, "-m", "musicrnn", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env
+    )
+
+
+def test_models_lists_each_bundled_model_with_its_data_licence_and_figures(style_registry):
+    done = cli_with(style_registry, "models")
+    assert done.returncode == 0, done.stderr
+    assert "chorales (default): Bach chorales" in done.stdout and "second: Second style" in done.stdout
+    assert "pitch cross-entropy 1.25 nats, bigram 2.50" in done.stdout and "public domain" in done.stdout
+    rows = json.loads(cli_with(style_registry, "models", "--json").stdout)
+    assert [row["name"] for row in rows] == ["chorales", "second"] and all(row["present"] for row in rows)
+
+
+def test_generate_with_a_bundled_models_name_starts_from_its_own_piece_and_its_recipe_finds_it(
+    style_registry, tmp_path
+):
+    out = tmp_path / "p.mid"
+    done = cli_with(style_registry, "generate", "--model", "second", "--notes", "20", "--out", out)
+    assert done.returncode == 0, done.stderr
+    from musicrnn.recipe import load
+
+    recipe = load(out)
+    assert recipe.model_kind == "bundled" and recipe.primer == "bundled:second/bwv250.mid"
+    again = tmp_path / "again.mid"
+    done = cli_with(style_registry, "generate", "--recipe", out, "--out", again)  # no --model: found by its hash
+    assert done.returncode == 0, done.stderr
+
+    def notes(path):
+        return [(n.start, n.end, n.pitch) for i in pretty_midi.PrettyMIDI(str(path)).instruments for n in i.notes]
+
+    assert notes(again) == notes(out)
+
+
+def test_an_unknown_model_name_is_one_line(style_registry, tmp_path):
+    done = cli_with(style_registry, "generate", "--model", "nope", "--out", tmp_path / "x.mid")
+    assert done.returncode == 2 and done.stderr.startswith("error: nope")
+
+
+def test_train_with_only_data_and_out_fine_tunes_the_bundled_model_that_fits_best(data_dir, tmp_path):
+    from helpers_models import save_random_model
+    from musicrnn.infer import read_model_file
+
+    folder = tmp_path / "registry"
+    folder.mkdir()
+    for name, seed in (("one", 1), ("two", 2)):  # tiny models, so the run is quick
+        save_random_model(folder / f"{name}.keras", "tiny", seed=seed)
+    models = {name: {"title": name.title(), "file": f"{name}.keras"} for name in ("one", "two")}
+    (folder / "models.json").write_text(json.dumps({"default": "one", "models": models}))
+    out = tmp_path / "mine.keras"
+    done = cli_with(folder / "models.json", "train", "--data", data_dir, "--epochs", "2", "--out", out)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert re.search(r"fine-tuning the bundled model '(one|two)'\. (One|Two) knows your music best", done.stderr)
+    held_out = re.search(r"held out to score the model: (.+)", done.stderr).group(1).split(", ")
+    assert held_out  # six equal files: one is 17 % of the notes, enough (dataset.split_files)
+    cfg = read_model_file(out).cfg
+    assert cfg.time_limit_minutes == 2.0 and cfg.units == 32  # the tiny start's shape, the visitor's time limit
+    assert set(read_model_file(out).info["val_files"]) == set(held_out)
+
+
+def test_train_init_from_a_bundled_name(style_registry, data_dir, tmp_path):
+    out = tmp_path / "tuned.keras"
+    done = cli_with(style_registry, "train", "--data", data_dir, "--init-from", "second", "--epochs", "1", "--out", out)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "fine-tuning the bundled model" not in done.stderr  # the named start, not the best fit

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers_models import OLDER
 from musicrnn.config import preset
 from musicrnn.dataset import Corpus, flatten, split_files, tutorial_windows, window_batch, window_starts
 from musicrnn.features import encode_sequence, encode_timed, feature_count, rhythm_class, timing_of
@@ -39,7 +40,7 @@ def test_tutorial_window_inputs_are_exactly_l_notes_and_target_is_the_next_note(
 
 
 def test_window_batch_inputs_are_t_to_t_plus_l_minus_1_and_targets_are_shifted_by_one():
-    cfg = preset("tiny", seq_length=L, window_stride=1)
+    cfg = preset("tiny", seq_length=L, window_stride=1, **OLDER)
     flat = flatten(indexed_corpus(), cfg)
     inputs, targets = window_batch(flat, flat.starts, L)
     for row, start in enumerate(flat.starts):
@@ -50,7 +51,7 @@ def test_window_batch_inputs_are_t_to_t_plus_l_minus_1_and_targets_are_shifted_b
 
 @pytest.mark.parametrize("unit", ["beats", "seconds"])
 def test_window_features_are_the_encoded_notes_of_the_same_positions(unit):
-    cfg = preset("tiny", seq_length=L, window_stride=1, time_unit=unit)
+    cfg = preset("tiny", seq_length=L, window_stride=1, time_unit=unit, **OLDER)
     corpus = indexed_corpus()
     flat = flatten(corpus, cfg)
     inputs, targets = window_batch(flat, flat.starts, L)
@@ -73,7 +74,7 @@ def test_pitch_targets_are_the_true_integer_pitches():
     assert targets["pitch"].dtype.kind == "i"
     assert targets["pitch"].tolist() == list(range(60 + L, 100))
 
-    cfg = preset("tiny", seq_length=L, window_stride=1)
+    cfg = preset("tiny", seq_length=L, window_stride=1, **OLDER)
     corpus = Corpus.from_tables([("high.mid", pd.DataFrame({"pitch": pitch, "step": 0.25, "duration": 0.5}))])
     flat = flatten(corpus, cfg)
     _, batch_targets = window_batch(flat, flat.starts, L)
@@ -95,7 +96,7 @@ def two_file_corpus(lengths=(20, 33)) -> Corpus:
 
 
 def test_no_window_mixes_two_files():
-    cfg = preset("tiny", seq_length=L, window_stride=1)
+    cfg = preset("tiny", seq_length=L, window_stride=1, **OLDER)
     flat = flatten(two_file_corpus(), cfg)
     inputs, targets = window_batch(flat, flat.starts, L)
     everything = np.concatenate([inputs["pitch_input"], targets["pitch"]], axis=1)
@@ -111,6 +112,25 @@ def test_window_count_per_file_is_n_minus_l_for_stride_one(lengths):
     assert counts.tolist() == [max(0, n - L) for n in lengths]
     for f, start in pairs:
         assert start + L < lengths[f]  # the final target (note start+L) is inside the file
+
+
+def test_a_model_that_learns_endings_is_trained_on_every_files_end():
+    # Windows may end on a file's last note, whose target is the end of the piece (END for the step, nothing
+    # for the other fields), and the last window is kept whatever the stride.
+    cfg = preset("tiny", seq_length=L, window_stride=4)
+    assert cfg.end_class
+    flat = flatten(two_file_corpus(), cfg)
+    inputs, targets = window_batch(flat, flat.starts, L)
+    ends = targets["step"] == cfg.end_step
+    assert ends.sum() == 2 and (ends[:, -1].sum() == 2)  # once per file, at a window's last position
+    assert (targets["pitch"][ends] == -1).all() and (targets["part"][ends] == -1).all()
+    assert (targets["pitch"][~ends] >= 0).all()
+    assert sorted(window_starts([20, 33], L, 4, to_the_end=True)[:, 1].tolist()) == sorted(
+        [0, 4, 8, 12, 15, 0, 4, 8, 12, 16, 20, 24, 28]
+    )
+    # The earlier fields an ordered model's later heads read are the true ones of the note they predict.
+    np.testing.assert_array_equal(inputs["next_step"], np.maximum(targets["step"], 0))
+    np.testing.assert_array_equal(inputs["next_pitch"], np.maximum(targets["pitch"], 0))
 
 
 def test_stride_keeps_every_window_inside_its_file():
@@ -170,7 +190,7 @@ def test_generation_feeds_back_the_same_encoding_as_training(preset_name):
     if preset_name == "ordered":
         cfg = preset("tiny", parts=False, ordered=True, key_input=True, end_class=True)
     else:
-        cfg = preset(preset_name)
+        cfg = preset(preset_name, **OLDER)
     stepper = RecordingStepper(cfg)
     primer = pd.DataFrame(
         {"pitch": [60, 64, 67, 72, 71], "step": [0.0, 0.0, 0.0, 0.5, 6.0], "duration": [1.0, 1.0, 1.0, 0.5, 0.25]}
@@ -222,6 +242,38 @@ def test_split_is_disjoint_and_covers_every_file(seed):
     assert not set(train) & set(val)
     assert sorted(train + val) == list(range(len(corpus)))
     assert train and val
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ten_files_hold_out_two_not_one(seed):
+    corpus = random_corpus(files=10, seed=seed)
+    train, val = split_files(corpus, 0.1, seed=seed)
+    assert len(val) == 2 and len(train) == 8
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_one_long_file_of_three_is_enough_when_it_holds_15_percent_of_the_notes(seed):
+    rng = np.random.default_rng(seed)
+    corpus = Corpus.from_tables(
+        [
+            (f"f{i}.mid", pd.DataFrame({"pitch": rng.integers(40, 90, 100), "step": 0.25, "duration": 0.5}))
+            for i in range(3)
+        ]
+    )
+    train, val = split_files(corpus, 0.1, seed=seed)
+    assert len(val) == 1 and len(train) == 2
+
+
+def test_two_files_hold_out_one_and_a_big_corpus_keeps_its_fraction():
+    assert [len(side) for side in split_files(random_corpus(files=2), 0.1, seed=0)] == [1, 1]
+    assert len(split_files(random_corpus(files=60), 0.1, seed=0)[1]) == 6
+
+
+def test_at_most_half_of_the_groups_are_held_out():
+    corpus = random_corpus(files=4, seed=2)
+    for seed in range(6):
+        train, val = split_files(corpus, 0.9, seed=seed)
+        assert len(val) <= 2 and train
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers_models import synthetic_tables, walk_notes
+from helpers_models import OLDER, synthetic_tables, walk_notes
 from musicrnn import explain
 from musicrnn.config import preset
 from musicrnn.dataset import Corpus, flatten, window_batch
@@ -20,8 +20,8 @@ from musicrnn.theory import note_name
 
 
 def numpy_model(preset_name: str = "tiny", seed: int = 0, **overrides) -> NumpyModel:
-    """A NumpyModel with random weights of the preset's shapes (no TensorFlow)."""
-    cfg = preset(preset_name, **overrides)
+    """A NumpyModel with random weights of the preset's shapes, as before ordered heads (no TensorFlow)."""
+    cfg = preset(preset_name, **{**OLDER, **overrides})
     rng = np.random.default_rng(seed)
     width = (cfg.embedding_dim if cfg.pitch_input == "embedding" else 1) + feature_count(cfg)
     lstms = []

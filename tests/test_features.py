@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers_models import OLDER
 from musicrnn.config import preset
 from musicrnn.features import (
     Timing,
@@ -18,11 +19,11 @@ from musicrnn.features import (
 from musicrnn.parts import PART_CLASSES
 
 CONFIGS = {
-    "rich": preset("tiny"),
+    "rich": preset("tiny", **OLDER),
     "rich-seconds": preset("tiny", time_unit="seconds"),
     "plain": preset("tutorial"),
     "plain-parts": preset("tutorial", parts=True),
-    "rich-no-parts": preset("tiny", parts=False),
+    "rich-no-parts": preset("tiny", parts=False, **OLDER),
 }
 
 
@@ -157,5 +158,7 @@ def test_part_columns_agree_between_training_and_generation_encoding(kind, rando
 
 
 def test_models_without_parts_have_no_part_columns():
-    assert feature_count(preset("tutorial")) == 2 and feature_count(preset("tiny", parts=False)) == 9
-    assert feature_count(preset("tiny")) == 9 + PART_CLASSES
+    assert feature_count(preset("tutorial")) == 2 and feature_count(preset("tiny", parts=False, **OLDER)) == 9
+    assert feature_count(preset("tiny", **OLDER)) == 9 + PART_CLASSES
+    # Key-aware models that learn endings read the place in the piece and the degree in the key too.
+    assert feature_count(preset("tiny")) == 9 + 1 + 12 + PART_CLASSES

@@ -345,3 +345,50 @@ def test_a_pieces_metre_is_read_from_its_first_note(chorale):
     first = chorale.iloc[0]
     assert piece_metre(chorale) == {"bar_beats": first["bar_beats"], "pickup": first["bar_beat"], "bpm": first["bpm"]}
     assert piece_metre(chorale.iloc[:0]) == {"bar_beats": 4.0, "pickup": 0.0, "bpm": 120.0}
+
+
+# --- issue 24: the key from the melody, a diatonic harmony, a cadence, harmony to the end ----------------------
+
+C_MAJOR_TUNE = "E4/1 D4/1 C4/1 D4/1 E4/1 E4/1 E4/2 D4/1 D4/1 D4/2 E4/1 G4/1 G4/2 E4/1 D4/1 C4/1 D4/1 E4/1 E4/1 E4/1 E4/1 D4/1 D4/1 E4/1 D4/1 C4/4"
+
+
+def test_a_melodys_key_counts_its_last_note_as_the_tonic():
+    from musicrnn.guide import melody_key
+    from musicrnn.theory import find_key
+
+    tune = parse_melody(C_MAJOR_TUNE)  # "Mary Had a Little Lamb"
+    assert find_key(tune.pitch, tune.duration) == "E:minor"  # the control: the plain key finder is fooled
+    assert melody_key(tune) == "C:major"
+    assert melody_key(parse_melody("A4/1 C5/1 E5/1 D5/1 C5/1 B4/1 G#4/1 A4/2")) == "A:minor"
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_diatonic_melodys_harmony_stays_in_its_key_unless_chromatic_colour_is_asked_for(voices_model, seed):
+    tune = parse_melody(C_MAJOR_TUNE)
+    settings = Sampling(seed=seed, variations=3, temperature=1.5)
+    for piece in harmonize(voices_model, tune, settings):
+        assert set(piece["pitch"] % 12) <= {0, 2, 4, 5, 7, 9, 11}
+        assert piece.attrs["key"] == "C:major"
+    coloured = harmonize(voices_model, tune, Sampling(seed=seed, variations=3, temperature=1.5, chromatic=True))
+    assert any(not set(piece["pitch"] % 12) <= {0, 2, 4, 5, 7, 9, 11} for piece in coloured)  # the control
+
+
+def test_a_harmonisation_lasts_to_the_melodys_end_and_ends_on_the_tonic_chord_over_the_tonic(voices_model):
+    tune = parse_melody(C_MAJOR_TUNE)
+    for piece in harmonize(voices_model, tune, Sampling(seed=4, variations=4, temperature=1.5, chromatic=True)):
+        ends = piece["beat"] + piece["duration_beats"]
+        melody_end = float(ends[piece["melody"]].max())
+        last = piece[np.isclose(piece["beat"], piece.loc[piece["melody"], "beat"].max())]
+        below = last[~last["melody"]]
+        assert len(below) >= 2
+        assert np.isclose(ends[~piece["melody"]].max(), melody_end)  # the last chord is held to the end
+        assert set(below["pitch"] % 12) <= {0, 4, 7}  # C major's tonic triad, even with chromatic colour
+        assert int(below["pitch"].min()) % 12 == 0  # over C in the bass
+
+
+def test_the_harmony_primer_is_the_tonic_chord_of_the_melodys_key_under_its_first_note():
+    from musicrnn.guide import harmony_primer
+
+    primer = harmony_primer(parse_melody(C_MAJOR_TUNE))  # starts on E4, which the old primer made E major
+    assert set(primer["pitch"] % 12) <= {0, 4, 7} and (primer["pitch"] < 64).all()
+    assert primer.attrs["key"] == "C:major"

@@ -60,7 +60,7 @@ def download_labels(at: AppTest) -> list[str]:
 def test_home_button_plays_the_default_model():
     at = open_page("home")
     assert not at.get("audio")
-    click(at, "Generate with the default model")
+    click(at, "Play a new piece")
     assert len(at.get("audio")) == 1
     assert len(at.get("plotly_chart")) == 1
     assert not at.error
@@ -77,9 +77,12 @@ def test_home_is_drawn_without_importing_the_core_and_warms_it_up_afterwards(tmp
         warm_up = ui.boot.warm_up
         ui.boot.warm_up = lambda: None  # hold the warm-up back to see what Home itself imported
         at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT}).run()
-        assert not at.exception and at.button[0].label == "Generate with the default model"
-        heavy = sorted(m for m in ("pandas", "musicrnn", "pretty_midi", "h5py") if m in sys.modules)
+        assert not at.exception and at.button[0].label == "Play a new piece"
+        heavy = sorted(m for m in ("pandas", "pretty_midi", "h5py") if m in sys.modules)
         assert not heavy, heavy
+        # Of the core, only the list of bundled styles (a small JSON file, no pandas) is read for the style choice.
+        core = sorted(m for m in sys.modules if m.split(".")[0] == "musicrnn")
+        assert set(core) <= {{"musicrnn", "musicrnn.styles"}}, core
         warm_up()
         deadline = time.monotonic() + 120
         while "ui.widgets" not in sys.modules and time.monotonic() < deadline:
@@ -131,6 +134,13 @@ def test_explore_draws_the_piano_roll_and_histograms():
     assert {"note", "pitch", "step", "duration"} <= set(notes.columns)
 
 
+def new_network(at: AppTest) -> AppTest:
+    """Choose "A new network" (with uploads the first choice is fine-tuning a bundled model)."""
+    at.radio(key="keep_train_start_from_uploaded").set_value("A new network").run()
+    assert_no_exception(at)
+    return at
+
+
 def train_once(at: AppTest, epochs: int = 1, **knobs) -> object:
     at.number_input(key="keep_train_epochs").set_value(epochs).run()
     for name, value in knobs.items():
@@ -144,7 +154,7 @@ def train_once(at: AppTest, epochs: int = 1, **knobs) -> object:
 
 
 def test_train_tiny_model_completes_and_offers_the_model():
-    at = open_page("train", small_dataset(4))
+    at = new_network(open_page("train", small_dataset(4)))
     at.number_input(key="keep_train_epochs").set_value(1).run()  # no form: a value alone (Enter) starts nothing
     assert JOB not in at.session_state
     click(at, "Start training")
@@ -177,7 +187,7 @@ def test_train_tiny_model_completes_and_offers_the_model():
 
 
 def test_a_second_run_is_listed_next_to_the_first_and_both_can_be_used():
-    at = open_page("train", small_dataset(4))
+    at = new_network(open_page("train", small_dataset(4)))
     first = train_once(at, 1)
     second = train_once(at, 6, patience=1, learning_rate=0.3)  # overfits / diverges: stops early, keeps its best
     assert first.status == second.status == "finished", (first.error, second.error)
@@ -205,13 +215,18 @@ def test_a_second_run_is_listed_next_to_the_first_and_both_can_be_used():
 
 def test_fine_tuning_the_default_model_from_the_train_page():
     at = open_page("train", small_dataset(4))
-    at.radio(key="keep_train_start_from").set_value("The default model").run()
+    assert at.radio(key="keep_train_start_from_uploaded").value == "A bundled model"  # the first choice with uploads
+    next(s for s in at.selectbox if s.label == "Bundled model").set_value("chorales").run()
     assert_no_exception(at)
-    assert any("Fine-tuning keeps the default model's network" in c.value for c in at.caption)
-    job = train_once(at, 1)
+    assert any("Fine-tuning keeps the Bach chorales model's network" in c.value for c in at.caption)
+    at.number_input(key="keep_train_tune_epochs").set_value(1).run()
+    click(at, "Start training")
+    job = at.session_state[JOB]
+    assert job.wait(timeout=300), "fine-tuning did not finish"
+    at.run()
     assert job.status == "finished", job.error
     entry = at.session_state[TRAINED_MODEL]
-    assert entry.name == "the default model on 4 files #1"
+    assert entry.name == "the Bach chorales model on 4 files #1"
     assert entry.facts["before"] is not None and entry.facts["score"] is not None
 
 
@@ -272,7 +287,7 @@ def test_app_runs_from_another_working_directory(tmp_path):
 
 
 def test_stop_button_ends_a_running_job_and_keeps_the_model():
-    at = open_page("train", small_dataset(4))
+    at = new_network(open_page("train", small_dataset(4)))
     at.number_input(key="keep_train_epochs").set_value(200).run()
     at.number_input(key="keep_train_patience").set_value(0).run()
     click(at, "Start training")

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers_models import OLDER
 from musicrnn.config import preset
 from musicrnn.dataset import Corpus
 from musicrnn.evaluation.scores import (
@@ -71,7 +72,7 @@ class NextPitchStub:
     P = 0.6
 
     def __init__(self, time_unit: str = "seconds"):
-        self.cfg = preset("tiny", time_unit=time_unit, parts=False)
+        self.cfg = preset("tiny", time_unit=time_unit, parts=False, **OLDER)
         self.fed: list[tuple[np.ndarray, np.ndarray]] = []
 
     def forward(self, pitch: np.ndarray, numeric: np.ndarray, key=None, given=None) -> dict:
@@ -167,7 +168,7 @@ class AlternatingPartStub(NextPitchStub):
 
     def __init__(self):
         super().__init__("beats")
-        self.cfg = preset("tiny")
+        self.cfg = preset("tiny", **OLDER)
 
     def forward(self, pitch, numeric, key=None, given=None):
         out = super().forward(pitch, numeric)

@@ -78,3 +78,16 @@ def test_tertian_chord_names_triads_and_sevenths_in_any_inversion_and_nothing_el
     assert tertian_chord([11, 2, 5, 9]) == (11, "half-diminished seventh")
     assert tertian_chord([0, 2, 4, 7]) is None  # an added ninth
     assert tertian_chord([0, 7]) is None and tertian_chord([0, 1, 2]) is None
+
+
+def test_pitches_are_spelt_in_their_key_without_double_sharps_or_flats():
+    from musicrnn.theory import spelled_name, written_key
+
+    assert spelled_name(70, "F:major") == "Bb4" and spelled_name(70, "B:major") == "A#4"
+    assert [spelled_name(p, "A:minor") for p in (68, 63, 70)] == ["G#4", "D#4", "Bb4"]  # leading note, #4, Neapolitan
+    assert [spelled_name(p, "C:major") for p in (61, 63, 66, 68, 70)] == ["C#4", "Eb4", "F#4", "G#4", "Bb4"]
+    assert spelled_name(67, "B:major") == "G4"  # not F##4
+    assert spelled_name(60, "C#:major") == "C4" and written_key("C#:major") == ("Db", "major")
+    assert written_key("A#:major") == ("Bb", "major") and written_key("D:dorian") == ("D", "minor")
+    keys = ("C:major", "F#:major", "Db:major", "Eb:minor", "G#:minor", "D:dorian")
+    assert all(parse_pitch(spelled_name(p, k)) == p for p in range(PITCH_CLASSES) for k in keys)

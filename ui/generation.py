@@ -23,6 +23,7 @@ from musicrnn.evaluation.novelty import CorpusIndex, longest_copied_run
 from musicrnn.generate import Sampling, c_major_chord, generate, parse_part_keys, parse_part_ranges, part_text
 from musicrnn.guide import CHORDS_HELP, NEEDS_BEATS, chord_spans, follow_chords, parse_chords
 from musicrnn.parts import DRUMS_PART, VOICE_LINEUPS, VOICES, default_programs, part_name
+from musicrnn.parts import own_programs as recorded_programs
 from musicrnn.plots.metrics import (
     beat_position_overlay,
     duration_overlay,
@@ -31,11 +32,21 @@ from musicrnn.plots.metrics import (
     pitch_class_overlay,
 )
 from musicrnn.recipe import Recipe, RecipeError, notes_hash, parts_text, piece_midi, primer_notes
+from musicrnn.score import NEEDS_BEATS as SECONDS_NO_SCORE
 from musicrnn.theory import FLAT_NAMES, NOTE_NAMES, SCALES
 
 from . import state
 from .links import APPLIED_LINK, mark_made, read_link, show_link
-from .primer import PRIMER_WIDGET, UPLOAD, Primer, uploaded_notes, uploaded_primer_file
+from .primer import (
+    PRIMER_STYLE,
+    PRIMER_STYLE_MODEL,
+    PRIMER_WIDGET,
+    UPLOAD,
+    Primer,
+    piece_key,
+    uploaded_notes,
+    uploaded_primer_file,
+)
 from .widgets import model_download, show_piece
 
 RESULT = "generated"
@@ -135,7 +146,7 @@ def made_with(
 
 def own_programs(model) -> dict[int, int]:
     """Part id -> the program the model's training data played it with most (parts models)."""
-    return {int(k): int(v["program"]) for k, v in model_parts(model).items()}
+    return recorded_programs(model.info) if getattr(model, "has_parts", False) else {}
 
 
 def model_parts(model) -> dict[str, dict]:
@@ -379,7 +390,7 @@ def _set_widgets(recipe: Recipe, model_label: str) -> None:
     state.set_kept("generate_model", model_label)
     state.set_kept("generate_primer_source", PRIMER_WIDGET[recipe.primer_kind])
     if recipe.primer_kind == "bundled":
-        state.set_kept("generate_primer_bundled", recipe.primer_name)
+        set_bundled_primer(recipe.primer_name, model_label)
     elif recipe.primer_kind == "dataset":
         state.set_kept("generate_primer_file", recipe.primer_name)
     if recipe.primer_kind != "none":
@@ -410,6 +421,18 @@ def _set_widgets(recipe: Recipe, model_label: str) -> None:
         state.set_kept(key, value)
 
 
+def set_bundled_primer(name: str, model_label: str) -> None:
+    """Set the primer widgets to a bundled piece ("bwv269.mid", "folk/tune.mid") for the model a link names."""
+    from musicrnn.styles import registry
+
+    models = registry()
+    style_name, _, file = name.rpartition("/")
+    style = models.get(style_name or models.default)
+    st.session_state[PRIMER_STYLE_MODEL] = model_label  # the link's style stays, whatever the model's own is
+    state.set_kept(PRIMER_STYLE, style.title)
+    state.set_kept(piece_key(style), file)
+
+
 def forget_link() -> None:
     """A new piece: the URL no longer describes what is shown."""
     st.query_params.clear()
@@ -425,6 +448,8 @@ def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None
         f"{len(result.pieces)} variation(s) · seed {settings.seed} · {settings.n_notes} notes · "
         f"temperature {settings.temperature:g} · rhythm temperature {settings.rhythm_temperature:g} · {tempo:g} BPM"
     )
+    entry = models.get(result.model_label)
+    no_score = SECONDS_NO_SCORE if entry is not None and not entry.model.cfg.beats else None
     for index, (notes, audio) in enumerate(zip(result.pieces, result.audios)):
         st.subheader(f"Variation {index + 1}")
         show_piece(
@@ -435,6 +460,7 @@ def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None
             midi=piece_midi(notes, recipe.for_variation(index), result.programs),
             primer=result.primer,
             chords=chord_spans(notes, parse_chords(recipe.chords)) if recipe.chords else None,
+            no_score=no_score,
         )
         if result.programs and "part" in notes:
             names = {program: name for name, program in gm_instruments().items()}

@@ -1,4 +1,5 @@
-"""Choosing the notes a generated piece starts from: a bundled chorale, a dataset file, an upload, or none."""
+"""Choosing the notes a generated piece starts from: a bundled piece (a chorale, or a piece of another style's
+sample), a dataset file, an upload, or none."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import streamlit as st
 
 from musicrnn import bundled
 from musicrnn.midi import MidiError, midi_to_notes
+from musicrnn.styles import BundledModel, registry, sample_file, sample_name
 
 from . import state
 
 BUNDLED, DATASET, UPLOAD, NONE = (
-    "A bundled chorale",
+    "A bundled piece",
     "A file from my dataset",
     "A MIDI file I upload",
     "None (a C major chord)",
@@ -26,6 +28,8 @@ SOURCES = {
 }  # widget choice -> recipe's primer kind
 PRIMER_WIDGET = {kind: choice for choice, kind in SOURCES.items()}  # recipe's primer kind -> widget choice (links)
 PRIMER_UPLOAD = "primer_upload"
+PRIMER_STYLE = "generate_primer_style"  # the style whose bundled pieces are offered (kept across pages)
+PRIMER_STYLE_MODEL = "generate_primer_style_model"  # the model that style was last set for
 
 
 class Primer(NamedTuple):
@@ -38,7 +42,22 @@ class Primer(NamedTuple):
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def bundled_notes(name: str) -> pd.DataFrame:
-    return midi_to_notes(bundled.CHORALES / name)
+    """A bundled piece by its recipe name: "bwv269.mid" (a chorale) or "folk/tune.mid" (styles.sample_file)."""
+    return midi_to_notes(sample_file(name))
+
+
+def piece_key(style: BundledModel) -> str:
+    """The kept choice of a style's bundled piece (the chorales keep the key links have always set)."""
+    return "generate_primer_bundled" if style.name == registry().default else f"generate_primer_bundled_{style.name}"
+
+
+def follow_model(style_name: str, model_label: str) -> None:
+    """Offer the chosen model's own style of bundled pieces whenever the model changes (a link sets both)."""
+    if st.session_state.get(PRIMER_STYLE_MODEL) == model_label:
+        return
+    st.session_state[PRIMER_STYLE_MODEL] = model_label
+    styles = {m.name: title for title, m in state.sample_styles(with_default=True).items()}
+    state.set_kept(PRIMER_STYLE, styles.get(style_name, styles.get(registry().default, "")))
 
 
 def _pick(label: str, names: list[str], key: str) -> str:
@@ -49,16 +68,21 @@ def _pick(label: str, names: list[str], key: str) -> str:
     return st.selectbox(label, names, key=full)
 
 
-def choose_primer() -> Primer:
-    """Primer widgets; returns the primer's notes (None for the built-in chord, or when unusable)."""
+def choose_primer(style_name: str | None = None, model_label: str = "") -> Primer:
+    """Primer widgets; returns the primer's notes (None for the built-in chord, or when unusable). `style_name`: the
+    bundled model whose style's pieces are offered first (the chosen model's own)."""
+    follow_model(style_name or registry().default, model_label)
     source = st.radio("Start from", list(SOURCES), key=state.keep("generate_primer_source", BUNDLED), horizontal=True)
     if source == NONE:
         return Primer(None, "none", 0)
     if source == BUNDLED:
-        names = [path.name for path in bundled.chorale_files()]
-        default = bundled.DEFAULT_PRIMER if bundled.DEFAULT_PRIMER in names else names[0]
-        state.keep("generate_primer_bundled", default)
-        name = _pick("Chorale", names, "generate_primer_bundled")
+        styles = state.sample_styles(with_default=True)
+        style = styles[_pick("Style", list(styles), PRIMER_STYLE)]
+        files = style.sample_files()
+        names = [path.name for path in files]
+        default = style.primer if style.primer in names else names[0]
+        state.keep(piece_key(style), default)
+        name = sample_name(style, style.sample / _pick("Piece", names, piece_key(style)))  # type: ignore[operator]
         notes = bundled_notes(name)
     elif source == DATASET:
         files = state.dataset().ok_files

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from musicrnn.infer import NumpyModel
     from musicrnn.jobs import TrainingJob
     from musicrnn.midi import LoadedFile
+    from musicrnn.styles import BundledModel
 
 KEEP_PREFIX = "keep_"  # widget values under these keys survive page switches (see keep)
 KEPT = "kept_widget_values"
@@ -48,11 +49,12 @@ UPLOADED_MODEL_LABEL = "Uploaded model"
 class Dataset:
     """The visitor's chosen music: bundled chorales or their uploads, loaded with their instrument choice."""
 
-    source: str  # "bundled" or "uploaded"
+    source: str  # "bundled" (the chorales), "sample" (another style's bundled sample) or "uploaded"
     files: list[LoadedFile]
     instruments: tuple[int, ...] | None = None
     include_drums: bool = False
     programs: tuple[int, ...] | None = None  # General MIDI programs kept (uploads), None = all
+    title: str = ""  # what the pages call it ("the bundled Folk tunes sample"); "" = by its source
     key: str = field(default="", compare=False, repr=False)  # dataset_key, once computed (the files never change)
 
     @property
@@ -83,6 +85,32 @@ class ModelEntry:
     def file_name(self) -> str:
         """The download name: the model's readable name, made safe for a file system."""
         return (re.sub(r"[^A-Za-z0-9]+", "-", self.name).strip("-").lower() or "model") + ".keras"
+
+
+class BundledEntry(ModelEntry):
+    """A bundled model other than the default, read from its file only when a page uses it: listing the styles
+    costs nothing, and a page that plays one style reads one model."""
+
+    def __init__(self, bundled: BundledModel):
+        self.label = self.name = bundled_label(bundled)
+        self.path, self.facts = bundled.file, {"bundled": bundled.name}
+
+    @property  # type: ignore[override]
+    def model(self) -> NumpyModel:
+        return bundled_model(self.facts["bundled"])
+
+    @property  # type: ignore[override]
+    def file(self) -> bytes:
+        return self.path.read_bytes()
+
+    @property  # type: ignore[override]
+    def id(self) -> str:
+        return bundled_model_id(self.facts["bundled"])
+
+
+def bundled_label(bundled: BundledModel) -> str:
+    """What the model choices call a bundled model: "Folk tunes (bundled)"."""
+    return f"{bundled.title} (bundled)"
 
 
 # ---- widget values that persist across pages -------------------------------------------------------------
@@ -131,6 +159,28 @@ def bundled_files(instruments: tuple[int, ...] | None = None, include_drums: boo
     return load_paths(bundled.chorale_files(), instruments=instruments, include_drums=include_drums)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def sample_files(
+    name: str, instruments: tuple[int, ...] | None = None, include_drums: bool = False
+) -> list[LoadedFile]:
+    """A bundled style's sample, read once per server (shared read-only)."""
+    from musicrnn.midi import load_paths
+    from musicrnn.styles import registry
+
+    return load_paths(registry().get(name).sample_files(), instruments=instruments, include_drums=include_drums)
+
+
+def sample_styles(with_default: bool = False) -> dict[str, BundledModel]:
+    """The bundled models whose style's sample is in this copy, by title (the default's, the chorales, only
+    `with_default`)."""
+    from musicrnn.styles import registry
+
+    models = registry()
+    return {
+        m.title: m for m in models.models.values() if (with_default or m.name != models.default) and m.sample_files()
+    }
+
+
 @st.cache_resource(show_spinner=False)
 def default_model() -> NumpyModel:
     from musicrnn import bundled
@@ -145,12 +195,32 @@ def default_model_id() -> str:
     return bundled.default_model_id()
 
 
-@st.cache_resource(show_spinner=False)
-def cached_chorale_opening(count: int | None = None) -> pd.DataFrame:
-    """bundled.chorale_opening, read once per server (`count` None: bundled.PRIMER_NOTES)."""
+@st.cache_resource(show_spinner=False, max_entries=8)
+def bundled_model(name: str) -> NumpyModel:
+    """A bundled model by name, read once per server (the default one shares default_model's copy)."""
+    from musicrnn import bundled
+    from musicrnn.styles import registry
+
+    return default_model() if registry().get(name).name == registry().default else bundled.bundled_model(name)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def bundled_model_id(name: str) -> str:
+    from musicrnn.recipe import model_id
+    from musicrnn.styles import registry
+
+    models = registry()
+    return model_id(
+        "default" if models.get(name).name == models.default else "bundled", models.get(name).file.read_bytes()
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_opening(name: str, count: int | None = None) -> pd.DataFrame:
+    """The opening of a bundled model's own primer (its style's sample), read once per server."""
     from musicrnn import bundled
 
-    return bundled.chorale_opening(bundled.PRIMER_NOTES if count is None else count)
+    return bundled.style_opening(name, bundled.PRIMER_NOTES if count is None else count)
 
 
 # A visitor's own files and audio are cached per session (scope="session"): Streamlit drops them when the
@@ -438,8 +508,8 @@ def load_uploaded_model(name: str, data: bytes) -> ModelEntry:
 
 
 def available_models() -> dict[str, ModelEntry]:
-    """Models to choose from, by label: the default one (when present), this visitor's runs (newest first),
-    then an uploaded one."""
+    """Models to choose from, by label: the default one (when present), the other bundled ones (read when used),
+    this visitor's runs (newest first), then an uploaded one."""
     from musicrnn import bundled
     from musicrnn.infer import ModelFileError
 
@@ -450,6 +520,15 @@ def available_models() -> dict[str, ModelEntry]:
         )
     except ModelFileError:
         pass  # a checkout without the bundled model still works with trained or uploaded ones
+    from musicrnn.styles import registry
+
+    try:
+        others = [m for m in registry().present() if m.name != registry().default]
+    except ValueError:  # an unreadable list of bundled models: the default model and the visitor's own still work
+        others = []
+    for bundled_one in others:
+        entry = BundledEntry(bundled_one)
+        models[entry.label] = entry
     legacy = trained_model()  # set directly (tests, older sessions) rather than collected into runs
     for entry in [
         *reversed(runs()),

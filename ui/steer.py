@@ -40,6 +40,7 @@ from . import state
 from .keyboard import keyboard
 from .links import mark_made, read_link, show_link
 from .primer import bundled_notes
+from .score import musicxml_button, piece_views, show_score
 from .widgets import made_with_notice, play, show_piece
 
 TYPED = "Typed or played notes"
@@ -167,16 +168,19 @@ def show_harmonies(now: dict[str, str] | None) -> None:
     for index, (notes, midi, audio) in enumerate(results):
         with columns[index % len(columns)]:
             st.subheader(f"Harmonisation {index + 1}")
-            st.plotly_chart(piano_roll(notes), key=f"steer_h{index}_roll", width="stretch")
+            piece_views(piano_roll(notes), notes, f"steer_h{index}", narrow=len(columns) > 1)
             play(audio)
-            st.download_button(
+            left, right = st.columns(2)
+            left.download_button(
                 "Download MIDI",
                 midi,
                 file_name=f"harmony-{index + 1}.mid",
                 mime="audio/midi",
                 key=f"steer_h{index}_mid",
                 on_click="ignore",
+                width="stretch",
             )
+            musicxml_button(notes, f"steer_h{index}", where=right, file_name=f"harmony-{index + 1}.musicxml")
     corpus = chorale_harmony()
     rows = {f"harmonisation {i + 1}": harmony_report(notes) for i, (notes, _, _) in enumerate(results)}
     st.markdown("**Next to Bach's chorales**")
@@ -235,17 +239,21 @@ def show_chords(now: dict[str, str] | None) -> None:
         return
     made_with_notice(st.session_state.get(CHORD_INPUTS), now, "The piece below", "Generate with these chords")
     piece, chords, audio, _ = result
-    figure = add_chords(piano_roll(piece), chord_spans(piece, chords), float(piece["bpm"].iloc[0]))
-    st.plotly_chart(figure, key="steer_chords_roll", width="stretch")
+    spans = chord_spans(piece, chords)
+    figure = add_chords(piano_roll(piece), spans, float(piece["bpm"].iloc[0]))
+    piece_views(figure, piece, "steer_chords", chords=spans)
     play(audio)
-    st.download_button(
+    left, right = st.columns(2)
+    left.download_button(
         "Download MIDI",
         midi_bytes(notes_to_midi(piece)),
         file_name="chords.mid",
         mime="audio/midi",
         key="steer_chords_mid",
         on_click="ignore",
+        width="stretch",
     )
+    musicxml_button(piece, "steer_chords", chords=spans, where=right, file_name="chords.musicxml")
 
 
 def dataset_files() -> dict[str, pd.DataFrame]:
@@ -461,6 +469,10 @@ def show_rewrite(now: dict[str, str] | None) -> None:
                 figure = mark_span(piano_roll(excerpt, height=220), excerpt, start, end)
                 st.plotly_chart(figure, key=f"steer_candidate_{rank}_roll", width="stretch")
             play(audio)
+            score = st.expander(f"Score of candidate {rank}", key=f"steer_c{rank}_score", on_change="rerun")
+            if score.open:  # engraved only when opened: the whole piece, the rewritten span marked
+                with score:
+                    show_score(candidate.notes, f"steer_c{rank}", span=(start, end), narrow=True)
             if st.button(f"Keep candidate {rank}", key=f"steer_keep_{rank}"):
                 keep(rank)
                 st.rerun()

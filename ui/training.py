@@ -45,8 +45,9 @@ ARCHITECTURE_KNOBS = {
     "duration_loss_weight": ("Duration loss weight", "How much note lengths count."),
 }
 KNOBS = {**TRAINING_KNOBS, **ARCHITECTURE_KNOBS}
-NEW, DEFAULT, MINE, UPLOAD = "A new network", "The default model", "One of my models", "An uploaded .keras file"
-START_FROM = (NEW, DEFAULT, MINE, UPLOAD)
+NEW, BUNDLED, MINE, UPLOAD = "A new network", "A bundled model", "One of my models", "An uploaded .keras file"
+START_FROM = (BUNDLED, NEW, MINE, UPLOAD)
+FITS = "train_bundled_fits"  # the dataset key and its ranking of the bundled models (finetune.best_start)
 
 
 @dataclass
@@ -59,46 +60,109 @@ class Start:
     problem: str | None = None  # why it cannot start (shown; the Start button is disabled)
 
 
-def choose_start() -> Start:
-    """The 'Start from' choice: fine-tuning takes the starting model's network and a lower learning rate."""
+def start_key(source: str) -> str:
+    """The 'Start from' choice, kept for each kind of data: with uploads the first choice is fine-tuning the
+    bundled model that knows them best; with the bundled chorales (which the default model learnt), a new network."""
+    return state.keep(f"train_start_from_{source}", BUNDLED if source == "uploaded" else NEW)
+
+
+def choose_start(dataset: state.Dataset) -> Start:
+    """The 'Start from' choice: fine-tuning takes the starting model's network, a lower learning rate and the
+    visitor's default time limit (finetune.visitor_config)."""
     choice = st.radio(
         "Start from",
         START_FROM,
-        key=state.keep("train_start_from", NEW),
+        key=start_key(dataset.source),
         horizontal=True,
         help="Fine-tuning a model that already knows music usually beats a new network on a few files.",
     )
     if choice == NEW:
         return Start(NEW)
-    if choice == DEFAULT:
-        from musicrnn.bundled import DEFAULT_MODEL
-
-        return _fine_tune("the default model", DEFAULT_MODEL.read_bytes() if DEFAULT_MODEL.exists() else b"")
+    if choice == BUNDLED:
+        return _bundled_start(dataset)
     if choice == MINE:
         runs = {entry.name: entry for entry in state.runs()}
         if not runs:
             st.info("You have not trained a model yet: its runs appear here once they finish.")
             return Start(MINE, problem="no model of yours yet")
         name = st.selectbox("Which of my models", list(runs)[::-1], key="train_start_run")
-        return _fine_tune(f"“{name}”", runs[name].file)
+        return _fine_tune(f"“{name}”", runs[name].file, dataset)
     upload = st.file_uploader("The .keras model to fine-tune", type=["keras"], key="train_init_upload")
     if upload is None:
         return Start(UPLOAD, problem="no file yet")
-    return _fine_tune(upload.name, upload.getvalue())
+    return _fine_tune(upload.name, upload.getvalue(), dataset)
 
 
-def _fine_tune(label: str, data: bytes) -> Start:
-    from musicrnn.finetune import fine_tune_config
+def _bundled_start(dataset: state.Dataset) -> Start:
+    """Which bundled model to fine-tune: the one that knows the visitor's music best comes first, with why."""
+    from musicrnn.styles import registry
+
+    present = {m.name: m for m in registry().present()}
+    if not present:
+        return Start(BUNDLED, problem="no bundled model in this copy")
+    fits = bundled_fits(dataset) if len(dataset.ok_files) >= 2 else []
+    order = [fit.name for fit in fits] + [name for name in present if name not in {fit.name for fit in fits}]
+    key = f"train_bundled_{state.dataset_key(dataset)}"  # a new collection gets its own best fit
+    name = st.selectbox(
+        "Bundled model",
+        order,
+        key=state.keep(key, order[0]),
+        format_func=lambda n: present[n].title + (" (knows your music best)" if fits and n == fits[0].name else ""),
+        help="Its network and what it knows are the start; your music then refines it.",
+    )
+    if fits:
+        from musicrnn.finetune import fit_reason
+
+        st.caption(fit_reason(fits))
+    model = present[name]
+    return _fine_tune(f"the {model.title} model", model.file.read_bytes(), dataset)
+
+
+def bundled_fits(dataset: state.Dataset):
+    """The bundled models ranked by how well they know the dataset's training files, once per dataset (numpy)."""
+    from musicrnn.finetune import best_start
+
+    key, corpus = state.dataset_corpus(dataset)
+    cached = st.session_state.get(FITS)
+    if cached is None or cached[0] != key:
+        with st.spinner("Finding the bundled model that knows your music best…"):
+            cached = (key, best_start(corpus))
+        st.session_state[FITS] = cached
+    return cached[1]
+
+
+def _fine_tune(label: str, data: bytes, dataset: state.Dataset) -> Start:
+    from musicrnn.finetune import visitor_config
 
     try:
-        return Start(label, data, fine_tune_config(data, name=label))
+        _, corpus = state.dataset_corpus(dataset)
+        return Start(label, data, visitor_config(data, corpus if len(corpus) else None, name=label))
     except ValueError as exc:
         st.error(f"This model cannot be fine-tuned: {exc}")
         return Start(label, problem=str(exc))
 
 
-def knob_key(name: str) -> str:
-    return f"{state.KEEP_PREFIX}train_{name}"
+def show_held_out(corpus, cfg: Config) -> None:
+    """Name the files the run will hold out to score its model, and say when the score can only be rough."""
+    from musicrnn.finetune import held_out_names
+
+    names = held_out_names(corpus, cfg.val_fraction, cfg.seed)
+    if not names:
+        return
+    held = corpus.split_by_name(names)[1]
+    share = held.note_count / max(1, corpus.note_count)
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    st.caption(f"Held out to score the model (never trained on): {shown} — {share:.0%} of the notes.")
+    if len(corpus) < 3:
+        st.caption(
+            f":material/info: With only {len(corpus)} usable files the held-out score is rough: one file decides it. "
+            "Add a few more files for a firmer score."
+        )
+
+
+def knob_key(name: str, tuned: bool = False) -> str:
+    """A setting's kept value: one set for new networks, one for fine-tuning (whose defaults differ)."""
+    return f"{state.KEEP_PREFIX}train_{'tune_' if tuned else ''}{name}"
 
 
 def apply_preset() -> None:
@@ -114,7 +178,7 @@ def knob(name: str, column, start: Config | None = None) -> str | None:
     label, help_text = KNOBS[name]
     source = start if start is not None else PRESETS[st.session_state.get(knob_key("preset"), "tiny")]
     default = getattr(source, name)
-    key = state.keep(knob_key(name), default)
+    key = state.keep(knob_key(name, start is not None), default)
     if isinstance(default, float):
         low, high, step = {
             "dropout": (0.0, 0.9, 0.05),
@@ -135,8 +199,8 @@ def knob(name: str, column, start: Config | None = None) -> str | None:
     return number_box(column, label, *limits[name], key, step=1, help=help_text)[1]
 
 
-def knob_values(names=KNOBS) -> dict:
-    return {name: st.session_state[knob_key(name)] for name in names}
+def knob_values(names=KNOBS, tuned: bool = False) -> dict:
+    return {name: st.session_state[knob_key(name, tuned)] for name in names}
 
 
 def show_job(job: TrainingJob) -> None:

@@ -15,6 +15,7 @@ from musicrnn.midi import midi_bytes, notes_to_midi
 from musicrnn.plots.notes import add_chords, mark_span, piano_roll
 
 from . import state
+from .score import musicxml_button, piece_views
 
 if TYPE_CHECKING:
     from musicrnn.jobs import JobSnapshot
@@ -32,21 +33,24 @@ def show_piece(
     midi: bytes | None = None,
     primer: pd.DataFrame | None = None,
     chords: list[tuple[float, float, str]] | None = None,
+    no_score: str | None = None,
     marked: tuple[float, float, str] | None = None,
 ) -> None:
-    """Piano roll, audio player and (optionally) MIDI and WAV downloads of one piece (`midi`: the file to
-    offer, e.g. with its recipe embedded; by default the notes written plainly). `chords`: (start, end, name)
-    spans in beats, named above the bars (guide.chord_spans); `marked`: a (start, end, label) span in beats
-    shaded on the roll (plots.notes.mark_span)."""
+    """Piano roll and score (tabs), audio player and (optionally) MIDI, WAV and MusicXML downloads of one
+    piece (`midi`: the file to offer, e.g. with its recipe embedded; by default the notes written plainly).
+    `chords`: (start, end, name) spans in beats, named above the bars (guide.chord_spans); `no_score`: why
+    this piece has no score (a seconds model's), said on its Score tab; `marked`: a (start, end, label) span
+    in beats shaded on the roll (plots.notes.mark_span)."""
     figure = piano_roll(notes, title=title, primer=primer)
     if chords and len(notes):
         figure = add_chords(figure, chords, float(notes["bpm"].iloc[0]) if "bpm" in notes else 120.0)
     if marked and len(notes):
         figure = mark_span(figure, notes, *marked)
-    st.plotly_chart(figure, key=f"{key}_roll", width="stretch")
+    span, label = (marked[:2], marked[2]) if marked else (None, "rewritten")
+    piece_views(figure, notes, key, primer=primer, chords=chords, problem=no_score, span=span, span_label=label)
     play(audio, autoplay=autoplay)
     if downloads:
-        left, right = st.columns(2)
+        left, middle, right = st.columns(3)
         left.download_button(
             "Download MIDI",
             midi if midi is not None else midi_bytes(notes_to_midi(notes, program=program)),
@@ -56,7 +60,7 @@ def show_piece(
             width="stretch",
             on_click="ignore",
         )
-        right.download_button(
+        middle.download_button(
             "Download WAV",
             audio.wav,
             file_name=f"{key}.wav",
@@ -65,6 +69,7 @@ def show_piece(
             width="stretch",
             on_click="ignore",
         )
+        musicxml_button(notes, key, chords=chords, problem=no_score, where=right)
 
 
 def model_download(entry: state.ModelEntry, key: str, label: str = "Download the model (.keras)", where=st) -> None:

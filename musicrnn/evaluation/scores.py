@@ -214,6 +214,45 @@ def _seconds_scores(model, evaluation: Corpus, train: Corpus | None) -> dict[str
     return scores
 
 
+def pitch_losses(model, evaluation: Corpus, max_notes: int | None = None) -> np.ndarray:
+    """Per-note pitch negative log-likelihood (nats) over the notes model_scores scores, or each file's first
+    `max_notes` of them: every file in one batch (padded at the end, which an LSTM reading forwards never sees),
+    so scoring many short files costs one pass of the longest. An ordered model's pitch head is given the true
+    earlier fields, as in model_scores."""
+    cfg = model.cfg
+    rows = []  # per file: (pitch inputs, feature inputs, key, next-note targets), cut to the notes scored
+    for index, pitch in enumerate(evaluation.pitch):
+        if len(pitch) < 2:
+            continue
+        timing = evaluation.timing(index, cfg)
+        key = file_key(pitch, evaluation.duration_beats[index]) if cfg.beats and cfg.key_input else None
+        numeric = encode_timed(pitch, timing, cfg, evaluation.part[index], key)
+        if cfg.beats:
+            targets = next_note_targets(note_classes(pitch, timing, evaluation.part[index], cfg), cfg)
+        else:
+            targets = {"pitch": np.r_[pitch[1:], -1]}
+        scored = min(len(pitch) - 1, max_notes or len(pitch))
+        rows.append((pitch[:scored], numeric[:scored], key, {f: v[:scored] for f, v in targets.items()}))
+    if not rows:
+        raise ValueError("no file has two or more notes")
+    steps = max(len(row[0]) for row in rows)
+    pitch_in = np.zeros((len(rows), steps), np.int64)
+    numeric_in = np.zeros((len(rows), steps, rows[0][1].shape[1]), np.float32)
+    given = {field: np.full((len(rows), steps), -1, np.int64) for field in rows[0][3]}
+    for r, (pitch, numeric, _, targets) in enumerate(rows):
+        pitch_in[r, : len(pitch)], numeric_in[r, : len(pitch)] = pitch, numeric
+        for field, values in targets.items():
+            given[field][r, : len(pitch)] = values
+    keys = np.array([row[2] for row in rows], np.int64) if rows[0][2] is not None else None
+    if cfg.beats:
+        logp = field_log_probs(model, pitch_in, numeric_in, keys, given)["pitch"]
+    else:
+        logp = target_log_probs({"pitch": model.forward(pitch_in, numeric_in)["pitch"]}, {"pitch": given["pitch"]})[
+            "pitch"
+        ]
+    return np.concatenate([-logp[r, : len(row[0])] for r, row in enumerate(rows)])
+
+
 def joint_baselines(train: Corpus, evaluation: Corpus, cfg: Config) -> dict[str, float]:
     """What counting gives for a whole note (nats, the fields' NLLs summed, over the notes model_scores
     scores): every field by its unigram, and every field by its bigram (the same field of the previous note)."""

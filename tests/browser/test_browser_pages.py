@@ -9,7 +9,7 @@ from ui.nav import HOME_ADDRESS, SPECS
 URL_PATHS = [HOME_ADDRESS if name == "home" else spec.url_path for name, spec in SPECS.items()]
 # What only each page draws; a page added later (e.g. how_it_works) is checked for its title and no exception.
 SHOWS = {
-    "home": "Generate with the default model",
+    "home": "Play a new piece",
     "dataset": "Usable files",
     "explore": '[data-testid="stPlotlyChart"]',
     "train": "Start training",

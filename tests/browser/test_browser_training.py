@@ -29,7 +29,11 @@ def test_tiny_training_draws_losses_and_survives_a_page_switch(open_page, midi_f
     page = open_page("dataset", expect="Usable files")
     upload(page, midi_files(4, notes=9000), usable=4)
     go_to(page, "Train", "Start training")
+    # With uploads the first choice is fine-tuning a bundled model; a new network is one click away.
+    page.get_by_text("A new network", exact=True).click()
+    settle(page, page.get_by_role("combobox", name="Preset"))
     assert page.get_by_role("combobox", name="Preset").input_value() == "tiny"
+    page.get_by_text("Advanced", exact=True).click()  # epochs and batch size wait there
     for label, value in (("Epochs (at most)", "1"), ("Batch size", "16")):
         box = page.get_by_role("spinbutton", name=label, exact=True)
         box.fill(value)
