@@ -208,6 +208,7 @@ def test_the_dataset_table_pins_whole_file_names_and_reads_italian_track_names_a
 
 def test_a_training_setting_out_of_range_is_said_above_start_which_waits():
     at = open_page("train", small_dataset(4))
+    at.radio(key="keep_train_start_from_uploaded").set_value("A new network").run()  # uploads: fine-tuning first
     at.number_input(key="keep_train_epochs").set_value(0).run()
     assert_no_exception(at)
     assert any("Epochs (at most): 0 is not allowed (give a number from 1 to 200)" in e.value for e in at.error)

@@ -111,9 +111,9 @@ def _bundled_start(dataset: state.Dataset) -> Start:
         help="Its network and what it knows are the start; your music then refines it.",
     )
     if fits:
-        from musicrnn.finetune import fit_reason
+        from musicrnn.finetune import fit_figures, fit_words
 
-        st.caption(fit_reason(fits))
+        st.caption(fit_words(fits), help=f"Details: {fit_figures(fits)}.")  # words first, the figures on hover
     model = present[name]
     return _fine_tune(f"the {model.title} model", model.file.read_bytes(), dataset)
 
