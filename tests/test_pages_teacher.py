@@ -215,3 +215,19 @@ def test_a_training_setting_out_of_range_is_said_above_start_which_waits():
     assert next(b for b in at.button if b.label == "Start training").disabled
     at.number_input(key="keep_train_epochs").set_value(3).run()
     assert not at.error and not next(b for b in at.button if b.label == "Start training").disabled
+
+
+def test_how_it_works_names_the_visitors_own_model_when_the_default_one_guesses_worse():
+    from musicrnn.infer import read_model_file
+    from musicrnn.midi import load_uploads
+    from test_pages_newuser import make_midi
+    from ui.state import RUNS, Dataset, ModelEntry
+
+    riff = [72, 76, 79, 84, 79, 76] * 12  # a pattern counting learns from the other files at once
+    files = [(f"riff{i}.mid", make_midi(((81, riff),), note_seconds=0.2)) for i in range(3)]
+    data = bundled.DEFAULT_MODEL.read_bytes()
+    run = ModelEntry("my riffs #1", "my riffs #1", read_model_file(data), data, "trained:y", {"job": "j2"})
+    at = open_page("how_it_works", Dataset("uploaded", load_uploads(files)), **{RUNS: [run]})
+    said = next(item.value for item in at.info if "learnt Bach chorales" in item.value)
+    assert "Choose your model **my riffs #1** above" in said
+    assert "my riffs #1" in at.radio(key="keep_explain_model").options  # the name it gives is a choice there
