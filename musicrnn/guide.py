@@ -711,6 +711,17 @@ def split_at(notes: pd.DataFrame, start: float, end: float) -> tuple[pd.DataFram
     return (notes[beat < start - 1e-9], notes[(beat >= start - 1e-9) & (beat < end - 1e-9)], notes[beat >= end - 1e-9])
 
 
+def span_excerpt(notes: pd.DataFrame, start: float, end: float, context: float) -> pd.DataFrame:
+    """The notes starting in the span [start, end) beats and `context` beats either side of it, to hear a
+    rewrite on its own: beats kept as in the piece, seconds moved so the excerpt starts at 0 s."""
+    beat = notes["beat"].to_numpy(np.float64)
+    chosen = notes[(beat >= start - context - 1e-9) & (beat < end + context - 1e-9)]
+    if chosen.empty:
+        return chosen.copy()
+    offset = float(chosen["start"].min())
+    return chosen.assign(start=chosen["start"] - offset, end=chosen["end"] - offset).reset_index(drop=True)
+
+
 def _joined(before: pd.DataFrame, middle: pd.DataFrame, after: pd.DataFrame, bpm: float) -> pd.DataFrame:
     """Three note tables (beats in the piece's own count) as one piece: steps and seconds recomputed."""
     columns = ["pitch", "velocity", "beat", "duration_beats", "bar_beat", "bar_beats"]
