@@ -5,6 +5,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# The bundled chorale model's epochs (the default preset's cosine schedule runs over all of them).
+DEFAULT_EPOCHS ?= 90
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # Every install is held to the versions CI tested (constraints.txt).
@@ -80,7 +82,7 @@ corpus: setup
 	$(PY) scripts/build_corpus.py
 
 default-model: setup
-	$(PY) scripts/train_default_model.py
+	$(PY) scripts/train_style_models.py --style chorales --epochs $(DEFAULT_EPOCHS)
 
 # Maintainers only: build every style's corpus from music21 into the cache (~/.cache/musicrnn/corpora, or
 # $$MUSICRNN_CORPORA) and its small bundled sample (musicrnn/assets/styles/), then train the bundled style models

@@ -20,6 +20,7 @@ from ui import boot, nav, state  # noqa: E402  (needs the path above)
 ICON = ROOT / "ui" / "assets" / "icon.png"  # served by this app: a ":material/…" favicon is fetched from a font server
 
 st.set_page_config(page_title="musicrnn – music from an LSTM", page_icon=str(ICON), layout="wide")
+boot.set_up_server()
 boot.mark_app_run()
 state.keep_widget_values()
 state.collect_trained_model()

@@ -11,8 +11,18 @@ from /proc/<pid>/status) after each stage:
      Training runs in a child process (issue 16): the server's resident memory is sampled before, during
      (the largest sample, next to the training process's own) and a few seconds after, and TensorFlow must
      never be loaded in the server. Target after: back within 100 MB of before.
+  3. Visitors coming and going, on a server of their own: one visitor opens Home and plays a piece, makes
+     three variations on Generate (a seed of their own, so each hears new music) and two harmonisations on
+     Steer, then closes the tab. Once their session has ended, the server's resident memory is "one
+     visitor's". Then ten more do the same, two at a time, and leave; once their sessions have ended too,
+     the resident memory is measured again. Target: within 50 MB of one visitor's (a visitor's audio and
+     pieces are given back when their session ends).
+     Streamlit keeps a closed tab's session for `server.disconnectedSessionTTL` seconds (120 by default) in
+     case it reconnects, and drops it at the next disconnect after that; this stage runs its server with a
+     TTL of SESSION_TTL_S and, after waiting it out, has one more visitor open Home and leave, which is
+     what ends the others' sessions (time is fast-forwarded, nothing else changes).
 
-    python bench/memory.py
+    python bench/memory.py [--visitors 10] [--only visitors] [--compare-with OTHER_CHECKOUT]
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from pathlib import Path
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from common import machine, machine_line, print_json, proc_status_mb, table
+from common import ROOT, machine, machine_line, print_json, proc_status_mb, table
 from startup import (
     APP_IDLE,
     AUDIO,
@@ -38,6 +48,9 @@ from startup import (
 )
 
 TARGET_GENERATE_MB = 300
+TARGET_VISITORS_MB = 50  # server memory after many visitors left, over one visitor's
+SESSION_TTL_S = 5
+AT_ONCE = 2  # visitors in the app at the same time
 TARGET_SCORE_MB = 690  # Community Cloud's smallest allowance (FACTS.md)
 TARGET_TRAIN_MB = 1024
 TRAIN_TIMEOUT_S = 600
@@ -148,6 +161,97 @@ def train_on_page(page, port: int, pid: int, started: float) -> dict:
     }
 
 
+def visit(browser, port: int, number: int) -> None:
+    """One visitor: a piece on Home, three variations on Generate (seed = their number), two harmonisations on
+    Steer; then their tab closes."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_S * 1000)
+    try:
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.get_by_role("button", name=BUTTON).click()
+        page.locator(AUDIO).first.wait_for(state="attached")
+        page.wait_for_selector(APP_IDLE)
+        page.goto(f"http://127.0.0.1:{port}/generate")
+        page.wait_for_selector(APP_IDLE)
+        seed = page.get_by_role("spinbutton", name="Seed", exact=True)
+        seed.fill(str(number))
+        seed.press("Tab")
+        page.wait_for_selector(APP_IDLE)
+        page.get_by_role("button", name="Generate", exact=True).click()
+        page.get_by_text("Variation 3", exact=True).wait_for()
+        page.wait_for_selector(APP_IDLE)
+        page.goto(f"http://127.0.0.1:{port}/steer")
+        page.wait_for_selector(APP_IDLE)
+        page.get_by_role("button", name="Harmonise", exact=True).click()
+        page.get_by_text("Harmonisation 2", exact=True).wait_for()
+        page.wait_for_selector(APP_IDLE)
+    finally:
+        context.close()
+
+
+def end_sessions(browser, port: int) -> None:
+    """Wait out the closed tabs' session TTL, then let one visitor open Home and leave: Streamlit drops
+    expired sessions when the next one is stored."""
+    time.sleep(SESSION_TTL_S + 1)  # the TTL itself: nothing in the app to wait for
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"http://127.0.0.1:{port}/")
+    page.get_by_role("button", name=BUTTON).wait_for()
+    page.wait_for_selector(APP_IDLE)
+    context.close()
+    time.sleep(2)  # the disconnect reaches the server after the browser closes the tab
+
+
+def visitors(browser, count: int, log_path: Path | None = None, app: Path | None = None) -> dict:
+    """Resident memory of a fresh server after one visitor came and went, and after `count` more did
+    (`app`: another checkout's app.py, to compare side by side)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    port = free_port()
+    options = ("--server.disconnectedSessionTTL", str(SESSION_TTL_S))
+    script = app if app is not None else ROOT / "app.py"
+    with streamlit_server(port, log_path, script=script, options=options) as server:
+        wait_healthy(port, server)
+        started = proc_status_mb(server.pid, "VmRSS")
+        visit(browser, port, 0)
+        end_sessions(browser, port)
+        one = proc_status_mb(server.pid, "VmRSS")
+        print(f"  server started {started:.0f} MB; after one visitor came and went {one:.0f} MB", flush=True)
+        peak = one
+        numbers = list(range(1, count + 1))
+        for first in range(0, count, AT_ONCE):  # Playwright's sync API: one browser per thread
+            group = numbers[first : first + AT_ONCE]
+            with ThreadPoolExecutor(len(group)) as pool:
+                list(pool.map(lambda n: _visit_in_own_browser(port, n), group))
+            peak = max(peak, proc_status_mb(server.pid, "VmRSS") or 0.0)
+            print(
+                f"  visitors {group[0]}-{group[-1]} came and went: {proc_status_mb(server.pid, 'VmRSS'):.0f} MB",
+                flush=True,
+            )
+        end_sessions(browser, port)
+        after = proc_status_mb(server.pid, "VmRSS")
+    return {
+        "visitors": count,
+        "rss_started_mb": started,
+        "rss_one_visitor_mb": one,
+        "rss_peak_mb": peak,
+        "rss_after_visitors_mb": after,
+        "visitors_target_met": after - one <= TARGET_VISITORS_MB,
+    }
+
+
+def _visit_in_own_browser(port: int, number: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            visit(browser, port, number)
+        finally:
+            browser.close()
+
+
 def children_rss_mb(pid: int) -> float:
     """Resident memory of the process's children (the training process), summed."""
     total = 0.0
@@ -168,18 +272,51 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="same run (training the tiny preset is the small size)")
     parser.add_argument("--log", help="keep the server's output in this file")
+    parser.add_argument("--visitors", type=int, default=10, help="visitors who come and go after the first")
+    parser.add_argument("--only", choices=["visitors"], help="run only this stage")
+    parser.add_argument(
+        "--compare-with",
+        help="another checkout (e.g. `git archive main | tar -x -C DIR`): its visitors stage runs first, same machine",
+    )
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     print("Memory benchmark —", machine_line(), flush=True)
+    stages: list[dict] = []
+    crowd: dict = {}
     with sync_playwright() as playwright:
         browser = launch_browser(playwright)
         try:
-            stages = measure(browser, Path(args.log) if args.log else None)
+            if args.only != "visitors":
+                stages = measure(browser, Path(args.log) if args.log else None)
+            if args.compare_with:
+                print(f"visitors on {args.compare_with}:", flush=True)
+                other = visitors(browser, args.visitors, app=Path(args.compare_with) / "app.py")
+            print("visitors on this checkout:", flush=True)
+            crowd = visitors(browser, args.visitors)
         finally:
             browser.close()
+    summary: dict = {"benchmark": "memory", "machine": machine(), **crowd}
+    if args.compare_with:
+        summary["compared_with"] = {"checkout": args.compare_with, **other}
+        print(
+            f"\n{args.compare_with}: one visitor {other['rss_one_visitor_mb']:.0f} MB, after {other['visitors']} more "
+            f"{other['rss_after_visitors_mb']:.0f} MB (+{other['rss_after_visitors_mb'] - other['rss_one_visitor_mb']:.0f} MB)",
+            flush=True,
+        )
+    print(
+        f"\nvisitors (server RSS): started {crowd['rss_started_mb']:.0f} MB, after one visitor came and went "
+        f"{crowd['rss_one_visitor_mb']:.0f} MB, after {crowd['visitors']} more came and went "
+        f"{crowd['rss_after_visitors_mb']:.0f} MB (+{crowd['rss_after_visitors_mb'] - crowd['rss_one_visitor_mb']:.0f} MB; "
+        f"target <= {TARGET_VISITORS_MB} MB: {'met' if crowd['visitors_target_met'] else 'NOT met'}), "
+        f"largest while they were there {crowd['rss_peak_mb']:.0f} MB",
+        flush=True,
+    )
+    if not stages:
+        print_json(summary)
+        return summary
 
     generated = next(s for s in stages if s["stage"].startswith("generated"))
     scored = next(s for s in stages if s["stage"].startswith("opened its score"))
@@ -208,18 +345,18 @@ def main(argv: list[str] | None = None) -> dict:
         )
     print()
     print(table(rows, ["server after", "peak RSS MB (VmHWM)", "RSS now MB", "TensorFlow loaded", "at s", "target"]))
-    summary = {
-        "benchmark": "memory",
-        "machine": machine(),
-        "stages": stages,
-        "generate_peak_mb": generated["peak_mb"],
-        "generate_tensorflow_loaded": generated["tensorflow_loaded"],
-        "score_peak_mb": scored["peak_mb"],
-        "train_peak_mb": trained["peak_mb"],
-        "train_finished": trained["finished"],
-        "generate_target_met": generated["peak_mb"] < TARGET_GENERATE_MB and not generated["tensorflow_loaded"],
-        "train_target_met": trained["peak_mb"] < TARGET_TRAIN_MB and trained["finished"],
-    }
+    summary.update(
+        {
+            "stages": stages,
+            "generate_peak_mb": generated["peak_mb"],
+            "generate_tensorflow_loaded": generated["tensorflow_loaded"],
+            "score_peak_mb": scored["peak_mb"],
+            "train_peak_mb": trained["peak_mb"],
+            "train_finished": trained["finished"],
+            "generate_target_met": generated["peak_mb"] < TARGET_GENERATE_MB and not generated["tensorflow_loaded"],
+            "train_target_met": trained["peak_mb"] < TARGET_TRAIN_MB and trained["finished"],
+        }
+    )
     if trained.get("finished"):
         print(
             f"server RSS around the Train-page run: before {trained['rss_before_mb']:.0f} MB, during (max) "

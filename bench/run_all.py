@@ -120,6 +120,12 @@ def summary_rows(results: dict) -> list[list[str]]:
                 f"{m['train_peak_mb']:.0f}" + ("" if m.get("train_finished", True) else " (training unfinished)"),
                 "< 1024",
             ],
+            [
+                "",
+                f"after {m.get('visitors', 10)} more visitors came and went, over one visitor's, MB",
+                f"{m['rss_after_visitors_mb'] - m['rss_one_visitor_mb']:+.0f}" if "rss_one_visitor_mb" in m else "–",
+                "≤ 50",
+            ],
         ]
     sc = results.get("score")
     if sc:

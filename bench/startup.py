@@ -64,7 +64,8 @@ st.navigation([home, st.Page(lambda: st.title("other"), title="Other", url_path=
 """
 
 
-def streamlit_command(port: int, script: Path = ROOT / "app.py") -> list[str]:
+def streamlit_command(port: int, script: Path = ROOT / "app.py", options: tuple[str, ...] = ()) -> list[str]:
+    """`streamlit run` on a free port, headless; `options`: more command-line settings ("--server.x", "value")."""
     return [
         sys.executable,
         "-m",
@@ -81,15 +82,22 @@ def streamlit_command(port: int, script: Path = ROOT / "app.py") -> list[str]:
         "false",
         "--server.fileWatcherType",
         "none",
+        *options,
     ]
 
 
 @contextmanager
-def streamlit_server(port: int, log_path: Path | None = None, script: Path = ROOT / "app.py"):
+def streamlit_server(
+    port: int, log_path: Path | None = None, script: Path = ROOT / "app.py", options: tuple[str, ...] = ()
+):
     """A fresh server process in its own process group; stopped (by its own id) on exit."""
     log = open(log_path, "w") if log_path else subprocess.DEVNULL
     server = subprocess.Popen(
-        streamlit_command(port, script), cwd=script.parent, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        streamlit_command(port, script, options),
+        cwd=script.parent,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         yield server

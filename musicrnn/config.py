@@ -183,19 +183,20 @@ PRESETS: dict[str, Config] = {
         learning_rate=0.002,
         batch_size=64,
         epochs=30,
+        # An ordered model's loss with every weight 1 is the joint NLL of whole notes. Side by side on the
+        # chorales (same 2,070 batches), weights 1 gave a held-out joint NLL of 2.93 nats against 3.15 with the
+        # rhythm and part heads at 0.1 (their heads then barely learnt: step 0.39 vs 0.17 nats).
         pitch_loss_weight=1.0,
-        # Rhythm classes are easy to learn and their gradients crowd the pitch's out of the shared LSTMs:
-        # at 0.5 the held-out pitch loss after 4 epochs was 3.49 (0.1: 3.19, rhythm off: 3.05) on 120
-        # chorales. Adam scales each head's own weights, so the heads still learn at a small weight.
-        step_loss_weight=0.1,
-        duration_loss_weight=0.1,
+        step_loss_weight=1.0,
+        duration_loss_weight=1.0,
         parts=True,
-        part_loss_weight=0.1,
-        window_stride=8,
+        part_loss_weight=1.0,
+        window_stride=16,
         transpose=6,
         ordered=True,
         key_input=True,
         end_class=True,
+        lr_schedule="cosine",
     ),
     # A quick model for trying things out in the browser (trains in well under a minute).
     "tiny": Config(
@@ -211,9 +212,10 @@ PRESETS: dict[str, Config] = {
         batch_size=64,
         epochs=3,
         pitch_loss_weight=1.0,
-        step_loss_weight=0.1,
-        duration_loss_weight=0.1,
+        step_loss_weight=1.0,
+        duration_loss_weight=1.0,
         parts=True,
+        part_loss_weight=1.0,
         window_stride=4,
         ordered=True,
         key_input=True,

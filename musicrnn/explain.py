@@ -124,7 +124,8 @@ class Layer:
 
 
 def model_layers(model) -> list[Layer]:
-    """Inputs → LSTM layers → three heads, with the parameter count of each, read from the real weights."""
+    """Inputs → LSTM layers → heads (pitch, step, duration; part too for a parts model), with the parameter
+    count of each, read from the real weights."""
     cfg = model.cfg
     names = feature_names(cfg)
     layers = [Layer("pitch", "input", "one MIDI pitch (0-127) per note", 0)]

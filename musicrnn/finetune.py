@@ -169,15 +169,25 @@ def _read_bundled(path: Path):
 def fit_reason(fits: list[Fit]) -> str:
     """Why the first of `fits` is the start, in words, with the figures behind it (nats: lower is better)."""
     if not fits:
+        return fit_words(fits)
+    return f"{fit_words(fits)[:-1]} ({fit_figures(fits)})."
+
+
+def fit_words(fits: list[Fit]) -> str:
+    """Why the first of `fits` is the start, in words alone (the app's main path; fit_figures: the numbers)."""
+    if not fits:
         return "No bundled model could score your files."
-    best = fits[0]
     if len(fits) == 1:
-        return f"{best.title} is the only bundled model here ({best.nll:.2f} nats a note on your files)."
+        return f"{fits[0].title} is the only bundled model here."
+    return f"{fits[0].title} knows your music best: of the bundled models it is the least surprised by your notes."
+
+
+def fit_figures(fits: list[Fit]) -> str:
+    """The figures behind fit_words: each bundled model's pitch cross-entropy on the files, in nats."""
+    if len(fits) == 1:
+        return f"{fits[0].nll:.2f} nats a note on your files"
     others = ", ".join(f"{fit.title} {fit.nll:.2f}" for fit in fits[1:])
-    return (
-        f"{best.title} knows your music best: of the bundled models it is the least surprised by your notes "
-        f"({best.nll:.2f} nats a note; {others}; lower is better)."
-    )
+    return f"{fits[0].nll:.2f} nats a note; {others}; lower is better"
 
 
 def visitor_config(

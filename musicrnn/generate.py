@@ -29,6 +29,8 @@ from .theory import PITCH_CLASSES, key_index, key_name, key_pitch_classes, scale
 from .voicing import VoiceLeading
 
 MAX_NOTES = 2000
+CHOICE_NOTES = 16  # decoding with candidates: how many notes each candidate writes before the likeliest is kept
+MAX_CANDIDATES = 8
 MAX_VARIATIONS = 8
 MIN_DURATION = 0.05  # seconds
 NO_PITCH = np.float64(-np.inf)  # the logit of a pitch the key or range rules out
@@ -85,6 +87,10 @@ class Sampling:
     # Harmonisations (musicrnn.guide.harmonize): a diatonic melody's harmony stays in its key unless this lets
     # it take notes from outside (chromatic colour: secondary dominants and the like).
     chromatic: bool = False
+    # Decoding: each variation samples this many candidates side by side and keeps, every CHOICE_NOTES notes
+    # (about a bar of four voices), the one the model finds likeliest (1 = plain sampling). Beats models
+    # without a guide only.
+    best_of: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -321,6 +327,10 @@ class _Piece:
         if "part" in note:
             self.parts[:, n] = note["part"]
 
+    def take(self, rows: np.ndarray) -> _Piece:
+        """The streams `rows` (decoding: a candidate carried on in its siblings' places)."""
+        return _Piece(**{name: np.array(getattr(self, name)[rows]) for name in self.__dataclass_fields__})
+
     def move_to(self, step: np.ndarray) -> None:
         """A new note `step` beats after the last: a new onset unless it joins the chord (step 0)."""
         self.sounding &= (step == 0)[:, None]
@@ -369,15 +379,21 @@ def generate(
     primer = c_major_chord() if given is None else given
     bpm = piece_bpm(settings, given, model.info)
     key = piece_key(settings, primer)
-    batch = settings.variations
-    # One random stream per variation: variation v is the same whether 1 or 8 were asked for.
-    rngs = [np.random.default_rng([settings.seed, v]) for v in range(batch)]
+    choices = settings.best_of if guide is None and cfg.beats else 1
+    batch = settings.variations * choices  # each variation's candidates side by side
+    # One random stream per variation (and candidate): variation v is the same whether 1 or 8 were asked for.
+    rngs = [
+        np.random.default_rng([settings.seed, v] + ([c] if c else []))
+        for v in range(settings.variations)
+        for c in range(choices)
+    ]
     rules = _Rules(model, settings, primer, batch)
     state, piece, timing = _prime(model, primer, key, rules.primer_part, batch, settings.n_notes)
     rules.heard(primer, timing)
     guide = guide if guide is not None else _NoGuide(batch)
     guide.start(cfg, batch, piece.onset, piece.bar_beat, piece.bar_beats)
     ended_at = np.full(batch, settings.n_notes, np.int64)
+    likelihood = np.zeros(batch)  # each candidate's log-likelihood since the last choice (decoding only)
 
     for n in range(settings.n_notes):
         # Draw the next note's fields in the model's order, each knowing those drawn before it.
@@ -386,12 +402,22 @@ def generate(
         for field in model.fields:
             logits = model.field_logits(field, state, classes)
             note[field], classes[field] = rules.draw(field, logits, note, piece, guide, rngs)
+            if choices > 1:
+                likelihood += _log_probability(logits, classes[field])
         note["duration"] = guide.took(piece.onset, note["pitch"], note["duration"])
         rules.took(note, piece)
         piece.keep(n, note)
         finished = piece.ended | (guide.lengths <= n)
         ended_at = np.where(piece.ended & (ended_at > n), n, ended_at)
-        if finished.all() or n + 1 == settings.n_notes:
+        last = finished.all() or n + 1 == settings.n_notes
+        if choices > 1 and ((n + 1) % CHOICE_NOTES == 0 or last):
+            # Each variation keeps its likeliest candidate; every candidate goes on from it.
+            best = likelihood.reshape(-1, choices).argmax(axis=1)
+            rows = np.repeat(np.arange(settings.variations) * choices + best, choices)
+            state, piece, ended_at = state.take(rows), piece.take(rows), ended_at[rows]
+            rules.take(rows)
+            likelihood[:] = 0.0
+        if last:
             break  # every variation has ended, or finished what the guide asked for
         # Feed the note back, encoded as in training.
         numeric, piece.chord_size = encode_step(
@@ -404,14 +430,14 @@ def generate(
     last_bar_beat, bar_length = float(timing.bar_beat[-1]), float(timing.bar_beats[-1])
     lengths = np.minimum(np.minimum(guide.lengths, ended_at), settings.n_notes)
     pieces = []
-    for v in range(batch):
+    for v in range(0, batch, choices):  # one candidate per variation (after the last choice, all are the same)
         count = lengths[v]
         notes = _notes_table(
             piece.pitches[v, :count],
             piece.steps[v, :count],
             piece.durations[v, :count],
             settings,
-            v,
+            v // choices,
             cfg,
             bpm,
             ((last_bar_beat + piece.steps[v, 0]) % bar_length, bar_length),
@@ -504,13 +530,18 @@ class _Rules:
         allowed = _part_mask(self.mask, self.part_masks, part)
         if cfg.beats:
             allowed = chord_mask(allowed, piece.sounding)
-            if self.voices is not None and part is not None:
-                allowed = self.voices.allowed(part, piece.onset, allowed)
         logits, allowed = guide.pitch(piece.onset, logits, allowed, part)
+        if cfg.beats and self.voices is not None and part is not None:
+            # After the guide: the voices are led well within what it asks for (a melody note, a cadence).
+            allowed = self.voices.allowed(part, piece.onset, allowed)
         pitch = sample_pitches(logits, settings, allowed, rngs)
         if cfg.beats:
             piece.sounding[np.arange(len(pitch)), pitch] = True
         return pitch
+
+    def take(self, rows: np.ndarray) -> None:
+        if self.voices is not None:
+            self.voices.take(rows)
 
     def heard(self, primer: pd.DataFrame, timing: Timing) -> None:
         """The primer's notes, so the voice-leading rule knows what each part sang last."""
@@ -524,6 +555,14 @@ class _Rules:
         """A note is complete: the voice-leading rule hears it."""
         if self.voices is not None and "part" in note:
             self.voices.took(note["part"], note["pitch"], piece.onset, note["duration"])
+
+
+def _log_probability(logits: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """(B,) the model's own log-probability of each stream's chosen class (before any mask or temperature)."""
+    logits = np.asarray(logits, np.float64)
+    top = logits.max(axis=1, keepdims=True)
+    log_total = np.log(np.exp(logits - top).sum(axis=1)) + top[:, 0]
+    return logits[np.arange(len(chosen)), np.asarray(chosen, np.int64)] - log_total
 
 
 def sample_parts(
@@ -647,6 +686,8 @@ def validate(settings: Sampling) -> None:
             parse(text)
         except ValueError as exc:
             problems.append(str(exc))
+    if not 1 <= settings.best_of <= MAX_CANDIDATES:
+        problems.append(f"best of must be between 1 and {MAX_CANDIDATES}")
     if settings.part_temperature > 5:
         problems.append("part temperature must be at most 5 (negative: the same as temperature)")
     if not 0 <= settings.pitch_low <= settings.pitch_high <= 127:

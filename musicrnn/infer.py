@@ -96,6 +96,10 @@ class StreamState:
     layers: list[tuple[np.ndarray, np.ndarray]]
     key: np.ndarray | None = None
 
+    def take(self, rows: np.ndarray) -> StreamState:
+        """The states of the streams `rows` (decoding: a candidate carried on in its siblings' places)."""
+        return StreamState([(h[rows], c[rows]) for h, c in self.layers], None if self.key is None else self.key[rows])
+
     @property
     def top(self) -> np.ndarray:
         """The last layer's output: what the heads read."""

@@ -29,8 +29,10 @@ from .midi import MidiError, load_one, read_zip, source_files
 
 # 2: notes in beats too, doublings merged; 3: a file's tempo is its main one; 4: each note's part and program.
 # 5: a track with no program set but an instrument name ("Violin I") keeps that instrument's program.
+# 6: instrument names in other languages and abbreviations ("Vc.", "Fagotto"); a string section's tracks become
+# the voices nearest their registers (two violins: soprano and alto, no longer soprano and bass).
 # Bump when the parse or the stored arrays change: old entries are then ignored.
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 CACHE_ENV = "MUSICRNN_CACHE"
 
 

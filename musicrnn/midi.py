@@ -94,8 +94,14 @@ class Track:
 
 
 def tracks_of(pm: pretty_midi.PrettyMIDI) -> list[Track]:
+    """Each track as the app names and filters it: a track that never set a program but whose name names an
+    instrument ("Violino I.", "Vc.") counts as that instrument, not as MIDI's default piano."""
     return [
-        Track(DRUMS_PROGRAM if inst.is_drum else int(inst.program), inst.name.strip(), len(inst.notes))
+        Track(
+            DRUMS_PROGRAM if inst.is_drum else sounding_program(int(inst.program), inst.name),
+            inst.name.strip(),
+            len(inst.notes),
+        )
         for inst in pm.instruments
     ]
 
@@ -358,8 +364,8 @@ def instrument_label(instrument: pretty_midi.Instrument, index: int) -> str:
     """A readable label such as '2: Violin (program 40)' or '9: Drums'."""
     if instrument.is_drum:
         kind = "Drums"
-    else:
-        kind = pretty_midi.program_to_instrument_name(instrument.program)
+    else:  # as its name says when it set no program (tracks_of)
+        kind = pretty_midi.program_to_instrument_name(sounding_program(int(instrument.program), instrument.name))
     name = instrument.name.strip()
     title = f"{name} – {kind}" if name and name != kind else kind
     return f"{index}: {title} ({len(instrument.notes)} notes)"

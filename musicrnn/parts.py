@@ -7,6 +7,7 @@ come first so that, where two parts double a note, the voice is the one kept (se
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pretty_midi
@@ -24,24 +25,39 @@ DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0: General MIDI plays drum sou
 # when it names a voice or an instrument; an instrument's name ("Double bass") wins over a voice's ("Bass").
 # Read from the last pattern back, so the specific ("bass guitar") comes before the general ("guitar").
 _VOICE_WORDS = [
-    (r"\bsoprano|\bsopran|\btreble|\bcantus|^s\.?$", "Soprano"),
-    (r"\balto\b|\balt\b|^a\.?$", "Alto"),
+    (r"\bsoprano|\bsopran|\btreble|\bcantus|\bcanto\b|\bdiscant|^s\.?$", "Soprano"),
+    (r"\balto\b|\balt\b|\baltus\b|^a\.?$", "Alto"),
     (r"\btenor|^t\.?$", "Tenor"),
-    (r"\bbass(o|us)?\b|\bbariton|^b\.?$", "Bass voice"),
+    (r"\bbass(o|us)?\b|\bbaß|\bbariton|^b\.?$", "Bass voice"),
 ]
+# Instrument names as scores print them: English, Italian, German and French, and their abbreviations
+# ("Violino I.", "Vl. 2", "Vc.", "Cb.", "Fag.", "Cor.", "Tromba"), each with a typical General MIDI program.
 _NAME_PROGRAMS = [
-    (r"violin|violino|viola|cello|violoncell|contrabass|double bass|string", 40),
-    (r"viola", 41),
-    (r"cello|violoncell", 42),
-    (r"contrabass|double bass", 43),
-    (r"organ", 19),
-    (r"guitar|gtr", 24),
+    (r"violin|violino|geige|\bvl\b|\bvln\b|\bvn\b|string|\barchi\b|streicher", 40),
+    (r"viola\b|\bvla\b|\bva\b|bratsche", 41),
+    (r"cello|violoncell|\bvc\b|\bvlc\b", 42),
+    (r"contrabass|contrabbass|kontrabass|double bass|violone|\bcb\b|\bkb\b", 43),
+    (r"harpsichord|cembalo|clavecin|\bcemb\b", 6),
+    (r"organ|orgel|\borg\b", 19),
+    (r"guitar|gtr|chitarra|gitarre|\blute\b|liuto|laute", 24),
     (r"bass guitar|electric bass|\be-?\.? ?bass", 33),
-    (r"trumpet|trombone|horn|tuba|brass", 56),
-    (r"sax|oboe|clarinet|bassoon|english horn", 64),
-    (r"flute|piccolo|recorder", 73),
-    (r"harp", 46),
-    (r"choir|chorus|voice|vocal", 52),
+    (r"trumpet|tromba|trompete|clarino|\btpt\b|\btr\b", 56),
+    (r"trombone|posaune|\btrb\b|\btbn\b", 57),
+    (r"tuba", 58),
+    (r"horn|corno|\bcor\b|\bhn\b", 60),
+    (r"brass", 61),
+    (r"sax", 65),
+    (r"oboe|hautbois|\bob\b", 68),
+    (r"english horn|cor anglais|corno inglese", 69),
+    (r"bassoon|fagott|basson|\bfg\b|\bfag\b|\bbsn\b", 70),
+    (r"clarinet|klarinette|\bcl\b|\bclar\b", 71),
+    (r"flute|flauto|flöte|flote|traverso|\bfl\b", 73),
+    (r"piccolo|ottavino", 72),
+    (r"recorder|blockfl|flauto dolce", 74),
+    (r"harp|arpa\b|harfe", 46),
+    (r"timpani|\btimp\b|pauken", 47),
+    (r"piano|klavier|\bpf\b|\bpno\b", 0),
+    (r"choir|chorus|\bcoro\b|voice|vocal", 52),
 ]
 # The instruments a generated part plays unless the visitor chooses: a typical program of each family.
 DEFAULT_PROGRAMS = {
@@ -92,7 +108,9 @@ def sounding_program(program: int, name: str = "") -> int:
 
 
 SECTION_FAMILIES = ("Strings", "Ensemble")  # a quartet's tracks all play strings: split them into voices
-SECTION_VOICES = {2: ("Soprano", "Bass voice"), 3: ("Soprano", "Tenor", "Bass voice"), 4: VOICES}
+SECTION_SIZES = (2, 3, 4)
+# Where each voice sings: the mean pitch of each part of the 350 bundled chorales (MIDI numbers).
+VOICE_CENTRES = {"Soprano": 70.6, "Alto": 65.0, "Tenor": 59.4, "Bass voice": 50.6}
 
 
 DEFAULT_LINEUP = "string quartet"
@@ -102,15 +120,26 @@ def parts_of_tracks(tracks: list[tuple[int, str, bool, float]]) -> list[int]:
     """Part ids for a file's tracks, given (program, name, is_drum, mean pitch) each.
 
     Like part_of_track, except that two to four tracks of one string family (a string quartet, a trio)
-    become voices by register, highest first, so a quartet keeps four parts instead of one "Strings"."""
+    become voices by register, so a quartet keeps four parts instead of one "Strings": highest first, each
+    the voice that sings nearest its mean pitch (section_voices). Two violins are a soprano and an alto,
+    not a soprano and a bass: a "Bass voice" learnt from a second violin would be played at C6."""
     parts = [part_of_track(program, name, drum) for program, name, drum, _ in tracks]
     for family in SECTION_FAMILIES:
         section = [i for i, part in enumerate(parts) if PART_NAMES[part] == family]
-        if len(section) in SECTION_VOICES:
+        if len(section) in SECTION_SIZES:
             by_register = sorted(section, key=lambda i: -tracks[i][3])
-            for i, voice in zip(by_register, SECTION_VOICES[len(section)]):
+            for i, voice in zip(by_register, section_voices([tracks[i][3] for i in by_register])):
                 parts[i] = PART_NAMES.index(voice)
     return parts
+
+
+def section_voices(mean_pitches: list[float]) -> tuple[str, ...]:
+    """Voices for tracks of one section, highest first (`mean_pitches` descending): of every choice of as
+    many voices, in order, the one nearest the tracks' registers (VOICE_CENTRES)."""
+    return min(
+        itertools.combinations(VOICES, len(mean_pitches)),
+        key=lambda voices: sum(abs(VOICE_CENTRES[v] - p) for v, p in zip(voices, mean_pitches)),
+    )
 
 
 def own_programs(info: dict) -> dict[int, int]:

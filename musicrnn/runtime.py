@@ -1,5 +1,5 @@
 """Process-wide settings, applied once by each entry point: the app (ui/boot.py), the CLI (musicrnn/__main__.py),
-the benchmarks (bench/common.py) and the tests (tests/conftest.py).
+the benchmarks (bench/common.py) and the tests (tests/conftest.py); the app's server also limits malloc's arenas.
 
 They live here rather than in a constructor or the package's __init__ so that importing musicrnn changes nothing
 about the process: a program that embeds the package chooses whether it wants them.
@@ -63,3 +63,27 @@ def one_blas_thread() -> bool:
                 done = True
                 break
     return done
+
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
+MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's own starting value, kept fixed
+
+
+@functools.lru_cache(maxsize=1)
+def give_back_large_blocks(threshold: int = MMAP_THRESHOLD_BYTES) -> bool:
+    """Make glibc's malloc hand every block of `threshold` bytes or more straight back to the system when it
+    is freed; True if it could (a no-op where malloc is not glibc's).
+
+    glibc starts so, but raises the threshold to the size of each large block freed (up to 32 MB): after the
+    first piece's audio (a few MB of samples) such blocks come from its pools instead, and Streamlit runs each
+    script on a new thread with pools of its own (12 already when the app first runs), which keep what was
+    freed in them. bench/memory.py (ten visitors each playing a piece, making variations and harmonisations,
+    then leaving; bench/RESULTS.md, 2026-12-05): the server ended 51 MB above one visitor's memory without this
+    (most of ui/state.py's audio fixes in place), 16 MB with it and all of them. Setting it fixes it for every
+    pool at once, even after threads started.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, int(threshold)))
+    except (OSError, AttributeError):
+        return False

@@ -178,7 +178,7 @@ def sample_name(model: BundledModel, path: Path) -> str:
 
 def model_figures(model: BundledModel) -> dict:
     """A bundled model's held-out figures as its sidecar records them (scripts/train_style_models.py, or
-    scripts/train_default_model.py for the chorales): pitch cross-entropy on its held-out files, next to the
+    `--style chorales`, which `make default-model` runs): pitch cross-entropy on its held-out files, next to the
     chorale model's and the bigram's on the same notes; {} when none are recorded."""
     evaluation = model.info().get("evaluation") or {}
     scores = evaluation.get("model") or {}

@@ -64,8 +64,20 @@ def ending_words(notes: pd.DataFrame, cap: int) -> str:
     return f"{len(notes)} notes"
 
 
+def outside_the_piano(pitches: Iterable[int]) -> str:
+    """What of a range lies beyond the piano's 88 keys, as a sentence ("" when nothing does)."""
+    beyond = [
+        f"{note_name(int(p)).replace('-', '−')} is {'below' if p < PIANO_LOWEST else 'above'} the piano's "
+        f"{'lowest' if p < PIANO_LOWEST else 'highest'} key ({note_name(PIANO_LOWEST if p < PIANO_LOWEST else PIANO_HIGHEST)})"
+        for p in pitches
+        if p < PIANO_LOWEST or p > PIANO_HIGHEST
+    ]
+    return "; ".join(beyond) + "." if beyond else ""
+
+
 def corpus_summary(files: Sequence[LoadedFile]) -> dict:
-    """Counts over the usable files: files, refused files, notes, minutes and the pitch range as names."""
+    """Counts over the usable files: files, refused files, notes, minutes, the pitch range as note names short
+    enough for a metric ("B−1 – G9"), and what of it lies beyond the piano, in words."""
     good = [item for item in files if item.ok]
     pitches = (
         pd.concat([item.notes["pitch"] for item in good if item.notes is not None]) if good else pd.Series(dtype=int)
@@ -75,8 +87,9 @@ def corpus_summary(files: Sequence[LoadedFile]) -> dict:
         "refused": len(files) - len(good),
         "notes": int(len(pitches)),
         "minutes": sum(item.seconds for item in good) / 60,
-        "lowest": readable_note(pitches.min()) if len(pitches) else "–",
-        "highest": readable_note(pitches.max()) if len(pitches) else "–",
+        "lowest": note_name(int(pitches.min())).replace("-", "−") if len(pitches) else "–",
+        "highest": note_name(int(pitches.max())).replace("-", "−") if len(pitches) else "–",
+        "outside_piano": outside_the_piano([int(pitches.min()), int(pitches.max())]) if len(pitches) else "",
     }
 
 

@@ -40,6 +40,11 @@ class VoiceLeading:
             rank = np.where(known, rank, -1)
         self.rank = rank
 
+    def take(self, rows: np.ndarray) -> None:
+        """Keep the streams `rows` (decoding: a candidate carried on in its siblings' places)."""
+        for name in ("pitch", "start", "end", "before", "onset"):
+            setattr(self, name, getattr(self, name)[rows])
+
     def _reach(self, onset: np.ndarray) -> None:
         """Move each stream to `onset`: what sounded at its last onset becomes `before`."""
         moved = onset > self.onset + 1e-9

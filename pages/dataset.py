@@ -89,7 +89,7 @@ else:
         files = state.sample_files(style.name, instruments, drums)
         state.set_dataset(state.Dataset("sample", files, instruments, drums, title=f"the bundled {style.title} sample"))
     else:
-        state.set_dataset(state.Dataset("bundled", state.bundled_files(instruments, drums), instruments, drums))
+        state.set_dataset(state.bundled_dataset(instruments, drums))
 
 dataset = state.dataset()
 with st.expander("Instruments"):
@@ -148,6 +148,8 @@ columns[1].metric("Refused files", summary["refused"])
 columns[2].metric("Notes", f"{summary['notes']:,}")
 columns[3].metric("Minutes of music", f"{summary['minutes']:.1f}")
 columns[4].metric("Pitch range", f"{summary['lowest']} – {summary['highest']}")
+if summary["outside_piano"]:
+    st.caption(f":material/info: {summary['outside_piano']}")
 refused = [item for item in dataset.files if not item.ok]
 if refused:  # the table may cut long messages; this says the whole reason
     lines = [f"- **{item.name}**: {item.error}" for item in refused[:10]]
@@ -156,12 +158,16 @@ if refused:  # the table may cut long messages; this says the whole reason
 if summary["files"] == 0:
     st.warning("None of these files can be used. Check the messages above, or choose other instruments.")
 
+table = files_table(dataset.files)
+longest_name = int(table["file"].str.len().max()) if len(table) else 10
 st.dataframe(
-    files_table(dataset.files),
+    table,
     key="dataset_table",
     hide_index=True,
     width="stretch",
     column_config={
+        # Pinned while the table scrolls sideways, and wide enough for a zip member's whole path.
+        "file": st.column_config.TextColumn(pinned=True, width=min(480, 24 + 7 * longest_name)),
         "status": st.column_config.TextColumn(width="medium"),
         "seconds": st.column_config.NumberColumn(format="%.1f s"),
         "instruments": st.column_config.TextColumn(width="large"),

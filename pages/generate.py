@@ -8,9 +8,9 @@ from musicrnn.summaries import readable_note
 from musicrnn.theory import NOTE_NAMES, SCALES
 from ui import generation, state
 from ui.boot import through_app
-from ui.generation import ANY_KEY, RESULT
+from ui.generation import ANY_KEY, LENGTH_HELP, NOTES_LABEL, RESULT
 from ui.primer import choose_primer
-from ui.widgets import choose_model, model_uploader, models_or_stop
+from ui.widgets import choose_model, made_with_notice, model_uploader, models_or_stop, number_box, problems_at
 
 through_app()  # see ui/boot.py: deep links on a fresh server
 
@@ -29,13 +29,14 @@ st.caption(f"{entry.name} · {entry.model.parameter_count():,} parameters · pre
 primer = choose_primer(entry.facts.get("bundled"), entry.label)  # the chosen model's own style first
 
 left, middle, right = st.columns(3)
-n_notes = left.number_input(
-    "Length: at most (notes)",
+n_notes, notes_problem = number_box(
+    left,
+    NOTES_LABEL,
     1,
     MAX_NOTES,
     step=10,
     key=state.keep("generate_notes", 120),
-    help=generation.LENGTH_HELP,
+    help=LENGTH_HELP,
 )
 temperature = left.slider(
     "Temperature",
@@ -45,8 +46,13 @@ temperature = left.slider(
     key=state.keep("generate_temperature", 1.0),
     help="Lower plays safe and repetitive, higher is more adventurous. 0 always picks the likeliest pitch.",
 )
-top_k = left.number_input(
-    "Top-k (0 = off)", 0, 128, key=state.keep("generate_top_k", 0), help="Sample only among the k likeliest pitches."
+top_k, top_k_problem = number_box(
+    left,
+    "Top-k (0 = off)",
+    0,
+    128,
+    key=state.keep("generate_top_k", 0),
+    help="Choose only among the k likeliest pitches.",
 )
 top_p = middle.slider(
     "Top-p",
@@ -75,8 +81,13 @@ instrument = (
 )
 part_ranges, part_keys = generation.choose_part_steering(entry.model)  # parts models: a range and key per part
 voice_leading = generation.choose_voice_leading(entry.model, right)  # parts models: no parallels, no crossing
-seed = right.number_input(
-    "Seed", 0, 2**31 - 1, key=state.keep("generate_seed", 0), help="The same seed and settings give the same music."
+seed, seed_problem = number_box(
+    right,
+    "Seed",
+    0,
+    2**31 - 1,
+    key=state.keep("generate_seed", 0),
+    help="The same seed and settings give the same music.",
 )
 variations = right.slider("Variations", 1, MAX_VARIATIONS, key=state.keep("generate_variations", 3))
 # What the controls this model does not use stay at: Sampling's own defaults.
@@ -86,6 +97,7 @@ rhythm_temperature, bpm, chord_snap, step_grid = (
     Sampling.chord_snap,
     Sampling.step_grid,
 )
+bpm_problem = None
 if entry.model.cfg.beats:
     rhythm_temperature = left.slider(
         "Rhythm temperature",
@@ -95,7 +107,8 @@ if entry.model.cfg.beats:
         key=state.keep("generate_rhythm_temperature", Sampling.rhythm_temperature),
         help="How freely note lengths and gaps are chosen. 0 always picks the likeliest rhythm; every note stays on the beat grid.",
     )
-    bpm = right.number_input(
+    bpm, bpm_problem = number_box(
+        right,
         "Tempo (BPM, 0 = the primer's)",
         0,
         300,
@@ -119,8 +132,8 @@ else:
             key=state.keep("generate_step_grid", 0.0),
             help="Round every start and length to this grid (0 = off). 0.125 s is a sixteenth note at 120 bpm.",
         )
-        bpm = st.number_input(
-            "Tempo written in the file (BPM, 0 = the primer's)", 0, 300, step=4, key=state.keep("generate_bpm", 0)
+        bpm, bpm_problem = number_box(
+            st, "Tempo written in the file (BPM, 0 = the primer's)", 0, 300, step=4, key=state.keep("generate_bpm", 0)
         )
 
 key = None if tonic == ANY_KEY else f"{tonic}:{scale}"
@@ -135,8 +148,12 @@ if variations > 1 and (temperature == 0 or top_k == 1 or top_p <= IDENTICAL_TOP_
         + ": raise it for different variations."
     )
 
-if st.button("Generate", type="primary", icon=":material/music_note:"):
-    settings = Sampling(
+button, message = st.columns([1, 4], vertical_alignment="center")
+wrong = problems_at(message, [notes_problem, top_k_problem, seed_problem, bpm_problem])
+settings = (
+    None
+    if wrong
+    else Sampling(
         n_notes=int(n_notes),
         temperature=float(temperature),
         top_k=int(top_k),
@@ -154,7 +171,9 @@ if st.button("Generate", type="primary", icon=":material/music_note:"):
         part_keys=part_keys,
         voice_leading=voice_leading,
     )
-    program = gm_instruments()[instrument]
+)
+program = gm_instruments()[instrument]
+if button.button("Generate", type="primary", icon=":material/music_note:", disabled=wrong) and settings is not None:
     generation.forget_link()
     try:
         with st.spinner("Writing music…"):
@@ -162,10 +181,15 @@ if st.button("Generate", type="primary", icon=":material/music_note:"):
                 entry, primer, settings, program, programs, chords, chord_strength
             )
     except ValueError as exc:
-        st.error(f"Cannot generate with these settings: {exc}")
-        if RESULT in st.session_state:
-            st.caption("The pieces below are the earlier ones, made with the earlier settings.")
+        message.error(f"Cannot generate with these settings: {exc}")
 
 # Results live in session state, so touching a widget or switching pages does not regenerate or lose them.
 if RESULT in st.session_state:
-    generation.show_results(st.session_state[RESULT], models)
+    result = st.session_state[RESULT]
+    now = (
+        generation.made_with(entry, primer, settings, program, programs, chords, chord_strength)
+        if settings is not None
+        else None
+    )
+    made_with_notice(result.made_with, now, "The pieces below", "Generate")
+    generation.show_results(result, models)

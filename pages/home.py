@@ -57,7 +57,7 @@ if st.button(PLAY, type="primary", icon=":material/play_arrow:"):
         primer = style.primer_path()
         # Each part plays what the style's own music played it with (fiddle, choir, strings; the chorales: piano).
         programs = own_programs(model.info) if "part" in notes else None
-        audio = state.render_audio(notes, programs=programs)
+        audio = state.render_piece(notes, programs=programs)
         st.session_state[PIECE] = (notes, audio, seed, style.title, primer.stem if primer else "")
     except (ModelFileError, ValueError) as exc:
         st.error(f"The {style.title} model could not play: {exc}")
@@ -72,8 +72,5 @@ if PIECE in st.session_state:
     show_piece(notes, audio, key="home", downloads=False, autoplay=True, under_player=ending)
 
 st.subheader("Go further")
-nav.link("dataset", "Dataset – the bundled chorales or your own MIDI files")
-nav.link("explore", "Explore – look at and listen to one file")
-nav.link("train", "Train – teach the network your music and watch it learn")
-nav.link("generate", "Generate – choose a model, a start and how adventurous it plays")
-nav.link("how_it_works", "How it works – what the network reads, predicts and learns, step by step")
+for name, label in nav.GO_FURTHER.items():
+    nav.link(name, label)

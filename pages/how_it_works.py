@@ -1,20 +1,24 @@
 """How it works: the pipeline on one file of the visitor's dataset, with the chosen model, step by step."""
 
+import math
+
 import streamlit as st
 
 from musicrnn import explain
 from musicrnn.generate import Sampling
-from musicrnn.plots.explain import cross_entropy_chart, distribution_chart, window_roll
+from musicrnn.plots.explain import cross_entropy_chart, distribution_chart, guessing_chart, window_roll
 from musicrnn.plots.metrics import PERPLEXITY_EXPLANATION, evaluation_table
 from musicrnn.plots.notes import piano_roll
 from musicrnn.summaries import named_notes
 from musicrnn.theory import note_name
-from musicrnn.verdict import compare
+from musicrnn.verdict import GUESSERS, compare, surprise, unsure_among
 from ui import state
 from ui.boot import through_app
 from ui.widgets import choose_model, models_or_stop
 
 through_app()  # see ui/boot.py: deep links on a fresh server
+
+COUNT_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
 
 
 @st.cache_data(show_spinner="Scoring the model on this file…", max_entries=16)
@@ -82,9 +86,11 @@ with st.expander("The window as numbers (what goes into the network)"):
     st.dataframe(explain.window_table(window, model.cfg), key="explain_window_table")
 
 st.header("3. The network")
+heads = explain.head_order(model)
 st.markdown(
     "Each note's pitch and numbers pass through LSTM layers, which keep a memory of the notes before; "
-    "three heads then predict the next note's pitch, step and duration. Every parameter is a number learned in training."
+    f"{COUNT_WORDS.get(len(heads), len(heads))} heads then predict the next note's "
+    f"{', '.join(heads[:-1])} and {heads[-1]}. Every parameter is a number learned in training."
 )
 st.graphviz_chart(explain.model_dot(model))
 with st.expander("Layers and parameter counts"):
@@ -125,7 +131,8 @@ temperature = left.slider(
     2.0,
     step=0.05,
     key=state.keep("explain_temperature", 1.0),
-    help="Divides the scores before the softmax: below 1 sharpens, above 1 flattens; 0 = always the favourite.",
+    help="Below 1 the likely pitches get likelier still (safer music), above 1 the chances even out (more "
+    "adventurous); 0 = always the favourite.",
 )
 top_k = middle.slider(
     "Top-k (0 = off)", 0, 20, key=state.keep("explain_top_k", 0), help="Keep only the k likeliest pitches."
@@ -145,42 +152,55 @@ st.caption(
     f"{sampled[prediction.true_pitch]:.1%} chance (the network alone: {prediction.true_probability:.1%})."
 )
 
-st.header("5. What the loss numbers mean")
+st.header("5. How well it guesses")
 corpus_key, corpus = state.dataset_corpus()
 numbers = loss_numbers(entry.id, corpus_key, chosen.name, model, notes, corpus)
 table = evaluation_table(numbers.model, numbers.baselines, numbers.baselines_top1)
+surprises = table["cross-entropy (nats)"]
+counting = surprises[["unigram", "bigram"]].idxmin()  # the better of the two ways of counting, here
+standing = compare(surprises["model"], surprises[counting])
 st.markdown(
-    f"For each note the loss is **−ln P(true note)** in nats: 0 if the network was sure and right, "
-    f"{table.loc['uniform', 'cross-entropy (nats)']:.2f} (= ln 128) for a blind guess. "
-    f"For this window's target it is **{prediction.loss:.2f}**; averaged over the {numbers.model['notes']} notes of this file:"
+    "For every note the network gives each pitch a chance; when the true note comes, the less chance it had, "
+    f"the more the network is surprised. Over the {numbers.model['notes']} notes of this file it guesses the next "
+    + {"better": "note better than", "same": "note about as well as", "worse": "note worse than"}[standing]
+    + f" {GUESSERS[counting]}: **{surprise(surprises['model'], surprises[counting])}**. "
+    f"It is {unsure_among(surprises['model'])}; {GUESSERS[counting]}, among "
+    f"{math.exp(surprises[counting]):.0f}; a blind guess, among all 128."
 )
-st.plotly_chart(cross_entropy_chart(table), key="explain_loss_chart")
-st.caption(
-    PERPLEXITY_EXPLANATION
-    + " The bigram guesses from the previous pitch only, the unigram from how common each pitch is; "
-    f"both were fitted on the other {numbers.reference_files} files of your dataset."
-)
-guesses = table.loc[["unigram", "bigram"], "cross-entropy (nats)"]
-if compare(table.loc["model", "cross-entropy (nats)"], guesses.min()) == "worse":
-    beaten_by = guesses.idxmin()
+st.plotly_chart(guessing_chart(table, GUESSERS), key="explain_loss_chart")
+st.caption(f"Both ways of counting learnt from the other {numbers.reference_files} files of your dataset.")
+if standing == "worse":
     if entry.label == state.DEFAULT_MODEL_LABEL:
+        runs = state.runs()
         other = (
-            f" Choose **{state.TRAINED_MODEL_LABEL}** above to compare yours."
-            if state.trained_model() is not None
+            f" Choose your model **{runs[-1].label}** above to compare."
+            if runs
             else " Train one on your own files on the Train page."
         )
         st.info(
-            f"Here the model does worse than the simple {beaten_by} guess. The default model learnt Bach chorales, "
+            f"Here the network guesses worse than {GUESSERS[counting]}. The default model learnt Bach chorales, "
             f"so music unlike them surprises it; a model trained on music like this file does better.{other}"
         )
     else:
         st.info(
-            f"Here the model does worse than the simple {beaten_by} guess: it learnt different music, or not "
+            f"Here the network guesses worse than {GUESSERS[counting]}: it learnt different music, or not "
             "for long enough. A model trained longer on music like this file does better."
         )
 if numbers.seen_in_training:
-    st.info("This model trained on this file, so it may score better here than on music it has never seen.")
-st.dataframe(
-    table.style.format({"cross-entropy (nats)": "{:.3f}", "perplexity": "{:.1f}", "top-1": "{:.0%}"}),
-    key="explain_loss_table",
-)
+    st.info("This model trained on this file, so it may guess better here than on music it has never heard.")
+with st.expander("Details: the figures (cross-entropy in nats, perplexity, top-1)"):
+    st.markdown(
+        f"For each note the loss is **−ln P(true note)** in nats: 0 if the network was sure and right, "
+        f"{surprises['uniform']:.2f} (= ln 128) for a blind guess. For this window's target it is "
+        f"**{prediction.loss:.2f}**; averaged over the {numbers.model['notes']} notes of this file:"
+    )
+    st.plotly_chart(cross_entropy_chart(table), key="explain_loss_nats")
+    st.caption(
+        PERPLEXITY_EXPLANATION
+        + " The bigram guesses from the previous pitch only, the unigram from how common each pitch is; "
+        "top-1 is how often the likeliest pitch is the true one."
+    )
+    st.dataframe(
+        table.style.format({"cross-entropy (nats)": "{:.3f}", "perplexity": "{:.1f}", "top-1": "{:.0%}"}),
+        key="explain_loss_table",
+    )

@@ -4,11 +4,19 @@ import streamlit as st
 
 from musicrnn.audio import gm_instruments
 from musicrnn.generate import MAX_VARIATIONS, Sampling
-from musicrnn.guide import CHORD_STRENGTH_HELP, CHORDS_HELP, DEFAULT_CHORD_STRENGTH, MAX_CANDIDATES, NEEDS_BEATS
+from musicrnn.guide import (
+    CHORD_STRENGTH_HELP,
+    CHORDS_HELP,
+    DEFAULT_CHORD_STRENGTH,
+    MAX_CANDIDATES,
+    NEEDS_BEATS,
+    Melody,
+    parse_chords,
+)
 from ui import state, steer
 from ui.boot import through_app
-from ui.generation import LENGTH_HELP
-from ui.widgets import choose_model, models_or_stop
+from ui.generation import LENGTH_HELP, NOTES_LABEL
+from ui.widgets import choose_model, models_or_stop, number_box, problems_at
 
 through_app()
 
@@ -21,13 +29,19 @@ if not entry.model.cfg.beats:
     st.error(f"“{entry.label}” cannot be steered: {NEEDS_BEATS}.")
     st.stop()
 instruments = list(gm_instruments())
-seed = st.sidebar.number_input("Seed", 0, 2**31 - 1, key=state.keep("steer_seed", 0))
+seed, seed_problem = number_box(st.sidebar, "Seed", 0, 2**31 - 1, key=state.keep("steer_seed", 0))
 temperature = st.sidebar.slider("Temperature", 0.0, 2.0, step=0.05, key=state.keep("steer_temperature", 1.0))
-harmonise_tab, chords_tab, rewrite_tab = st.tabs(["Harmonise a melody", "Follow chords", "Rewrite a passage"])
+harmonise_tab, chords_tab, rewrite_tab = st.tabs(steer.TABS, default=st.session_state.get(steer.FIRST_TAB))
+
+
+def sampling(**more) -> Sampling | None:
+    """The sidebar's seed and temperature (and `more`), or None while the seed cannot be used."""
+    return None if seed_problem else Sampling(seed=int(seed), temperature=float(temperature), **more)
+
 
 with harmonise_tab:
     source = st.radio("Melody from", steer.melody_sources(), key="steer_melody_source", horizontal=True)
-    melody_input = steer.melody_input(source)
+    melody = steer.melody_input(source)  # a Melody, the problem with it (text), or None (no file yet)
     left, right = st.columns(2)
     variations = left.slider("Harmonisations", 1, MAX_VARIATIONS, key=state.keep("steer_variations", 2))
     melody_instrument = right.selectbox(
@@ -42,14 +56,20 @@ with harmonise_tab:
         help="Off: keep the harmony in the melody's key. On: let it borrow notes from outside the key "
         "(a secondary dominant's sharp, say).",
     )
-    if st.button("Harmonise", type="primary", icon=":material/piano:"):
-        settings = Sampling(
-            seed=int(seed), temperature=float(temperature), variations=int(variations), chromatic=bool(chromatic)
+    settings = sampling(variations=int(variations), chromatic=bool(chromatic))
+    button, message = st.columns([1, 4], vertical_alignment="center")
+    wrong = problems_at(message, [seed_problem, melody if isinstance(melody, str) else None])
+    if melody is None:
+        message.caption("Upload a one-track MIDI file above first.")
+    ready = isinstance(melody, Melody) and settings is not None
+    now = steer.harmony_inputs(entry, melody, settings, melody_instrument, harmony_instrument) if ready else None
+    if button.button("Harmonise", type="primary", icon=":material/piano:", disabled=wrong or not ready):
+        problem = steer.run_harmony(
+            entry, melody, settings, instruments.index(melody_instrument), instruments.index(harmony_instrument), now
         )
-        steer.run_harmony(
-            entry, melody_input, settings, instruments.index(melody_instrument), instruments.index(harmony_instrument)
-        )
-    steer.show_harmonies()
+        if problem:
+            message.error(problem)
+    steer.show_harmonies(now)
 
 with chords_tab:
     chords_text = st.text_input("Chords", key=state.keep("steer_chords", "C G Am F"), help=CHORDS_HELP)
@@ -66,17 +86,23 @@ with chords_tab:
         "1 = only chord tones" if strength >= 1 else f"suggest: chord tones {steer.boost(strength):.0f}x likelier"
     )
     chord_key = steer.choose_chord_key(chords_text, float(strength))  # warns of chords the key leaves notes out of
-    n_notes = st.number_input(
-        "At most (notes)", 10, 1000, step=10, key=state.keep("steer_notes", 120), help=LENGTH_HELP
+    n_notes, notes_problem = number_box(
+        st, NOTES_LABEL, 10, 1000, step=10, key=state.keep("steer_notes", 120), help=LENGTH_HELP
     )
-    if st.button("Generate with these chords", type="primary", icon=":material/queue_music:"):
-        steer.run_chords(
-            entry,
-            chords_text,
-            float(strength),
-            Sampling(n_notes=int(n_notes), seed=int(seed), temperature=float(temperature), key=chord_key),
-        )
-    steer.show_chords()
+    try:
+        parse_chords(chords_text)
+        chords_problem = None
+    except ValueError as exc:
+        chords_problem = f"Chords: {exc}"
+    button, message = st.columns([1, 4], vertical_alignment="center")
+    wrong = problems_at(message, [seed_problem, notes_problem, chords_problem])
+    settings = None if wrong else sampling(n_notes=int(n_notes), key=chord_key)
+    now = steer.chord_inputs(entry, chords_text, float(strength), settings) if settings is not None else None
+    if button.button("Generate with these chords", type="primary", icon=":material/queue_music:", disabled=wrong):
+        problem = steer.run_chords(entry, chords_text, float(strength), settings, now)
+        if problem:
+            message.error(problem)
+    steer.show_chords(now)
 
 with rewrite_tab:
     piece = steer.rewrite_source()
@@ -84,12 +110,15 @@ with rewrite_tab:
     if piece is not None and span is not None:
         steer.show_piece_now(piece, span)
         candidates = st.slider("Candidates", 1, MAX_CANDIDATES, 4, key="steer_candidates")
-        left, right = st.columns(2)
-        if left.button("Rewrite", type="primary", icon=":material/edit:"):
-            steer.run_rewrite(
-                entry, piece, span, int(candidates), Sampling(seed=int(seed), temperature=float(temperature))
-            )
+        settings = sampling()
+        now = steer.rewrite_inputs(entry, span, int(candidates), settings) if settings is not None else None
+        left, right, message = st.columns([1, 1, 4], vertical_alignment="center")
+        wrong = problems_at(message, [seed_problem])
+        if left.button("Rewrite", type="primary", icon=":material/edit:", disabled=wrong):
+            problem = steer.run_rewrite(entry, piece, span, int(candidates), settings, now)
+            if problem:
+                message.error(problem)
         if right.button("Undo", icon=":material/undo:", disabled=not steer.can_undo()):
             steer.undo()
             st.rerun()
-        steer.show_rewrite()
+        steer.show_rewrite(now)

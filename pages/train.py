@@ -20,7 +20,7 @@ from ui.training import (
     show_runs,
     warn_oldest_goes,
 )
-from ui.widgets import model_uploader
+from ui.widgets import model_uploader, problems_at
 
 through_app()  # see ui/boot.py: deep links on a fresh server
 
@@ -48,23 +48,23 @@ if start.label == "A new network":
         help="tiny: trains in a minute · tutorial: the TensorFlow tutorial's network · chorale: the default model's recipe (slow).",
     )
 # Plain widgets, no form: Enter in a field only sets its value; only the Start button starts a run.
-knob(LIMIT, st, start.cfg)
+problems = [knob(LIMIT, st, start.cfg)]
 advanced = [name for name in (TRAINING_KNOBS if tuned else {**TRAINING_KNOBS, **ARCHITECTURE_KNOBS}) if name != LIMIT]
 with st.expander("Advanced"):
     columns = st.columns(4)
-    for index, name in enumerate(advanced):
-        knob(name, columns[index % 4], start.cfg)
+    problems += [knob(name, columns[index % 4], start.cfg) for index, name in enumerate(advanced)]
     if tuned and start.cfg is not None:
         st.caption(
             f"Fine-tuning keeps {start.label}'s network ({start.cfg.units} units × {start.cfg.layers} layers) and starts "
             f"at learning rate {start.cfg.learning_rate:g}, lower than for a new network, so it refines what it knows."
         )
-if len(dataset.ok_files) >= 2 and start.problem is None:
+if len(dataset.ok_files) >= 2 and start.problem is None and not any(problems):  # a typed seed may be unusable
     cfg_now = start.cfg if tuned else PRESETS[st.session_state[knob_key("preset")]]
     show_held_out(state.dataset_corpus(dataset)[1], cfg_now.replace(seed=st.session_state[knob_key("seed", tuned)]))
 warn_oldest_goes()
+wrong = problems_at(st, problems)  # a number typed out of range: said here, and nothing starts with another
 clicked = st.button(
-    "Start training", type="primary", icon=":material/play_arrow:", disabled=busy or start.problem is not None
+    "Start training", type="primary", icon=":material/play_arrow:", disabled=busy or start.problem is not None or wrong
 )
 
 if clicked:

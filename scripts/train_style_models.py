@@ -65,7 +65,10 @@ def load_corpus(style: str, cache: Path) -> Corpus:
 
 def train_model(corpus: Corpus, out: Path, epochs: int | None, minutes: float | None) -> Path:
     """Train the default preset on `corpus` (early stopping keeps the best epoch) and save it to `out`."""
-    overrides = {"patience": 5, **({"epochs": epochs} if epochs else {})}
+    # Early stopping off under a cosine schedule: its last, slow epochs are where it gains most; the best
+    # epoch is kept all the same.
+    overrides = {"patience": 5 if preset(DEFAULT_PRESET).lr_schedule == "constant" else 0}
+    overrides |= {"epochs": epochs} if epochs else {}
     if minutes:
         overrides["time_limit_minutes"] = minutes
     cfg = preset(DEFAULT_PRESET, **overrides)
@@ -76,8 +79,13 @@ def train_model(corpus: Corpus, out: Path, epochs: int | None, minutes: float | 
     from musicrnn.cli import _print_progress
     from musicrnn.train import train
 
-    # Slow down once the validation loss (pitch and rhythm) stops improving.
-    callbacks = [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", mode="min", factor=0.5, patience=2, min_lr=1e-4)]
+    # A constant learning rate slows down once the validation loss stops improving; the cosine schedule (the
+    # default preset's) decays on its own over the epochs.
+    callbacks = (
+        [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", mode="min", factor=0.5, patience=2, min_lr=1e-4)]
+        if cfg.lr_schedule == "constant"
+        else []
+    )
     started = time.time()
     result = train(corpus, cfg, on_progress=_print_progress, callbacks=callbacks)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +145,7 @@ def summary_line(style: str, report: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--style", action="append", choices=(CHORALES, *ORDER), help="repeatable (default: all styles)")
-    parser.add_argument("--epochs", type=int, default=60, help="at most this many (early stopping keeps the best)")
+    parser.add_argument("--epochs", type=int, help="epochs (default: the preset's); the best epoch is kept")
     parser.add_argument("--minutes", type=float, help="stop each model's training after this many minutes")
     parser.add_argument("--cache", type=Path, help="the style corpora (default: corpora.cache_dir())")
     parser.add_argument(

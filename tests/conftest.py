@@ -64,6 +64,7 @@ SLOW_MODULES = {
     "test_pages_parts",
     "test_pages_score",
     "test_pages_steer",
+    "test_pages_teacher",
     "test_pages_styles",
 }
 

@@ -141,3 +141,21 @@ def test_musicality_reads_a_continuations_key_with_its_primer_unless_it_carries_
     known = table([64, 62, 64])
     known.attrs["key"] = "E:minor"
     assert with_key(known, primer).attrs["key"] == "E:minor"
+
+
+def test_time_to_quality_trains_both_recipes_and_reports_when_each_reached_its_best():
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "time_to_quality.py"), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(result["figures"]) == {"before", "now"}
+    for name, figures in result["figures"].items():
+        rows = result["runs"][name]["epochs"]
+        assert len(rows) == 2 and figures["best_joint_nll"] == min(row["joint_nll"] for row in rows)
+        assert 0 < figures["seconds_to_quality"] <= rows[-1]["seconds"]
+    assert result["speedup"] > 0

@@ -204,3 +204,19 @@ def test_figures_build(model, notes):
     assert {label.split(" ")[0] for label in labels if not label.startswith("true")} == named
     numbers = explain.loss_numbers(model, "walk", notes, Corpus.from_tables(synthetic_tables(3, 60)))
     assert len(cross_entropy_chart(evaluation_table(numbers.model, numbers.baselines)).data[0].y) == 4
+
+
+def test_the_guessing_chart_names_each_guesser_in_words_and_counts_pitches_not_nats():
+    import math
+
+    import pandas as pd
+
+    from musicrnn.plots.explain import guessing_chart
+    from musicrnn.verdict import GUESSERS
+
+    rows = pd.DataFrame(
+        {"cross-entropy (nats)": [math.log(4), math.log(128), math.log(16)]}, index=["model", "uniform", "bigram"]
+    )
+    (bars,) = guessing_chart(rows, GUESSERS).data
+    assert list(bars.y) == ["the network", "a blind guess", "counting which note follows which"]
+    assert [round(x) for x in bars.x] == [4, 128, 16] and list(bars.text) == ["4 pitches", "128 pitches", "16 pitches"]

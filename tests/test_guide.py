@@ -265,6 +265,17 @@ def test_batched_continuation_scores_equal_one_piece_at_a_time(model, chorale):
     np.testing.assert_allclose(together, alone, atol=1e-4)
 
 
+def test_a_span_excerpt_holds_the_span_and_a_little_either_side_starting_at_zero_seconds(chorale):
+    from musicrnn.guide import span_excerpt
+
+    excerpt = span_excerpt(chorale, 8.0, 12.0, context=2.0)
+    assert excerpt["beat"].min() >= 6.0 and excerpt["beat"].max() < 14.0
+    inside = chorale[(chorale["beat"] >= 6.0) & (chorale["beat"] < 14.0)]
+    assert len(excerpt) == len(inside) and excerpt["start"].min() == 0.0
+    np.testing.assert_allclose(excerpt["end"] - excerpt["start"], inside["end"] - inside["start"])
+    assert span_excerpt(chorale, 900.0, 904.0, context=2.0).empty
+
+
 def test_a_rewrite_span_before_any_note_is_refused(model, chorale):
     with pytest.raises(ValueError, match="keep at least one note before it"):
         rewrite(model, chorale, 0.0, 4.0)
@@ -300,7 +311,7 @@ def test_a_parts_harmonisation_keeps_its_part_colours_beside_the_melody(chorale)
     figure = piano_roll(notes)
     legend = {trace.name: trace.marker.color for trace in figure.data if trace.showlegend}
     harmony_parts = sorted(notes.loc[~notes["melody"], "part"].unique())
-    assert legend == {"Melody": MELODY_COLOR, **{part_name(p): PART_COLORS[i] for i, p in enumerate(harmony_parts)}}
+    assert legend == {"Melody": MELODY_COLOR, **{part_name(p): PART_COLORS[int(p)] for p in harmony_parts}}
 
 
 # --- a parts model harmonises in four voices -----------------------------------------------------------------

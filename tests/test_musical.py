@@ -223,3 +223,28 @@ def test_part_metrics_report_notes_and_range_per_part():
     report = part_metrics(np.array([72, 48, 74, 50, 76]), np.array([soprano, bass, soprano, bass, soprano]))
     assert report["Soprano"] == {"notes": 3, "share": 0.6, "low": 72, "median": 74.0, "high": 76}
     assert report["Bass voice"]["high"] == 50 and report["Bass voice"]["notes"] == 2
+
+
+def test_the_harmony_report_reads_as_sentences_next_to_the_chorales_figures():
+    from musicrnn.evaluation.musical import harmony_sentences
+
+    report = {
+        "voices_per_onset": 3.8,
+        "chord_notes_in_key": 0.476,
+        "parallel_fifths_per_100": 1.25,
+        "parallel_octaves_per_100": 0.0,
+    }
+    chorales = {
+        "voices_per_onset": 3.93,
+        "chord_notes_in_key": 0.927,
+        "parallel_fifths_per_100": 0.033,
+        "parallel_octaves_per_100": 0.071,
+    }
+    assert harmony_sentences(report, chorales) == [
+        "3.8 voices sound at each new note on average (Bach's chorales: 3.9).",
+        "48 % of the notes under the melody are in its key (Bach's chorales: 93 %).",
+        "Parallel fifths: 1.2 per 100 chords between the outer voices (Bach's chorales: 0.03 per 100 chords).",
+        "No parallel octaves between the outer voices (Bach's chorales: 0.07 per 100 chords).",
+    ]
+    unmeasured = harmony_sentences({**report, "chord_notes_in_key": float("nan")}, chorales)
+    assert len(unmeasured) == 3 and not any("in its key" in text for text in unmeasured)

@@ -173,10 +173,11 @@ def test_train_tiny_model_completes_and_offers_the_model():
     entry = at.session_state[TRAINED_MODEL]
     assert entry.model.cfg.preset == "tiny" and entry.name == "tiny on 4 files #1"
     assert entry.file_name == "tiny-on-4-files-1.keras"
-    # One verdict in words, with both figures.
-    assert any(
-        "simple guessing" in item.value and "nats; lower is better" in item.value for item in [*at.success, *at.warning]
-    )
+    # One verdict in words, the figures under Details.
+    verdict = next(item.value for item in [*at.success, *at.warning] if "simple counting" in item.value)
+    assert "Guesses your next note" in verdict and "nats" not in verdict
+    details = next(box for box in at.expander if box.label == "Details: the figures behind these words")
+    assert any("nats per note" in c.value for c in details.caption)
     scores = next(frame.value for frame in at.dataframe if "perplexity" in frame.value.columns)
     assert list(scores.index) == ["model", "uniform", "unigram", "bigram"]
     # The trained model is offered on the Generate page under its name.
@@ -192,7 +193,7 @@ def test_a_second_run_is_listed_next_to_the_first_and_both_can_be_used():
     assert first.status == second.status == "finished", (first.error, second.error)
     runs = at.session_state["trained_runs"]
     assert [run.name for run in runs] == ["tiny on 4 files #1", "tiny on 4 files #2"]
-    table = next(frame.value for frame in at.dataframe if "held-out score (nats)" in frame.value.columns)
+    table = next(frame.value for frame in at.dataframe if "next note, against simple counting" in frame.value.columns)
     assert list(table["name"]) == ["tiny on 4 files #2", "tiny on 4 files #1"]
     assert runs[1].facts["best_epoch"] == second.best_epoch
     losses = [row["val_loss"] for row in second.epochs]
@@ -342,6 +343,16 @@ def test_training_estimate_does_not_jump_with_a_burst_and_says_it_is_uncertain()
     assert "roughly" in busy and "the pace is still changing" in busy
     low = busy.split("roughly ")[1].split(" to ")[0]
     assert low == "45 s"  # the whole run's pace still anchors the estimate
+
+
+def test_an_uncertain_estimate_whose_ends_round_alike_gives_one_figure():
+    from ui.widgets import training_progress
+
+    # 2 reports over 2 s (too few to call the pace steady): both ends of the range (10 s, 12.5 s) round to 10 s.
+    few = [{"kind": "batch", "epoch": 0, "batch": b, "batches": 100, "elapsed": 10.0 + b} for b in (88, 90)]
+    _, caption = training_progress({"total_epochs": 1, "batches": few, "epochs": []})
+    assert caption == "Epoch 1 of 1 · about 10 s left (the pace is still changing)"
+    assert "to" not in caption.split("·")[1]
 
 
 def test_training_estimate_is_capped_by_the_time_limit():

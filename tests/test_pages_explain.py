@@ -32,7 +32,7 @@ SECTIONS = [
     "2. One training window",
     "3. The network",
     "4. What it predicts for this window",
-    "5. What the loss numbers mean",
+    "5. How well it guesses",
 ]
 
 
@@ -55,7 +55,7 @@ def test_how_it_works_shows_every_section_with_the_default_model():
     at = open_page("how_it_works", small_dataset(3))
     assert [header.value for header in at.header] == SECTIONS
     assert at.radio(key="keep_explain_model").value == "Default model (Bach chorales)"
-    assert len(at.get("plotly_chart")) == 4  # file roll, window roll, distribution, loss bars
+    assert len(at.get("plotly_chart")) == 5  # file roll, window roll, distribution, guessing bars, nats (Details)
     assert len(at.get("graphviz_chart")) == 1
     labels = [metric.label for metric in at.metric]
     assert labels == ["True next note", "Network's favourite", "Step (predicted / true)", "Duration (predicted / true)"]

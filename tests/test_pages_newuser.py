@@ -133,7 +133,8 @@ def test_a_settings_error_says_the_pieces_below_are_the_earlier_ones():
     at.slider(key="keep_generate_range").set_value((61, 61)).run()  # C# only: no pitch of C major
     click(at, "Generate")
     assert any("Cannot generate" in item.value for item in at.error)
-    assert any("earlier ones" in c.value for c in at.caption)
+    said = next(item.value for item in at.warning if "made with earlier settings" in item.value)
+    assert "pitch range 36–84 → 61–61" in said and "key any → C:major" in said
 
 
 def test_home_links_to_how_it_works():

@@ -68,7 +68,7 @@ def test_a_model_without_parts_shows_voice_leading_disabled_with_the_reason():
 def test_length_reads_as_a_cap_and_each_piece_says_how_it_ended():
     at = generate(open_page("generate", small_dataset(2)), notes=30)
     length = at.number_input(key="keep_generate_notes")
-    assert length.label == "Length: at most (notes)" and "ends the piece itself" in length.help
+    assert length.label == "Notes (at most)" and "ends the piece itself" in length.help
     # The bundled model has not learned endings: each piece runs to the cap, and says so under its player.
     assert captions(at).count("Stopped at 30 notes, the most allowed.") == 2
     assert any("at most 30 notes" in c for c in captions(at))

@@ -40,20 +40,22 @@ def click(at: AppTest, label: str) -> AppTest:
     return at
 
 
-def test_harmonising_a_typed_melody_shows_each_harmonisation_and_the_report():
+def test_harmonising_a_typed_melody_shows_each_harmonisation_and_the_report_in_sentences():
     at = steer_page()
     next(t for t in at.text_area if t.label == "Melody").set_value("C4/1 D4/1 E4/1 F4/1 G4/2").run()
     click(at, "Harmonise")
     assert [s.value for s in at.subheader][:2] == ["Harmonisation 1", "Harmonisation 2"]
-    report = at.dataframe[0].value
+    said = [m.value for m in at.markdown if m.value.startswith("*Harmonisation")]
+    assert len(said) == 2 and all("in its key (Bach's chorales: 93 %)" in text for text in said)
+    report = at.dataframe[0].value  # under Details
     assert "bundled chorales (mean)" in report.columns and "voices per onset" in report.index
 
 
-def test_a_bad_melody_token_is_named_on_the_page():
+def test_a_bad_melody_token_is_named_next_to_the_button_which_waits_for_a_fix():
     at = steer_page()
     next(t for t in at.text_area if t.label == "Melody").set_value("C4/1 X9/1").run()
-    click(at, "Harmonise")
     assert any("'X9/1'" in e.value for e in at.error)
+    assert next(b for b in at.button if b.label == "Harmonise").disabled
 
 
 def keyboards(at: AppTest) -> list:
@@ -82,8 +84,8 @@ def test_a_key_press_appends_its_token_and_the_edits_remove_tokens():
 def test_an_unknown_chord_is_named_and_good_chords_draw_a_roll():
     at = steer_page()
     next(t for t in at.text_input if t.label == "Chords").set_value("C Zm").run()
-    click(at, "Generate with these chords")
     assert any("unknown chord 'Zm'" in e.value for e in at.error)
+    assert next(b for b in at.button if b.label == "Generate with these chords").disabled
     next(t for t in at.text_input if t.label == "Chords").set_value("C G Am F").run()
     click(at, "Generate with these chords")
     assert not at.error
@@ -93,7 +95,7 @@ def test_rewrite_offers_candidates_keep_one_then_undo():
     at = steer_page()
     click(at, "Rewrite")
     keep = [b for b in at.button if b.label.startswith("Keep candidate")]
-    assert len(keep) == 3
+    assert len(keep) == 4  # as many as asked (the slider starts at 4)
     keep[0].click().run()
     assert not at.exception
     undo = next(b for b in at.button if b.label == "Undo")
@@ -158,10 +160,12 @@ def test_a_span_in_bars_is_rewritten_as_those_bars_beats():
 # --- links: a harmonisation's or rewrite's recipe makes the same notes in a new session ----------------------------
 
 
-def link_params(at: AppTest) -> dict[str, str]:
+def link_params(at: AppTest, which: int = -1) -> dict[str, str]:
+    """The query of a link on the page: the last by default (the candidates' or the harmonisations'; a kept
+    piece's own link comes before its candidates)."""
     from urllib.parse import parse_qs, urlsplit
 
-    url = next(code.value for code in at.code if "/steer?" in code.value)
+    url = [code.value for code in at.code if "/steer?" in code.value][which]
     return {key: values[-1] for key, values in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
 
 
@@ -209,7 +213,7 @@ def test_a_rewrite_link_and_a_rewrite_of_a_kept_rewrite_make_the_same_candidates
     assert second["span"] == "14.0-18.0" and "keep=1" in second["source"]  # candidate 2, counted from 0
     for params, mine in ((first, made_first), (second, made_second)):
         made = candidates(open_steer_link(params))
-        assert len(made) == len(mine) == 3
+        assert len(made) == len(mine) == 4
         for a, b in zip(mine, made):
             pd.testing.assert_frame_equal(a, b)
 
@@ -226,7 +230,7 @@ def test_a_rewrite_of_the_chord_piece_has_a_link_that_makes_the_chord_piece_and_
     at = steer_page()
     next(t for t in at.text_input if t.label == "Chords").set_value("Dm G C").run()
     click(at, "Generate with these chords")
-    next(r for r in at.radio if r.label == "Piece").set_value("The chord piece above").run()
+    next(r for r in at.radio if r.label == "Piece").set_value("The piece from Follow chords").run()
     click(at, "Rewrite")
     params = link_params(at)
     assert "chords=Dm" in params["source"]
@@ -261,7 +265,7 @@ def test_a_rewrite_of_a_piece_made_by_another_model_says_why_it_has_no_link():
     piece, chords, audio, recipe = at.session_state["steer_chord_pieces"]
     other = dataclasses.replace(recipe, model="trained:0123456789ab")
     at.session_state["steer_chord_pieces"] = (piece, chords, audio, other)
-    next(r for r in at.radio if r.label == "Piece").set_value("The chord piece above").run()
+    next(r for r in at.radio if r.label == "Piece").set_value("The piece from Follow chords").run()
     click(at, "Rewrite")
     assert at.session_state["steer_rewrite"]["candidates"]  # the rewrite itself is made
     assert any("No link for these candidates" in i.value and "same model" in i.value for i in at.info)
@@ -292,6 +296,45 @@ def test_a_one_chord_dataset_file_says_it_has_no_passage_to_rewrite():
     assert not at.exception, [e.value for e in at.exception]
     assert any("no passage to rewrite" in i.value for i in at.info)
     assert not [b for b in at.button if b.label == "Rewrite"]
+
+
+def test_a_kept_rewrite_can_be_played_downloaded_and_shared(download_bytes):
+    import io
+
+    import pretty_midi
+
+    at = steer_page()
+    click(at, "Rewrite")
+    next(b for b in at.button if b.label == "Keep candidate 3").click().run()
+    kept = at.session_state["steer_rewrite"]["history"][-1]
+    assert not at.session_state["steer_rewrite"]["candidates"]
+    # The piece now plays and downloads as a generated piece does: player, MIDI and WAV, and a link.
+    assert len(at.get("audio")) == 1
+    assert {"Download MIDI", "Download WAV"} <= {b.label for b in at.get("download_button")}
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(download_bytes(at, "Download MIDI")))
+    assert sum(len(inst.notes) for inst in midi.instruments) == len(kept)
+    params = link_params(at, 0)
+    assert params["kind"] == "rewrite" and params["keep"] == "2"  # candidate 3, counted from 0
+    again = open_steer_link(params)
+    store = again.session_state["steer_rewrite"]
+    pd.testing.assert_frame_equal(store["history"][-1], kept)  # the link makes that very piece, as the piece now
+    assert not store["candidates"] and len(again.get("audio")) == 1
+
+
+def test_every_candidate_asked_for_is_shown_with_its_span_and_a_bar_around_it():
+    at = steer_page()
+    next(s for s in at.slider if s.label == "Candidates").set_value(6).run()
+    click(at, "Rewrite")
+    keep = [b for b in at.button if b.label.startswith("Keep candidate")]
+    assert len(keep) == 6
+    assert len(at.get("audio")) == 1 + 6  # the piece now, and each candidate's span on its own
+    store = at.session_state["steer_rewrite"]
+    start, end = store["span"]
+    for candidate, audio in store["candidates"]:
+        assert audio.seconds < 0.5 * float(candidate.notes["end"].max())  # the span and a bar around it, not the piece
+    words = [m.value for m in at.markdown if m.value.startswith("**Candidate")]
+    assert "fits the rest of the piece best" in words[0] and "least well" in words[-1]
+    assert not any("nats" in text for text in words)
 
 
 # --- issue 24: chords that are heard, the harmony's key and chromatic colour -----------------------------------

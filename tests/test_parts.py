@@ -80,6 +80,62 @@ def test_a_track_without_a_program_is_named_by_its_name(name, expected):
     assert part_name(part_of_track(0, name)) == expected
 
 
+@pytest.mark.parametrize(
+    "name, program",
+    [
+        ("Violino I.", 40),
+        ("Violino II", 40),
+        ("Vl. 1", 40),
+        ("Viola", 41),
+        ("Vla.", 41),
+        ("Vc.", 42),
+        ("Violoncello", 42),
+        ("Cb.", 43),
+        ("Violone", 43),
+        ("Kontrabass", 43),
+        ("Fl.", 73),
+        ("Flauto traverso", 73),
+        ("Ob.", 68),
+        ("Clarinetto in B", 71),
+        ("Fagotto", 70),
+        ("Fag.", 70),
+        ("Corno I", 60),
+        ("Cor.", 60),
+        ("Tromba", 56),
+        ("Trompete", 56),
+        ("Cembalo", 6),
+        ("Organo", 19),
+        ("Timpani", 47),
+        ("Corno inglese", 69),
+    ],
+)
+def test_instrument_names_in_other_languages_and_abbreviations_are_read(name, program):
+    assert sounding_program(0, name) == program
+
+
+@pytest.mark.parametrize(
+    "name, voice",
+    [("Sopran", "Soprano"), ("Canto", "Soprano"), ("Alt", "Alto"), ("Tenore", "Tenor"), ("Basso", "Bass voice")],
+)
+def test_voice_names_in_other_languages_are_read_as_voices(name, voice):
+    assert part_name(part_of_track(0, name)) == voice
+
+
+def test_two_violins_are_a_soprano_and_an_alto_and_a_trio_keeps_its_bass_low():
+    from musicrnn.parts import parts_of_tracks
+
+    duet = parts_of_tracks([(40, "Violino I.", False, 76.0), (40, "Violino II.", False, 70.0)])
+    assert [part_name(p) for p in duet] == ["Soprano", "Alto"]  # not a "Bass voice" that plays at C6
+    trio = parts_of_tracks(
+        [(0, "Violino I.", False, 75.0), (0, "Violino II.", False, 71.0), (0, "Violone", False, 48.0)]
+    )
+    assert [part_name(p) for p in trio] == ["Soprano", "Alto", "Bass voice"]
+    quartet = parts_of_tracks(
+        [(40, "", False, 76.0), (40, "", False, 68.0), (41, "", False, 61.0), (42, "", False, 50.0)]
+    )
+    assert [part_name(p) for p in quartet] == ["Soprano", "Alto", "Tenor", "Bass voice"]
+
+
 def test_drum_tracks_are_the_drums_part_whatever_their_program():
     assert part_of_track(25, "Guitar", is_drum=True) == DRUMS_PART
 

@@ -23,6 +23,13 @@ def mark_app_run() -> None:
     st.session_state[MARK] = True
 
 
+def set_up_server() -> None:
+    """Process-wide settings the server needs before visitors' script runs allocate much (once per process)."""
+    from musicrnn.runtime import give_back_large_blocks
+
+    give_back_large_blocks()  # the audio and arrays a visitor's runs freed go back to the system (see there)
+
+
 def through_app() -> None:
     if st.session_state.pop(MARK, False):
         return

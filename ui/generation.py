@@ -61,6 +61,7 @@ from .widgets import model_download, show_piece
 
 RESULT = "generated"
 ANY_KEY = "any key"
+NOTES_LABEL = "Notes (at most)"  # length is a cap: a model that has learned endings ends the piece itself
 LENGTH_HELP = "The model ends the piece itself when it has learned endings; this is the longest it may run."
 
 
@@ -74,6 +75,7 @@ class Generated(NamedTuple):
     model_label: str
     primer: pd.DataFrame | None = None  # the notes the pieces continue (drawn before them on the rolls)
     programs: dict[int, int] | None = None  # parts models: each part's General MIDI program
+    made_with: dict[str, str] | None = None  # the controls' settings they were made with (see made_with)
 
 
 # ---- generating, with everything shown afterwards computed once ----------------------------------------------
@@ -92,6 +94,7 @@ def run(
     (an unknown chord among them). A parts model's pieces play each part with its program in `programs`
     (default: the training data's own). With `chords`, each bar's pitches are steered to its chord."""
     used = primer.notes if primer.notes is not None else c_major_chord()
+    chosen_programs = programs
     if chords:
         pieces = follow_chords(entry.model, parse_chords(chords), chord_strength, primer.notes, settings)
     else:
@@ -112,10 +115,45 @@ def run(
         chords=chords,
         chord_strength=chord_strength if chords else 1.0,
     )
-    audios = [state.render_audio(notes, program, programs=programs) for notes in pieces]
+    audios = [state.render_piece(notes, program, programs=programs) for notes in pieces]
+    inputs = made_with(entry, primer, settings, program, chosen_programs, chords, chord_strength)
     return Generated(
-        pieces, audios, program, settings, recipe, musical_report(pieces, settings.n_notes), entry.label, used, programs
+        pieces,
+        audios,
+        program,
+        settings,
+        recipe,
+        musical_report(pieces, settings.n_notes),
+        entry.label,
+        used,
+        programs,
+        inputs,
     )
+
+
+def made_with(
+    entry: state.ModelEntry,
+    primer: Primer,
+    settings: Sampling,
+    program: int,
+    programs: dict[int, int] | None,
+    chords: str,
+    chord_strength: float,
+) -> dict[str, str]:
+    """The Generate page's settings as readable rows (the recipe's words): what pieces were made with, to
+    compare with what the controls say now."""
+    rows = Recipe(
+        model=entry.id,
+        primer=primer.source,
+        primer_notes=primer.count or PRIMER_NOTES,
+        sampling=settings,
+        program=program,
+        parts=parts_text(programs),
+        chords=chords,
+        chord_strength=chord_strength if chords else 1.0,
+    ).describe()
+    rows["model"] = entry.label
+    return rows
 
 
 def own_programs(model) -> dict[int, int]:
@@ -315,8 +353,13 @@ def corpus_range(facts: dict) -> tuple[int, int]:
     return int(facts["min"]), int(facts["max"])
 
 
-def _set_part_widgets(settings: Sampling, model) -> None:
-    """The Per part widgets as a recipe's settings say; parts it does not name back to their defaults."""
+def _set_part_widgets(settings: Sampling, model, programs: dict[int, int] | None = None) -> None:
+    """The Per part widgets as a recipe's settings say, and each part's instrument as its `programs` do;
+    parts it does not name back to their defaults."""
+    names = {program: name for name, program in gm_instruments().items()}
+    for part, program in (programs or {}).items():
+        if part != DRUMS_PART and program in names:
+            state.set_kept(f"generate_part_program_{part}", names[program])
     ranges, keys = parse_part_ranges(settings.part_pitch_ranges), parse_part_keys(settings.part_keys)
     for key, facts in model_parts(model).items():
         part = int(key)
@@ -351,7 +394,7 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
         st.warning(f"This link's piece cannot be made here: {exc}", icon=":material/link_off:")
         return
     _set_widgets(recipe, label)
-    _set_part_widgets(recipe.sampling, models[label].model)
+    _set_part_widgets(recipe.sampling, models[label].model, recipe.programs)
     try:
         with st.spinner("Making the linked piece…"):
             st.session_state[RESULT] = run(

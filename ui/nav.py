@@ -42,6 +42,17 @@ SPECS: dict[PageName, PageSpec] = {
 }
 
 
+# Home's "Go further" list: every other page, with what a visitor does there.
+GO_FURTHER: dict[PageName, str] = {
+    "dataset": "Dataset – the bundled chorales or your own MIDI files",
+    "explore": "Explore – look at and listen to one file",
+    "train": "Train – teach the network your music and watch it learn",
+    "generate": "Generate – choose a model, a start and how adventurous it plays",
+    "steer": "Steer – harmonise a melody, follow chords, or write one passage again",
+    "how_it_works": "How it works – what the network reads, predicts and learns, step by step",
+}
+
+
 def page(name: PageName) -> Page:
     """The st.Page of one page (Home is the default page, served at /)."""
     spec = SPECS[name]

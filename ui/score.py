@@ -122,7 +122,8 @@ def _page_count(notes: pd.DataFrame, primer: pd.DataFrame | None, settings: tupl
     return len(pages(_plan(notes, primer, settings)))
 
 
-@st.cache_data(show_spinner="Engraving the score…", max_entries=64)
+# A visitor's engraved pages belong to their session (dropped when it ends, as their audio is: ui/state.py).
+@st.cache_data(show_spinner="Engraving the score…", max_entries=32, scope="session")
 def _engraved(notes: pd.DataFrame, primer: pd.DataFrame | None, settings: tuple, page: int, width: int) -> dict:
     """One page of the score as SVG, with the bars it holds (cached per piece, settings and page)."""
     from musicrnn.score import engrave, musicxml, pages

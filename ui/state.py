@@ -6,9 +6,11 @@ visitors; the bundled corpus and default model are read-only and cached once per
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,7 @@ import streamlit as st
 # takes ~0.5 s to import); app.py warms these imports up in the background after the first page is drawn.
 if TYPE_CHECKING:
     import pandas as pd
+    from pretty_midi import PrettyMIDI
 
     from musicrnn.audio import Rendered
     from musicrnn.dataset import Corpus
@@ -52,6 +55,7 @@ class Dataset:
     include_drums: bool = False
     programs: tuple[int, ...] | None = None  # General MIDI programs kept (uploads), None = all
     title: str = ""  # what the pages call it ("the bundled Folk tunes sample"); "" = by its source
+    key: str = field(default="", compare=False, repr=False)  # dataset_key, once computed (the files never change)
 
     @property
     def ok_files(self) -> list[LoadedFile]:
@@ -219,7 +223,11 @@ def cached_opening(name: str, count: int | None = None) -> pd.DataFrame:
     return bundled.style_opening(name, bundled.PRIMER_NOTES if count is None else count)
 
 
-@st.cache_data(show_spinner="Reading your files…", max_entries=8)
+# A visitor's own files and audio are cached per session (scope="session"): Streamlit drops them when the
+# session ends, where a server-wide cache would keep every visitor's up to its bound (bench/memory.py).
+
+
+@st.cache_data(show_spinner="Reading your files…", max_entries=4, scope="session")
 def parse_uploads(
     items: tuple[tuple[str, bytes], ...],
     instruments: tuple[int, ...] | None,
@@ -231,23 +239,48 @@ def parse_uploads(
     return load_uploads(items, instruments=instruments, include_drums=include_drums, programs=programs)
 
 
-@st.cache_data(show_spinner="Reading your files…", max_entries=64)
+@st.cache_data(show_spinner="Reading your files…", max_entries=32, scope="session")
 def parse_one(name: str, data: bytes, instruments: tuple[int, ...], include_drums: bool) -> LoadedFile:
     from musicrnn.midi import load_one
 
     return load_one(name, data, instruments=instruments, include_drums=include_drums)
 
 
-@st.cache_data(show_spinner="Rendering audio…", max_entries=64)
+@st.cache_data(show_spinner="Rendering audio…", max_entries=8, scope="session")
 def render_audio(
     notes: pd.DataFrame, program: int = 0, max_seconds: float | None = None, programs: dict[int, int] | None = None
 ) -> Rendered:
-    """WAV of a piece: every part with its own instrument (`programs`), or all with `program`."""
-    from musicrnn.audio import render
-
+    """WAV of a piece that is drawn again on every run (Explore's preview): every part with its own instrument
+    (`programs`), or all with `program`. Pieces kept in session state are rendered once with render_piece."""
     if max_seconds is not None:
         notes = notes[notes["start"] < max_seconds]  # only synthesise what will be played
-    return render(notes, program=program, max_seconds=max_seconds, programs=programs)
+    return _on_audio_thread(notes, program=program, max_seconds=max_seconds, programs=programs)
+
+
+def render_piece(
+    notes: pd.DataFrame | PrettyMIDI, program: int = 0, programs: dict[int, int] | None = None
+) -> Rendered:
+    """WAV of a piece the visitor made (a note table or a MIDI file), rendered once and kept with the piece
+    in their session state (a cache would hold a second copy of it)."""
+    return _on_audio_thread(notes, program=program, programs=programs)
+
+
+@functools.cache
+def _audio_thread() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="musicrnn-audio")
+
+
+def _on_audio_thread(notes: pd.DataFrame | PrettyMIDI, **options: Any) -> Rendered:
+    """musicrnn.audio.render, always on the server's one audio thread.
+
+    Streamlit runs each script run on a new thread, and glibc's malloc gives threads pools of their own that
+    keep what was freed in them: fluidsynth loads its sound font (6 MB) for every piece, so rendering on
+    whichever thread ran the script left several MB in each of a dozen pools. On one thread the same memory
+    is reused (bench/memory.py measures the server before and after ten visitors). Renders queue behind each
+    other, as fluidsynth's own lock made them do already."""
+    from musicrnn.audio import render
+
+    return _audio_thread().submit(render, notes, **options).result()
 
 
 # ---- the visitor's dataset -----------------------------------------------------------------------------------
@@ -256,8 +289,26 @@ def render_audio(
 def dataset() -> Dataset:
     """The visitor's dataset; the bundled chorales until they choose otherwise on the Dataset page."""
     if DATASET not in st.session_state:
-        st.session_state[DATASET] = Dataset("bundled", bundled_files(None, False))
+        st.session_state[DATASET] = bundled_dataset(None, False)
     return st.session_state[DATASET]
+
+
+def bundled_dataset(instruments: tuple[int, ...] | None = None, include_drums: bool = False) -> Dataset:
+    """The bundled chorales (shared, read-only tables) as a visitor's dataset, its key computed once per server."""
+    return Dataset(
+        "bundled",
+        bundled_files(instruments, include_drums),
+        instruments,
+        include_drums,
+        key=_bundled_key(instruments, include_drums),
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _bundled_key(instruments: tuple[int, ...] | None, include_drums: bool) -> str:
+    # Once per server: reading a column of the shared tables leaves pandas a reference to clear later
+    # (bench/memory.py counted ~4,000 a visitor while each session hashed all 350 chorales itself).
+    return dataset_key(Dataset("bundled", bundled_files(instruments, include_drums)))
 
 
 def set_dataset(value: Dataset) -> None:
@@ -268,7 +319,10 @@ def dataset_key(value: Dataset) -> str:
     """A content hash of the dataset's usable notes: the cache key of everything computed from it.
 
     Every note column counts: two versions of a file with the same notes in another metre or tempo train
-    differently (beats models read the bar and the beat)."""
+    differently (beats models read the bar and the beat). Computed once per Dataset: How it works asks on
+    every run, and each column read of the 350 shared chorale tables costs time and a pandas reference."""
+    if value.key:
+        return value.key
     from musicrnn.midi import NOTE_COLUMNS
 
     digest = hashlib.sha256()
@@ -277,7 +331,8 @@ def dataset_key(value: Dataset) -> str:
         for column in NOTE_COLUMNS:
             if column in item.notes:
                 digest.update(column.encode() + item.notes[column].to_numpy().tobytes())
-    return digest.hexdigest()[:16]
+    value.key = digest.hexdigest()[:16]
+    return value.key
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

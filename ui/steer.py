@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+from urllib.parse import parse_qs
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from musicrnn.audio import gm_instruments, render
+from musicrnn.audio import gm_instruments
 from musicrnn.bundled import chorale_files, chorale_harmony
-from musicrnn.evaluation.musical import harmony_report
+from musicrnn.evaluation.musical import harmony_report, harmony_sentences
 from musicrnn.generate import c_major_chord
 from musicrnn.guide import (
     MELODY_HELP,
@@ -27,12 +30,13 @@ from musicrnn.guide import (
     parse_melody,
     piece_metre,
     rewrite,
+    span_excerpt,
     span_to_beats,
     top_voice,
 )
 from musicrnn.midi import MidiError, midi_bytes, midi_to_notes, notes_to_midi
 from musicrnn.plots.notes import add_chords, mark_span, piano_roll
-from musicrnn.recipe import Recipe, RecipeError, make_pieces, make_rewrite, notes_hash, source_piece
+from musicrnn.recipe import Recipe, RecipeError, make_pieces, make_rewrite, notes_hash, piece_midi, source_piece
 from musicrnn.summaries import ending_words
 from musicrnn.theory import NOTE_NAMES
 
@@ -42,11 +46,17 @@ from .keyboard import keyboard
 from .links import mark_made, read_link, show_link
 from .primer import bundled_notes
 from .score import musicxml_button, piece_views, show_score
-from .widgets import play
+from .widgets import made_with_notice, play, show_piece
 
 TYPED = "Typed or played notes"
 HARMONIES, CHORDS, REWRITE = "steer_harmonies", "steer_chord_pieces", "steer_rewrite"
+CHORD_INPUTS = "steer_chord_inputs"
+CHORD_PIECE = "The piece from Follow chords"
+TABS = ("Harmonise a melody", "Follow chords", "Rewrite a passage")
+REWRITE_TAB = TABS[2]
+FIRST_TAB = "steer_first_tab"  # the tab the page opens on: the rewrite tab once a rewrite's link was opened
 HARMONY_RECIPE = "steer_harmony_recipe"  # the harmonisations' recipe (None: their melody has no text form)
+HARMONY_INPUTS = "steer_harmony_inputs"  # the controls they were made with (harmony_inputs)
 HARMONY_KEY = "steer_harmony_key"  # the key they were written in, in words
 CHORD_KEYS = [ANY_KEY] + [f"{tonic} {mode}" for tonic in NOTE_NAMES for mode in ("major", "minor")]
 REPORT_NAMES = {
@@ -73,7 +83,7 @@ def melody_input(source: str) -> Melody | str | None:
         try:
             return parse_melody(text)
         except ValueError as exc:
-            return str(exc)
+            return f"the melody: {exc}"
     if source == "A bundled chorale's top voice":
         names = [path.name for path in chorale_files()]
         name = st.selectbox("Chorale", names, key=state.keep("steer_chorale", names[0]))
@@ -91,22 +101,37 @@ def melody_input(source: str) -> Melody | str | None:
         try:
             melody = top_voice(midi_to_notes(upload.getvalue(), name=upload.name))
         except (MidiError, ValueError) as exc:
-            return str(exc)
+            return f"the melody file: {exc}"
     st.caption(f"{len(melody)} notes: {melody_text(melody)[:300]}")
     return melody
 
 
-def run_harmony(entry: state.ModelEntry, melody, settings, melody_program: int, harmony_program: int) -> None:
-    if not isinstance(melody, Melody):
-        st.error(melody or "Choose a melody first.")
-        return
+def harmony_inputs(
+    entry: state.ModelEntry, melody: Melody, settings, melody_instrument: str, harmony_instrument: str
+) -> dict[str, str]:
+    """The Harmonise controls as readable rows: what harmonisations are made with (see made_with_notice)."""
+    return {
+        "model": entry.label,
+        "melody": melody_text(melody),
+        "seed": str(settings.seed),
+        "temperature": f"{settings.temperature:g}",
+        "harmonisations": str(settings.variations),
+        "chromatic colour": "on" if settings.chromatic else "off",
+        "melody instrument": melody_instrument,
+        "harmony instrument": harmony_instrument,
+    }
+
+
+def run_harmony(
+    entry: state.ModelEntry, melody: Melody, settings, melody_program: int, harmony_program: int, inputs: dict
+) -> str | None:
+    """Harmonise and keep the results (with the `inputs` they were made with); the problem in words, if any."""
     text = melody_text(melody)
     linked = _read_back(text, melody)
     try:  # the melody as its link reads it, so that opening the link makes these very notes
         pieces = harmonize(entry.model, linked if linked is not None else melody, settings)
     except ValueError as exc:
-        st.error(f"Cannot harmonise: {exc}")
-        return
+        return f"Cannot harmonise: {exc}"
     recipe = Recipe(
         model=entry.id,
         kind="harmonize",
@@ -115,7 +140,8 @@ def run_harmony(entry: state.ModelEntry, melody, settings, melody_program: int, 
         program=harmony_program,
         sampling=settings,
     )
-    _keep_harmonies(pieces, recipe, harmony_key_words(melody, settings), linkable=linked is not None)
+    _keep_harmonies(pieces, recipe, harmony_key_words(melody, settings), linkable=linked is not None, inputs=inputs)
+    return None
 
 
 def _read_back(text: str, melody: Melody) -> Melody | None:
@@ -130,17 +156,23 @@ def _read_back(text: str, melody: Melody) -> Melody | None:
     return again if same else None
 
 
-def _keep_harmonies(pieces: list[pd.DataFrame], recipe: Recipe, key_words: str, linkable: bool = True) -> None:
+def _keep_harmonies(
+    pieces: list[pd.DataFrame], recipe: Recipe, key_words: str, linkable: bool = True, inputs: dict | None = None
+) -> None:
     midis = [harmony_midi(p, recipe.melody_program, recipe.program) for p in pieces]
-    st.session_state[HARMONIES] = [(p, midi_bytes(m), render(m)) for p, m in zip(pieces, midis)]
+    st.session_state[HARMONIES] = [(p, midi_bytes(m), state.render_piece(m)) for p, m in zip(pieces, midis)]
     st.session_state[HARMONY_RECIPE] = recipe if linkable else None
     st.session_state[HARMONY_KEY] = key_words
+    st.session_state[HARMONY_INPUTS] = inputs
 
 
-def show_harmonies() -> None:
+def show_harmonies(now: dict[str, str] | None) -> None:
+    """The harmonisations, each with a roll, a player and its MIDI; how they sound next to the chorales in
+    sentences (the table under Details); their link. Marked when the controls no longer say what made them."""
     results = st.session_state.get(HARMONIES)
     if not results:
         return
+    made_with_notice(st.session_state.get(HARMONY_INPUTS), now, "The harmonisations below", "Harmonise")
     if st.session_state.get(HARMONY_KEY):
         st.markdown(st.session_state[HARMONY_KEY])
     columns = st.columns(min(len(results), 2))
@@ -162,8 +194,16 @@ def show_harmonies() -> None:
             musicxml_button(notes, f"steer_h{index}", where=right, file_name=f"harmony-{index + 1}.musicxml")
     corpus = chorale_harmony()
     rows = {f"harmonisation {i + 1}": harmony_report(notes) for i, (notes, _, _) in enumerate(results)}
-    rows["bundled chorales (mean)"] = corpus
-    st.dataframe(pd.DataFrame(rows).rename(index=REPORT_NAMES).round(3))
+    st.markdown("**Next to Bach's chorales**")
+    for index, report in enumerate(rows.values(), start=1):
+        st.markdown(f"*Harmonisation {index}:* " + " ".join(harmony_sentences(report, corpus)))
+    st.caption(
+        "Bach's figures are the means over the 350 bundled chorales. Parallel fifths and octaves are counted "
+        "between the lowest and the highest voice, from one chord to the next, both moving the same way."
+    )
+    with st.expander("Details: the same figures as a table"):
+        rows["bundled chorales (mean)"] = corpus
+        st.dataframe(pd.DataFrame(rows).rename(index=REPORT_NAMES).round(3))
     recipe = st.session_state.get(HARMONY_RECIPE)
     if recipe is None:
         st.info("This melody cannot be written as notes text, so these harmonisations have no link.")
@@ -172,13 +212,26 @@ def show_harmonies() -> None:
         _needs_model_file(recipe)
 
 
-def run_chords(entry: state.ModelEntry, text: str, strength: float, settings) -> None:
+def chord_inputs(entry: state.ModelEntry, text: str, strength: float, settings) -> dict[str, str]:
+    """The Follow chords controls as readable rows: what a chord piece is made with."""
+    return {
+        "model": entry.label,
+        "chords": text.strip(),
+        "strength": f"{strength:g}",
+        "key": (settings.key or ANY_KEY).replace(":", " "),
+        "notes": str(settings.n_notes),
+        "seed": str(settings.seed),
+        "temperature": f"{settings.temperature:g}",
+    }
+
+
+def run_chords(entry: state.ModelEntry, text: str, strength: float, settings, inputs: dict) -> str | None:
+    """Make and keep the chord piece (with the `inputs` it was made with); the problem in words, if any."""
     try:
         chords = parse_chords(text)
         piece = follow_chords(entry.model, chords, strength, None, settings)[0]
     except ValueError as exc:
-        st.error(str(exc))
-        return
+        return str(exc)
     recipe = Recipe(
         model=entry.id,
         primer_hash=notes_hash(c_major_chord()),
@@ -187,7 +240,9 @@ def run_chords(entry: state.ModelEntry, text: str, strength: float, settings) ->
         chord_strength=strength,
         variation=0,
     )  # what Generate makes from it: this very piece first
-    st.session_state[CHORDS] = (piece, chords, state.render_audio(piece, 0), recipe)
+    st.session_state[CHORDS] = (piece, chords, state.render_piece(piece, 0), recipe)
+    st.session_state[CHORD_INPUTS] = inputs
+    return None
 
 
 def choose_chord_key(text: str, strength: float) -> str | None:
@@ -208,10 +263,11 @@ def choose_chord_key(text: str, strength: float) -> str | None:
     return key
 
 
-def show_chords() -> None:
+def show_chords(now: dict[str, str] | None) -> None:
     result = st.session_state.get(CHORDS)
     if not result:
         return
+    made_with_notice(st.session_state.get(CHORD_INPUTS), now, "The piece below", "Generate with these chords")
     piece, chords, audio, recipe = result
     spans = chord_spans(piece, chords)
     figure = add_chords(piano_roll(piece), spans, float(piece["bpm"].iloc[0]))
@@ -248,11 +304,11 @@ def rewrite_source() -> pd.DataFrame | None:
     options = (
         ["A bundled chorale"]
         + (["A dataset file"] if dataset_files() else [])
-        + (["The chord piece above"] if st.session_state.get(CHORDS) else [])
+        + ([CHORD_PIECE] if st.session_state.get(CHORDS) else [])
     )
     choice = st.radio("Piece", options, key="steer_rewrite_source", horizontal=True)
-    if choice == "The chord piece above":
-        start = st.session_state[CHORDS][0]
+    if choice == CHORD_PIECE:
+        start, name = st.session_state[CHORDS][0], "the piece from Follow chords"
         origin: dict | str = {"source": st.session_state[CHORDS][3].as_source()}
     elif choice == "A dataset file":
         files = dataset_files()
@@ -270,14 +326,46 @@ def rewrite_source() -> pd.DataFrame | None:
         start = bundled_notes(name)
         origin = {"primer": f"bundled:{name}", "primer_notes": len(start), "primer_hash": notes_hash(start)}
     if history.get("source") is not start and not history["history"]:
-        history["source"], history["origin"] = start, origin
+        history["source"], history["origin"], history["name"] = start, origin, name
+    kept = len(history["history"])
+    history["label"] = f"{history.get('name', name)}, {kept} rewrite{'s' if kept != 1 else ''} kept" if kept else name
     return history["history"][-1] if history["history"] else start
 
 
 def show_piece_now(piece: pd.DataFrame, span: tuple[float, float]) -> None:
-    """The piece as it stands, with the span to rewrite shaded over it."""
-    figure = mark_span(piano_roll(piece, title="The piece now"), piece, span[0], span[1], "to rewrite")
-    piece_views(figure, piece, "steer_rewrite", span=span, span_label="to rewrite")
+    """The piece as it stands, with the span to rewrite shaded, played and downloadable as a generated piece
+    is; a kept rewrite also gets its link (or why it has none)."""
+    store = st.session_state[REWRITE]
+    recipe = kept_recipe()
+    st.subheader("The piece now")
+    st.caption(store.get("label", ""))
+    show_piece(
+        piece,
+        state.render_audio(piece, 0),
+        key="rewritten-piece" if store["history"] else "piece",
+        midi=piece_midi(piece, recipe) if isinstance(recipe, Recipe) else None,
+        marked=(span[0], span[1], "to rewrite"),
+    )
+    if isinstance(recipe, Recipe):
+        show_link(recipe, "this piece")
+        _needs_model_file(recipe)
+    elif isinstance(recipe, str):
+        st.info(f"No link for this piece: {recipe}.", icon=":material/link_off:")
+
+
+def kept_recipe() -> Recipe | str | None:
+    """The recipe that makes the kept rewrite now on the Rewrite tab (a rewrite recipe with `keep`), why a
+    link cannot make it (text), or None when the piece is not a kept rewrite (a chorale, a file, a chord piece)."""
+    store = st.session_state[REWRITE]
+    if not store["history"]:
+        return None
+    origin = store["origins"][-1]
+    if not isinstance(origin, dict):
+        return origin
+    if "source" not in origin:
+        return None
+    recipe = Recipe.from_params(parse_qs(origin["source"], keep_blank_values=True))
+    return recipe if recipe.kind == "rewrite" and recipe.keep is not None else None
 
 
 SPAN_STEP = {"beats": 0.5, "bars": 1.0, "seconds": 0.25}
@@ -311,13 +399,29 @@ def choose_span(piece: pd.DataFrame) -> tuple[float, float] | None:
     return span
 
 
-def run_rewrite(entry: state.ModelEntry, piece: pd.DataFrame, span: tuple[float, float], k: int, settings) -> None:
+def rewrite_inputs(entry: state.ModelEntry, span: tuple[float, float], k: int, settings) -> dict[str, str]:
+    """The Rewrite controls as readable rows: what candidates are made with (see made_with_notice)."""
+    store = st.session_state[REWRITE]
+    return {
+        "model": entry.label,
+        "piece": store.get("label", ""),
+        "span": f"beats {span[0]:g}–{span[1]:g}",
+        "candidates": str(k),
+        "seed": str(settings.seed),
+        "temperature": f"{settings.temperature:g}",
+    }
+
+
+def run_rewrite(
+    entry: state.ModelEntry, piece: pd.DataFrame, span: tuple[float, float], k: int, settings, inputs: dict
+) -> str | None:
+    """Make and keep the K candidates (with the `inputs` they were made with); the problem in words, if any."""
     try:
         found = rewrite(entry.model, piece, span[0], span[1], candidates=k, settings=settings)
     except ValueError as exc:
-        st.error(str(exc))
-        return
-    _keep_candidates(found, piece, rewrite_recipe(entry, span, k, settings), span)
+        return str(exc)
+    _keep_candidates(found, piece, rewrite_recipe(entry, span, k, settings), span, inputs)
+    return None
 
 
 def rewrite_recipe(entry: state.ModelEntry, span: tuple[float, float], k: int, settings) -> Recipe | str:
@@ -337,12 +441,20 @@ def rewrite_recipe(entry: state.ModelEntry, span: tuple[float, float], k: int, s
     return recipe
 
 
+def context_beats(piece: pd.DataFrame) -> float:
+    """How much of the piece a candidate is heard with, either side of its span: a bar (at least two beats)."""
+    return max(2.0, piece_metre(piece)["bar_beats"])
+
+
 def _keep_candidates(
-    found: list, piece: pd.DataFrame, recipe: Recipe | str, span: tuple[float, float] | None = None
+    found: list, piece: pd.DataFrame, recipe: Recipe | str, span: tuple[float, float], inputs: dict | None = None
 ) -> None:
+    """Every candidate asked for, each with the audio of its span and a little either side (the whole piece is
+    played once one is kept)."""
     store = st.session_state[REWRITE]
-    store["candidates"] = [(c, state.render_audio(c.notes, 0)) for c in found[:3]]
-    store["base"], store["recipe"], store["span"] = piece, recipe, span
+    context = context_beats(piece)
+    store["candidates"] = [(c, state.render_piece(span_excerpt(c.notes, span[0], span[1], context), 0)) for c in found]
+    store["base"], store["recipe"], store["span"], store["inputs"] = piece, recipe, span, inputs
 
 
 def piece_origin() -> dict | str:
@@ -352,34 +464,84 @@ def piece_origin() -> dict | str:
     return store["origins"][-1] if store["history"] else store.get("origin", "the piece has no recipe")
 
 
-def show_rewrite() -> None:
+ORDINALS = ("", "", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+
+
+def fit_words(rank: int, count: int) -> str:
+    """How well a ranked candidate leads back into the rest of the piece, in words."""
+    if rank == 1:
+        return "fits the rest of the piece best"
+    if rank == count:
+        return "fits the rest of the piece least well"
+    return f"the {ORDINALS[rank] if rank < len(ORDINALS) else f'{rank}th'} best fit"
+
+
+def show_rewrite(now: dict[str, str] | None) -> None:
+    """Every candidate: the span with a bar either side as a roll and a player, how well it leads back into
+    the rest of the piece in words, and a button that keeps it; the ranking figures under Details."""
     store = st.session_state[REWRITE]
-    for rank, (candidate, audio) in enumerate(store["candidates"], start=1):
-        st.markdown(
-            f"**Candidate {rank}** · {candidate.new_notes} new notes · leads back with "
-            f"{candidate.score:.2f} nats per note (higher fits better)"
-        )
-        play(audio)
-        score = st.expander(f"Score of candidate {rank}", key=f"steer_c{rank}_score", on_change="rerun")
-        if score.open:  # engraved only when opened
-            with score:
-                show_score(candidate.notes, f"steer_c{rank}", span=store.get("span"))
-        if st.button(f"Keep candidate {rank}", key=f"steer_keep_{rank}"):
-            recipe = store.get("recipe")
-            store["history"].append(candidate.notes)
-            store.setdefault("origins", []).append(
-                {"source": recipe.as_source(keep=rank - 1)} if isinstance(recipe, Recipe) else recipe
-            )
-            store["candidates"] = []
-            st.rerun()
-    recipe = store.get("recipe")
-    if not store["candidates"] or recipe is None:
+    candidates = store["candidates"]
+    if not candidates:
         return
+    made_with_notice(store.get("inputs"), now, "The candidates below", "Rewrite")
+    start, end = store.get("span", (0.0, 0.0))
+    st.subheader(f"{len(candidates)} candidate{'s' if len(candidates) != 1 else ''}, best fit first")
+    st.caption(
+        f"Each plays the rewritten beats {start:g}–{end:g} (shaded) with a bar before and after. Keep one to hear "
+        "and download the whole piece with it."
+    )
+    columns = st.columns(2)
+    context = context_beats(store["base"])
+    for rank, (candidate, audio) in enumerate(candidates, start=1):
+        with columns[(rank - 1) % 2]:
+            st.markdown(f"**Candidate {rank}** · {fit_words(rank, len(candidates))} · {candidate.new_notes} new notes")
+            excerpt = span_excerpt(candidate.notes, start, end, context)
+            if len(excerpt):
+                figure = mark_span(piano_roll(excerpt, height=220), excerpt, start, end)
+                st.plotly_chart(figure, key=f"steer_candidate_{rank}_roll", width="stretch")
+            play(audio)
+            score = st.expander(f"Score of candidate {rank}", key=f"steer_c{rank}_score", on_change="rerun")
+            if score.open:  # engraved only when opened: the whole piece, the rewritten span marked
+                with score:
+                    show_score(candidate.notes, f"steer_c{rank}", span=(start, end), narrow=True)
+            if st.button(f"Keep candidate {rank}", key=f"steer_keep_{rank}"):
+                keep(rank)
+                st.rerun()
+    with st.expander("Details: how the candidates were ranked"):
+        st.caption(
+            "By how likely the network finds the notes after the span (up to 16 of them) once each candidate is "
+            "in place: the mean log-probability per note, in nats (pitch, step and duration together; higher "
+            "fits better)."
+        )
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "candidate": [rank for rank in range(1, len(candidates) + 1)],
+                    "fit (nats per note)": [round(c.score, 3) for c, _ in candidates],
+                    "new notes": [c.new_notes for c, _ in candidates],
+                }
+            ),
+            hide_index=True,
+            key="steer_candidate_scores",
+        )
+    recipe = store.get("recipe")
     if isinstance(recipe, Recipe):
         show_link(recipe, "these candidates")
         _needs_model_file(recipe)
-    else:
+    elif recipe is not None:
         st.info(f"No link for these candidates: {recipe}.", icon=":material/link_off:")
+
+
+def keep(rank: int) -> None:
+    """Keep candidate `rank` (1 = best): it becomes the piece now, with the recipe that makes it."""
+    store = st.session_state[REWRITE]
+    candidate, _ = store["candidates"][rank - 1]
+    recipe = store.get("recipe")
+    store["history"].append(candidate.notes)
+    store.setdefault("origins", []).append(
+        {"source": recipe.as_source(keep=rank - 1)} if isinstance(recipe, Recipe) else recipe
+    )
+    store["candidates"] = []
 
 
 def can_undo() -> bool:
@@ -433,9 +595,15 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
                     "history": [piece],
                     "origins": [_origin_of_source(recipe)],
                     "candidates": [],
+                    "name": "the linked piece",
                 }
-                _keep_candidates(candidates, piece, recipe, recipe.span_beats)
-                st.info("The linked rewrite's candidates are on the **Rewrite a passage** tab.", icon=":material/link:")
+                _keep_candidates(candidates, piece, dataclasses.replace(recipe, keep=None), recipe.span_beats)
+                said = "The linked rewrite's candidates are on the **Rewrite a passage** tab."
+                if recipe.keep is not None:  # a kept rewrite's link: that very piece becomes the piece now
+                    keep(recipe.keep + 1)
+                    said = "The linked piece is on the **Rewrite a passage** tab."
+                st.session_state[FIRST_TAB] = REWRITE_TAB  # the page opens on it (kept: a tab's default is fixed)
+                st.info(said, icon=":material/link:")
     except ValueError as exc:  # RecipeError included: e.g. a bundled file that differs here
         st.error(f"This link cannot be used: {exc}")
     mark_made()

@@ -13,11 +13,11 @@ from musicrnn.plots.metrics import PERPLEXITY_EXPLANATION, evaluation_table
 from musicrnn.plots.training import training_loss_chart
 from musicrnn.theory import HEADS
 from musicrnn.training_facts import best_row, stop_reason
-from musicrnn.verdict import verdict
+from musicrnn.verdict import COUNTING_EXPLAINED, surprise, verdict
 
 from . import nav, state
 from .state import ModelEntry
-from .widgets import format_seconds, model_download, training_progress
+from .widgets import format_seconds, model_download, number_box, training_progress
 
 # Config field -> (label, help). Ranges live at the widgets; defaults come from the chosen preset.
 TRAINING_KNOBS = {
@@ -111,9 +111,9 @@ def _bundled_start(dataset: state.Dataset) -> Start:
         help="Its network and what it knows are the start; your music then refines it.",
     )
     if fits:
-        from musicrnn.finetune import fit_reason
+        from musicrnn.finetune import fit_figures, fit_words
 
-        st.caption(fit_reason(fits))
+        st.caption(fit_words(fits), help=f"Details: {fit_figures(fits)}.")  # words first, the figures on hover
     model = present[name]
     return _fine_tune(f"the {model.title} model", model.file.read_bytes(), dataset)
 
@@ -172,8 +172,9 @@ def apply_preset() -> None:
         state.set_kept(knob_key(name), getattr(cfg, name))
 
 
-def knob(name: str, column, start: Config | None = None) -> None:
-    """One number input for a Config field, typed like the preset's (or the starting model's) value."""
+def knob(name: str, column, start: Config | None = None) -> str | None:
+    """One number field for a Config field, typed like the preset's (or the starting model's) value; returns
+    the problem with what is typed in it, in words (None when it can be used: see widgets.number_box)."""
     label, help_text = KNOBS[name]
     source = start if start is not None else PRESETS[st.session_state.get(knob_key("preset"), "tiny")]
     default = getattr(source, name)
@@ -184,20 +185,18 @@ def knob(name: str, column, start: Config | None = None) -> None:
             "learning_rate": (0.0, 10.0, 0.0005),
             "time_limit_minutes": (0.0, 120.0, 0.5),
         }.get(name, (0.0, 10.0, 0.1))
-        column.number_input(
-            label, low, high, step=step, key=key, help=help_text, format="%.4f" if name == "learning_rate" else "%.2f"
-        )
-    else:
-        limits = {
-            "seq_length": (2, 256),
-            "units": (4, 512),
-            "layers": (1, 4),
-            "batch_size": (1, 1024),
-            "epochs": (1, 200),
-            "seed": (0, 2**31 - 1),
-            "patience": (0, 50),
-        }
-        column.number_input(label, *limits[name], step=1, key=key, help=help_text)
+        number_format = "%.4f" if name == "learning_rate" else "%.2f"
+        return number_box(column, label, low, high, key, step=step, help=help_text, format=number_format)[1]
+    limits = {
+        "seq_length": (2, 256),
+        "units": (4, 512),
+        "layers": (1, 4),
+        "batch_size": (1, 1024),
+        "epochs": (1, 200),
+        "seed": (0, 2**31 - 1),
+        "patience": (0, 50),
+    }
+    return number_box(column, label, *limits[name], key, step=1, help=help_text)[1]
 
 
 def knob_values(names=KNOBS, tuned: bool = False) -> dict:
@@ -271,7 +270,7 @@ def show_result(job: TrainingJob) -> None:
     show_verdict(entry)
     if snapshot["epochs"]:
         best = best_row(snapshot["epochs"], job.best_epoch)
-        with st.expander("Losses of the kept epoch (training and validation)"):
+        with st.expander("Details: losses of the kept epoch (training and validation)"):
             st.dataframe(loss_table(best), key="train_summary")
             st.caption(
                 "Validation loss is measured while training, on windows of the held-out files, each head weighted as in "
@@ -302,13 +301,23 @@ def show_verdict(entry: ModelEntry) -> None:
     (st.success if said.level == "success" else st.warning)(f"**{entry.name}** — {said.text}")
     for line in said.warnings:
         st.caption(line)
+    st.caption(f"Guessed on {held_out_files(facts)} it never trained on. {COUNTING_EXPLAINED}")
+    with st.expander("Details: the figures behind these words"):
+        st.caption(said.details)
+
+
+def held_out_files(facts: dict) -> str:
+    """'the 2 held-out files (a.mid, b.mid)' for a run's listing."""
+    names = facts.get("val_files") or []
+    listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"the {len(names)} held-out file{'s' if len(names) != 1 else ''} ({listed})" if names else "held-out files"
 
 
 def show_evaluation(entry: ModelEntry) -> None:
     table = evaluation(entry)
     if table is None:
         return
-    with st.expander(f"Details: the {len(entry.facts['val_files'])} held-out file(s) against simple guessing"):
+    with st.expander(f"Details: the {len(entry.facts['val_files'])} held-out file(s) against simple counting"):
         st.dataframe(
             table.style.format({"cross-entropy (nats)": "{:.3f}", "perplexity": "{:.1f}", "top-1": "{:.0%}"}),
             key="train_evaluation",
@@ -345,12 +354,19 @@ def runs_table(runs: list[ModelEntry]) -> pd.DataFrame:
                 "started from": run.facts.get("start") or "a new network",
                 "data": run.facts.get("data"),
                 "epochs": f"kept {run.facts.get('best_epoch')} of {run.facts.get('epochs_run')}",
-                "held-out score (nats)": run.facts.get("score"),
+                "next note, against simple counting": _against_counting(run.facts),
                 "when": run.facts.get("when"),
             }
             for run in reversed(runs)
         ]
     )
+
+
+def _against_counting(facts: dict) -> str:
+    """A run's held-out guessing in words for the list of runs ('13 % less surprised'; '–' if not scored)."""
+    if facts.get("score") is None or facts.get("bigram") is None:
+        return "–"
+    return surprise(facts["score"], facts["bigram"])
 
 
 def show_runs() -> None:
@@ -359,15 +375,25 @@ def show_runs() -> None:
     if not runs:
         return
     st.subheader("Your models")
-    st.dataframe(
-        runs_table(runs).style.format({"held-out score (nats)": "{:.2f}"}, na_rep="–"),
-        hide_index=True,
-        key="train_runs",
-    )
+    st.dataframe(runs_table(runs), hide_index=True, key="train_runs")
     st.caption(
-        f"Each is usable on the Generate and How it works pages. Held-out score: pitch cross-entropy on the run's "
-        f"held-out files, lower is better (runs on different data are not comparable). Up to {state.MAX_RUNS} are kept."
+        "Each is usable on the Generate and How it works pages. Each run guessed the notes of its own held-out "
+        "files: runs on different music cannot be compared this way. "
+        f"Up to {state.MAX_RUNS} are kept."
     )
+    with st.expander("Details: each run's score"):
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "name": [run.name for run in reversed(runs)],
+                    "held-out pitch cross-entropy (nats)": [run.facts.get("score") for run in reversed(runs)],
+                    "simple counting (bigram)": [run.facts.get("bigram") for run in reversed(runs)],
+                }
+            ).style.format(precision=2, na_rep="–"),
+            hide_index=True,
+            key="train_runs_scores",
+        )
+        st.caption("Lower is better.")
     names = [run.name for run in reversed(runs)]
     chosen = st.selectbox("Manage", names, key="train_manage_run")
     entry = next(run for run in runs if run.name == chosen)

@@ -12,7 +12,7 @@ import streamlit as st
 from musicrnn.audio import Rendered
 from musicrnn.infer import ModelFileError
 from musicrnn.midi import midi_bytes, notes_to_midi
-from musicrnn.plots.notes import add_chords, piano_roll
+from musicrnn.plots.notes import add_chords, mark_span, piano_roll
 
 from . import state
 from .score import musicxml_button, piece_views
@@ -34,17 +34,22 @@ def show_piece(
     primer: pd.DataFrame | None = None,
     chords: list[tuple[float, float, str]] | None = None,
     no_score: str | None = None,
+    marked: tuple[float, float, str] | None = None,
     under_player: str = "",
 ) -> None:
     """Piano roll and score (tabs), audio player and (optionally) MIDI, WAV and MusicXML downloads of one
     piece (`midi`: the file to offer, e.g. with its recipe embedded; by default the notes written plainly).
     `chords`: (start, end, name) spans in beats, named above the bars (guide.chord_spans); `no_score`: why
-    this piece has no score (a seconds model's), said on its Score tab; `under_player`: a line under the player
-    (how the piece ended)."""
+    this piece has no score (a seconds model's), said on its Score tab; `marked`: a (start, end, label) span
+    in beats shaded on the roll (plots.notes.mark_span); `under_player`: a line under the player (how the piece
+    ended)."""
     figure = piano_roll(notes, title=title, primer=primer)
     if chords and len(notes):
         figure = add_chords(figure, chords, float(notes["bpm"].iloc[0]) if "bpm" in notes else 120.0)
-    piece_views(figure, notes, key, primer=primer, chords=chords, problem=no_score)
+    if marked and len(notes):
+        figure = mark_span(figure, notes, *marked)
+    span, label = (marked[:2], marked[2]) if marked else (None, "rewritten")
+    piece_views(figure, notes, key, primer=primer, chords=chords, problem=no_score, span=span, span_label=label)
     play(audio, autoplay=autoplay)
     if under_player:
         st.caption(under_player)
@@ -129,6 +134,68 @@ def model_uploader(key: str) -> None:
     )
 
 
+def number_box(
+    where,
+    label: str,
+    low: float,
+    high: float,
+    key: str,
+    step: float = 1,
+    help: str | None = None,
+    format: str | None = None,
+) -> tuple[float | None, str | None]:
+    """A number field, and the problem with what is in it in words (None when it is fine).
+
+    Streamlit's own bounds turn a field red when a value outside them is typed, say why only on hover, and
+    keep the old value, which a button then silently uses. This field takes whatever is typed, so the value
+    the page works with is the one on screen; the caller shows the problem next to its button (problems_at)
+    and does not run with it. The value is an int when `step` is."""
+    value = where.number_input(label, min_value=None, max_value=None, step=step, key=key, help=help, format=format)
+    if value is None:
+        return None, f"{label}: the field is empty (give a number from {low:g} to {high:g})"
+    if not low <= value <= high:
+        return value, f"{label}: {value:g} is not allowed (give a number from {low:g} to {high:g})"
+    return value, None
+
+
+def problems_at(button_column, problems: list[str | None]) -> bool:
+    """Next to a button: what is wrong with the numbers typed above, in words. True when something is (the
+    button is then disabled: nothing runs with a value the visitor did not see or did not mean)."""
+    found = [problem[0].upper() + problem[1:] for problem in problems if problem]
+    if found:
+        button_column.error(
+            "  \n".join(text if text.endswith(".") else text + "." for text in found), icon=":material/error:"
+        )
+    return bool(found)
+
+
+def made_with_notice(made: dict[str, str] | None, now: dict[str, str] | None, what: str, button: str) -> bool:
+    """Above results made earlier: when the controls no longer say what they were made with, which settings
+    changed (before → now) and that `button` makes new ones (`now` None: the controls hold something that
+    cannot be used, said at the button). True when they are out of date."""
+    if made is None:
+        return False
+    if now is None:
+        st.warning(f"{what} were made with the earlier settings.", icon=":material/history:")
+        return True
+    changed = [name for name in {**made, **now} if made.get(name) != now.get(name)]
+    if not changed:
+        return False
+
+    def short(text: str | None) -> str:
+        text = "–" if text is None else str(text)
+        return text if len(text) <= 40 else text[:39] + "…"
+
+    shown = "; ".join(f"{name} {short(made.get(name))} → {short(now.get(name))}" for name in changed[:3])
+    more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+    st.warning(
+        f"{what} were made with earlier settings ({shown}{more}). Press **{button}** to make them with the "
+        "settings above.",
+        icon=":material/history:",
+    )
+    return True
+
+
 def format_seconds(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
@@ -175,8 +242,9 @@ def training_progress(snapshot: JobSnapshot) -> tuple[float, str]:
     if steady:
         caption += f" · about {format_seconds(_rounded(left[0]))} left"
     else:
-        low, high = _rounded(min(left)), _rounded(max(left) * (1 + STEADY))
-        caption += f" · roughly {format_seconds(low)} to {format_seconds(high)} left (the pace is still changing)"
+        low, high = format_seconds(_rounded(min(left))), format_seconds(_rounded(max(left) * (1 + STEADY)))
+        span = f"about {low}" if low == high else f"roughly {low} to {high}"  # not "15 s to 15 s"
+        caption += f" · {span} left (the pace is still changing)"
     return done, caption
 
 

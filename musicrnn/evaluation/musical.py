@@ -404,6 +404,31 @@ def harmony_report(notes: pd.DataFrame) -> dict[str, float]:
     }
 
 
+def harmony_sentences(
+    report: dict[str, float], reference: dict[str, float], whose: str = "Bach's chorales"
+) -> list[str]:
+    """A harmony_report in sentences a musician reads, each next to the same figure of `reference` (`whose`).
+    A figure that could not be measured (a piece with no chords) is left out."""
+
+    def per_100(value: float) -> str:
+        return f"{value:.1f} per 100 chords" if value >= 1 else f"{value:.2f} per 100 chords"
+
+    def parallels(name: str, key: str) -> str:
+        own, theirs = report[key], reference[key]
+        said = f"no parallel {name}" if own == 0 else f"parallel {name}: {per_100(own)}"
+        return f"{said[0].upper() + said[1:]} between the outer voices ({whose}: {per_100(theirs)})."
+
+    sentences = {
+        "voices_per_onset": f"{report['voices_per_onset']:.1f} voices sound at each new note on average "
+        f"({whose}: {reference['voices_per_onset']:.1f}).",
+        "chord_notes_in_key": f"{report['chord_notes_in_key'] * 100:.0f} % of the notes under the melody are in "
+        f"its key ({whose}: {reference['chord_notes_in_key'] * 100:.0f} %).",
+        "parallel_fifths_per_100": parallels("fifths", "parallel_fifths_per_100"),
+        "parallel_octaves_per_100": parallels("octaves", "parallel_octaves_per_100"),
+    }
+    return [text for key, text in sentences.items() if not np.isnan(report[key])]
+
+
 def corpus_harmony_report(tables: Sequence[pd.DataFrame]) -> dict[str, float]:
     """harmony_report averaged over pieces (each piece counts once)."""
     reports = [harmony_report(t) for t in tables if len(t)]

@@ -136,28 +136,51 @@ def distribution_chart(
     return figure
 
 
+def guessing_chart(rows: pd.DataFrame, names: dict[str, str], height: int = 240) -> go.Figure:
+    """How many pitches each guesser is as unsure as choosing among (perplexity, e^cross-entropy), fewest =
+    best, each guesser named in words (`names`: row name -> words; rows: `plots.metrics.evaluation_table`)."""
+    among = np.exp(rows["cross-entropy (nats)"].to_numpy(float))
+    return _guesser_bars(
+        rows,
+        among,
+        [names.get(name, name) for name in rows.index],
+        [f"{value:.0f} pitch{'es' if round(value) != 1 else ''}" for value in among],
+        "%{y}: as unsure as choosing among %{x:.1f} pitches",
+        "as unsure of the next note as choosing among … pitches (fewer is better)",
+        height,
+    )
+
+
 def cross_entropy_chart(rows: pd.DataFrame, height: int = 260) -> go.Figure:
     """Horizontal bars of cross-entropy (nats) per predictor, lowest = best, with perplexity in the labels
     (rows: `plots.metrics.evaluation_table`)."""
-    colors = [NOTE_COLOR if name == "model" else CORPUS_COLOR for name in rows.index]
+    return _guesser_bars(
+        rows,
+        rows["cross-entropy (nats)"].to_numpy(float),
+        list(rows.index),
+        [f"{ce:.2f} nats · perplexity {pp:.1f}" for ce, pp in zip(rows["cross-entropy (nats)"], rows["perplexity"])],
+        "%{y}: %{x:.3f} nats",
+        "pitch cross-entropy (nats per note, lower is better)",
+        height,
+    )
+
+
+def _guesser_bars(
+    rows: pd.DataFrame, values: np.ndarray, names: list[str], text: list[str], hover: str, title: str, height: int
+) -> go.Figure:
+    """One horizontal bar per guesser of `rows`, the network's in the note colour, the first row on top."""
     figure = go.Figure(
         go.Bar(
-            x=rows["cross-entropy (nats)"],
-            y=list(rows.index),
+            x=values,
+            y=names,
             orientation="h",
-            marker_color=colors,
-            text=[
-                f"{ce:.2f} nats · perplexity {pp:.1f}"
-                for ce, pp in zip(rows["cross-entropy (nats)"], rows["perplexity"])
-            ],
+            marker_color=[NOTE_COLOR if name == "model" else CORPUS_COLOR for name in rows.index],
+            text=text,
             textposition="auto",
-            hovertemplate="%{y}: %{x:.3f} nats<extra></extra>",
+            hovertemplate=hover + "<extra></extra>",
         )
     )
     figure.update_layout(
-        height=height,
-        margin=dict(l=10, r=10, t=10, b=10),
-        xaxis_title="pitch cross-entropy (nats per note, lower is better)",
-        yaxis=dict(autorange="reversed"),
+        height=height, margin=dict(l=10, r=10, t=10, b=10), xaxis_title=title, yaxis=dict(autorange="reversed")
     )
     return figure

@@ -8,15 +8,45 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..midi import note_times
-from ..parts import part_name
+from ..parts import PART_CLASSES, PART_NAMES, part_name
 from ..theory import note_name
 
 NOTE_COLOR = "#6d28d9"
 PRIMER_COLOR = "#a8a29e"
 # A harmonisation's given melody: apart from every part colour below (an outline sets it off too).
 MELODY_COLOR = "#e11d48"
-# One colour per part of a piece (in part order), distinct on white and for common colour blindness (Okabe-Ito).
-PART_COLORS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#f0e442"]
+# One colour per part, the same in every figure and piece (a part never changes colour between variations):
+# the four voices in Okabe-Ito's colours (distinct for common colour blindness), the instrument families and
+# drums in others chosen so that any two parts differ by at least 19 in CIELAB (tests/test_plots_notes.py).
+PART_COLOR_BY_NAME = {
+    "Soprano": "#0072b2",
+    "Alto": "#d55e00",
+    "Tenor": "#009e73",
+    "Bass voice": "#cc79a7",
+    "Piano": "#e69f00",
+    "Chromatic Percussion": "#b8a000",
+    "Organ": "#332288",
+    "Guitar": "#8c510a",
+    "Bass": "#882255",
+    "Strings": "#56b4e9",
+    "Ensemble": "#80cdc1",
+    "Brass": "#f4a582",
+    "Reed": "#1b7837",
+    "Pipe": "#c51b7d",
+    "Synth Lead": "#aa4499",
+    "Synth Pad": "#9970ab",
+    "Synth Effects": "#4d4d4d",
+    "Ethnic": "#bf812d",
+    "Percussive": "#a6d96a",
+    "Sound Effects": "#b2abd2",
+    "Drums": "#000000",
+}
+PART_COLORS = tuple(PART_COLOR_BY_NAME[name] for name in PART_NAMES)  # indexed by part id
+
+
+def part_color(part: int) -> str:
+    """The colour of a part (musicrnn.parts id) in every figure; NOTE_COLOR for an id outside the vocabulary."""
+    return PART_COLORS[int(part)] if 0 <= int(part) < PART_CLASSES else NOTE_COLOR
 
 
 def piano_roll(
@@ -35,13 +65,12 @@ def piano_roll(
     legend = len(parts) > 1 or bool(melody.any())
     if len(parts) > 1:
         figure = go.Figure()
-        for index, part in enumerate(parts):
-            trace = _note_bars(
-                rest[rest["part"] == part], color=PART_COLORS[index % len(PART_COLORS)], what=part_name(part)
-            ).data[0]
+        for part in parts:
+            trace = _note_bars(rest[rest["part"] == part], color=part_color(part), what=part_name(part)).data[0]
             figure.add_trace(trace.update(legendgroup=part_name(part), showlegend=True))
-    else:
-        figure = _note_bars(rest, what="harmony" if melody.any() else "")
+    else:  # one part keeps its own colour (a soprano line is blue here too); a table without parts is purple
+        color = part_color(parts[0]) if parts and not melody.any() else NOTE_COLOR
+        figure = _note_bars(rest, color=color, what="harmony" if melody.any() else "")
         figure.data[0].showlegend = legend
     if melody.any():
         trace = _note_bars(notes[melody], color=MELODY_COLOR, what="Melody").data[0]
@@ -53,8 +82,11 @@ def piano_roll(
             start=primer["start"] - primer["start"].max(), end=primer["end"] - primer["start"].max()
         )
         figure.add_trace(_note_bars(shifted, color=PRIMER_COLOR, what="primer").data[0])
-        figure.add_vline(
-            x=0, line=dict(color="#64748b", dash="dot"), annotation_text="new notes →", annotation_position="top right"
+        figure.add_vline(  # at the bottom: chord names (add_chords) sit at the top of the bars
+            x=0,
+            line=dict(color="#64748b", dash="dot"),
+            annotation_text="new notes →",
+            annotation_position="bottom right",
         )
     low_high = np.concatenate(
         [notes["pitch"].to_numpy(int), primer["pitch"].to_numpy(int) if primer is not None else []]

@@ -9,6 +9,7 @@ from ..theory import HEADS
 from .notes import NOTE_COLOR
 
 VALIDATION_COLOR = "#f59e0b"
+KEPT_COLOR = "green"
 
 
 def training_loss_chart(
@@ -54,15 +55,21 @@ def training_loss_chart(
                 col=col,
             )
         figure.update_xaxes(title_text="epoch", rangemode="tozero", row=1, col=col)
-        if best_epoch:
-            figure.add_vline(
-                x=best_epoch,
-                line=dict(color="green", dash="dot"),
-                row=1,
-                col=col,
-                annotation_text=f"kept: epoch {best_epoch}" if col == 1 else "kept",
-                annotation_position="top",
-            )
+        if best_epoch:  # the line only: its words are in the legend, not on top of the panels' titles
+            figure.add_vline(x=best_epoch, line=dict(color=KEPT_COLOR, dash="dot"), row=1, col=col)
+    if best_epoch:
+        figure.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines",
+                name=f"kept: epoch {best_epoch}",
+                line=dict(color=KEPT_COLOR, dash="dot"),
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=1,
+        )
     figure.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
     return figure
 

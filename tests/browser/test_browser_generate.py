@@ -6,10 +6,11 @@ from pathlib import Path
 import pretty_midi
 import pytest
 from helpers_browser import copied_link, settle
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.skipif(
     not (Path(__file__).resolve().parents[2] / "musicrnn" / "assets" / "default_model.keras").exists(),
-    reason="the bundled default model is missing (scripts/train_default_model.py makes it)",
+    reason="the bundled default model is missing (make default-model makes it)",
 )
 
 
@@ -68,6 +69,6 @@ def test_the_default_model_writes_four_voice_tracks_as_a_string_quartet_and_a_pa
     # The roll's legend: one entry per part; clicking one hides that part (plotly greys the entry out).
     roll = page.locator(".js-plotly-plot").first
     entry = roll.locator(".legend .traces").filter(has_text="Bass voice")
-    assert roll.locator(".legend .traces").count() == 4
+    expect(roll.locator(".legend .traces")).to_have_count(4)  # waits: plotly draws the legend after the run
     entry.click()
     page.wait_for_function("e => getComputedStyle(e).opacity === '0.5'", arg=entry.element_handle())

@@ -13,7 +13,7 @@ from helpers_browser import settle
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
     not (ROOT / "musicrnn" / "assets" / "default_model.keras").exists(),
-    reason="the bundled default model is missing (scripts/train_default_model.py makes it)",
+    reason="the bundled default model is missing (make default-model makes it)",
 )
 SCREENSHOTS = ROOT / "test-output" / "browser"
 HYMN = "G4/1 G4/1 F#4/1 E4/1 D4/2 G4/1 A4/1 B4/1 B4/1 B4/1 A4/1 G4/2"

@@ -7,7 +7,7 @@ from helpers_browser import assert_no_exception, copied_link, settle
 
 pytestmark = pytest.mark.skipif(
     not (Path(__file__).resolve().parents[2] / "musicrnn" / "assets" / "default_model.keras").exists(),
-    reason="the bundled default model is missing (scripts/train_default_model.py makes it)",
+    reason="the bundled default model is missing (make default-model makes it)",
 )
 
 
