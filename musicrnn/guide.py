@@ -432,14 +432,18 @@ class ChordGuide(_Base):
 
     The progression starts at the bar line at or before the first generated note (no pick-up: a piece that
     starts in the middle of a bar gives the first chord the rest of that bar) and repeats. At strength 1 no
-    note sounds outside its chord: a note held into a chord that does not have it stops at that chord's start."""
+    note sounds outside its chord: a note held into a chord that does not have it stops at that chord's start;
+    where the key, ranges and voices leave no chord tone, the chord's tones in the piece's `key` are taken, and
+    only where the key has none of them, any (chord_key_warnings says which notes a key drops)."""
 
     MAX_BOOST = 5.0  # nats added to chord tones at strength just under 1 (e^5 ≈ 150x more likely)
 
-    def __init__(self, chords: list[Chord], strength: float = DEFAULT_CHORD_STRENGTH):
+    def __init__(self, chords: list[Chord], strength: float = DEFAULT_CHORD_STRENGTH, key: str | None = None):
         if not 0 <= strength <= 1:
             raise ValueError("chord strength must be between 0 (off) and 1 (only chord tones)")
         self.chords, self.strength = chords, strength
+        # The piece's key: where the voices and ranges leave no chord tone, the chord tones in the key come first.
+        self.in_key = np.isin(_PITCH % 12, sorted(key_pitch_classes(key))) if key else np.ones(PITCH_CLASSES, bool)
 
     def start(self, cfg, batch, onset, bar_beat, bar_beats):
         super().start(cfg, batch, onset, bar_beat, bar_beats)
@@ -476,8 +480,9 @@ class ChordGuide(_Base):
         tones = self.tones_at(at - self.origin, self.bar)
         if self.strength >= 1:
             only = allowed & tones
-            empty = ~only.any(axis=1)
-            only[empty] = tones[empty]  # the key or range left no chord tone: chord tones win
+            for fallback in (tones & self.in_key[None, :], tones):  # nothing allowed is a chord tone: chord tones win
+                empty = ~only.any(axis=1)
+                only[empty] = fallback[empty]
             return logits, only
         return logits + self.strength * self.MAX_BOOST * tones, allowed
 
@@ -673,7 +678,8 @@ def follow_chords(
     settings: Sampling | None = None,
 ) -> list[pd.DataFrame]:
     """generate() with each note steered to the chord of its bar (see ChordGuide)."""
-    return generate(model, primer, settings, guide=ChordGuide(chords, strength))
+    key = settings.key if settings is not None else None
+    return generate(model, primer, settings, guide=ChordGuide(chords, strength, key))
 
 
 def _chord_timeline(notes: pd.DataFrame, chords: list[Chord]) -> list[tuple[float, float, Chord]]:
@@ -709,7 +715,8 @@ def on_chord_tones(notes: pd.DataFrame, chords: list[Chord]) -> np.ndarray:
     tones = np.array([[p in chord.pitch_classes for p in range(12)] for _, _, chord in spans]).reshape(-1, 12)
     onset = notes["beat"].to_numpy(np.float64)
     until = onset + notes["duration_beats"].to_numpy(np.float64)
-    under = (starts[None, :] < until[:, None] - 1e-9) & (ends[None, :] > onset[:, None] + 1e-9)  # (notes, spans)
+    # (notes, spans) the chords each note sounds under; 1e-6 absorbs the float drift of beats summed over a long piece
+    under = (starts[None, :] < until[:, None] - 1e-6) & (ends[None, :] > onset[:, None] + 1e-6)
     fits = tones[:, notes["pitch"].to_numpy(np.int64) % 12].T  # (notes, spans): the pitch is a tone of the chord
     return np.all(fits | ~under, axis=1)
 
