@@ -63,7 +63,9 @@ def main() -> None:
     for cap, rows in runs.items():
         figures[cap]["ended_share"] = sum(r["ended"] for r in rows) / len(rows)
     print(machine_line())
-    print(f"default model, the opening of {DEFAULT_PRIMER}, medians of {repeats} clicks per cap (seeds 0-{repeats - 1})")
+    print(
+        f"default model, the opening of {DEFAULT_PRIMER}, medians of {repeats} clicks per cap (seeds 0-{repeats - 1})"
+    )
     rows = [
         [
             cap,
