@@ -157,11 +157,11 @@ def outputs_seen(model, primer: pd.DataFrame, notes: pd.DataFrame) -> dict[str, 
     before, after = timing_of(primer, cfg), timing_of(notes, cfg)
     pitch = np.r_[primer["pitch"].to_numpy(), notes["pitch"].to_numpy()]
     step, duration = np.r_[before.step, after.step], np.r_[before.duration, after.duration]
-    numeric = encode_sequence(pitch, step, duration, cfg, key=key)
+    summary = model.info.get("corpus", {}).get("parts", {})
+    part = np.r_[primer_parts(primer, summary), notes["part"]] if "part" in notes else None
+    numeric = encode_sequence(pitch, step, duration, cfg, part, key=key)
     given = None
     if cfg.ordered:
-        summary = model.info.get("corpus", {}).get("parts", {})
-        part = np.r_[primer_parts(primer, summary), notes["part"]] if "part" in notes else None
         timing = Timing.in_bars_of_four(step, duration, np.cumsum(step))
         targets = next_note_targets(note_classes(pitch, timing, part, cfg), cfg)
         given = {field: values[None, :-1] for field, values in targets.items()}

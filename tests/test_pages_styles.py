@@ -109,7 +109,8 @@ def test_with_uploads_the_first_start_is_the_bundled_model_that_knows_them_best(
     chosen = next(s for s in at.selectbox if s.label == "Bundled model")
     assert chosen.value in ("chorales", "second")  # the chorale model (twice) knows chorales; the noise does not
     assert chosen.options[-1].startswith("Noise")
-    assert any("knows your music best" in c.value and "Noise" in c.value for c in at.caption)
+    # Words on the page; every bundled model's figure, the noise's too, on hover.
+    assert any("knows your music best" in c.value and "Noise" in c.proto.help for c in at.caption)
     # Five settings or fewer in view: the start, the model, the time limit (2 minutes) and Start; the rest under Advanced.
     assert [w.label for w in outside(at, "number_input")] == ["Train for at most (minutes)"]
     assert outside(at, "number_input")[0].value == 2.0
