@@ -26,7 +26,12 @@ import numpy as np
 from common import machine_line, print_json, table  # noqa: E402  (sets up the process)
 from musicrnn.bundled import CHORALES, DEFAULT_MODEL, chorale_opening  # noqa: E402
 from musicrnn.dataset import Corpus  # noqa: E402
-from musicrnn.evaluation.scores import baseline_cross_entropy, model_scores, rhythm_baselines  # noqa: E402
+from musicrnn.evaluation.scores import (  # noqa: E402
+    baseline_cross_entropy,
+    joint_baselines,
+    model_scores,
+    rhythm_baselines,
+)
 from musicrnn.infer import read_model_file  # noqa: E402
 from musicrnn.midi import load_one, load_paths, midi_bytes, notes_to_midi  # noqa: E402
 
@@ -81,6 +86,10 @@ def scores(model, evaluation: Corpus, training: Corpus) -> dict:
         "pitch": result["pitch_cross_entropy"],
         "top1": result["pitch_top1"],
         "bigram": baseline_cross_entropy(training, evaluation)["bigram"],
+        # A whole note (every field, and the end of the piece for models that predict it): the only figure
+        # that compares models whose heads are conditioned on one another with those whose heads are not.
+        "joint": result.get("joint_nll", float("nan")),
+        "joint_bigram": joint_baselines(training, evaluation, model.cfg)["bigram"] if model.cfg.beats else float("nan"),
     }
     if model.cfg.beats:
         rhythm = rhythm_baselines(training, evaluation, model.cfg)
@@ -142,11 +151,17 @@ def main() -> None:
     args = parser.parse_args()
     started = time.time()
     model = read_model_file(args.model)
-    held_out = set(model.info.get("val_files", []))
+    models = {"model": model}
+    if args.compare:
+        models["compare"] = read_model_file(args.compare)
+    # Side by side, only files that neither model trained on count, and neither model's training files are
+    # in the baselines' counts.
+    held_out = set.intersection(*(set(m.info.get("val_files", [])) for m in models.values()))
     if not held_out:
-        raise SystemExit("the model does not record its validation files")
+        raise SystemExit("the models record no validation file in common")
+    trained_on = set().union(*(set(m.info.get("train_files", [])) for m in models.values()))
     files = [f for f in load_paths(sorted(CHORALES.glob("*.mid"))) if f.ok]
-    training = corpus_of([f for f in files if f.name not in held_out])
+    training = corpus_of([f for f in files if f.name not in held_out and (not trained_on or f.name in trained_on)])
     four = [f for f in files if f.name in held_out]
     kinds = {"4 voices, 120 bpm": corpus_of(four)}
     retimed = Corpus.from_tables(
@@ -161,9 +176,6 @@ def main() -> None:
     if with_instruments:
         kinds[f"with instruments ({len(with_instruments)} files, printed tempo)"] = corpus_of(with_instruments)
     kinds["all of the above"] = _joined(list(kinds.values()))
-    models = {"model": model}
-    if args.compare:
-        models["compare"] = read_model_file(args.compare)
     report = {"machine": machine_line(), "model": args.model, "kinds": {}}
     rows = []
     for kind, corpus in kinds.items():
@@ -179,6 +191,7 @@ def main() -> None:
                     f"{row['pitch']:.3f}",
                     f"{row['top1']:.0%}",
                     f"{row['bigram']:.3f}",
+                    f"{row['joint']:.3f} / {row['joint_bigram']:.3f}",
                     f"{row.get('step', float('nan')):.3f} / {row.get('step_bigram', float('nan')):.3f}",
                     f"{row.get('duration', float('nan')):.3f} / {row.get('duration_bigram', float('nan')):.3f}",
                 ]
@@ -193,6 +206,7 @@ def main() -> None:
                 "pitch CE",
                 "top-1",
                 "bigram",
+                "whole note NLL / bigram",
                 "step NLL / bigram",
                 "duration NLL / bigram",
             ],

@@ -358,15 +358,18 @@ def cmd_train(args: argparse.Namespace) -> int:
             result.save(Path(scratch) / Path(args.out).name)
         path = None
     why = stop_reason(result.early_stopped, result.timed_out, cfg.patience)
-    print(
-        f"kept epoch {result.best_epoch} of {len(result.history)}, the one with the lowest validation loss ({why})",
-        file=sys.stderr,
+    kept = (
+        "kept the model it started from: no epoch beat it on the validation files"
+        if result.kept_start
+        else f"kept epoch {result.best_epoch} of {len(result.history)}, the one with the lowest validation loss"
     )
+    print(f"{kept} ({why})", file=sys.stderr)
     print(
         json.dumps(
             {
                 "model": path,
                 "best_epoch": result.best_epoch,
+                "kept_start": result.kept_start,
                 "epochs_run": len(result.history),
                 "early_stopped": result.early_stopped,
                 "timed_out": result.timed_out,

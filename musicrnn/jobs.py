@@ -220,7 +220,7 @@ class TrainingJob:
             self.model_file = model_file
             if done is not None:
                 self.best_epoch = done["best_epoch"]
-                self.result_info = {k: done[k] for k in RESULT_FACTS}
+                self.result_info = {k: done[k] for k in RESULT_FACTS} | {"kept_start": done.get("kept_start", False)}
                 self.status = "stopped" if done["stopped"] or self.stop_requested else "finished"
             elif failure is not None:
                 self.error = failure + (" The best epoch so far is kept." if model_file else "")

@@ -38,7 +38,8 @@ class TrainResult:
     corpus: dict = field(default_factory=dict)
     stopped: bool = False
     seconds: float = 0.0
-    best_epoch: int = 0  # the epoch whose weights the model holds (1-based; 0 = no epoch finished)
+    best_epoch: int = 0  # the epoch whose weights the model holds (1-based; 0 = none: see start_loss)
+    start_loss: float | None = None  # fine-tuning: the start's validation loss (best_epoch 0: the start is kept)
     early_stopped: bool = False  # stopped because the validation loss no longer improved
     timed_out: bool = False  # stopped by cfg.time_limit_minutes
 
@@ -63,7 +64,13 @@ class TrainResult:
             early_stopped=self.early_stopped,
             timed_out=self.timed_out,
             seconds=self.seconds,
+            start_loss=self.start_loss,
         )
+
+    @property
+    def kept_start(self) -> bool:
+        """No epoch of this fine-tuning run beat the model it started from, so the model is that start."""
+        return self.start_loss is not None and self.best_epoch == 0
 
     def save(self, path: str | Path) -> Path:
         return save_model(self.model, self.cfg, path, self.facts())
@@ -119,15 +126,26 @@ class KeepBest(keras.callbacks.Callback):
     `on_best(model, epoch)` runs after each new best (e.g. to save it, so a killed run keeps it)."""
 
     def __init__(
-        self, patience: int = 0, on_best: Callable[[keras.Model, int], None] | None = None, monitor: str = MONITOR
+        self,
+        patience: int = 0,
+        on_best: Callable[[keras.Model, int], None] | None = None,
+        monitor: str = MONITOR,
+        start_loss: float | None = None,
     ):
         super().__init__()
         self.patience, self.on_best, self.monitor = patience, on_best, monitor
-        self.best = float("inf")
+        # Fine-tuning: the start's own validation loss is the one to beat, so a run that only makes a good
+        # start worse gives back the start (bench/finetune.py saw this on two of four collections).
+        self.start_loss = start_loss if start_loss is not None and np.isfinite(start_loss) else None
+        self.best = float("inf") if self.start_loss is None else self.start_loss
         self.best_epoch = 0
         self.best_weights: list | None = None
         self.since_best = 0
         self.early_stopped = False
+
+    def on_train_begin(self, logs=None):
+        if self.start_loss is not None:
+            self.best_weights = self.model.get_weights()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -311,7 +329,7 @@ def _fit(plan: FitPlan) -> TrainResult:
         )
     deadline = plan.started + 60 * cfg.time_limit_minutes if cfg.time_limit_minutes else None
     reporter = _Reporter(plan.on_progress, stop, max(1, plan.report_every), batches, cfg.epochs, deadline)
-    keep_best = KeepBest(cfg.patience, plan.on_best)
+    keep_best = KeepBest(cfg.patience, plan.on_best, start_loss=_start_loss(model, plan))
     # keep_best runs after the reporter, so an epoch's row reaches on_progress before the best one is saved.
     callbacks = [reporter, keep_best, *extra_callbacks]
     if needs_own_loop(strategy):
@@ -337,6 +355,16 @@ def _fit(plan: FitPlan) -> TrainResult:
         stopped=bool(stop is not None and stop.is_set()),
         seconds=time.monotonic() - plan.started,
         best_epoch=keep_best.best_epoch,
+        start_loss=keep_best.start_loss,
         early_stopped=keep_best.early_stopped,
         timed_out=reporter.timed_out,
     )
+
+
+def _start_loss(model: keras.Model, plan: FitPlan) -> float | None:
+    """A fine-tuning run's validation loss before it trains (None when training a new network, without
+    validation files, or under a strategy whose loop is our own)."""
+    if plan.model is None or plan.val_data is None or needs_own_loop(plan.strategy):
+        return None
+    scores = model.evaluate(plan.val_data, verbose=0, return_dict=True)
+    return float(scores["loss"])

@@ -8,7 +8,7 @@ generation path can use it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 # Loss rows are dicts of floats keyed by Keras' log names: "loss", "<head>_loss" for each head, and the same
 # with "val_" in front. The heads differ between models (parts models add one), so the TypedDicts below name
@@ -71,6 +71,8 @@ class TrainingFacts(TypedDict):
     timed_out: bool
     stopped: bool
     seconds: float
+    start_loss: NotRequired[float]  # fine-tuning: the start's validation loss, a candidate like every epoch
+    kept_start: NotRequired[bool]  # fine-tuning: no epoch beat the start, so the model is the start
 
 
 def epoch_row(event: EpochEvent) -> EpochRow:
@@ -85,6 +87,13 @@ def best_row(history: Sequence[EpochRow], best_epoch: int) -> EpochRow:
     return next((row for row in history if row["epoch"] == best_epoch), history[-1] if history else none)
 
 
+def _start_row(start_loss: float | None) -> EpochRow:
+    row: EpochRow = {"epoch": 0}
+    if start_loss is not None:
+        row["val_loss"] = start_loss
+    return row
+
+
 def record(
     history: Sequence[EpochRow],
     best_epoch: int,
@@ -96,22 +105,31 @@ def record(
     early_stopped: bool = False,
     timed_out: bool = False,
     seconds: float = 0.0,
+    start_loss: float | None = None,
 ) -> TrainingFacts:
     """The training facts of a run: at its end, or (in the training process) of each best epoch as it is
-    saved, so a run stopped or killed later still has a file that says what it is."""
+    saved, so a run stopped or killed later still has a file that says what it is.
+
+    `start_loss`: a fine-tuning run's validation loss before its first epoch. The start is a candidate like
+    any epoch; when no epoch beat it (best_epoch 0) the model is the start, and the record says so."""
     history = list(history)
-    return {
+    kept_start = start_loss is not None and best_epoch == 0
+    facts: TrainingFacts = {
         "corpus": dict(corpus),
         "train_files": list(train_files),
         "val_files": list(val_files),
         "history": history,
-        "final": best_row(history, best_epoch),
+        "final": _start_row(start_loss) if kept_start else best_row(history, best_epoch),
         "best_epoch": best_epoch,
         "early_stopped": early_stopped,
         "timed_out": timed_out,
         "stopped": stopped,
         "seconds": seconds,
     }
+    if start_loss is not None:
+        facts["start_loss"] = start_loss
+        facts["kept_start"] = kept_start
+    return facts
 
 
 def stop_reason(early_stopped: bool, timed_out: bool, patience: int) -> str:

@@ -206,6 +206,27 @@ def test_fine_tuning_the_default_model_trains_from_its_weights(corpus):
     assert tuned.parameter_count() == start.parameter_count()
 
 
+def test_a_fine_tuning_job_that_only_makes_the_start_worse_gives_back_the_start(corpus):
+    import numpy as np
+
+    from helpers_models import random_extras, random_inputs
+    from musicrnn.bundled import DEFAULT_MODEL
+    from musicrnn.finetune import fine_tune_config
+
+    start = read_model_file(DEFAULT_MODEL)
+    cfg = fine_tune_config("default", epochs=1, learning_rate=5.0)  # ruins every epoch
+    job = start_training(corpus, cfg, init=DEFAULT_MODEL.read_bytes(), init_name="the default model")
+    assert job.wait(WAIT)
+    assert job.status == "finished", job.error
+    assert job.result_info["kept_start"] and job.best_epoch == 0
+    kept = read_model_file(job.model_file)
+    pitch, numeric = random_inputs(start.cfg, batch=2)
+    key, given = random_extras(start.cfg, batch=2)
+    np.testing.assert_allclose(
+        kept.forward(pitch, numeric, key, given)["pitch"], start.forward(pitch, numeric, key, given)["pitch"], atol=1e-6
+    )
+
+
 def test_fine_tuning_an_incompatible_model_fails_with_the_reason(corpus):
     from musicrnn.bundled import DEFAULT_MODEL
 

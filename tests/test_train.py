@@ -149,6 +149,44 @@ def test_keep_best_with_patience_zero_never_stops_early():
     assert not model.stop_training and keep.best_epoch == 1
 
 
+def test_keep_best_counts_a_fine_tuning_start_as_a_candidate():
+    from musicrnn.train import KeepBest
+
+    keep = KeepBest(patience=0, start_loss=1.5)
+    model = _Weights()
+    model.weights = [np.full(2, 7.0)]  # the start
+    keep.set_model(model)
+    keep.on_train_begin()
+    for epoch, val_loss in enumerate([1.8, 1.6, 1.7]):  # every epoch worse than the start
+        model.weights = [np.full(2, float(epoch))]
+        keep.on_epoch_end(epoch, {"val_loss": val_loss})
+    keep.on_train_end()
+    assert keep.best_epoch == 0
+    np.testing.assert_array_equal(model.weights[0], np.full(2, 7.0))  # the start's weights are the model
+    better = KeepBest(patience=0, start_loss=1.5)
+    better.set_model(_Weights())
+    better.on_train_begin()
+    better.on_epoch_end(0, {"val_loss": 1.4})
+    assert better.best_epoch == 1  # an epoch that beats the start is kept as before
+
+
+def test_fine_tuning_that_only_makes_the_start_worse_keeps_the_start(corpus, trained, tmp_path):
+    """A learning rate far too high ruins every epoch of fine-tuning: the result is the start, and says so."""
+    from musicrnn.finetune import init_model
+
+    path = trained[0].save(tmp_path / "start.keras")
+    cfg = CFG.replace(epochs=2, learning_rate=5.0, patience=0)
+    model = init_model(path, cfg)
+    before = [w.copy() for w in model.get_weights()]
+    result = train(corpus, cfg, model=model)
+    assert result.kept_start and result.best_epoch == 0
+    assert all(row["val_loss"] > result.start_loss for row in result.history)
+    for kept, original in zip(result.model.get_weights(), before):
+        np.testing.assert_array_equal(kept, original)
+    facts = result.facts()
+    assert facts["kept_start"] and facts["final"] == {"epoch": 0, "val_loss": result.start_loss}
+
+
 def test_the_trained_model_is_its_best_epoch(corpus):
     """A learning rate far too high makes later epochs worse; the result keeps the best one and says which."""
     cfg = preset("tiny", epochs=6, window_stride=1, val_fraction=0.25, seed=5, learning_rate=0.2, patience=2)

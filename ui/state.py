@@ -433,6 +433,7 @@ def _run_facts(current: TrainingJob, model: NumpyModel) -> dict:
         "data": f"{len(current.corpus)} files",
         "epochs_run": len(snapshot["epochs"]),
         "best_epoch": current.best_epoch,
+        "kept_start": bool(current.result_info.get("kept_start")),
         "when": time.strftime("%H:%M"),
         "start": current.init_name,
         "status": current.status,

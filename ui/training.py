@@ -242,6 +242,12 @@ def job_entry(job: TrainingJob) -> ModelEntry | None:
     return next((entry for entry in state.runs() if entry.facts.get("job") == job.id), None)
 
 
+KEPT_START = (
+    "No epoch did better on your held-out files than the model you started from, so that model is kept as it "
+    "was: training more would only have made it worse for music like yours."
+)
+
+
 def show_result(job: TrainingJob) -> None:
     snapshot = job.snapshot()
     took = format_seconds(snapshot["elapsed"])
@@ -254,16 +260,20 @@ def show_result(job: TrainingJob) -> None:
             + (
                 f"The best of them, epoch {job.best_epoch}, is kept."
                 if job.best_epoch
+                else KEPT_START
+                if job.result_info.get("kept_start")
                 else "No epoch finished, so no model was kept."
             )
         )
     else:
         info = job.result_info
         why = stop_reason(bool(info.get("early_stopped")), bool(info.get("timed_out")), job.cfg.patience)
-        st.success(
-            f"Finished {ran} epoch(s) in {took} ({why}). The model is epoch {job.best_epoch}, the one with the "
-            "lowest loss on the held-out files."
+        kept = (
+            KEPT_START
+            if info.get("kept_start")
+            else f"The model is epoch {job.best_epoch}, the one with the lowest loss on the held-out files."
         )
+        st.success(f"Finished {ran} epoch(s) in {took} ({why}). {kept}")
     entry = job_entry(job)
     if entry is None:
         return
@@ -353,7 +363,9 @@ def runs_table(runs: list[ModelEntry]) -> pd.DataFrame:
                 "preset": run.facts.get("preset"),
                 "started from": run.facts.get("start") or "a new network",
                 "data": run.facts.get("data"),
-                "epochs": f"kept {run.facts.get('best_epoch')} of {run.facts.get('epochs_run')}",
+                "epochs": f"kept the start; {run.facts.get('epochs_run')} tried"
+                if run.facts.get("kept_start")
+                else f"kept {run.facts.get('best_epoch')} of {run.facts.get('epochs_run')}",
                 "next note, against simple counting": _against_counting(run.facts),
                 "when": run.facts.get("when"),
             }
