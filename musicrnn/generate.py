@@ -222,6 +222,11 @@ def rhythm_distribution(logits: np.ndarray, temperature: float, forbid_zero: boo
     return weights / weights.sum(axis=1, keepdims=True)
 
 
+# A piece ends with the model's own odds of ending (see _Rules._step_or_end); False: END is one more step class,
+# drawn at the rhythm temperature.
+END_AT_OWN_ODDS = True
+
+
 def sample_rhythm(
     logits: np.ndarray, settings: Sampling, rngs: list[np.random.Generator], forbid_zero: bool
 ) -> np.ndarray:
@@ -483,7 +488,10 @@ class _Rules:
             logits = guide.rhythm(piece.onset, logits)
             if self.may_end:
                 logits = self._end_rule(logits, piece.ended, guide.may_end)
-            step_class = sample_rhythm(logits, settings, rngs, forbid_zero=False)
+            if self.may_end and END_AT_OWN_ODDS and settings.rhythm_temperature > 0:
+                step_class = self._step_or_end(logits, rngs)
+            else:
+                step_class = sample_rhythm(logits, settings, rngs, forbid_zero=False)
             if self.may_end:
                 piece.ended |= step_class == cfg.end_step
             # An ended stream's notes are dropped; its onset stays where the piece ended.
@@ -505,6 +513,19 @@ class _Rules:
             return part, part
         pitch = self._pitch(logits, note, piece, guide, rngs)
         return pitch, pitch
+
+    def _step_or_end(self, logits: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
+        """The step class, where the piece ends with the model's own probability of ending here (temperature 1),
+        and otherwise the step is drawn at the rhythm temperature from the other classes. A rhythm temperature
+        below 1 would otherwise all but silence the end: a rare class loses most to sharpening."""
+        end = self.cfg.end_step
+        p_end = rhythm_distribution(logits, 1.0)[:, end]
+        ends = np.array([rng.random() for rng in rngs]) < p_end
+        rest = np.array(logits, np.float64)
+        rest[:, end] = NO_PITCH
+        rest[ends] = 0.0  # a stream that ends draws no step (and one that has ended has p_end 1)
+        step_class = sample_rhythm(rest, self.settings, rngs, forbid_zero=False)
+        return np.where(ends, end, step_class)
 
     def _end_rule(self, logits: np.ndarray, ended: np.ndarray, may_end: bool) -> np.ndarray:
         """Step logits where a stream that ended can only end again, and none may end while a guide that

@@ -342,14 +342,15 @@ class MelodyGuide(_Base):
             # Bass, tenor, alto are written in that order: each above the last, so the voices do not cross.
             uncrossed = below & (_PITCH[None, :] > self.floor[:, None])
             below = np.where(np.any(uncrossed, axis=1)[:, None], uncrossed, below)
+            first_below = on_target & (self.below == 0) & (part != SOPRANO)
+            # The cadence first: a voice's usual range must not take away the last tonic tone left to it.
+            below = self._cadence_rule(below, on_target, first_below)
             # The pitch head does not know the part just drawn, and a voice's full range is wide (the corpus'
             # bass reaches E4): prefer the pitches the voice mostly sang, so the bass does not open at the top.
             low, high = np.array([self.usual.get(int(p), (0, PITCH_CLASSES - 1)) for p in part]).T
             usual = below & (_PITCH[None, :] >= low[:, None]) & (_PITCH[None, :] <= high[:, None])
             below = np.where(usual.any(axis=1)[:, None], usual, below)
-            first_below = on_target & (self.below == 0) & (part != SOPRANO)
             below = np.where(first_below[:, None], self._no_parallels(below, melody_pitch), below)
-            below = self._cadence_rule(below, on_target, first_below)
             below = _no_clash(below, melody_pitch)
             chord = np.where((part == SOPRANO)[:, None] | ~np.any(below, axis=1)[:, None], forced, below)
         else:
