@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--pitch-range", default=f"{usual.pitch_low}-{usual.pitch_high}", help="LOW-HIGH MIDI pitches")
     _add_part_steering(gen)
     _add_voice_leading(gen)
+    _add_tonic_ending(gen)
     gen.add_argument(
         "--chord-snap",
         type=float,
@@ -231,6 +232,16 @@ def _add_part_steering(command: argparse.ArgumentParser) -> None:
         help='models with parts: LOW-HIGH MIDI pitches per part, e.g. "Soprano=60-81,Bass voice=36-60"',
     )
     command.add_argument("--part-key", default="", help='models with parts: a key per part, e.g. "Bass voice=A:minor"')
+
+
+def _add_tonic_ending(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--any-ending",
+        dest="tonic_ending",
+        action="store_false",
+        help="models that learned endings: let the model end a piece anywhere (by default only on the tonic "
+        "chord of its key, with the tonic in the bass)",
+    )
 
 
 def _add_voice_leading(command: argparse.ArgumentParser) -> None:
@@ -494,6 +505,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             part_pitch_ranges=args.part_range,
             part_keys=args.part_key,
             voice_leading=args.voice_leading,
+            tonic_ending=args.tonic_ending,
         )
         program = instrument_program(args.instrument)
         name = _bundled_primer_name(args.primer, args.model)

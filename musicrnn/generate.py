@@ -91,6 +91,9 @@ class Sampling:
     # (about a bar of four voices), the one the model finds likeliest (1 = plain sampling). Beats models
     # without a guide only.
     best_of: int = 1
+    # Models that learned endings: a piece ends only on the tonic chord of its key (with the tonic in the bass),
+    # where the model chooses to end it; False: wherever the model ends it.
+    tonic_ending: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -225,6 +228,7 @@ def rhythm_distribution(logits: np.ndarray, temperature: float, forbid_zero: boo
 # A piece ends with the model's own odds of ending (see _Rules._step_or_end); False: END is one more step class,
 # drawn at the rhythm temperature.
 END_AT_OWN_ODDS = True
+END_ODDS = 1.0
 
 
 def sample_rhythm(
@@ -392,7 +396,7 @@ def generate(
         for v in range(settings.variations)
         for c in range(choices)
     ]
-    rules = _Rules(model, settings, primer, batch)
+    rules = _Rules(model, settings, primer, batch, key)
     state, piece, timing = _prime(model, primer, key, rules.primer_part, batch, settings.n_notes)
     rules.heard(primer, timing)
     guide = guide if guide is not None else _NoGuide(batch)
@@ -458,7 +462,7 @@ class _Rules:
     """How each field of a note is drawn: the model's logits, reshaped by the sampling controls, the key and
     range masks, the parts' ranges, the chord already sounding, the voice-leading rule and the guide."""
 
-    def __init__(self, model: Stepper, settings: Sampling, primer: pd.DataFrame, batch: int):
+    def __init__(self, model: Stepper, settings: Sampling, primer: pd.DataFrame, batch: int, key: int):
         self.cfg, self.settings = model.cfg, settings
         self.mask = allowed_pitches(settings)
         summary = model.info.get("corpus", {}).get("parts", {}) if model.has_parts else {}
@@ -469,6 +473,9 @@ class _Rules:
         # Only parts the model was trained on are drawn (a file it never saw brass in gets no brass track).
         self.known_parts = np.isin(np.arange(PART_CLASSES), [int(k) for k in summary]) if summary else None
         self.may_end = model.cfg.end_class
+        self.key = key
+        # How many notes a final chord needs: three where the corpus sang in three or more parts, else one.
+        self.final_chord_notes = 3 if len(summary) >= 3 else 1
         self.voices = VoiceLeading(batch, summary) if model.has_parts and settings.voice_leading else None
 
     def draw(
@@ -487,7 +494,7 @@ class _Rules:
                 return clip_times(logits, cfg), logits
             logits = guide.rhythm(piece.onset, logits)
             if self.may_end:
-                logits = self._end_rule(logits, piece.ended, guide.may_end)
+                logits = self._end_rule(logits, piece, guide.may_end)
             if self.may_end and END_AT_OWN_ODDS and settings.rhythm_temperature > 0:
                 step_class = self._step_or_end(logits, rngs)
             else:
@@ -520,6 +527,7 @@ class _Rules:
         below 1 would otherwise all but silence the end: a rare class loses most to sharpening."""
         end = self.cfg.end_step
         p_end = rhythm_distribution(logits, 1.0)[:, end]
+        p_end = END_ODDS * p_end / (1.0 - p_end + END_ODDS * p_end)
         ends = np.array([rng.random() for rng in rngs]) < p_end
         rest = np.array(logits, np.float64)
         rest[:, end] = NO_PITCH
@@ -527,15 +535,33 @@ class _Rules:
         step_class = sample_rhythm(rest, self.settings, rngs, forbid_zero=False)
         return np.where(ends, end, step_class)
 
-    def _end_rule(self, logits: np.ndarray, ended: np.ndarray, may_end: bool) -> np.ndarray:
-        """Step logits where a stream that ended can only end again, and none may end while a guide that
-        finishes the piece itself is at work."""
+    def _end_rule(self, logits: np.ndarray, piece: _Piece, may_end: bool) -> np.ndarray:
+        """Step logits where a stream that ended can only end again, none may end while a guide that finishes
+        the piece itself is at work, and (settings.tonic_ending) none ends but on the tonic chord."""
         end = self.cfg.end_step
         logits = logits.copy()
         if not may_end:
             logits[:, end] = NO_PITCH
-        logits[ended] = np.where(np.arange(logits.shape[1]) == end, 0.0, NO_PITCH)
+        elif self.settings.tonic_ending:
+            logits[~self._on_tonic(piece.sounding), end] = NO_PITCH
+        logits[piece.ended] = np.where(np.arange(logits.shape[1]) == end, 0.0, NO_PITCH)
         return logits
+
+    def _on_tonic(self, sounding: np.ndarray) -> np.ndarray:
+        """(B,) whether the notes that started at the current onset are the tonic chord over the tonic: the
+        tonic in the bass, nothing outside the triad (minor: a major third too, Bach's Picardy third), and as
+        many notes as the voices allow (three for music in parts, one for a tune)."""
+        tonic, minor = self.key % 12, self.key >= 12
+        triad = {tonic, (tonic + 4) % 12, (tonic + 7) % 12} | ({(tonic + 3) % 12} if minor else set())
+        pitches = np.arange(PITCH_CLASSES)
+        outside = sounding & ~np.isin(pitches % 12, sorted(triad))[None, :]
+        lowest = np.where(sounding.any(axis=1), sounding.argmax(axis=1), -1)
+        return (
+            (lowest % 12 == tonic)
+            & (lowest >= 0)
+            & ~outside.any(axis=1)
+            & (sounding.sum(axis=1) >= self.final_chord_notes)
+        )
 
     def _pitch(
         self,

@@ -345,6 +345,7 @@ class Recipe:
         if s.part_keys:
             rows["key per part"] = s.part_keys.replace(",", ", ").replace(":", " ")
         rows["voice leading"] = "on" if s.voice_leading else "off"
+        rows["ending"] = "on the tonic chord" if s.tonic_ending else "wherever the model ends it"
         if self.chords:
             strength = (
                 "only chord tones" if self.chord_strength >= 1 else f"suggested (strength {self.chord_strength:g})"

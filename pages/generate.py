@@ -81,6 +81,7 @@ instrument = (
 )
 part_ranges, part_keys = generation.choose_part_steering(entry.model)  # parts models: a range and key per part
 voice_leading = generation.choose_voice_leading(entry.model, right)  # parts models: no parallels, no crossing
+tonic_ending = generation.choose_tonic_ending(entry.model, right)  # models that learned endings
 seed, seed_problem = number_box(
     right,
     "Seed",
@@ -170,6 +171,7 @@ settings = (
         part_pitch_ranges=part_ranges,
         part_keys=part_keys,
         voice_leading=voice_leading,
+        tonic_ending=tonic_ending,
     )
 )
 program = gm_instruments()[instrument]

@@ -241,6 +241,34 @@ def test_a_piece_ends_at_the_models_own_odds_whatever_the_rhythm_temperature():
         assert all(p.attrs["ended"] == (len(p) < 80) for p in pieces)
 
 
+def test_a_piece_ends_only_on_the_tonic_unless_any_ending_is_allowed():
+    """A tune model (no parts) that ends readily: with the rule, every piece it ends stops on the key's tonic;
+    without it, some stop elsewhere (the control)."""
+    from musicrnn.theory import key_index
+
+    keras_model, cfg = random_model("tiny", seed=4, parts=False)
+    model = read_model_file(model_bytes(keras_model, cfg))
+    model.heads["step"].out_bias[cfg.end_step] += 3.0
+
+    def last_onsets(tonic_ending: bool) -> list[tuple[int, set[int]]]:
+        pieces = [
+            piece
+            for seed in range(5)
+            for piece in run(model, seed=seed, n_notes=60, variations=8, tonic_ending=tonic_ending)
+        ]
+        ended = [piece for piece in pieces if piece.attrs["ended"] and len(piece)]
+        assert len(ended) >= 5, [len(p) for p in pieces]
+        tonic = key_index(pieces[0].attrs["key"]) % 12
+        return [
+            (tonic, set(piece.loc[np.isclose(piece["beat"], piece["beat"].max()), "pitch"] % 12)) for piece in ended
+        ]
+
+    for tonic, last in last_onsets(True):
+        assert tonic in last
+        assert last <= {tonic, (tonic + 3) % 12, (tonic + 4) % 12, (tonic + 7) % 12}
+    assert any(tonic not in last for tonic, last in last_onsets(False))
+
+
 def encode_primer(model):
     """The primer as the model's inputs: (pitch, numeric, key) of one batch row."""
     timing = timing_of(PRIMER, model.cfg)

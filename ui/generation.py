@@ -262,6 +262,28 @@ def choose_voice_leading(model, column) -> bool:
     return bool(on)
 
 
+TONIC_ENDING = "End on the tonic"
+TONIC_ENDING_HELP = (
+    "The model decides where a piece ends; with this on, it may end it only on the home chord of its key, with "
+    "the key note in the bass, as almost every chorale ends. Off: wherever the model ends it."
+)
+
+
+def choose_tonic_ending(model, column) -> bool:
+    """Whether a piece may end only on the tonic chord (Sampling.tonic_ending): a checkbox, on by default; for
+    a model that has not learned endings it is shown disabled, with the reason."""
+    learned = bool(getattr(getattr(model, "cfg", None), "end_class", False))
+    on = column.checkbox(
+        TONIC_ENDING, key=state.keep("generate_tonic_ending", True), disabled=not learned, help=TONIC_ENDING_HELP
+    )
+    if not learned:
+        column.caption(
+            ":material/info: This model has not learned where pieces end: each piece stops at the length you set."
+        )
+        return Sampling.tonic_ending
+    return bool(on)
+
+
 # ---- parts: which instrument plays each part -------------------------------------------------------------------
 
 OWN_LINEUP = "the training data's own"
@@ -456,6 +478,7 @@ def _set_widgets(recipe: Recipe, model_label: str) -> None:
         "generate_chords": recipe.chords,
         "generate_chord_strength": recipe.chord_strength if recipe.chords else DEFAULT_CHORD_STRENGTH,
         "generate_voice_leading": s.voice_leading,
+        "generate_tonic_ending": s.tonic_ending,
     }
     names = {program: name for name, program in gm_instruments().items()}
     values["generate_instrument"] = names[recipe.program]
