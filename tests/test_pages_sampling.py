@@ -11,7 +11,7 @@ from musicrnn.model import model_bytes
 from musicrnn.recipe import model_id
 from test_pages import assert_no_exception, click, needs_default_model, open_page, small_dataset
 from test_pages_explain import open_link
-from ui.generation import VOICE_LEADING
+from ui.generation import TONIC_ENDING, VOICE_LEADING
 from ui.state import TRAINED_MODEL, TRAINED_MODEL_LABEL, ModelEntry
 
 pytestmark = needs_default_model
@@ -65,12 +65,36 @@ def test_a_model_without_parts_shows_voice_leading_disabled_with_the_reason():
     assert_no_exception(at)
 
 
+def test_the_tonic_ending_is_on_by_default_and_reaches_generate_and_the_recipe():
+    on = generate(open_page("generate", small_dataset(2)))
+    box = on.checkbox(key="keep_generate_tonic_ending")
+    assert box.label == TONIC_ENDING and box.value and not box.disabled and "home chord" in box.help
+    assert on.session_state["generated"].settings.tonic_ending
+    on.checkbox(key="keep_generate_tonic_ending").set_value(False).run()
+    off = click(on, "Generate")
+    assert not off.session_state["generated"].settings.tonic_ending
+    assert any("**ending**: wherever the model ends it" in m.value for m in off.markdown)
+
+
+def test_a_model_without_endings_shows_the_tonic_ending_disabled_with_the_reason():
+    keras_model, cfg = random_model("tiny", seed=2, end_class=False)
+    data = model_bytes(keras_model, cfg)
+    entry = ModelEntry(TRAINED_MODEL_LABEL, "job1", read_model_file(data), data, model_id("trained", data))
+    at = open_page("generate", small_dataset(2), **{TRAINED_MODEL: entry, "keep_generate_model": TRAINED_MODEL_LABEL})
+    assert at.checkbox(key="keep_generate_tonic_ending").disabled
+    assert any("has not learned where pieces end" in c for c in captions(at))
+    assert_no_exception(at)
+
+
 def test_length_reads_as_a_cap_and_each_piece_says_how_it_ended():
     at = generate(open_page("generate", small_dataset(2)), notes=30)
     length = at.number_input(key="keep_generate_notes")
     assert length.label == "Notes (at most)" and "ends the piece itself" in length.help
-    # The bundled model has not learned endings: each piece runs to the cap, and says so under its player.
-    assert captions(at).count("Stopped at 30 notes, the most allowed.") == 2
+    # Each piece says under its player whether it ran to the cap or the model ended it.
+    pieces = at.session_state["generated"].pieces
+    for notes in pieces:
+        said = "Ended by the model" if notes.attrs.get("ended") else "Stopped at 30 notes, the most allowed."
+        assert any(c.startswith(said) for c in captions(at)), captions(at)
     assert any("at most 30 notes" in c for c in captions(at))
 
 
