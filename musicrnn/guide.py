@@ -369,6 +369,18 @@ class MelodyGuide(_Base):
         new_allowed[self.index >= len(self.melody)] = allowed[self.index >= len(self.melody)]
         return logits, new_allowed
 
+    def _until_a_clash(self, onset: np.ndarray, pitch: np.ndarray, duration: np.ndarray) -> np.ndarray:
+        """(B,) a harmony note's length, cut where a later melody note starts that it would strike a semitone or
+        major seventh below (a held note the melody moves against, the clash _no_clash keeps out of new notes)."""
+        start = self._grid(onset)
+        stop = start + np.rint(np.asarray(duration) * self.cfg.beat_grid).astype(np.int64)
+        later = (self.targets > start[:, None]) & (self.targets < stop[:, None])  # (B, M) melody onsets inside
+        clash = np.isin((self.melody.pitch[None, :] - pitch[:, None]) % 12, CLASHES) & (
+            self.melody.pitch[None, :] > pitch[:, None]
+        )
+        cut_at = np.where(later & clash, self.targets, np.iinfo(np.int64).max).min(axis=1)
+        return np.where(cut_at < stop, (cut_at - start) / self.cfg.beat_grid, duration)
+
     def _final_chord_full(self) -> np.ndarray:
         """(B,) under the last melody note of a cadence, whether no note of the tonic triad is left between the
         voice written last and the melody: the melody is placed rather than a voice out of the chord."""
@@ -412,6 +424,7 @@ class MelodyGuide(_Base):
         left = (self.finish - self._grid(onset)) / self.cfg.beat_grid
         under_last = on_target & ~placed & (self.index == len(self.melody) - 1)
         duration = np.where(under_last, left, np.minimum(duration, np.maximum(left, 1.0 / self.cfg.beat_grid)))
+        duration = np.where(placed, duration, self._until_a_clash(onset, pitch, duration))
         if self.count < self.is_melody.shape[1]:
             self.is_melody[rows, self.count] = placed
         self.below = np.where(placed, 0, self.below + on_target)

@@ -490,6 +490,18 @@ def test_a_harmonisation_lasts_to_the_melodys_end_and_ends_on_the_tonic_chord_ov
         assert int(below["pitch"].min()) % 12 == 0  # over C in the bass
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_no_harmony_note_is_held_into_a_melody_note_it_would_clash_with(voices_model, seed):
+    tune = parse_melody(C_MAJOR_TUNE)
+    for piece in harmonize(voices_model, tune, Sampling(seed=seed, variations=4, temperature=1.5, chromatic=True)):
+        melody = piece[piece["melody"]]
+        for _, note in piece[~piece["melody"]].iterrows():
+            end = note["beat"] + note["duration_beats"]
+            inside = melody[(melody["beat"] > note["beat"] + 1e-6) & (melody["beat"] < end - 1e-6)]
+            struck = inside[(inside["pitch"] > note["pitch"]) & ((inside["pitch"] - note["pitch"]) % 12).isin((1, 11))]
+            assert struck.empty, (note.to_dict(), struck[["pitch", "beat"]].to_dict("records"))
+
+
 def test_the_harmony_primer_is_the_tonic_chord_of_the_melodys_key_under_its_first_note():
     from musicrnn.guide import harmony_primer
 
