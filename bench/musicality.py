@@ -258,7 +258,7 @@ def with_key(continuation: pd.DataFrame, primer: pd.DataFrame) -> pd.DataFrame:
 
 
 def continue_chorales(
-    model, chorales: list[tuple[str, pd.DataFrame]], seeds: int, temperature: float = 1.0
+    model, chorales: list[tuple[str, pd.DataFrame]], seeds: int, temperature: float = Sampling.temperature
 ) -> list[dict]:
     """The model's continuations of each chorale's first PRIMER_NOTES notes, `seeds` each (variations of one
     seeded run): the piece judged (see the module's docstring), its length and whether the model ended it."""

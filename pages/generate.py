@@ -43,7 +43,7 @@ temperature = left.slider(
     0.0,
     2.0,
     step=0.05,
-    key=state.keep("generate_temperature", 1.0),
+    key=state.keep("generate_temperature", Sampling.temperature),
     help="Lower plays safe and repetitive, higher is more adventurous. 0 always picks the likeliest pitch.",
 )
 top_k, top_k_problem = number_box(

@@ -30,7 +30,9 @@ if not entry.model.cfg.beats:
     st.stop()
 instruments = list(gm_instruments())
 seed, seed_problem = number_box(st.sidebar, "Seed", 0, 2**31 - 1, key=state.keep("steer_seed", 0))
-temperature = st.sidebar.slider("Temperature", 0.0, 2.0, step=0.05, key=state.keep("steer_temperature", 1.0))
+temperature = st.sidebar.slider(
+    "Temperature", 0.0, 2.0, step=0.05, key=state.keep("steer_temperature", Sampling.temperature)
+)
 harmonise_tab, chords_tab, rewrite_tab = st.tabs(steer.TABS, default=st.session_state.get(steer.FIRST_TAB))
 
 
