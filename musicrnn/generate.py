@@ -233,9 +233,13 @@ def rhythm_distribution(logits: np.ndarray, temperature: float, forbid_zero: boo
 END_AT_OWN_ODDS = True
 # The model's odds of ending at a note are multiplied by this. Its end class is calibrated on Bach's own notes,
 # where it puts 8% on the true last note (held-out chorales); in its own pieces it rarely sees an ending that
-# sure, and at 1 ended 4% of continuations of held-out chorales before 1.5x Bach's length. At 32 about a third
-# to a half end, at the tonic chords where the model is likeliest to end (tonic_ending; bench/RESULTS.md).
-END_ODDS = 32.0
+# sure, and at 1 ended 4% of continuations of held-out chorales before 1.5x Bach's length; at 32 a third of
+# them ended, at 128 more than half, each at a tonic chord where the model was likeliest to end (tonic_ending;
+# bench/RESULTS.md). Without the tonic rule this would end pieces anywhere: it applies only with it.
+END_ODDS = 128.0
+# With the tonic ending, no piece ends before this many new notes (two bars of four voices): a primer that
+# closes on the tonic would otherwise be "continued" by nothing.
+MIN_NOTES_BEFORE_END = 32
 
 
 def sample_rhythm(
@@ -337,9 +341,11 @@ class _Piece:
     steps: np.ndarray
     durations: np.ndarray
     parts: np.ndarray
+    written: np.ndarray  # (B,) new notes so far
 
     def keep(self, n: int, note: dict[str, np.ndarray]) -> None:
         self.pitches[:, n], self.steps[:, n], self.durations[:, n] = note["pitch"], note["step"], note["duration"]
+        self.written = np.full_like(self.written, n + 1)
         if "part" in note:
             self.parts[:, n] = note["part"]
 
@@ -378,6 +384,7 @@ def _prime(model: Stepper, primer: pd.DataFrame, key: int, part: np.ndarray | No
         steps=np.zeros((batch, n_notes)),
         durations=np.zeros((batch, n_notes)),
         parts=np.zeros((batch, n_notes), np.int64),
+        written=np.zeros(batch, np.int64),
     )
     return state, piece, timing
 
@@ -534,7 +541,8 @@ class _Rules:
         below 1 would otherwise all but silence the end: a rare class loses most to sharpening."""
         end = self.cfg.end_step
         p_end = rhythm_distribution(logits, 1.0)[:, end]
-        p_end = END_ODDS * p_end / (1.0 - p_end + END_ODDS * p_end)
+        odds = END_ODDS if self.settings.tonic_ending else 1.0
+        p_end = odds * p_end / (1.0 - p_end + odds * p_end)
         ends = np.array([rng.random() for rng in rngs]) < p_end
         rest = np.array(logits, np.float64)
         rest[:, end] = NO_PITCH
@@ -550,7 +558,8 @@ class _Rules:
         if not may_end:
             logits[:, end] = NO_PITCH
         elif self.settings.tonic_ending:
-            logits[~self._on_tonic(piece.sounding), end] = NO_PITCH
+            too_soon = piece.written < MIN_NOTES_BEFORE_END
+            logits[~self._on_tonic(piece.sounding) | too_soon, end] = NO_PITCH
         logits[piece.ended] = np.where(np.arange(logits.shape[1]) == end, 0.0, NO_PITCH)
         return logits
 
