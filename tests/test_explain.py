@@ -141,7 +141,7 @@ def test_prediction_is_the_softmax_of_the_last_position(model, notes):
 
 def test_reshaped_distribution_follows_the_controls(model, notes):
     prediction = explain.predict(model, explain.training_window(notes, 0, model.cfg))
-    plain = explain.reshaped(prediction, Sampling())
+    plain = explain.reshaped(prediction, Sampling(temperature=1.0))
     np.testing.assert_allclose(plain, prediction.probs, atol=1e-12)  # temperature 1, no limits: unchanged
     assert explain.candidates(explain.reshaped(prediction, Sampling(top_k=3))) == 3
     greedy = explain.reshaped(prediction, Sampling(temperature=0))
@@ -149,7 +149,7 @@ def test_reshaped_distribution_follows_the_controls(model, notes):
     cold = explain.reshaped(prediction, Sampling(temperature=0.5))
     assert cold.max() > plain.max()
     assert explain.distribution_entropy(cold) < explain.distribution_entropy(plain)
-    nucleus = explain.reshaped(prediction, Sampling(top_p=0.5))
+    nucleus = explain.reshaped(prediction, Sampling(top_p=0.5, temperature=1.0))
     kept = nucleus > 0
     assert prediction.probs[kept].sum() >= 0.5 and nucleus.sum() == pytest.approx(1.0)
     keyed = explain.reshaped(prediction, Sampling(key="C:major", pitch_low=48, pitch_high=72))
