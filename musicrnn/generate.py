@@ -25,7 +25,7 @@ from .config import Config
 from .features import Timing, chord_count, class_beats, clip_times, encode_step, encode_timed, table_key, timing_of
 from .midi import DEFAULT_BPM
 from .parts import DRUMS_PART, PART_CLASSES, PIANO_PART, part_id, part_name
-from .theory import PITCH_CLASSES, key_index, key_name, key_pitch_classes, scale_pitch_classes
+from .theory import PITCH_CLASSES, key_index, key_name, key_pitch_classes, scale_pitch_classes, tonic_triad
 from .voicing import VoiceLeading
 
 MAX_NOTES = 2000
@@ -228,9 +228,6 @@ def rhythm_distribution(logits: np.ndarray, temperature: float, forbid_zero: boo
     return weights / weights.sum(axis=1, keepdims=True)
 
 
-# A piece ends with the model's own odds of ending (see _Rules._step_or_end); False: END is one more step class,
-# drawn at the rhythm temperature.
-END_AT_OWN_ODDS = True
 # The model's odds of ending at a note are multiplied by this. Its end class is calibrated on Bach's own notes,
 # where it puts 8% on the true last note (held-out chorales); in its own pieces it rarely sees an ending that
 # sure, and at 1 ended 4% of continuations of held-out chorales before 1.5x Bach's length; at 32 a third of
@@ -341,11 +338,9 @@ class _Piece:
     steps: np.ndarray
     durations: np.ndarray
     parts: np.ndarray
-    written: np.ndarray  # (B,) new notes so far
 
     def keep(self, n: int, note: dict[str, np.ndarray]) -> None:
         self.pitches[:, n], self.steps[:, n], self.durations[:, n] = note["pitch"], note["step"], note["duration"]
-        self.written = np.full_like(self.written, n + 1)
         if "part" in note:
             self.parts[:, n] = note["part"]
 
@@ -384,7 +379,6 @@ def _prime(model: Stepper, primer: pd.DataFrame, key: int, part: np.ndarray | No
         steps=np.zeros((batch, n_notes)),
         durations=np.zeros((batch, n_notes)),
         parts=np.zeros((batch, n_notes), np.int64),
-        written=np.zeros(batch, np.int64),
     )
     return state, piece, timing
 
@@ -487,9 +481,12 @@ class _Rules:
         # Only parts the model was trained on are drawn (a file it never saw brass in gets no brass track).
         self.known_parts = np.isin(np.arange(PART_CLASSES), [int(k) for k in summary]) if summary else None
         self.may_end = model.cfg.end_class
-        self.key = key
-        # How many notes a final chord needs: three where the corpus sang in three or more parts, else one.
+        # The final chord: the tonic triad (minor: a major third too, Bach's Picardy third), over the tonic, with
+        # three notes where the corpus sang in three or more parts, else one (a tune's last note).
+        self.tonic = key % 12
+        self.tonic_chord = np.isin(np.arange(PITCH_CLASSES) % 12, tonic_triad(key) + [(key + 4) % 12])
         self.final_chord_notes = 3 if len(summary) >= 3 else 1
+        self.written = 0  # new notes so far (the same in every stream)
         self.voices = VoiceLeading(batch, summary) if model.has_parts and settings.voice_leading else None
 
     def draw(
@@ -509,7 +506,7 @@ class _Rules:
             logits = guide.rhythm(piece.onset, logits)
             if self.may_end:
                 logits = self._end_rule(logits, piece, guide.may_end)
-            if self.may_end and END_AT_OWN_ODDS and settings.rhythm_temperature > 0:
+            if self.may_end and settings.rhythm_temperature > 0:  # the end at its own odds (_step_or_end)
                 step_class = self._step_or_end(logits, rngs)
             else:
                 step_class = sample_rhythm(logits, settings, rngs, forbid_zero=False)
@@ -558,24 +555,18 @@ class _Rules:
         if not may_end:
             logits[:, end] = NO_PITCH
         elif self.settings.tonic_ending:
-            too_soon = piece.written < MIN_NOTES_BEFORE_END
-            logits[~self._on_tonic(piece.sounding) | too_soon, end] = NO_PITCH
+            may_end_here = self._on_tonic(piece.sounding) & (self.written >= MIN_NOTES_BEFORE_END)
+            logits[~may_end_here, end] = NO_PITCH
         logits[piece.ended] = np.where(np.arange(logits.shape[1]) == end, 0.0, NO_PITCH)
         return logits
 
     def _on_tonic(self, sounding: np.ndarray) -> np.ndarray:
-        """(B,) whether the notes that started at the current onset are the tonic chord over the tonic: the
-        tonic in the bass, nothing outside the triad (minor: a major third too, Bach's Picardy third), and as
-        many notes as the voices allow (three for music in parts, one for a tune)."""
-        tonic, minor = self.key % 12, self.key >= 12
-        triad = {tonic, (tonic + 4) % 12, (tonic + 7) % 12} | ({(tonic + 3) % 12} if minor else set())
-        pitches = np.arange(PITCH_CLASSES)
-        outside = sounding & ~np.isin(pitches % 12, sorted(triad))[None, :]
+        """(B,) whether the notes that started at the current onset are the final chord (see __init__)."""
         lowest = np.where(sounding.any(axis=1), sounding.argmax(axis=1), -1)
         return (
-            (lowest % 12 == tonic)
+            (lowest % 12 == self.tonic)
             & (lowest >= 0)
-            & ~outside.any(axis=1)
+            & ~(sounding & ~self.tonic_chord).any(axis=1)
             & (sounding.sum(axis=1) >= self.final_chord_notes)
         )
 
@@ -615,7 +606,8 @@ class _Rules:
             self.voices.took(*(np.full(batch, value) for value in (int(part), int(pitch), beat, duration)))
 
     def took(self, note: dict[str, np.ndarray], piece: _Piece) -> None:
-        """A note is complete: the voice-leading rule hears it."""
+        """A note is complete: counted, and the voice-leading rule hears it."""
+        self.written += 1
         if self.voices is not None and "part" in note:
             self.voices.took(note["part"], note["pitch"], piece.onset, note["duration"])
 

@@ -34,6 +34,7 @@ from .theory import (
     note_name,
     parse_pitch,
     root_class,
+    tonic_triad,
 )
 
 NEEDS_BEATS = (
@@ -589,8 +590,8 @@ def _cadence(melody: Melody, key: int) -> tuple[list[int] | None, int, int | Non
     """The cadence a harmonisation in `key` ends on: the final chord's pitch classes (None when the melody's
     last note is not in the tonic triad), its bass (the tonic), and the bass under the melody's last note
     but one (the dominant, when that note belongs to the dominant triad; else None)."""
-    tonic, minor = key % 12, key >= 12
-    triad = [tonic, (tonic + (3 if minor else 4)) % 12, (tonic + 7) % 12]
+    tonic = key % 12
+    triad = tonic_triad(key)
     dominant = [(tonic + 7) % 12, (tonic + 11) % 12, (tonic + 2) % 12]  # minor too: the raised leading note
     final = triad if int(melody.pitch[-1]) % 12 in triad else None
     penult = dominant[0] if len(melody) > 1 and int(melody.pitch[-2]) % 12 in dominant else None

@@ -181,6 +181,12 @@ _TERTIAN_LOOKUP = {
 }
 
 
+def tonic_triad(key: int) -> list[int]:
+    """The pitch classes of the tonic triad of a key (key_index): root, third, fifth."""
+    tonic = key % 12
+    return [tonic, (tonic + (3 if key >= 12 else 4)) % 12, (tonic + 7) % 12]
+
+
 def tertian_chord(pitch_classes) -> tuple[int, str] | None:
     """(root pitch class, quality) of the triad or seventh chord that these pitch classes spell exactly (see
     TERTIAN_CHORDS); None for anything else: a dyad, a single note, or a sonority with a note outside the chord."""

@@ -17,7 +17,16 @@ from .config import Config
 from .dataset import Corpus, make_tf_dataset, split_files
 from .distributed import backup_callback, fit_with_strategy_run, needs_own_loop
 from .model import build_model, compile_model, save_model
-from .training_facts import BatchEvent, EpochEvent, EpochRow, ProgressEvent, TrainingFacts, best_row, record
+from .training_facts import (
+    BatchEvent,
+    EpochEvent,
+    EpochRow,
+    ProgressEvent,
+    TrainingFacts,
+    best_row,
+    kept_start,
+    record,
+)
 
 if TYPE_CHECKING:
     from .ingest import CachedFile
@@ -70,7 +79,7 @@ class TrainResult:
     @property
     def kept_start(self) -> bool:
         """No epoch of this fine-tuning run beat the model it started from, so the model is that start."""
-        return self.start_loss is not None and self.best_epoch == 0
+        return kept_start(self.start_loss, self.best_epoch)
 
     def save(self, path: str | Path) -> Path:
         return save_model(self.model, self.cfg, path, self.facts())

@@ -87,6 +87,11 @@ def best_row(history: Sequence[EpochRow], best_epoch: int) -> EpochRow:
     return next((row for row in history if row["epoch"] == best_epoch), history[-1] if history else none)
 
 
+def kept_start(start_loss: float | None, best_epoch: int) -> bool:
+    """Whether a fine-tuning run gave back its start: it had one to beat and no epoch did."""
+    return start_loss is not None and best_epoch == 0
+
+
 def _start_row(start_loss: float | None) -> EpochRow:
     row: EpochRow = {"epoch": 0}
     if start_loss is not None:
@@ -113,13 +118,13 @@ def record(
     `start_loss`: a fine-tuning run's validation loss before its first epoch. The start is a candidate like
     any epoch; when no epoch beat it (best_epoch 0) the model is the start, and the record says so."""
     history = list(history)
-    kept_start = start_loss is not None and best_epoch == 0
+    start_kept = kept_start(start_loss, best_epoch)
     facts: TrainingFacts = {
         "corpus": dict(corpus),
         "train_files": list(train_files),
         "val_files": list(val_files),
         "history": history,
-        "final": _start_row(start_loss) if kept_start else best_row(history, best_epoch),
+        "final": _start_row(start_loss) if start_kept else best_row(history, best_epoch),
         "best_epoch": best_epoch,
         "early_stopped": early_stopped,
         "timed_out": timed_out,
@@ -128,7 +133,7 @@ def record(
     }
     if start_loss is not None:
         facts["start_loss"] = start_loss
-        facts["kept_start"] = kept_start
+        facts["kept_start"] = start_kept
     return facts
 
 

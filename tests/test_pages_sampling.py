@@ -55,11 +55,16 @@ def test_voice_leading_is_on_by_default_and_unticking_it_reaches_generate_and_th
         pd.testing.assert_frame_equal(a, b)
 
 
-def test_a_model_without_parts_shows_voice_leading_disabled_with_the_reason():
-    keras_model, cfg = random_model("tiny", seed=2, parts=False)
+def generate_page_with_own_model(**overrides):
+    """Generate, with a random-weight `tiny` model (the preset with `overrides`) as the visitor's trained one."""
+    keras_model, cfg = random_model("tiny", seed=2, **overrides)
     data = model_bytes(keras_model, cfg)
     entry = ModelEntry(TRAINED_MODEL_LABEL, "job1", read_model_file(data), data, model_id("trained", data))
-    at = open_page("generate", small_dataset(2), **{TRAINED_MODEL: entry, "keep_generate_model": TRAINED_MODEL_LABEL})
+    return open_page("generate", small_dataset(2), **{TRAINED_MODEL: entry, "keep_generate_model": TRAINED_MODEL_LABEL})
+
+
+def test_a_model_without_parts_shows_voice_leading_disabled_with_the_reason():
+    at = generate_page_with_own_model(parts=False)
     assert at.checkbox(key="keep_generate_voice_leading").disabled
     assert any("Voice leading needs a model that writes separate parts" in c for c in captions(at))
     assert_no_exception(at)
@@ -77,10 +82,7 @@ def test_the_tonic_ending_is_on_by_default_and_reaches_generate_and_the_recipe()
 
 
 def test_a_model_without_endings_shows_the_tonic_ending_disabled_with_the_reason():
-    keras_model, cfg = random_model("tiny", seed=2, end_class=False)
-    data = model_bytes(keras_model, cfg)
-    entry = ModelEntry(TRAINED_MODEL_LABEL, "job1", read_model_file(data), data, model_id("trained", data))
-    at = open_page("generate", small_dataset(2), **{TRAINED_MODEL: entry, "keep_generate_model": TRAINED_MODEL_LABEL})
+    at = generate_page_with_own_model(end_class=False)
     assert at.checkbox(key="keep_generate_tonic_ending").disabled
     assert any("has not learned where pieces end" in c for c in captions(at))
     assert_no_exception(at)

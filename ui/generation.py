@@ -249,16 +249,24 @@ VOICE_LEADING_HELP = (
 def choose_voice_leading(model, column) -> bool:
     """Whether the voice-leading rule is on (Sampling.voice_leading): a checkbox, on by default; for a model
     without parts it is shown disabled, with the reason."""
-    has_parts = bool(getattr(model, "has_parts", False))
-    on = column.checkbox(
-        VOICE_LEADING, key=state.keep("generate_voice_leading", True), disabled=not has_parts, help=VOICE_LEADING_HELP
+    return _rule_switch(
+        column,
+        VOICE_LEADING,
+        "generate_voice_leading",
+        VOICE_LEADING_HELP,
+        bool(getattr(model, "has_parts", False)),
+        "Voice leading needs a model that writes separate parts (voices); this one writes all its notes as one stream.",
+        Sampling.voice_leading,
     )
-    if not has_parts:
-        column.caption(
-            ":material/info: Voice leading needs a model that writes separate parts (voices); this one writes "
-            "all its notes as one stream."
-        )
-        return Sampling.voice_leading
+
+
+def _rule_switch(column, label: str, key: str, help: str, usable: bool, why_not: str, default: bool) -> bool:
+    """A rule's checkbox (on by default), disabled with `why_not` said under it where the model cannot use
+    it, in which case the rule's own `default` stands."""
+    on = column.checkbox(label, key=state.keep(key, True), disabled=not usable, help=help)
+    if not usable:
+        column.caption(f":material/info: {why_not}")
+        return default
     return bool(on)
 
 
@@ -272,16 +280,15 @@ TONIC_ENDING_HELP = (
 def choose_tonic_ending(model, column) -> bool:
     """Whether a piece may end only on the tonic chord (Sampling.tonic_ending): a checkbox, on by default; for
     a model that has not learned endings it is shown disabled, with the reason."""
-    learned = bool(getattr(getattr(model, "cfg", None), "end_class", False))
-    on = column.checkbox(
-        TONIC_ENDING, key=state.keep("generate_tonic_ending", True), disabled=not learned, help=TONIC_ENDING_HELP
+    return _rule_switch(
+        column,
+        TONIC_ENDING,
+        "generate_tonic_ending",
+        TONIC_ENDING_HELP,
+        bool(getattr(getattr(model, "cfg", None), "end_class", False)),
+        "This model has not learned where pieces end: each piece stops at the length you set.",
+        Sampling.tonic_ending,
     )
-    if not learned:
-        column.caption(
-            ":material/info: This model has not learned where pieces end: each piece stops at the length you set."
-        )
-        return Sampling.tonic_ending
-    return bool(on)
 
 
 # ---- parts: which instrument plays each part -------------------------------------------------------------------
