@@ -6,6 +6,7 @@ one: the committed chorale model, the same file under a second name with a sampl
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -85,7 +86,8 @@ def test_home_offers_the_styles_on_home_and_plays_the_chosen_one(registry):
     at.run()
     next(b for b in at.button if b.label == "Play a new piece").click().run()
     assert not at.exception and len(at.get("audio")) == 1
-    assert at.caption[0].value.startswith("Second style: 400 new notes after the opening of bwv251")
+    # Up to 400 notes: the model may end the piece sooner.
+    assert re.match(r"Second style: \d+ new notes after the opening of bwv251", at.caption[0].value)
 
 
 def test_generate_offers_the_bundled_models_and_starts_from_the_chosen_ones_own_piece(registry):
