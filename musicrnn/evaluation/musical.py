@@ -344,13 +344,15 @@ def musical_comparison(
     figure for the evaluation files themselves (real music not seen in training also shares runs)."""
     from ..generate import Sampling, generate
 
-    pieces = generate(model, primer, Sampling(n_notes=n_notes, variations=variations, seed=seed))
+    sampling = Sampling(n_notes=n_notes, variations=variations, seed=seed)
+    pieces = generate(model, primer, sampling)
     exact, moved = CorpusIndex(training), CorpusIndex(training, intervals=True)
     held_out = [longest_copied_run(p[:n_notes], exact).length for p in evaluation.pitch]
     parts = {"parts": parts_comparison(pieces, evaluation)} if pieces and "part" in pieces[0] else {}
     return {
         **parts,
-        "settings": {"notes": n_notes, "variations": variations, "seed": seed, "temperature": 1.0},
+        # `notes` is a cap: a model with an end class may end a piece sooner.
+        "settings": {"notes": n_notes, "variations": variations, "seed": seed, "temperature": sampling.temperature},
         "generated": [piece_metrics(p) for p in pieces],
         "evaluation_files": corpus_metrics(evaluation, max_notes=n_notes),
         "novelty": {
