@@ -50,7 +50,7 @@ def model_inputs(cfg, pitch, features) -> dict:
     import tensorflow as tf
 
     inputs = {"pitch_input": pitch, "features": features}
-    zeros = tf.zeros_like(pitch)
+    zeros = tf.zeros_like(pitch) if tf.is_tensor(pitch) else np.zeros_like(pitch)  # Keras refuses a mix
     if cfg.key_input:
         inputs["key_input"] = zeros
     for field in cfg.fields[:-1] if cfg.ordered else ():
