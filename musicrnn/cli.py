@@ -457,10 +457,10 @@ def _recipe_model_id(text: str | None) -> str:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .audio import instrument_program, render
+    from .audio import render
     from .generate import generate
     from .midi import midi_to_notes
-    from .parts import part_name
+    from .parts import instrument_program, part_name
     from .recipe import Recipe, bundled_primer_notes, check_model, load, notes_hash, piece_midi, primer_notes
     from .styles import model_path
 
@@ -635,10 +635,10 @@ def _rewrite(model, args: argparse.Namespace, settings: Sampling):
 
 
 def cmd_harmonize(args: argparse.Namespace) -> int:
-    from .audio import instrument_program
     from .evaluation.musical import harmony_report
     from .guide import harmonize, harmony_key_words, harmony_midi, melody_text, parse_melody, top_voice
     from .midi import midi_bytes, midi_to_notes
+    from .parts import instrument_program
 
     if bool(args.melody) == bool(args.melody_file):
         raise ValueError("give the melody as --melody TEXT or --melody-file FILE (one of them)")
