@@ -134,13 +134,6 @@ def bundled_model(name: str) -> NumpyModel:
     return read_bundled_model(model_path(name))
 
 
-def default_model_id() -> str:
-    """A short content hash naming the bundled model in recipes."""
-    from .recipe import model_id  # here, not at the top: musicrnn.recipe imports this module
-
-    return model_id("default", DEFAULT_MODEL.read_bytes())
-
-
 def primer_from(notes: pd.DataFrame, count: int = PRIMER_NOTES) -> pd.DataFrame:
     """The first `count` notes of a piece, to start generation from."""
     return notes.head(count).reset_index(drop=True)

@@ -446,11 +446,11 @@ def _load_model(text: str | None):
 
 def _recipe_model_id(text: str | None) -> str:
     """What a recipe calls --model's file: the default model, another bundled one, or a file."""
-    from .recipe import model_id
+    from .recipe import default_model_id, model_id
     from .styles import is_bundled_name, model_path, registry
 
     if not text or (is_bundled_name(text) and registry().get(text).name == registry().default):
-        return model_id("default", model_path("default").read_bytes())
+        return default_model_id(model_path("default"))
     if is_bundled_name(text):
         return model_id("bundled", model_path(text).read_bytes())
     return model_id("file", Path(text).read_bytes())

@@ -54,6 +54,12 @@ def model_id(kind: str, data: bytes) -> str:
     return f"{kind}:{content_hash(data)}"
 
 
+def default_model_id(file: Path = bundled.DEFAULT_MODEL) -> str:
+    """How recipes name the default model: 'default:<hash>' of its file (the bundled one, unless a registry of
+    bundled models names another as its default)."""
+    return model_id("default", file.read_bytes())
+
+
 def notes_hash(notes: pd.DataFrame) -> str:
     """Hash of the notes the network is fed (pitch, step, duration), so a primer can be checked."""
     parts = [

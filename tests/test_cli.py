@@ -577,8 +577,7 @@ def test_evaluate_reports_the_part_head_next_to_its_baselines(band_model, tmp_pa
 
 
 def test_generate_refuses_a_harmonisations_recipe_and_says_where_it_is_made(tmp_path):
-    from musicrnn.bundled import default_model_id
-    from musicrnn.recipe import Recipe
+    from musicrnn.recipe import Recipe, default_model_id
 
     path = tmp_path / "h.json"
     path.write_text(Recipe(model=default_model_id(), kind="harmonize", melody="C4/1 D4/1").to_json())

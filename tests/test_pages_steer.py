@@ -243,11 +243,9 @@ def test_a_rewrite_of_the_chord_piece_has_a_link_that_makes_the_chord_piece_and_
 
 def test_a_harmonisation_link_opened_on_generate_points_to_the_steer_page():
     from musicrnn.generate import Sampling
-    from musicrnn.recipe import Recipe
+    from musicrnn.recipe import Recipe, default_model_id
 
-    params = Recipe(
-        model=bundled.default_model_id(), kind="harmonize", melody="C4/1 D4/1", sampling=Sampling()
-    ).to_params()
+    params = Recipe(model=default_model_id(), kind="harmonize", melody="C4/1 D4/1", sampling=Sampling()).to_params()
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params.update(params)
     at.switch_page("pages/generate.py").run()

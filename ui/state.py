@@ -190,9 +190,9 @@ def default_model() -> NumpyModel:
 
 @st.cache_resource(show_spinner=False)
 def default_model_id() -> str:
-    from musicrnn import bundled
+    from musicrnn import recipe
 
-    return bundled.default_model_id()
+    return recipe.default_model_id()
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
