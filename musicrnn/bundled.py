@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .infer import NumpyModel, read_model_file
-from .midi import LoadedFile, load_paths, midi_to_notes
+from .midi_load import LoadedFile, load_paths, midi_to_notes
 
 ASSETS = Path(__file__).parent / "assets"
 CHORALES = ASSETS / "chorales"

@@ -25,7 +25,8 @@ import pretty_midi
 
 from . import bundled
 from .generate import Sampling, c_major_chord, validate
-from .midi import midi_bytes, notes_to_midi, parse_midi
+from .midi import midi_bytes, notes_to_midi
+from .midi_scan import parse_midi
 
 VERSION = 2  # 2: harmonisations, rewrites, per-part ranges and keys (other plain pieces are still written as 1)
 KINDS = ("generate", "harmonize", "rewrite")
@@ -446,7 +447,7 @@ def load(path: str | Path) -> Recipe:
 def bundled_primer_notes(name: str, count: int) -> pd.DataFrame:
     """The primer a 'bundled:<name>' recipe means: the first `count` notes of that bundled piece (a chorale, or
     '<style>/<file>' of a style's sample: musicrnn.styles.sample_file)."""
-    from .midi import midi_to_notes
+    from .midi_load import midi_to_notes
     from .styles import sample_file
 
     try:

@@ -24,7 +24,7 @@ def steer_page() -> AppTest:
 
 
 def steer_page_with_a_dataset() -> AppTest:
-    from musicrnn.midi import load_paths
+    from musicrnn.midi_load import load_paths
     from ui.state import DATASET, Dataset
 
     at = AppTest.from_file(APP, default_timeout=120)
@@ -275,7 +275,7 @@ def test_a_one_chord_dataset_file_says_it_has_no_passage_to_rewrite():
 
     import pretty_midi
 
-    from musicrnn.midi import load_one
+    from musicrnn.midi_load import load_one
     from ui.state import DATASET, Dataset
 
     pm = pretty_midi.PrettyMIDI()

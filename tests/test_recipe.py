@@ -15,7 +15,8 @@ import pytest
 
 from musicrnn import bundled
 from musicrnn.generate import Sampling, generate
-from musicrnn.midi import midi_bytes, midi_to_notes, notes_to_midi
+from musicrnn.midi import midi_bytes, notes_to_midi
+from musicrnn.midi_load import midi_to_notes
 from musicrnn.recipe import (
     Recipe,
     RecipeError,

@@ -33,7 +33,9 @@ from musicrnn.guide import (
     span_to_beats,
     top_voice,
 )
-from musicrnn.midi import MidiError, midi_bytes, midi_to_notes, notes_to_midi
+from musicrnn.midi import midi_bytes, notes_to_midi
+from musicrnn.midi_load import midi_to_notes
+from musicrnn.midi_scan import MidiError
 from musicrnn.parts import instrument_name
 from musicrnn.plots.notes import add_chords, mark_span, piano_roll
 from musicrnn.recipe import Recipe, RecipeError, make_pieces, make_rewrite, notes_hash, piece_midi, source_piece
