@@ -241,13 +241,6 @@ def _collect(results, tasks, refused, keep_notes, on_file, started) -> Ingested:
     return out
 
 
-def load_corpus(paths: Iterable[str | Path], **kwargs) -> Corpus:
-    """The usable files of `paths` as a Corpus (bad files are skipped; see `ingest` for the report)."""
-    corpus = ingest(paths, keep_notes=True, **kwargs).corpus
-    assert corpus is not None  # kept: keep_notes=True
-    return corpus
-
-
 # --- streaming: windows straight from the cache ------------------------------------------------------------
 
 
