@@ -34,7 +34,7 @@ MARGIN = 0.3  # nats the default path must beat the bigram by
 
 def corpus_of(items: list[tuple[str, bytes]]):
     from musicrnn.dataset import Corpus
-    from musicrnn.midi import load_uploads
+    from musicrnn.midi_load import load_uploads
 
     loaded = [item for item in load_uploads(tuple(items)) if item.ok]
     return Corpus.from_tables([(item.name, item.notes) for item in loaded])

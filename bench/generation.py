@@ -31,7 +31,7 @@ from musicrnn.config import preset  # noqa: E402
 from musicrnn.features import encode_sequence, feature_count  # noqa: E402
 from musicrnn.generate import Sampling, generate  # noqa: E402
 from musicrnn.infer import read_model_file  # noqa: E402
-from musicrnn.midi import midi_to_notes  # noqa: E402
+from musicrnn.midi_load import midi_to_notes  # noqa: E402
 
 PRESETS = ("tutorial", "chorale")
 VARIATIONS = (1, 8)

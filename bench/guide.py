@@ -27,7 +27,7 @@ from musicrnn.guide import (  # noqa: E402
     rewrite,
     top_voice,
 )
-from musicrnn.midi import midi_to_notes  # noqa: E402
+from musicrnn.midi_load import midi_to_notes  # noqa: E402
 from musicrnn.recipe import bundled_primer_notes  # noqa: E402
 
 TARGET_SECONDS = 1.0

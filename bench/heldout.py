@@ -33,7 +33,8 @@ from musicrnn.evaluation.scores import (  # noqa: E402
     rhythm_baselines,
 )
 from musicrnn.infer import read_model_file  # noqa: E402
-from musicrnn.midi import load_one, load_paths, midi_bytes, notes_to_midi  # noqa: E402
+from musicrnn.midi import midi_bytes, notes_to_midi  # noqa: E402
+from musicrnn.midi_load import load_one, load_paths  # noqa: E402
 
 RETIMED_BPM = (76.0, 96.0, 108.0)
 

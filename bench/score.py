@@ -25,7 +25,7 @@ from common import ROOT, machine, machine_line, peak_rss_mb, print_json, table
 from musicrnn.bundled import chorale_files, chorale_opening, default_model
 from musicrnn.generate import Sampling, generate
 from musicrnn.guide import harmonize, parse_melody
-from musicrnn.midi import midi_to_notes
+from musicrnn.midi_load import midi_to_notes
 from musicrnn.score import engrave, musicxml, pages, plan_score
 
 TARGET_S = 1.0
@@ -38,7 +38,7 @@ import json, sys, time
 sys.path.insert(0, {bench!r})
 import common  # noqa: F401  (the process set-up every benchmark uses)
 from musicrnn.bundled import chorale_files
-from musicrnn.midi import midi_to_notes
+from musicrnn.midi_load import midi_to_notes
 from musicrnn.score import engrave, musicxml, pages, plan_score
 notes = midi_to_notes(chorale_files()[{index}])
 started = time.perf_counter()

@@ -45,7 +45,7 @@ BEFORE = {  # the chorale preset before issue 24 (config.py's history)
 def chorales(files: int):
     from musicrnn.bundled import chorale_files
     from musicrnn.dataset import Corpus
-    from musicrnn.midi import load_paths
+    from musicrnn.midi_load import load_paths
 
     loaded = [item for item in load_paths(chorale_files()[:files]) if item.ok]
     return Corpus.from_tables([(item.name, item.notes) for item in loaded])

@@ -42,7 +42,7 @@ def chorale_corpus(files: int):
     """The first `files` bundled chorales (sorted by name) as a Corpus."""
     from musicrnn.bundled import chorale_files
     from musicrnn.dataset import Corpus
-    from musicrnn.midi import load_paths
+    from musicrnn.midi_load import load_paths
 
     loaded = [item for item in load_paths(chorale_files()[:files]) if item.ok]
     return Corpus.from_tables([(item.name, item.notes) for item in loaded])

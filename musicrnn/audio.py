@@ -85,24 +85,3 @@ def render(
     if fade:
         audio[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
     return Rendered(wav_bytes(audio, sample_rate), len(audio) / sample_rate, warning)
-
-
-def gm_instruments() -> dict[str, int]:
-    """General MIDI instrument names to program numbers (for instrument pickers)."""
-    return {pretty_midi.program_to_instrument_name(p): p for p in range(128)}
-
-
-def instrument_program(name_or_number: str | int) -> int:
-    """'Violin', 'violin' or 40 -> 40. Raises ValueError for unknown names."""
-    if isinstance(name_or_number, int) or str(name_or_number).isdigit():
-        program = int(name_or_number)
-        if not 0 <= program <= 127:
-            raise ValueError("instrument program must be 0-127")
-        return program
-    wanted = str(name_or_number).strip().lower()
-    for name, program in gm_instruments().items():
-        if name.lower() == wanted:
-            return program
-    raise ValueError(
-        f"unknown instrument {name_or_number!r} (use a General MIDI name such as 'Violin' or a number 0-127)"
-    )

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .infer import NumpyModel, read_model_file
-from .midi import LoadedFile, load_paths, midi_to_notes
+from .midi_load import LoadedFile, load_paths, midi_to_notes
 
 ASSETS = Path(__file__).parent / "assets"
 CHORALES = ASSETS / "chorales"
@@ -132,13 +132,6 @@ def bundled_model(name: str) -> NumpyModel:
     from .styles import model_path
 
     return read_bundled_model(model_path(name))
-
-
-def default_model_id() -> str:
-    """A short content hash naming the bundled model in recipes."""
-    from .recipe import model_id  # here, not at the top: musicrnn.recipe imports this module
-
-    return model_id("default", DEFAULT_MODEL.read_bytes())
 
 
 def primer_from(notes: pd.DataFrame, count: int = PRIMER_NOTES) -> pd.DataFrame:

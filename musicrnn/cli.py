@@ -13,7 +13,7 @@ from .config import DEFAULT_PRESET, PRESETS, Config, preset
 from .finetune import VISITOR_MINUTES
 from .generate import Sampling
 from .guide import DEFAULT_CHORD_STRENGTH
-from .midi import LoadedFile, load_paths
+from .midi_load import LoadedFile, load_paths
 from .summaries import ending_words
 from .training_facts import ProgressEvent, stop_reason
 
@@ -446,21 +446,21 @@ def _load_model(text: str | None):
 
 def _recipe_model_id(text: str | None) -> str:
     """What a recipe calls --model's file: the default model, another bundled one, or a file."""
-    from .recipe import model_id
+    from .recipe import default_model_id, model_id
     from .styles import is_bundled_name, model_path, registry
 
     if not text or (is_bundled_name(text) and registry().get(text).name == registry().default):
-        return model_id("default", model_path("default").read_bytes())
+        return default_model_id(model_path("default"))
     if is_bundled_name(text):
         return model_id("bundled", model_path(text).read_bytes())
     return model_id("file", Path(text).read_bytes())
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .audio import instrument_program, render
+    from .audio import render
     from .generate import generate
-    from .midi import midi_to_notes
-    from .parts import part_name
+    from .midi_load import midi_to_notes
+    from .parts import instrument_program, part_name
     from .recipe import Recipe, bundled_primer_notes, check_model, load, notes_hash, piece_midi, primer_notes
     from .styles import model_path
 
@@ -613,7 +613,7 @@ def _bundled_primer_name(primer: str | None, model: str | None) -> str | None:
 def _rewrite(model, args: argparse.Namespace, settings: Sampling):
     """--rewrite START-END on the --primer piece: the best `variations` of `candidates` rewrites."""
     from .guide import piece_metre, rewrite, span_to_beats
-    from .midi import midi_to_notes
+    from .midi_load import midi_to_notes
 
     if not args.primer:
         raise ValueError("--rewrite needs --primer: the piece whose span is rewritten")
@@ -635,10 +635,11 @@ def _rewrite(model, args: argparse.Namespace, settings: Sampling):
 
 
 def cmd_harmonize(args: argparse.Namespace) -> int:
-    from .audio import instrument_program
     from .evaluation.musical import harmony_report
     from .guide import harmonize, harmony_key_words, harmony_midi, melody_text, parse_melody, top_voice
-    from .midi import midi_bytes, midi_to_notes
+    from .midi import midi_bytes
+    from .midi_load import midi_to_notes
+    from .parts import instrument_program
 
     if bool(args.melody) == bool(args.melody_file):
         raise ValueError("give the melody as --melody TEXT or --melody-file FILE (one of them)")
@@ -695,7 +696,7 @@ def _part_programs(model, pieces, text: str) -> dict[int, int] | None:
 
 def _primer_from_file(path: str, count: int):
     from .bundled import primer_from
-    from .midi import midi_to_notes
+    from .midi_load import midi_to_notes
 
     return primer_from(midi_to_notes(path), count)
 

@@ -47,7 +47,8 @@ class Config:
     # note's part with cross-entropy; generation writes one track per part. Off for the tutorial's network.
     parts: bool = False
     part_loss_weight: float = 0.1
-    # Times above this are clipped (seconds): FACTS notes a 50 s gap that would dominate the MSE.
+    # Times above this are clipped (seconds): chorale bwv171.6 has a ~50 s gap in one part, which unclipped
+    # would dominate the step MSE.
     max_time: float = 4.0
     val_fraction: float = 0.1
     # Windows per file start every `window_stride` notes (1 = every note, like the tutorial).

@@ -25,7 +25,8 @@ import numpy as np
 
 from .config import Config
 from .dataset import FILE_ARRAYS, Corpus, augment, config_window_starts, flatten, note_arrays, window_batch
-from .midi import MidiError, load_one, read_zip, source_files
+from .midi_load import load_one, read_zip, source_files
+from .midi_scan import MidiError
 
 # 2: notes in beats too, doublings merged; 3: a file's tempo is its main one; 4: each note's part and program.
 # 5: a track with no program set but an instrument name ("Violin I") keeps that instrument's program.
@@ -76,7 +77,7 @@ class _Task:
 
 
 def _tasks(paths: Iterable[str | Path]) -> tuple[list[_Task], list[tuple[int, str, str]]]:
-    """Files to parse, in the order `midi.load_paths` reports them, plus (position, name, reason) of those
+    """Files to parse, in the order `midi_load.load_paths` reports them, plus (position, name, reason) of those
     refused before parsing (missing paths, unreadable zips, skipped members)."""
     tasks: list[_Task] = []
     refused: list[tuple[int, str, str]] = []
@@ -238,13 +239,6 @@ def _collect(results, tasks, refused, keep_notes, on_file, started) -> Ingested:
     out.errors.extend(r[1:] for r in pending)
     out.seconds = time.monotonic() - started
     return out
-
-
-def load_corpus(paths: Iterable[str | Path], **kwargs) -> Corpus:
-    """The usable files of `paths` as a Corpus (bad files are skipped; see `ingest` for the report)."""
-    corpus = ingest(paths, keep_notes=True, **kwargs).corpus
-    assert corpus is not None  # kept: keep_notes=True
-    return corpus
 
 
 # --- streaming: windows straight from the cache ------------------------------------------------------------

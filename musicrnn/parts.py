@@ -77,6 +77,37 @@ VOICE_LINEUPS = {
 }
 
 
+# ---- General MIDI: the 128 instruments by name and number --------------------------------------------------
+
+GM_PROGRAMS = range(128)  # a drum track's "program" (midi.DRUMS_PROGRAM, 128) is beyond them
+
+
+def gm_instruments() -> dict[str, int]:
+    """General MIDI instrument names to program numbers (for instrument pickers)."""
+    return {pretty_midi.program_to_instrument_name(p): p for p in GM_PROGRAMS}
+
+
+def instrument_program(name_or_number: str | int) -> int:
+    """'Violin', 'violin' or 40 -> 40. Raises ValueError for unknown names."""
+    if isinstance(name_or_number, int) or str(name_or_number).isdigit():
+        program = int(name_or_number)
+        if program not in GM_PROGRAMS:
+            raise ValueError("instrument program must be 0-127")
+        return program
+    wanted = str(name_or_number).strip().lower()
+    for name, program in gm_instruments().items():
+        if name.lower() == wanted:
+            return program
+    raise ValueError(
+        f"unknown instrument {name_or_number!r} (use a General MIDI name such as 'Violin' or a number 0-127)"
+    )
+
+
+def instrument_name(program: int) -> str:
+    """40 -> 'Violin': the General MIDI name of a program (0-127; ValueError for others)."""
+    return pretty_midi.program_to_instrument_name(int(program))
+
+
 def part_of_track(program: int, name: str = "", is_drum: bool = False) -> int:
     """The part id of a track: drums; a voice named by the track (when its program is 0 or a choir sound);
     else the General MIDI family of its program, read from the name when the program is 0 (unset)."""
@@ -181,8 +212,6 @@ def parse_instruments(text: str, parts, own: dict[int, int] | None = None) -> di
     training data's own), and/or "part=instrument" pairs separated by commas ("Soprano=Flute, Bass
     voice=42"). Voices default to a string quartet (the chorales' own program is an unset 0, a piano);
     other parts to the training data's own programs `own`, else their family's."""
-    from .audio import instrument_program  # General MIDI names to numbers
-
     lineup: str | None = DEFAULT_LINEUP
     pairs: list[list[str]] = []
     for item in (piece.strip() for piece in text.split(",") if piece.strip()):

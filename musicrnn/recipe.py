@@ -25,7 +25,8 @@ import pretty_midi
 
 from . import bundled
 from .generate import Sampling, c_major_chord, validate
-from .midi import midi_bytes, notes_to_midi, parse_midi
+from .midi import midi_bytes, notes_to_midi
+from .midi_scan import parse_midi
 
 VERSION = 2  # 2: harmonisations, rewrites, per-part ranges and keys (other plain pieces are still written as 1)
 KINDS = ("generate", "harmonize", "rewrite")
@@ -52,6 +53,12 @@ def model_id(kind: str, data: bytes) -> str:
     if kind not in MODEL_KINDS:
         raise ValueError(f"unknown model kind {kind!r}")
     return f"{kind}:{content_hash(data)}"
+
+
+def default_model_id(file: Path = bundled.DEFAULT_MODEL) -> str:
+    """How recipes name the default model: 'default:<hash>' of its file (the bundled one, unless a registry of
+    bundled models names another as its default)."""
+    return model_id("default", file.read_bytes())
 
 
 def notes_hash(notes: pd.DataFrame) -> str:
@@ -440,7 +447,7 @@ def load(path: str | Path) -> Recipe:
 def bundled_primer_notes(name: str, count: int) -> pd.DataFrame:
     """The primer a 'bundled:<name>' recipe means: the first `count` notes of that bundled piece (a chorale, or
     '<style>/<file>' of a style's sample: musicrnn.styles.sample_file)."""
-    from .midi import midi_to_notes
+    from .midi_load import midi_to_notes
     from .styles import sample_file
 
     try:

@@ -1,7 +1,7 @@
 """Untrusted zip archives, opened in memory: every limit is checked against the archive's own table of
 contents before anything is inflated, and reads never return more than a member declares.
 
-Used for uploaded MIDI zips (musicrnn.midi) and `.keras` model files (musicrnn.infer). Reasons are plain
+Used for uploaded MIDI zips (musicrnn.midi_load) and `.keras` model files (musicrnn.infer). Reasons are plain
 English so the callers can show them to anyone.
 """
 

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from .midi import DRUMS_PROGRAM, LoadedFile, Track
+from .midi import DRUMS_PROGRAM
+from .midi_load import LoadedFile, Track
 from .theory import note_name
 
 _NOTE_COUNT = re.compile(r"\s*\(\d[\d,]* notes?\)$")

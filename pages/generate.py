@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from musicrnn.audio import gm_instruments
 from musicrnn.generate import MAX_NOTES, MAX_VARIATIONS, Sampling
+from musicrnn.parts import gm_instruments
 from musicrnn.summaries import readable_note
 from musicrnn.theory import NOTE_NAMES, SCALES
 from ui import generation, state

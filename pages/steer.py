@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from musicrnn.audio import gm_instruments
 from musicrnn.generate import MAX_VARIATIONS, Sampling
 from musicrnn.guide import (
     CHORD_STRENGTH_HELP,
@@ -13,6 +12,7 @@ from musicrnn.guide import (
     Melody,
     parse_chords,
 )
+from musicrnn.parts import gm_instruments, instrument_program
 from ui import state, steer
 from ui.boot import through_app
 from ui.generation import LENGTH_HELP, NOTES_LABEL
@@ -67,7 +67,7 @@ with harmonise_tab:
     now = steer.harmony_inputs(entry, melody, settings, melody_instrument, harmony_instrument) if ready else None
     if button.button("Harmonise", type="primary", icon=":material/piano:", disabled=wrong or not ready):
         problem = steer.run_harmony(
-            entry, melody, settings, instruments.index(melody_instrument), instruments.index(harmony_instrument), now
+            entry, melody, settings, instrument_program(melody_instrument), instrument_program(harmony_instrument), now
         )
         if problem:
             message.error(problem)

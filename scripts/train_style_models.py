@@ -29,7 +29,7 @@ from corpora import STYLES, cache_dir  # noqa: E402
 
 from musicrnn.config import DEFAULT_PRESET, preset  # noqa: E402
 from musicrnn.dataset import Corpus  # noqa: E402
-from musicrnn.midi import load_paths  # noqa: E402
+from musicrnn.midi_load import load_paths  # noqa: E402
 from musicrnn.styles import registry  # noqa: E402
 
 GENERAL = "general"

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from musicrnn import audio
-from musicrnn.audio import FALLBACK_WARNING, instrument_program, render
+from musicrnn.audio import FALLBACK_WARNING, render
+from musicrnn.parts import instrument_program
 
 # Four half-second notes: the music lasts 2 s.
 NOTES = pd.DataFrame({"pitch": [60, 64, 67, 72], "step": [0.0, 0.5, 0.5, 0.5], "duration": [0.5] * 4})

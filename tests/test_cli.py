@@ -427,7 +427,7 @@ def test_generate_with_an_unknown_chord_names_it(tmp_path):
 
 def test_generate_rewrite_keeps_the_piece_outside_the_span(tmp_path):
     from musicrnn.bundled import CHORALES, DEFAULT_PRIMER
-    from musicrnn.midi import midi_to_notes
+    from musicrnn.midi_load import midi_to_notes
 
     out = tmp_path / "r.mid"
     source = CHORALES / DEFAULT_PRIMER
@@ -444,7 +444,7 @@ def test_generate_rewrite_keeps_the_piece_outside_the_span(tmp_path):
 
 def test_generate_rewrite_reads_a_span_in_bars(tmp_path):
     from musicrnn.bundled import CHORALES, DEFAULT_PRIMER
-    from musicrnn.midi import midi_to_notes
+    from musicrnn.midi_load import midi_to_notes
 
     out, source = tmp_path / "r.mid", CHORALES / DEFAULT_PRIMER
     original = midi_to_notes(source)
@@ -577,8 +577,7 @@ def test_evaluate_reports_the_part_head_next_to_its_baselines(band_model, tmp_pa
 
 
 def test_generate_refuses_a_harmonisations_recipe_and_says_where_it_is_made(tmp_path):
-    from musicrnn.bundled import default_model_id
-    from musicrnn.recipe import Recipe
+    from musicrnn.recipe import Recipe, default_model_id
 
     path = tmp_path / "h.json"
     path.write_text(Recipe(model=default_model_id(), kind="harmonize", melody="C4/1 D4/1").to_json())
@@ -640,7 +639,7 @@ def score_notes(path: Path) -> list[tuple[float, float, int]]:
 
 
 def midi_notes(path: Path) -> list[tuple[float, float, int]]:
-    from musicrnn.midi import midi_to_notes
+    from musicrnn.midi_load import midi_to_notes
 
     notes = midi_to_notes(path)
     first = float(notes["beat"].min())

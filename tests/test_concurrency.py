@@ -19,7 +19,7 @@ from musicrnn.config import preset
 from musicrnn.generate import Sampling, generate
 from musicrnn.infer import read_model_file
 from musicrnn.jobs import MAX_RUNNING_JOBS, ServerBusy, running_job_count, set_job_limit, start_training
-from musicrnn.midi import load_uploads
+from musicrnn.midi_load import load_uploads
 
 pytestmark = pytest.mark.timeout(600)
 

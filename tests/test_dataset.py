@@ -342,7 +342,8 @@ def test_transposed_copies_are_held_out_together_for_some_seed():
 
 def retimed(notes: pd.DataFrame, bpm: float) -> pd.DataFrame:
     """The piece written at `bpm` (its seconds scaled) and read back as a file would be."""
-    from musicrnn.midi import midi_bytes, midi_to_notes, notes_to_midi
+    from musicrnn.midi import midi_bytes, notes_to_midi
+    from musicrnn.midi_load import midi_to_notes
 
     scale = float(notes["bpm"].iloc[0]) / bpm
     faster = notes.assign(start=notes["start"] * scale, end=notes["end"] * scale)
@@ -354,7 +355,7 @@ def test_a_file_at_60_96_120_or_180_bpm_gives_identical_windows_and_scores():
     from musicrnn.bundled import chorale_files
     from musicrnn.evaluation.scores import model_scores
     from musicrnn.infer import read_model_file
-    from musicrnn.midi import midi_to_notes
+    from musicrnn.midi_load import midi_to_notes
     from musicrnn.model import model_bytes
 
     keras_model, cfg = random_model("tiny", seed=2)

@@ -66,7 +66,7 @@ def chorales_and_noise(tmp_path, monkeypatch):
 def chorale_corpus(count: int):
     from musicrnn import bundled
     from musicrnn.dataset import Corpus
-    from musicrnn.midi import load_paths
+    from musicrnn.midi_load import load_paths
 
     return Corpus.from_tables([(f.name, f.notes) for f in load_paths(bundled.chorale_files()[:count])])
 

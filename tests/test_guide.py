@@ -33,7 +33,7 @@ from musicrnn.guide import (
     top_voice,
 )
 from musicrnn.infer import read_model_file
-from musicrnn.midi import midi_to_notes
+from musicrnn.midi_load import midi_to_notes
 from musicrnn.model import model_bytes
 from musicrnn.parts import PART_NAMES
 

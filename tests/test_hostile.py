@@ -24,9 +24,10 @@ import numpy as np
 import pytest
 
 import hostile as h
-from musicrnn import infer, midi, safezip
+from musicrnn import infer, midi_load, midi_scan, safezip
 from musicrnn.infer import MAX_MODEL_BYTES, ModelFileError, read_model_file
-from musicrnn.midi import MAX_NOTES, MidiError, load_uploads, midi_to_notes, read_zip
+from musicrnn.midi_load import load_uploads, midi_to_notes, read_zip
+from musicrnn.midi_scan import MAX_NOTES, MidiError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = ROOT / "musicrnn" / "assets" / "default_model.keras"
@@ -53,8 +54,8 @@ BAD_MIDI = {
     ),
     "silence.mid": (h.zero_notes, "the file has no notes (only settings such as tempo or track names)"),
     "drums.mid": (h.drums_only, "the file has only drum tracks (drum keys are not pitches); include drums to use it"),
-    "zero length.mid": (h.zero_length_notes, midi.NO_POSITIVE_NOTES),
-    "negative length.mid": (h.negative_length_notes, midi.NO_POSITIVE_NOTES),
+    "zero length.mid": (h.zero_length_notes, midi_load.NO_POSITIVE_NOTES),
+    "negative length.mid": (h.negative_length_notes, midi_load.NO_POSITIVE_NOTES),
     "smpte.mid": (
         h.smpte,
         "the file uses SMPTE timing (frames per second), which is not supported; save it with timing in beats",
@@ -66,7 +67,7 @@ BAD_MIDI = {
     "huge.mid": (h.many_notes, f"the file has more than {MAX_NOTES:,} notes (the limit); split it into shorter pieces"),
     "tempo flood.mid": (
         lambda: h.tempo_storm(25_000, 10),
-        f"the file has more than {midi.MAX_META_EVENTS:,} tempo changes, texts or other non-note events (the limit)",
+        f"the file has more than {midi_scan.MAX_META_EVENTS:,} tempo changes, texts or other non-note events (the limit)",
     ),
 }
 
@@ -137,7 +138,7 @@ def test_huge_file_is_refused_before_pretty_midi_builds_anything(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("pretty_midi must not parse a file the scan refuses")
 
-    monkeypatch.setattr(midi.pretty_midi, "PrettyMIDI", forbidden)
+    monkeypatch.setattr(midi_scan.pretty_midi, "PrettyMIDI", forbidden)
     data = h.many_notes(300_000)
     result, peak = peak_bytes(lambda: load_uploads([("huge.mid", data)]))
     (loaded,) = result

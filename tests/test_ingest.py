@@ -13,7 +13,8 @@ from musicrnn import ingest as ingest_module
 from musicrnn.config import preset
 from musicrnn.dataset import Corpus, flatten, window_batch
 from musicrnn.ingest import file_windows, ingest
-from musicrnn.midi import load_paths, midi_bytes
+from musicrnn.midi import midi_bytes
+from musicrnn.midi_load import load_paths
 
 
 def synthetic_midi(seed: int, notes: int = 40) -> bytes:

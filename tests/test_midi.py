@@ -13,8 +13,10 @@ import mido
 import numpy as np
 import pytest
 
-from musicrnn import midi
-from musicrnn.midi import NOTE_COLUMNS, MidiError, load_uploads, midi_bytes, midi_to_notes, notes_to_midi
+from musicrnn import midi, midi_scan
+from musicrnn.midi import NOTE_COLUMNS, midi_bytes, notes_to_midi
+from musicrnn.midi_load import load_uploads, midi_to_notes
+from musicrnn.midi_scan import MidiError
 
 TICK = 0.01  # pretty_midi writes 220 ticks per beat at 120 bpm (~2.3 ms); times round-trip within this
 
@@ -249,7 +251,7 @@ def test_onsets_and_lengths_are_on_the_twelfth_beat_grid_with_triplets_and_sixte
 
 
 def test_performed_timing_snaps_to_the_grid_and_says_how_far_it_moved():
-    from musicrnn.midi import load_one
+    from musicrnn.midi_load import load_one
 
     exact = midi_to_notes(beats_midi(PHRASE))
     loaded = load_one("played.mid", beats_midi(PHRASE, performed_jitter=0.02, seed=3))
@@ -260,7 +262,7 @@ def test_performed_timing_snaps_to_the_grid_and_says_how_far_it_moved():
 
 
 def test_parts_doubling_each_other_are_merged_into_one_note_the_longest_kept():
-    from musicrnn.midi import load_one
+    from musicrnn.midi_load import load_one
 
     single = midi_to_notes(beats_midi(PHRASE))
     doubled = load_one("doubled.mid", beats_midi(PHRASE, tracks=3))
@@ -317,7 +319,7 @@ def test_a_long_finely_timed_file_loads_at_a_coarser_resolution_with_the_same_ti
     # 1100 beats at 10080 ticks a beat pass pretty_midi's 10-million-tick bound; a real quartet movement
     # written by music21 did, and was refused as "damaged" before.
     data = fine_long_file(1100)
-    assert midi.scan_midi(data, "q.mid").last_tick > midi.MAX_TICKS
+    assert midi_scan.scan_midi(data, "q.mid").last_tick > midi_scan.MAX_TICKS
     notes = midi_to_notes(data, name="q.mid")
     assert len(notes) == 1100
     np.testing.assert_allclose(notes["start"], np.arange(1100) * 0.6, atol=1e-3)  # 100 bpm: a beat is 0.6 s

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from musicrnn import bundled
-from musicrnn.midi import load_paths
+from musicrnn.midi_load import load_paths
 from ui.state import DATASET, JOB, TRAINED_MODEL, Dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -270,7 +270,7 @@ def test_app_runs_from_another_working_directory(tmp_path):
         import sys
         sys.path.insert(0, {str(ROOT)!r})  # for this script's own imports below (AppTest restores sys.path after a run)
         import ui.state as state
-        from musicrnn.midi import load_paths
+        from musicrnn.midi_load import load_paths
         from musicrnn import bundled
         at.session_state["dataset"] = state.Dataset("uploaded", load_paths(bundled.chorale_files()[:1]))
         at.run()
@@ -378,7 +378,7 @@ def test_a_deep_link_on_a_fresh_server_runs_the_common_set_up(page):
 
 
 def test_the_dataset_cache_key_changes_with_the_metre_not_only_the_notes(midi_factory):
-    from musicrnn.midi import LoadedFile, midi_to_notes
+    from musicrnn.midi_load import LoadedFile, midi_to_notes
     from ui.state import dataset_key
 
     notes = midi_to_notes(midi_factory())

@@ -12,7 +12,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from musicrnn import bundled
-from musicrnn.recipe import model_id
+from musicrnn.recipe import default_model_id, model_id
 from test_pages import (
     APP,
     TIMEOUT,
@@ -122,7 +122,7 @@ def test_a_link_reproduces_the_same_notes_in_a_new_session():
     click(at, "Put the link in the address bar")
     params = dict(at.query_params)
     assert params["seed"] == "9" and params["temperature"] == "0.75"
-    assert params["model"] == bundled.default_model_id()
+    assert params["model"] == default_model_id()
     assert "/generate?v=1&model=default%3A" in at.code[0].value
     assert any("Anyone opening this link" in item.value for item in at.success)
 
@@ -140,7 +140,7 @@ def test_a_link_reproduces_the_same_notes_in_a_new_session():
 
 
 def test_a_broken_link_says_why():
-    at = open_link({"v": "1", "model": bundled.default_model_id(), "temperature": "warm"})
+    at = open_link({"v": "1", "model": default_model_id(), "temperature": "warm"})
     assert any("This link cannot be used" in item.value and "temperature" in item.value for item in at.error)
     assert "generated" not in at.session_state
 

@@ -116,7 +116,7 @@ def test_musical_metrics_show_whole_numbers_without_decimals_and_full_names():
 
 
 def test_how_it_works_says_the_default_model_learnt_bach_and_which_files_are_too_short():
-    from musicrnn.midi import load_uploads
+    from musicrnn.midi_load import load_uploads
     from ui.state import Dataset
 
     riff = [72, 76, 79, 84, 79, 76] * 12  # a pattern the bigram learns from the other files at once

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from helpers_models import random_model
 from musicrnn import bundled
-from musicrnn.midi import load_paths
+from musicrnn.midi_load import load_paths
 from musicrnn.model import model_bytes
 from musicrnn.parts import PART_NAMES
 from ui.state import DATASET, Dataset

@@ -24,7 +24,7 @@ def steer_page() -> AppTest:
 
 
 def steer_page_with_a_dataset() -> AppTest:
-    from musicrnn.midi import load_paths
+    from musicrnn.midi_load import load_paths
     from ui.state import DATASET, Dataset
 
     at = AppTest.from_file(APP, default_timeout=120)
@@ -243,11 +243,9 @@ def test_a_rewrite_of_the_chord_piece_has_a_link_that_makes_the_chord_piece_and_
 
 def test_a_harmonisation_link_opened_on_generate_points_to_the_steer_page():
     from musicrnn.generate import Sampling
-    from musicrnn.recipe import Recipe
+    from musicrnn.recipe import Recipe, default_model_id
 
-    params = Recipe(
-        model=bundled.default_model_id(), kind="harmonize", melody="C4/1 D4/1", sampling=Sampling()
-    ).to_params()
+    params = Recipe(model=default_model_id(), kind="harmonize", melody="C4/1 D4/1", sampling=Sampling()).to_params()
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params.update(params)
     at.switch_page("pages/generate.py").run()
@@ -277,7 +275,7 @@ def test_a_one_chord_dataset_file_says_it_has_no_passage_to_rewrite():
 
     import pretty_midi
 
-    from musicrnn.midi import load_one
+    from musicrnn.midi_load import load_one
     from ui.state import DATASET, Dataset
 
     pm = pretty_midi.PrettyMIDI()

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from helpers_models import save_random_model
 from musicrnn import bundled, styles
-from musicrnn.midi import load_paths
+from musicrnn.midi_load import load_paths
 from ui.state import DATASET, Dataset
 
 ROOT = Path(__file__).resolve().parents[1]

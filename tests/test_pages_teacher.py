@@ -221,7 +221,7 @@ def test_a_training_setting_out_of_range_is_said_above_start_which_waits():
 
 def test_how_it_works_names_the_visitors_own_model_when_the_default_one_guesses_worse():
     from musicrnn.infer import read_model_file
-    from musicrnn.midi import load_uploads
+    from musicrnn.midi_load import load_uploads
     from test_pages_newuser import make_midi
     from ui.state import RUNS, Dataset, ModelEntry
 

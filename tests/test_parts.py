@@ -8,7 +8,8 @@ import mido
 import pretty_midi
 import pytest
 
-from musicrnn.midi import load_one, midi_bytes, notes_to_midi
+from musicrnn.midi import midi_bytes, notes_to_midi
+from musicrnn.midi_load import load_one
 from musicrnn.parts import (
     DRUM_CHANNEL,
     DRUMS_PART,

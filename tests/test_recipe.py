@@ -15,12 +15,14 @@ import pytest
 
 from musicrnn import bundled
 from musicrnn.generate import Sampling, generate
-from musicrnn.midi import midi_bytes, midi_to_notes, notes_to_midi
+from musicrnn.midi import midi_bytes, notes_to_midi
+from musicrnn.midi_load import midi_to_notes
 from musicrnn.recipe import (
     Recipe,
     RecipeError,
     check_model,
     content_hash,
+    default_model_id,
     from_midi,
     load,
     make_pieces,
@@ -153,8 +155,8 @@ def test_model_ids_name_the_file_content():
 
 @needs_default_model
 def test_default_model_id_matches_the_bundled_file():
-    assert bundled.default_model_id() == model_id("default", bundled.DEFAULT_MODEL.read_bytes())
-    check_model(a_recipe(model=bundled.default_model_id()), None)
+    assert default_model_id() == model_id("default", bundled.DEFAULT_MODEL.read_bytes())
+    check_model(a_recipe(model=default_model_id()), None)
 
 
 @needs_default_model
@@ -163,7 +165,7 @@ def test_a_midis_embedded_recipe_regenerates_identical_notes_through_the_cli(tmp
     settings = Sampling(n_notes=30, temperature=0.8, top_k=10, seed=5, variations=3, pitch_low=36, pitch_high=84)
     pieces = generate(bundled.default_model(), primer, settings)
     recipe = Recipe(
-        model=bundled.default_model_id(),
+        model=default_model_id(),
         primer=f"bundled:{bundled.DEFAULT_PRIMER}",
         primer_notes=12,
         primer_hash=notes_hash(primer),
@@ -247,7 +249,7 @@ def test_a_recipe_without_part_settings_reads_as_none():
 
 
 def steer_recipe(**changes) -> Recipe:
-    values = {"model": bundled.default_model_id(), "sampling": Sampling(seed=5, temperature=0.9, variations=2)}
+    values = {"model": default_model_id(), "sampling": Sampling(seed=5, temperature=0.9, variations=2)}
     values.update(changes)
     return Recipe(**values)
 

@@ -17,7 +17,8 @@ import pytest
 from musicrnn import bundled
 from musicrnn.generate import Sampling, generate
 from musicrnn.guide import harmonize, parse_melody
-from musicrnn.midi import midi_bytes, midi_to_notes, notes_to_midi
+from musicrnn.midi import midi_bytes, notes_to_midi
+from musicrnn.midi_load import midi_to_notes
 from musicrnn.parts import PART_NAMES, part_name
 from musicrnn.score import (
     NEEDS_BEATS,
@@ -327,7 +328,7 @@ import sys
 import musicrnn.score, ui.score, ui.widgets
 assert "music21" not in sys.modules and "verovio" not in sys.modules, "imported before a score was made"
 from musicrnn.bundled import chorale_files
-from musicrnn.midi import midi_to_notes
+from musicrnn.midi_load import midi_to_notes
 from musicrnn.score import engrave, musicxml, plan_score
 svg = engrave(musicxml(plan_score(midi_to_notes(chorale_files()[0]))))
 assert "music21" in sys.modules and svg.startswith("<svg")

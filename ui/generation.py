@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from musicrnn.audio import Rendered, gm_instruments
+from musicrnn.audio import Rendered
 from musicrnn.bundled import PRIMER_NOTES
 from musicrnn.dataset import Corpus
 from musicrnn.evaluation.musical import (
@@ -31,7 +31,16 @@ from musicrnn.guide import (
     follow_chords,
     parse_chords,
 )
-from musicrnn.parts import DRUMS_PART, VOICE_LINEUPS, VOICES, default_programs, part_name
+from musicrnn.parts import (
+    DRUMS_PART,
+    GM_PROGRAMS,
+    VOICE_LINEUPS,
+    VOICES,
+    default_programs,
+    gm_instruments,
+    instrument_name,
+    part_name,
+)
 from musicrnn.parts import own_programs as recorded_programs
 from musicrnn.plots.metrics import (
     beat_position_overlay,
@@ -304,7 +313,6 @@ def choose_part_programs(model, column) -> dict[int, int] | None:
     parts = sorted(int(k) for k in model_parts(model))
     if not parts:
         return None
-    names = {program: name for name, program in gm_instruments().items()}
     voices = [p for p in parts if part_name(p) in VOICES]
     lineups = [*VOICE_LINEUPS, OWN_LINEUP]
     lineup = (
@@ -332,7 +340,11 @@ def choose_part_programs(model, column) -> dict[int, int] | None:
             picked = st.selectbox(part_name(part), options, key=state.keep(f"generate_part_program_{part}", AS_LINEUP))
             if picked != AS_LINEUP:
                 chosen[part] = gm_instruments()[picked]
-        st.caption(" · ".join(f"{part_name(p)}: {names[chosen[p]] if p != DRUMS_PART else 'drum kit'}" for p in parts))
+        st.caption(
+            " · ".join(
+                f"{part_name(p)}: {instrument_name(chosen[p]) if p != DRUMS_PART else 'drum kit'}" for p in parts
+            )
+        )
     return chosen
 
 
@@ -385,10 +397,9 @@ def corpus_range(facts: dict) -> tuple[int, int]:
 def _set_part_widgets(settings: Sampling, model, programs: dict[int, int] | None = None) -> None:
     """The Per part widgets as a recipe's settings say, and each part's instrument as its `programs` do;
     parts it does not name back to their defaults."""
-    names = {program: name for name, program in gm_instruments().items()}
     for part, program in (programs or {}).items():
-        if part != DRUMS_PART and program in names:
-            state.set_kept(f"generate_part_program_{part}", names[program])
+        if part != DRUMS_PART and program in GM_PROGRAMS:
+            state.set_kept(f"generate_part_program_{part}", instrument_name(program))
     ranges, keys = parse_part_ranges(settings.part_pitch_ranges), parse_part_keys(settings.part_keys)
     for key, facts in model_parts(model).items():
         part = int(key)
@@ -487,8 +498,7 @@ def _set_widgets(recipe: Recipe, model_label: str) -> None:
         "generate_voice_leading": s.voice_leading,
         "generate_tonic_ending": s.tonic_ending,
     }
-    names = {program: name for name, program in gm_instruments().items()}
-    values["generate_instrument"] = names[recipe.program]
+    values["generate_instrument"] = instrument_name(recipe.program)
     for key, value in values.items():
         state.set_kept(key, value)
 
@@ -536,10 +546,10 @@ def show_results(result: Generated, models: dict[str, state.ModelEntry]) -> None
             under_player=ending_words(notes, settings.n_notes).capitalize() + ".",
         )
         if result.programs and "part" in notes:
-            names = {program: name for name, program in gm_instruments().items()}
             st.caption(
                 " · ".join(
-                    f"{part_name(p)}: {(notes['part'] == p).sum()} notes, {names.get(result.programs[p], 'drums')}"
+                    f"{part_name(p)}: {(notes['part'] == p).sum()} notes, "
+                    f"{instrument_name(result.programs[p]) if result.programs[p] in GM_PROGRAMS else 'drums'}"
                     for p in sorted(notes["part"].unique())
                 )
             )

@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from musicrnn import bundled
-from musicrnn.midi import MidiError, midi_to_notes
+from musicrnn.midi_load import midi_to_notes
+from musicrnn.midi_scan import MidiError
 from musicrnn.styles import BundledModel, registry, sample_file, sample_name
 
 from . import state

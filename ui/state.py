@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from musicrnn.dataset import Corpus
     from musicrnn.infer import NumpyModel
     from musicrnn.jobs import TrainingJob
-    from musicrnn.midi import LoadedFile
+    from musicrnn.midi_load import LoadedFile
     from musicrnn.styles import BundledModel
 
 KEEP_PREFIX = "keep_"  # widget values under these keys survive page switches (see keep)
@@ -152,7 +152,7 @@ def keep_widget_values() -> None:
 def bundled_files(instruments: tuple[int, ...] | None = None, include_drums: bool = False) -> list[LoadedFile]:
     """Shared read-only: pages must not modify the returned tables."""
     from musicrnn import bundled
-    from musicrnn.midi import load_paths
+    from musicrnn.midi_load import load_paths
 
     if instruments is None and not include_drums:
         return bundled.load_chorales()  # usually already read in the background (see ui/boot.py)
@@ -164,7 +164,7 @@ def sample_files(
     name: str, instruments: tuple[int, ...] | None = None, include_drums: bool = False
 ) -> list[LoadedFile]:
     """A bundled style's sample, read once per server (shared read-only)."""
-    from musicrnn.midi import load_paths
+    from musicrnn.midi_load import load_paths
     from musicrnn.styles import registry
 
     return load_paths(registry().get(name).sample_files(), instruments=instruments, include_drums=include_drums)
@@ -190,9 +190,9 @@ def default_model() -> NumpyModel:
 
 @st.cache_resource(show_spinner=False)
 def default_model_id() -> str:
-    from musicrnn import bundled
+    from musicrnn import recipe
 
-    return bundled.default_model_id()
+    return recipe.default_model_id()
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -234,14 +234,14 @@ def parse_uploads(
     include_drums: bool,
     programs: tuple[int, ...] | None = None,
 ) -> list[LoadedFile]:
-    from musicrnn.midi import load_uploads
+    from musicrnn.midi_load import load_uploads
 
     return load_uploads(items, instruments=instruments, include_drums=include_drums, programs=programs)
 
 
 @st.cache_data(show_spinner="Reading your files…", max_entries=32, scope="session")
 def parse_one(name: str, data: bytes, instruments: tuple[int, ...], include_drums: bool) -> LoadedFile:
-    from musicrnn.midi import load_one
+    from musicrnn.midi_load import load_one
 
     return load_one(name, data, instruments=instruments, include_drums=include_drums)
 

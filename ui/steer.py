@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from musicrnn.audio import gm_instruments
 from musicrnn.bundled import chorale_files, chorale_harmony
 from musicrnn.evaluation.musical import harmony_report, harmony_sentences
 from musicrnn.generate import c_major_chord
@@ -34,7 +33,10 @@ from musicrnn.guide import (
     span_to_beats,
     top_voice,
 )
-from musicrnn.midi import MidiError, midi_bytes, midi_to_notes, notes_to_midi
+from musicrnn.midi import midi_bytes, notes_to_midi
+from musicrnn.midi_load import midi_to_notes
+from musicrnn.midi_scan import MidiError
+from musicrnn.parts import instrument_name
 from musicrnn.plots.notes import add_chords, mark_span, piano_roll
 from musicrnn.recipe import Recipe, RecipeError, make_pieces, make_rewrite, notes_hash, piece_midi, source_piece
 from musicrnn.summaries import ending_words
@@ -573,7 +575,6 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
         return
     recipe, label = found
     model = models[label].model
-    names = {program: name for name, program in gm_instruments().items()}
     state.set_kept("steer_model", label)
     state.set_kept("steer_seed", recipe.sampling.seed)
     state.set_kept("steer_temperature", recipe.sampling.temperature)
@@ -583,8 +584,8 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
                 st.session_state["steer_melody_source"] = TYPED
                 state.set_kept("steer_melody", recipe.melody)
                 state.set_kept("steer_variations", recipe.sampling.variations)
-                state.set_kept("steer_melody_instrument", names[recipe.melody_program])
-                state.set_kept("steer_harmony_instrument", names[recipe.program])
+                state.set_kept("steer_melody_instrument", instrument_name(recipe.melody_program))
+                state.set_kept("steer_harmony_instrument", instrument_name(recipe.program))
                 state.set_kept("steer_chromatic", recipe.sampling.chromatic)
                 key_words = harmony_key_words(parse_melody(recipe.melody), recipe.sampling)
                 _keep_harmonies(make_pieces(recipe, model), recipe, key_words)
