@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from .theory import BEAT_GRID
+
 PitchInput = Literal["scaled", "embedding"]
 TimeUnit = Literal["seconds", "beats"]
 PITCH_INPUTS: tuple[str, ...] = get_args(PitchInput)
@@ -30,7 +32,7 @@ class Config:
     # a grid of 1/beat_grid beat up to max_beats (plus one class for longer), trained with cross-entropy, so
     # notes land on the beat and the same music at another tempo is the same input.
     time_unit: TimeUnit = "seconds"
-    beat_grid: int = 12  # divisions of a beat: 12 holds sixteenths (3/12) and eighth-note triplets (4/12)
+    beat_grid: int = BEAT_GRID  # divisions of a beat: 12 holds sixteenths (3/12) and eighth-note triplets (4/12)
     max_beats: int = 16  # four bars of 4/4; longer steps and durations share the last class
     embedding_dim: int = 48
     seq_length: int = 25

@@ -142,10 +142,17 @@ def section_voices(mean_pitches: list[float]) -> tuple[str, ...]:
     )
 
 
-def own_programs(info: dict) -> dict[int, int]:
-    """Part id -> the program a parts model's training data played it with most (from the model's info)."""
-    parts = (info or {}).get("corpus", {}).get("parts", {})
-    return {int(part): int(facts["program"]) for part, facts in parts.items()}
+def trained_parts(model) -> dict[str, dict]:
+    """What training recorded about each part a parts model knows (its pitch range, its program, ...), keyed by
+    the part id as text; {} for a model without parts or whose info records none."""
+    if not getattr(model, "has_parts", False):  # a stand-in model in a test may not say
+        return {}
+    return ((getattr(model, "info", None) or {}).get("corpus") or {}).get("parts") or {}
+
+
+def own_programs(model) -> dict[int, int]:
+    """Part id -> the program a parts model's training data played it with most ({} for other models)."""
+    return {int(part): int(facts["program"]) for part, facts in trained_parts(model).items()}
 
 
 def part_name(part: int) -> str:

@@ -26,6 +26,7 @@ import pretty_midi
 from . import bundled
 from .generate import Sampling, c_major_chord, validate
 from .midi import midi_bytes, notes_to_midi, parse_midi
+from .parts import PART_CLASSES
 
 VERSION = 2  # 2: harmonisations, rewrites, per-part ranges and keys (other plain pieces are still written as 1)
 KINDS = ("generate", "harmonize", "rewrite")
@@ -246,8 +247,8 @@ class Recipe:
             programs = self.programs or {}
         except ValueError:
             raise RecipeError(f"parts must be part:program pairs joined by ';', not {self.parts[:40]!r}") from None
-        if not all(0 <= part < 64 and 0 <= program <= 127 for part, program in programs.items()):
-            raise RecipeError("each part's program must be 0-127")
+        if not all(0 <= part < PART_CLASSES and 0 <= program <= 127 for part, program in programs.items()):
+            raise RecipeError(f"each part must be 0-{PART_CLASSES - 1} and its program 0-127")
         if self.variation is not None and not 0 <= self.variation < self.sampling.variations:
             raise RecipeError(
                 f"variation {self.variation} does not exist (the recipe makes {self.sampling.variations})"

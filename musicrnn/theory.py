@@ -12,6 +12,12 @@ import numpy as np
 
 PITCH_CLASSES = 128  # the pitch head predicts one of all 128 MIDI pitches
 HEADS = ("pitch", "step", "duration")  # the heads every model has (a parts model adds "part")
+# Time: beats are snapped to 1/BEAT_GRID beat (sixteenths and triplets both fit); a model's own grid is its
+# Config.beat_grid, which defaults to this. Where a file (or a table without beats) gives no tempo or metre,
+# MIDI's own defaults stand: 120 bpm, bars of 4 beats.
+BEAT_GRID = 12
+DEFAULT_BPM = 120.0
+BAR_BEATS = 4.0
 
 NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 FLAT_NAMES = {"Db": 1, "Eb": 3, "Gb": 6, "Ab": 8, "Bb": 10}

@@ -31,8 +31,15 @@ from musicrnn.guide import (
     follow_chords,
     parse_chords,
 )
-from musicrnn.parts import DRUMS_PART, VOICE_LINEUPS, VOICES, default_programs, part_name
-from musicrnn.parts import own_programs as recorded_programs
+from musicrnn.parts import (
+    DRUMS_PART,
+    VOICE_LINEUPS,
+    VOICES,
+    default_programs,
+    own_programs,
+    part_name,
+    trained_parts,
+)
 from musicrnn.plots.metrics import (
     beat_position_overlay,
     duration_overlay,
@@ -154,18 +161,6 @@ def made_with(
     ).describe()
     rows["model"] = entry.label
     return rows
-
-
-def own_programs(model) -> dict[int, int]:
-    """Part id -> the program the model's training data played it with most (parts models)."""
-    return recorded_programs(model.info) if getattr(model, "has_parts", False) else {}
-
-
-def model_parts(model) -> dict[str, dict]:
-    """What training recorded about each part of a parts model (empty for models without parts)."""
-    if not getattr(model, "has_parts", False):
-        return {}
-    return (model.info or {}).get("corpus", {}).get("parts", {})
 
 
 @st.cache_data(show_spinner="Measuring your dataset's music…", max_entries=8)
@@ -301,7 +296,7 @@ def choose_part_programs(model, column) -> dict[int, int] | None:
     """For a parts model: a line-up for its voices and an instrument per part (None for other models).
     Voices default to a string quartet (the chorales' own program is a piano); other parts to the
     instrument the training data played them with."""
-    parts = sorted(int(k) for k in model_parts(model))
+    parts = sorted(int(k) for k in trained_parts(model))
     if not parts:
         return None
     names = {program: name for name, program in gm_instruments().items()}
@@ -346,7 +341,7 @@ def choose_part_steering(model) -> tuple[str, str]:
     """For a parts model: a pitch range and a key for each part it knows, as the texts of
     Sampling.part_pitch_ranges and part_keys (only what differs from the training data's range and the
     piece's key); ("", "") for other models."""
-    parts = {int(k): facts for k, facts in model_parts(model).items() if int(k) != DRUMS_PART}
+    parts = {int(k): facts for k, facts in trained_parts(model).items() if int(k) != DRUMS_PART}
     if not parts:
         return "", ""
     ranges, keys = {}, {}
@@ -390,7 +385,7 @@ def _set_part_widgets(settings: Sampling, model, programs: dict[int, int] | None
         if part != DRUMS_PART and program in names:
             state.set_kept(f"generate_part_program_{part}", names[program])
     ranges, keys = parse_part_ranges(settings.part_pitch_ranges), parse_part_keys(settings.part_keys)
-    for key, facts in model_parts(model).items():
+    for key, facts in trained_parts(model).items():
         part = int(key)
         state.set_kept(part_range_key(part, corpus_range(facts)), ranges.get(part, corpus_range(facts)))
         state.set_kept(f"generate_part_key_{part}", _key_option(keys[part]) if part in keys else PIECE_KEY)
