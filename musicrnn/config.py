@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from .errors import SettingsError
 from .theory import BEAT_GRID
 
 PitchInput = Literal["scaled", "embedding"]
@@ -165,7 +166,7 @@ class Config:
         if self.lr_schedule not in LR_SCHEDULES:
             problems.append(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise SettingsError("; ".join(problems))
         return self
 
 
@@ -232,7 +233,7 @@ def preset(name: str, **overrides: Any) -> Config:
     """A copy of a named preset with optional overrides. Ordered fields, key input and the end class need time
     in beats and rich features; a preset asked for seconds or plain inputs drops them."""
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+        raise SettingsError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     cfg = PRESETS[name].replace(**overrides)
     if not (cfg.beats and cfg.rich_features):  # e.g. a preset asked to count time in seconds: none of them fit
         cfg = cfg.replace(ordered=False, key_input=False, end_class=False)

@@ -22,13 +22,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .errors import SettingsError
+
 ASSETS = Path(__file__).parent / "assets"
 REGISTRY = ASSETS / "models.json"
 REGISTRY_VARIABLE = "MUSICRNN_MODELS"
 DEFAULT_ALIAS = "default"  # what `--init-from default` has always meant: the registry's default model
 
 
-class UnknownModel(ValueError):
+class UnknownModel(SettingsError):
     """A name that is neither a bundled model nor a file; the message lists the names there are."""
 
 
