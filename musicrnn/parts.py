@@ -12,6 +12,8 @@ import re
 
 import pretty_midi
 
+from .errors import SettingsError
+
 VOICES = ("Soprano", "Alto", "Tenor", "Bass voice")
 GM_FAMILIES = tuple(pretty_midi.program_to_instrument_class(program) for program in range(0, 128, 8))
 DRUMS = "Drums"
@@ -180,7 +182,7 @@ def part_id(name: str) -> int:
     for index, part in enumerate(PART_NAMES):
         if part.lower() == wanted:
             return index
-    raise ValueError(f"unknown part {name!r}: use one of {', '.join(PART_NAMES)}")
+    raise SettingsError(f"unknown part {name!r}: use one of {', '.join(PART_NAMES)}")
 
 
 def parse_instruments(text: str, parts, own: dict[int, int] | None = None) -> dict[int, int]:
@@ -200,7 +202,7 @@ def parse_instruments(text: str, parts, own: dict[int, int] | None = None) -> di
         elif item.lower() == "own":
             lineup = None
         else:
-            raise ValueError(f"cannot read {item!r}: give a line-up ({', '.join(VOICE_LINEUPS)}) or part=instrument")
+            raise SettingsError(f"cannot read {item!r}: give a line-up ({', '.join(VOICE_LINEUPS)}) or part=instrument")
     if lineup and own:  # the line-up decides the voices; other parts keep the data's own instrument
         own = {part: program for part, program in own.items() if part_name(part) not in VOICES}
     chosen = default_programs(parts, own, lineup)

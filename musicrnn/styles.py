@@ -169,7 +169,7 @@ def sample_file(name: str) -> Path:
     owner = models.models.get(style or models.default)
     folder = owner.sample if owner is not None else None
     if folder is None or not file or Path(file).name != file or not (folder / file).is_file():
-        raise ValueError(f"the bundled piece {name!r} does not exist here")
+        raise SettingsError(f"the bundled piece {name!r} does not exist here")
     return folder / file
 
 
