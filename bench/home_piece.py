@@ -30,7 +30,7 @@ def one_click(model, primer, cap: int, seed: int) -> dict:
     wall, cpu = time.perf_counter(), time.process_time()
     notes = generate(model, primer, settings)[0]
     generated = time.perf_counter() - wall, time.process_time() - cpu
-    audio = render(notes, programs=own_programs(model.info) if "part" in notes else None)
+    audio = render(notes, programs=own_programs(model) if "part" in notes else None)
     return {
         "generate_s": generated[0],
         "generate_cpu_s": generated[1],

@@ -15,6 +15,7 @@ from .generate import Sampling
 from .guide import DEFAULT_CHORD_STRENGTH
 from .midi_load import LoadedFile, load_paths
 from .summaries import ending_words
+from .theory import BAR_BEATS
 from .training_facts import ProgressEvent, stop_reason
 
 
@@ -195,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     harm.add_argument("--temperature", type=float, default=usual.temperature)
     harm.add_argument("--rhythm-temperature", type=float, default=usual.rhythm_temperature)
     harm.add_argument("--bpm", type=float, default=usual.bpm)
-    harm.add_argument("--bar-beats", type=float, default=4.0, help="beats per bar (default 4)")
+    harm.add_argument("--bar-beats", type=float, default=BAR_BEATS, help=f"beats per bar (default {BAR_BEATS:g})")
     _add_part_steering(harm)
     _add_voice_leading(harm)
     harm.add_argument(
@@ -691,7 +692,7 @@ def _part_programs(model, pieces, text: str) -> dict[int, int] | None:
     from .parts import own_programs, parse_instruments
 
     parts = sorted({int(p) for piece in pieces for p in piece["part"]})
-    return parse_instruments(text, parts, own_programs(model.info))
+    return parse_instruments(text, parts, own_programs(model))
 
 
 def _primer_from_file(path: str, count: int):

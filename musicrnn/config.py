@@ -7,6 +7,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from .errors import SettingsError
+from .theory import BEAT_GRID
+
 PitchInput = Literal["scaled", "embedding"]
 TimeUnit = Literal["seconds", "beats"]
 PITCH_INPUTS: tuple[str, ...] = get_args(PitchInput)
@@ -30,7 +33,7 @@ class Config:
     # a grid of 1/beat_grid beat up to max_beats (plus one class for longer), trained with cross-entropy, so
     # notes land on the beat and the same music at another tempo is the same input.
     time_unit: TimeUnit = "seconds"
-    beat_grid: int = 12  # divisions of a beat: 12 holds sixteenths (3/12) and eighth-note triplets (4/12)
+    beat_grid: int = BEAT_GRID  # divisions of a beat: 12 holds sixteenths (3/12) and eighth-note triplets (4/12)
     max_beats: int = 16  # four bars of 4/4; longer steps and durations share the last class
     embedding_dim: int = 48
     seq_length: int = 25
@@ -164,7 +167,7 @@ class Config:
         if self.lr_schedule not in LR_SCHEDULES:
             problems.append(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise SettingsError("; ".join(problems))
         return self
 
 
@@ -231,7 +234,7 @@ def preset(name: str, **overrides: Any) -> Config:
     """A copy of a named preset with optional overrides. Ordered fields, key input and the end class need time
     in beats and rich features; a preset asked for seconds or plain inputs drops them."""
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+        raise SettingsError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     cfg = PRESETS[name].replace(**overrides)
     if not (cfg.beats and cfg.rich_features):  # e.g. a preset asked to count time in seconds: none of them fit
         cfg = cfg.replace(ordered=False, key_input=False, end_class=False)

@@ -28,8 +28,9 @@ from .features import (
     note_classes,
     parts_of,
 )
-from .midi import DEFAULT_BPM, main_bpm
+from .midi import main_bpm
 from .parts import PART_CLASSES
+from .theory import DEFAULT_BPM
 
 # One file's arrays in a Corpus (and in a cache entry, musicrnn.ingest), with their types.
 FILE_ARRAYS = {

@@ -21,10 +21,10 @@ import pandas as pd
 
 from .config import Config
 from .parts import PART_CLASSES, PIANO_PART
-from .theory import find_key, key_index
+from .theory import BAR_BEATS, DEFAULT_BPM, find_key, key_index
 
 CHORD_GAP = 0.01  # notes starting within 10 ms (or, in beats, on the same grid point) sound as one chord
-SECONDS_PER_BEAT_AT_120 = 0.5  # for note tables that carry no beats (built by hand): read them at 120 bpm
+SECONDS_PER_DEFAULT_BEAT = 60.0 / DEFAULT_BPM  # note tables that carry no beats (built by hand) are read at 120 bpm
 
 # Column layout of the numeric input. Plain inputs: step and duration. Rich features: the five columns below,
 # and four more for beats models. Generation reads the chord counter back from CHORD_SIZE (see chord_count).
@@ -56,12 +56,12 @@ class Timing:
     def in_seconds(cls, step: np.ndarray, duration: np.ndarray) -> Timing:
         """A seconds model's times: it reads no onsets or bars (zeros, bars of 4)."""
         zeros = np.zeros(len(step))
-        return cls(step, duration, zeros, zeros, zeros + 4.0)
+        return cls(step, duration, zeros, zeros, zeros + BAR_BEATS)
 
     @classmethod
     def in_bars_of_four(cls, step: np.ndarray, duration: np.ndarray, beat: np.ndarray) -> Timing:
         """Beats of notes that carry no metre of their own: bars of 4 beats from the first note."""
-        return cls(step, duration, beat, np.mod(beat, 4.0), np.full(len(step), 4.0))
+        return cls(step, duration, beat, np.mod(beat, BAR_BEATS), np.full(len(step), BAR_BEATS))
 
 
 def feature_count(cfg: Config) -> int:
@@ -177,8 +177,8 @@ def beat_timing(notes: pd.DataFrame) -> Timing:
         step = notes["step_beats"].to_numpy(np.float64)
         duration = notes["duration_beats"].to_numpy(np.float64)
     else:
-        step = notes["step"].to_numpy(np.float64) / SECONDS_PER_BEAT_AT_120
-        duration = notes["duration"].to_numpy(np.float64) / SECONDS_PER_BEAT_AT_120
+        step = notes["step"].to_numpy(np.float64) / SECONDS_PER_DEFAULT_BEAT
+        duration = notes["duration"].to_numpy(np.float64) / SECONDS_PER_DEFAULT_BEAT
     beat = notes["beat"].to_numpy(np.float64) if "beat" in notes else onsets_from_steps(step)
     if "bar_beat" in notes:
         return Timing(

@@ -23,9 +23,17 @@ import pandas as pd
 
 from .config import Config
 from .features import Timing, chord_count, class_beats, clip_times, encode_step, encode_timed, table_key, timing_of
-from .midi import DEFAULT_BPM
-from .parts import DRUMS_PART, PART_CLASSES, PIANO_PART, part_id, part_name
-from .theory import PITCH_CLASSES, key_index, key_name, key_pitch_classes, scale_pitch_classes, tonic_triad
+from .parts import DRUMS_PART, PART_CLASSES, PIANO_PART, part_id, part_name, trained_parts
+from .theory import (
+    BAR_BEATS,
+    DEFAULT_BPM,
+    PITCH_CLASSES,
+    key_index,
+    key_name,
+    key_pitch_classes,
+    scale_pitch_classes,
+    tonic_triad,
+)
 from .voicing import VoiceLeading
 
 MAX_NOTES = 2000
@@ -473,7 +481,7 @@ class _Rules:
     def __init__(self, model: Stepper, settings: Sampling, primer: pd.DataFrame, batch: int, key: int):
         self.cfg, self.settings = model.cfg, settings
         self.mask = allowed_pitches(settings)
-        summary = model.info.get("corpus", {}).get("parts", {}) if model.has_parts else {}
+        summary = trained_parts(model)
         self.primer_part = primer_parts(primer, summary) if model.has_parts else None
         self.part_masks = (
             part_pitch_masks(self.mask, summary, settings.part_ranges, settings) if model.has_parts else None
@@ -774,7 +782,7 @@ def _notes_table(
             step / seconds_per_beat,
             duration / seconds_per_beat,
         )
-        first_bar_beat, bar_beats = 0.0, 4.0
+        first_bar_beat, bar_beats = 0.0, BAR_BEATS
     start = beat * seconds_per_beat
     notes = pd.DataFrame(
         {

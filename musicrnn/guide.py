@@ -19,10 +19,13 @@ import pandas as pd
 from .config import Config
 from .features import timing_of
 from .generate import MAX_NOTES, MAX_VARIATIONS, NO_PITCH, Guide, Sampling, generate, validate
-from .midi import BEAT_GRID, PIECE_COLUMNS
-from .parts import PART_CLASSES, PART_NAMES
+from .midi import PIECE_COLUMNS
+from .parts import PART_CLASSES, PART_NAMES, trained_parts
 from .theory import (
+    BAR_BEATS,
+    BEAT_GRID,
     CHORD_QUALITIES,
+    DEFAULT_BPM,
     KEY_COUNT,
     LETTER_CLASS,
     LETTERS,
@@ -621,7 +624,7 @@ def harmony_key_words(melody: Melody, settings: Sampling | None = None) -> str:
     return words + "; the harmony keeps to its notes."
 
 
-def harmony_primer(melody: Melody, bar_beats: float = 4.0, key: str | None = None) -> pd.DataFrame:
+def harmony_primer(melody: Melody, bar_beats: float = BAR_BEATS, key: str | None = None) -> pd.DataFrame:
     """A one-beat tonic chord of the melody's key (its own key when none is given), under the melody's first
     note, on the beat before the melody's first bar, so the model starts in the key and where the melody does.
     Its `attrs["key"]` names the key."""
@@ -656,7 +659,11 @@ def harmony_primer(melody: Melody, bar_beats: float = 4.0, key: str | None = Non
 
 
 def harmonize(
-    model, melody: Melody, settings: Sampling | None = None, primer: pd.DataFrame | None = None, bar_beats: float = 4.0
+    model,
+    melody: Melody,
+    settings: Sampling | None = None,
+    primer: pd.DataFrame | None = None,
+    bar_beats: float = BAR_BEATS,
 ) -> list[pd.DataFrame]:
     """Lower voices for `melody`, once per variation: note tables whose `melody` column marks the kept notes.
 
@@ -675,7 +682,7 @@ def harmonize(
     timing = timing_of(primer, model.cfg)
     last = timing.beat == timing.beat[-1]
     lead = float(np.max(timing.duration[last]))  # the melody starts when the primer's last chord ends
-    parts = model.info.get("corpus", {}).get("parts", {}) if model.has_parts else {}
+    parts = trained_parts(model)
     usual = {int(k): (int(f["low"]), int(f["high"])) for k, f in parts.items()}
     guide = MelodyGuide(melody, lead, usual=usual, key=key_index(key), scale=scale)
     settings = Sampling(**{**settings.to_dict(), "n_notes": min(guide.notes_needed(), MAX_NOTES)})
@@ -702,7 +709,7 @@ def _chord_timeline(notes: pd.DataFrame, chords: list[Chord]) -> list[tuple[floa
     first note's bar) to the end of its last note: where ChordGuide placed each chord."""
     if not len(notes):
         return []
-    bar = float(notes["bar_beats"].iloc[0]) if "bar_beats" in notes else 4.0
+    bar = float(notes["bar_beats"].iloc[0]) if "bar_beats" in notes else BAR_BEATS
     origin = -float(notes["bar_beat"].iloc[0]) if "bar_beat" in notes else 0.0
     end = float((notes["beat"] + notes["duration_beats"]).max()) if "beat" in notes else 0.0
     lengths = [c.beats if c.beats is not None else bar for c in chords]
@@ -854,9 +861,9 @@ def piece_metre(piece: pd.DataFrame) -> dict[str, float]:
     """The metre and tempo a span is read with: the first note's bar length, beat in its bar and tempo."""
     first = piece.iloc[0] if len(piece) else {}
     return {
-        "bar_beats": float(first.get("bar_beats", 4.0)),
+        "bar_beats": float(first.get("bar_beats", BAR_BEATS)),
         "pickup": float(first.get("bar_beat", 0.0)),
-        "bpm": float(first.get("bpm", 120.0)),
+        "bpm": float(first.get("bpm", DEFAULT_BPM)),
     }
 
 
@@ -870,7 +877,11 @@ def _unit_scale(unit: str, bar_beats: float, pickup: float, bpm: float) -> tuple
 
 
 def span_to_beats(
-    span: tuple[float, float], unit: str, bar_beats: float = 4.0, pickup: float = 0.0, bpm: float = 120.0
+    span: tuple[float, float],
+    unit: str,
+    bar_beats: float = BAR_BEATS,
+    pickup: float = 0.0,
+    bpm: float = DEFAULT_BPM,
 ) -> tuple[float, float]:
     """A span in beats, bars or seconds (positions from the first note; bars from the bar line it falls in)
     as beats from the first note, on the beat grid: what `rewrite` takes. One metre and tempo: the piece's first."""
@@ -879,7 +890,9 @@ def span_to_beats(
     return max(start, 0.0), max(end, 0.0)
 
 
-def beats_to_unit(beats: float, unit: str, bar_beats: float = 4.0, pickup: float = 0.0, bpm: float = 120.0) -> float:
+def beats_to_unit(
+    beats: float, unit: str, bar_beats: float = BAR_BEATS, pickup: float = 0.0, bpm: float = DEFAULT_BPM
+) -> float:
     """The inverse of span_to_beats for one position (no grid rounding)."""
     per, zero = _unit_scale(unit, bar_beats, pickup, bpm)
     return (beats + zero) / per
@@ -946,9 +959,9 @@ def rewrite(
         raise ValueError(
             f"the span starts at beat {start:g}, after the piece's last note (beat {piece['beat'].max():g})"
         )
-    bpm = float(piece["bpm"].iloc[0]) if "bpm" in piece else 120.0
+    bpm = float(piece["bpm"].iloc[0]) if "bpm" in piece else DEFAULT_BPM
     budget = int(
-        min(MAX_NOTES, max(16, (end - start) * BEAT_GRID))
+        min(MAX_NOTES, max(16, (end - start) * model.cfg.beat_grid))
     )  # no onset can repeat: at most one chord per grid step
     settings = Sampling(**{**settings.to_dict(), "n_notes": budget, "variations": candidates, "bpm": bpm})
     validate(settings)

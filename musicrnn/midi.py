@@ -19,6 +19,7 @@ import pretty_midi
 
 from .midi_scan import MAX_NOTES, MidiError
 from .parts import DRUMS_PART, PIANO_PART, part_name, parts_of_tracks, sounding_program
+from .theory import BAR_BEATS, BEAT_GRID, DEFAULT_BPM
 
 # A piece's columns (what generation writes), then what a file adds: each note's part, track and program.
 PIECE_COLUMNS = [
@@ -36,8 +37,6 @@ PIECE_COLUMNS = [
     "bpm",
 ]
 NOTE_COLUMNS = [*PIECE_COLUMNS, "part", "track", "program"]
-BEAT_GRID = 12  # onsets and durations in beats are snapped to 1/12 beat: sixteenths and triplets both fit
-DEFAULT_BPM = 120.0  # MIDI's own default tempo, used where a file (or a table without beats) has none
 DRUMS_PROGRAM = 128  # what `programs` filters and Track.program call drum tracks (GM programs are 0-127)
 
 
@@ -111,7 +110,7 @@ class MusicalTime:
         ]
         self.signature_names = [f"{num}/{den}" for _, num, den in signatures if num > 0 and den > 0] or ["4/4"]
         if not bars or bars[0][0] > 0:
-            bars.insert(0, (0.0, 4.0))
+            bars.insert(0, (0.0, BAR_BEATS))
         self.bar_starts = np.array([b for b, _ in bars])
         self.bar_lengths = np.array([length for _, length in bars])
 

@@ -12,6 +12,8 @@ import re
 
 import pretty_midi
 
+from .errors import SettingsError
+
 VOICES = ("Soprano", "Alto", "Tenor", "Bass voice")
 GM_FAMILIES = tuple(pretty_midi.program_to_instrument_class(program) for program in range(0, 128, 8))
 DRUMS = "Drums"
@@ -173,10 +175,17 @@ def section_voices(mean_pitches: list[float]) -> tuple[str, ...]:
     )
 
 
-def own_programs(info: dict) -> dict[int, int]:
-    """Part id -> the program a parts model's training data played it with most (from the model's info)."""
-    parts = (info or {}).get("corpus", {}).get("parts", {})
-    return {int(part): int(facts["program"]) for part, facts in parts.items()}
+def trained_parts(model) -> dict[str, dict]:
+    """What training recorded about each part a parts model knows (its pitch range, its program, ...), keyed by
+    the part id as text; {} for a model without parts or whose info records none."""
+    if not getattr(model, "has_parts", False):  # a stand-in model in a test may not say
+        return {}
+    return ((getattr(model, "info", None) or {}).get("corpus") or {}).get("parts") or {}
+
+
+def own_programs(model) -> dict[int, int]:
+    """Part id -> the program a parts model's training data played it with most ({} for other models)."""
+    return {int(part): int(facts["program"]) for part, facts in trained_parts(model).items()}
 
 
 def part_name(part: int) -> str:
@@ -204,7 +213,7 @@ def part_id(name: str) -> int:
     for index, part in enumerate(PART_NAMES):
         if part.lower() == wanted:
             return index
-    raise ValueError(f"unknown part {name!r}: use one of {', '.join(PART_NAMES)}")
+    raise SettingsError(f"unknown part {name!r}: use one of {', '.join(PART_NAMES)}")
 
 
 def parse_instruments(text: str, parts, own: dict[int, int] | None = None) -> dict[int, int]:
@@ -222,7 +231,7 @@ def parse_instruments(text: str, parts, own: dict[int, int] | None = None) -> di
         elif item.lower() == "own":
             lineup = None
         else:
-            raise ValueError(f"cannot read {item!r}: give a line-up ({', '.join(VOICE_LINEUPS)}) or part=instrument")
+            raise SettingsError(f"cannot read {item!r}: give a line-up ({', '.join(VOICE_LINEUPS)}) or part=instrument")
     if lineup and own:  # the line-up decides the voices; other parts keep the data's own instrument
         own = {part: program for part, program in own.items() if part_name(part) not in VOICES}
     chosen = default_programs(parts, own, lineup)

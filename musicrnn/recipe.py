@@ -24,9 +24,12 @@ import pandas as pd
 import pretty_midi
 
 from . import bundled
+from .errors import SettingsError
 from .generate import Sampling, c_major_chord, validate
 from .midi import midi_bytes, notes_to_midi
 from .midi_scan import parse_midi
+from .parts import PART_CLASSES
+from .settings import GENERATE, STEER
 
 VERSION = 2  # 2: harmonisations, rewrites, per-part ranges and keys (other plain pieces are still written as 1)
 KINDS = ("generate", "harmonize", "rewrite")
@@ -39,7 +42,7 @@ PRIMER_KINDS = ("bundled", "dataset", "uploaded", "file", "none")
 _SAMPLING = {f.name: f.type for f in dataclasses.fields(Sampling)}
 
 
-class RecipeError(ValueError):
+class RecipeError(SettingsError):
     """A recipe that cannot be read or used, with the reason."""
 
 
@@ -51,7 +54,7 @@ def content_hash(data: bytes) -> str:
 def model_id(kind: str, data: bytes) -> str:
     """'trained:<hash>' etc.: the kind says where the model came from, the hash which file it is."""
     if kind not in MODEL_KINDS:
-        raise ValueError(f"unknown model kind {kind!r}")
+        raise SettingsError(f"unknown model kind {kind!r}")
     return f"{kind}:{content_hash(data)}"
 
 
@@ -210,34 +213,18 @@ class Recipe:
             validate(sampling)
         except ValueError as exc:
             raise RecipeError(f"the recipe's settings cannot be used: {exc}") from None
-        recipe = cls(
-            model=str(flat["model"]),
-            primer=str(flat.get("primer") or "none"),
-            primer_notes=_number(flat, "primer_notes", int, bundled.PRIMER_NOTES),
-            primer_hash=str(flat.get("primer_hash") or ""),
-            sampling=sampling,
-            program=_number(flat, "program", int, 0),
-            parts=str(flat.get("parts") or ""),
-            variation=_number(flat, "variation", int, None),
-            chords=str(flat.get("chords") or ""),
-            chord_strength=_number(flat, "chord_strength", float, 1.0),
-            kind=str(flat.get("kind") or "generate"),
-            melody=str(flat.get("melody") or ""),
-            melody_program=_number(flat, "melody_program", int, 0),
-            span=str(flat.get("span") or ""),
-            candidates=_number(flat, "candidates", int, 4),
-            keep=_number(flat, "keep", int, None),
-            source=str(flat.get("source") or ""),
-        )
-        return recipe.checked()
+        fields: dict[str, Any] = {"model": str(flat["model"]), "sampling": sampling}
+        for name, (kind, default) in _FIELDS.items():  # a field a link leaves out keeps the dataclass' default
+            fields[name] = str(flat.get(name) or default) if kind is str else _number(flat, name, kind, default)
+        return cls(**fields).checked()
 
     def checked(self) -> Recipe:
         if self.model_kind not in MODEL_KINDS or not self.model_hash:
             raise RecipeError(f"unknown model {self.model!r} (expected e.g. default:<hash>)")
         if self.primer_kind not in PRIMER_KINDS or (self.primer_kind != "none" and not self.primer_name):
             raise RecipeError(f"unknown primer {self.primer!r}")
-        if not 1 <= self.primer_notes <= 10_000:
-            raise RecipeError("primer_notes must be a positive number")
+        if not GENERATE["primer_notes"].allows(self.primer_notes):
+            raise RecipeError(f"primer_notes must be a positive number (at most {GENERATE['primer_notes'].high:,g})")
         if not 0 <= self.program <= 127:
             raise RecipeError("program must be 0-127")
         if self.chords:
@@ -247,14 +234,14 @@ class Recipe:
                 parse_chords(self.chords)
             except ValueError as exc:
                 raise RecipeError(f"the recipe's chords cannot be used: {exc}") from None
-            if not 0 <= self.chord_strength <= 1:
+            if not GENERATE["chord_strength"].allows(self.chord_strength):
                 raise RecipeError("chord_strength must be 0-1")
         try:
             programs = self.programs or {}
         except ValueError:
             raise RecipeError(f"parts must be part:program pairs joined by ';', not {self.parts[:40]!r}") from None
-        if not all(0 <= part < 64 and 0 <= program <= 127 for part, program in programs.items()):
-            raise RecipeError("each part's program must be 0-127")
+        if not all(0 <= part < PART_CLASSES and 0 <= program <= 127 for part, program in programs.items()):
+            raise RecipeError(f"each part must be 0-{PART_CLASSES - 1} and its program 0-127")
         if self.variation is not None and not 0 <= self.variation < self.sampling.variations:
             raise RecipeError(
                 f"variation {self.variation} does not exist (the recipe makes {self.sampling.variations})"
@@ -278,16 +265,15 @@ class Recipe:
             raise RecipeError("melody_program must be 0-127")
 
     def _check_rewrite(self) -> None:
-        from .guide import MAX_CANDIDATES
-
         try:
             start, end = self.span_beats
         except ValueError:
             raise RecipeError(f"span must be START-END beats, like 8-12, not {self.span[:40]!r}") from None
         if not 0 <= start < end:
             raise RecipeError(f"the span {self.span!r} is empty")
-        if not 1 <= self.candidates <= MAX_CANDIDATES:
-            raise RecipeError(f"candidates must be 1-{MAX_CANDIDATES}")
+        candidates = STEER["candidates"]
+        if not candidates.allows(self.candidates):
+            raise RecipeError(f"candidates must be {candidates.low:g}-{candidates.high:g}")
         if self.keep is not None and not 0 <= self.keep < self.candidates:
             raise RecipeError(f"keep {self.keep} is not one of the {self.candidates} candidates")
         if self.source:
@@ -376,6 +362,18 @@ class Recipe:
             rows["span"] = f"beats {self.span}"
             rows["candidates"] = str(self.candidates)
         return rows
+
+
+# Recipe's fields besides model and sampling: how each is read from a link (text, int or float) and its default
+# (the dataclass' own, so a default is written in one place).
+_FIELDS: dict[str, tuple[type, Any]] = {
+    f.name: (
+        {"int": int, "float": float, "int | None": int}.get(str(f.type), str),
+        f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default,
+    )
+    for f in dataclasses.fields(Recipe)
+    if f.name not in ("model", "sampling")
+}
 
 
 def _number(flat: Mapping[str, object], name: str, kind: type, default):

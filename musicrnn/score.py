@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from .guide import voiced
-from .midi import BEAT_GRID, main_bpm, signature_of
+from .midi import main_bpm, signature_of
 from .parts import DRUMS_PART, PART_NAMES, VOICES, part_name
-from .theory import find_key, spell, written_key
+from .theory import BAR_BEATS, BEAT_GRID, find_key, spell, written_key
 
 if TYPE_CHECKING:
     from music21.stream import Score
@@ -171,8 +171,8 @@ def plan_score(
         raise ScoreError(f"unknown staves {staves!r}: use one of {', '.join(STAVES)}")
     beat = notes["beat"].to_numpy(np.float64)
     length = np.maximum(np.round(notes["duration_beats"].to_numpy(np.float64) * TICKS), 1).astype(np.int64)
-    bar_beat = notes["bar_beat"].to_numpy(np.float64) if "bar_beat" in notes else np.mod(beat - beat.min(), 4.0)
-    bar_beats = notes["bar_beats"].to_numpy(np.float64) if "bar_beats" in notes else np.full(len(notes), 4.0)
+    bar_beat = notes["bar_beat"].to_numpy(np.float64) if "bar_beat" in notes else np.mod(beat - beat.min(), BAR_BEATS)
+    bar_beats = notes["bar_beats"].to_numpy(np.float64) if "bar_beats" in notes else np.full(len(notes), BAR_BEATS)
     first = int(np.argmin(beat))
     origin = beat[first] - bar_beat[first]  # the bar line at or before the first note
     start = np.round((beat - origin) * TICKS).astype(np.int64)

@@ -22,13 +22,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .errors import SettingsError
+
 ASSETS = Path(__file__).parent / "assets"
 REGISTRY = ASSETS / "models.json"
 REGISTRY_VARIABLE = "MUSICRNN_MODELS"
 DEFAULT_ALIAS = "default"  # what `--init-from default` has always meant: the registry's default model
 
 
-class UnknownModel(ValueError):
+class UnknownModel(SettingsError):
     """A name that is neither a bundled model nor a file; the message lists the names there are."""
 
 
@@ -167,7 +169,7 @@ def sample_file(name: str) -> Path:
     owner = models.models.get(style or models.default)
     folder = owner.sample if owner is not None else None
     if folder is None or not file or Path(file).name != file or not (folder / file).is_file():
-        raise ValueError(f"the bundled piece {name!r} does not exist here")
+        raise SettingsError(f"the bundled piece {name!r} does not exist here")
     return folder / file
 
 

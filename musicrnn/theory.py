@@ -10,8 +10,16 @@ import re
 
 import numpy as np
 
+from .errors import SettingsError
+
 PITCH_CLASSES = 128  # the pitch head predicts one of all 128 MIDI pitches
 HEADS = ("pitch", "step", "duration")  # the heads every model has (a parts model adds "part")
+# Time: beats are snapped to 1/BEAT_GRID beat (sixteenths and triplets both fit); a model's own grid is its
+# Config.beat_grid, which defaults to this. Where a file (or a table without beats) gives no tempo or metre,
+# MIDI's own defaults stand: 120 bpm, bars of 4 beats.
+BEAT_GRID = 12
+DEFAULT_BPM = 120.0
+BAR_BEATS = 4.0
 
 NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 FLAT_NAMES = {"Db": 1, "Eb": 3, "Gb": 6, "Ab": 8, "Bb": 10}
@@ -66,7 +74,7 @@ def scale_pitch_classes(key: str) -> set[int]:
     root = NOTE_NAMES.index(tonic) if tonic in NOTE_NAMES else FLAT_NAMES.get(tonic)
     scale = (scale or "major").strip().lower()
     if root is None or scale not in SCALES:
-        raise ValueError(f"unknown key {key!r}: use a tonic like C, F#, Bb and one of {', '.join(SCALES)}")
+        raise SettingsError(f"unknown key {key!r}: use a tonic like C, F#, Bb and one of {', '.join(SCALES)}")
     return {(root + step) % 12 for step in SCALES[scale]}
 
 
@@ -85,7 +93,7 @@ def parse_pitch(text: str) -> int:
     match = _NOTE.match(text.strip())
     root = root_class(match.group(1) + match.group(2)) if match else None
     if match is None or root is None:
-        raise ValueError(
+        raise SettingsError(
             f"{text!r} is not a note name: use a letter A-G, an optional # or b, and an octave, like C4 or F#3"
         )
     pitch = root + 12 * (int(match.group(3)) + 1)
@@ -94,7 +102,7 @@ def parse_pitch(text: str) -> int:
     elif match.group(1).upper() + match.group(2) == "Cb":
         pitch -= 12  # Cb4 sounds as B3
     if not 0 <= pitch < PITCH_CLASSES:
-        raise ValueError(f"{text!r} is outside the MIDI range C-1 to G9")
+        raise SettingsError(f"{text!r} is outside the MIDI range C-1 to G9")
     return pitch
 
 
@@ -115,7 +123,7 @@ def key_index(key: str) -> int:
     root = root_class(tonic.strip())
     mode = (mode or "major").strip().lower()
     if root is None or mode not in KEY_MODES:
-        raise ValueError(f"unknown key {key!r}: use a tonic like C, F#, Bb and major or minor")
+        raise SettingsError(f"unknown key {key!r}: use a tonic like C, F#, Bb and major or minor")
     return root + 12 * KEY_MODES.index(mode)
 
 
@@ -227,7 +235,7 @@ def written_key(key: str) -> tuple[str, str]:
     root = root_class(tonic.strip())
     mode = SCALE_MODES.get((scale or "major").strip().lower())
     if root is None or mode is None:
-        raise ValueError(f"unknown key {key!r}: use a tonic like C, F#, Bb and one of {', '.join(SCALES)}")
+        raise SettingsError(f"unknown key {key!r}: use a tonic like C, F#, Bb and one of {', '.join(SCALES)}")
     return (MAJOR_TONICS if mode == "major" else MINOR_TONICS)[root], mode
 
 

@@ -41,8 +41,8 @@ else:
 
 if st.button(PLAY, type="primary", icon=":material/play_arrow:"):
     from musicrnn.generate import Sampling, generate
-    from musicrnn.infer import ModelFileError
     from musicrnn.parts import own_programs
+    from ui.errors import VISITOR_ERRORS
 
     try:
         seed = secrets.randbelow(10_000)
@@ -56,10 +56,10 @@ if st.button(PLAY, type="primary", icon=":material/play_arrow:"):
         )[0]
         primer = style.primer_path()
         # Each part plays what the style's own music played it with (fiddle, choir, strings; the chorales: piano).
-        programs = own_programs(model.info) if "part" in notes else None
+        programs = own_programs(model) if "part" in notes else None
         audio = state.render_piece(notes, programs=programs)
         st.session_state[PIECE] = (notes, audio, seed, style.title, primer.stem if primer else "")
-    except (ModelFileError, ValueError) as exc:
+    except VISITOR_ERRORS as exc:
         st.error(f"The {style.title} model could not play: {exc}")
 
 if PIECE in st.session_state:

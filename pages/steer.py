@@ -2,21 +2,14 @@
 
 import streamlit as st
 
-from musicrnn.generate import MAX_VARIATIONS, Sampling
-from musicrnn.guide import (
-    CHORD_STRENGTH_HELP,
-    CHORDS_HELP,
-    DEFAULT_CHORD_STRENGTH,
-    MAX_CANDIDATES,
-    NEEDS_BEATS,
-    Melody,
-    parse_chords,
-)
+from musicrnn.errors import SettingsError
+from musicrnn.generate import Sampling
+from musicrnn.guide import NEEDS_BEATS, Melody, parse_chords
 from musicrnn.parts import gm_instruments, instrument_program
+from musicrnn.settings import STEER
 from ui import state, steer
 from ui.boot import through_app
-from ui.generation import LENGTH_HELP, NOTES_LABEL
-from ui.widgets import choose_model, models_or_stop, number_box, problems_at
+from ui.widgets import choose_model, models_or_stop, problems_at, setting_box, setting_choice, setting_slider
 
 through_app()
 
@@ -29,10 +22,8 @@ if not entry.model.cfg.beats:
     st.error(f"“{entry.label}” cannot be steered: {NEEDS_BEATS}.")
     st.stop()
 instruments = list(gm_instruments())
-seed, seed_problem = number_box(st.sidebar, "Seed", 0, 2**31 - 1, key=state.keep("steer_seed", 0))
-temperature = st.sidebar.slider(
-    "Temperature", 0.0, 2.0, step=0.05, key=state.keep("steer_temperature", Sampling.temperature)
-)
+seed, seed_problem = setting_box(st.sidebar, STEER["seed"])
+temperature = setting_slider(st.sidebar, STEER["temperature"])
 harmonise_tab, chords_tab, rewrite_tab = st.tabs(steer.TABS, default=st.session_state.get(steer.FIRST_TAB))
 
 
@@ -45,18 +36,14 @@ with harmonise_tab:
     source = st.radio("Melody from", steer.melody_sources(), key="steer_melody_source", horizontal=True)
     melody = steer.melody_input(source)  # a Melody, the problem with it (text), or None (no file yet)
     left, right = st.columns(2)
-    variations = left.slider("Harmonisations", 1, MAX_VARIATIONS, key=state.keep("steer_variations", 2))
-    melody_instrument = right.selectbox(
-        "Melody instrument", instruments, key=state.keep("steer_melody_instrument", "Flute")
-    )
-    harmony_instrument = right.selectbox(
-        "Harmony instrument", instruments, key=state.keep("steer_harmony_instrument", "Acoustic Grand Piano")
-    )
+    variations = setting_slider(left, STEER["variations"])
+    melody_instrument = setting_choice(right, STEER["melody_program"], instruments)
+    harmony_instrument = setting_choice(right, STEER["program"], instruments)
+    chromatic_setting = STEER["chromatic"]
     chromatic = left.checkbox(
-        "Chromatic colour",
-        key=state.keep("steer_chromatic", False),
-        help="Off: keep the harmony in the melody's key. On: let it borrow notes from outside the key "
-        "(a secondary dominant's sharp, say).",
+        chromatic_setting.label,
+        key=state.keep(chromatic_setting.key, chromatic_setting.default),
+        help=chromatic_setting.help,
     )
     settings = sampling(variations=int(variations), chromatic=bool(chromatic))
     button, message = st.columns([1, 4], vertical_alignment="center")
@@ -74,27 +61,21 @@ with harmonise_tab:
     steer.show_harmonies(now)
 
 with chords_tab:
-    chords_text = st.text_input("Chords", key=state.keep("steer_chords", "C G Am F"), help=CHORDS_HELP)
-    st.caption(CHORDS_HELP)
-    strength = st.slider(
-        "Strength",
-        0.0,
-        1.0,
-        step=0.05,
-        key=state.keep("steer_strength", DEFAULT_CHORD_STRENGTH),
-        help=CHORD_STRENGTH_HELP,
+    chords_setting = STEER["chords"]
+    chords_text = st.text_input(
+        chords_setting.label, key=state.keep(chords_setting.key, chords_setting.default), help=chords_setting.help
     )
+    st.caption(chords_setting.help)
+    strength = setting_slider(st, STEER["chord_strength"])
     st.caption(
         "1 = only chord tones" if strength >= 1 else f"suggest: chord tones {steer.boost(strength):.0f}x likelier"
     )
     chord_key = steer.choose_chord_key(chords_text, float(strength))  # warns of chords the key leaves notes out of
-    n_notes, notes_problem = number_box(
-        st, NOTES_LABEL, 10, 1000, step=10, key=state.keep("steer_notes", 120), help=LENGTH_HELP
-    )
+    n_notes, notes_problem = setting_box(st, STEER["n_notes"])
     try:
         parse_chords(chords_text)
         chords_problem = None
-    except ValueError as exc:
+    except SettingsError as exc:
         chords_problem = f"Chords: {exc}"
     button, message = st.columns([1, 4], vertical_alignment="center")
     wrong = problems_at(message, [seed_problem, notes_problem, chords_problem])
@@ -111,7 +92,8 @@ with rewrite_tab:
     span = steer.choose_span(piece) if piece is not None else None
     if piece is not None and span is not None:
         steer.show_piece_now(piece, span)
-        candidates = st.slider("Candidates", 1, MAX_CANDIDATES, 4, key="steer_candidates")
+        wanted = STEER["candidates"]  # not kept across pages: a plain key, its default given here
+        candidates = st.slider(wanted.label, wanted.low, wanted.high, wanted.default, key=wanted.key)
         settings = sampling()
         now = steer.rewrite_inputs(entry, span, int(candidates), settings) if settings is not None else None
         left, right, message = st.columns([1, 1, 4], vertical_alignment="center")

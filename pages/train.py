@@ -7,6 +7,7 @@ from musicrnn.config import PRESETS, preset
 from musicrnn.jobs import ServerBusy, start_training
 from ui import nav, state
 from ui.boot import through_app
+from ui.errors import VISITOR_ERRORS
 from ui.training import (
     ARCHITECTURE_KNOBS,
     TRAINING_KNOBS,
@@ -88,7 +89,7 @@ if clicked:
         st.rerun()  # redraw with the Start button disabled: one job per visitor
     except ServerBusy as exc:
         st.warning(str(exc))
-    except ValueError as exc:
+    except VISITOR_ERRORS as exc:
         st.error(f"Cannot start training: {exc}")
 
 if job is not None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from musicrnn.audio import Rendered
 from musicrnn.bundled import PRIMER_NOTES
 from musicrnn.dataset import Corpus
+from musicrnn.errors import SettingsError
 from musicrnn.evaluation.musical import (
     corpus_beat_position_histogram,
     corpus_metrics,
@@ -22,8 +22,6 @@ from musicrnn.evaluation.musical import (
 from musicrnn.evaluation.novelty import CorpusIndex, longest_copied_run
 from musicrnn.generate import Sampling, c_major_chord, generate, parse_part_keys, parse_part_ranges, part_text
 from musicrnn.guide import (
-    CHORD_STRENGTH_HELP,
-    CHORDS_HELP,
     DEFAULT_CHORD_STRENGTH,
     NEEDS_BEATS,
     chord_key_warnings,
@@ -39,9 +37,10 @@ from musicrnn.parts import (
     default_programs,
     gm_instruments,
     instrument_name,
+    own_programs,
     part_name,
+    trained_parts,
 )
-from musicrnn.parts import own_programs as recorded_programs
 from musicrnn.plots.metrics import (
     beat_position_overlay,
     duration_overlay,
@@ -51,10 +50,12 @@ from musicrnn.plots.metrics import (
 )
 from musicrnn.recipe import Recipe, RecipeError, notes_hash, parts_text, piece_midi, primer_notes
 from musicrnn.score import NEEDS_BEATS as SECONDS_NO_SCORE
+from musicrnn.settings import GENERATE, Setting, generate_widgets
 from musicrnn.summaries import ending_words
 from musicrnn.theory import FLAT_NAMES, NOTE_NAMES, SCALES
 
 from . import state
+from .errors import VISITOR_ERRORS
 from .links import APPLIED_LINK, mark_made, read_link, show_link
 from .primer import (
     PRIMER_STYLE,
@@ -66,12 +67,9 @@ from .primer import (
     uploaded_notes,
     uploaded_primer_file,
 )
-from .widgets import model_download, show_piece
+from .widgets import model_download, setting_slider, show_piece
 
 RESULT = "generated"
-ANY_KEY = "any key"
-NOTES_LABEL = "Notes (at most)"  # length is a cap: a model that has learned endings ends the piece itself
-LENGTH_HELP = "The model ends the piece itself when it has learned endings; this is the longest it may run."
 
 
 class Generated(NamedTuple):
@@ -165,18 +163,6 @@ def made_with(
     return rows
 
 
-def own_programs(model) -> dict[int, int]:
-    """Part id -> the program the model's training data played it with most (parts models)."""
-    return recorded_programs(model.info) if getattr(model, "has_parts", False) else {}
-
-
-def model_parts(model) -> dict[str, dict]:
-    """What training recorded about each part of a parts model (empty for models without parts)."""
-    if not getattr(model, "has_parts", False):
-        return {}
-    return (model.info or {}).get("corpus", {}).get("parts", {})
-
-
 @st.cache_data(show_spinner="Measuring your dataset's music…", max_entries=8)
 def _corpus_figures(key: str, n_notes: int, _corpus: Corpus) -> dict:
     return {
@@ -211,34 +197,25 @@ def musical_report(pieces: list[pd.DataFrame], n_notes: int) -> dict:
 
 # ---- chords to follow ----------------------------------------------------------------------------------------
 
-FOLLOW_CHORDS = "Follow chords (optional)"
-
 
 def choose_chords(model, key: str | None = None) -> tuple[str, float]:
     """The chord progression the pieces follow ("" = none) and how strongly (0-1), with a warning for each chord
     whose notes the piece's `key` leaves out. Only a beats model can follow bars: for a seconds model the box is
     shown disabled, with the reason."""
+    chords, chord_strength = GENERATE["chords"], GENERATE["chord_strength"]
     if not model.cfg.beats:
-        st.text_input(FOLLOW_CHORDS, "", disabled=True, key="generate_chords_off", help=CHORDS_HELP)
+        st.text_input(chords.label, "", disabled=True, key="generate_chords_off", help=chords.help)
         st.caption(f":material/info: Chords cannot be followed here: {NEEDS_BEATS}.")
-        return "", DEFAULT_CHORD_STRENGTH
+        return "", chord_strength.default
     left, right = st.columns([3, 1])
     text = left.text_input(
-        FOLLOW_CHORDS, key=state.keep("generate_chords", ""), placeholder="C G Am F", help=CHORDS_HELP
+        chords.label, key=state.keep(chords.key, chords.default), placeholder="C G Am F", help=chords.help
     ).strip()
-    strength = right.slider(
-        "Chord strength",
-        0.0,
-        1.0,
-        step=0.05,
-        key=state.keep("generate_chord_strength", DEFAULT_CHORD_STRENGTH),
-        disabled=not text,
-        help=CHORD_STRENGTH_HELP,
-    )
+    strength = setting_slider(right, chord_strength, disabled=not text)
     if text:
         try:
             chords = parse_chords(text)
-        except ValueError as exc:
+        except SettingsError as exc:
             left.error(str(exc))
         else:
             for warning in chord_key_warnings(chords, key, strength):
@@ -248,11 +225,7 @@ def choose_chords(model, key: str | None = None) -> tuple[str, float]:
 
 # ---- voice leading -------------------------------------------------------------------------------------------
 
-VOICE_LEADING = "Voice leading"
-VOICE_LEADING_HELP = (
-    "Write the parts the way a choir is taught to sing them: no parallel fifths or octaves, the voices don't "
-    "cross, the upper voices stay within an octave of each other, and each voice sings one note at a time."
-)
+VOICE_LEADING = GENERATE["voice_leading"].label
 
 
 def choose_voice_leading(model, column) -> bool:
@@ -260,30 +233,26 @@ def choose_voice_leading(model, column) -> bool:
     without parts it is shown disabled, with the reason."""
     return _rule_switch(
         column,
-        VOICE_LEADING,
-        "generate_voice_leading",
-        VOICE_LEADING_HELP,
+        GENERATE["voice_leading"],
         bool(getattr(model, "has_parts", False)),
         "Voice leading needs a model that writes separate parts (voices); this one writes all its notes as one stream.",
         Sampling.voice_leading,
     )
 
 
-def _rule_switch(column, label: str, key: str, help: str, usable: bool, why_not: str, default: bool) -> bool:
+def _rule_switch(column, setting: Setting, usable: bool, why_not: str, default: bool) -> bool:
     """A rule's checkbox (on by default), disabled with `why_not` said under it where the model cannot use
     it, in which case the rule's own `default` stands."""
-    on = column.checkbox(label, key=state.keep(key, True), disabled=not usable, help=help)
+    on = column.checkbox(
+        setting.label, key=state.keep(setting.key, setting.default), disabled=not usable, help=setting.help
+    )
     if not usable:
         column.caption(f":material/info: {why_not}")
         return default
     return bool(on)
 
 
-TONIC_ENDING = "End on the tonic"
-TONIC_ENDING_HELP = (
-    "The model decides where a piece ends; with this on, it may end it only on the home chord of its key, with "
-    "the key note in the bass, as almost every chorale ends. Off: wherever the model ends it."
-)
+TONIC_ENDING = GENERATE["tonic_ending"].label
 
 
 def choose_tonic_ending(model, column) -> bool:
@@ -291,9 +260,7 @@ def choose_tonic_ending(model, column) -> bool:
     a model that has not learned endings it is shown disabled, with the reason."""
     return _rule_switch(
         column,
-        TONIC_ENDING,
-        "generate_tonic_ending",
-        TONIC_ENDING_HELP,
+        GENERATE["tonic_ending"],
         bool(getattr(getattr(model, "cfg", None), "end_class", False)),
         "This model has not learned where pieces end: each piece stops at the length you set.",
         Sampling.tonic_ending,
@@ -310,7 +277,7 @@ def choose_part_programs(model, column) -> dict[int, int] | None:
     """For a parts model: a line-up for its voices and an instrument per part (None for other models).
     Voices default to a string quartet (the chorales' own program is a piano); other parts to the
     instrument the training data played them with."""
-    parts = sorted(int(k) for k in model_parts(model))
+    parts = sorted(int(k) for k in trained_parts(model))
     if not parts:
         return None
     voices = [p for p in parts if part_name(p) in VOICES]
@@ -358,7 +325,7 @@ def choose_part_steering(model) -> tuple[str, str]:
     """For a parts model: a pitch range and a key for each part it knows, as the texts of
     Sampling.part_pitch_ranges and part_keys (only what differs from the training data's range and the
     piece's key); ("", "") for other models."""
-    parts = {int(k): facts for k, facts in model_parts(model).items() if int(k) != DRUMS_PART}
+    parts = {int(k): facts for k, facts in trained_parts(model).items() if int(k) != DRUMS_PART}
     if not parts:
         return "", ""
     ranges, keys = {}, {}
@@ -401,7 +368,7 @@ def _set_part_widgets(settings: Sampling, model, programs: dict[int, int] | None
         if part != DRUMS_PART and program in GM_PROGRAMS:
             state.set_kept(f"generate_part_program_{part}", instrument_name(program))
     ranges, keys = parse_part_ranges(settings.part_pitch_ranges), parse_part_keys(settings.part_keys)
-    for key, facts in model_parts(model).items():
+    for key, facts in trained_parts(model).items():
         part = int(key)
         state.set_kept(part_range_key(part, corpus_range(facts)), ranges.get(part, corpus_range(facts)))
         state.set_kept(f"generate_part_key_{part}", _key_option(keys[part]) if part in keys else PIECE_KEY)
@@ -446,7 +413,7 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
                 recipe.chords,
                 recipe.chord_strength,
             )
-    except ValueError as exc:
+    except VISITOR_ERRORS as exc:
         st.error(f"This link cannot be used: {exc}")
     mark_made()
 
@@ -467,39 +434,13 @@ def _link_primer(recipe: Recipe) -> Primer:
 
 
 def _set_widgets(recipe: Recipe, model_label: str) -> None:
-    s = recipe.sampling
     state.set_kept("generate_model", model_label)
     state.set_kept("generate_primer_source", PRIMER_WIDGET[recipe.primer_kind])
     if recipe.primer_kind == "bundled":
         set_bundled_primer(recipe.primer_name, model_label)
     elif recipe.primer_kind == "dataset":
         state.set_kept("generate_primer_file", recipe.primer_name)
-    if recipe.primer_kind != "none":
-        state.set_kept("generate_primer_notes", int(np.clip(recipe.primer_notes, 1, 64)))
-    tonic, scale = (s.key.partition(":")[0], s.key.partition(":")[2] or "major") if s.key else (ANY_KEY, "major")
-    if tonic not in NOTE_NAMES and tonic in FLAT_NAMES:
-        tonic = NOTE_NAMES[FLAT_NAMES[tonic]]
-    values = {
-        "generate_notes": s.n_notes,
-        "generate_temperature": s.temperature,
-        "generate_top_k": s.top_k,
-        "generate_top_p": s.top_p,
-        "generate_tonic": tonic if tonic in NOTE_NAMES else ANY_KEY,
-        "generate_scale": scale if scale in SCALES else "major",
-        "generate_range": (s.pitch_low, s.pitch_high),
-        "generate_seed": s.seed,
-        "generate_variations": s.variations,
-        "generate_chord_snap": s.chord_snap,
-        "generate_rhythm_temperature": s.rhythm_temperature,
-        "generate_bpm": int(round(s.bpm)),
-        "generate_step_grid": s.step_grid if s.step_grid in (0.0, 0.0625, 0.125, 0.25, 0.5) else 0.0,
-        "generate_chords": recipe.chords,
-        "generate_chord_strength": recipe.chord_strength if recipe.chords else DEFAULT_CHORD_STRENGTH,
-        "generate_voice_leading": s.voice_leading,
-        "generate_tonic_ending": s.tonic_ending,
-    }
-    values["generate_instrument"] = instrument_name(recipe.program)
-    for key, value in values.items():
+    for key, value in generate_widgets(recipe).items():
         state.set_kept(key, value)
 
 

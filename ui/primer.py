@@ -11,9 +11,11 @@ import streamlit as st
 from musicrnn import bundled
 from musicrnn.midi_load import midi_to_notes
 from musicrnn.midi_scan import MidiError
+from musicrnn.settings import GENERATE
 from musicrnn.styles import BundledModel, registry, sample_file, sample_name
 
 from . import state
+from .widgets import setting_box
 
 BUNDLED, DATASET, UPLOAD, NONE = (
     "A bundled piece",
@@ -39,6 +41,7 @@ class Primer(NamedTuple):
     notes: pd.DataFrame | None
     source: str  # "bundled:<file>", "dataset:<file>", "uploaded:<file>" or "none"
     count: int
+    problem: str | None = None  # what is wrong with the typed primer length (nothing is generated then)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -96,13 +99,11 @@ def choose_primer(style_name: str | None = None, model_label: str = "") -> Prime
         name, notes = _uploaded_primer()
         if notes is None:
             return Primer(None, "none", 0)
-    count = st.slider(
-        "Primer notes (the opening the model continues)",
-        1,
-        64,
-        key=state.keep("generate_primer_notes", bundled.PRIMER_NOTES),
-    )
-    return Primer(bundled.primer_from(notes, count), f"{SOURCES[source]}:{name}", count)
+    # A box, not a slider: it takes any length a recipe may carry (a link shows the length that made its piece).
+    count, problem = setting_box(st, GENERATE["primer_notes"])
+    if problem is not None:
+        return Primer(None, "none", 0, problem)
+    return Primer(bundled.primer_from(notes, int(count)), f"{SOURCES[source]}:{name}", int(count))
 
 
 def _uploaded_primer() -> tuple[str, pd.DataFrame | None]:

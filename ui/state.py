@@ -445,7 +445,7 @@ def _run_facts(current: TrainingJob, model: NumpyModel) -> dict:
     held_out = set(facts["val_files"])
     if not held_out:
         return facts
-    from musicrnn.evaluation.scores import baseline_cross_entropy, baseline_top1, model_scores
+    from musicrnn.evaluation.scores import TooFewNotes, baseline_cross_entropy, baseline_top1, model_scores
 
     training, validation = current.corpus.split_held_out(facts)
     try:
@@ -458,7 +458,7 @@ def _run_facts(current: TrainingJob, model: NumpyModel) -> dict:
             from musicrnn.infer import read_model_file
 
             facts["before"] = model_scores(read_model_file(current.init), validation, training)["pitch_cross_entropy"]
-    except ValueError:  # e.g. held-out files with fewer than two notes
+    except TooFewNotes:  # held-out files with fewer than two notes: no score to show
         pass
     return facts
 
@@ -521,11 +521,11 @@ def available_models() -> dict[str, ModelEntry]:
         )
     except ModelFileError:
         pass  # a checkout without the bundled model still works with trained or uploaded ones
-    from musicrnn.styles import registry
+    from musicrnn.styles import UnknownModel, registry
 
     try:
         others = [m for m in registry().present() if m.name != registry().default]
-    except ValueError:  # an unreadable list of bundled models: the default model and the visitor's own still work
+    except UnknownModel:  # an unreadable list of bundled models: the default model and the visitor's own still work
         others = []
     for bundled_one in others:
         entry = BundledEntry(bundled_one)

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from musicrnn.bundled import chorale_files, chorale_harmony
+from musicrnn.errors import SettingsError
 from musicrnn.evaluation.musical import harmony_report, harmony_sentences
 from musicrnn.generate import c_major_chord
 from musicrnn.guide import (
@@ -36,14 +37,14 @@ from musicrnn.guide import (
 from musicrnn.midi import midi_bytes, notes_to_midi
 from musicrnn.midi_load import midi_to_notes
 from musicrnn.midi_scan import MidiError
-from musicrnn.parts import instrument_name
 from musicrnn.plots.notes import add_chords, mark_span, piano_roll
 from musicrnn.recipe import Recipe, RecipeError, make_pieces, make_rewrite, notes_hash, piece_midi, source_piece
+from musicrnn.settings import ANY_KEY, steer_widgets
 from musicrnn.summaries import ending_words
 from musicrnn.theory import NOTE_NAMES
 
 from . import state
-from .generation import ANY_KEY
+from .errors import VISITOR_ERRORS
 from .keyboard import keyboard
 from .links import mark_made, read_link, show_link
 from .primer import bundled_notes
@@ -84,7 +85,7 @@ def melody_input(source: str) -> Melody | str | None:
         keyboard(text_key, key="steer_keyboard")
         try:
             return parse_melody(text)
-        except ValueError as exc:
+        except SettingsError as exc:
             return f"the melody: {exc}"
     if source == "A bundled chorale's top voice":
         names = [path.name for path in chorale_files()]
@@ -102,7 +103,7 @@ def melody_input(source: str) -> Melody | str | None:
             return None
         try:
             melody = top_voice(midi_to_notes(upload.getvalue(), name=upload.name))
-        except (MidiError, ValueError) as exc:
+        except (MidiError, SettingsError) as exc:
             return f"the melody file: {exc}"
     st.caption(f"{len(melody)} notes: {melody_text(melody)[:300]}")
     return melody
@@ -132,7 +133,7 @@ def run_harmony(
     linked = _read_back(text, melody)
     try:  # the melody as its link reads it, so that opening the link makes these very notes
         pieces = harmonize(entry.model, linked if linked is not None else melody, settings)
-    except ValueError as exc:
+    except VISITOR_ERRORS as exc:
         return f"Cannot harmonise: {exc}"
     recipe = Recipe(
         model=entry.id,
@@ -150,7 +151,7 @@ def _read_back(text: str, melody: Melody) -> Melody | None:
     """The melody's text (what a link carries) read back, when it is the same melody (None: it is not)."""
     try:
         again = parse_melody(text)
-    except ValueError:  # e.g. a rest longer than a written length may be
+    except SettingsError:  # e.g. a rest longer than a written length may be
         return None
     same = len(again) == len(melody) and all(
         np.allclose(getattr(again, f), getattr(melody, f), atol=1e-6) for f in ("pitch", "onset", "duration")
@@ -232,7 +233,7 @@ def run_chords(entry: state.ModelEntry, text: str, strength: float, settings, in
     try:
         chords = parse_chords(text)
         piece = follow_chords(entry.model, chords, strength, None, settings)[0]
-    except ValueError as exc:
+    except VISITOR_ERRORS as exc:
         return str(exc)
     recipe = Recipe(
         model=entry.id,
@@ -258,7 +259,7 @@ def choose_chord_key(text: str, strength: float) -> str | None:
     key = None if choice == ANY_KEY else choice.replace(" ", ":")
     try:
         chords = parse_chords(text)
-    except ValueError:
+    except SettingsError:
         return key  # the unknown chord is named when the piece is asked for
     for warning in chord_key_warnings(chords, key, strength):
         st.warning(warning, icon=":material/warning:")
@@ -420,7 +421,7 @@ def run_rewrite(
     """Make and keep the K candidates (with the `inputs` they were made with); the problem in words, if any."""
     try:
         found = rewrite(entry.model, piece, span[0], span[1], candidates=k, settings=settings)
-    except ValueError as exc:
+    except VISITOR_ERRORS as exc:
         return str(exc)
     _keep_candidates(found, piece, rewrite_recipe(entry, span, k, settings), span, inputs)
     return None
@@ -576,17 +577,13 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
     recipe, label = found
     model = models[label].model
     state.set_kept("steer_model", label)
-    state.set_kept("steer_seed", recipe.sampling.seed)
-    state.set_kept("steer_temperature", recipe.sampling.temperature)
+    for key, value in steer_widgets(recipe).items():
+        state.set_kept(key, value)
     try:
         with st.spinner("Making the linked pieces…"):
             if recipe.kind == "harmonize":
                 st.session_state["steer_melody_source"] = TYPED
                 state.set_kept("steer_melody", recipe.melody)
-                state.set_kept("steer_variations", recipe.sampling.variations)
-                state.set_kept("steer_melody_instrument", instrument_name(recipe.melody_program))
-                state.set_kept("steer_harmony_instrument", instrument_name(recipe.program))
-                state.set_kept("steer_chromatic", recipe.sampling.chromatic)
                 key_words = harmony_key_words(parse_melody(recipe.melody), recipe.sampling)
                 _keep_harmonies(make_pieces(recipe, model), recipe, key_words)
             else:
@@ -605,7 +602,7 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
                     said = "The linked piece is on the **Rewrite a passage** tab."
                 st.session_state[FIRST_TAB] = REWRITE_TAB  # the page opens on it (kept: a tab's default is fixed)
                 st.info(said, icon=":material/link:")
-    except ValueError as exc:  # RecipeError included: e.g. a bundled file that differs here
+    except VISITOR_ERRORS as exc:  # RecipeError included: e.g. a bundled file that differs here
         st.error(f"This link cannot be used: {exc}")
     mark_made()
 

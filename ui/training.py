@@ -16,6 +16,7 @@ from musicrnn.training_facts import best_row, stop_reason
 from musicrnn.verdict import COUNTING_EXPLAINED, surprise, verdict
 
 from . import nav, state
+from .errors import VISITOR_ERRORS
 from .state import ModelEntry
 from .widgets import format_seconds, model_download, number_box, training_progress
 
@@ -137,7 +138,7 @@ def _fine_tune(label: str, data: bytes, dataset: state.Dataset) -> Start:
     try:
         _, corpus = state.dataset_corpus(dataset)
         return Start(label, data, visitor_config(data, corpus if len(corpus) else None, name=label))
-    except ValueError as exc:
+    except VISITOR_ERRORS as exc:
         st.error(f"This model cannot be fine-tuned: {exc}")
         return Start(label, problem=str(exc))
 

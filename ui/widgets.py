@@ -13,6 +13,7 @@ from musicrnn.audio import Rendered
 from musicrnn.infer import ModelFileError
 from musicrnn.midi import midi_bytes, notes_to_midi
 from musicrnn.plots.notes import add_chords, mark_span, piano_roll
+from musicrnn.settings import Setting
 
 from . import state
 from .score import musicxml_button, piece_views
@@ -156,6 +157,43 @@ def number_box(
     if not low <= value <= high:
         return value, f"{label}: {value:g} is not allowed (give a number from {low:g} to {high:g})"
     return value, None
+
+
+def setting_slider(where, setting: Setting, **more):
+    """A kept slider for a row of the settings table (musicrnn.settings): its label, bounds, step and help."""
+    return where.slider(
+        setting.label,
+        setting.low,
+        setting.high,
+        step=setting.step,
+        key=state.keep(setting.key, setting.default),
+        help=setting.help,
+        **more,
+    )
+
+
+def setting_box(where, setting: Setting, label: str | None = None) -> tuple[float | None, str | None]:
+    """A kept number_box for a row of the settings table: the value and the problem with it (see number_box)."""
+    return number_box(
+        where,
+        label or setting.label,
+        setting.low,  # type: ignore[arg-type]
+        setting.high,  # type: ignore[arg-type]
+        step=setting.step or 1,
+        key=state.keep(setting.key, setting.default),
+        help=setting.help,
+    )
+
+
+def setting_choice(where, setting: Setting, options=None, **more):
+    """A kept selectbox for a row of the settings table (its options unless `options` are given)."""
+    return where.selectbox(
+        setting.label,
+        list(options if options is not None else setting.options),
+        key=state.keep(setting.key, setting.default),
+        help=setting.help,
+        **more,
+    )
 
 
 def problems_at(button_column, problems: list[str | None]) -> bool:

@@ -16,8 +16,8 @@ import pandas as pd
 
 from ..dataset import Corpus
 from ..features import CHORD_GAP, onsets_from_steps
-from ..midi import BEAT_GRID, DEFAULT_BPM, main_bpm, snap
-from ..theory import SCALES
+from ..midi import main_bpm, snap
+from ..theory import BEAT_GRID, DEFAULT_BPM, SCALES
 from .novelty import CorpusIndex, longest_copied_run
 from .voices import SILENT, both_sound, note_grid, parallel_perfect, sounding_matrix
 

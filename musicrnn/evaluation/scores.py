@@ -18,6 +18,10 @@ from ..parts import PART_CLASSES
 from ..theory import PITCH_CLASSES
 
 
+class TooFewNotes(ValueError):
+    """No file has the two notes a score needs (a corpus of one-note files, or none)."""
+
+
 def _unigram(sequences: list[np.ndarray], classes: int, alpha: float = 1.0) -> np.ndarray:
     counts = np.bincount(np.concatenate(sequences), minlength=classes).astype(np.float64) + alpha
     return counts / counts.sum()
@@ -151,7 +155,7 @@ def model_scores(model, evaluation: Corpus, train: Corpus | None = None) -> dict
         if cfg.end_class:
             ends.append(float(-logp["step"][0, -1]))
     if not nll:
-        raise ValueError("no evaluation file has two or more notes")
+        raise TooFewNotes("no evaluation file has two or more notes")
     loss = float(np.concatenate(nll["pitch"]).mean())
     scores = {
         "pitch_cross_entropy": loss,
@@ -193,7 +197,7 @@ def _seconds_scores(model, evaluation: Corpus, train: Corpus | None) -> dict[str
             part_losses.append(-part_logp[np.arange(len(part_target)), part_target])
             part_hits.append(part_logp.argmax(axis=1) == part_target)
     if not losses:
-        raise ValueError("no evaluation file has two or more notes")
+        raise TooFewNotes("no evaluation file has two or more notes")
     loss = float(np.concatenate(losses).mean())
     scores = {
         "pitch_cross_entropy": loss,
@@ -234,7 +238,7 @@ def pitch_losses(model, evaluation: Corpus, max_notes: int | None = None) -> np.
         scored = min(len(pitch) - 1, max_notes or len(pitch))
         rows.append((pitch[:scored], numeric[:scored], key, {f: v[:scored] for f, v in targets.items()}))
     if not rows:
-        raise ValueError("no file has two or more notes")
+        raise TooFewNotes("no file has two or more notes")
     steps = max(len(row[0]) for row in rows)
     pitch_in = np.zeros((len(rows), steps), np.int64)
     numeric_in = np.zeros((len(rows), steps, rows[0][1].shape[1]), np.float32)

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..features import beat_timing
-from ..midi import BEAT_GRID
 from ..parts import DRUMS_PART, VOICES, part_name
+from ..theory import BEAT_GRID
 
 SILENT = -1  # the pitch of a voice that sounds nothing at an onset
 EPSILON = 1e-6  # beats: onsets and ends sit on the 1/12-beat grid, so this only absorbs float rounding

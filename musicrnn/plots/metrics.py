@@ -20,8 +20,7 @@ from ..evaluation.musical import (
     pitch_class_histogram,
     time_bin_labels,
 )
-from ..midi import BEAT_GRID
-from ..theory import NOTE_NAMES
+from ..theory import BEAT_GRID, NOTE_NAMES
 
 CORPUS_COLOR = "#9ca3af"
 PIECE_COLORS = ("#6d28d9", "#f59e0b", "#0891b2", "#db2777", "#16a34a", "#dc2626", "#2563eb", "#ca8a04")
