@@ -28,8 +28,8 @@ from .errors import SettingsError
 from .generate import Sampling, c_major_chord, validate
 from .midi import midi_bytes, notes_to_midi
 from .midi_scan import parse_midi
-from .parts import PART_CLASSES
-from .settings import GENERATE, STEER
+from .parts import PART_CLASSES, instrument_name
+from .settings import GENERATE, STEER, key_widgets
 
 VERSION = 2  # 2: harmonisations, rewrites, per-part ranges and keys (other plain pieces are still written as 1)
 KINDS = ("generate", "harmonize", "rewrite")
@@ -525,3 +525,47 @@ def source_piece(recipe: Recipe, model, notes: pd.DataFrame | None = None) -> pd
     pieces = make_pieces(source, model, notes)
     index = source.keep if source.kind == "rewrite" else source.variation
     return pieces[index or 0]
+
+
+def generate_widgets(recipe: Recipe) -> dict[str, Any]:
+    """What the Generate page's widgets show for a recipe, by widget key (the primer's source and file, and the
+    parts' widgets, are set by the pages that own them)."""
+    s, g = recipe.sampling, GENERATE
+    tonic, scale = key_widgets(s.key)
+    values: dict[str, Any] = {
+        g[name].key: getattr(s, name)
+        for name in (
+            "n_notes",
+            "temperature",
+            "top_k",
+            "top_p",
+            "seed",
+            "variations",
+            "chord_snap",
+            "rhythm_temperature",
+            "voice_leading",
+            "tonic_ending",
+        )
+    }
+    values[g["tonic"].key], values[g["scale"].key] = tonic, scale
+    values[g["pitch_range"].key] = (s.pitch_low, s.pitch_high)
+    values[g["bpm"].key] = int(round(s.bpm))
+    values[g["step_grid"].key] = s.step_grid if s.step_grid in g["step_grid"].options else g["step_grid"].default
+    values[g["chords"].key] = recipe.chords
+    values[g["chord_strength"].key] = recipe.chord_strength if recipe.chords else g["chord_strength"].default
+    values[g["program"].key] = instrument_name(recipe.program)
+    if recipe.primer_kind != "none":
+        values[g["primer_notes"].key] = recipe.primer_notes
+    return values
+
+
+def steer_widgets(recipe: Recipe) -> dict[str, Any]:
+    """What the Steer page's widgets show for a harmonisation's or rewrite's recipe, by widget key."""
+    s, t = recipe.sampling, STEER
+    values: dict[str, Any] = {t["seed"].key: s.seed, t["temperature"].key: s.temperature}
+    if recipe.kind == "harmonize":
+        values[t["variations"].key] = s.variations
+        values[t["melody_program"].key] = instrument_name(recipe.melody_program)
+        values[t["program"].key] = instrument_name(recipe.program)
+        values[t["chromatic"].key] = s.chromatic
+    return values

@@ -1,8 +1,8 @@
 """The pages' settings in one table: for each, the field it sets (of Sampling, or of the Recipe), the widget's
 key, label, starting value, bounds or options, and help.
 
-The pages draw their widgets from it, a link's recipe sets those widgets through it (`generate_widgets`,
-`steer_widgets`), and a recipe's own numbers are checked against the same bounds (`Recipe.checked`). No
+The pages draw their widgets from it, a link's recipe sets those widgets through it (`recipe.generate_widgets`,
+`recipe.steer_widgets`), and a recipe's own numbers are checked against the same bounds (`Recipe.checked`). No
 Streamlit here: the core and its tests read it too. Widget keys are the strings links and tests have always
 used; change one and every kept value and test that names it changes with it.
 """
@@ -10,16 +10,12 @@ used; change one and every kept value and test that names it changes with it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .bundled import PRIMER_NOTES
 from .generate import MAX_NOTES, MAX_VARIATIONS, Sampling
 from .guide import CHORD_STRENGTH_HELP, CHORDS_HELP, DEFAULT_CHORD_STRENGTH, MAX_CANDIDATES
-from .parts import instrument_name
 from .theory import FLAT_NAMES, NOTE_NAMES, SCALES
-
-if TYPE_CHECKING:
-    from .recipe import Recipe
 
 # A recipe may open a piece with up to this many notes of its primer (the CLI's --primer-notes, a link): the
 # primer widget takes as many, so a link always shows the length that made its piece.
@@ -192,47 +188,3 @@ def key_widgets(key: str | None) -> tuple[str, str]:
     if tonic not in NOTE_NAMES and tonic in FLAT_NAMES:
         tonic = NOTE_NAMES[FLAT_NAMES[tonic]]
     return (tonic if tonic in NOTE_NAMES else ANY_KEY), (scale if scale in SCALES else "major")
-
-
-def generate_widgets(recipe: Recipe) -> dict[str, Any]:
-    """What the Generate page's widgets show for a recipe, by widget key (the primer's source and file, and the
-    parts' widgets, are set by the pages that own them)."""
-    s, g = recipe.sampling, GENERATE
-    tonic, scale = key_widgets(s.key)
-    values: dict[str, Any] = {
-        g[name].key: getattr(s, name)
-        for name in (
-            "n_notes",
-            "temperature",
-            "top_k",
-            "top_p",
-            "seed",
-            "variations",
-            "chord_snap",
-            "rhythm_temperature",
-            "voice_leading",
-            "tonic_ending",
-        )
-    }
-    values[g["tonic"].key], values[g["scale"].key] = tonic, scale
-    values[g["pitch_range"].key] = (s.pitch_low, s.pitch_high)
-    values[g["bpm"].key] = int(round(s.bpm))
-    values[g["step_grid"].key] = s.step_grid if s.step_grid in g["step_grid"].options else g["step_grid"].default
-    values[g["chords"].key] = recipe.chords
-    values[g["chord_strength"].key] = recipe.chord_strength if recipe.chords else g["chord_strength"].default
-    values[g["program"].key] = instrument_name(recipe.program)
-    if recipe.primer_kind != "none":
-        values[g["primer_notes"].key] = recipe.primer_notes
-    return values
-
-
-def steer_widgets(recipe: Recipe) -> dict[str, Any]:
-    """What the Steer page's widgets show for a harmonisation's or rewrite's recipe, by widget key."""
-    s, t = recipe.sampling, STEER
-    values: dict[str, Any] = {t["seed"].key: s.seed, t["temperature"].key: s.temperature}
-    if recipe.kind == "harmonize":
-        values[t["variations"].key] = s.variations
-        values[t["melody_program"].key] = instrument_name(recipe.melody_program)
-        values[t["program"].key] = instrument_name(recipe.program)
-        values[t["chromatic"].key] = s.chromatic
-    return values

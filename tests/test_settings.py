@@ -9,8 +9,8 @@ import pytest
 
 from musicrnn import bundled
 from musicrnn.generate import Sampling
-from musicrnn.recipe import Recipe, RecipeError, model_id, notes_hash
-from musicrnn.settings import ANY_KEY, GENERATE, MAX_PRIMER_NOTES, STEER, generate_widgets, steer_widgets
+from musicrnn.recipe import Recipe, RecipeError, generate_widgets, model_id, notes_hash, steer_widgets
+from musicrnn.settings import ANY_KEY, GENERATE, MAX_PRIMER_NOTES, STEER
 from test_pages import needs_default_model
 from test_pages_explain import open_link
 

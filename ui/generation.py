@@ -48,9 +48,9 @@ from musicrnn.plots.metrics import (
     novelty_chart,
     pitch_class_overlay,
 )
-from musicrnn.recipe import Recipe, RecipeError, notes_hash, parts_text, piece_midi, primer_notes
+from musicrnn.recipe import Recipe, RecipeError, generate_widgets, notes_hash, parts_text, piece_midi, primer_notes
 from musicrnn.score import NEEDS_BEATS as SECONDS_NO_SCORE
-from musicrnn.settings import GENERATE, Setting, generate_widgets
+from musicrnn.settings import GENERATE, Setting
 from musicrnn.summaries import ending_words
 from musicrnn.theory import FLAT_NAMES, NOTE_NAMES, SCALES
 

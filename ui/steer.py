@@ -38,8 +38,17 @@ from musicrnn.midi import midi_bytes, notes_to_midi
 from musicrnn.midi_load import midi_to_notes
 from musicrnn.midi_scan import MidiError
 from musicrnn.plots.notes import add_chords, mark_span, piano_roll
-from musicrnn.recipe import Recipe, RecipeError, make_pieces, make_rewrite, notes_hash, piece_midi, source_piece
-from musicrnn.settings import ANY_KEY, steer_widgets
+from musicrnn.recipe import (
+    Recipe,
+    RecipeError,
+    make_pieces,
+    make_rewrite,
+    notes_hash,
+    piece_midi,
+    source_piece,
+    steer_widgets,
+)
+from musicrnn.settings import ANY_KEY
 from musicrnn.summaries import ending_words
 from musicrnn.theory import NOTE_NAMES
 
