@@ -11,7 +11,7 @@ from pathlib import Path
 from .bundled import PRIMER_NOTES
 from .config import DEFAULT_PRESET, PRESETS, Config, preset
 from .finetune import VISITOR_MINUTES
-from .generate import Sampling
+from .generate import Sampling, Stepper
 from .guide import DEFAULT_CHORD_STRENGTH
 from .midi import LoadedFile, load_paths
 from .summaries import ending_words
@@ -672,8 +672,8 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warn_parts_ignored(model, args: argparse.Namespace) -> None:
-    if (args.part_range or args.part_key) and not getattr(model, "has_parts", False):
+def _warn_parts_ignored(model: Stepper, args: argparse.Namespace) -> None:
+    if (args.part_range or args.part_key) and not model.has_parts:
         print(
             "warning: this model has no parts, so --part-range and --part-key are ignored "
             "(use --pitch-range and --key)",

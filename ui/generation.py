@@ -20,7 +20,7 @@ from musicrnn.evaluation.musical import (
     piece_metrics,
 )
 from musicrnn.evaluation.novelty import CorpusIndex, longest_copied_run
-from musicrnn.generate import Sampling, c_major_chord, generate, parse_part_keys, parse_part_ranges, part_text
+from musicrnn.generate import Sampling, Stepper, c_major_chord, generate, parse_part_keys, parse_part_ranges, part_text
 from musicrnn.guide import (
     CHORD_STRENGTH_HELP,
     CHORDS_HELP,
@@ -156,16 +156,16 @@ def made_with(
     return rows
 
 
-def own_programs(model) -> dict[int, int]:
+def own_programs(model: Stepper) -> dict[int, int]:
     """Part id -> the program the model's training data played it with most (parts models)."""
-    return recorded_programs(model.info) if getattr(model, "has_parts", False) else {}
+    return recorded_programs(model.info) if model.has_parts else {}
 
 
-def model_parts(model) -> dict[str, dict]:
+def model_parts(model: Stepper) -> dict[str, dict]:
     """What training recorded about each part of a parts model (empty for models without parts)."""
-    if not getattr(model, "has_parts", False):
+    if not model.has_parts:
         return {}
-    return (model.info or {}).get("corpus", {}).get("parts", {})
+    return model.info.get("corpus", {}).get("parts", {})
 
 
 @st.cache_data(show_spinner="Measuring your dataset's music…", max_entries=8)
@@ -246,7 +246,7 @@ VOICE_LEADING_HELP = (
 )
 
 
-def choose_voice_leading(model, column) -> bool:
+def choose_voice_leading(model: Stepper, column) -> bool:
     """Whether the voice-leading rule is on (Sampling.voice_leading): a checkbox, on by default; for a model
     without parts it is shown disabled, with the reason."""
     return _rule_switch(
@@ -254,7 +254,7 @@ def choose_voice_leading(model, column) -> bool:
         VOICE_LEADING,
         "generate_voice_leading",
         VOICE_LEADING_HELP,
-        bool(getattr(model, "has_parts", False)),
+        model.has_parts,
         "Voice leading needs a model that writes separate parts (voices); this one writes all its notes as one stream.",
         Sampling.voice_leading,
     )
@@ -277,7 +277,7 @@ TONIC_ENDING_HELP = (
 )
 
 
-def choose_tonic_ending(model, column) -> bool:
+def choose_tonic_ending(model: Stepper, column) -> bool:
     """Whether a piece may end only on the tonic chord (Sampling.tonic_ending): a checkbox, on by default; for
     a model that has not learned endings it is shown disabled, with the reason."""
     return _rule_switch(
@@ -285,7 +285,7 @@ def choose_tonic_ending(model, column) -> bool:
         TONIC_ENDING,
         "generate_tonic_ending",
         TONIC_ENDING_HELP,
-        bool(getattr(getattr(model, "cfg", None), "end_class", False)),
+        model.cfg.end_class,
         "This model has not learned where pieces end: each piece stops at the length you set.",
         Sampling.tonic_ending,
     )
