@@ -527,7 +527,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.rewrite:
         pieces = _rewrite(model, args, settings)
     elif args.chords:
-        from .guide import chord_key_warnings, follow_chords, parse_chords
+        from .harmony import chord_key_warnings, follow_chords
+        from .notation import parse_chords
 
         progression = parse_chords(args.chords)
         for warning in chord_key_warnings(progression, settings.key, args.chord_strength):
@@ -568,7 +569,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
             if rendered.warning:
                 print(f"warning: {rendered.warning}", file=sys.stderr)
         if args.musicxml:
-            from .guide import chord_spans, parse_chords
+            from .harmony import chord_spans
+            from .notation import parse_chords
 
             chords = chord_spans(notes, parse_chords(args.chords)) if args.chords else None
             line += f" musicxml={_write_musicxml(args.musicxml, suffix, notes, chords)}"
@@ -612,8 +614,8 @@ def _bundled_primer_name(primer: str | None, model: str | None) -> str | None:
 
 def _rewrite(model, args: argparse.Namespace, settings: Sampling):
     """--rewrite START-END on the --primer piece: the best `variations` of `candidates` rewrites."""
-    from .guide import piece_metre, rewrite, span_to_beats
     from .midi import midi_to_notes
+    from .rewrite import piece_metre, rewrite, span_to_beats
 
     if not args.primer:
         raise ValueError("--rewrite needs --primer: the piece whose span is rewritten")
@@ -637,8 +639,9 @@ def _rewrite(model, args: argparse.Namespace, settings: Sampling):
 def cmd_harmonize(args: argparse.Namespace) -> int:
     from .audio import instrument_program
     from .evaluation.musical import harmony_report
-    from .guide import harmonize, harmony_key_words, harmony_midi, melody_text, parse_melody, top_voice
+    from .harmony import harmonize, harmony_key_words, harmony_midi
     from .midi import midi_bytes, midi_to_notes
+    from .notation import melody_text, parse_melody, top_voice
 
     if bool(args.melody) == bool(args.melody_file):
         raise ValueError("give the melody as --melody TEXT or --melody-file FILE (one of them)")

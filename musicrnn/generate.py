@@ -87,7 +87,7 @@ class Sampling:
     # Parts models: no parallel fifths or octaves between any two parts, and the four voices neither cross
     # nor spread more than an octave apart above the bass (musicrnn.voicing), where a choice allows it.
     voice_leading: bool = True
-    # Harmonisations (musicrnn.guide.harmonize): a diatonic melody's harmony stays in its key unless this lets
+    # Harmonisations (musicrnn.harmony.harmonize): a diatonic melody's harmony stays in its key unless this lets
     # it take notes from outside (chromatic colour: secondary dominants and the like).
     chromatic: bool = False
     # Decoding: each variation samples this many candidates side by side and keeps, every CHOICE_NOTES notes

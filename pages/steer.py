@@ -4,15 +4,9 @@ import streamlit as st
 
 from musicrnn.audio import gm_instruments
 from musicrnn.generate import MAX_VARIATIONS, Sampling
-from musicrnn.guide import (
-    CHORD_STRENGTH_HELP,
-    CHORDS_HELP,
-    DEFAULT_CHORD_STRENGTH,
-    MAX_CANDIDATES,
-    NEEDS_BEATS,
-    Melody,
-    parse_chords,
-)
+from musicrnn.guide import CHORD_STRENGTH_HELP, DEFAULT_CHORD_STRENGTH, NEEDS_BEATS
+from musicrnn.notation import CHORDS_HELP, Melody, parse_chords
+from musicrnn.rewrite import MAX_CANDIDATES
 from ui import state, steer
 from ui.boot import through_app
 from ui.generation import LENGTH_HELP, NOTES_LABEL

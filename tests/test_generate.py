@@ -527,7 +527,8 @@ def test_a_bad_part_name_range_or_key_gets_a_message_naming_it(parts_model, sett
 
 
 def test_a_guide_that_steers_nothing_leaves_a_parts_models_notes_unchanged(parts_model):
-    from musicrnn.guide import ChordGuide, parse_chords
+    from musicrnn.guide import ChordGuide
+    from musicrnn.notation import parse_chords
 
     settings = Sampling(n_notes=50, variations=2, seed=6, part_temperature=1.5)
     unguided = generate(parts_model, PRIMER, settings)

@@ -21,16 +21,9 @@ from musicrnn.evaluation.musical import (
 )
 from musicrnn.evaluation.novelty import CorpusIndex, longest_copied_run
 from musicrnn.generate import Sampling, Stepper, c_major_chord, generate, parse_part_keys, parse_part_ranges, part_text
-from musicrnn.guide import (
-    CHORD_STRENGTH_HELP,
-    CHORDS_HELP,
-    DEFAULT_CHORD_STRENGTH,
-    NEEDS_BEATS,
-    chord_key_warnings,
-    chord_spans,
-    follow_chords,
-    parse_chords,
-)
+from musicrnn.guide import CHORD_STRENGTH_HELP, DEFAULT_CHORD_STRENGTH, NEEDS_BEATS
+from musicrnn.harmony import chord_key_warnings, chord_spans, follow_chords
+from musicrnn.notation import CHORDS_HELP, parse_chords
 from musicrnn.parts import DRUMS_PART, VOICE_LINEUPS, VOICES, default_programs, part_name
 from musicrnn.parts import own_programs as recorded_programs
 from musicrnn.plots.metrics import (

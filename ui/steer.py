@@ -13,30 +13,13 @@ from musicrnn.audio import gm_instruments
 from musicrnn.bundled import chorale_files, chorale_harmony
 from musicrnn.evaluation.musical import harmony_report, harmony_sentences
 from musicrnn.generate import c_major_chord
-from musicrnn.guide import (
-    MELODY_HELP,
-    SPAN_UNITS,
-    ChordGuide,
-    Melody,
-    beats_to_unit,
-    chord_key_warnings,
-    chord_spans,
-    follow_chords,
-    harmonize,
-    harmony_key_words,
-    harmony_midi,
-    melody_text,
-    parse_chords,
-    parse_melody,
-    piece_metre,
-    rewrite,
-    span_excerpt,
-    span_to_beats,
-    top_voice,
-)
+from musicrnn.guide import ChordGuide
+from musicrnn.harmony import chord_key_warnings, chord_spans, follow_chords, harmonize, harmony_key_words, harmony_midi
 from musicrnn.midi import MidiError, midi_bytes, midi_to_notes, notes_to_midi
+from musicrnn.notation import MELODY_HELP, Melody, melody_text, parse_chords, parse_melody, top_voice
 from musicrnn.plots.notes import add_chords, mark_span, piano_roll
 from musicrnn.recipe import Recipe, RecipeError, make_pieces, make_rewrite, notes_hash, piece_midi, source_piece
+from musicrnn.rewrite import SPAN_UNITS, beats_to_unit, piece_metre, rewrite, span_excerpt, span_to_beats
 from musicrnn.summaries import ending_words
 from musicrnn.theory import NOTE_NAMES
 
