@@ -145,7 +145,7 @@ class MelodyGuide(_Base):
             np.sign(_PITCH[None, :] - self.last_bass[:, None]) * np.sign(melody_pitch - self.last_top)[:, None] > 0
         )
         clean = below & ~(perfect[:, None] & same_interval & same_way)
-        return np.where(np.any(clean, axis=1)[:, None], clean, below)
+        return _prefer(clean, below)
 
     def rhythm(self, onset, step_logits):
         gap = self._target() - self._grid(onset)  # grid steps to the next melody onset (0: we are on it)
@@ -182,47 +182,64 @@ class MelodyGuide(_Base):
         return logits, voice
 
     def pitch(self, onset, logits, allowed, part=None):
-        rows = np.arange(self.batch)
+        """On a melody onset, the chord under the melody note (and the note itself); between onsets, passing notes
+        under the melody note still sounding; once the melody is done, whatever the loop allows (those notes are
+        dropped)."""
         on_target = self._grid(onset) == self._target()
         melody_pitch = self.melody.pitch[np.minimum(self.index, len(self.melody) - 1)]
-        below = allowed & (_PITCH[None, :] < melody_pitch[:, None])
-        forced = np.zeros_like(allowed)
-        forced[rows, melody_pitch] = True  # the melody note itself, whatever the key/range masks say
-        room = below.any(axis=1)
         if part is not None and self.voiced:
-            # The part drawn decides: the Soprano places the melody note, a lower voice writes under it (out
-            # of its range rather than on or above the melody when its range has no room there).
-            under = (_PITCH[None, :] < melody_pitch[:, None]) & self.scale[None, :]
-            below = np.where(room[:, None], below, under)
-            # Bass, tenor, alto are written in that order: each above the last, so the voices do not cross.
-            uncrossed = below & (_PITCH[None, :] > self.floor[:, None])
-            below = np.where(np.any(uncrossed, axis=1)[:, None], uncrossed, below)
-            first_below = on_target & (self.below == 0) & (part != SOPRANO)
-            # The cadence first: a voice's usual range must not take away the last tonic tone left to it.
-            below = self._cadence_rule(below, on_target, first_below)
-            # The pitch head does not know the part just drawn, and a voice's full range is wide (the corpus'
-            # bass reaches E4): prefer the pitches the voice mostly sang, so the bass does not open at the top.
-            low, high = np.array([self.usual.get(int(p), (0, PITCH_CLASSES - 1)) for p in part]).T
-            usual = below & (_PITCH[None, :] >= low[:, None]) & (_PITCH[None, :] <= high[:, None])
-            below = np.where(usual.any(axis=1)[:, None], usual, below)
-            below = np.where(first_below[:, None], self._no_parallels(below, melody_pitch), below)
-            below = _no_clash(below, melody_pitch)
-            chord = np.where((part == SOPRANO)[:, None] | ~np.any(below, axis=1)[:, None], forced, below)
+            chord = self._voiced_chord(allowed, on_target, melody_pitch, part)
         else:
-            below = _no_clash(self._cadence_rule(below, on_target, on_target & (self.below == 0)), melody_pitch)
-            chord = np.where(
-                ((self.below >= self.max_below) | ~room)[:, None],
-                forced,
-                np.where((self.below < self.min_below)[:, None], below, below | forced),
-            )
-        # Passing notes stay under the melody note that is still sounding.
-        sounding_top = self.melody.pitch[np.maximum(self.index - 1, 0)]
-        passing = allowed & (_PITCH[None, :] < sounding_top[:, None])
-        passing[~passing.any(axis=1)] = allowed[~passing.any(axis=1)]
-        passing = _no_clash(passing, sounding_top)
-        new_allowed = np.where(on_target[:, None], chord, passing)
-        new_allowed[self.index >= len(self.melody)] = allowed[self.index >= len(self.melody)]
+            chord = self._unvoiced_chord(allowed, on_target, melody_pitch)
+        new_allowed = np.where(on_target[:, None], chord, self._passing(allowed))
+        done = self.index >= len(self.melody)
+        new_allowed[done] = allowed[done]
         return logits, new_allowed
+
+    def _melody_note(self, melody_pitch: np.ndarray, like: np.ndarray) -> np.ndarray:
+        """(B, 128) only the melody note itself, whatever the key/range masks say."""
+        note = np.zeros_like(like)
+        note[np.arange(self.batch), melody_pitch] = True
+        return note
+
+    def _unvoiced_chord(self, allowed: np.ndarray, on_target: np.ndarray, melody_pitch: np.ndarray) -> np.ndarray:
+        """Without voices: notes under the melody note until at least `min_below` are written, then either another
+        or the melody note, which is placed once `max_below` are written or no allowed pitch is left under it."""
+        below = allowed & _under(melody_pitch)
+        no_room = ~below.any(axis=1)
+        below = _no_clash(self._cadence_rule(below, on_target, on_target & (self.below == 0)), melody_pitch)
+        melody_note = self._melody_note(melody_pitch, allowed)
+        too_few = (self.below < self.min_below)[:, None]
+        must_place = ((self.below >= self.max_below) | no_room)[:, None]
+        chord = np.where(too_few, below, below | melody_note)
+        return np.where(must_place, melody_note, chord)
+
+    def _voiced_chord(
+        self, allowed: np.ndarray, on_target: np.ndarray, melody_pitch: np.ndarray, part: np.ndarray
+    ) -> np.ndarray:
+        """With voices, the part drawn decides: the Soprano places the melody note, a lower voice writes under it
+        (out of its range rather than on or above the melody when its range has no room there). Each rule below
+        narrows the pitches only where it leaves some."""
+        below = _prefer(allowed & _under(melody_pitch), _under(melody_pitch) & self.scale[None, :])
+        # Bass, tenor, alto are written in that order: each above the last, so the voices do not cross.
+        below = _prefer(below & (_PITCH[None, :] > self.floor[:, None]), below)
+        first_below = on_target & (self.below == 0) & (part != SOPRANO)
+        # The cadence first: a voice's usual range must not take away the last tonic tone left to it.
+        below = self._cadence_rule(below, on_target, first_below)
+        # The pitch head does not know the part just drawn, and a voice's full range is wide (the corpus'
+        # bass reaches E4): prefer the pitches the voice mostly sang, so the bass does not open at the top.
+        low, high = np.array([self.usual.get(int(p), (0, PITCH_CLASSES - 1)) for p in part]).T
+        below = _prefer(below & (_PITCH[None, :] >= low[:, None]) & (_PITCH[None, :] <= high[:, None]), below)
+        below = np.where(first_below[:, None], self._no_parallels(below, melody_pitch), below)
+        below = _no_clash(below, melody_pitch)
+        soprano_or_no_room = (part == SOPRANO) | ~np.any(below, axis=1)
+        return np.where(soprano_or_no_room[:, None], self._melody_note(melody_pitch, allowed), below)
+
+    def _passing(self, allowed: np.ndarray) -> np.ndarray:
+        """Passing notes stay under the melody note that is still sounding (any allowed pitch where none is), and
+        do not clash with it."""
+        sounding_top = self.melody.pitch[np.maximum(self.index - 1, 0)]
+        return _no_clash(_prefer(allowed & _under(sounding_top), allowed), sounding_top)
 
     def _until_a_clash(self, onset: np.ndarray, pitch: np.ndarray, duration: np.ndarray) -> np.ndarray:
         """(B,) a harmony note's length, cut where a later melody note starts that it would strike a semitone or
@@ -408,13 +425,23 @@ class RewriteGuide(_Base):
 CLASHES = (1, 11)  # semitones (mod 12) below a melody note that grate: a minor second/ninth, a major seventh
 
 
+def _under(pitch: np.ndarray) -> np.ndarray:
+    """(B, 128) the pitches below each stream's `pitch`."""
+    return _PITCH[None, :] < pitch[:, None]
+
+
+def _prefer(preferred: np.ndarray, otherwise: np.ndarray) -> np.ndarray:
+    """(B, 128) `preferred` for each stream it leaves some pitch, else `otherwise`."""
+    return np.where(np.any(preferred, axis=1)[:, None], preferred, otherwise)
+
+
 def _no_clash(candidates: np.ndarray, melody_pitch: np.ndarray) -> np.ndarray:
     """(B, 128) `candidates` less the pitches a semitone, major seventh or minor ninth below the melody note
     sounding in each stream (Bach's chorales strike a melody note so about 3 times in 100; the model's harmonies
     did 18 times in 100), unless that leaves a stream none."""
     clash = np.isin((melody_pitch[:, None] - _PITCH[None, :]) % 12, CLASHES)
     kept = candidates & ~clash
-    return np.where(np.any(kept, axis=1)[:, None], kept, candidates)
+    return _prefer(kept, candidates)
 
 
 def _cadence(melody: Melody, key: int) -> tuple[list[int] | None, int, int | None]:
