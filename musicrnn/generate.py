@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
+from .errors import SettingsError
 from .features import Timing, chord_count, class_beats, clip_times, encode_step, encode_timed, table_key, timing_of
 from .midi import DEFAULT_BPM
 from .parts import DRUMS_PART, PART_CLASSES, PIANO_PART, part_id, part_name
@@ -109,29 +110,29 @@ def allowed_pitches(settings: Sampling) -> np.ndarray:
     if settings.key:  # a minor key keeps its raised sixth and seventh (what harmony in minor uses)
         mask &= np.isin(pitches % 12, sorted(key_pitch_classes(settings.key)))
     if not mask.any():
-        raise ValueError("no pitch is allowed: widen the pitch range or change the key")
+        raise SettingsError("no pitch is allowed: widen the pitch range or change the key")
     return mask
 
 
 def _part_items(text: str, what: str) -> list[tuple[int, str]]:
-    """'Soprano=60-81, Bass voice=36-60' -> [(part id, '60-81'), ...]; ValueError naming a bad item or part."""
+    """'Soprano=60-81, Bass voice=36-60' -> [(part id, '60-81'), ...]; SettingsError naming a bad item or part."""
     items = []
     for item in (piece.strip() for piece in text.split(",") if piece.strip()):
         name, equals, value = item.partition("=")
         if not equals or not value.strip():
-            raise ValueError(
+            raise SettingsError(
                 f"cannot read the part {what} {item!r}: write PART={what.upper()}, like "
                 + ("'Soprano=60-81'" if what == "range" else "'Bass voice=A:minor'")
             )
         try:
             items.append((part_id(name), value.strip()))
         except ValueError as exc:
-            raise ValueError(f"in the part {what} {item!r}: {exc}") from None
+            raise SettingsError(f"in the part {what} {item!r}: {exc}") from None
     return items
 
 
 def parse_part_ranges(text: str) -> dict[int, tuple[int, int]]:
-    """'Soprano=60-81,Bass voice=36-60' -> {part id: (low, high)} in MIDI numbers; ValueError naming a bad one."""
+    """'Soprano=60-81,Bass voice=36-60' -> {part id: (low, high)} in MIDI numbers; SettingsError naming a bad one."""
     ranges = {}
     for part, value in _part_items(text, "range"):
         low, dash, high = value.partition("-")
@@ -140,7 +141,7 @@ def parse_part_ranges(text: str) -> dict[int, tuple[int, int]]:
         except ValueError:
             pair = None
         if not dash or pair is None or not 0 <= pair[0] <= pair[1] <= 127:
-            raise ValueError(
+            raise SettingsError(
                 f"the range of {part_name(part)}, {value!r}, must be LOW-HIGH MIDI numbers with "
                 "0 ≤ LOW ≤ HIGH ≤ 127, like 60-81"
             )
@@ -149,13 +150,13 @@ def parse_part_ranges(text: str) -> dict[int, tuple[int, int]]:
 
 
 def parse_part_keys(text: str) -> dict[int, str]:
-    """'Bass voice=A:minor' -> {part id: 'A:minor'}; ValueError naming a bad part or key."""
+    """'Bass voice=A:minor' -> {part id: 'A:minor'}; SettingsError naming a bad part or key."""
     keys = {}
     for part, value in _part_items(text, "key"):
         try:
             scale_pitch_classes(value)
         except ValueError as exc:
-            raise ValueError(f"the key of {part_name(part)}: {exc}") from None
+            raise SettingsError(f"the key of {part_name(part)}: {exc}") from None
         keys[part] = value
     return keys
 
@@ -687,7 +688,7 @@ def part_pitch_masks(
     """(PART_CLASSES, 128): the key/range mask, narrowed for each part the training corpus knows to the
     pitches it played there (lowest to highest); a part left with no pitch keeps the plain mask. A part given
     its own range or key in `settings` (part_pitch_ranges, part_keys) takes that instead of the piece's and
-    the corpus' (a ValueError names a part left with no pitch)."""
+    the corpus' (a SettingsError names a part left with no pitch)."""
     masks = np.repeat(mask[None, :], PART_CLASSES, axis=0)
     pitches = np.arange(PITCH_CLASSES)
     if keep_ranges:
@@ -700,7 +701,7 @@ def part_pitch_masks(
     ranges, keys = parse_part_ranges(settings.part_pitch_ranges), parse_part_keys(settings.part_keys)
     unknown = [part_name(part) for part in sorted(set(ranges) | set(keys)) if summary and str(part) not in summary]
     if unknown:
-        raise ValueError(
+        raise SettingsError(
             f"this model never played {', '.join(unknown)}: its parts are "
             + ", ".join(part_name(int(k)) for k in sorted(summary, key=int))
         )
@@ -716,7 +717,7 @@ def part_pitch_masks(
         if key:
             own &= np.isin(pitches % 12, sorted(scale_pitch_classes(key)))
         if not own.any():
-            raise ValueError(f"no pitch is allowed for {part_name(part)}: widen its range or change its key")
+            raise SettingsError(f"no pitch is allowed for {part_name(part)}: widen its range or change its key")
         masks[part] = own
     return masks
 
@@ -780,7 +781,7 @@ def validate(settings: Sampling) -> None:
     for text, parse in ((settings.part_pitch_ranges, parse_part_ranges), (settings.part_keys, parse_part_keys)):
         try:
             parse(text)
-        except ValueError as exc:
+        except SettingsError as exc:
             problems.append(str(exc))
     if not 1 <= settings.best_of <= MAX_CANDIDATES:
         problems.append(f"best of must be between 1 and {MAX_CANDIDATES}")
@@ -789,7 +790,7 @@ def validate(settings: Sampling) -> None:
     if not 0 <= settings.pitch_low <= settings.pitch_high <= 127:
         problems.append("pitch range must satisfy 0 ≤ low ≤ high ≤ 127")
     if problems:
-        raise ValueError("; ".join(problems))
+        raise SettingsError("; ".join(problems))
 
 
 def _notes_table(

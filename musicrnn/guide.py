@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import Config
+from .errors import SettingsError
 from .generate import MAX_NOTES, NO_PITCH
 from .notation import Chord, Melody
 from .parts import PART_CLASSES, PART_NAMES
@@ -54,7 +55,7 @@ class _Base:
 
     def start(self, cfg: Config, batch: int, onset: np.ndarray, bar_beat: np.ndarray, bar_beats: np.ndarray) -> None:
         if not cfg.beats:
-            raise ValueError(NEEDS_BEATS)
+            raise SettingsError(NEEDS_BEATS)
         self.cfg, self.batch, self.count = cfg, batch, 0
         self.lengths = np.full(batch, MAX_NOTES, np.int64)  # > any n_notes until a stream finishes
 
@@ -326,7 +327,7 @@ class ChordGuide(_Base):
 
     def __init__(self, chords: list[Chord], strength: float = DEFAULT_CHORD_STRENGTH, key: str | None = None):
         if not 0 <= strength <= 1:
-            raise ValueError("chord strength must be between 0 (off) and 1 (only chord tones)")
+            raise SettingsError("chord strength must be between 0 (off) and 1 (only chord tones)")
         self.chords, self.strength = chords, strength
         # The piece's key: where the voices and ranges leave no chord tone, the chord tones in the key come first.
         self.in_key = np.isin(_PITCH % 12, sorted(key_pitch_classes(key))) if key else np.ones(PITCH_CLASSES, bool)

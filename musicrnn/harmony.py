@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .errors import SettingsError
 from .features import timing_of
 from .generate import MAX_NOTES, Sampling, generate
 from .guide import DEFAULT_CHORD_STRENGTH, LOWER_VOICES, NEEDS_BEATS, SOPRANO, ChordGuide, MelodyGuide
@@ -111,7 +112,7 @@ def harmonize(
     key, and it ends on a cadence (see MelodyGuide)."""
     settings = settings or Sampling()
     if not model.cfg.beats:
-        raise ValueError(NEEDS_BEATS)
+        raise SettingsError(NEEDS_BEATS)
     key, _ = harmony_key(melody, settings)
     scale = None
     if not settings.key and not settings.chromatic and is_diatonic(melody, key):

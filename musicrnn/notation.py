@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
+from .errors import SettingsError
 from .features import timing_of
 from .midi import BEAT_GRID
 from .theory import CHORD_QUALITIES, note_name, parse_pitch, root_class
@@ -35,12 +36,12 @@ def _beats(text: str, token: str) -> float:
     try:
         beats = float(text)
     except ValueError:
-        raise ValueError(f"{token!r}: the length after the name must be a number of beats, like 1 or 0.5") from None
+        raise SettingsError(f"{token!r}: the length after the name must be a number of beats, like 1 or 0.5") from None
     if not 0 < beats <= MAX_NOTE_BEATS:
-        raise ValueError(f"{token!r}: a length must be more than 0 and at most {MAX_NOTE_BEATS:g} beats")
+        raise SettingsError(f"{token!r}: a length must be more than 0 and at most {MAX_NOTE_BEATS:g} beats")
     on_grid = round(beats * BEAT_GRID) / BEAT_GRID
     if abs(on_grid - beats) > 1e-6:
-        raise ValueError(f"{token!r}: lengths must be whole 1/{BEAT_GRID} beats (sixteenths and triplets fit)")
+        raise SettingsError(f"{token!r}: lengths must be whole 1/{BEAT_GRID} beats (sixteenths and triplets fit)")
     return on_grid
 
 
@@ -60,25 +61,25 @@ class Melody:
 
 
 def parse_melody(text: str) -> Melody:
-    """'E4/1 D4/1 R/1 C4/2' -> a Melody. Raises ValueError naming the token that is wrong."""
+    """'E4/1 D4/1 R/1 C4/2' -> a Melody. Raises SettingsError naming the token that is wrong."""
     pitches, onsets, lengths, position = [], [], [], 0.0
     for token in text.replace(",", " ").split():
         name, slash, length = token.partition("/")
         if not slash:
-            raise ValueError(f"{token!r} has no length: write NAME/BEATS, like C4/1")
+            raise SettingsError(f"{token!r} has no length: write NAME/BEATS, like C4/1")
         beats = _beats(length, token)
         if name.upper() != "R":
             try:
                 pitches.append(parse_pitch(name))
             except ValueError as exc:
-                raise ValueError(f"{token!r}: {exc}") from None
+                raise SettingsError(f"{token!r}: {exc}") from None
             onsets.append(position)
             lengths.append(beats)
         position += beats
     if not pitches:
-        raise ValueError("the melody has no notes: write notes like `E4/1 D4/1 C4/2`")
+        raise SettingsError("the melody has no notes: write notes like `E4/1 D4/1 C4/2`")
     if len(pitches) > MAX_MELODY_NOTES:
-        raise ValueError(f"the melody has {len(pitches)} notes; at most {MAX_MELODY_NOTES} are harmonised")
+        raise SettingsError(f"the melody has {len(pitches)} notes; at most {MAX_MELODY_NOTES} are harmonised")
     onset = np.array(onsets)
     return Melody(np.array(pitches, np.int64), onset - onset[0], np.array(lengths))
 
@@ -101,7 +102,7 @@ def top_voice(notes: pd.DataFrame) -> Melody:
     table = pd.DataFrame({"pitch": notes["pitch"].to_numpy(np.int64), "onset": onset, "length": timing.duration})
     top = table.sort_values(["onset", "pitch"]).groupby("onset", sort=True).tail(1)
     if top.empty:
-        raise ValueError("the file has no notes to take a melody from")
+        raise SettingsError("the file has no notes to take a melody from")
     starts = top["onset"].to_numpy()
     next_start = np.append(starts[1:], np.inf)
     length = np.minimum(np.minimum(top["length"].to_numpy(), next_start - starts), MAX_NOTE_BEATS)
@@ -118,13 +119,13 @@ class Chord:
 
 
 def parse_chord(token: str) -> Chord:
-    """'Am' -> A minor, 'G7:2' -> G dominant 7th for 2 beats. Raises ValueError naming the token."""
+    """'Am' -> A minor, 'G7:2' -> G dominant 7th for 2 beats. Raises SettingsError naming the token."""
     name, colon, length = token.partition(":")
     head = chord_root(name)
     root = root_class(head) if head else None
     quality = name[len(head) :]
     if root is None or quality not in CHORD_QUALITIES:
-        raise ValueError(
+        raise SettingsError(
             f"unknown chord {token!r}: use a root A-G (with # or b) and one of major (C), minor (Cm), "
             f"7th (C7, Cmaj7, Cm7), diminished (Cdim, Cdim7, Cm7b5), augmented (Caug), sus (Csus4)"
         )
@@ -133,10 +134,10 @@ def parse_chord(token: str) -> Chord:
 
 
 def parse_chords(text: str) -> list[Chord]:
-    """'C G Am F' or 'C:2 G:2' -> chords. Raises ValueError naming the first unknown token."""
+    """'C G Am F' or 'C:2 G:2' -> chords. Raises SettingsError naming the first unknown token."""
     chords = [parse_chord(token) for token in text.replace(",", " ").replace("|", " ").split()]
     if not chords:
-        raise ValueError("no chords given: write chord names like `C G Am F`")
+        raise SettingsError("no chords given: write chord names like `C G Am F`")
     return chords
 
 

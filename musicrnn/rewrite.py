@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
+from .errors import SettingsError
 from .features import timing_of
 from .generate import MAX_NOTES, MAX_VARIATIONS, Sampling, generate, validate
 from .guide import NEEDS_BEATS, RewriteGuide
@@ -47,7 +48,7 @@ def piece_metre(piece: pd.DataFrame) -> dict[str, float]:
 def _unit_scale(unit: str, bar_beats: float, pickup: float, bpm: float) -> tuple[float, float]:
     """Beats per unit, and where the unit's 0 lies in beats before the first note."""
     if unit not in SPAN_UNITS:
-        raise ValueError(f"unknown span unit {unit!r}: use one of {', '.join(SPAN_UNITS)}")
+        raise SettingsError(f"unknown span unit {unit!r}: use one of {', '.join(SPAN_UNITS)}")
     if unit == "bars":
         return bar_beats, pickup  # bar 0 starts at the bar line at or before the first note
     return (bpm / 60.0, 0.0) if unit == "seconds" else (1.0, 0.0)
@@ -113,21 +114,21 @@ def rewrite(
     likely the model finds the notes after the span given each one. Outside the span the piece is unchanged."""
     settings = settings or Sampling()
     if not model.cfg.beats:
-        raise ValueError(NEEDS_BEATS)
+        raise SettingsError(NEEDS_BEATS)
     if "beat" not in piece:
         piece = _with_beats(piece)
     if not 1 <= candidates <= MAX_CANDIDATES:
-        raise ValueError(f"candidates must be between 1 and {MAX_CANDIDATES}")
+        raise SettingsError(f"candidates must be between 1 and {MAX_CANDIDATES}")
     if not 0 <= start < end:
-        raise ValueError(f"the span {start:g}-{end:g} is empty: give START-END beats with START < END")
+        raise SettingsError(f"the span {start:g}-{end:g} is empty: give START-END beats with START < END")
     before, _, after = split_at(piece, start, end)
     if before.empty:
-        raise ValueError(
+        raise SettingsError(
             f"the span starts at beat {start:g}, at or before the piece's first note: keep at least "
             f"one note before it (the model continues from what comes before)"
         )
     if float(start) > float(piece["beat"].max()) + 1e-9:
-        raise ValueError(
+        raise SettingsError(
             f"the span starts at beat {start:g}, after the piece's last note (beat {piece['beat'].max():g})"
         )
     bpm = float(piece["bpm"].iloc[0]) if "bpm" in piece else 120.0

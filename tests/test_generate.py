@@ -579,3 +579,15 @@ def test_candidates_keep_the_likeliest_continuation_and_still_give_one_piece_per
     ]
     # The model finds what it chose likelier (nats per note; a random network's choices are close, so small).
     assert np.mean(likelier) > 0.02 and sum(x > 0 for x in likelier) >= 2
+
+
+def test_settings_a_visitor_can_fix_raise_settings_error():
+    from musicrnn.errors import SettingsError
+    from musicrnn.generate import parse_part_ranges, validate
+
+    with pytest.raises(SettingsError, match="temperature cannot be negative"):
+        validate(Sampling(temperature=-1.0))
+    with pytest.raises(SettingsError, match="no pitch is allowed"):
+        allowed_pitches(Sampling(pitch_low=61, pitch_high=61, key="C:major"))
+    with pytest.raises(SettingsError, match="Soprano"):
+        parse_part_ranges("Soprano=90-80")

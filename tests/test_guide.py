@@ -499,3 +499,13 @@ def test_the_harmony_primer_is_the_tonic_chord_of_the_melodys_key_under_its_firs
     primer = harmony_primer(parse_melody(C_MAJOR_TUNE))  # starts on E4, which the old primer made E major
     assert set(primer["pitch"] % 12) <= {0, 4, 7} and (primer["pitch"] < 64).all()
     assert primer.attrs["key"] == "C:major"
+
+
+def test_typed_melodies_chords_and_spans_a_visitor_can_fix_raise_settings_error():
+    from musicrnn.errors import SettingsError
+
+    for bad in (lambda: parse_melody("E4 D4"), lambda: parse_chords("C Xm"), lambda: span_to_beats((0, 1), "pages")):
+        with pytest.raises(SettingsError):
+            bad()
+    with pytest.raises(SettingsError, match="chord strength"):
+        ChordGuide(parse_chords("C"), strength=2.0)
