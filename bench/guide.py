@@ -3,7 +3,7 @@ same number of notes, harmonising the chorale's soprano, following a chord progr
 (K candidates sampled and ranked). Each figure is the median of a few runs, in seconds; the target is well
 under a second each.
 
-Then how well chords are heard: the share of notes on their chord's tones (musicrnn.guide.chord_tone_share: a
+Then how well chords are heard: the share of notes on their chord's tones (musicrnn.harmony.chord_tone_share: a
 tone of the chord at its onset and of every chord it is held into) at each chord strength, over several seeds,
 for two progressions continuing the bundled primer (as the CLI and the Generate page do).
 
@@ -18,17 +18,12 @@ from common import machine, machine_line, median_seconds, print_json, table  # n
 from musicrnn.bundled import CHORALES, DEFAULT_PRIMER, PRIMER_NOTES, chorale_files, default_model  # noqa: E402
 from musicrnn.evaluation.musical import corpus_harmony_report, harmony_report  # noqa: E402
 from musicrnn.generate import Sampling, generate  # noqa: E402
-from musicrnn.guide import (  # noqa: E402
-    DEFAULT_CHORD_STRENGTH,
-    chord_tone_share,
-    follow_chords,
-    harmonize,
-    parse_chords,
-    rewrite,
-    top_voice,
-)
+from musicrnn.guide import DEFAULT_CHORD_STRENGTH  # noqa: E402
+from musicrnn.harmony import chord_tone_share, follow_chords, harmonize  # noqa: E402
 from musicrnn.midi_load import midi_to_notes  # noqa: E402
+from musicrnn.notation import parse_chords, top_voice  # noqa: E402
 from musicrnn.recipe import bundled_primer_notes  # noqa: E402
+from musicrnn.rewrite import rewrite  # noqa: E402
 
 TARGET_SECONDS = 1.0
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)

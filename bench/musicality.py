@@ -12,7 +12,7 @@
 2. A classifier two-sample test (evaluation.twosample) on all the statistics: the model's continuations vs
    Bach's, with two controls: Bach vs Bach (held-out vs training chorales' continuations: near 0.5) and the
    model at temperature 2 vs Bach (near 1.0), which show the test is fair and able to tell.
-3. Harmonisations. MELODIES (20 public-domain folk and hymn tunes, typed here) harmonised by guide.harmonize at
+3. Harmonisations. MELODIES (20 public-domain folk and hymn tunes, typed here) harmonised by harmony.harmonize at
    default settings, `--seeds` variations each: harmony notes in the tune's key, melody notes struck against
    by a semitone or major seventh, whether the harmony lasts to the melody's end. Bach's chorales measured the
    same way (soprano over the lower voices) give the clash rate to beat.
@@ -47,8 +47,9 @@ from musicrnn.evaluation.fourpart import (  # noqa: E402
 )
 from musicrnn.evaluation.twosample import classifier_auc  # noqa: E402
 from musicrnn.generate import MAX_NOTES, Sampling, generate  # noqa: E402
-from musicrnn.guide import harmonize, parse_melody  # noqa: E402
+from musicrnn.harmony import harmonize  # noqa: E402
 from musicrnn.infer import read_model_file  # noqa: E402
+from musicrnn.notation import parse_melody  # noqa: E402
 from musicrnn.parts import PART_NAMES  # noqa: E402
 from musicrnn.theory import find_key  # noqa: E402
 

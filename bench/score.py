@@ -24,8 +24,9 @@ import time
 from common import ROOT, machine, machine_line, peak_rss_mb, print_json, table
 from musicrnn.bundled import chorale_files, chorale_opening, default_model
 from musicrnn.generate import Sampling, generate
-from musicrnn.guide import harmonize, parse_melody
+from musicrnn.harmony import harmonize
 from musicrnn.midi_load import midi_to_notes
+from musicrnn.notation import parse_melody
 from musicrnn.score import engrave, musicxml, pages, plan_score
 
 TARGET_S = 1.0

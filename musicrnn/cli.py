@@ -11,7 +11,7 @@ from pathlib import Path
 from .bundled import PRIMER_NOTES
 from .config import DEFAULT_PRESET, PRESETS, Config, preset
 from .finetune import VISITOR_MINUTES
-from .generate import Sampling
+from .generate import Sampling, Stepper
 from .guide import DEFAULT_CHORD_STRENGTH
 from .midi_load import LoadedFile, load_paths
 from .summaries import ending_words
@@ -528,7 +528,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.rewrite:
         pieces = _rewrite(model, args, settings)
     elif args.chords:
-        from .guide import chord_key_warnings, follow_chords, parse_chords
+        from .harmony import chord_key_warnings, follow_chords
+        from .notation import parse_chords
 
         progression = parse_chords(args.chords)
         for warning in chord_key_warnings(progression, settings.key, args.chord_strength):
@@ -569,7 +570,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
             if rendered.warning:
                 print(f"warning: {rendered.warning}", file=sys.stderr)
         if args.musicxml:
-            from .guide import chord_spans, parse_chords
+            from .harmony import chord_spans
+            from .notation import parse_chords
 
             chords = chord_spans(notes, parse_chords(args.chords)) if args.chords else None
             line += f" musicxml={_write_musicxml(args.musicxml, suffix, notes, chords)}"
@@ -613,8 +615,8 @@ def _bundled_primer_name(primer: str | None, model: str | None) -> str | None:
 
 def _rewrite(model, args: argparse.Namespace, settings: Sampling):
     """--rewrite START-END on the --primer piece: the best `variations` of `candidates` rewrites."""
-    from .guide import piece_metre, rewrite, span_to_beats
     from .midi_load import midi_to_notes
+    from .rewrite import piece_metre, rewrite, span_to_beats
 
     if not args.primer:
         raise ValueError("--rewrite needs --primer: the piece whose span is rewritten")
@@ -637,9 +639,10 @@ def _rewrite(model, args: argparse.Namespace, settings: Sampling):
 
 def cmd_harmonize(args: argparse.Namespace) -> int:
     from .evaluation.musical import harmony_report
-    from .guide import harmonize, harmony_key_words, harmony_midi, melody_text, parse_melody, top_voice
+    from .harmony import harmonize, harmony_key_words, harmony_midi
     from .midi import midi_bytes
     from .midi_load import midi_to_notes
+    from .notation import melody_text, parse_melody, top_voice
     from .parts import instrument_program
 
     if bool(args.melody) == bool(args.melody_file):
@@ -674,8 +677,8 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warn_parts_ignored(model, args: argparse.Namespace) -> None:
-    if (args.part_range or args.part_key) and not getattr(model, "has_parts", False):
+def _warn_parts_ignored(model: Stepper, args: argparse.Namespace) -> None:
+    if (args.part_range or args.part_key) and not model.has_parts:
         print(
             "warning: this model has no parts, so --part-range and --part-key are ignored "
             "(use --pitch-range and --key)",

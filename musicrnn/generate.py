@@ -1,8 +1,8 @@
 """The sampling loop: prime the network with some notes, then sample one note at a time.
 
-Works with any model that has `cfg`, `start(batch)` and `step(pitch, numeric, state)` (parts models also
-`part_logits(state)`) — the numpy model
-(musicrnn.infer.NumpyModel, used by the app and CLI) or the Keras reference (musicrnn.model.KerasStepper).
+Works with any model that meets `Stepper` (cfg, info, fields, has_parts, start, advance, field_logits): the
+numpy model (musicrnn.infer.NumpyModel, used by the app and CLI) or the Keras reference
+(musicrnn.model.KerasStepper).
 All variations run as one batch, so 8 cost little more than 1.
 
 A beats model's rhythm is drawn like its pitch, from classes on the beat grid (with its own temperature),
@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
+from .errors import SettingsError
 from .features import Timing, chord_count, class_beats, clip_times, encode_step, encode_timed, table_key, timing_of
 from .parts import DRUMS_PART, PART_CLASSES, PIANO_PART, part_id, part_name, trained_parts
 from .theory import (
@@ -95,7 +96,7 @@ class Sampling:
     # Parts models: no parallel fifths or octaves between any two parts, and the four voices neither cross
     # nor spread more than an octave apart above the bass (musicrnn.voicing), where a choice allows it.
     voice_leading: bool = True
-    # Harmonisations (musicrnn.guide.harmonize): a diatonic melody's harmony stays in its key unless this lets
+    # Harmonisations (musicrnn.harmony.harmonize): a diatonic melody's harmony stays in its key unless this lets
     # it take notes from outside (chromatic colour: secondary dominants and the like).
     chromatic: bool = False
     # Decoding: each variation samples this many candidates side by side and keeps, every CHOICE_NOTES notes
@@ -117,29 +118,29 @@ def allowed_pitches(settings: Sampling) -> np.ndarray:
     if settings.key:  # a minor key keeps its raised sixth and seventh (what harmony in minor uses)
         mask &= np.isin(pitches % 12, sorted(key_pitch_classes(settings.key)))
     if not mask.any():
-        raise ValueError("no pitch is allowed: widen the pitch range or change the key")
+        raise SettingsError("no pitch is allowed: widen the pitch range or change the key")
     return mask
 
 
 def _part_items(text: str, what: str) -> list[tuple[int, str]]:
-    """'Soprano=60-81, Bass voice=36-60' -> [(part id, '60-81'), ...]; ValueError naming a bad item or part."""
+    """'Soprano=60-81, Bass voice=36-60' -> [(part id, '60-81'), ...]; SettingsError naming a bad item or part."""
     items = []
     for item in (piece.strip() for piece in text.split(",") if piece.strip()):
         name, equals, value = item.partition("=")
         if not equals or not value.strip():
-            raise ValueError(
+            raise SettingsError(
                 f"cannot read the part {what} {item!r}: write PART={what.upper()}, like "
                 + ("'Soprano=60-81'" if what == "range" else "'Bass voice=A:minor'")
             )
         try:
             items.append((part_id(name), value.strip()))
         except ValueError as exc:
-            raise ValueError(f"in the part {what} {item!r}: {exc}") from None
+            raise SettingsError(f"in the part {what} {item!r}: {exc}") from None
     return items
 
 
 def parse_part_ranges(text: str) -> dict[int, tuple[int, int]]:
-    """'Soprano=60-81,Bass voice=36-60' -> {part id: (low, high)} in MIDI numbers; ValueError naming a bad one."""
+    """'Soprano=60-81,Bass voice=36-60' -> {part id: (low, high)} in MIDI numbers; SettingsError naming a bad one."""
     ranges = {}
     for part, value in _part_items(text, "range"):
         low, dash, high = value.partition("-")
@@ -148,7 +149,7 @@ def parse_part_ranges(text: str) -> dict[int, tuple[int, int]]:
         except ValueError:
             pair = None
         if not dash or pair is None or not 0 <= pair[0] <= pair[1] <= 127:
-            raise ValueError(
+            raise SettingsError(
                 f"the range of {part_name(part)}, {value!r}, must be LOW-HIGH MIDI numbers with "
                 "0 ≤ LOW ≤ HIGH ≤ 127, like 60-81"
             )
@@ -157,13 +158,13 @@ def parse_part_ranges(text: str) -> dict[int, tuple[int, int]]:
 
 
 def parse_part_keys(text: str) -> dict[int, str]:
-    """'Bass voice=A:minor' -> {part id: 'A:minor'}; ValueError naming a bad part or key."""
+    """'Bass voice=A:minor' -> {part id: 'A:minor'}; SettingsError naming a bad part or key."""
     keys = {}
     for part, value in _part_items(text, "key"):
         try:
             scale_pitch_classes(value)
         except ValueError as exc:
-            raise ValueError(f"the key of {part_name(part)}: {exc}") from None
+            raise SettingsError(f"the key of {part_name(part)}: {exc}") from None
         keys[part] = value
     return keys
 
@@ -300,11 +301,8 @@ class _NoGuide:
 
     may_end = True
 
-    def __init__(self, batch: int):
-        self.lengths = np.full(batch, MAX_NOTES + 1, np.int64)
-
     def start(self, cfg, batch, onset, bar_beat, bar_beats) -> None:
-        pass
+        self.lengths = np.full(batch, MAX_NOTES + 1, np.int64)  # never finishes a stream
 
     def rhythm(self, onset, step_logits):
         return step_logits
@@ -342,6 +340,7 @@ class _Piece:
     chord_size: np.ndarray
     sounding: np.ndarray  # (B, 128): pitches already started at the current onset (beats models)
     ended: np.ndarray  # (B,) the model ended this stream's piece
+    ended_at: np.ndarray  # (B,) the note at which it ended (n_notes: not ended)
     pitches: np.ndarray
     steps: np.ndarray
     durations: np.ndarray
@@ -351,6 +350,7 @@ class _Piece:
         self.pitches[:, n], self.steps[:, n], self.durations[:, n] = note["pitch"], note["step"], note["duration"]
         if "part" in note:
             self.parts[:, n] = note["part"]
+        self.ended_at = np.where(self.ended & (self.ended_at > n), n, self.ended_at)
 
     def take(self, rows: np.ndarray) -> _Piece:
         """The streams `rows` (decoding: a candidate carried on in its siblings' places)."""
@@ -362,13 +362,14 @@ class _Piece:
         self.onset, self.bar_beat = self.onset + step, np.mod(self.bar_beat + step, self.bar_beats)
 
 
-def _prime(model: Stepper, primer: pd.DataFrame, key: int, part: np.ndarray | None, batch: int, n_notes: int):
+def _prime(model: Stepper, primer: pd.DataFrame, key: int, rules: _Rules, guide: Guide, batch: int, n_notes: int):
     """Feed the primer through the network (same encoding as training); the state after it and the piece's
-    starting point (where its last note sits in the metre, the chord it ends on)."""
+    starting point (where its last note sits in the metre, the chord it ends on). The rules and the guide hear
+    it too."""
     cfg = model.cfg
     pitch = primer["pitch"].to_numpy(np.int64)
     timing = timing_of(primer, cfg)
-    numeric = encode_timed(pitch, timing, cfg, part, key)
+    numeric = encode_timed(pitch, timing, cfg, rules.primer_part, key)
     state = model.start(batch, key)
     for t in range(len(pitch)):
         state = model.advance(state, np.full(batch, pitch[t]), np.repeat(numeric[t : t + 1], batch, axis=0))
@@ -383,11 +384,14 @@ def _prime(model: Stepper, primer: pd.DataFrame, key: int, part: np.ndarray | No
         chord_size=np.full(batch, chord_count(numeric[-1], cfg)),
         sounding=sounding,
         ended=np.zeros(batch, bool),
+        ended_at=np.full(batch, n_notes, np.int64),
         pitches=np.zeros((batch, n_notes), np.int64),
         steps=np.zeros((batch, n_notes)),
         durations=np.zeros((batch, n_notes)),
         parts=np.zeros((batch, n_notes), np.int64),
     )
+    rules.heard(primer, timing)
+    guide.start(cfg, batch, piece.onset, piece.bar_beat, piece.bar_beats)
     return state, piece, timing
 
 
@@ -399,63 +403,101 @@ def generate(
     how many notes each variation keeps."""
     settings = settings or Sampling()
     validate(settings)
-    cfg = model.cfg
     given = primer if primer is not None and len(primer) else None
     primer = c_major_chord() if given is None else given
-    bpm = piece_bpm(settings, given, model.info)
     key = piece_key(settings, primer)
-    choices = settings.best_of if guide is None and cfg.beats else 1
-    batch = settings.variations * choices  # each variation's candidates side by side
-    # One random stream per variation (and candidate): variation v is the same whether 1 or 8 were asked for.
-    rngs = [
-        np.random.default_rng([settings.seed, v] + ([c] if c else []))
-        for v in range(settings.variations)
-        for c in range(choices)
-    ]
-    rules = _Rules(model, settings, primer, batch, key)
-    state, piece, timing = _prime(model, primer, key, rules.primer_part, batch, settings.n_notes)
-    rules.heard(primer, timing)
-    guide = guide if guide is not None else _NoGuide(batch)
-    guide.start(cfg, batch, piece.onset, piece.bar_beat, piece.bar_beats)
-    ended_at = np.full(batch, settings.n_notes, np.int64)
-    likelihood = np.zeros(batch)  # each candidate's log-likelihood since the last choice (decoding only)
-
+    # Candidates only unguided: a guide's per-stream state could not follow the candidate each variation keeps.
+    candidates = _Candidates(settings, settings.best_of if guide is None and model.cfg.beats else 1)
+    guide = guide or _NoGuide()
+    rules = _Rules(model, settings, primer, candidates.batch, key)
+    state, piece, timing = _prime(model, primer, key, rules, guide, candidates.batch, settings.n_notes)
     for n in range(settings.n_notes):
-        # Draw the next note's fields in the model's order, each knowing those drawn before it.
-        note: dict[str, np.ndarray] = {}  # the note's fields (times in beats, or seconds)
-        classes: dict[str, np.ndarray] = {}  # the same as the classes the later heads read
-        for field in model.fields:
-            logits = model.field_logits(field, state, classes)
-            note[field], classes[field] = rules.draw(field, logits, note, piece, guide, rngs)
-            if choices > 1:
-                likelihood += _log_probability(logits, classes[field])
-        note["duration"] = guide.took(piece.onset, note["pitch"], note["duration"])
-        rules.took(note, piece)
+        note = _next_note(model, state, piece, rules, guide, candidates)
         piece.keep(n, note)
-        finished = piece.ended | (guide.lengths <= n)
-        ended_at = np.where(piece.ended & (ended_at > n), n, ended_at)
-        last = finished.all() or n + 1 == settings.n_notes
-        if choices > 1 and ((n + 1) % CHOICE_NOTES == 0 or last):
-            # Each variation keeps its likeliest candidate; every candidate goes on from it.
-            best = likelihood.reshape(-1, choices).argmax(axis=1)
-            rows = np.repeat(np.arange(settings.variations) * choices + best, choices)
-            state, piece, ended_at = state.take(rows), piece.take(rows), ended_at[rows]
+        last = (piece.ended | (guide.lengths <= n)).all() or n + 1 == settings.n_notes
+        rows = candidates.choose(n, last)
+        if rows is not None:  # every candidate of a variation goes on from its likeliest
+            state, piece = state.take(rows), piece.take(rows)
             rules.take(rows)
-            likelihood[:] = 0.0
         if last:
             break  # every variation has ended, or finished what the guide asked for
-        # Feed the note back, encoded as in training.
-        numeric, piece.chord_size = encode_step(
-            note["pitch"], note["step"], note["duration"], piece.prev_pitch, piece.chord_size, cfg,
-            piece.onset, piece.bar_beat, piece.bar_beats, note.get("part"), np.full(batch, key),
-        )  # fmt: skip
-        piece.prev_pitch = note["pitch"]
-        state = model.advance(state, note["pitch"], numeric)
+        state = _feed_back(model, state, note, piece, key)
+    lengths = np.minimum(np.minimum(guide.lengths, piece.ended_at), settings.n_notes)
+    bpm = piece_bpm(settings, given, model.info)
+    return _pieces(model, piece, lengths, timing, settings, candidates.choices, bpm, key)
+
+
+class _Candidates:
+    """Decoding with candidates: each variation samples `choices` streams side by side and, every CHOICE_NOTES
+    notes, keeps the one the model finds likeliest since the last choice (1 choice: plain sampling). Each stream
+    draws from its own random generator: variation v is the same whether 1 or 8 were asked for."""
+
+    def __init__(self, settings: Sampling, choices: int):
+        self.variations, self.choices = settings.variations, choices
+        self.batch = settings.variations * choices
+        self.rngs = [
+            np.random.default_rng([settings.seed, v] + ([c] if c else []))
+            for v in range(settings.variations)
+            for c in range(choices)
+        ]
+        self.likelihood = np.zeros(self.batch)  # each candidate's log-likelihood since the last choice
+
+    def heard(self, logits: np.ndarray, chosen: np.ndarray) -> None:
+        """A field was drawn: each candidate's likelihood counts the model's own probability of its choice."""
+        if self.choices > 1:
+            self.likelihood += _log_probability(logits, chosen)
+
+    def choose(self, n: int, last: bool) -> np.ndarray | None:
+        """After note `n`: the rows every candidate goes on from (its variation's likeliest), when a choice is
+        due; else None."""
+        if self.choices == 1 or not ((n + 1) % CHOICE_NOTES == 0 or last):
+            return None
+        best = self.likelihood.reshape(-1, self.choices).argmax(axis=1)
+        self.likelihood[:] = 0.0
+        return np.repeat(np.arange(self.variations) * self.choices + best, self.choices)
+
+
+def _next_note(
+    model: Stepper, state, piece: _Piece, rules: _Rules, guide: Guide, candidates: _Candidates
+) -> dict[str, np.ndarray]:
+    """One note per stream: its fields drawn in the model's order, each knowing those drawn before it (times in
+    beats, or seconds); the guide may then fix its length."""
+    note: dict[str, np.ndarray] = {}
+    classes: dict[str, np.ndarray] = {}  # the same as the classes the later heads read
+    for field in model.fields:
+        logits = model.field_logits(field, state, classes)
+        note[field], classes[field] = rules.draw(field, logits, note, piece, guide, candidates.rngs)
+        candidates.heard(logits, classes[field])
+    note["duration"] = guide.took(piece.onset, note["pitch"], note["duration"])
+    rules.took(note, piece)
+    return note
+
+
+def _feed_back(model: Stepper, state, note: dict[str, np.ndarray], piece: _Piece, key: int):
+    """The network's state after reading `note`, encoded as in training."""
+    numeric, piece.chord_size = encode_step(
+        note["pitch"], note["step"], note["duration"], piece.prev_pitch, piece.chord_size, model.cfg,
+        piece.onset, piece.bar_beat, piece.bar_beats, note.get("part"), np.full(len(note["pitch"]), key),
+    )  # fmt: skip
+    piece.prev_pitch = note["pitch"]
+    return model.advance(state, note["pitch"], numeric)
+
+
+def _pieces(
+    model: Stepper,
+    piece: _Piece,
+    lengths: np.ndarray,
+    timing: Timing,
+    settings: Sampling,
+    choices: int,
+    bpm: float,
+    key: int,
+) -> list[pd.DataFrame]:
+    """Each variation's notes as a note table (after the last choice, all its candidates are the same)."""
     # Each piece's first note continues the primer's bar (seconds models: bars of 4 beats from the first note).
     last_bar_beat, bar_length = float(timing.bar_beat[-1]), float(timing.bar_beats[-1])
-    lengths = np.minimum(np.minimum(guide.lengths, ended_at), settings.n_notes)
     pieces = []
-    for v in range(0, batch, choices):  # one candidate per variation (after the last choice, all are the same)
+    for v in range(0, len(lengths), choices):
         count = lengths[v]
         notes = _notes_table(
             piece.pitches[v, :count],
@@ -463,13 +505,13 @@ def generate(
             piece.durations[v, :count],
             settings,
             v // choices,
-            cfg,
+            model.cfg,
             bpm,
             ((last_bar_beat + piece.steps[v, 0]) % bar_length, bar_length),
         )
         if model.has_parts:
             notes = notes.assign(part=piece.parts[v, :count])
-        notes.attrs.update(key=key_name(key), ended=bool(ended_at[v] < settings.n_notes))
+        notes.attrs.update(key=key_name(key), ended=bool(piece.ended_at[v] < settings.n_notes))
         pieces.append(notes)
     return pieces
 
@@ -654,7 +696,7 @@ def part_pitch_masks(
     """(PART_CLASSES, 128): the key/range mask, narrowed for each part the training corpus knows to the
     pitches it played there (lowest to highest); a part left with no pitch keeps the plain mask. A part given
     its own range or key in `settings` (part_pitch_ranges, part_keys) takes that instead of the piece's and
-    the corpus' (a ValueError names a part left with no pitch)."""
+    the corpus' (a SettingsError names a part left with no pitch)."""
     masks = np.repeat(mask[None, :], PART_CLASSES, axis=0)
     pitches = np.arange(PITCH_CLASSES)
     if keep_ranges:
@@ -667,7 +709,7 @@ def part_pitch_masks(
     ranges, keys = parse_part_ranges(settings.part_pitch_ranges), parse_part_keys(settings.part_keys)
     unknown = [part_name(part) for part in sorted(set(ranges) | set(keys)) if summary and str(part) not in summary]
     if unknown:
-        raise ValueError(
+        raise SettingsError(
             f"this model never played {', '.join(unknown)}: its parts are "
             + ", ".join(part_name(int(k)) for k in sorted(summary, key=int))
         )
@@ -683,7 +725,7 @@ def part_pitch_masks(
         if key:
             own &= np.isin(pitches % 12, sorted(scale_pitch_classes(key)))
         if not own.any():
-            raise ValueError(f"no pitch is allowed for {part_name(part)}: widen its range or change its key")
+            raise SettingsError(f"no pitch is allowed for {part_name(part)}: widen its range or change its key")
         masks[part] = own
     return masks
 
@@ -747,7 +789,7 @@ def validate(settings: Sampling) -> None:
     for text, parse in ((settings.part_pitch_ranges, parse_part_ranges), (settings.part_keys, parse_part_keys)):
         try:
             parse(text)
-        except ValueError as exc:
+        except SettingsError as exc:
             problems.append(str(exc))
     if not 1 <= settings.best_of <= MAX_CANDIDATES:
         problems.append(f"best of must be between 1 and {MAX_CANDIDATES}")
@@ -756,7 +798,7 @@ def validate(settings: Sampling) -> None:
     if not 0 <= settings.pitch_low <= settings.pitch_high <= 127:
         problems.append("pitch range must satisfy 0 ≤ low ≤ high ≤ 127")
     if problems:
-        raise ValueError("; ".join(problems))
+        raise SettingsError("; ".join(problems))
 
 
 def _notes_table(

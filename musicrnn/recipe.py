@@ -87,10 +87,10 @@ class Recipe:
     # Models with parts: each part's instrument, "part:program" pairs joined by ";" (e.g. "0:40;3:42").
     parts: str = ""
     variation: int | None = None  # the one variation (0-based) a MIDI file holds; None = all of them
-    chords: str = ""  # a chord progression the piece follows (musicrnn.guide), "" = none
+    chords: str = ""  # a chord progression the piece follows (musicrnn.harmony.follow_chords), "" = none
     chord_strength: float = 1.0  # 0-1: how strongly (1 = only chord tones)
-    kind: str = "generate"  # "generate", "harmonize" (guide.harmonize) or "rewrite" (guide.rewrite)
-    melody: str = ""  # harmonize: the melody as text (guide.parse_melody); `program` plays the harmony
+    kind: str = "generate"  # "generate", "harmonize" (harmony.harmonize) or "rewrite" (rewrite.rewrite)
+    melody: str = ""  # harmonize: the melody as text (notation.parse_melody); `program` plays the harmony
     melody_program: int = 0  # harmonize: the melody's instrument
     span: str = ""  # rewrite: "START-END" beats of the source piece
     candidates: int = 4  # rewrite: how many rewrites were sampled (ranked best first)
@@ -228,7 +228,7 @@ class Recipe:
         if not 0 <= self.program <= 127:
             raise RecipeError("program must be 0-127")
         if self.chords:
-            from .guide import parse_chords
+            from .notation import parse_chords
 
             try:
                 parse_chords(self.chords)
@@ -255,7 +255,7 @@ class Recipe:
         return self
 
     def _check_harmony(self) -> None:
-        from .guide import parse_melody
+        from .notation import parse_melody
 
         try:
             parse_melody(self.melody)
@@ -265,6 +265,8 @@ class Recipe:
             raise RecipeError("melody_program must be 0-127")
 
     def _check_rewrite(self) -> None:
+        from .rewrite import MAX_CANDIDATES
+
         try:
             start, end = self.span_beats
         except ValueError:
@@ -493,7 +495,8 @@ def make_pieces(recipe: Recipe, model, notes: pd.DataFrame | None = None) -> lis
     """The pieces a recipe makes with `model` (its own: see check_model), every variation or candidate, ranked.
     `notes`: the primer (or rewritten) file's notes when it is not bundled."""
     from .generate import generate
-    from .guide import follow_chords, harmonize, parse_chords, parse_melody
+    from .harmony import follow_chords, harmonize
+    from .notation import parse_chords, parse_melody
 
     if recipe.kind == "harmonize":
         return harmonize(model, parse_melody(recipe.melody), recipe.sampling)
@@ -506,9 +509,9 @@ def make_pieces(recipe: Recipe, model, notes: pd.DataFrame | None = None) -> lis
 
 
 def make_rewrite(recipe: Recipe, model, notes: pd.DataFrame | None = None, piece: pd.DataFrame | None = None):
-    """A rewrite recipe's candidates (guide.Candidate, best first), rewriting the piece its source makes
+    """A rewrite recipe's candidates (rewrite.Candidate, best first), rewriting the piece its source makes
     (`piece`: that piece, when it is already made)."""
-    from .guide import rewrite
+    from .rewrite import rewrite
 
     piece = source_piece(recipe, model, notes) if piece is None else piece
     start, end = recipe.span_beats

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .guide import voiced
+from .harmony import voiced
 from .midi import main_bpm, signature_of
 from .parts import DRUMS_PART, PART_NAMES, VOICES, part_name
 from .theory import BAR_BEATS, BEAT_GRID, find_key, spell, written_key

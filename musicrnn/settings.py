@@ -14,7 +14,9 @@ from typing import Any
 
 from .bundled import PRIMER_NOTES
 from .generate import MAX_NOTES, MAX_VARIATIONS, Sampling
-from .guide import CHORD_STRENGTH_HELP, CHORDS_HELP, DEFAULT_CHORD_STRENGTH, MAX_CANDIDATES
+from .guide import CHORD_STRENGTH_HELP, DEFAULT_CHORD_STRENGTH
+from .notation import CHORDS_HELP
+from .rewrite import MAX_CANDIDATES
 from .theory import FLAT_NAMES, NOTE_NAMES, SCALES
 
 # A recipe may open a piece with up to this many notes of its primer (the CLI's --primer-notes, a link): the

@@ -4,7 +4,8 @@ import streamlit as st
 
 from musicrnn.errors import SettingsError
 from musicrnn.generate import Sampling
-from musicrnn.guide import NEEDS_BEATS, Melody, parse_chords
+from musicrnn.guide import NEEDS_BEATS
+from musicrnn.notation import Melody, parse_chords
 from musicrnn.parts import gm_instruments, instrument_program
 from musicrnn.settings import STEER
 from ui import state, steer

@@ -105,7 +105,7 @@ def test_musicality_benchmark_scores_a_model_and_a_comparison_against_bach(tmp_p
 def test_the_musicality_melodies_are_twenty_diatonic_tunes(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "bench"))
     import musicality
-    from musicrnn.guide import parse_melody
+    from musicrnn.notation import parse_melody
     from musicrnn.theory import find_key, key_pitch_classes
 
     assert len(musicality.MELODIES) == 20
@@ -120,7 +120,7 @@ def test_the_musicality_melodies_are_twenty_diatonic_tunes(monkeypatch):
 
 
 def _notes(text: str):
-    from musicrnn.guide import parse_melody
+    from musicrnn.notation import parse_melody
 
     melody = parse_melody(text)
     return melody.pitch, melody.duration

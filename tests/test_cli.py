@@ -399,17 +399,17 @@ def test_generate_no_voice_leading_reaches_the_recipe_and_the_default_keeps_it(t
 
 
 def test_harmonize_chromatic_and_no_voice_leading_reach_the_harmonisation(monkeypatch, tmp_path, capsys):
-    import musicrnn.guide
+    import musicrnn.harmony
     from musicrnn.cli import main
 
     seen = []
-    real = musicrnn.guide.harmonize
+    real = musicrnn.harmony.harmonize
 
     def spy(model, melody, settings=None, **kwargs):
         seen.append(settings)
         return real(model, melody, settings, **kwargs)
 
-    monkeypatch.setattr(musicrnn.guide, "harmonize", spy)
+    monkeypatch.setattr(musicrnn.harmony, "harmonize", spy)
     melody = ["--melody", "C4/1 D4/1 E4/1 F4/1 E4/1 D4/1 C4/2"]
     assert main(["harmonize", *melody, "--out", str(tmp_path / "a.mid")]) == 0
     assert "Harmonised in C major (read from the melody); the harmony keeps to its notes." in capsys.readouterr().err
@@ -609,7 +609,8 @@ def test_the_generate_and_harmonize_flags_default_to_samplings_own_settings():
     )
     assert gen.pitch_range == f"{usual.pitch_low}-{usual.pitch_high}"
     assert gen.voice_leading == usual.voice_leading
-    from musicrnn.guide import DEFAULT_CHORD_STRENGTH, follow_chords
+    from musicrnn.guide import DEFAULT_CHORD_STRENGTH
+    from musicrnn.harmony import follow_chords
 
     assert gen.chord_strength == DEFAULT_CHORD_STRENGTH == follow_chords.__defaults__[0]
     harm = parser.parse_args(["harmonize", "--out", "x.mid"])

@@ -527,7 +527,8 @@ def test_a_bad_part_name_range_or_key_gets_a_message_naming_it(parts_model, sett
 
 
 def test_a_guide_that_steers_nothing_leaves_a_parts_models_notes_unchanged(parts_model):
-    from musicrnn.guide import ChordGuide, parse_chords
+    from musicrnn.guide import ChordGuide
+    from musicrnn.notation import parse_chords
 
     settings = Sampling(n_notes=50, variations=2, seed=6, part_temperature=1.5)
     unguided = generate(parts_model, PRIMER, settings)
@@ -578,3 +579,15 @@ def test_candidates_keep_the_likeliest_continuation_and_still_give_one_piece_per
     ]
     # The model finds what it chose likelier (nats per note; a random network's choices are close, so small).
     assert np.mean(likelier) > 0.02 and sum(x > 0 for x in likelier) >= 2
+
+
+def test_settings_a_visitor_can_fix_raise_settings_error():
+    from musicrnn.errors import SettingsError
+    from musicrnn.generate import parse_part_ranges, validate
+
+    with pytest.raises(SettingsError, match="temperature cannot be negative"):
+        validate(Sampling(temperature=-1.0))
+    with pytest.raises(SettingsError, match="no pitch is allowed"):
+        allowed_pitches(Sampling(pitch_low=61, pitch_high=61, key="C:major"))
+    with pytest.raises(SettingsError, match="Soprano"):
+        parse_part_ranges("Soprano=90-80")

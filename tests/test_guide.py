@@ -10,32 +10,23 @@ from helpers_models import random_model
 from musicrnn import bundled
 from musicrnn.bundled import CHORALES, DEFAULT_PRIMER
 from musicrnn.generate import Sampling, generate
-from musicrnn.guide import (
-    DEFAULT_CHORD_STRENGTH,
-    NEEDS_BEATS,
-    ChordGuide,
-    beats_to_unit,
+from musicrnn.guide import DEFAULT_CHORD_STRENGTH, NEEDS_BEATS, ChordGuide
+from musicrnn.harmony import (
     chord_key_warnings,
     chord_spans,
     chord_tone_share,
-    continuation_scores,
     follow_chords,
     harmonize,
     harmony_key_words,
     harmony_midi,
-    melody_text,
     on_chord_tones,
-    parse_chords,
-    parse_melody,
-    piece_metre,
-    rewrite,
-    span_to_beats,
-    top_voice,
 )
 from musicrnn.infer import read_model_file
 from musicrnn.midi_load import midi_to_notes
 from musicrnn.model import model_bytes
+from musicrnn.notation import melody_text, parse_chords, parse_melody, top_voice
 from musicrnn.parts import PART_NAMES
+from musicrnn.rewrite import beats_to_unit, continuation_scores, piece_metre, rewrite, span_to_beats
 
 MELODY = "C4/1 D4/1 E4/1 F4/1 G4/2 R/1 E4/0.5 D4/0.5 C4/3"
 
@@ -268,7 +259,7 @@ def test_batched_continuation_scores_equal_one_piece_at_a_time(model, chorale):
 
 
 def test_a_span_excerpt_holds_the_span_and_a_little_either_side_starting_at_zero_seconds(chorale):
-    from musicrnn.guide import span_excerpt
+    from musicrnn.rewrite import span_excerpt
 
     excerpt = span_excerpt(chorale, 8.0, 12.0, context=2.0)
     assert excerpt["beat"].min() >= 6.0 and excerpt["beat"].max() < 14.0
@@ -457,7 +448,7 @@ C_MAJOR_TUNE = "E4/1 D4/1 C4/1 D4/1 E4/1 E4/1 E4/2 D4/1 D4/1 D4/2 E4/1 G4/1 G4/2
 
 
 def test_a_melodys_key_counts_its_last_note_as_the_tonic():
-    from musicrnn.guide import melody_key
+    from musicrnn.harmony import melody_key
     from musicrnn.theory import find_key
 
     tune = parse_melody(C_MAJOR_TUNE)  # "Mary Had a Little Lamb"
@@ -503,8 +494,18 @@ def test_no_harmony_note_is_held_into_a_melody_note_it_would_clash_with(voices_m
 
 
 def test_the_harmony_primer_is_the_tonic_chord_of_the_melodys_key_under_its_first_note():
-    from musicrnn.guide import harmony_primer
+    from musicrnn.harmony import harmony_primer
 
     primer = harmony_primer(parse_melody(C_MAJOR_TUNE))  # starts on E4, which the old primer made E major
     assert set(primer["pitch"] % 12) <= {0, 4, 7} and (primer["pitch"] < 64).all()
     assert primer.attrs["key"] == "C:major"
+
+
+def test_typed_melodies_chords_and_spans_a_visitor_can_fix_raise_settings_error():
+    from musicrnn.errors import SettingsError
+
+    for bad in (lambda: parse_melody("E4 D4"), lambda: parse_chords("C Xm"), lambda: span_to_beats((0, 1), "pages")):
+        with pytest.raises(SettingsError):
+            bad()
+    with pytest.raises(SettingsError, match="chord strength"):
+        ChordGuide(parse_chords("C"), strength=2.0)

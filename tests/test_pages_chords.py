@@ -9,9 +9,10 @@ import pandas as pd
 
 from helpers_models import random_model
 from musicrnn import bundled
-from musicrnn.guide import follow_chords, parse_chords
+from musicrnn.harmony import follow_chords
 from musicrnn.infer import read_model_file
 from musicrnn.model import model_bytes
+from musicrnn.notation import parse_chords
 from musicrnn.recipe import Recipe, model_id, primer_notes
 from test_pages import assert_no_exception, click, needs_default_model, open_page, small_dataset
 from test_pages_explain import open_link

@@ -256,7 +256,8 @@ def steer_recipe(**changes) -> Recipe:
 
 @needs_default_model
 def test_a_harmonisation_recipe_round_trips_and_makes_the_same_notes():
-    from musicrnn.guide import harmonize, parse_melody
+    from musicrnn.harmony import harmonize
+    from musicrnn.notation import parse_melody
 
     recipe = steer_recipe(kind="harmonize", melody="C4/1 D4/1 E4/1 F4/1 G4/2", melody_program=73, program=0)
     params = recipe.to_params()
@@ -271,7 +272,9 @@ def test_a_harmonisation_recipe_round_trips_and_makes_the_same_notes():
 
 @needs_default_model
 def test_a_rewrite_of_a_rewrite_of_a_chord_piece_is_made_again_from_its_recipe():
-    from musicrnn.guide import follow_chords, parse_chords, rewrite
+    from musicrnn.harmony import follow_chords
+    from musicrnn.notation import parse_chords
+    from musicrnn.rewrite import rewrite
 
     model = bundled.default_model()
     chords = steer_recipe(primer="none", chords="C F G C", sampling=Sampling(n_notes=60, seed=3))
@@ -293,7 +296,7 @@ def test_a_rewrite_of_a_rewrite_of_a_chord_piece_is_made_again_from_its_recipe()
 
 @needs_default_model
 def test_a_rewrite_of_a_bundled_chorale_names_the_file_and_checks_its_notes():
-    from musicrnn.guide import rewrite
+    from musicrnn.rewrite import rewrite
 
     piece = midi_to_notes(bundled.CHORALES / bundled.DEFAULT_PRIMER)
     recipe = steer_recipe(

@@ -16,9 +16,10 @@ import pytest
 
 from musicrnn import bundled
 from musicrnn.generate import Sampling, generate
-from musicrnn.guide import harmonize, parse_melody
+from musicrnn.harmony import harmonize
 from musicrnn.midi import midi_bytes, notes_to_midi
 from musicrnn.midi_load import midi_to_notes
+from musicrnn.notation import parse_melody
 from musicrnn.parts import PART_NAMES, part_name
 from musicrnn.score import (
     NEEDS_BEATS,

@@ -20,15 +20,10 @@ from musicrnn.evaluation.musical import (
     piece_metrics,
 )
 from musicrnn.evaluation.novelty import CorpusIndex, longest_copied_run
-from musicrnn.generate import Sampling, c_major_chord, generate, parse_part_keys, parse_part_ranges, part_text
-from musicrnn.guide import (
-    DEFAULT_CHORD_STRENGTH,
-    NEEDS_BEATS,
-    chord_key_warnings,
-    chord_spans,
-    follow_chords,
-    parse_chords,
-)
+from musicrnn.generate import Sampling, Stepper, c_major_chord, generate, parse_part_keys, parse_part_ranges, part_text
+from musicrnn.guide import DEFAULT_CHORD_STRENGTH, NEEDS_BEATS
+from musicrnn.harmony import chord_key_warnings, chord_spans, follow_chords
+from musicrnn.notation import parse_chords
 from musicrnn.parts import (
     DRUMS_PART,
     GM_PROGRAMS,
@@ -228,13 +223,13 @@ def choose_chords(model, key: str | None = None) -> tuple[str, float]:
 VOICE_LEADING = GENERATE["voice_leading"].label
 
 
-def choose_voice_leading(model, column) -> bool:
+def choose_voice_leading(model: Stepper, column) -> bool:
     """Whether the voice-leading rule is on (Sampling.voice_leading): a checkbox, on by default; for a model
     without parts it is shown disabled, with the reason."""
     return _rule_switch(
         column,
         GENERATE["voice_leading"],
-        bool(getattr(model, "has_parts", False)),
+        model.has_parts,
         "Voice leading needs a model that writes separate parts (voices); this one writes all its notes as one stream.",
         Sampling.voice_leading,
     )
@@ -255,13 +250,13 @@ def _rule_switch(column, setting: Setting, usable: bool, why_not: str, default: 
 TONIC_ENDING = GENERATE["tonic_ending"].label
 
 
-def choose_tonic_ending(model, column) -> bool:
+def choose_tonic_ending(model: Stepper, column) -> bool:
     """Whether a piece may end only on the tonic chord (Sampling.tonic_ending): a checkbox, on by default; for
     a model that has not learned endings it is shown disabled, with the reason."""
     return _rule_switch(
         column,
         GENERATE["tonic_ending"],
-        bool(getattr(getattr(model, "cfg", None), "end_class", False)),
+        model.cfg.end_class,
         "This model has not learned where pieces end: each piece stops at the length you set.",
         Sampling.tonic_ending,
     )

@@ -13,30 +13,12 @@ from musicrnn.bundled import chorale_files, chorale_harmony
 from musicrnn.errors import SettingsError
 from musicrnn.evaluation.musical import harmony_report, harmony_sentences
 from musicrnn.generate import c_major_chord
-from musicrnn.guide import (
-    MELODY_HELP,
-    SPAN_UNITS,
-    ChordGuide,
-    Melody,
-    beats_to_unit,
-    chord_key_warnings,
-    chord_spans,
-    follow_chords,
-    harmonize,
-    harmony_key_words,
-    harmony_midi,
-    melody_text,
-    parse_chords,
-    parse_melody,
-    piece_metre,
-    rewrite,
-    span_excerpt,
-    span_to_beats,
-    top_voice,
-)
+from musicrnn.guide import ChordGuide
+from musicrnn.harmony import chord_key_warnings, chord_spans, follow_chords, harmonize, harmony_key_words, harmony_midi
 from musicrnn.midi import midi_bytes, notes_to_midi
 from musicrnn.midi_load import midi_to_notes
 from musicrnn.midi_scan import MidiError
+from musicrnn.notation import MELODY_HELP, Melody, melody_text, parse_chords, parse_melody, top_voice
 from musicrnn.plots.notes import add_chords, mark_span, piano_roll
 from musicrnn.recipe import (
     Recipe,
@@ -48,6 +30,7 @@ from musicrnn.recipe import (
     source_piece,
     steer_widgets,
 )
+from musicrnn.rewrite import SPAN_UNITS, beats_to_unit, piece_metre, rewrite, span_excerpt, span_to_beats
 from musicrnn.settings import ANY_KEY
 from musicrnn.summaries import ending_words
 from musicrnn.theory import NOTE_NAMES

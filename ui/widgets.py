@@ -40,7 +40,7 @@ def show_piece(
 ) -> None:
     """Piano roll and score (tabs), audio player and (optionally) MIDI, WAV and MusicXML downloads of one
     piece (`midi`: the file to offer, e.g. with its recipe embedded; by default the notes written plainly).
-    `chords`: (start, end, name) spans in beats, named above the bars (guide.chord_spans); `no_score`: why
+    `chords`: (start, end, name) spans in beats, named above the bars (harmony.chord_spans); `no_score`: why
     this piece has no score (a seconds model's), said on its Score tab; `marked`: a (start, end, label) span
     in beats shaded on the roll (plots.notes.mark_span); `under_player`: a line under the player (how the piece
     ended)."""
