@@ -105,7 +105,11 @@ def harmony_primer(melody: Melody, bar_beats: float = BAR_BEATS, key: str | None
 
 
 def harmonize(
-    model, melody: Melody, settings: Sampling | None = None, primer: pd.DataFrame | None = None, bar_beats: float = BAR_BEATS
+    model,
+    melody: Melody,
+    settings: Sampling | None = None,
+    primer: pd.DataFrame | None = None,
+    bar_beats: float = BAR_BEATS,
 ) -> list[pd.DataFrame]:
     """Lower voices for `melody`, once per variation: note tables whose `melody` column marks the kept notes.
 

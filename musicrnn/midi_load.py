@@ -11,10 +11,11 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 import pretty_midi
 
-from .midi import DEFAULT_BPM, DRUMS_PROGRAM, main_bpm, pm_to_notes
+from .midi import DRUMS_PROGRAM, main_bpm, pm_to_notes
 from .midi_scan import MAX_FILE_BYTES, MidiError, MidiScan, parse_with_scan
 from .parts import instrument_name, sounding_program
 from .safezip import ZipRefused, member_problem, open_zip, read_member
+from .theory import DEFAULT_BPM
 
 MIDI_SUFFIXES = (".mid", ".midi")
 ZIP_MAX_MEMBERS = 2000

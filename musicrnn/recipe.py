@@ -265,7 +265,6 @@ class Recipe:
             raise RecipeError("melody_program must be 0-127")
 
     def _check_rewrite(self) -> None:
-        from .rewrite import MAX_CANDIDATES
 
         try:
             start, end = self.span_beats
