@@ -118,6 +118,8 @@ def train_on_page(page, port: int, pid: int, started: float) -> dict:
     start = page.get_by_role("button", name="Start training")
     start.wait_for(state="visible")
     page.wait_for_selector(APP_IDLE)
+    page.get_by_text("Advanced", exact=True).click()  # the epochs box waits there (issue 25: five settings shown)
+    page.wait_for_selector(APP_IDLE)
     box = page.get_by_role("spinbutton", name="Epochs (at most)", exact=True)
     box.fill(str(TRAIN_EPOCHS))
     box.press("Tab")
