@@ -269,14 +269,15 @@ class MelodyGuide(_Base):
             sounding = np.zeros(12, bool)
             sounding[[melody_pitch[row] % 12, *(sung[sung >= 0] % 12)]] = True
             keep = chord[row]
-            in_chord = keep & chord_pitches(self.chords, sounding)
+            chords = self._chords_at(row)
+            in_chord = keep & chord_pitches(chords, sounding)
             double = np.zeros_like(keep)  # the alto may double the tenor where no chord note is left above it
             if voice == LOWER_VOICES[-1] and self.floor[row] >= 0:
                 double[self.floor[row]] = True
             if voice == LOWER_VOICES[-1]:
-                complete = completing_pitches(sounding)
+                complete = completing_pitches(chords, sounding)
             elif voice == LOWER_VOICES[1]:
-                complete = _prefer_one(leaving_room(in_chord, sounding, int(melody_pitch[row])), in_chord)
+                complete = _prefer_one(leaving_room(chords, in_chord, sounding, int(melody_pitch[row])), in_chord)
             else:
                 complete = np.ones_like(keep)
             moving = [(self.sung_before[row, u], sung[u]) for u in range(PART_CLASSES) if u != voice and sung[u] >= 0]
@@ -293,6 +294,13 @@ class MelodyGuide(_Base):
             )
             chord[row] = first_possible(iter(tiers), keep)
         return chord
+
+    def _chords_at(self, row: int) -> np.ndarray:
+        """The chords the voices may sound under this stream's melody note: the key's, or under the last note of
+        a cadence only the tonic triad."""
+        if self.cadence is None or self.cadence[0] is None or self.index[row] != len(self.melody) - 1:
+            return self.chords
+        return np.isin(np.arange(12), self.cadence[0])[None, :]
 
     def _passing_by_step(self, passing: np.ndarray, on_target: np.ndarray, part: np.ndarray) -> np.ndarray:
         """`passing` (B, 128) narrowed, for a lower voice's note between melody onsets, to a step from its last

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from .theory import PITCH_CLASSES, TERTIAN_CHORDS, key_name, key_pitch_classes, tertian_chord
+from .theory import PITCH_CLASSES, TERTIAN_CHORDS, key_name, key_pitch_classes
 
 _PITCH = np.arange(PITCH_CLASSES)
 PERFECT = (0, 7)  # unison/octave and fifth, as pitch classes of an interval
@@ -50,22 +50,22 @@ def chord_pitches(chords: np.ndarray, sounding: np.ndarray) -> np.ndarray:
     return holding.any(axis=0)[_PITCH % 12]
 
 
-def completing_pitches(sounding: np.ndarray) -> np.ndarray:
-    """(128,) the pitches that, added to the classes in `sounding` (12,), spell a triad or seventh chord exactly."""
-    have = set(np.flatnonzero(sounding).tolist())
-    fits = np.array([tertian_chord(have | {pc}) is not None for pc in range(12)])
+def completing_pitches(chords: np.ndarray, sounding: np.ndarray) -> np.ndarray:
+    """(128,) the pitches that, added to the classes in `sounding` (12,), spell one of `chords` exactly."""
+    with_each = sounding[None, :] | np.eye(12, dtype=bool)  # (12 candidates, 12 classes)
+    fits = (with_each[:, None, :] == chords[None, :, :]).all(axis=2).any(axis=1)
     return fits[_PITCH % 12]
 
 
-def leaving_room(candidates: np.ndarray, sounding: np.ndarray, melody_pitch: int) -> np.ndarray:
+def leaving_room(chords: np.ndarray, candidates: np.ndarray, sounding: np.ndarray, melody_pitch: int) -> np.ndarray:
     """(128,) the candidate pitches for the tenor that leave, between themselves and the melody, a pitch that
-    would complete a chord (so the alto need not leave the chord or double)."""
+    would complete one of `chords` (so the alto need not leave the chord or double)."""
     out = np.zeros_like(candidates)
     for pitch in np.flatnonzero(candidates):
         with_it = sounding.copy()
         with_it[pitch % 12] = True
         above = np.arange(pitch + 1, melody_pitch)
-        out[pitch] = bool(len(above)) and bool(completing_pitches(with_it)[above].any())
+        out[pitch] = bool(len(above)) and bool(completing_pitches(chords, with_it)[above].any())
     return out
 
 
