@@ -43,6 +43,7 @@ from musicrnn.evaluation.fourpart import (  # noqa: E402
     STATISTICS,
     harmonisation_figures,
     piece_key,
+    piece_statistics,
     statistics_table,
 )
 from musicrnn.evaluation.twosample import classifier_auc  # noqa: E402
@@ -400,6 +401,10 @@ def bach_vs_bach(bach: dict, repeats: int = 5) -> dict:
 # ---------------------------------------------------------------- harmonisations
 
 
+# How the voices move under a harmonised melody, as piece_statistics measures them (Bach: bach_reference).
+HARMONY_STATISTICS = ("parallels_any_per_100", "parallels_outer_per_100", "non_chord_sonorities")
+
+
 def harmonisation_report(
     model, clash_limit: float, seeds: int = 3, melodies: dict[str, tuple[str, float, str]] = MELODIES
 ) -> dict:
@@ -413,7 +418,11 @@ def harmonisation_report(
         pieces = harmonize(model, melody, Sampling(seed=0, variations=seeds), bar_beats=float(bar_beats))
         for variation, piece in enumerate(pieces):
             figures = harmonisation_figures(piece, piece["melody"].to_numpy(bool), key=key)
-            rows.append({"melody": name, "key": key, "key_found": found, "variation": variation, **figures})
+            statistics = piece_statistics(piece, key=key)
+            voice_leading = {stat: statistics[stat] for stat in HARMONY_STATISTICS}
+            rows.append(
+                {"melody": name, "key": key, "key_found": found, "variation": variation, **figures, **voice_leading}
+            )
     return {"harmonisations": rows, "summary": harmonisation_summary(pd.DataFrame(rows), clash_limit)}
 
 
@@ -436,6 +445,8 @@ def harmonisation_summary(table: pd.DataFrame, clash_limit: float) -> dict:
         "end_gap_beats_mean": float(table["end_gap_beats"].mean()),
         "melodies_meeting_all": int(every.sum()),
         "on_tonic": float(table["last_chord_on_tonic"].mean()),
+        **{f"{name}_mean": float(table[name].mean()) for name in ("full_harmony", "chords_on_onsets")},
+        **{f"{name}_mean": float(table[name].mean()) for name in HARMONY_STATISTICS},
     }
 
 
@@ -526,6 +537,26 @@ def verdicts(report: dict, harmony: dict, bach: dict) -> list[list[str]]:
             yes(h["melodies_meeting_all"] == count),
         ],
         ["harmonisations ending on the tonic chord", f"{h['on_tonic']:.0%}", "(a cadence)", ""],
+        [
+            "harmonisations: melody time with three voices under it",
+            f"mean {h['full_harmony_mean']:.0%} (Bach {bach['harmony']['full_harmony']:.0%})",
+            "(as Bach)",
+            "",
+        ],
+        [
+            "harmonisations: melody onsets sounding a triad or seventh",
+            f"mean {h['chords_on_onsets_mean']:.0%} (Bach {bach['harmony']['chords_on_onsets']:.0%})",
+            "(as Bach)",
+            "",
+        ],
+        [
+            "harmonisations: non-chord sonorities / parallels (any voices, per 100 moves)",
+            f"{h['non_chord_sonorities_mean']:.0%} / {h['parallels_any_per_100_mean']:.2f}"
+            f" (Bach {bach['statistics']['non_chord_sonorities'].mean():.0%}"
+            f" / {bach['statistics']['parallels_any_per_100'].mean():.2f})",
+            "(as Bach)",
+            "",
+        ],
     ]
     return rows
 

@@ -19,6 +19,15 @@ from .config import Config
 from .errors import SettingsError
 from .generate import MAX_NOTES, NO_PITCH
 from .notation import Chord, Melody
+from .part_writing import (
+    chord_pitches,
+    completing_pitches,
+    first_possible,
+    key_chords,
+    leaving_room,
+    parallel_pitches,
+    passing_pitches,
+)
 from .parts import PART_CLASSES, PART_NAMES
 from .theory import PITCH_CLASSES, key_pitch_classes, tonic_triad
 
@@ -90,7 +99,11 @@ class MelodyGuide(_Base):
     Given the melody's `key` (theory.key_index), it ends on a cadence: the chord under the last melody note is
     the tonic triad over the tonic in the bass (when the melody ends on a note of that triad), the one before
     it stands on the dominant in the bass (when the melody's note there belongs to the dominant triad), and the
-    notes under the last melody note last as long as it does."""
+    notes under the last melody note last as long as it does.
+
+    With the four voices, every melody note gets all three below it, written as musicrnn.part_writing says
+    (chords of the key, complete, no parallels, passing notes by step), each lasting at most until the next
+    melody onset; a diatonic melody's chords are its key's (`scale` given), any other's any triad or seventh."""
 
     may_end = False
 
@@ -111,6 +124,7 @@ class MelodyGuide(_Base):
         self.cadence = _cadence(melody, key) if key is not None else None
         # The pitches a lower voice may take even out of its range (a diatonic melody's key; else all).
         self.scale = np.ones(PITCH_CLASSES, bool) if scale is None else scale
+        self.chords = key_chords(key if scale is not None else None)  # the chords the voices may sound
 
     def notes_needed(self) -> int:
         return len(self.melody) * (self.max_below + 1 + self.max_passing)
@@ -131,6 +145,10 @@ class MelodyGuide(_Base):
         self.last_bass = np.full(batch, -1, np.int64)
         self.last_top = np.full(batch, -1, np.int64)
         self.bass = np.full(batch, -1, np.int64)
+        # What each part sings at this melody onset so far, and the note it sang last before it (-1: none).
+        self.sung_now = np.full((batch, PART_CLASSES), -1, np.int64)
+        self.sung_before = np.full((batch, PART_CLASSES), -1, np.int64)
+        self.drawn = np.full(batch, -1, np.int64)  # the part drawn for the note being written
 
     def _target(self) -> np.ndarray:
         return self.targets[np.arange(self.batch), np.minimum(self.index, len(self.melody) - 1)]
@@ -169,8 +187,10 @@ class MelodyGuide(_Base):
             return logits, known
         voice = np.zeros((self.batch, PART_CLASSES), bool)
         next_below = np.array(lower)[np.minimum(self.below, len(lower) - 1)]  # Bass voice, then Tenor, then Alto
-        may_place = self.below >= self.min_below
-        must_place = (self.below >= self.max_below) | (may_place & self._final_chord_full())
+        # Every lower voice sings under each melody note, except where the final tonic chord has no room left.
+        cadence_full = (self.below >= self.min_below) & self._final_chord_full()
+        may_place = (self.below >= len(lower)) | cadence_full
+        must_place = (self.below >= self.max_below) | cadence_full
         rows = np.arange(self.batch)
         voice[rows[~must_place], next_below[~must_place]] = True
         voice[may_place, SOPRANO] = True
@@ -189,10 +209,12 @@ class MelodyGuide(_Base):
         on_target = self._grid(onset) == self._target()
         melody_pitch = self.melody.pitch[np.minimum(self.index, len(self.melody) - 1)]
         if part is not None and self.voiced:
-            chord = self._voiced_chord(allowed, on_target, melody_pitch, part)
+            self.drawn = np.asarray(part)
+            chord = self._part_writing(self._voiced_chord(allowed, on_target, melody_pitch, part), on_target, part)
+            passing = self._passing_by_step(self._passing(allowed), on_target, part)
         else:
-            chord = self._unvoiced_chord(allowed, on_target, melody_pitch)
-        new_allowed = np.where(on_target[:, None], chord, self._passing(allowed))
+            chord, passing = self._unvoiced_chord(allowed, on_target, melody_pitch), self._passing(allowed)
+        new_allowed = np.where(on_target[:, None], chord, passing)
         done = self.index >= len(self.melody)
         new_allowed[done] = allowed[done]
         return logits, new_allowed
@@ -236,6 +258,61 @@ class MelodyGuide(_Base):
         soprano_or_no_room = (part == SOPRANO) | ~np.any(below, axis=1)
         return np.where(soprano_or_no_room[:, None], self._melody_note(melody_pitch, allowed), below)
 
+    def _part_writing(self, chord: np.ndarray, on_target: np.ndarray, part: np.ndarray) -> np.ndarray:
+        """`chord` (B, 128) narrowed, for each lower voice written on a melody onset, by part_writing's rules, in
+        order of what is given up first when they cannot all hold: a complete chord, then no parallels, then the
+        chord itself (the model's own choices stand where none holds)."""
+        melody_pitch = self.melody.pitch[np.minimum(self.index, len(self.melody) - 1)]
+        active = on_target & (self.index < len(self.melody)) & (part != SOPRANO)
+        for row in np.flatnonzero(active):
+            voice, sung = int(part[row]), self.sung_now[row]
+            sounding = np.zeros(12, bool)
+            sounding[[melody_pitch[row] % 12, *(sung[sung >= 0] % 12)]] = True
+            keep = chord[row]
+            chords = self._chords_at(row)
+            in_chord = keep & chord_pitches(chords, sounding)
+            double = np.zeros_like(keep)  # the alto may double the tenor where no chord note is left above it
+            if voice == LOWER_VOICES[-1] and self.floor[row] >= 0:
+                double[self.floor[row]] = True
+            if voice == LOWER_VOICES[-1]:
+                complete = completing_pitches(chords, sounding)
+            elif voice == LOWER_VOICES[1]:
+                complete = _prefer_one(leaving_room(chords, in_chord, sounding, int(melody_pitch[row])), in_chord)
+            else:
+                complete = np.ones_like(keep)
+            moving = [(self.sung_before[row, u], sung[u]) for u in range(PART_CLASSES) if u != voice and sung[u] >= 0]
+            moving.append((self.sung_before[row, SOPRANO], melody_pitch[row]))
+            clean = ~parallel_pitches(int(self.sung_before[row, voice]), moving)
+            tiers = (
+                in_chord & complete & clean,
+                in_chord & clean,
+                double & clean,
+                in_chord & complete,
+                in_chord,
+                double,
+                keep & clean,
+            )
+            chord[row] = first_possible(iter(tiers), keep)
+        return chord
+
+    def _chords_at(self, row: int) -> np.ndarray:
+        """The chords the voices may sound under this stream's melody note: the key's, or under the last note of
+        a cadence only the tonic triad."""
+        if self.cadence is None or self.cadence[0] is None or self.index[row] != len(self.melody) - 1:
+            return self.chords
+        return np.isin(np.arange(12), self.cadence[0])[None, :]
+
+    def _passing_by_step(self, passing: np.ndarray, on_target: np.ndarray, part: np.ndarray) -> np.ndarray:
+        """`passing` (B, 128) narrowed, for a lower voice's note between melody onsets, to a step from its last
+        note or another note of the chord sounding (part_writing.passing_pitches), where some pitch remains."""
+        between = ~on_target & (self.index < len(self.melody)) & (part != SOPRANO)
+        for row in np.flatnonzero(between):
+            sung = self.sung_before[row]
+            chord = np.zeros(12, bool)
+            chord[sung[sung >= 0] % 12] = True
+            passing[row] = _prefer_one(passing[row] & passing_pitches(int(sung[int(part[row])]), chord), passing[row])
+        return passing
+
     def _passing(self, allowed: np.ndarray) -> np.ndarray:
         """Passing notes stay under the melody note that is still sounding (any allowed pitch where none is), and
         do not clash with it."""
@@ -253,6 +330,26 @@ class MelodyGuide(_Base):
         )
         cut_at = np.where(later & clash, self.targets, np.iinfo(np.int64).max).min(axis=1)
         return np.where(cut_at < stop, (cut_at - start) / self.cfg.beat_grid, duration)
+
+    def _until_next_onset(self, onset: np.ndarray, duration: np.ndarray) -> np.ndarray:
+        """(B,) a lower voice's note cut at the next melody onset, where every voice sings a new note."""
+        start = self._grid(onset)
+        later = np.where(self.targets > start[:, None], self.targets, np.iinfo(np.int64).max).min(axis=1)
+        gap = (later - start) / self.cfg.beat_grid
+        return np.where(later < np.iinfo(np.int64).max, np.minimum(duration, gap), duration)
+
+    def _remember_voices(self, on_target: np.ndarray, placed: np.ndarray, pitch: np.ndarray) -> None:
+        """Keep what each part sings: a note under the melody joins this onset's chord, a passing note becomes
+        its part's last note, and the melody note closes the chord (which becomes what each part sang before)."""
+        rows, part = np.arange(self.batch), self.drawn
+        active = self.index < len(self.melody)
+        under = on_target & ~placed & (part >= 0)
+        self.sung_now[rows[under], part[under]] = pitch[under]
+        passing = active & ~on_target & (part >= 0) & (part != SOPRANO)
+        self.sung_before[rows[passing], part[passing]] = pitch[passing]
+        self.sung_now[placed, SOPRANO] = pitch[placed]
+        self.sung_before[placed] = np.where(self.sung_now[placed] >= 0, self.sung_now[placed], self.sung_before[placed])
+        self.sung_now[placed] = -1
 
     def _final_chord_full(self) -> np.ndarray:
         """(B,) under the last melody note of a cadence, whether no note of the tonic triad is left between the
@@ -298,6 +395,9 @@ class MelodyGuide(_Base):
         under_last = on_target & ~placed & (self.index == len(self.melody) - 1)
         duration = np.where(under_last, left, np.minimum(duration, np.maximum(left, 1.0 / self.cfg.beat_grid)))
         duration = np.where(placed, duration, self._until_a_clash(onset, pitch, duration))
+        if self.voiced:
+            duration = np.where(placed, duration, self._until_next_onset(onset, duration))
+            self._remember_voices(on_target, placed, pitch)
         if self.count < self.is_melody.shape[1]:
             self.is_melody[rows, self.count] = placed
         self.below = np.where(placed, 0, self.below + on_target)
@@ -429,6 +529,11 @@ CLASHES = (1, 11)  # semitones (mod 12) below a melody note that grate: a minor 
 def _under(pitch: np.ndarray) -> np.ndarray:
     """(B, 128) the pitches below each stream's `pitch`."""
     return _PITCH[None, :] < pitch[:, None]
+
+
+def _prefer_one(preferred: np.ndarray, otherwise: np.ndarray) -> np.ndarray:
+    """One stream's (128,) `preferred` pitches where there are any, else `otherwise`."""
+    return preferred if preferred.any() else otherwise
 
 
 def _prefer(preferred: np.ndarray, otherwise: np.ndarray) -> np.ndarray:

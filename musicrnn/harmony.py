@@ -14,6 +14,7 @@ from .generate import MAX_NOTES, Sampling, generate
 from .guide import DEFAULT_CHORD_STRENGTH, LOWER_VOICES, NEEDS_BEATS, SOPRANO, ChordGuide, MelodyGuide
 from .midi import notes_to_midi
 from .notation import Chord, Melody, chord_root
+from .part_writing import hold_voices
 from .parts import trained_parts
 from .theory import (
     BAR_BEATS,
@@ -135,6 +136,8 @@ def harmonize(
     pieces = generate(model, primer, settings, guide=guide)
     for v, piece in enumerate(pieces):
         piece["melody"] = guide.is_melody[v, : len(piece)]
+        if guide.voiced:  # no voice falls silent under a held melody note
+            pieces[v] = hold_voices(piece, piece["melody"].to_numpy(bool))
     return pieces
 
 

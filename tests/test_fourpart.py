@@ -152,6 +152,20 @@ def test_harmonisation_clashes_key_and_ending():
     assert figures["clashes"] == pytest.approx(1 / 3)
     assert figures["harmony_in_key"] == 1  # B, C, E are all in C major
     assert figures["to_the_end"] == 0 and figures["end_gap_beats"] == 1
+    # One harmony part: one note under the melody is full; it stops a beat early (3 of 4 beats). No onset
+    # sounds three pitch classes, so there is no chord to judge.
+    assert figures["full_harmony"] == pytest.approx(3 / 4) and math.isnan(figures["chords_on_onsets"])
+
+
+def test_harmonisation_texture_counts_three_voices_under_the_melody_and_chords_on_its_onsets():
+    melody = [(72, 0, 2), (74, 2, 2)]  # C5 (two beats), D5
+    alto = [(67, 0, 1), (65, 2, 2)]  # G4 for a beat only, then F4
+    tenor = [(64, 0, 2), (59, 2, 2)]  # E4, B3
+    bass = [(48, 0, 2), (55, 2, 2)]  # C3, G3: C major, then G7 (G B D F)
+    piece = lines([melody, alto, tenor, bass])
+    figures = harmonisation_figures(piece, piece["part"].to_numpy() == 0)
+    assert figures["full_harmony"] == pytest.approx(3 / 4)  # beat 1: the alto is silent
+    assert figures["chords_on_onsets"] == 1
 
 
 def test_harmonisation_counts_a_major_seventh_and_a_minor_ninth_as_clashes_and_a_note_out_of_key():

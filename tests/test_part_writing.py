@@ -41,17 +41,24 @@ def test_chord_pitches_hold_the_melody_and_the_voices_written():
 
 
 def test_the_last_voice_completes_the_chord():
-    complete = completing_pitches(classes(0, 7))  # C and G sound: E or E flat makes a triad
+    complete = completing_pitches(key_chords(None), classes(0, 7))  # C and G sound: E or E flat makes a triad
     assert complete[64] and complete[63] and not complete[60] and not complete[67]
+    assert not completing_pitches(key_chords(key_index("C:major")), classes(0, 7))[63]  # no E flat in C major
 
 
 def test_the_tenor_leaves_room_for_the_alto_under_the_melody():
     sounding = classes(0, 4)  # melody E4 (64) over a bass C
     candidates = np.zeros(128, bool)
     candidates[[55, 60, 62]] = True  # G3, C4, D4
-    room = leaving_room(candidates, sounding, melody_pitch=64)
+    room = leaving_room(key_chords(None), candidates, sounding, melody_pitch=64)
     assert room[55]  # G3: C, E, G is a chord already, so the alto can double C4 or E4...
     assert not room[62]  # D4: only D sharp 4 lies below E4, and C, D, D sharp, E is no chord
+    # Under the final note of a cadence only the tonic triad counts: melody G4 over a bass C, a tenor on C4
+    # leaves E4 for the alto, one on E4 leaves only F4 and F sharp 4.
+    final, tenor = classes(0, 4, 7)[None, :], np.zeros(128, bool)
+    tenor[[60, 64]] = True
+    room = leaving_room(final, tenor, classes(0, 7), melody_pitch=67)
+    assert room[60] and not room[64]
 
 
 def test_parallel_fifths_and_octaves_are_kept_out_with_any_moving_voice():

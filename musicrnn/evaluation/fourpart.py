@@ -308,6 +308,22 @@ def _chords(grid: VoiceGrid, tonic: int, minor: bool) -> dict[str, float]:
     }
 
 
+def _harmony_texture(notes: pd.DataFrame, melody: np.ndarray, beat: np.ndarray, end: np.ndarray) -> dict[str, float]:
+    """full_harmony and chords_on_onsets of harmonisation_figures."""
+    pitch = notes["pitch"].to_numpy(np.int64)
+    parts = notes["part"].to_numpy()[~melody] if "part" in notes else np.zeros(int((~melody).sum()))
+    needed = min(3, len(np.unique(parts)))
+    times = np.arange(float(beat[melody].min()), float(end[melody].max()) - EPSILON, 0.25)
+    under = sounding_matrix(beat[~melody], end[~melody], times).sum(axis=1) >= needed
+    onsets = np.unique(beat[melody])
+    sounding = sounding_matrix(beat, end, onsets)
+    chords = [tertian_chord(set(pitch[row] % 12)) is not None for row in sounding if len(set(pitch[row] % 12)) >= 3]
+    return {
+        "full_harmony": float(under.mean()) if len(times) else float("nan"),
+        "chords_on_onsets": float(np.mean(chords)) if chords else float("nan"),
+    }
+
+
 def _last_chord(grid: VoiceGrid, tonic: int, minor: bool) -> dict[str, float]:
     last = grid.sounding[-1] if grid.sounding else np.zeros(0, np.int64)
     if not len(last):
@@ -431,7 +447,11 @@ def harmonisation_figures(notes: pd.DataFrame, melody: np.ndarray, key: str | No
       ninth (any distance of 1 or 11 semitones modulo the octave) when the melody note starts;
     - to_the_end: 1 when the harmony sounds until the melody's last note ends, else 0;
       end_gap_beats: how many beats before that it stops (0 when it lasts);
-    - last_chord_on_tonic: as in piece_statistics, in the melody's key."""
+    - last_chord_on_tonic: as in piece_statistics, in the melody's key;
+    - full_harmony: share of the melody's time (in quarter beats) with at least three harmony notes sounding
+      under it (as many as the harmony has parts, where it has fewer);
+    - chords_on_onsets: share of the melody onsets where three or more pitch classes sound whose sound is a
+      triad or seventh chord (theory.tertian_chord)."""
     melody = np.asarray(melody, bool)
     pitch = notes["pitch"].to_numpy(np.int64)
     beat, end, _ = note_grid(notes)
@@ -447,6 +467,7 @@ def harmonisation_figures(notes: pd.DataFrame, melody: np.ndarray, key: str | No
     tonic = int(root_class(key.partition(":")[0]) or 0)
     grid = voice_grid(notes)
     return {
+        **_harmony_texture(notes, melody, beat, end),
         "harmony_in_key": float(np.isin(pitch[~melody] % 12, sorted(key_pitch_classes(key))).mean()),
         "clashes": float(clashes.mean()),
         "to_the_end": float(gap <= EPSILON),
