@@ -30,7 +30,7 @@ def test_two_variations_play_and_download_as_midi(open_page):
     assert page.get_by_role("heading", name="Variation 3").count() == 0
 
     players = page.locator("audio")
-    assert players.count() == 2
+    expect(players).to_have_count(2, timeout=30_000)  # each player is drawn once its audio is rendered
     for player in players.all():
         source = player.evaluate("audio => audio.currentSrc || audio.src")
         answer = page.request.get(source)
