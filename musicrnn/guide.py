@@ -210,7 +210,9 @@ class MelodyGuide(_Base):
         melody_pitch = self.melody.pitch[np.minimum(self.index, len(self.melody) - 1)]
         if part is not None and self.voiced:
             self.drawn = np.asarray(part)
-            chord = self._part_writing(self._voiced_chord(allowed, on_target, melody_pitch, part), on_target, part)
+            chord = self._voiced_chord(allowed, on_target, melody_pitch, part)
+            wide = self._voiced_chord(allowed, on_target, melody_pitch, part, usual_range=False)
+            chord = self._part_writing(chord, wide, on_target, part)
             passing = self._passing_by_step(self._passing(allowed), on_target, part)
         else:
             chord, passing = self._unvoiced_chord(allowed, on_target, melody_pitch), self._passing(allowed)
@@ -238,11 +240,16 @@ class MelodyGuide(_Base):
         return np.where(must_place, melody_note, chord)
 
     def _voiced_chord(
-        self, allowed: np.ndarray, on_target: np.ndarray, melody_pitch: np.ndarray, part: np.ndarray
+        self,
+        allowed: np.ndarray,
+        on_target: np.ndarray,
+        melody_pitch: np.ndarray,
+        part: np.ndarray,
+        usual_range: bool = True,
     ) -> np.ndarray:
         """With voices, the part drawn decides: the Soprano places the melody note, a lower voice writes under it
         (out of its range rather than on or above the melody when its range has no room there). Each rule below
-        narrows the pitches only where it leaves some."""
+        narrows the pitches only where it leaves some; `usual_range` False leaves out the voice's usual range."""
         below = _prefer(allowed & _under(melody_pitch), _under(melody_pitch) & self.scale[None, :])
         # Bass, tenor, alto are written in that order: each above the last, so the voices do not cross.
         below = _prefer(below & (_PITCH[None, :] > self.floor[:, None]), below)
@@ -251,49 +258,59 @@ class MelodyGuide(_Base):
         below = self._cadence_rule(below, on_target, first_below)
         # The pitch head does not know the part just drawn, and a voice's full range is wide (the corpus'
         # bass reaches E4): prefer the pitches the voice mostly sang, so the bass does not open at the top.
-        low, high = np.array([self.usual.get(int(p), (0, PITCH_CLASSES - 1)) for p in part]).T
-        below = _prefer(below & (_PITCH[None, :] >= low[:, None]) & (_PITCH[None, :] <= high[:, None]), below)
+        if usual_range:
+            low, high = np.array([self.usual.get(int(p), (0, PITCH_CLASSES - 1)) for p in part]).T
+            below = _prefer(below & (_PITCH[None, :] >= low[:, None]) & (_PITCH[None, :] <= high[:, None]), below)
         below = np.where(first_below[:, None], self._no_parallels(below, melody_pitch), below)
         below = _no_clash(below, melody_pitch)
         soprano_or_no_room = (part == SOPRANO) | ~np.any(below, axis=1)
         return np.where(soprano_or_no_room[:, None], self._melody_note(melody_pitch, allowed), below)
 
-    def _part_writing(self, chord: np.ndarray, on_target: np.ndarray, part: np.ndarray) -> np.ndarray:
+    def _part_writing(self, chord: np.ndarray, wide: np.ndarray, on_target: np.ndarray, part: np.ndarray) -> np.ndarray:
         """`chord` (B, 128) narrowed, for each lower voice written on a melody onset, by part_writing's rules, in
         order of what is given up first when they cannot all hold: a complete chord, then no parallels, then the
-        chord itself (the model's own choices stand where none holds)."""
-        melody_pitch = self.melody.pitch[np.minimum(self.index, len(self.melody) - 1)]
+        chord itself (the model's own choices stand where none holds). Where no pitch of `chord` keeps every
+        rule, one of `wide` (the same without the voice's usual range) that does is taken: a voice leaves its
+        usual range rather than the chord (a low melody's last chord still gets its third)."""
         active = on_target & (self.index < len(self.melody)) & (part != SOPRANO)
-        for row in np.flatnonzero(active):
-            voice, sung = int(part[row]), self.sung_now[row]
-            sounding = np.zeros(12, bool)
-            sounding[[melody_pitch[row] % 12, *(sung[sung >= 0] % 12)]] = True
-            keep = chord[row]
-            chords = self._chords_at(row)
-            in_chord = keep & chord_pitches(chords, sounding)
-            double = np.zeros_like(keep)  # the alto may double the tenor where no chord note is left above it
-            if voice == LOWER_VOICES[-1] and self.floor[row] >= 0:
-                double[self.floor[row]] = True
-            if voice == LOWER_VOICES[-1]:
-                complete = completing_pitches(chords, sounding)
-            elif voice == LOWER_VOICES[1]:
-                complete = _prefer_one(leaving_room(chords, in_chord, sounding, int(melody_pitch[row])), in_chord)
-            else:
-                complete = np.ones_like(keep)
-            moving = [(self.sung_before[row, u], sung[u]) for u in range(PART_CLASSES) if u != voice and sung[u] >= 0]
-            moving.append((self.sung_before[row, SOPRANO], melody_pitch[row]))
-            clean = ~parallel_pitches(int(self.sung_before[row, voice]), moving)
-            tiers = (
-                in_chord & complete & clean,
-                in_chord & clean,
-                double & clean,
-                in_chord & complete,
-                in_chord,
-                double,
-                keep & clean,
-            )
-            chord[row] = first_possible(iter(tiers), keep)
+        for row in map(int, np.flatnonzero(active)):
+            tiers = self._voice_tiers(row, int(part[row]), chord[row])
+            best = first_possible(iter(tiers), chord[row])
+            if not tiers[0].any() and (wide[row] != chord[row]).any():
+                widened = self._voice_tiers(row, int(part[row]), wide[row])[0]
+                best = widened if widened.any() else best
+            chord[row] = best
         return chord
+
+    def _voice_tiers(self, row: int, voice: int, keep: np.ndarray) -> list[np.ndarray]:
+        """The pitches of `keep` (128,) for this stream's `voice` under its melody note, best first: in a chord,
+        completing it (the tenor: leaving the alto room) and without parallels; then giving up one rule at a time."""
+        melody_pitch, sung = int(self.melody.pitch[min(self.index[row], len(self.melody) - 1)]), self.sung_now[row]
+        sounding = np.zeros(12, bool)
+        sounding[[melody_pitch % 12, *(sung[sung >= 0] % 12)]] = True
+        chords = self._chords_at(row)
+        in_chord = keep & chord_pitches(chords, sounding)
+        double = np.zeros_like(keep)  # the alto may double the tenor where no chord note is left above it
+        if voice == LOWER_VOICES[-1] and self.floor[row] >= 0:
+            double[self.floor[row]] = True
+        if voice == LOWER_VOICES[-1]:
+            complete = completing_pitches(chords, sounding)
+        elif voice == LOWER_VOICES[1]:
+            complete = leaving_room(chords, in_chord, sounding, melody_pitch)
+        else:
+            complete = np.ones_like(keep)
+        moving = [(self.sung_before[row, u], sung[u]) for u in range(PART_CLASSES) if u != voice and sung[u] >= 0]
+        moving.append((self.sung_before[row, SOPRANO], melody_pitch))
+        clean = ~parallel_pitches(int(self.sung_before[row, voice]), moving)
+        return [
+            in_chord & complete & clean,
+            in_chord & clean,
+            double & clean,
+            in_chord & complete,
+            in_chord,
+            double,
+            keep & clean,
+        ]
 
     def _chords_at(self, row: int) -> np.ndarray:
         """The chords the voices may sound under this stream's melody note: the key's, or under the last note of
