@@ -58,7 +58,7 @@ def pieces(quick: bool) -> dict:
     return {
         "chorale": (median_index, midi_to_notes(files[median_index])),
         "hymn harmonisation": (None, harmonize(model, parse_melody(HYMN), Sampling(seed=0))[0]),
-        "generated (250 notes)": (None, generate(model, chorale_opening(), Sampling(n_notes=250, seed=1))[0]),
+        "generated (at most 250 notes)": (None, generate(model, chorale_opening(), Sampling(n_notes=250, seed=1))[0]),
     }
 
 
