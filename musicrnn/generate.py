@@ -24,6 +24,7 @@ import pandas as pd
 from .config import Config
 from .errors import SettingsError
 from .features import Timing, chord_count, class_beats, clip_times, encode_step, encode_timed, table_key, timing_of
+from .part_writing import key_chords_with_applied_dominants
 from .parts import DRUMS_PART, PART_CLASSES, PIANO_PART, part_id, part_name, trained_parts
 from .theory import (
     BAR_BEATS,
@@ -537,7 +538,8 @@ class _Rules:
         self.tonic_chord = np.isin(np.arange(PITCH_CLASSES) % 12, tonic_triad(key) + [(key + 4) % 12])
         self.final_chord_notes = 3 if len(summary) >= 3 else 1
         self.written = 0  # new notes so far (the same in every stream)
-        self.voices = VoiceLeading(batch, summary) if model.has_parts and settings.voice_leading else None
+        chords = key_chords_with_applied_dominants(key)  # what voices struck together may sound
+        self.voices = VoiceLeading(batch, summary, chords) if model.has_parts and settings.voice_leading else None
 
     def draw(
         self,

@@ -41,6 +41,20 @@ def key_chords(key: int | None) -> np.ndarray:
     return np.array(rows, bool).reshape(-1, 12)
 
 
+def key_chords_with_applied_dominants(key: int) -> np.ndarray:
+    """key_chords(key) plus the applied (secondary) dominants Bach colours a key with: the major triad and the
+    dominant seventh a fifth above each note of the scale (V of ii, V of V, ...)."""
+    scale = sorted(key_pitch_classes(key_name(key)))
+    rows = [key_chords(key)]
+    for degree in scale:
+        root = (degree + 7) % 12
+        for shape in ((0, 4, 7), (0, 4, 7, 10), (0, 4, 10)):
+            row = np.zeros(12, bool)
+            row[[(root + step) % 12 for step in shape]] = True
+            rows.append(row[None, :])
+    return np.unique(np.concatenate(rows), axis=0)
+
+
 def chord_pitches(chords: np.ndarray, sounding: np.ndarray) -> np.ndarray:
     """(128,) the pitches whose class belongs to a chord of `chords` that holds every class in `sounding` (12,)
     (all pitches when no chord does)."""

@@ -48,6 +48,25 @@ def test_a_held_voice_leaves_the_other_free_and_contrary_octaves_are_refused_too
     assert not allowed[55] and not allowed[67]  # G3 or G4: octaves again
 
 
+def test_a_voice_struck_with_others_makes_a_chord_of_the_key_and_one_moving_alone_is_free():
+    from musicrnn.part_writing import key_chords_with_applied_dominants
+    from musicrnn.theory import key_index
+
+    voices = VoiceLeading(1, chords=key_chords_with_applied_dominants(key_index("C:major")))
+    heard(voices, BASS, 48, 0.0)  # C3 and G3 struck together
+    heard(voices, TENOR, 55, 0.0)
+    allowed = voices.allowed(one(ALTO), one(0.0), EVERYTHING)[0]
+    assert allowed[64] and allowed[60] and allowed[67]  # E, C, G: C major (within an octave of the tenor)
+    assert not allowed[62] and not allowed[66]  # D, F sharp: no chord of C major holds C, G and either
+    heard(voices, BASS, 48, 0.0, duration=2.0)  # the bass holds; a voice moving alone at beat 1 is free
+    passing = voices.allowed(one(TENOR), one(1.0), EVERYTHING)[0]
+    assert passing[57] and passing[53]  # A3, F3: passing notes against the held C
+    without = VoiceLeading(1)  # no chords given: no chord rule
+    heard(without, BASS, 48, 0.0)
+    heard(without, TENOR, 55, 0.0)
+    assert without.allowed(one(ALTO), one(0.0), EVERYTHING)[0][62]
+
+
 def test_voices_do_not_cross_and_upper_voices_stay_within_an_octave():
     voices = VoiceLeading(1)
     heard(voices, BASS, 48, 0.0)
