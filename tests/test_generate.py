@@ -269,6 +269,29 @@ def test_a_piece_ends_only_on_the_tonic_unless_any_ending_is_allowed():
     assert any(tonic not in last for tonic, last in last_onsets(False))
 
 
+def test_near_the_length_cap_a_piece_closes_at_the_next_tonic_rather_than_where_the_count_runs_out(monkeypatch):
+    """A tune model that seldom ends by itself: with the tonic ending, pieces end on the tonic within the last
+    CLOSING_NOTES notes before the cap; without that closing stretch (the control) they run to the cap."""
+    import musicrnn.generate as generation
+    from musicrnn.theory import key_index
+
+    keras_model, cfg = random_model("tiny", seed=4, parts=False)
+    model = read_model_file(model_bytes(keras_model, cfg))
+    model.heads["step"].out_bias[cfg.end_step] -= 4.0  # it hardly ever ends on its own
+
+    def pieces() -> list:
+        return [piece for seed in range(3) for piece in run(model, seed=seed, n_notes=100, variations=8)]
+
+    closed = pieces()
+    assert sum(piece.attrs["ended"] for piece in closed) >= 20, [len(p) for p in closed]
+    for piece in closed:
+        if piece.attrs["ended"]:
+            tonic = key_index(piece.attrs["key"]) % 12
+            assert tonic in set(piece.loc[np.isclose(piece["beat"], piece["beat"].max()), "pitch"] % 12)
+    monkeypatch.setattr(generation, "CLOSING_NOTES", 0)
+    assert sum(piece.attrs["ended"] for piece in pieces()) < 5
+
+
 def encode_primer(model):
     """The primer as the model's inputs: (pitch, numeric, key) of one batch row."""
     timing = timing_of(PRIMER, model.cfg)
