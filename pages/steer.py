@@ -5,7 +5,7 @@ import streamlit as st
 from musicrnn.errors import SettingsError
 from musicrnn.generate import Sampling
 from musicrnn.guide import NEEDS_BEATS
-from musicrnn.notation import Melody, parse_chords
+from musicrnn.notation import parse_chords
 from musicrnn.parts import gm_instruments, instrument_program
 from musicrnn.settings import STEER
 from ui import state, steer
@@ -35,7 +35,10 @@ def sampling(**more) -> Sampling | None:
 
 with harmonise_tab:
     source = st.radio("Melody from", steer.melody_sources(), key="steer_melody_source", horizontal=True)
-    melody = steer.melody_input(source)  # a Melody, the problem with it (text), or None (no file yet)
+    try:
+        melody, melody_problem = steer.melody_input(source), None  # None: no file uploaded yet
+    except SettingsError as exc:
+        melody, melody_problem = None, str(exc)
     left, right = st.columns(2)
     variations = setting_slider(left, STEER["variations"])
     melody_instrument = setting_choice(right, STEER["melody_program"], instruments)
@@ -48,10 +51,10 @@ with harmonise_tab:
     )
     settings = sampling(variations=int(variations), chromatic=bool(chromatic))
     button, message = st.columns([1, 4], vertical_alignment="center")
-    wrong = problems_at(message, [seed_problem, melody if isinstance(melody, str) else None])
-    if melody is None:
+    wrong = problems_at(message, [seed_problem, melody_problem])
+    if melody is None and melody_problem is None:
         message.caption("Upload a one-track MIDI file above first.")
-    ready = isinstance(melody, Melody) and settings is not None
+    ready = melody is not None and settings is not None
     now = steer.harmony_inputs(entry, melody, settings, melody_instrument, harmony_instrument) if ready else None
     if button.button("Harmonise", type="primary", icon=":material/piano:", disabled=wrong or not ready):
         problem = steer.run_harmony(

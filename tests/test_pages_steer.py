@@ -145,12 +145,12 @@ def test_a_span_in_bars_is_rewritten_as_those_bars_beats():
     assert not at.exception, [e.value for e in at.exception]
     slider = next(s for s in at.slider if s.label == "Span to rewrite (bars)")
     slider.set_value((2.0, 4.0)).run()
-    metre = at.session_state["steer_rewrite"]["source"].iloc[0]
+    metre = at.session_state["steer_rewrite"].source.iloc[0]
     start, end = 2 * metre["bar_beats"] - metre["bar_beat"], 4 * metre["bar_beats"] - metre["bar_beat"]
     assert any(c.value.startswith(f"= beats {start:g}–{end:g}") for c in at.caption)
     click(at, "Rewrite")
-    source = at.session_state["steer_rewrite"]["source"]
-    for candidate, _ in at.session_state["steer_rewrite"]["candidates"]:
+    source = at.session_state["steer_rewrite"].source
+    for candidate, _ in at.session_state["steer_rewrite"].candidates:
         notes = candidate.notes
         for outside in (lambda n: n["beat"] < start, lambda n: n["beat"] >= end):
             assert notes[outside(notes)]["pitch"].tolist() == source[outside(source)]["pitch"].tolist()
@@ -201,7 +201,7 @@ def test_a_rewrite_link_and_a_rewrite_of_a_kept_rewrite_make_the_same_candidates
     at = steer_page()
 
     def candidates(app: AppTest) -> list[pd.DataFrame]:
-        return [c.notes for c, _ in app.session_state["steer_rewrite"]["candidates"]]
+        return [c.notes for c, _ in app.session_state["steer_rewrite"].candidates]
 
     click(at, "Rewrite")
     first, made_first = link_params(at), candidates(at)
@@ -234,8 +234,8 @@ def test_a_rewrite_of_the_chord_piece_has_a_link_that_makes_the_chord_piece_and_
     click(at, "Rewrite")
     params = link_params(at)
     assert "chords=Dm" in params["source"]
-    mine = [c.notes for c, _ in at.session_state["steer_rewrite"]["candidates"]]
-    made = [c.notes for c, _ in open_steer_link(params).session_state["steer_rewrite"]["candidates"]]
+    mine = [c.notes for c, _ in at.session_state["steer_rewrite"].candidates]
+    made = [c.notes for c, _ in open_steer_link(params).session_state["steer_rewrite"].candidates]
     assert len(made) == len(mine) > 0
     for a, b in zip(mine, made):
         pd.testing.assert_frame_equal(a, b)
@@ -265,7 +265,7 @@ def test_a_rewrite_of_a_piece_made_by_another_model_says_why_it_has_no_link():
     at.session_state["steer_chord_pieces"] = (piece, chords, audio, other)
     next(r for r in at.radio if r.label == "Piece").set_value("The piece from Follow chords").run()
     click(at, "Rewrite")
-    assert at.session_state["steer_rewrite"]["candidates"]  # the rewrite itself is made
+    assert at.session_state["steer_rewrite"].candidates  # the rewrite itself is made
     assert any("No link for these candidates" in i.value and "same model" in i.value for i in at.info)
     assert not [code for code in at.code if "/steer?" in code.value]
 
@@ -304,8 +304,8 @@ def test_a_kept_rewrite_can_be_played_downloaded_and_shared(download_bytes):
     at = steer_page()
     click(at, "Rewrite")
     next(b for b in at.button if b.label == "Keep candidate 3").click().run()
-    kept = at.session_state["steer_rewrite"]["history"][-1]
-    assert not at.session_state["steer_rewrite"]["candidates"]
+    kept = at.session_state["steer_rewrite"].history[-1]
+    assert not at.session_state["steer_rewrite"].candidates
     # The piece now plays and downloads as a generated piece does: player, MIDI and WAV, and a link.
     assert len(at.get("audio")) == 1
     assert {"Download MIDI", "Download WAV"} <= {b.label for b in at.get("download_button")}
@@ -315,8 +315,8 @@ def test_a_kept_rewrite_can_be_played_downloaded_and_shared(download_bytes):
     assert params["kind"] == "rewrite" and params["keep"] == "2"  # candidate 3, counted from 0
     again = open_steer_link(params)
     store = again.session_state["steer_rewrite"]
-    pd.testing.assert_frame_equal(store["history"][-1], kept)  # the link makes that very piece, as the piece now
-    assert not store["candidates"] and len(again.get("audio")) == 1
+    pd.testing.assert_frame_equal(store.history[-1], kept)  # the link makes that very piece, as the piece now
+    assert not store.candidates and len(again.get("audio")) == 1
 
 
 def test_every_candidate_asked_for_is_shown_with_its_span_and_a_bar_around_it():
@@ -327,8 +327,8 @@ def test_every_candidate_asked_for_is_shown_with_its_span_and_a_bar_around_it():
     assert len(keep) == 6
     assert len(at.get("audio")) == 1 + 6  # the piece now, and each candidate's span on its own
     store = at.session_state["steer_rewrite"]
-    start, end = store["span"]
-    for candidate, audio in store["candidates"]:
+    start, end = store.span
+    for candidate, audio in store.candidates:
         assert audio.seconds < 0.5 * float(candidate.notes["end"].max())  # the span and a bar around it, not the piece
     words = [m.value for m in at.markdown if m.value.startswith("**Candidate")]
     assert "fits the rest of the piece best" in words[0] and "least well" in words[-1]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import numpy as np
@@ -30,7 +32,15 @@ from musicrnn.recipe import (
     source_piece,
     steer_widgets,
 )
-from musicrnn.rewrite import SPAN_UNITS, beats_to_unit, piece_metre, rewrite, span_excerpt, span_to_beats
+from musicrnn.rewrite import (
+    SPAN_UNITS,
+    Candidate,
+    beats_to_unit,
+    piece_metre,
+    rewrite,
+    span_excerpt,
+    span_to_beats,
+)
 from musicrnn.settings import ANY_KEY
 from musicrnn.summaries import ending_words
 from musicrnn.theory import NOTE_NAMES
@@ -42,6 +52,9 @@ from .links import mark_made, read_link, show_link
 from .primer import bundled_notes
 from .score import musicxml_button, piece_views, show_score
 from .widgets import made_with_notice, play, show_piece
+
+if TYPE_CHECKING:
+    from musicrnn.audio import Rendered
 
 TYPED = "Typed or played notes"
 HARMONIES, CHORDS, REWRITE = "steer_harmonies", "steer_chord_pieces", "steer_rewrite"
@@ -68,8 +81,44 @@ def boost(strength: float) -> float:
     return math.exp(strength * ChordGuide.MAX_BOOST)
 
 
-def melody_input(source: str) -> Melody | str | None:
-    """The melody the visitor chose (or the problem with it, as text)."""
+Origin = dict[str, Any] | str  # a piece's origin as Recipe fields (a source recipe, a bundled file), or why a link
+# cannot make it again (text)
+NO_RECIPE = "the piece has no recipe"
+
+
+@dataclass
+class RewriteStore:
+    """What the Rewrite tab keeps in st.session_state[REWRITE] across reruns (made by start_rewrite only)."""
+
+    source: pd.DataFrame | None = None  # the piece picked to rewrite (None: a linked piece, or none picked yet)
+    origin: Origin = NO_RECIPE  # where `source` comes from
+    name: str | None = None  # what `source` is called ("the linked piece" for a link's)
+    label: str = ""  # the piece now in words: its name and how many rewrites are kept
+    history: list[pd.DataFrame] = field(default_factory=list)  # the kept rewrites, the piece now last
+    origins: list[Origin] = field(default_factory=list)  # each kept rewrite's origin, as `history`
+    candidates: list[tuple[Candidate, Rendered]] = field(default_factory=list)  # best fit first, each span's audio
+    base: pd.DataFrame | None = None  # the piece the candidates rewrite
+    recipe: Recipe | None = None  # the candidates' recipe (None: no link can make them, `no_link` says why)
+    no_link: str = ""  # why no link can make the candidates again ("" while they have a recipe)
+    span: tuple[float, float] = (0.0, 0.0)  # the candidates' span, in beats
+    inputs: dict[str, str] | None = None  # the controls they were made with (rewrite_inputs)
+
+
+def start_rewrite(**fields: Any) -> RewriteStore:
+    """A fresh rewrite store with these `fields`, kept in session state (replacing any other)."""
+    store = st.session_state[REWRITE] = RewriteStore(**fields)
+    return store
+
+
+def rewrite_store() -> RewriteStore:
+    """The Rewrite tab's store (an empty one the first time)."""
+    store = st.session_state.get(REWRITE)
+    return store if store is not None else start_rewrite()
+
+
+def melody_input(source: str) -> Melody | None:
+    """The melody the visitor chose (None: no file uploaded yet); raises SettingsError saying what is wrong with
+    it."""
     if source == TYPED:
         text_key = state.keep("steer_melody", "C4/1 D4/1 E4/1 F4/1 G4/2 E4/1 D4/1 C4/2")
         text = st.text_area("Melody", key=text_key, help=MELODY_HELP)
@@ -78,7 +127,7 @@ def melody_input(source: str) -> Melody | str | None:
         try:
             return parse_melody(text)
         except SettingsError as exc:
-            return f"the melody: {exc}"
+            raise SettingsError(f"the melody: {exc}") from exc
     if source == "A bundled chorale's top voice":
         names = [path.name for path in chorale_files()]
         name = st.selectbox("Chorale", names, key=state.keep("steer_chorale", names[0]))
@@ -96,7 +145,7 @@ def melody_input(source: str) -> Melody | str | None:
         try:
             melody = top_voice(midi_to_notes(upload.getvalue(), name=upload.name))
         except (MidiError, SettingsError) as exc:
-            return f"the melody file: {exc}"
+            raise SettingsError(f"the melody file: {exc}") from exc
     st.caption(f"{len(melody)} notes: {melody_text(melody)[:300]}")
     return melody
 
@@ -295,7 +344,7 @@ def melody_sources() -> list[str]:
 
 def rewrite_source() -> pd.DataFrame | None:
     """The piece being rewritten: the kept result of earlier rewrites, else the piece the visitor picks."""
-    history = st.session_state.setdefault(REWRITE, {"history": [], "candidates": []})
+    store = rewrite_store()
     options = (
         ["A bundled chorale"]
         + (["A dataset file"] if dataset_files() else [])
@@ -304,7 +353,7 @@ def rewrite_source() -> pd.DataFrame | None:
     choice = st.radio("Piece", options, key="steer_rewrite_source", horizontal=True)
     if choice == CHORD_PIECE:
         start, name = st.session_state[CHORDS][0], "the piece from Follow chords"
-        origin: dict | str = {"source": st.session_state[CHORDS][3].as_source()}
+        origin: Origin = {"source": st.session_state[CHORDS][3].as_source()}
     elif choice == "A dataset file":
         files = dataset_files()
         name = st.selectbox("Dataset file to rewrite", list(files), key="steer_rewrite_dataset")
@@ -320,43 +369,48 @@ def rewrite_source() -> pd.DataFrame | None:
         name = st.selectbox("Chorale to rewrite", names, key="steer_rewrite_chorale")
         start = bundled_notes(name)
         origin = {"primer": f"bundled:{name}", "primer_notes": len(start), "primer_hash": notes_hash(start)}
-    if history.get("source") is not start and not history["history"]:
-        history["source"], history["origin"], history["name"] = start, origin, name
-    kept = len(history["history"])
-    history["label"] = f"{history.get('name', name)}, {kept} rewrite{'s' if kept != 1 else ''} kept" if kept else name
-    return history["history"][-1] if history["history"] else start
+    if store.source is not start and not store.history:
+        store.source, store.origin, store.name = start, origin, name
+    kept = len(store.history)
+    called = store.name if store.name is not None else name
+    store.label = f"{called}, {kept} rewrite{'s' if kept != 1 else ''} kept" if kept else name
+    return store.history[-1] if store.history else start
 
 
 def show_piece_now(piece: pd.DataFrame, span: tuple[float, float]) -> None:
     """The piece as it stands, with the span to rewrite shaded, played and downloadable as a generated piece
     is; a kept rewrite also gets its link (or why it has none)."""
-    store = st.session_state[REWRITE]
-    recipe = kept_recipe()
+    store = rewrite_store()
+    try:
+        recipe, no_link = kept_recipe(), None
+    except SettingsError as exc:
+        recipe, no_link = None, str(exc)
     st.subheader("The piece now")
-    st.caption(store.get("label", ""))
+    st.caption(store.label)
     show_piece(
         piece,
         state.render_audio(piece, 0),
-        key="rewritten-piece" if store["history"] else "piece",
-        midi=piece_midi(piece, recipe) if isinstance(recipe, Recipe) else None,
+        key="rewritten-piece" if store.history else "piece",
+        midi=piece_midi(piece, recipe) if recipe is not None else None,
         marked=(span[0], span[1], "to rewrite"),
     )
-    if isinstance(recipe, Recipe):
+    if recipe is not None:
         show_link(recipe, "this piece")
         _needs_model_file(recipe)
-    elif isinstance(recipe, str):
-        st.info(f"No link for this piece: {recipe}.", icon=":material/link_off:")
+    elif no_link is not None:
+        st.info(f"No link for this piece: {no_link}.", icon=":material/link_off:")
 
 
-def kept_recipe() -> Recipe | str | None:
-    """The recipe that makes the kept rewrite now on the Rewrite tab (a rewrite recipe with `keep`), why a
-    link cannot make it (text), or None when the piece is not a kept rewrite (a chorale, a file, a chord piece)."""
-    store = st.session_state[REWRITE]
-    if not store["history"]:
+def kept_recipe() -> Recipe | None:
+    """The recipe that makes the kept rewrite now on the Rewrite tab (a rewrite recipe with `keep`), or None when
+    the piece is not a kept rewrite (a chorale, a file, a chord piece); raises SettingsError saying why a link
+    cannot make it."""
+    store = rewrite_store()
+    if not store.history:
         return None
-    origin = store["origins"][-1]
+    origin = store.origins[-1]
     if not isinstance(origin, dict):
-        return origin
+        raise SettingsError(origin)
     if "source" not in origin:
         return None
     recipe = Recipe.from_params(parse_qs(origin["source"], keep_blank_values=True))
@@ -396,10 +450,10 @@ def choose_span(piece: pd.DataFrame) -> tuple[float, float] | None:
 
 def rewrite_inputs(entry: state.ModelEntry, span: tuple[float, float], k: int, settings) -> dict[str, str]:
     """The Rewrite controls as readable rows: what candidates are made with (see made_with_notice)."""
-    store = st.session_state[REWRITE]
+    store = rewrite_store()
     return {
         "model": entry.label,
-        "piece": store.get("label", ""),
+        "piece": store.label,
         "span": f"beats {span[0]:g}–{span[1]:g}",
         "candidates": str(k),
         "seed": str(settings.seed),
@@ -415,16 +469,19 @@ def run_rewrite(
         found = rewrite(entry.model, piece, span[0], span[1], candidates=k, settings=settings)
     except VISITOR_ERRORS as exc:
         return str(exc)
-    _keep_candidates(found, piece, rewrite_recipe(entry, span, k, settings), span, inputs)
+    try:
+        recipe, no_link = rewrite_recipe(entry, span, k, settings), ""
+    except SettingsError as exc:
+        recipe, no_link = None, str(exc)
+    _keep_candidates(found, piece, recipe, span, inputs, no_link=no_link)
     return None
 
 
-def rewrite_recipe(entry: state.ModelEntry, span: tuple[float, float], k: int, settings) -> Recipe | str:
-    """The candidates' recipe, or why a link cannot make them again: the piece is a dataset file's, was made
-    with another model (the Steer model changed since), or has been rewritten too many times for a link."""
+def rewrite_recipe(entry: state.ModelEntry, span: tuple[float, float], k: int, settings) -> Recipe:
+    """The candidates' recipe; raises SettingsError saying why a link cannot make them again: the piece is a
+    dataset file's, was made with another model (the Steer model changed since), or has been rewritten too many
+    times for a link."""
     origin = piece_origin()
-    if not isinstance(origin, dict):
-        return origin
     # repr: the span's beats round-trip exactly
     recipe = Recipe(
         model=entry.id, kind="rewrite", span=f"{span[0]!r}-{span[1]!r}", candidates=k, sampling=settings, **origin
@@ -432,7 +489,7 @@ def rewrite_recipe(entry: state.ModelEntry, span: tuple[float, float], k: int, s
     try:
         Recipe.from_params(recipe.to_params())  # what opening the link will do
     except RecipeError as exc:
-        return f"a link could not make them again ({exc})"
+        raise SettingsError(f"a link could not make them again ({exc})") from exc
     return recipe
 
 
@@ -442,21 +499,29 @@ def context_beats(piece: pd.DataFrame) -> float:
 
 
 def _keep_candidates(
-    found: list, piece: pd.DataFrame, recipe: Recipe | str, span: tuple[float, float], inputs: dict | None = None
+    found: list[Candidate],
+    piece: pd.DataFrame,
+    recipe: Recipe | None,
+    span: tuple[float, float],
+    inputs: dict[str, str] | None = None,
+    no_link: str = "",
 ) -> None:
     """Every candidate asked for, each with the audio of its span and a little either side (the whole piece is
-    played once one is kept)."""
-    store = st.session_state[REWRITE]
+    played once one is kept); their `recipe`, or (None) why no link can make them again."""
+    store = rewrite_store()
     context = context_beats(piece)
-    store["candidates"] = [(c, state.render_piece(span_excerpt(c.notes, span[0], span[1], context), 0)) for c in found]
-    store["base"], store["recipe"], store["span"], store["inputs"] = piece, recipe, span, inputs
+    store.candidates = [(c, state.render_piece(span_excerpt(c.notes, span[0], span[1], context), 0)) for c in found]
+    store.base, store.recipe, store.no_link, store.span, store.inputs = piece, recipe, no_link, span, inputs
 
 
-def piece_origin() -> dict | str:
+def piece_origin() -> dict[str, Any]:
     """Where the piece now on the Rewrite tab comes from, as Recipe fields (a source recipe, or a bundled
-    file), or why a link cannot make it again."""
-    store = st.session_state[REWRITE]
-    return store["origins"][-1] if store["history"] else store.get("origin", "the piece has no recipe")
+    file); raises SettingsError saying why a link cannot make it again."""
+    store = rewrite_store()
+    origin = store.origins[-1] if store.history else store.origin
+    if not isinstance(origin, dict):
+        raise SettingsError(origin)
+    return origin
 
 
 ORDINALS = ("", "", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
@@ -474,19 +539,19 @@ def fit_words(rank: int, count: int) -> str:
 def show_rewrite(now: dict[str, str] | None) -> None:
     """Every candidate: the span with a bar either side as a roll and a player, how well it leads back into
     the rest of the piece in words, and a button that keeps it; the ranking figures under Details."""
-    store = st.session_state[REWRITE]
-    candidates = store["candidates"]
+    store = rewrite_store()
+    candidates = store.candidates
     if not candidates:
         return
-    made_with_notice(store.get("inputs"), now, "The candidates below", "Rewrite")
-    start, end = store.get("span", (0.0, 0.0))
+    made_with_notice(store.inputs, now, "The candidates below", "Rewrite")
+    start, end = store.span
     st.subheader(f"{len(candidates)} candidate{'s' if len(candidates) != 1 else ''}, best fit first")
     st.caption(
         f"Each plays the rewritten beats {start:g}–{end:g} (shaded) with a bar before and after. Keep one to hear "
         "and download the whole piece with it."
     )
     columns = st.columns(2)
-    context = context_beats(store["base"])
+    context = context_beats(store.base)
     for rank, (candidate, audio) in enumerate(candidates, start=1):
         with columns[(rank - 1) % 2]:
             st.markdown(f"**Candidate {rank}** · {fit_words(rank, len(candidates))} · {candidate.new_notes} new notes")
@@ -519,34 +584,32 @@ def show_rewrite(now: dict[str, str] | None) -> None:
             hide_index=True,
             key="steer_candidate_scores",
         )
-    recipe = store.get("recipe")
-    if isinstance(recipe, Recipe):
-        show_link(recipe, "these candidates")
-        _needs_model_file(recipe)
-    elif recipe is not None:
-        st.info(f"No link for these candidates: {recipe}.", icon=":material/link_off:")
+    if store.recipe is not None:
+        show_link(store.recipe, "these candidates")
+        _needs_model_file(store.recipe)
+    else:
+        st.info(f"No link for these candidates: {store.no_link}.", icon=":material/link_off:")
 
 
 def keep(rank: int) -> None:
     """Keep candidate `rank` (1 = best): it becomes the piece now, with the recipe that makes it."""
-    store = st.session_state[REWRITE]
-    candidate, _ = store["candidates"][rank - 1]
-    recipe = store.get("recipe")
-    store["history"].append(candidate.notes)
-    store.setdefault("origins", []).append(
-        {"source": recipe.as_source(keep=rank - 1)} if isinstance(recipe, Recipe) else recipe
-    )
-    store["candidates"] = []
+    store = rewrite_store()
+    candidate, _ = store.candidates[rank - 1]
+    recipe = store.recipe
+    store.history.append(candidate.notes)
+    store.origins.append({"source": recipe.as_source(keep=rank - 1)} if recipe is not None else store.no_link)
+    store.candidates = []
 
 
 def can_undo() -> bool:
-    return bool(st.session_state.get(REWRITE, {}).get("history"))
+    store = st.session_state.get(REWRITE)
+    return store is not None and bool(store.history)
 
 
 def undo() -> None:
-    store = st.session_state[REWRITE]
-    store["history"].pop()
-    store["origins"].pop()
+    store = rewrite_store()
+    store.history.pop()
+    store.origins.pop()
 
 
 def _needs_model_file(recipe: Recipe) -> None:
@@ -581,12 +644,7 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
             else:
                 piece = source_piece(recipe, model)
                 candidates = make_rewrite(recipe, model, piece=piece)
-                st.session_state[REWRITE] = {
-                    "history": [piece],
-                    "origins": [_origin_of_source(recipe)],
-                    "candidates": [],
-                    "name": "the linked piece",
-                }
+                start_rewrite(history=[piece], origins=[_origin_of_source(recipe)], name="the linked piece")
                 _keep_candidates(candidates, piece, dataclasses.replace(recipe, keep=None), recipe.span_beats)
                 said = "The linked rewrite's candidates are on the **Rewrite a passage** tab."
                 if recipe.keep is not None:  # a kept rewrite's link: that very piece becomes the piece now
@@ -599,7 +657,7 @@ def apply_link(models: dict[str, state.ModelEntry]) -> None:
     mark_made()
 
 
-def _origin_of_source(recipe: Recipe) -> dict:
+def _origin_of_source(recipe: Recipe) -> dict[str, Any]:
     """A rewrite recipe's source piece as Recipe fields, for the next rewrite's link."""
     if recipe.source:
         return {"source": recipe.source}
