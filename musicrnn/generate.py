@@ -247,9 +247,10 @@ END_ODDS = 128.0
 # With the tonic ending, no piece ends before this many new notes (two bars of four voices): a primer that
 # closes on the tonic would otherwise be "continued" by nothing.
 MIN_NOTES_BEFORE_END = 32
-# With the tonic ending, in this many notes before the length cap the piece ends at the first tonic chord over
-# the tonic, so a piece the model has not ended by then closes on a cadence rather than where the count runs out
-# (two bars of four voices in quarter notes, about four chords: the chorales reach the tonic every few bars).
+# With the tonic ending, in this many notes before the length cap (at most a third of the cap) the piece ends
+# at the first tonic chord over the tonic, so a piece the model has not ended by then closes on a cadence rather
+# than where the count runs out (two bars of four voices in quarter notes, about four chords: the chorales reach
+# the tonic every few bars).
 CLOSING_NOTES = 64
 CLOSING_ODDS = 1e9
 
@@ -596,7 +597,8 @@ class _Rules:
         end = self.cfg.end_step
         p_end = rhythm_distribution(logits, 1.0)[:, end]
         odds = END_ODDS if self.settings.tonic_ending else 1.0
-        if self.settings.tonic_ending and self.written >= self.settings.n_notes - CLOSING_NOTES:
+        closing = min(CLOSING_NOTES, self.settings.n_notes // 3)
+        if self.settings.tonic_ending and self.written >= self.settings.n_notes - closing:
             odds = CLOSING_ODDS  # near the cap: end at the next tonic chord (only there may it end)
         p_end = odds * p_end / (1.0 - p_end + odds * p_end)
         ends = np.array([rng.random() for rng in rngs]) < p_end
