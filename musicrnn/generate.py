@@ -544,8 +544,9 @@ class _Rules:
         self.tonic_chord = np.isin(np.arange(PITCH_CLASSES) % 12, tonic_triad(key) + [(key + 4) % 12])
         self.final_chord_notes = 3 if len(summary) >= 3 else 1
         self.written = 0  # new notes so far (the same in every stream)
-        chords = key_chords_with_applied_dominants(key)  # what voices struck together may sound
-        self.voices = VoiceLeading(batch, summary, chords) if model.has_parts and settings.voice_leading else None
+        self.voices = None
+        if model.has_parts and settings.voice_leading:  # voices struck together sound a chord of the key
+            self.voices = VoiceLeading(batch, summary, key_chords_with_applied_dominants(key))
 
     def draw(
         self,

@@ -210,8 +210,7 @@ class MelodyGuide(_Base):
         melody_pitch = self.melody.pitch[np.minimum(self.index, len(self.melody) - 1)]
         if part is not None and self.voiced:
             self.drawn = np.asarray(part)
-            chord = self._voiced_chord(allowed, on_target, melody_pitch, part)
-            wide = self._voiced_chord(allowed, on_target, melody_pitch, part, usual_range=False)
+            chord, wide = self._voiced_chord(allowed, on_target, melody_pitch, part)
             chord = self._part_writing(chord, wide, on_target, part)
             passing = self._passing_by_step(self._passing(allowed), on_target, part)
         else:
@@ -240,16 +239,12 @@ class MelodyGuide(_Base):
         return np.where(must_place, melody_note, chord)
 
     def _voiced_chord(
-        self,
-        allowed: np.ndarray,
-        on_target: np.ndarray,
-        melody_pitch: np.ndarray,
-        part: np.ndarray,
-        usual_range: bool = True,
-    ) -> np.ndarray:
+        self, allowed: np.ndarray, on_target: np.ndarray, melody_pitch: np.ndarray, part: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """With voices, the part drawn decides: the Soprano places the melody note, a lower voice writes under it
         (out of its range rather than on or above the melody when its range has no room there). Each rule below
-        narrows the pitches only where it leaves some; `usual_range` False leaves out the voice's usual range."""
+        narrows the pitches only where it leaves some. Returned twice: with the voice's usual range, and without
+        it (what _part_writing falls back on)."""
         below = _prefer(allowed & _under(melody_pitch), _under(melody_pitch) & self.scale[None, :])
         # Bass, tenor, alto are written in that order: each above the last, so the voices do not cross.
         below = _prefer(below & (_PITCH[None, :] > self.floor[:, None]), below)
@@ -258,13 +253,16 @@ class MelodyGuide(_Base):
         below = self._cadence_rule(below, on_target, first_below)
         # The pitch head does not know the part just drawn, and a voice's full range is wide (the corpus'
         # bass reaches E4): prefer the pitches the voice mostly sang, so the bass does not open at the top.
-        if usual_range:
-            low, high = np.array([self.usual.get(int(p), (0, PITCH_CLASSES - 1)) for p in part]).T
-            below = _prefer(below & (_PITCH[None, :] >= low[:, None]) & (_PITCH[None, :] <= high[:, None]), below)
-        below = np.where(first_below[:, None], self._no_parallels(below, melody_pitch), below)
-        below = _no_clash(below, melody_pitch)
-        soprano_or_no_room = (part == SOPRANO) | ~np.any(below, axis=1)
-        return np.where(soprano_or_no_room[:, None], self._melody_note(melody_pitch, allowed), below)
+        low, high = np.array([self.usual.get(int(p), (0, PITCH_CLASSES - 1)) for p in part]).T
+        usual = _prefer(below & (_PITCH[None, :] >= low[:, None]) & (_PITCH[None, :] <= high[:, None]), below)
+
+        def finished(below: np.ndarray) -> np.ndarray:
+            below = np.where(first_below[:, None], self._no_parallels(below, melody_pitch), below)
+            below = _no_clash(below, melody_pitch)
+            soprano_or_no_room = (part == SOPRANO) | ~np.any(below, axis=1)
+            return np.where(soprano_or_no_room[:, None], self._melody_note(melody_pitch, allowed), below)
+
+        return finished(usual), finished(below)
 
     def _part_writing(self, chord: np.ndarray, wide: np.ndarray, on_target: np.ndarray, part: np.ndarray) -> np.ndarray:
         """`chord` (B, 128) narrowed, for each lower voice written on a melody onset, by part_writing's rules, in
@@ -327,7 +325,8 @@ class MelodyGuide(_Base):
             sung = self.sung_before[row]
             chord = np.zeros(12, bool)
             chord[sung[sung >= 0] % 12] = True
-            passing[row] = _prefer_one(passing[row] & passing_pitches(int(sung[int(part[row])]), chord), passing[row])
+            by_step = passing[row] & passing_pitches(int(sung[int(part[row])]), chord)
+            passing[row] = first_possible(iter([by_step]), passing[row])
         return passing
 
     def _passing(self, allowed: np.ndarray) -> np.ndarray:
@@ -546,11 +545,6 @@ CLASHES = (1, 11)  # semitones (mod 12) below a melody note that grate: a minor 
 def _under(pitch: np.ndarray) -> np.ndarray:
     """(B, 128) the pitches below each stream's `pitch`."""
     return _PITCH[None, :] < pitch[:, None]
-
-
-def _prefer_one(preferred: np.ndarray, otherwise: np.ndarray) -> np.ndarray:
-    """One stream's (128,) `preferred` pitches where there are any, else `otherwise`."""
-    return preferred if preferred.any() else otherwise
 
 
 def _prefer(preferred: np.ndarray, otherwise: np.ndarray) -> np.ndarray:
