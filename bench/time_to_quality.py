@@ -12,6 +12,10 @@ recipes' models predict. A recipe's time to quality is its training time until i
 comes within 0.05 nats of the lowest it reaches in the run.
 
     python bench/time_to_quality.py [--files 120] [--epochs-before 40] [--epochs-now 30] [--quick]
+        [--now-set learning_rate=0.004 ...] [--before-from EARLIER_OUTPUT]
+
+`--now-set` tries a change to today's recipe; `--before-from` reuses an earlier output's "before" run (the same
+files and machine) to try several changes in less time; the figures to report come from a run of both.
 """
 
 from __future__ import annotations
@@ -51,8 +55,9 @@ def chorales(files: int):
     return Corpus.from_tables([(item.name, item.notes) for item in loaded])
 
 
-def run_recipe(recipe: str, files: int, epochs: int) -> dict:
-    """Train one recipe, scoring the model on the held-out files after every epoch."""
+def run_recipe(recipe: str, files: int, epochs: int, changes: dict | None = None) -> dict:
+    """Train one recipe (with `changes` to its settings), scoring the model on the held-out files after every
+    epoch."""
     import keras
 
     from musicrnn.config import DEFAULT_PRESET, preset
@@ -62,7 +67,7 @@ def run_recipe(recipe: str, files: int, epochs: int) -> dict:
     from musicrnn.model import model_bytes
     from musicrnn.train import train
 
-    overrides = {"epochs": epochs, "patience": 0, **(BEFORE if recipe == "before" else {})}
+    overrides = {"epochs": epochs, "patience": 0, **(BEFORE if recipe == "before" else {}), **(changes or {})}
     cfg = preset(DEFAULT_PRESET, **overrides)
     corpus = chorales(files)
     train_idx, val_idx = split_files(corpus, cfg.val_fraction, cfg.seed)
@@ -98,9 +103,10 @@ def time_to_quality(rows: list[dict]) -> dict:
     return {"best_joint_nll": best, "seconds_to_quality": reached["seconds"], "epoch_reached": reached["epoch"]}
 
 
-def spawn(recipe: str, files: int, epochs: int) -> dict:
+def spawn(recipe: str, files: int, epochs: int, changes: dict | None = None) -> dict:
+    changed = [f"--now-set={key}={value}" for key, value in (changes or {}).items()]
     done = subprocess.run(
-        [sys.executable, __file__, "--recipe", recipe, "--files", str(files), "--epochs-now", str(epochs)],
+        [sys.executable, __file__, "--recipe", recipe, "--files", str(files), "--epochs-now", str(epochs), *changed],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -111,24 +117,43 @@ def spawn(recipe: str, files: int, epochs: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def parse_setting(text: str) -> tuple[str, object]:
+    """'learning_rate=0.004' -> ('learning_rate', 0.004): a number where it reads as one, else the text."""
+    key, _, value = text.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def previous_before(path: str) -> dict:
+    """The 'before' run of an earlier output of this benchmark (its last line of JSON)."""
+    with open(path, encoding="utf-8") as handle:
+        last = [line for line in handle if line.startswith("{")][-1]
+    return json.loads(last)["runs"]["before"]
+
+
 def main(argv: list[str] | None = None) -> dict | None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=120, help="how many bundled chorales (first N by name)")
     parser.add_argument("--epochs-before", type=int, default=40)
     parser.add_argument("--epochs-now", type=int, default=30)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs")
+    parser.add_argument(
+        "--now-set", action="append", default=[], metavar="KEY=VALUE", help="change a setting of today's recipe"
+    )
+    parser.add_argument("--before-from", help="a previous run's JSON output: reuse its 'before' run (same files)")
     parser.add_argument("--recipe", choices=RECIPES, help="run one recipe in this process (internal)")
     args = parser.parse_args(argv)
+    changes = dict(parse_setting(text) for text in args.now_set)
     if args.recipe:
-        print(json.dumps(run_recipe(args.recipe, args.files, args.epochs_now)))
+        print(json.dumps(run_recipe(args.recipe, args.files, args.epochs_now, changes)))
         return None
     if args.quick:
         args.files, args.epochs_before, args.epochs_now = 24, 2, 2
-    print(machine_line(), flush=True)
-    runs = {
-        "before": spawn("before", args.files, args.epochs_before),
-        "now": spawn("now", args.files, args.epochs_now),
-    }
+    print(machine_line(), f"today's recipe changed: {changes}" if changes else "", flush=True)
+    before = previous_before(args.before_from) if args.before_from else spawn("before", args.files, args.epochs_before)
+    runs = {"before": before, "now": spawn("now", args.files, args.epochs_now, changes)}
     figures = {name: time_to_quality(run["epochs"]) for name, run in runs.items()}
     speedup = figures["before"]["seconds_to_quality"] / max(figures["now"]["seconds_to_quality"], 1e-9)
     rows = [
@@ -145,6 +170,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     result = {
         "benchmark": "time_to_quality",
         "machine": machine(),
+        "now_changes": changes,
         "runs": runs,
         "figures": figures,
         "speedup": speedup,
