@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .part_writing import chord_pitches
 from .parts import PART_CLASSES, PART_NAMES
 from .theory import PITCH_CLASSES
 
@@ -26,6 +25,10 @@ PERFECT = (0, 7)  # unison/octave and fifth, as pitch classes of the interval
 # The chorale voices, lowest first: the only parts with an order a crossing or a gap can break.
 VOICES = tuple(PART_NAMES.index(name) for name in ("Bass voice", "Tenor", "Alto", "Soprano"))
 UPPER_GAP = 12  # semitones at most between soprano and alto, and between alto and tenor
+_PERFECT_CLASS = np.isin(np.arange(12), PERFECT)  # interval class -> perfect (a lookup: np.isin costs ~20 us)
+_PITCH_CLASS = _PITCH % 12
+ALL_CLASSES = (1 << 12) - 1  # every pitch class, as a 12-bit set
+_ALL_PARTS = np.ones(PART_CLASSES, bool)
 
 
 class VoiceLeading:
@@ -44,8 +47,16 @@ class VoiceLeading:
             known = np.isin(np.arange(PART_CLASSES), [int(k) for k in summary])
             rank = np.where(known, rank, -1)
         self.rank = rank
+        self.is_voice = rank >= 0
+        # Each part's neighbouring upper voices (soprano-alto, alto-tenor), -1 for none: what _no_wide_gaps reads.
+        self.upper_neighbours = np.full((PART_CLASSES, 2), -1)
+        for part in np.flatnonzero(rank >= 1):
+            for column, neighbour in enumerate((rank[part] - 1, rank[part] + 1)):
+                if 1 <= neighbour < len(VOICES):
+                    self.upper_neighbours[part, column] = VOICES[neighbour]
         # (chords, 12) the chords a voice joining a chord attack keeps to (part_writing.key_chords); None: any.
         self.chords = chords
+        self._chord_bits = None if chords is None else (chords.astype(np.int64) << np.arange(12)).sum(axis=1)
 
     def take(self, rows: np.ndarray) -> None:
         """Keep the streams `rows` (decoding: a candidate carried on in its siblings' places)."""
@@ -72,85 +83,97 @@ class VoiceLeading:
         all) less the chorale voices that already started a note at this onset (a voice sings one note at a
         time), unless that leaves a stream none."""
         if may_play is None:
-            may_play = np.ones(PART_CLASSES, bool)
-        may_play = np.broadcast_to(may_play, (len(onset), PART_CLASSES))
+            may_play = _ALL_PARTS
         self._reach(onset)
-        started = _at(self.start, onset) & (self.rank[None, :] >= 0)
-        return _unless_empty(may_play, may_play & ~started)
+        started = _at(self.start, onset) & self.is_voice
+        return _unless_empty(may_play, may_play & ~started)  # (B, parts): the streams' own rows
 
     def allowed(self, part: np.ndarray, onset: np.ndarray, allowed: np.ndarray) -> np.ndarray:
         """(B, 128) `allowed` less the pitches part `part` (B,) cannot take here without breaking a rule."""
         self._reach(onset)
         allowed = np.broadcast_to(allowed, (len(part), PITCH_CLASSES))
-        for rule in (self._no_parallels, self._no_crossing, self._no_wide_gaps, self._out_of_chord):
-            allowed = _unless_empty(allowed, allowed & ~rule(part, onset))
+        # What sounds and what started at this onset, found once for all four rules; a rule that bans nothing
+        # here returns None and costs no mask (most notes: no parallel to avoid, no voice above or below). With
+        # the chord rule as bit sets this took the rules from 185 to ~45 us per note (one stream).
+        sounding = self._sounding(onset)
+        started = _at(self.start, onset) & (self.pitch >= 0)
+        for keep in (
+            self._no_parallels(part, started),
+            self._no_crossing(part, sounding),
+            self._no_wide_gaps(part, sounding),
+            self._in_chord(part, sounding, started),
+        ):
+            if keep is not None:
+                allowed = _unless_empty(allowed, allowed & keep)
         return allowed
 
     def _sounding(self, onset: np.ndarray) -> np.ndarray:
         """(B, parts) the pitch each part sounds at `onset` (-1: silent)."""
         return np.where((self.start <= onset[:, None] + 1e-9) & (self.end > onset[:, None] + 1e-9), self.pitch, -1)
 
-    def _no_parallels(self, part: np.ndarray, onset: np.ndarray) -> np.ndarray:
-        """(B, 128) pitches that move into the same perfect interval, on the same side, as the one this part
-        made with another part that moves at this onset too."""
+    def _no_parallels(self, part: np.ndarray, started: np.ndarray) -> np.ndarray | None:
+        """(B, 128) the pitches that do not move into the same perfect interval, on the same side, as the one
+        this part made with another part that moves at this onset too (`started`: the parts that started here);
+        None where that bans nothing."""
         rows = np.arange(len(part))
         own_before = self.before[rows, part]  # (B,)
-        moved_now = _at(self.start, onset) & (self.pitch >= 0)  # other parts started here
         other_now, other_before = self.pitch, self.before  # (B, parts)
-        moving = moved_now & (other_before >= 0) & (other_now != other_before) & (own_before >= 0)[:, None]
+        moving = started & (other_before >= 0) & (other_now != other_before) & (own_before >= 0)[:, None]
         moving[rows, part] = False
         interval = own_before[:, None] - other_before  # (B, parts): this part above the other, in semitones
-        perfect = np.isin(interval % 12, PERFECT) & moving
+        perfect = _PERFECT_CLASS[interval % 12] & moving
         columns = np.flatnonzero(perfect.any(axis=0))  # only parts in a perfect interval matter (most steps: none)
         if not len(columns):
-            return np.zeros((len(part), PITCH_CLASSES), bool)
+            return None
         other_now, interval, perfect = other_now[:, columns], interval[:, columns], perfect[:, columns]
         candidate = _PITCH[None, None, :] - other_now[:, :, None]  # (B, parts, 128)
         same = (candidate % 12 == (interval % 12)[:, :, None]) & (np.sign(candidate) == np.sign(interval)[:, :, None])
         still = _PITCH[None, :] == own_before[:, None]  # a part that holds its pitch does not move in parallel
-        return (same & perfect[:, :, None]).any(axis=1) & ~still
+        return ~(same & perfect[:, :, None]).any(axis=1) | still
 
-    def _out_of_chord(self, part: np.ndarray, onset: np.ndarray) -> np.ndarray:
+    def _in_chord(self, part: np.ndarray, sounding: np.ndarray, started: np.ndarray) -> np.ndarray | None:
         """(B, 128) for a voice that joins other voices starting at this onset (a chord struck together): the
-        pitches that make, with everything sounding, no chord of the key. A voice that moves alone (a passing
-        note while the others hold) is free."""
-        banned = np.zeros((len(part), PITCH_CLASSES), bool)
-        if self.chords is None:
-            return banned
-        sounding = self._sounding(onset)
-        started = _at(self.start, onset) & (self.pitch >= 0)
-        for row in np.flatnonzero(started.any(axis=1)):
-            classes = np.zeros(12, bool)
-            others = np.arange(PART_CLASSES) != part[row]
-            classes[sounding[row][others & (sounding[row] >= 0)] % 12] = True
-            banned[row] = ~chord_pitches(self.chords, classes)
-        return banned
+        pitches that make, with everything sounding, a chord of the key (part_writing.chord_pitches; all, where
+        no chord holds what sounds). A voice that moves alone (a passing note while the others hold) is free;
+        None where every stream is."""
+        if self._chord_bits is None:
+            return None
+        joins = started.any(axis=1)
+        if not joins.any():
+            return None
+        # Pitch-class sets as 12-bit numbers: one vectorised test for every stream instead of a loop over them.
+        others = (sounding >= 0) & (np.arange(PART_CLASSES)[None, :] != part[:, None])
+        classes = np.bitwise_or.reduce(np.where(others, 1 << (sounding % 12), 0), axis=1)  # (B,)
+        holding = (self._chord_bits[None, :] & classes[:, None]) == classes[:, None]  # (B, chords)
+        union = np.bitwise_or.reduce(np.where(holding, self._chord_bits[None, :], 0), axis=1)
+        union = np.where(holding.any(axis=1) & joins, union, ALL_CLASSES)
+        return (union[:, None] >> _PITCH_CLASS[None, :]) & 1 == 1
 
-    def _no_crossing(self, part: np.ndarray, onset: np.ndarray) -> np.ndarray:
-        """(B, 128) pitches above a higher voice or below a lower one that sounds now."""
+    def _no_crossing(self, part: np.ndarray, sounding: np.ndarray) -> np.ndarray | None:
+        """(B, 128) the pitches neither above a higher voice nor below a lower one that sounds now; None where
+        no ranked voice sounds beside this one."""
         own_rank = self.rank[part]  # (B,)
-        sounding = self._sounding(onset)
-        ranked = (self.rank[None, :] >= 0) & (own_rank >= 0)[:, None] & (sounding >= 0)
+        ranked = self.is_voice & (own_rank >= 0)[:, None] & (sounding >= 0)
+        if not ranked.any():
+            return None
         higher = ranked & (self.rank[None, :] > own_rank[:, None])
         lower = ranked & (self.rank[None, :] < own_rank[:, None])
         ceiling = np.where(higher, sounding, PITCH_CLASSES).min(axis=1)
         floor = np.where(lower, sounding, -1).max(axis=1)
-        return (_PITCH[None, :] > ceiling[:, None]) | (_PITCH[None, :] < floor[:, None])
+        return (_PITCH[None, :] <= ceiling[:, None]) & (_PITCH[None, :] >= floor[:, None])
 
-    def _no_wide_gaps(self, part: np.ndarray, onset: np.ndarray) -> np.ndarray:
-        """(B, 128) pitches more than an octave from a neighbouring upper voice that sounds now (soprano-alto,
-        alto-tenor; the bass may lie further below the tenor)."""
-        own_rank = self.rank[part]
-        sounding = self._sounding(onset)
-        banned = np.zeros((len(part), PITCH_CLASSES), bool)
-        for offset in (-1, 1):
-            neighbour_rank = own_rank + offset
-            upper_pair = (own_rank >= 1) & (neighbour_rank >= 1) & (neighbour_rank < len(VOICES))
-            neighbour = np.array(VOICES)[np.clip(neighbour_rank, 0, len(VOICES) - 1)]
-            pitch = sounding[np.arange(len(part)), neighbour]
-            near = upper_pair & (pitch >= 0)
-            banned |= near[:, None] & (np.abs(_PITCH[None, :] - pitch[:, None]) > UPPER_GAP)
-        return banned
+    def _no_wide_gaps(self, part: np.ndarray, sounding: np.ndarray) -> np.ndarray | None:
+        """(B, 128) the pitches within an octave of each neighbouring upper voice that sounds now (soprano-alto,
+        alto-tenor; the bass may lie further below the tenor); None where no such neighbour sounds."""
+        neighbours = self.upper_neighbours[part]  # (B, 2)
+        pitch = sounding[np.arange(len(part))[:, None], neighbours]
+        near = (neighbours >= 0) & (pitch >= 0)
+        if not near.any():
+            return None
+        # Within UPPER_GAP of every near neighbour: from the highest's pitch less it to the lowest's plus it.
+        low = np.where(near, pitch - UPPER_GAP, -1).max(axis=1)
+        high = np.where(near, pitch + UPPER_GAP, PITCH_CLASSES).min(axis=1)
+        return (_PITCH[None, :] >= low[:, None]) & (_PITCH[None, :] <= high[:, None])
 
 
 def _at(times: np.ndarray, onset: np.ndarray) -> np.ndarray:
@@ -160,5 +183,4 @@ def _at(times: np.ndarray, onset: np.ndarray) -> np.ndarray:
 
 def _unless_empty(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """`after`, except for streams it leaves with no pitch, which keep `before`."""
-    kept = np.any(after, axis=1)
-    return np.where(kept[:, None], after, before)
+    return np.where(np.any(after, axis=1, keepdims=True), after, before)
