@@ -57,14 +57,27 @@ class VoiceLeading:
         # (chords, 12) the chords a voice joining a chord attack keeps to (part_writing.key_chords); None: any.
         self.chords = chords
         self._chord_bits = None if chords is None else (chords.astype(np.int64) << np.arange(12)).sum(axis=1)
+        self.rows = np.arange(batch)
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop what was found at the current onset. The part and the pitch of a note both ask at the same onset
+        (the same array: the sampling loop makes a new one when it moves), and nothing changes in between, so
+        reaching it and finding the parts that started there are done once per note (~6 us less per note)."""
+        self._reached: np.ndarray | None = None
+        self._started_at: tuple[np.ndarray, np.ndarray] | None = None
 
     def take(self, rows: np.ndarray) -> None:
         """Keep the streams `rows` (decoding: a candidate carried on in its siblings' places)."""
         for name in ("pitch", "start", "end", "before", "onset"):
             setattr(self, name, getattr(self, name)[rows])
+        self._forget()
 
     def _reach(self, onset: np.ndarray) -> None:
         """Move each stream to `onset`: what sounded at its last onset becomes `before`."""
+        if onset is self._reached:
+            return
+        self._reached = onset
         moved = onset > self.onset + 1e-9
         if not moved.any():
             return
@@ -75,8 +88,9 @@ class VoiceLeading:
     def took(self, part: np.ndarray, pitch: np.ndarray, onset: np.ndarray, duration: np.ndarray) -> None:
         """A note was written: `part` (B,) starts `pitch` at `onset` for `duration` beats."""
         self._reach(onset)
-        rows = np.arange(len(part))
+        rows = self.rows
         self.pitch[rows, part], self.start[rows, part], self.end[rows, part] = pitch, onset, onset + duration
+        self._started_at = None
 
     def free_voices(self, onset: np.ndarray, may_play: np.ndarray | None) -> np.ndarray | None:
         """(B, parts) the parts that may play the next note: `may_play` (one row, one per stream, or None for
@@ -85,18 +99,19 @@ class VoiceLeading:
         if may_play is None:
             may_play = _ALL_PARTS
         self._reach(onset)
-        started = _at(self.start, onset) & self.is_voice
+        started = self._started(onset) & self.is_voice
         return _unless_empty(may_play, may_play & ~started)  # (B, parts): the streams' own rows
 
     def allowed(self, part: np.ndarray, onset: np.ndarray, allowed: np.ndarray) -> np.ndarray:
         """(B, 128) `allowed` less the pitches part `part` (B,) cannot take here without breaking a rule."""
         self._reach(onset)
-        allowed = np.broadcast_to(allowed, (len(part), PITCH_CLASSES))
+        if allowed.ndim == 1:  # one mask for every stream
+            allowed = np.broadcast_to(allowed, (len(part), PITCH_CLASSES))
         # What sounds and what started at this onset, found once for all four rules; a rule that bans nothing
         # here returns None and costs no mask (most notes: no parallel to avoid, no voice above or below). With
         # the chord rule as bit sets this took the rules from 185 to ~45 us per note (one stream).
         sounding = self._sounding(onset)
-        started = _at(self.start, onset) & (self.pitch >= 0)
+        started = self._started(onset) & (self.pitch >= 0)
         for keep in (
             self._no_parallels(part, started),
             self._no_crossing(part, sounding),
@@ -107,6 +122,12 @@ class VoiceLeading:
                 allowed = _unless_empty(allowed, allowed & keep)
         return allowed
 
+    def _started(self, onset: np.ndarray) -> np.ndarray:
+        """(B, parts) which parts last started a note at `onset` (see _forget)."""
+        if self._started_at is None or self._started_at[0] is not onset:
+            self._started_at = (onset, _at(self.start, onset))
+        return self._started_at[1]
+
     def _sounding(self, onset: np.ndarray) -> np.ndarray:
         """(B, parts) the pitch each part sounds at `onset` (-1: silent)."""
         return np.where((self.start <= onset[:, None] + 1e-9) & (self.end > onset[:, None] + 1e-9), self.pitch, -1)
@@ -115,7 +136,7 @@ class VoiceLeading:
         """(B, 128) the pitches that do not move into the same perfect interval, on the same side, as the one
         this part made with another part that moves at this onset too (`started`: the parts that started here);
         None where that bans nothing."""
-        rows = np.arange(len(part))
+        rows = self.rows
         own_before = self.before[rows, part]  # (B,)
         other_now, other_before = self.pitch, self.before  # (B, parts)
         moving = started & (other_before >= 0) & (other_now != other_before) & (own_before >= 0)[:, None]
@@ -166,7 +187,7 @@ class VoiceLeading:
         """(B, 128) the pitches within an octave of each neighbouring upper voice that sounds now (soprano-alto,
         alto-tenor; the bass may lie further below the tenor); None where no such neighbour sounds."""
         neighbours = self.upper_neighbours[part]  # (B, 2)
-        pitch = sounding[np.arange(len(part))[:, None], neighbours]
+        pitch = sounding[self.rows[:, None], neighbours]
         near = (neighbours >= 0) & (pitch >= 0)
         if not near.any():
             return None
