@@ -98,7 +98,7 @@ def _write_extras(
         out[:, column] = np.log1p(np.maximum(np.asarray(beat, np.float64), 0.0) / 4.0) / POSITION_SCALE
         column += 1
     if cfg.key_input:
-        tonic = np.zeros(len(out), np.int64) if key is None else np.asarray(key, np.int64) % 12
+        tonic = 0 if key is None else key % 12  # one key (generation: an int) or one per note
         degree = (np.asarray(pitch, np.int64) - tonic) % DEGREES
         out[rows, column + degree] = 1.0
         column += DEGREES

@@ -570,7 +570,8 @@ class _Rules:
         # Only parts the model was trained on are drawn (a file it never saw brass in gets no brass track).
         self.known_parts = np.isin(np.arange(PART_CLASSES), [int(k) for k in summary]) if summary else None
         self.may_end = model.cfg.end_class
-        self.end_step, self.last_rhythm = model.cfg.end_step, model.cfg.rhythm_classes - 1
+        self.end_step = model.cfg.end_step
+        self.rows = np.arange(batch)
         # The final chord: the tonic triad (minor: a major third too, Bach's Picardy third), over the tonic, with
         # three notes where the corpus sang in three or more parts, else one (a tune's last note).
         self.tonic = key % 12
@@ -605,8 +606,8 @@ class _Rules:
                 step_class = sample_rhythm(logits, settings, rngs, forbid_zero=False)
             if self.may_end:
                 piece.ended |= step_class == self.end_step
-            # An ended stream's notes are dropped; its onset stays where the piece ended.
-            step = np.where(piece.ended, 0.0, class_beats(np.minimum(step_class, self.last_rhythm), cfg))
+            # An ended stream's notes are dropped; its onset stays where the piece ended (the end class is no time).
+            step = np.where(piece.ended, 0.0, class_beats(step_class, cfg))
             piece.move_to(step)
             return step, step_class
         if field == "duration":
@@ -693,7 +694,7 @@ class _Rules:
             allowed = self.voices.allowed(part, piece.onset, allowed)
         pitch = sample_pitches(logits, settings, allowed, rngs)
         if cfg.beats:
-            piece.sounding[np.arange(len(pitch)), pitch] = True
+            piece.sounding[self.rows, pitch] = True
         return pitch
 
     def take(self, rows: np.ndarray) -> None:

@@ -26,7 +26,8 @@ PERFECT = (0, 7)  # unison/octave and fifth, as pitch classes of the interval
 VOICES = tuple(PART_NAMES.index(name) for name in ("Bass voice", "Tenor", "Alto", "Soprano"))
 UPPER_GAP = 12  # semitones at most between soprano and alto, and between alto and tenor
 _PERFECT_CLASS = np.isin(np.arange(12), PERFECT)  # interval class -> perfect (a lookup: np.isin costs ~20 us)
-_PITCH_CLASS = _PITCH % 12
+_CLASS_BIT = 1 << (_PITCH % 12)  # each pitch's class as a bit of a 12-bit set
+_OTHER_PARTS = ~np.eye(PART_CLASSES, dtype=bool)  # row p: every part but p
 ALL_CLASSES = (1 << 12) - 1  # every pitch class, as a 12-bit set
 _ALL_PARTS = np.ones(PART_CLASSES, bool)
 
@@ -48,6 +49,10 @@ class VoiceLeading:
             rank = np.where(known, rank, -1)
         self.rank = rank
         self.is_voice = rank >= 0
+        # (parts, parts): the ranked voices above / below each ranked part (what _no_crossing reads).
+        both = self.is_voice[:, None] & self.is_voice[None, :]
+        self.higher_voices = both & (rank[None, :] > rank[:, None])
+        self.lower_voices = both & (rank[None, :] < rank[:, None])
         # Each part's neighbouring upper voices (soprano-alto, alto-tenor), -1 for none: what _no_wide_gaps reads.
         self.upper_neighbours = np.full((PART_CLASSES, 2), -1)
         for part in np.flatnonzero(rank >= 1):
@@ -111,12 +116,13 @@ class VoiceLeading:
         # here returns None and costs no mask (most notes: no parallel to avoid, no voice above or below). With
         # the chord rule as bit sets this took the rules from 185 to ~45 us per note (one stream).
         sounding = self._sounding(onset)
+        heard = sounding >= 0
         started = self._started(onset) & (self.pitch >= 0)
         for keep in (
             self._no_parallels(part, started),
-            self._no_crossing(part, sounding),
+            self._no_crossing(part, sounding, heard),
             self._no_wide_gaps(part, sounding),
-            self._in_chord(part, sounding, started),
+            self._in_chord(part, sounding, heard, started),
         ):
             if keep is not None:
                 allowed = _unless_empty(allowed, allowed & keep)
@@ -130,7 +136,8 @@ class VoiceLeading:
 
     def _sounding(self, onset: np.ndarray) -> np.ndarray:
         """(B, parts) the pitch each part sounds at `onset` (-1: silent)."""
-        return np.where((self.start <= onset[:, None] + 1e-9) & (self.end > onset[:, None] + 1e-9), self.pitch, -1)
+        later = onset[:, None] + 1e-9
+        return np.where((self.start <= later) & (self.end > later), self.pitch, -1)
 
     def _no_parallels(self, part: np.ndarray, started: np.ndarray) -> np.ndarray | None:
         """(B, 128) the pitches that do not move into the same perfect interval, on the same side, as the one
@@ -141,6 +148,8 @@ class VoiceLeading:
         other_now, other_before = self.pitch, self.before  # (B, parts)
         moving = started & (other_before >= 0) & (other_now != other_before) & (own_before >= 0)[:, None]
         moving[rows, part] = False
+        if not moving.any():  # no other part moved here (a chord's first voice, a voice moving alone)
+            return None
         interval = own_before[:, None] - other_before  # (B, parts): this part above the other, in semitones
         perfect = _PERFECT_CLASS[interval % 12] & moving
         columns = np.flatnonzero(perfect.any(axis=0))  # only parts in a perfect interval matter (most steps: none)
@@ -152,7 +161,9 @@ class VoiceLeading:
         still = _PITCH[None, :] == own_before[:, None]  # a part that holds its pitch does not move in parallel
         return ~(same & perfect[:, :, None]).any(axis=1) | still
 
-    def _in_chord(self, part: np.ndarray, sounding: np.ndarray, started: np.ndarray) -> np.ndarray | None:
+    def _in_chord(
+        self, part: np.ndarray, sounding: np.ndarray, heard: np.ndarray, started: np.ndarray
+    ) -> np.ndarray | None:
         """(B, 128) for a voice that joins other voices starting at this onset (a chord struck together): the
         pitches that make, with everything sounding, a chord of the key (part_writing.chord_pitches; all, where
         no chord holds what sounds). A voice that moves alone (a passing note while the others hold) is free;
@@ -163,22 +174,20 @@ class VoiceLeading:
         if not joins.any():
             return None
         # Pitch-class sets as 12-bit numbers: one vectorised test for every stream instead of a loop over them.
-        others = (sounding >= 0) & (np.arange(PART_CLASSES)[None, :] != part[:, None])
+        others = heard & _OTHER_PARTS[part]
         classes = np.bitwise_or.reduce(np.where(others, 1 << (sounding % 12), 0), axis=1)  # (B,)
         holding = (self._chord_bits[None, :] & classes[:, None]) == classes[:, None]  # (B, chords)
         union = np.bitwise_or.reduce(np.where(holding, self._chord_bits[None, :], 0), axis=1)
         union = np.where(holding.any(axis=1) & joins, union, ALL_CLASSES)
-        return (union[:, None] >> _PITCH_CLASS[None, :]) & 1 == 1
+        return (union[:, None] & _CLASS_BIT[None, :]) != 0
 
-    def _no_crossing(self, part: np.ndarray, sounding: np.ndarray) -> np.ndarray | None:
+    def _no_crossing(self, part: np.ndarray, sounding: np.ndarray, heard: np.ndarray) -> np.ndarray | None:
         """(B, 128) the pitches neither above a higher voice nor below a lower one that sounds now; None where
         no ranked voice sounds beside this one."""
-        own_rank = self.rank[part]  # (B,)
-        ranked = self.is_voice & (own_rank >= 0)[:, None] & (sounding >= 0)
-        if not ranked.any():
+        higher = self.higher_voices[part] & heard  # (B, parts)
+        lower = self.lower_voices[part] & heard
+        if not (higher.any() or lower.any()):
             return None
-        higher = ranked & (self.rank[None, :] > own_rank[:, None])
-        lower = ranked & (self.rank[None, :] < own_rank[:, None])
         ceiling = np.where(higher, sounding, PITCH_CLASSES).min(axis=1)
         floor = np.where(lower, sounding, -1).max(axis=1)
         return (_PITCH[None, :] <= ceiling[:, None]) & (_PITCH[None, :] >= floor[:, None])
