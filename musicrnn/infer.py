@@ -148,9 +148,8 @@ class NumpyModel:
         # Beats models: classes per rhythm head; seconds models regress one number (width 1).
         duration = heads["duration"]
         self.time_width = (duration.out_kernel if isinstance(duration, OrderedHead) else duration.kernel).shape[1]
-        # What advance() multiplies with: gates reordered to (i, f, o, c) so each layer takes one sigmoid and
-        # one tanh per step (the sigmoid gates' columns halved, see _gates), and the first layer's bias folded
-        # into the pitch lookup.
+        # What advance() multiplies with: gates reordered to (i, f, o, c), the sigmoid gates' columns halved (see
+        # _gates), and the first layer's bias folded into the pitch lookup.
         self._pitch_gates = _gates(pitch_table + lstms[0].bias)
         self._key_gates = None if key_table is None else _gates(key_table)
         self._numeric_gates = _gates(self.numeric_kernel)
@@ -190,16 +189,14 @@ class NumpyModel:
         rhythm, part, pitch (their heads are independent; drawing the onset first lets a chord's pitches
         differ, and the part first keeps the pitch in that part's range). Seconds models: part, pitch, then
         their regressed times."""
-        if self._fields is None:  # read once per note: Config.fields parses its text
+        if self._fields is None:  # asked once per note: Config.fields parses its text
             part = ("part",) if self.has_parts else ()
-            beats = ("step", "duration", *part, "pitch")
-            self._fields = (
-                self.cfg.fields
-                if self.cfg.ordered
-                else beats
-                if self.cfg.beats
-                else (*part, "pitch", "step", "duration")
-            )
+            if self.cfg.ordered:
+                self._fields = self.cfg.fields
+            elif self.cfg.beats:
+                self._fields = ("step", "duration", *part, "pitch")
+            else:
+                self._fields = (*part, "pitch", "step", "duration")
         return self._fields
 
     @property
@@ -252,15 +249,15 @@ class NumpyModel:
             product = _product(h, out_kernel)  # what reads h: the next layer (or the heads), and its next step
             read_by_next, own = product[:, : -4 * units], product[:, -4 * units :]
             new_recurrent.append(own)
-        hidden = self._hidden(read_by_next, state.key, batch) if self._head_slices else None
+        hidden = self._hidden(read_by_next, state) if self._head_slices else None
         return StreamState(new_layers, state.key, new_recurrent, hidden)
 
-    def _hidden(self, product: np.ndarray, key: np.ndarray | None, batch: int) -> np.ndarray:
+    def _hidden(self, product: np.ndarray, state: StreamState) -> np.ndarray:
         """(B, every ordered head's width) each head's first layer before the earlier fields' rows, from the top
         output @ the heads' kernels side by side."""
         hidden = product + self._head_bias
         if self._head_key_rows is not None:
-            hidden += self._head_key_rows[key if key is not None else np.zeros(batch, np.int64)]
+            hidden += self._head_key_rows[_keys(state, len(product))]
         return hidden
 
     def field_logits(self, field: str, state: StreamState, given: dict[str, np.ndarray] | None = None) -> np.ndarray:
@@ -271,9 +268,8 @@ class NumpyModel:
         if isinstance(head, LinearHead):
             out = state.top @ head.kernel + head.bias
             return out[:, 0] if out.shape[1] == 1 and field in ("step", "duration") else out
-        if state.hidden is None:  # a state built from (h, c) alone
-            top = state.top
-            state.hidden = self._hidden(top @ self._out_kernels[-1][:, : len(self._head_bias)], state.key, len(top))
+        if state.hidden is None:  # a state built from (h, c) alone: the heads' kernels lead the top's out kernel
+            state.hidden = self._hidden(state.top @ self._out_kernels[-1][:, : len(self._head_bias)], state)
         z = state.hidden[:, self._head_slices[field]]
         given = given or {}
         for name, rows in head.given_rows.items():  # a field not given reads as class 0 (as forward pads)
