@@ -153,22 +153,32 @@ class CompiledStepper:
     def start(self, batch: int, key=None):
         zeros = lambda u: self.tf.zeros((batch, u), self.tf.float32)  # noqa: E731
         keys = np.broadcast_to(np.asarray(0 if key is None else key, np.int32), (batch,)).copy()
-        return [(zeros(u), zeros(u)) for u in self.units], keys
+        return CompiledState([(zeros(u), zeros(u)) for u in self.units], keys)
 
     def advance(self, state, pitch, numeric):
-        layers, keys = state
         tf = self.tf
         layers = self._advance(
-            tf.constant(pitch, tf.int32), tf.constant(numeric, tf.float32), tf.constant(keys), layers
+            tf.constant(pitch, tf.int32), tf.constant(numeric, tf.float32), tf.constant(state.keys), state.layers
         )
-        return layers, keys
+        return CompiledState(layers, state.keys)
 
     def field_logits(self, field, state, given=None):
         from musicrnn.infer import StreamState
 
-        layers, keys = state
-        numpy_state = StreamState([(h.numpy(), c.numpy()) for h, c in layers], keys)
+        numpy_state = StreamState([(h.numpy(), c.numpy()) for h, c in state.layers], state.keys)
         return self.heads.field_logits(field, numpy_state, given)
+
+
+class CompiledState:
+    """CompiledStepper's state: each layer's (h, c) tensors and the streams' keys."""
+
+    def __init__(self, layers, keys: np.ndarray):
+        self.layers, self.keys = layers, keys
+
+    def take(self, rows: np.ndarray) -> CompiledState:
+        import tensorflow as tf
+
+        return CompiledState([(tf.gather(h, rows), tf.gather(c, rows)) for h, c in self.layers], self.keys[rows])
 
 
 # ---- the benchmark ---------------------------------------------------------------------------------------------

@@ -80,24 +80,30 @@ def file_key(pitch: np.ndarray, duration: np.ndarray | None = None) -> int:
     return key_index(find_key(pitch, duration))
 
 
-def _with_extras(
-    numeric: np.ndarray, pitch: np.ndarray, beat: np.ndarray | None, key: np.ndarray | None, cfg: Config
-) -> np.ndarray:
-    """The base features followed by the place in the piece and the degree in the key (models that read them)."""
-    if not extra_feature_count(cfg):
-        return numeric
-    out = np.zeros((len(numeric), numeric.shape[1] + extra_feature_count(cfg)), np.float32)
-    out[:, : numeric.shape[1]] = numeric
-    column = numeric.shape[1]
+def _write_extras(
+    out: np.ndarray,
+    pitch: np.ndarray,
+    beat: np.ndarray | None,
+    key: np.ndarray | int | None,
+    part: np.ndarray | None,
+    cfg: Config,
+) -> None:
+    """Write, after the base features of rich `out` (zeros there), the place in the piece and the degree in the
+    key (models that read them) and the parts' one-hot columns (parts models). In place: generation encodes a
+    note per step, and one array instead of three per note saved ~5 us."""
+    column = base_feature_count(cfg)
+    rows = np.arange(len(out))
     if cfg.end_class:
         assert beat is not None, "an end_class model reads each note's onset"
         out[:, column] = np.log1p(np.maximum(np.asarray(beat, np.float64), 0.0) / 4.0) / POSITION_SCALE
         column += 1
     if cfg.key_input:
-        tonic = np.zeros(len(numeric), np.int64) if key is None else np.asarray(key, np.int64) % 12
+        tonic = 0 if key is None else key % 12  # one key (generation: an int) or one per note
         degree = (np.asarray(pitch, np.int64) - tonic) % DEGREES
-        out[np.arange(len(numeric)), column + degree] = 1.0
-    return out
+        out[rows, column + degree] = 1.0
+        column += DEGREES
+    if cfg.parts:
+        out[rows, column + (PIANO_PART if part is None else np.asarray(part, np.int64))] = 1.0
 
 
 def base_feature_count(cfg: Config) -> int:
@@ -203,7 +209,7 @@ def encode_step(
     bar_beat: np.ndarray | None = None,
     bar_beats: np.ndarray | None = None,
     part: np.ndarray | None = None,
-    key: np.ndarray | None = None,
+    key: np.ndarray | int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Numeric features of one note per stream (arrays of shape (B,)), and the updated chord counter.
 
@@ -221,7 +227,7 @@ def encode_step(
     same_chord = step < chord_gap(cfg)
     chord_size = np.where(same_chord, chord_size + 1, 0)
     # Written column by column into one array (fewer numpy calls than np.stack: this runs once per note).
-    numeric = np.empty((len(step), base_feature_count(cfg)), np.float32)
+    numeric = np.zeros((len(step), feature_count(cfg)), np.float32)
     numeric[:, LOG_STEP] = np.log1p(step)
     numeric[:, LOG_DURATION] = np.log1p(duration)
     numeric[:, SAME_CHORD] = same_chord
@@ -232,8 +238,8 @@ def encode_step(
         in_beat, in_bar = _phases(beat, bar_beat, bar_beats)
         numeric[:, BEAT_SIN], numeric[:, BEAT_COS] = np.sin(in_beat), np.cos(in_beat)
         numeric[:, BAR_SIN], numeric[:, BAR_COS] = np.sin(in_bar), np.cos(in_bar)
-    numeric = _with_extras(numeric, pitch, beat, key, cfg)
-    return _with_parts(numeric, part, cfg), chord_size
+    _write_extras(numeric, pitch, beat, key, part, cfg)
+    return numeric, chord_size
 
 
 def chord_count(numeric_row: np.ndarray, cfg: Config) -> int:
@@ -274,8 +280,10 @@ def encode_timed(
         in_beat, in_bar = _phases(timing.beat, timing.bar_beat, timing.bar_beats)
         columns += [np.sin(in_beat), np.cos(in_beat), np.sin(in_bar), np.cos(in_bar)]
     keys = None if key is None else np.broadcast_to(np.asarray(key, np.int64), pitch.shape)
-    numeric = _with_extras(np.stack(columns, axis=-1).astype(np.float32), pitch, timing.beat, keys, cfg)
-    return _with_parts(numeric, part, cfg)
+    numeric = np.zeros((len(pitch), feature_count(cfg)), np.float32)
+    numeric[:, : len(columns)] = np.stack(columns, axis=-1)
+    _write_extras(numeric, pitch, timing.beat, keys, part, cfg)
+    return numeric
 
 
 def encode_sequence(

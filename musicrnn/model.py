@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +195,18 @@ def model_bytes(model: keras.Model, cfg: Config, extra: dict | None = None) -> b
         return path.read_bytes()
 
 
+@dataclass
+class KerasState:
+    """What KerasStepper has read: each stream's pitches and features so far, and its key."""
+
+    pitch: np.ndarray  # (B, T)
+    features: np.ndarray  # (B, T, F)
+    key: np.ndarray  # (B,)
+
+    def take(self, rows: np.ndarray) -> KerasState:
+        return KerasState(self.pitch[rows], self.features[rows], self.key[rows])
+
+
 class KerasStepper:
     """Runs a Keras model one note at a time by re-reading the whole history (slow; for tests/reference). The
     same contract as musicrnn.infer.NumpyModel: start, advance, field_logits, fields."""
@@ -212,26 +225,24 @@ class KerasStepper:
         part = ("part",) if self.has_parts else ()
         return ("step", "duration", *part, "pitch") if self.cfg.beats else (*part, "pitch", "step", "duration")
 
-    def start(self, batch: int, key=None) -> dict:
+    def start(self, batch: int, key=None) -> KerasState:
         keys = np.broadcast_to(np.asarray(0 if key is None else key, np.int32), (batch,)).copy()
-        return {
-            "pitch": np.zeros((batch, 0), np.int32),
-            "features": np.zeros((batch, 0, feature_count(self.cfg)), np.float32),
-            "key": keys,
-        }
+        return KerasState(
+            np.zeros((batch, 0), np.int32), np.zeros((batch, 0, feature_count(self.cfg)), np.float32), keys
+        )
 
-    def advance(self, state: dict, pitch, numeric) -> dict:
-        return {
-            "pitch": np.concatenate([state["pitch"], pitch[:, None].astype(np.int32)], axis=1),
-            "features": np.concatenate([state["features"], numeric[:, None, :]], axis=1),
-            "key": state["key"],
-        }
+    def advance(self, state: KerasState, pitch, numeric) -> KerasState:
+        return KerasState(
+            np.concatenate([state.pitch, pitch[:, None].astype(np.int32)], axis=1),
+            np.concatenate([state.features, numeric[:, None, :]], axis=1),
+            state.key,
+        )
 
-    def field_logits(self, field: str, state: dict, given: dict | None = None) -> np.ndarray:
-        batch, length = state["pitch"].shape
-        inputs = {"pitch_input": state["pitch"], "features": state["features"]}
+    def field_logits(self, field: str, state: KerasState, given: dict | None = None) -> np.ndarray:
+        batch, length = state.pitch.shape
+        inputs = {"pitch_input": state.pitch, "features": state.features}
         if self.cfg.key_input:
-            inputs["key_input"] = np.repeat(state["key"][:, None], length, axis=1)
+            inputs["key_input"] = np.repeat(state.key[:, None], length, axis=1)
         for name in self.cfg.fields[:-1] if self.cfg.ordered else ():
             values = np.zeros((batch, length), np.int32)
             if given and name in given:

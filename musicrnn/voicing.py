@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .part_writing import chord_pitches
 from .parts import PART_CLASSES, PART_NAMES
 from .theory import PITCH_CLASSES
 
@@ -26,6 +25,11 @@ PERFECT = (0, 7)  # unison/octave and fifth, as pitch classes of the interval
 # The chorale voices, lowest first: the only parts with an order a crossing or a gap can break.
 VOICES = tuple(PART_NAMES.index(name) for name in ("Bass voice", "Tenor", "Alto", "Soprano"))
 UPPER_GAP = 12  # semitones at most between soprano and alto, and between alto and tenor
+_PERFECT_CLASS = np.isin(np.arange(12), PERFECT)  # interval class -> perfect (a lookup: np.isin costs ~20 us)
+_CLASS_BIT = 1 << (_PITCH % 12)  # each pitch's class as a bit of a 12-bit set
+_OTHER_PARTS = ~np.eye(PART_CLASSES, dtype=bool)  # row p: every part but p
+ALL_CLASSES = (1 << 12) - 1  # every pitch class, as a 12-bit set
+_ALL_PARTS = np.ones(PART_CLASSES, bool)
 
 
 class VoiceLeading:
@@ -44,16 +48,41 @@ class VoiceLeading:
             known = np.isin(np.arange(PART_CLASSES), [int(k) for k in summary])
             rank = np.where(known, rank, -1)
         self.rank = rank
+        self.is_voice = rank >= 0
+        # (parts, parts): the ranked voices above / below each ranked part (what _no_crossing reads).
+        both = self.is_voice[:, None] & self.is_voice[None, :]
+        self.higher_voices = both & (rank[None, :] > rank[:, None])
+        self.lower_voices = both & (rank[None, :] < rank[:, None])
+        # Each part's neighbouring upper voices (soprano-alto, alto-tenor), -1 for none: what _no_wide_gaps reads.
+        self.upper_neighbours = np.full((PART_CLASSES, 2), -1)
+        for part in np.flatnonzero(rank >= 1):
+            for column, neighbour in enumerate((rank[part] - 1, rank[part] + 1)):
+                if 1 <= neighbour < len(VOICES):
+                    self.upper_neighbours[part, column] = VOICES[neighbour]
         # (chords, 12) the chords a voice joining a chord attack keeps to (part_writing.key_chords); None: any.
         self.chords = chords
+        self._chord_bits = None if chords is None else (chords.astype(np.int64) << np.arange(12)).sum(axis=1)
+        self.rows = np.arange(batch)
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop what was found at the current onset. The part and the pitch of a note both ask at the same onset
+        (the same array: the sampling loop makes a new one when it moves), and nothing changes in between, so
+        reaching it and finding the parts that started there are done once per note (~6 us less per note)."""
+        self._reached: np.ndarray | None = None
+        self._started_at: tuple[np.ndarray, np.ndarray] | None = None
 
     def take(self, rows: np.ndarray) -> None:
         """Keep the streams `rows` (decoding: a candidate carried on in its siblings' places)."""
         for name in ("pitch", "start", "end", "before", "onset"):
             setattr(self, name, getattr(self, name)[rows])
+        self._forget()
 
     def _reach(self, onset: np.ndarray) -> None:
         """Move each stream to `onset`: what sounded at its last onset becomes `before`."""
+        if onset is self._reached:
+            return
+        self._reached = onset
         moved = onset > self.onset + 1e-9
         if not moved.any():
             return
@@ -64,93 +93,117 @@ class VoiceLeading:
     def took(self, part: np.ndarray, pitch: np.ndarray, onset: np.ndarray, duration: np.ndarray) -> None:
         """A note was written: `part` (B,) starts `pitch` at `onset` for `duration` beats."""
         self._reach(onset)
-        rows = np.arange(len(part))
+        rows = self.rows
         self.pitch[rows, part], self.start[rows, part], self.end[rows, part] = pitch, onset, onset + duration
+        self._started_at = None
 
     def free_voices(self, onset: np.ndarray, may_play: np.ndarray | None) -> np.ndarray | None:
         """(B, parts) the parts that may play the next note: `may_play` (one row, one per stream, or None for
         all) less the chorale voices that already started a note at this onset (a voice sings one note at a
         time), unless that leaves a stream none."""
         if may_play is None:
-            may_play = np.ones(PART_CLASSES, bool)
-        may_play = np.broadcast_to(may_play, (len(onset), PART_CLASSES))
+            may_play = _ALL_PARTS
         self._reach(onset)
-        started = _at(self.start, onset) & (self.rank[None, :] >= 0)
-        return _unless_empty(may_play, may_play & ~started)
+        started = self._started(onset) & self.is_voice
+        return _unless_empty(may_play, may_play & ~started)  # (B, parts): the streams' own rows
 
     def allowed(self, part: np.ndarray, onset: np.ndarray, allowed: np.ndarray) -> np.ndarray:
         """(B, 128) `allowed` less the pitches part `part` (B,) cannot take here without breaking a rule."""
         self._reach(onset)
-        allowed = np.broadcast_to(allowed, (len(part), PITCH_CLASSES))
-        for rule in (self._no_parallels, self._no_crossing, self._no_wide_gaps, self._out_of_chord):
-            allowed = _unless_empty(allowed, allowed & ~rule(part, onset))
+        if allowed.ndim == 1:  # one mask for every stream
+            allowed = np.broadcast_to(allowed, (len(part), PITCH_CLASSES))
+        # What sounds and what started at this onset, found once for all four rules; a rule that bans nothing
+        # here returns None and costs no mask (most notes: no parallel to avoid, no voice above or below). With
+        # the chord rule as bit sets this took the rules from 185 to ~45 us per note (one stream).
+        sounding = self._sounding(onset)
+        heard = sounding >= 0
+        started = self._started(onset) & (self.pitch >= 0)
+        for keep in (
+            self._no_parallels(part, started),
+            self._no_crossing(part, sounding, heard),
+            self._no_wide_gaps(part, sounding),
+            self._in_chord(part, sounding, heard, started),
+        ):
+            if keep is not None:
+                allowed = _unless_empty(allowed, allowed & keep)
         return allowed
+
+    def _started(self, onset: np.ndarray) -> np.ndarray:
+        """(B, parts) which parts last started a note at `onset` (see _forget)."""
+        if self._started_at is None or self._started_at[0] is not onset:
+            self._started_at = (onset, _at(self.start, onset))
+        return self._started_at[1]
 
     def _sounding(self, onset: np.ndarray) -> np.ndarray:
         """(B, parts) the pitch each part sounds at `onset` (-1: silent)."""
-        return np.where((self.start <= onset[:, None] + 1e-9) & (self.end > onset[:, None] + 1e-9), self.pitch, -1)
+        later = onset[:, None] + 1e-9
+        return np.where((self.start <= later) & (self.end > later), self.pitch, -1)
 
-    def _no_parallels(self, part: np.ndarray, onset: np.ndarray) -> np.ndarray:
-        """(B, 128) pitches that move into the same perfect interval, on the same side, as the one this part
-        made with another part that moves at this onset too."""
-        rows = np.arange(len(part))
+    def _no_parallels(self, part: np.ndarray, started: np.ndarray) -> np.ndarray | None:
+        """(B, 128) the pitches that do not move into the same perfect interval, on the same side, as the one
+        this part made with another part that moves at this onset too (`started`: the parts that started here);
+        None where that bans nothing."""
+        rows = self.rows
         own_before = self.before[rows, part]  # (B,)
-        moved_now = _at(self.start, onset) & (self.pitch >= 0)  # other parts started here
         other_now, other_before = self.pitch, self.before  # (B, parts)
-        moving = moved_now & (other_before >= 0) & (other_now != other_before) & (own_before >= 0)[:, None]
+        moving = started & (other_before >= 0) & (other_now != other_before) & (own_before >= 0)[:, None]
         moving[rows, part] = False
+        if not moving.any():  # no other part moved here (a chord's first voice, a voice moving alone)
+            return None
         interval = own_before[:, None] - other_before  # (B, parts): this part above the other, in semitones
-        perfect = np.isin(interval % 12, PERFECT) & moving
+        perfect = _PERFECT_CLASS[interval % 12] & moving
         columns = np.flatnonzero(perfect.any(axis=0))  # only parts in a perfect interval matter (most steps: none)
         if not len(columns):
-            return np.zeros((len(part), PITCH_CLASSES), bool)
+            return None
         other_now, interval, perfect = other_now[:, columns], interval[:, columns], perfect[:, columns]
         candidate = _PITCH[None, None, :] - other_now[:, :, None]  # (B, parts, 128)
         same = (candidate % 12 == (interval % 12)[:, :, None]) & (np.sign(candidate) == np.sign(interval)[:, :, None])
         still = _PITCH[None, :] == own_before[:, None]  # a part that holds its pitch does not move in parallel
-        return (same & perfect[:, :, None]).any(axis=1) & ~still
+        return ~(same & perfect[:, :, None]).any(axis=1) | still
 
-    def _out_of_chord(self, part: np.ndarray, onset: np.ndarray) -> np.ndarray:
+    def _in_chord(
+        self, part: np.ndarray, sounding: np.ndarray, heard: np.ndarray, started: np.ndarray
+    ) -> np.ndarray | None:
         """(B, 128) for a voice that joins other voices starting at this onset (a chord struck together): the
-        pitches that make, with everything sounding, no chord of the key. A voice that moves alone (a passing
-        note while the others hold) is free."""
-        banned = np.zeros((len(part), PITCH_CLASSES), bool)
-        if self.chords is None:
-            return banned
-        sounding = self._sounding(onset)
-        started = _at(self.start, onset) & (self.pitch >= 0)
-        for row in np.flatnonzero(started.any(axis=1)):
-            classes = np.zeros(12, bool)
-            others = np.arange(PART_CLASSES) != part[row]
-            classes[sounding[row][others & (sounding[row] >= 0)] % 12] = True
-            banned[row] = ~chord_pitches(self.chords, classes)
-        return banned
+        pitches that make, with everything sounding, a chord of the key (part_writing.chord_pitches; all, where
+        no chord holds what sounds). A voice that moves alone (a passing note while the others hold) is free;
+        None where every stream is."""
+        if self._chord_bits is None:
+            return None
+        joins = started.any(axis=1)
+        if not joins.any():
+            return None
+        # Pitch-class sets as 12-bit numbers: one vectorised test for every stream instead of a loop over them.
+        others = heard & _OTHER_PARTS[part]
+        classes = np.bitwise_or.reduce(np.where(others, 1 << (sounding % 12), 0), axis=1)  # (B,)
+        holding = (self._chord_bits[None, :] & classes[:, None]) == classes[:, None]  # (B, chords)
+        union = np.bitwise_or.reduce(np.where(holding, self._chord_bits[None, :], 0), axis=1)
+        union = np.where(holding.any(axis=1) & joins, union, ALL_CLASSES)
+        return (union[:, None] & _CLASS_BIT[None, :]) != 0
 
-    def _no_crossing(self, part: np.ndarray, onset: np.ndarray) -> np.ndarray:
-        """(B, 128) pitches above a higher voice or below a lower one that sounds now."""
-        own_rank = self.rank[part]  # (B,)
-        sounding = self._sounding(onset)
-        ranked = (self.rank[None, :] >= 0) & (own_rank >= 0)[:, None] & (sounding >= 0)
-        higher = ranked & (self.rank[None, :] > own_rank[:, None])
-        lower = ranked & (self.rank[None, :] < own_rank[:, None])
+    def _no_crossing(self, part: np.ndarray, sounding: np.ndarray, heard: np.ndarray) -> np.ndarray | None:
+        """(B, 128) the pitches neither above a higher voice nor below a lower one that sounds now; None where
+        no ranked voice sounds beside this one."""
+        higher = self.higher_voices[part] & heard  # (B, parts)
+        lower = self.lower_voices[part] & heard
+        if not (higher.any() or lower.any()):
+            return None
         ceiling = np.where(higher, sounding, PITCH_CLASSES).min(axis=1)
         floor = np.where(lower, sounding, -1).max(axis=1)
-        return (_PITCH[None, :] > ceiling[:, None]) | (_PITCH[None, :] < floor[:, None])
+        return (_PITCH[None, :] <= ceiling[:, None]) & (_PITCH[None, :] >= floor[:, None])
 
-    def _no_wide_gaps(self, part: np.ndarray, onset: np.ndarray) -> np.ndarray:
-        """(B, 128) pitches more than an octave from a neighbouring upper voice that sounds now (soprano-alto,
-        alto-tenor; the bass may lie further below the tenor)."""
-        own_rank = self.rank[part]
-        sounding = self._sounding(onset)
-        banned = np.zeros((len(part), PITCH_CLASSES), bool)
-        for offset in (-1, 1):
-            neighbour_rank = own_rank + offset
-            upper_pair = (own_rank >= 1) & (neighbour_rank >= 1) & (neighbour_rank < len(VOICES))
-            neighbour = np.array(VOICES)[np.clip(neighbour_rank, 0, len(VOICES) - 1)]
-            pitch = sounding[np.arange(len(part)), neighbour]
-            near = upper_pair & (pitch >= 0)
-            banned |= near[:, None] & (np.abs(_PITCH[None, :] - pitch[:, None]) > UPPER_GAP)
-        return banned
+    def _no_wide_gaps(self, part: np.ndarray, sounding: np.ndarray) -> np.ndarray | None:
+        """(B, 128) the pitches within an octave of each neighbouring upper voice that sounds now (soprano-alto,
+        alto-tenor; the bass may lie further below the tenor); None where no such neighbour sounds."""
+        neighbours = self.upper_neighbours[part]  # (B, 2)
+        pitch = sounding[self.rows[:, None], neighbours]
+        near = (neighbours >= 0) & (pitch >= 0)
+        if not near.any():
+            return None
+        # Within UPPER_GAP of every near neighbour: from the highest's pitch less it to the lowest's plus it.
+        low = np.where(near, pitch - UPPER_GAP, -1).max(axis=1)
+        high = np.where(near, pitch + UPPER_GAP, PITCH_CLASSES).min(axis=1)
+        return (_PITCH[None, :] >= low[:, None]) & (_PITCH[None, :] <= high[:, None])
 
 
 def _at(times: np.ndarray, onset: np.ndarray) -> np.ndarray:
@@ -160,5 +213,4 @@ def _at(times: np.ndarray, onset: np.ndarray) -> np.ndarray:
 
 def _unless_empty(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """`after`, except for streams it leaves with no pitch, which keep `before`."""
-    kept = np.any(after, axis=1)
-    return np.where(kept[:, None], after, before)
+    return np.where(np.any(after, axis=1, keepdims=True), after, before)

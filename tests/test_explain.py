@@ -11,7 +11,7 @@ from musicrnn import explain
 from musicrnn.config import preset
 from musicrnn.dataset import Corpus, flatten, window_batch
 from musicrnn.features import feature_count
-from musicrnn.generate import Sampling, allowed_pitches, sample_pitches, sampling_distribution
+from musicrnn.generate import Sampling, Uniforms, allowed_pitches, sample_pitches, sampling_distribution
 from musicrnn.infer import LinearHead, LSTMWeights, NumpyModel
 from musicrnn.parts import PART_CLASSES, PART_NAMES
 from musicrnn.plots.explain import cross_entropy_chart, distribution_chart, window_roll
@@ -162,7 +162,7 @@ def test_sampling_draws_from_the_distribution_the_page_shows():
     settings = Sampling(temperature=0.8, top_k=6, top_p=0.9)
     mask = np.ones(128, bool)
     probs = sampling_distribution(logits, settings, mask)[0]
-    rngs = [np.random.default_rng(1)]
+    rngs = Uniforms([np.random.default_rng(1)])
     draws = (
         np.bincount([int(sample_pitches(logits, settings, mask, rngs)[0]) for _ in range(4000)], minlength=128) / 4000
     )

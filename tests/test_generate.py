@@ -13,7 +13,15 @@ import pytest
 from helpers_models import OLDER, PYTHON, ROOT, random_model, save_random_model, walk_notes
 from musicrnn.config import PRESETS
 from musicrnn.features import Timing, encode_sequence, next_note_targets, note_classes, table_key, timing_of
-from musicrnn.generate import MIN_DURATION, Sampling, allowed_pitches, generate, primer_parts, sample_pitches
+from musicrnn.generate import (
+    MIN_DURATION,
+    Sampling,
+    Uniforms,
+    allowed_pitches,
+    generate,
+    primer_parts,
+    sample_pitches,
+)
 from musicrnn.infer import read_model_file
 from musicrnn.midi import notes_to_midi
 from musicrnn.model import KerasStepper, model_bytes
@@ -207,7 +215,7 @@ def test_tiny_top_p_equals_greedy(model):
 def test_top_k_samples_only_among_the_k_most_likely():
     logits = np.random.default_rng(0).normal(0, 1, (1, 128))
     best3 = set(np.argsort(-logits[0])[:3])
-    rngs = [np.random.default_rng(1)]
+    rngs = Uniforms([np.random.default_rng(1)])
     mask = np.ones(128, bool)
     drawn = {int(sample_pitches(logits, Sampling(top_k=3, temperature=5.0), mask, rngs)[0]) for _ in range(300)}
     assert drawn == best3
@@ -216,7 +224,7 @@ def test_top_k_samples_only_among_the_k_most_likely():
 def test_top_p_samples_only_from_the_nucleus():
     logits = np.full((1, 128), -10.0)
     logits[0, [40, 50, 60]] = [3.0, 2.9, 0.0]  # 40 and 50 hold ~90% of the probability together
-    rngs = [np.random.default_rng(2)]
+    rngs = Uniforms([np.random.default_rng(2)])
     drawn = {int(sample_pitches(logits, Sampling(top_p=0.8), np.ones(128, bool), rngs)[0]) for _ in range(300)}
     assert drawn == {40, 50}
 
