@@ -72,6 +72,7 @@ def train_model(
     further: Path | None = None,
     stride: int | None = None,
     learning_rate: float | None = None,
+    batch_size: int | None = None,
 ) -> Path:
     """Train the default preset on `corpus` (the best epoch is kept) and save it to `out`; with `further`, that
     model's network and weights are trained on (its own config, with `stride` and `learning_rate`)."""
@@ -81,6 +82,7 @@ def train_model(
     overrides |= {"epochs": epochs} if epochs else {}
     overrides |= {"window_stride": stride} if stride else {}
     overrides |= {"learning_rate": learning_rate} if learning_rate else {}
+    overrides |= {"batch_size": batch_size} if batch_size else {}
     if minutes:
         overrides["time_limit_minutes"] = minutes
     model = None
@@ -175,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--further", type=Path, help="train this .keras model on instead of a new network")
     parser.add_argument("--stride", type=int, help="window stride (default: the preset's)")
     parser.add_argument("--learning-rate", type=float, help="peak learning rate (default: the preset's)")
+    parser.add_argument("--batch-size", type=int, help="windows per batch (default: the preset's)")
     args = parser.parse_args(argv)
     styles = args.style or list(ORDER)
     if args.out and len(styles) != 1:
@@ -183,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     for style in styles:
         corpus = load_corpus(style, cache_dir(args.cache))
         out = args.out or registry().get(style).file
-        path = train_model(corpus, out, args.epochs, args.minutes, args.further, args.stride, args.learning_rate)
+        path = train_model(
+            corpus, out, args.epochs, args.minutes, args.further, args.stride, args.learning_rate, args.batch_size
+        )
         report = evaluate(path, corpus, style, args.note)
         print(json.dumps(report, indent=2))
         lines.append(summary_line(style, report))
