@@ -159,8 +159,17 @@ class RecordingStepper:
         self.numerics: list[np.ndarray] = []
         self.rng = np.random.default_rng(11)
 
+    class Streams:
+        """The state: how many streams; generate() reads the primer with one and copies it to each variation."""
+
+        def __init__(self, count: int):
+            self.count = count
+
+        def take(self, rows: np.ndarray) -> RecordingStepper.Streams:
+            return RecordingStepper.Streams(len(rows))
+
     def start(self, batch: int, key=None):
-        return batch
+        return self.Streams(batch)
 
     def advance(self, state, pitch, numeric):
         self.pitches.append(np.array(pitch))
@@ -168,7 +177,7 @@ class RecordingStepper:
         return state
 
     def field_logits(self, field, state, given=None):
-        batch = state
+        batch = state.count
         if field == "pitch":
             return self.rng.normal(size=(batch, 128))
         if self.cfg.beats:  # logits over the rhythm classes
@@ -197,8 +206,11 @@ def test_generation_feeds_back_the_same_encoding_as_training(preset_name):
     )
     pieces = generate(stepper, primer, Sampling(n_notes=30, variations=2, seed=4))
 
-    fed_pitch = np.stack(stepper.pitches, axis=1)  # (variations, fed notes)
-    fed_numeric = np.stack(stepper.numerics, axis=1)
+    def per_stream(fed: list[np.ndarray]) -> np.ndarray:  # the primer, read once, is every variation's
+        return np.stack([np.broadcast_to(x, (len(pieces), *x.shape[1:])) for x in fed], axis=1)
+
+    fed_pitch = per_stream(stepper.pitches)  # (variations, fed notes)
+    fed_numeric = per_stream(stepper.numerics)
     assert fed_pitch.shape[1] == len(primer) + 30 - 1  # the last generated note is never fed
     before = timing_of(primer, cfg)
     for v, piece in enumerate(pieces):
