@@ -103,7 +103,7 @@ def _write_extras(
         out[rows, column + degree] = 1.0
         column += DEGREES
     if cfg.parts:
-        out[rows, column + (PIANO_PART if part is None else np.asarray(part, np.int64))] = 1.0
+        _write_parts(out, part, column)
 
 
 def base_feature_count(cfg: Config) -> int:
@@ -118,15 +118,9 @@ def parts_of(notes: pd.DataFrame) -> np.ndarray:
     return notes["part"].to_numpy(np.int64) if "part" in notes else np.full(len(notes), PIANO_PART, np.int64)
 
 
-def _with_parts(numeric: np.ndarray, part: np.ndarray | None, cfg: Config) -> np.ndarray:
-    """The numeric features with the parts' one-hot columns appended (parts models only)."""
-    if not cfg.parts:
-        return numeric
-    part = np.full(len(numeric), PIANO_PART) if part is None else np.asarray(part, np.int64)
-    out = np.zeros((len(numeric), numeric.shape[1] + PART_CLASSES), np.float32)
-    out[:, : numeric.shape[1]] = numeric
-    out[np.arange(len(numeric)), numeric.shape[1] + part] = 1.0
-    return out
+def _write_parts(out: np.ndarray, part: np.ndarray | None, column: int) -> None:
+    """Write the parts' one-hot columns of `out` (zeros there) from `column` on (parts models; no part: piano)."""
+    out[np.arange(len(out)), column + (PIANO_PART if part is None else np.asarray(part, np.int64))] = 1.0
 
 
 def clip_times(values: np.ndarray, cfg: Config) -> np.ndarray:
@@ -221,9 +215,11 @@ def encode_step(
     duration = clip_times(duration, cfg)
     if not cfg.rich_features:
         # The tutorial's inputs: step and duration (seconds, or beats).
-        numeric = np.empty((len(step), 2), np.float32)
+        numeric = np.zeros((len(step), feature_count(cfg)), np.float32)
         numeric[:, 0], numeric[:, 1] = step, duration
-        return _with_parts(numeric, part, cfg), chord_size
+        if cfg.parts:
+            _write_parts(numeric, part, base_feature_count(cfg))
+        return numeric, chord_size
     same_chord = step < chord_gap(cfg)
     chord_size = np.where(same_chord, chord_size + 1, 0)
     # Written column by column into one array (fewer numpy calls than np.stack: this runs once per note).
@@ -261,7 +257,11 @@ def encode_timed(
     step = clip_times(timing.step, cfg)
     duration = clip_times(timing.duration, cfg)
     if not cfg.rich_features:
-        return _with_parts(np.stack([step, duration], axis=-1).astype(np.float32), part, cfg)  # PLAIN_COLUMNS
+        numeric = np.zeros((len(pitch), feature_count(cfg)), np.float32)
+        numeric[:, 0], numeric[:, 1] = step, duration  # PLAIN_COLUMNS
+        if cfg.parts:
+            _write_parts(numeric, part, base_feature_count(cfg))
+        return numeric
     same_chord = step < chord_gap(cfg)
     index = np.arange(len(pitch))
     # Length of the run of same-chord notes ending at each note (what encode_step's counter holds).

@@ -581,6 +581,8 @@ class _Rules:
         self.off_tonic_chord = ~self.tonic_chord
         self.final_chord_notes = 3 if len(summary) >= 3 else 1
         self.written = 0  # new notes so far (the same in every stream)
+        # With the tonic ending, from this note on the piece ends at the next tonic chord (CLOSING_NOTES).
+        self.closing_from = settings.n_notes - min(CLOSING_NOTES, settings.n_notes // 3)
         self.voices = None
         if model.has_parts and settings.voice_leading:  # voices struck together sound a chord of the key
             self.voices = VoiceLeading(batch, summary, key_chords_with_applied_dominants(key))
@@ -649,8 +651,7 @@ class _Rules:
             return 0.0
         p_end = rhythm_distribution(logits, 1.0)[:, self.end_step]
         odds = END_ODDS if self.settings.tonic_ending else 1.0
-        closing = min(CLOSING_NOTES, self.settings.n_notes // 3)
-        if self.settings.tonic_ending and self.written >= self.settings.n_notes - closing:
+        if self.settings.tonic_ending and self.written >= self.closing_from:
             odds = CLOSING_ODDS  # near the cap: end at the next tonic chord (only there may it end)
         return odds * p_end / (1.0 - p_end + odds * p_end)
 

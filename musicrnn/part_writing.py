@@ -55,13 +55,28 @@ def key_chords_with_applied_dominants(key: int) -> np.ndarray:
     return np.unique(np.concatenate(rows), axis=0)
 
 
+ALL_CLASSES = (1 << 12) - 1  # every pitch class, as a 12-bit set
+_CLASS_BIT = 1 << (_PITCH % 12)  # each pitch's class as a bit of a 12-bit set
+
+
+def class_bits(classes: np.ndarray) -> np.ndarray:
+    """(..., 12) pitch-class sets as 12-bit integers (...,): one vectorised test for many streams or chords."""
+    return (np.asarray(classes).astype(np.int64) << np.arange(12)).sum(axis=-1)
+
+
 def chord_pitches(chords: np.ndarray, sounding: np.ndarray) -> np.ndarray:
     """(128,) the pitches whose class belongs to a chord of `chords` that holds every class in `sounding` (12,)
     (all pitches when no chord does)."""
-    holding = chords[(chords | ~sounding[None, :]).all(axis=1)]
-    if not len(holding):
-        return np.ones(PITCH_CLASSES, bool)
-    return holding.any(axis=0)[_PITCH % 12]
+    return chord_pitches_of_sets(class_bits(chords), class_bits(sounding)[None])[0]
+
+
+def chord_pitches_of_sets(chord_bits: np.ndarray, sounding: np.ndarray) -> np.ndarray:
+    """(B, 128) chord_pitches for many streams at once: `chord_bits` (chords,) and `sounding` (B,) as 12-bit
+    sets (class_bits)."""
+    holding = (chord_bits[None, :] & sounding[:, None]) == sounding[:, None]  # (B, chords)
+    union = np.bitwise_or.reduce(np.where(holding, chord_bits[None, :], 0), axis=1)
+    union = np.where(holding.any(axis=1), union, ALL_CLASSES)
+    return (union[:, None] & _CLASS_BIT[None, :]) != 0
 
 
 def completing_pitches(chords: np.ndarray, sounding: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .part_writing import chord_pitches_of_sets, class_bits
 from .parts import PART_CLASSES, PART_NAMES
 from .theory import PITCH_CLASSES
 
@@ -26,9 +27,7 @@ PERFECT = (0, 7)  # unison/octave and fifth, as pitch classes of the interval
 VOICES = tuple(PART_NAMES.index(name) for name in ("Bass voice", "Tenor", "Alto", "Soprano"))
 UPPER_GAP = 12  # semitones at most between soprano and alto, and between alto and tenor
 _PERFECT_CLASS = np.isin(np.arange(12), PERFECT)  # interval class -> perfect (a lookup: np.isin costs ~20 us)
-_CLASS_BIT = 1 << (_PITCH % 12)  # each pitch's class as a bit of a 12-bit set
 _OTHER_PARTS = ~np.eye(PART_CLASSES, dtype=bool)  # row p: every part but p
-ALL_CLASSES = (1 << 12) - 1  # every pitch class, as a 12-bit set
 _ALL_PARTS = np.ones(PART_CLASSES, bool)
 
 
@@ -61,7 +60,7 @@ class VoiceLeading:
                     self.upper_neighbours[part, column] = VOICES[neighbour]
         # (chords, 12) the chords a voice joining a chord attack keeps to (part_writing.key_chords); None: any.
         self.chords = chords
-        self._chord_bits = None if chords is None else (chords.astype(np.int64) << np.arange(12)).sum(axis=1)
+        self._chord_bits = None if chords is None else class_bits(chords)
         self.rows = np.arange(batch)
         self._forget()
 
@@ -170,16 +169,14 @@ class VoiceLeading:
         None where every stream is."""
         if self._chord_bits is None:
             return None
-        joins = started.any(axis=1)
+        joins = np.asarray(started.any(axis=1))
         if not joins.any():
             return None
         # Pitch-class sets as 12-bit numbers: one vectorised test for every stream instead of a loop over them.
         others = heard & _OTHER_PARTS[part]
         classes = np.bitwise_or.reduce(np.where(others, 1 << (sounding % 12), 0), axis=1)  # (B,)
-        holding = (self._chord_bits[None, :] & classes[:, None]) == classes[:, None]  # (B, chords)
-        union = np.bitwise_or.reduce(np.where(holding, self._chord_bits[None, :], 0), axis=1)
-        union = np.where(holding.any(axis=1) & joins, union, ALL_CLASSES)
-        return (union[:, None] & _CLASS_BIT[None, :]) != 0
+        # A stream where no other voice started here (a voice moving alone) may take any pitch.
+        return chord_pitches_of_sets(self._chord_bits, classes) | ~joins[:, None]
 
     def _no_crossing(self, part: np.ndarray, sounding: np.ndarray, heard: np.ndarray) -> np.ndarray | None:
         """(B, 128) the pitches neither above a higher voice nor below a lower one that sounds now; None where
