@@ -7,6 +7,7 @@ import wave
 
 import numpy as np
 import pandas as pd
+import pretty_midi
 import pytest
 
 from musicrnn import audio
@@ -82,3 +83,48 @@ def test_instrument_program_of_the_piano_is_zero():
 def test_instrument_program_rejects_unknown_names_and_numbers(bad):
     with pytest.raises(ValueError):
         instrument_program(bad)
+
+
+def _piece(*parts: tuple[int, bool, list[tuple[float, float, int]]]) -> pretty_midi.PrettyMIDI:
+    """A PrettyMIDI of (program, is_drum, [(start, end, pitch), ...]) instruments."""
+    pm = pretty_midi.PrettyMIDI()
+    for program, is_drum, notes in parts:
+        instrument = pretty_midi.Instrument(program, is_drum=is_drum)
+        instrument.notes = [pretty_midi.Note(90, pitch, start, end) for start, end, pitch in notes]
+        pm.instruments.append(instrument)
+    return pm
+
+
+def _spectrum(samples: np.ndarray) -> np.ndarray:
+    frames = samples[: len(samples) // 2048 * 2048].astype(np.float64).reshape(-1, 2048) * np.hanning(2048)
+    spectrum = np.abs(np.fft.rfft(frames, axis=1)).mean(axis=0)
+    return spectrum / np.linalg.norm(spectrum)
+
+
+@pytest.mark.skipif(not audio.fluidsynth_available(), reason="the fluidsynth system library is not installed")
+def test_one_synthesizer_sounds_as_pretty_midis_one_per_instrument():
+    piano = (0, False, [(0.0, 1.0, 60), (1.0, 2.0, 64), (2.0, 3.0, 67)])
+    violin = (40, False, [(0.0, 1.5, 72), (1.5, 3.0, 76)])
+    drums = (0, True, [(t / 2, t / 2 + 0.1, 36) for t in range(6)])
+    pm = _piece(piano, violin, drums)
+    ours, warning = audio.synthesize(pm, 16000)
+    theirs = pm.fluidsynth(fs=16000, synthesizer=str(audio.SOUNDFONT))
+    assert warning is None and len(ours) == len(theirs)
+    assert np.abs(ours).max() == pytest.approx(1.0)  # full scale, as pretty_midi normalises it
+    assert _spectrum(ours) @ _spectrum(theirs) > 0.98
+
+
+@pytest.mark.skipif(not audio.fluidsynth_available(), reason="the fluidsynth system library is not installed")
+def test_a_note_ending_in_one_instrument_does_not_stop_the_same_pitch_in_another():
+    # Each instrument has its own channel: a note off is heard only by the instrument that played the note.
+    pm = _piece((0, False, [(0.0, 2.0, 60)]), (0, False, [(0.0, 0.25, 60)]))
+    wave_out, _ = audio.synthesize(pm, 16000)
+    assert np.abs(wave_out[int(16000 * 1.2) : int(16000 * 1.8)]).max() > 0.05
+
+
+@pytest.mark.skipif(not audio.fluidsynth_available(), reason="the fluidsynth system library is not installed")
+def test_more_instruments_than_midi_channels_are_all_heard():
+    pm = _piece(*[(program, False, [(float(i), i + 0.5, 60)]) for i, program in enumerate(range(0, 80, 4))])
+    wave_out, _ = audio.synthesize(pm, 16000)
+    assert len(wave_out) >= 16000 * 19.5
+    assert all(np.abs(wave_out[int(16000 * (i + 0.1)) : int(16000 * (i + 0.4))]).max() > 0.05 for i in range(20))
