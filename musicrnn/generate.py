@@ -252,11 +252,23 @@ def rhythm_distribution(logits: np.ndarray, temperature: float, forbid_zero: boo
     logits = np.array(logits, np.float64)  # a copy, worked on in place
     if forbid_zero:
         logits[:, 0] = -np.inf
+    return _owned_distribution(logits, temperature)
+
+
+def _owned_distribution(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """rhythm_distribution of float64 logits the caller owns, worked on in place (no copy per draw)."""
     if temperature <= 0:
         return np.eye(logits.shape[1])[logits.argmax(axis=1)]
     if temperature != 1.0:  # x / 1 is x: the end's odds are read at temperature 1 at every note
         logits /= temperature
     return _softmax(logits)
+
+
+def _draw_owned(logits: np.ndarray, temperature: float, rngs: Uniforms) -> np.ndarray:
+    """One class per stream from float64 logits the caller owns (changed in place), at `temperature`."""
+    if temperature <= 0:  # the likeliest class (the argmax of its one-hot distribution), no random draw
+        return logits.argmax(axis=1)
+    return draw(_owned_distribution(logits, temperature), rngs)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -287,8 +299,10 @@ CLOSING_ODDS = 1e9
 
 def sample_rhythm(logits: np.ndarray, settings: Sampling, rngs: Uniforms, forbid_zero: bool) -> np.ndarray:
     """One rhythm class per stream (see rhythm_distribution)."""
-    probs = rhythm_distribution(logits, settings.rhythm_temperature, forbid_zero)
-    return probs.argmax(axis=1) if settings.rhythm_temperature <= 0 else draw(probs, rngs)
+    logits = np.array(logits, np.float64)  # a copy, worked on in place
+    if forbid_zero:
+        logits[:, 0] = -np.inf
+    return _draw_owned(logits, settings.rhythm_temperature, rngs)
 
 
 def c_major_chord() -> pd.DataFrame:
@@ -603,13 +617,10 @@ class _Rules:
                 return clip_times(logits, cfg), logits
             logits = guide.rhythm(piece.onset, logits)
             if self.may_end:
-                logits = self._end_rule(logits, piece, guide.may_end)
-            if self.may_end and settings.rhythm_temperature > 0:  # the end at its own odds (_step_or_end)
-                step_class = self._step_or_end(logits, rngs)
+                step_class = self._step_or_end(*self._end_rule(logits, piece, guide.may_end), rngs)
+                piece.ended |= step_class == self.end_step
             else:
                 step_class = sample_rhythm(logits, settings, rngs, forbid_zero=False)
-            if self.may_end:
-                piece.ended |= step_class == self.end_step
             # An ended stream's notes are dropped; its onset stays where the piece ended (the end class is no time).
             step = np.where(piece.ended, 0.0, class_beats(step_class, cfg))
             piece.move_to(step)
@@ -630,18 +641,24 @@ class _Rules:
         pitch = self._pitch(logits, note, piece, guide, rngs)
         return pitch, pitch
 
-    def _step_or_end(self, logits: np.ndarray, rngs: Uniforms) -> np.ndarray:
-        """The step class, where the piece ends with the model's own probability of ending here (temperature 1),
-        and otherwise the step is drawn at the rhythm temperature from the other classes. A rhythm temperature
-        below 1 would otherwise all but silence the end: a rare class loses most to sharpening."""
+    def _step_or_end(self, rest: np.ndarray, may_end: bool, rngs: Uniforms) -> np.ndarray:
+        """The step class from the end-ruled float64 logits `rest` (see _end_rule; changed in place), where the
+        piece ends with the model's own probability of ending here (temperature 1), and otherwise the step is
+        drawn at the rhythm temperature from the other classes. A rhythm temperature below 1 would otherwise
+        all but silence the end: a rare class loses most to sharpening. At temperature 0: the likeliest class,
+        the end included. `may_end` False: the rules ruled the end out for every stream."""
+        temperature = self.settings.rhythm_temperature
+        if temperature <= 0:
+            return _draw_owned(rest, temperature, rngs)
+        chance = rngs.next()  # drawn at every note, so that each stream's draws stay in step
+        if not may_end:  # most notes: none ends, and `rest` is already without the end
+            return _draw_owned(rest, temperature, rngs)
         end = self.end_step
-        ends = rngs.next() < self._end_chance(logits)
-        rest = np.array(logits, np.float64)
+        ends = chance < self._end_chance(rest)
         rest[:, end] = NO_PITCH
         if ends.any():
             rest[ends] = 0.0  # a stream that ends draws no step (and one that has ended has p_end 1)
-        step_class = sample_rhythm(rest, self.settings, rngs, forbid_zero=False)
-        return np.where(ends, end, step_class)
+        return np.where(ends, end, _draw_owned(rest, temperature, rngs))
 
     def _end_chance(self, logits: np.ndarray) -> np.ndarray | float:
         """(B,) each stream's chance of ending at this note: the model's probability of the end (temperature 1),
@@ -655,18 +672,25 @@ class _Rules:
             odds = CLOSING_ODDS  # near the cap: end at the next tonic chord (only there may it end)
         return odds * p_end / (1.0 - p_end + odds * p_end)
 
-    def _end_rule(self, logits: np.ndarray, piece: _Piece, may_end: bool) -> np.ndarray:
-        """Step logits where a stream that ended can only end again, none may end while a guide that finishes
-        the piece itself is at work, and (settings.tonic_ending) none ends but on the tonic chord."""
+    def _end_rule(self, logits: np.ndarray, piece: _Piece, may_end: bool) -> tuple[np.ndarray, bool]:
+        """Step logits (a float64 copy) where a stream that ended can only end again, none may end while a
+        guide that finishes the piece itself is at work, and (settings.tonic_ending) none ends but on the tonic
+        chord; and whether any stream may still end (False: the end is ruled out for all, most notes)."""
         end = self.end_step
-        logits = logits.copy()
+        logits = np.array(logits, np.float64)
         if not may_end or (self.settings.tonic_ending and self.written < MIN_NOTES_BEFORE_END):
             logits[:, end] = NO_PITCH
+            any_may_end = False
         elif self.settings.tonic_ending:
-            logits[~self._on_tonic(piece.sounding), end] = NO_PITCH
+            on_tonic = self._on_tonic(piece.sounding)
+            logits[~on_tonic, end] = NO_PITCH
+            any_may_end = bool(on_tonic.any())
+        else:
+            any_may_end = True
         if piece.ended.any():
             logits[piece.ended] = np.where(np.arange(logits.shape[1]) == end, 0.0, NO_PITCH)
-        return logits
+            any_may_end = True
+        return logits, any_may_end
 
     def _on_tonic(self, sounding: np.ndarray) -> np.ndarray:
         """(B,) whether the notes that started at the current onset are the final chord (see __init__)."""
@@ -732,9 +756,10 @@ def sample_parts(logits: np.ndarray, settings: Sampling, rngs: Uniforms, known: 
     among the `known` parts (those of the training corpus; (PART_CLASSES,) or one row per stream) when given."""
     temperature = settings.temperature if settings.part_temperature < 0 else settings.part_temperature
     if known is not None and known.any():
-        logits = np.where(known, logits, NO_PITCH)
-    probs = rhythm_distribution(logits, temperature)
-    return probs.argmax(axis=1) if temperature <= 0 else draw(probs, rngs)
+        logits = np.where(known, logits, NO_PITCH)  # a new float64 array
+    else:
+        logits = np.array(logits, np.float64)
+    return _draw_owned(logits, temperature, rngs)
 
 
 def _part_mask(mask: np.ndarray, part_masks: np.ndarray | None, part: np.ndarray | None) -> np.ndarray:
