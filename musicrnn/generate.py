@@ -632,14 +632,12 @@ class _Rules:
         if field == "step":
             if not cfg.beats:  # a seconds model regresses its times (see snap_times, after the pitch)
                 return clip_times(logits, cfg), logits
-            logits = guide.rhythm(piece.onset, logits)
-            if self.may_end:
-                step_class = self._step_or_end(*self._end_rule(logits, piece, guide.may_end), rngs)
+            step_class, may_have_ended = self._step_class(guide.rhythm(piece.onset, logits), piece, guide, rngs)
+            step = class_beats(step_class, cfg)
+            if may_have_ended:
                 piece.ended |= step_class == self.end_step
-            else:
-                step_class = sample_rhythm(logits, settings, rngs, forbid_zero=False)
-            # An ended stream's notes are dropped; its onset stays where the piece ended (the end class is no time).
-            step = np.where(piece.ended, 0.0, class_beats(step_class, cfg))
+                # An ended stream's notes are dropped; its onset stays where the piece ended (the end is no time).
+                step = np.where(piece.ended, 0.0, step)
             piece.move_to(step)
             return step, step_class
         if field == "duration":
@@ -657,6 +655,14 @@ class _Rules:
             return part, part
         pitch = self._pitch(logits, note, piece, guide, rngs)
         return pitch, pitch
+
+    def _step_class(self, logits: np.ndarray, piece: _Piece, guide: Guide, rngs: Uniforms) -> tuple[np.ndarray, bool]:
+        """Each stream's step class, and whether any stream may have ended (False, most notes: none had, and the
+        end was ruled out for all of them, so none drew it: a class whose logit is NO_PITCH is never drawn)."""
+        if not self.may_end:  # the model never ends a piece
+            return sample_rhythm(logits, self.settings, rngs, forbid_zero=False), False
+        rest, any_may_end = self._end_rule(logits, piece, guide.may_end)
+        return self._step_or_end(rest, any_may_end, rngs), any_may_end
 
     def _step_or_end(self, rest: np.ndarray, may_end: bool, rngs: Uniforms) -> np.ndarray:
         """The step class from the end-ruled float64 logits `rest` (see _end_rule; changed in place), where the
