@@ -276,8 +276,8 @@ class StepEncoder:
         return numeric, chord_size
 
     def _clip(self, values: np.ndarray) -> np.ndarray:
-        """clip_times with the bound worked out."""
-        return np.minimum(np.maximum(np.asarray(values, dtype=np.float32), _ZERO32), self.top)
+        """clip_times with the bound worked out (float32 from the first comparison on: the same numbers)."""
+        return np.minimum(np.maximum(values, _ZERO32, dtype=np.float32), self.top)
 
     def _write_rich(
         self,

@@ -271,10 +271,11 @@ class NumpyModel:
         if state.hidden is None:  # a state built from (h, c) alone: the heads' kernels lead the top's out kernel
             state.hidden = self._hidden(state.top @ self._out_kernels[-1][:, : len(self._head_bias)], state)
         z = state.hidden[:, self._head_slices[field]]
-        given = given or {}
         for name, rows in head.given_rows.items():  # a field not given reads as class 0 (as forward pads)
-            z = z + (rows[np.asarray(given[name], np.int64)] if name in given else rows[0])
-        return np.maximum(z, 0.0) @ head.out_kernel + head.out_bias
+            z = z + (rows[np.asarray(given[name], np.int64)] if given and name in given else rows[0])
+        logits = np.maximum(z, 0.0) @ head.out_kernel
+        logits += head.out_bias  # in place: one array less per head and note
+        return logits
 
     def forward(
         self,

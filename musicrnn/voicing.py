@@ -86,8 +86,11 @@ class VoiceLeading:
         if not moved.any():
             return
         sounding = np.where(self.end > self.onset[:, None] + 1e-9, self.pitch, -1)
-        self.before = np.where(moved[:, None], sounding, self.before)
-        self.onset = np.where(moved, onset, self.onset)
+        if moved.all():  # every stream moved (one stream always does)
+            self.before, self.onset = sounding, onset
+        else:
+            self.before = np.where(moved[:, None], sounding, self.before)
+            self.onset = np.where(moved, onset, self.onset)
 
     def took(self, part: np.ndarray, pitch: np.ndarray, onset: np.ndarray, duration: np.ndarray) -> None:
         """A note was written: `part` (B,) starts `pitch` at `onset` for `duration` beats."""
@@ -96,16 +99,16 @@ class VoiceLeading:
         self.pitch[rows, part], self.start[rows, part], self.end[rows, part] = pitch, onset, onset + duration
         self._started_at = None
 
-    def free_voices(self, onset: np.ndarray, may_play: np.ndarray | None) -> np.ndarray:
-        """(B, parts), or (parts,) for every stream, the parts that may play the next note: `may_play` (one row,
-        one per stream, or None for all) less the chorale voices that already started a note at this onset (a
-        voice sings one note at a time), unless that leaves a stream none."""
-        if may_play is None:
-            may_play = _ALL_PARTS
+    def free_voices(self, onset: np.ndarray, may_play: np.ndarray | None) -> np.ndarray | None:
+        """(B, parts) the parts that may play the next note: `may_play` (one row, one per stream, or None for
+        all) less the chorale voices that already started a note at this onset (a voice sings one note at a
+        time), unless that leaves a stream none. Where no voice has started one (a new onset), `may_play`."""
         self._reach(onset)
         started = self._started(onset) & self.is_voice
-        if not started.any():  # a new onset: every part may play
+        if not started.any():
             return may_play
+        if may_play is None:
+            may_play = _ALL_PARTS
         return _unless_empty(may_play, may_play & ~started)  # (B, parts): the streams' own rows
 
     def allowed(self, part: np.ndarray, onset: np.ndarray, allowed: np.ndarray) -> np.ndarray:
