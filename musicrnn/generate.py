@@ -225,6 +225,10 @@ class Uniforms:
         used = self._advance()  # first: it may read a new block
         return self._block[:, used]
 
+    def skip(self) -> None:
+        """Pass over the next draw of each stream's generator (one `next()` whose numbers are not needed)."""
+        self._advance()
+
     def next_complement(self) -> np.ndarray:
         """(B, 1) one less the next draw of each stream's generator (a number in (0, 1]), as a column: what
         `draw` scales by (worked out once per block rather than per draw)."""
@@ -673,11 +677,11 @@ class _Rules:
         temperature = self.settings.rhythm_temperature
         if temperature <= 0:
             return _draw_owned(rest, temperature, rngs)
-        chance = rngs.next()  # drawn at every note, so that each stream's draws stay in step
         if not may_end:  # most notes: none ends, and `rest` is already without the end
+            rngs.skip()  # the end's draw is taken at every note, so that each stream's draws stay in step
             return _draw_owned(rest, temperature, rngs)
         end = self.end_step
-        ends = chance < self._end_chance(rest)
+        ends = rngs.next() < self._end_chance(rest)
         rest[:, end] = NO_PITCH
         if ends.any():
             rest[ends] = 0.0  # a stream that ends draws no step (and one that has ended has p_end 1)
@@ -706,8 +710,11 @@ class _Rules:
             any_may_end = False
         elif self.settings.tonic_ending:
             on_tonic = self._on_tonic(piece.sounding)
-            any_may_end = bool(on_tonic.any())
-            logits[~on_tonic if any_may_end else slice(None), end] = NO_PITCH
+            any_may_end = on_tonic is not None and bool(on_tonic.any())
+            if on_tonic is not None and any_may_end:
+                logits[~on_tonic, end] = NO_PITCH
+            else:
+                logits[:, end] = NO_PITCH
         else:
             any_may_end = True
         if piece.ended.any():
@@ -715,12 +722,13 @@ class _Rules:
             any_may_end = True
         return logits, any_may_end
 
-    def _on_tonic(self, sounding: np.ndarray) -> np.ndarray:
-        """(B,) whether the notes that started at the current onset are the final chord (see __init__)."""
+    def _on_tonic(self, sounding: np.ndarray) -> np.ndarray | None:
+        """(B,) whether the notes that started at the current onset are the final chord (see __init__); None
+        where no stream's lowest note is the tonic (most notes: the rest need not be counted)."""
         lowest = sounding.argmax(axis=1)  # a stream with no note has none to count (final_chord_notes >= 1)
         on_tonic = lowest % 12 == self.tonic
-        if not on_tonic.any():  # most notes: the rest need not be counted
-            return on_tonic
+        if not on_tonic.any():
+            return None
         return on_tonic & (sounding.sum(axis=1) >= self.final_chord_notes) & ~(sounding & self.off_tonic_chord).any(axis=1)
 
     def _pitch(
