@@ -162,7 +162,7 @@ def rhythm_class(beats: np.ndarray, cfg: Config) -> np.ndarray:
 
 def class_beats(classes: np.ndarray, cfg: Config) -> np.ndarray:
     """A step/duration class back to beats (the last class, "longer", plays as max_beats)."""
-    return np.asarray(classes, np.float64) / cfg.beat_grid
+    return np.divide(classes, cfg.beat_grid, dtype=np.float64)  # one call: the same numbers as float64 / grid
 
 
 def onsets_from_steps(step: np.ndarray) -> np.ndarray:

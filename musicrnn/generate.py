@@ -287,7 +287,9 @@ def _draw_owned(logits: np.ndarray, temperature: float, rngs: Uniforms) -> np.nd
     """One class per stream from float64 logits the caller owns (changed in place), at `temperature`."""
     if temperature <= 0:  # the likeliest class (the argmax of its one-hot distribution), no random draw
         return logits.argmax(axis=1)
-    return draw(_owned_distribution(logits, temperature), rngs)
+    if temperature != 1.0:  # as in _owned_distribution
+        logits /= temperature
+    return draw(_softmax(logits), rngs)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -862,7 +864,7 @@ def primer_parts(primer: pd.DataFrame, summary: dict) -> np.ndarray:
 def chord_mask(mask: np.ndarray, sounding: np.ndarray) -> np.ndarray:
     """(B, 128) allowed pitches: the key/range mask less the pitches already in this onset's chord (unless
     that leaves a stream none)."""
-    allowed = mask & ~sounding  # one mask for all streams, or one per stream (parts)
+    allowed = mask > sounding  # mask and not sounding, in one call; one mask for all streams, or one per stream
     return np.where(allowed.any(axis=1)[:, None], allowed, mask)
 
 

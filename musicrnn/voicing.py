@@ -121,7 +121,7 @@ class VoiceLeading:
         # the chord rule as bit sets this took the rules from 185 to ~45 us per note (one stream). The parallels
         # and the chord rule need a part that started a note at this onset, the order rules a chorale voice:
         # where neither holds (a new onset of a part that is no voice), nothing more is worked out.
-        started = self._started(onset) & (self.pitch >= 0)
+        started = self._started(onset)  # (a part that started a note has a pitch)
         joined = bool(started.any())
         ranked = bool(self.is_voice[part].any())
         if not (joined or ranked):
