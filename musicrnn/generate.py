@@ -295,9 +295,10 @@ def _draw_owned(logits: np.ndarray, temperature: float, rngs: Uniforms) -> np.nd
 def _softmax(logits: np.ndarray) -> np.ndarray:
     """(B, classes) float64 logits -> probabilities, computed in place (the caller's copy): the same numbers
     as exp(l - max) / sum, without an array per step."""
-    logits -= logits.max(axis=1, keepdims=True)
+    # The ufuncs' reductions are what .max() and .sum() call, without their Python wrappers (4 draws a note).
+    logits -= np.maximum.reduce(logits, axis=1, keepdims=True)
     weights = np.exp(logits, out=logits)
-    weights /= weights.sum(axis=1, keepdims=True)
+    weights /= np.add.reduce(weights, axis=1, keepdims=True)
     return weights
 
 
