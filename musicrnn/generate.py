@@ -614,7 +614,7 @@ class _Rules:
         self.rows = np.arange(batch)
         # The final chord: the tonic triad (minor: a major third too, Bach's Picardy third), over the tonic, with
         # three notes where the corpus sang in three or more parts, else one (a tune's last note).
-        self.tonic = key % 12
+        self.tonic_pitches = np.arange(PITCH_CLASSES) % 12 == key % 12  # pitch -> is the tonic (a lookup)
         self.tonic_chord = np.isin(np.arange(PITCH_CLASSES) % 12, tonic_triad(key) + [(key + 4) % 12])
         self.off_tonic_chord = ~self.tonic_chord
         self.final_chord_notes = 3 if len(summary) >= 3 else 1
@@ -729,7 +729,7 @@ class _Rules:
         """(B,) whether the notes that started at the current onset are the final chord (see __init__); None
         where no stream's lowest note is the tonic (most notes: the rest need not be counted)."""
         lowest = sounding.argmax(axis=1)  # a stream with no note has none to count (final_chord_notes >= 1)
-        on_tonic = lowest % 12 == self.tonic
+        on_tonic = self.tonic_pitches[lowest]
         if not on_tonic.any():
             return None
         return on_tonic & (sounding.sum(axis=1) >= self.final_chord_notes) & ~(sounding & self.off_tonic_chord).any(axis=1)
