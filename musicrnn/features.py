@@ -223,8 +223,8 @@ def encode_step(
 
 class StepEncoder:
     """encode_step for one model, with what its settings fix (the columns, the clipping bound, the chord gap)
-    worked out once: generation encodes one note per stream at every step (the default model: ~23 us per note
-    with them worked out each time, ~XX us without)."""
+    worked out once: generation encodes one note per stream at every step (the default "chorale" network, one
+    stream: ~24 us per note with them worked out each time, ~20 us without)."""
 
     def __init__(self, cfg: Config):
         self.rich, self.beats = cfg.rich_features, cfg.beats

@@ -732,7 +732,9 @@ class _Rules:
         on_tonic = self.tonic_pitches[lowest]
         if not on_tonic.any():
             return None
-        return on_tonic & (sounding.sum(axis=1) >= self.final_chord_notes) & ~(sounding & self.off_tonic_chord).any(axis=1)
+        return (
+            on_tonic & (sounding.sum(axis=1) >= self.final_chord_notes) & ~(sounding & self.off_tonic_chord).any(axis=1)
+        )
 
     def _pitch(
         self,
@@ -865,7 +867,8 @@ def primer_parts(primer: pd.DataFrame, summary: dict) -> np.ndarray:
 def chord_mask(mask: np.ndarray, sounding: np.ndarray) -> np.ndarray:
     """(B, 128) allowed pitches: the key/range mask less the pitches already in this onset's chord (unless
     that leaves a stream none)."""
-    allowed = mask > sounding  # mask and not sounding, in one call; one mask for all streams, or one per stream
+    # Mask and not sounding, in one call (True > False only); one mask for all streams, or one per stream.
+    allowed = np.greater(mask, sounding)
     return np.where(allowed.any(axis=1)[:, None], allowed, mask)
 
 
