@@ -62,6 +62,10 @@ class VoiceLeading:
         self.chords = chords
         self._chord_bits = None if chords is None else class_bits(chords)
         self.rows = np.arange(batch)
+        # Whether any part may have started a note at its stream's onset: False from when every stream has moved
+        # to a new onset until a note is written (most notes of a piece that is not all chords), when no rule
+        # that reads the parts started here need look.
+        self._any_started = False
         self._forget()
 
     def _forget(self) -> None:
@@ -88,6 +92,7 @@ class VoiceLeading:
         sounding = np.where(self.end > self.onset[:, None] + 1e-9, self.pitch, -1)
         if moved.all():  # every stream moved (one stream always does)
             self.before, self.onset = sounding, onset
+            self._any_started = False
         else:
             self.before = np.where(moved[:, None], sounding, self.before)
             self.onset = np.where(moved, onset, self.onset)
@@ -98,12 +103,15 @@ class VoiceLeading:
         rows = self.rows
         self.pitch[rows, part], self.start[rows, part], self.end[rows, part] = pitch, onset, onset + duration
         self._started_at = None
+        self._any_started = True
 
     def free_voices(self, onset: np.ndarray, may_play: np.ndarray | None) -> np.ndarray | None:
         """(B, parts) the parts that may play the next note: `may_play` (one row, one per stream, or None for
         all) less the chorale voices that already started a note at this onset (a voice sings one note at a
         time), unless that leaves a stream none. Where no voice has started one (a new onset), `may_play`."""
         self._reach(onset)
+        if not self._any_started:
+            return may_play
         started = self._started(onset) & self.is_voice
         if not started.any():
             return may_play
@@ -121,18 +129,18 @@ class VoiceLeading:
         # the chord rule as bit sets this took the rules from 185 to ~45 us per note (one stream). The parallels
         # and the chord rule need a part that started a note at this onset, the order rules a chorale voice:
         # where neither holds (a new onset of a part that is no voice), nothing more is worked out.
-        started = self._started(onset)  # (a part that started a note has a pitch)
-        joined = bool(started.any())
+        started = self._started(onset) if self._any_started else None
+        joined = started if started is not None and started.any() else None  # the parts started here, if any
         ranked = bool(self.is_voice[part].any())
-        if not (joined or ranked):
+        if joined is None and not ranked:
             return allowed
         sounding = self._sounding(onset)
         heard = sounding >= 0
         for keep in (
-            self._no_parallels(part, started) if joined else None,
+            None if joined is None else self._no_parallels(part, joined),
             self._no_crossing(part, sounding, heard) if ranked else None,
             self._no_wide_gaps(part, sounding) if ranked else None,
-            self._in_chord(part, sounding, heard, started) if joined else None,
+            None if joined is None else self._in_chord(part, sounding, heard, joined),
         ):
             if keep is not None:
                 allowed = _unless_empty(allowed, allowed & keep)
