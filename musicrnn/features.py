@@ -38,8 +38,8 @@ MAX_INTERVAL_OCTAVES = 3.0  # the interval column is in octaves, clipped to ± t
 # After the columns above: the place in the piece (end_class models), log(1 + bars from the start) / 3, so a
 # chorale's 10-20 bars read 0.8-1.0; then the note's degree in the key, one-hot (key_input models).
 POSITION_SCALE = 3.0
-_ZERO32 = np.float32(0.0)  # the lower clipping bound (see clip_times), made once
 DEGREES = 12
+_ZERO32 = np.float32(0.0)  # the lower clipping bound (see clip_times), made once
 
 
 @dataclass

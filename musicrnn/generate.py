@@ -287,7 +287,7 @@ def _draw_owned(logits: np.ndarray, temperature: float, rngs: Uniforms) -> np.nd
     """One class per stream from float64 logits the caller owns (changed in place), at `temperature`."""
     if temperature <= 0:  # the likeliest class (the argmax of its one-hot distribution), no random draw
         return logits.argmax(axis=1)
-    if temperature != 1.0:  # as in _owned_distribution
+    if temperature != 1.0:  # _owned_distribution's steps, without a call between (three draws a note)
         logits /= temperature
     return draw(_softmax(logits), rngs)
 
@@ -713,11 +713,12 @@ class _Rules:
             any_may_end = False
         elif self.settings.tonic_ending:
             on_tonic = self._on_tonic(piece.sounding)
-            any_may_end = on_tonic is not None and bool(on_tonic.any())
-            if on_tonic is not None and any_may_end:
+            if on_tonic is not None and on_tonic.any():
                 logits[~on_tonic, end] = NO_PITCH
+                any_may_end = True
             else:
                 logits[:, end] = NO_PITCH
+                any_may_end = False
         else:
             any_may_end = True
         if piece.ended.any():
