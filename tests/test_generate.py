@@ -18,6 +18,7 @@ from musicrnn.generate import (
     Sampling,
     Uniforms,
     allowed_pitches,
+    draw,
     generate,
     primer_parts,
     sample_pitches,
@@ -210,6 +211,27 @@ def test_top_k_one_equals_greedy(model):
 def test_tiny_top_p_equals_greedy(model):
     greedy = run(model, seed=0, temperature=0.0, rhythm_temperature=0.0)[0]
     pd.testing.assert_frame_equal(run(model, seed=9, top_p=1e-6, rhythm_temperature=0.0)[0], greedy)
+
+
+def test_a_draw_is_the_first_class_whose_running_total_reaches_it_and_uniforms_keep_each_streams_sequence():
+    """draw() finds its class by argmax: the same class as counting the running totals below the draw (with zero
+    probabilities, which are never drawn); next(), next_complement() and skip() all take one draw per stream, in
+    each generator's own order."""
+    rng = np.random.default_rng(5)
+    probs = rng.random((8, 40)) * (rng.random((8, 40)) < 0.3)
+    probs[:, 7] += 1e-3  # every stream has some probability
+    probs /= probs.sum(axis=1, keepdims=True)
+    fast, slow, plain = (Uniforms([np.random.default_rng(s) for s in range(8)]) for _ in range(3))
+    for _ in range(600):  # more than one block
+        running = probs.cumsum(axis=1)
+        counted = (running < (1.0 - slow.next())[:, None] * running[:, -1:]).sum(axis=1)
+        chosen = draw(probs, fast)
+        np.testing.assert_array_equal(chosen, counted)
+        assert (probs[np.arange(8), chosen] > 0).all()
+        plain.skip()
+    following = plain.next()
+    np.testing.assert_array_equal(slow.next(), following)
+    np.testing.assert_array_equal(fast.next_complement()[:, 0], 1.0 - following)
 
 
 def test_top_k_samples_only_among_the_k_most_likely():
