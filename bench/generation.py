@@ -53,8 +53,8 @@ def model_inputs(cfg, pitch, features) -> dict:
     zeros = tf.zeros_like(pitch) if tf.is_tensor(pitch) else np.zeros_like(pitch)  # Keras refuses a mix
     if cfg.key_input:
         inputs["key_input"] = zeros
-    for field in cfg.fields[:-1] if cfg.ordered else ():
-        inputs[f"next_{field}"] = zeros
+    for name in cfg.given_inputs:
+        inputs[f"next_{name}"] = zeros
     return inputs
 
 

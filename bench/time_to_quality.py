@@ -111,7 +111,7 @@ def reached_seconds(rows: list[dict], joint_nll: float) -> float | None:
 
 
 def spawn(recipe: str, files: int, epochs: int, changes: dict | None = None) -> dict:
-    changed = [f"--now-set={key}={value}" for key, value in (changes or {}).items()]
+    changed = [f"--now-set={key}={json.dumps(value)}" for key, value in (changes or {}).items()]  # true, not True
     done = subprocess.run(
         [sys.executable, __file__, "--recipe", recipe, "--files", str(files), "--epochs-now", str(epochs), *changed],
         cwd=ROOT,

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .config import Config
 from .features import (
+    VOICE_NONE,
     Timing,
     beat_timing,
     clip_times,
@@ -309,7 +310,8 @@ class FlatArrays:
     part: np.ndarray | None = None  # parts models: the next note's part, the part head's target
     pitch_target: np.ndarray | None = None  # the next note's pitch (-1: none, after a file's last note)
     key: np.ndarray | None = None  # key-aware models: each note's key index (its file's key)
-    conditioning: tuple[str, ...] = ()  # ordered models: the fields fed back as `next_<field>` inputs
+    conditioning: tuple[str, ...] = ()  # ordered models: the values fed back as `next_<name>` inputs
+    voice: np.ndarray | None = None  # voice_memory models: the pitch the next note's part sang last
 
 
 def time_targets(timing: Timing, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
@@ -342,7 +344,7 @@ def flatten(corpus: Corpus, cfg: Config) -> FlatArrays:
     """Every file's inputs and targets side by side, and the start of every window (in flat positions)."""
     offsets = np.concatenate([[0], np.cumsum(corpus.lengths)])[:-1]
     pairs = config_window_starts(corpus.lengths, cfg)
-    conditioning = cfg.fields[:-1] if cfg.ordered else ()
+    conditioning = cfg.given_inputs
     if not len(corpus):
         target = np.zeros(0, np.int32) if cfg.beats else np.zeros((0, 1), np.float32)
         return FlatArrays(
@@ -355,6 +357,7 @@ def flatten(corpus: Corpus, cfg: Config) -> FlatArrays:
             np.zeros(0, np.int32),
             np.zeros(0, np.int32) if cfg.key_input else None,
             conditioning,
+            np.zeros(0, np.int32) if cfg.voice_memory else None,
         )
     timings = [corpus.timing(i, cfg) for i in range(len(corpus))]
     keys = [file_key(p, corpus.duration_beats[i]) for i, p in enumerate(corpus.pitch)] if cfg.key_input else None
@@ -381,6 +384,7 @@ def flatten(corpus: Corpus, cfg: Config) -> FlatArrays:
         if keys is None
         else np.concatenate([np.full(len(p), k, np.int32) for p, k in zip(corpus.pitch, keys)]),
         conditioning=conditioning,
+        voice=joined("voice", np.int32) if cfg.voice_memory else None,
     )
 
 
@@ -399,8 +403,9 @@ def window_batch(flat: FlatArrays, starts: np.ndarray, seq_length: int) -> tuple
     }
     if flat.part is not None:
         targets["part"] = _gather(flat.part, index)
+    given = targets if flat.voice is None else {**targets, "voice": _gather(flat.voice, index)}
     for name in flat.conditioning:  # the true earlier fields the later heads are conditioned on (0 for none)
-        inputs[f"next_{name}"] = _maximum_zero(targets[name])
+        inputs[f"next_{name}"] = _maximum_zero(given[name])
     return inputs, targets
 
 
@@ -450,6 +455,9 @@ def transpose_windows(inputs: dict, targets: dict, batch_index, semitones: int, 
     moved_pitch = tf.where(pitch >= 0, tf.clip_by_value(pitch + target_shift, 0, 127), pitch)  # -1: no note
     if "next_pitch" in inputs:
         moved["next_pitch"] = tf.maximum(moved_pitch, 0)
+    if "next_voice" in inputs:  # the voice's last pitch moves with it ("none yet" stays none)
+        voice = inputs["next_voice"]
+        moved["next_voice"] = tf.where(voice < VOICE_NONE, tf.clip_by_value(voice + target_shift, 0, 127), voice)
     return {**inputs, **moved}, {**targets, "pitch": moved_pitch}
 
 
@@ -470,6 +478,7 @@ def make_tf_dataset(corpus: Corpus, cfg: Config, shuffle: bool, seed: int | None
         pitch_target=tf.constant(flat.pitch_target),
         key=None if flat.key is None else tf.constant(flat.key),
         conditioning=flat.conditioning,
+        voice=None if flat.voice is None else tf.constant(flat.voice),
     )
 
     def cut(start_batch: tf.Tensor):

@@ -82,6 +82,8 @@ def training_window(notes: pd.DataFrame, start: int, cfg: Config) -> Window:
             "duration": flat.duration_target[start:end],
             "pitch": flat.pitch_target[start:end],
         } | ({"part": flat.part[start:end]} if flat.part is not None else {})
+        if flat.voice is not None:
+            targets["voice"] = flat.voice[start:end]
     return Window(
         notes.iloc[start:end], notes.iloc[end], start, pitch[start:end], flat.numeric[start:end], key, targets
     )

@@ -23,6 +23,10 @@ from .config import Config
 from .parts import PART_CLASSES, PIANO_PART
 from .theory import BAR_BEATS, DEFAULT_BPM, find_key, key_index
 
+# What a voice_memory model's later heads read for a part that has not sung yet: one class past the pitches.
+VOICE_NONE = 128
+VOICE_CLASSES = VOICE_NONE + 1
+
 CHORD_GAP = 0.01  # notes starting within 10 ms (or, in beats, on the same grid point) sound as one chord
 SECONDS_PER_DEFAULT_BEAT = 60.0 / DEFAULT_BPM  # note tables that carry no beats (built by hand) are read at 120 bpm
 
@@ -388,13 +392,28 @@ def table_key(notes: pd.DataFrame) -> int:
 
 def note_classes(pitch: np.ndarray, timing: Timing, part: np.ndarray | None, cfg: Config) -> dict[str, np.ndarray]:
     """Each note's fields as the classes a beats model's heads predict: step and duration on the beat grid,
-    pitch, and part (all pianos without parts)."""
-    return {
+    pitch, and part (all pianos without parts); for a voice_memory model also what its later heads read, the
+    pitch the note's part sang last (voice_before)."""
+    parts = np.full(len(pitch), PIANO_PART, np.int64) if part is None else np.asarray(part, np.int64)
+    classes = {
         "step": rhythm_class(timing.step, cfg).astype(np.int64),
         "duration": rhythm_class(timing.duration, cfg).astype(np.int64),
         "pitch": np.asarray(pitch, np.int64),
-        "part": np.full(len(pitch), PIANO_PART, np.int64) if part is None else np.asarray(part, np.int64),
+        "part": parts,
     }
+    if cfg.voice_memory:
+        classes["voice"] = voice_before(classes["pitch"], parts)
+    return classes
+
+
+def voice_before(pitch: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """(n,) for each note, the pitch its part sang last before it (VOICE_NONE for the part's first note)."""
+    before = np.full(len(pitch), VOICE_NONE, np.int64)
+    last: dict[int, int] = {}
+    for index, (note, voice) in enumerate(zip(pitch.tolist(), part.tolist())):
+        before[index] = last.get(voice, VOICE_NONE)
+        last[voice] = note
+    return before
 
 
 def next_note_targets(classes: dict[str, np.ndarray], cfg: Config) -> dict[str, np.ndarray]:

@@ -23,7 +23,17 @@ import pandas as pd
 
 from .config import Config
 from .errors import SettingsError
-from .features import StepEncoder, Timing, chord_count, class_beats, clip_times, encode_timed, table_key, timing_of
+from .features import (
+    VOICE_NONE,
+    StepEncoder,
+    Timing,
+    chord_count,
+    class_beats,
+    clip_times,
+    encode_timed,
+    table_key,
+    timing_of,
+)
 from .part_writing import key_chords_with_applied_dominants
 from .parts import DRUMS_PART, PART_CLASSES, PIANO_PART, part_id, part_name, trained_parts
 from .theory import (
@@ -416,11 +426,13 @@ class _Piece:
     steps: np.ndarray
     durations: np.ndarray
     parts: np.ndarray
+    voice_last: np.ndarray  # (B, parts): the pitch each part sang last (VOICE_NONE: not yet)
 
     def keep(self, n: int, note: dict[str, np.ndarray]) -> None:
         self.pitches[:, n], self.steps[:, n], self.durations[:, n] = note["pitch"], note["step"], note["duration"]
         if "part" in note:
             self.parts[:, n] = note["part"]
+            self.voice_last[np.arange(len(note["part"])), note["part"]] = note["pitch"]
         if self.ended.any():
             self.ended_at = np.where(self.ended & (self.ended_at > n), n, self.ended_at)
 
@@ -464,7 +476,10 @@ def _prime(model: Stepper, primer: pd.DataFrame, key: int, rules: _Rules, guide:
         steps=np.zeros((batch, n_notes)),
         durations=np.zeros((batch, n_notes)),
         parts=np.zeros((batch, n_notes), np.int64),
+        voice_last=np.full((batch, PART_CLASSES), VOICE_NONE, np.int64),
     )
+    for part, last in zip(rules.primer_part if rules.primer_part is not None else (), pitch):
+        piece.voice_last[:, part] = last  # in order: each part's last note in the primer stays
     rules.heard(primer, timing)
     guide.start(cfg, batch, piece.onset, piece.bar_beat, piece.bar_beats)
     return state, piece, timing
@@ -546,6 +561,8 @@ def _next_note(
         logits = model.field_logits(field, state, classes)
         note[field], classes[field] = rules.draw(field, logits, note, piece, guide, candidates.rngs)
         candidates.heard(logits, classes[field])
+        if field == "part" and model.cfg.voice_memory:  # the later heads hear where this voice last was
+            classes["voice"] = piece.voice_last[rules.rows, note["part"]]
     note["duration"] = guide.took(piece.onset, note["pitch"], note["duration"])
     rules.took(note, piece)
     return note

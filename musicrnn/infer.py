@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 
 from .config import CONFIG_MEMBER, FIELDS, Config
-from .features import extra_feature_count, feature_count
+from .features import VOICE_CLASSES, extra_feature_count, feature_count
 from .parts import PART_CLASSES
 from .safezip import ZipRefused, member_problem, open_zip, read_member
 from .theory import KEY_COUNT, PITCH_CLASSES
@@ -439,7 +439,7 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
     by_name = {layer["name"]: layer for layer in layers}
     input_names = sorted(layer["name"] for layer in layers if layer["class_name"] == "InputLayer")
     given_inputs = [name for name in input_names if name.startswith("next_")]
-    known_inputs = {"features", "pitch_input", "key_input"} | {f"next_{field}" for field in FIELDS}
+    known_inputs = {"features", "pitch_input", "key_input", "next_voice"} | {f"next_{field}" for field in FIELDS}
     if not {"features", "pitch_input"} <= set(input_names) or not set(input_names) <= known_inputs:
         raise ModelFileError(f"not a musicrnn model (inputs are {input_names}, expected pitch_input and features)")
     feature_width = by_name["features"]["config"]["batch_shape"][-1]
@@ -473,6 +473,7 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
         key_input="key_input" in input_names,
         end_class=time_width != 1 and step_width == time_width + 1,
         head_units=by_name["step_hidden"]["config"]["units"] if ordered else cfg.head_units,
+        voice_memory="next_voice" in input_names,
     )
     cfg = cfg.replace(rich_features=feature_width - (PART_CLASSES if parts else 0) - extra_feature_count(cfg) in (5, 9))
     try:
@@ -486,7 +487,7 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
         )
     if feature_width != feature_count(cfg):
         raise ModelFileError(f"not a musicrnn model (features input has width {feature_width})")
-    if ordered and sorted(given_inputs) != sorted(f"next_{field}" for field in cfg.fields[:-1]):
+    if ordered and sorted(given_inputs) != sorted(f"next_{name}" for name in cfg.given_inputs):
         raise ModelFileError(f"not a musicrnn model (its inputs {given_inputs} do not match its field order)")
     _check_wiring(by_name, lstm_layers, embedding, cfg)
 
@@ -527,12 +528,13 @@ def _build(graph: dict, stored: dict, weights_bytes: bytes) -> NumpyModel:
 def _ordered_heads(cfg: Config, var, key_vectors: np.ndarray | None, units: int) -> dict[str, OrderedHead]:
     """Each ordered head with its inputs' rows folded (see OrderedHead), its shapes checked."""
     classes = {"step": cfg.step_classes, "duration": cfg.rhythm_classes, "pitch": PITCH_CLASSES, "part": PART_CLASSES}
-    given_vectors = {field: var(f"{field}_given", 0) for field in cfg.fields[:-1]}
+    classes["voice"] = VOICE_CLASSES
+    given_vectors = {name: var(f"{name}_given", 0) for name in cfg.given_inputs}
     heads = {}
-    for index, field in enumerate(cfg.fields):
+    for field in cfg.fields:
         kernel, bias = var(f"{field}_hidden", 0), var(f"{field}_hidden", 1)
         out_kernel, out_bias = var(field, 0), var(field, 1)
-        earlier = cfg.fields[:index]
+        earlier = cfg.given_names(field)
         # The head's input, in the order the model concatenates it: LSTM output, key vector, earlier fields.
         widths = [units, *([KEY_DIM] if key_vectors is not None else []), *(given_vectors[f].shape[1] for f in earlier)]
         hidden = kernel.shape[1]
@@ -552,7 +554,9 @@ def _ordered_heads(cfg: Config, var, key_vectors: np.ndarray | None, units: int)
                 raise ModelFileError(f"not a musicrnn model (the {name} values read by later heads have bad shapes)")
             given_rows[name] = vectors @ kernel[row : row + vectors.shape[1]]
             row += vectors.shape[1]
-        own_given = given_vectors[field].size if field in given_vectors else 0
+        # The vectors of what this field makes known (the part's: the voice's last pitch too), as Keras counts.
+        made_known = (field, "voice") if field == "part" else (field,)
+        own_given = sum(given_vectors[name].size for name in made_known if name in given_vectors)
         parameters = kernel.size + bias.size + out_kernel.size + out_bias.size + own_given
         heads[field] = OrderedHead(kernel[:units], bias, key_rows, given_rows, out_kernel, out_bias, int(parameters))
     return heads
@@ -612,8 +616,10 @@ def _check_wiring(by_name: dict, lstm_layers: list[dict], embedding: dict | None
             expect(head, [previous])
             _linear(by_name, head)
         return
-    for index, field in enumerate(cfg.fields):
-        earlier = [f"{name}_given" for name in cfg.fields[:index]]
+    for name in cfg.given_inputs:
+        expect(f"{name}_given", [f"next_{name}"])
+    for field in cfg.fields:
+        earlier = [f"{name}_given" for name in cfg.given_names(field)]
         head_in = [previous, *key, *earlier]
         if len(head_in) > 1:
             expect(f"{field}_in", head_in)
@@ -624,8 +630,6 @@ def _check_wiring(by_name: dict, lstm_layers: list[dict], embedding: dict | None
             raise ModelFileError(f"not a musicrnn model (head {field!r} has an unexpected activation)")
         expect(field, [f"{field}_hidden"])
         _linear(by_name, field)
-        if index < len(cfg.fields) - 1:
-            expect(f"{field}_given", [f"next_{field}"])
 
 
 def _linear(by_name: dict, head: str) -> None:

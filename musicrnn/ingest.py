@@ -309,7 +309,7 @@ def stream_dataset(
     time_spec = tf.TensorSpec((None, L), tf.int32) if cfg.beats else tf.TensorSpec((None, L, 1), tf.float32)
     classes = tf.TensorSpec((None, L), tf.int32)
     extra_inputs = {"key_input": classes} if cfg.key_input else {}
-    extra_inputs |= {f"next_{field}": classes for field in (cfg.fields[:-1] if cfg.ordered else ())}
+    extra_inputs |= {f"next_{name}": classes for name in cfg.given_inputs}
     signature = (
         {
             "pitch_input": tf.TensorSpec((None, L), tf.int32),

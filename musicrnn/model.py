@@ -22,13 +22,13 @@ import numpy as np
 from keras import ops
 
 from .config import CONFIG_MEMBER, Config
-from .features import feature_count
+from .features import VOICE_CLASSES, feature_count
 from .parts import PART_CLASSES
 from .theory import KEY_COUNT, PITCH_CLASSES
 
 KEY_DIM = 8  # the key's learned vector (key_input models)
 # Width of the learned vector each ordered head reads for an earlier field's value.
-GIVEN_DIMS = {"step": 16, "part": 8, "pitch": 16, "duration": 8}
+GIVEN_DIMS = {"step": 16, "part": 8, "pitch": 16, "duration": 8, "voice": 16}
 IGNORED = -1  # a target that is not scored: the fields of the "note" after a piece's end
 
 
@@ -102,19 +102,23 @@ def build_model(cfg: Config) -> keras.Model:
 def _ordered_heads(cfg: Config, x, key_vectors) -> tuple[dict, list]:
     """One head per field in cfg.fields: Dense(head_units, relu) over the LSTM output, the key and the fields
     before it, then Dense(classes). Returns the outputs and the `next_<field>` inputs the later heads read."""
-    classes = field_classes(cfg)
+    classes = field_classes(cfg) | {"voice": VOICE_CLASSES}
     outputs: dict = {}
-    given: list = []
+    vectors: dict = {}  # each value a later head reads -> its learned vector
     given_inputs: list = []
-    for index, field in enumerate(cfg.fields):
+    for field in cfg.fields:
+        given = [vectors[name] for name in cfg.given_names(field)]
         head_in = [x, *([key_vectors] if key_vectors is not None else []), *given]
         joined = keras.layers.Concatenate(name=f"{field}_in")(head_in) if len(head_in) > 1 else x
         hidden = keras.layers.Dense(cfg.head_units, activation="relu", name=f"{field}_hidden")(joined)
         outputs[field] = keras.layers.Dense(classes[field], name=field)(hidden)
-        if index < len(cfg.fields) - 1:  # the later heads read this field's value
-            value = keras.Input((None,), dtype="int32", name=f"next_{field}")
-            given_inputs.append(value)
-            given.append(keras.layers.Embedding(classes[field], GIVEN_DIMS[field], name=f"{field}_given")(value))
+        # The values this field's value makes known (itself; after the part, the voice's last pitch), built
+        # after its head so that a model without voice_memory is built layer for layer as before.
+        for name in (field, "voice") if field == "part" else (field,):
+            if name in cfg.given_inputs:
+                value = keras.Input((None,), dtype="int32", name=f"next_{name}")
+                given_inputs.append(value)
+                vectors[name] = keras.layers.Embedding(classes[name], GIVEN_DIMS[name], name=f"{name}_given")(value)
     return outputs, given_inputs
 
 
@@ -243,7 +247,7 @@ class KerasStepper:
         inputs = {"pitch_input": state.pitch, "features": state.features}
         if self.cfg.key_input:
             inputs["key_input"] = np.repeat(state.key[:, None], length, axis=1)
-        for name in self.cfg.fields[:-1] if self.cfg.ordered else ():
+        for name in self.cfg.given_inputs:
             values = np.zeros((batch, length), np.int32)
             if given and name in given:
                 values[:, -1] = given[name]

@@ -179,7 +179,7 @@ def continuation_scores(model, pieces: list[pd.DataFrame], end: float, count: in
     batch = len(pieces)
     pitch = np.zeros((batch, length), np.int64)
     numeric = np.zeros((batch, length, encoded[0][1].shape[1]), np.float32)
-    targets = {field: np.full((batch, length), -1, np.int64) for field in model.fields}
+    targets = {field: np.full((batch, length), -1, np.int64) for field in (*model.fields, *model.cfg.given_inputs)}
     scored = np.zeros((batch, length), bool)  # position t predicts note t + 1
     for b, ((p, x, timing), piece) in enumerate(zip(encoded, pieces)):
         pitch[b, : len(p)], numeric[b, : len(p)] = p, x

@@ -47,6 +47,7 @@ TF_TESTS = {
     "test_tf_dataset_shuffle_keeps_the_same_windows",
     "test_a_file_at_60_96_120_or_180_bpm_gives_identical_windows_and_scores",
     "test_transposition_leaves_drum_notes_on_their_keys",
+    "test_transposition_moves_the_voices_last_pitch_with_the_music_but_not_none",
     "test_a_seconds_models_piece_says_it_has_no_score_and_why",
 }
 # slow: each test starts processes (CLI, benchmarks, workers) or runs pages through AppTest (seconds a test).

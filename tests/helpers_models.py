@@ -96,13 +96,14 @@ def random_model(preset_name: str, seed: int = 0, **overrides):
 def random_extras(cfg, batch: int = 3, length: int | None = None, seed: int = 0) -> tuple[np.ndarray | None, dict]:
     """A key per stream (key-aware models) and the next notes' earlier fields an ordered model's later heads
     read (field -> (B, T) classes), random in their ranges."""
+    from musicrnn.features import VOICE_CLASSES
     from musicrnn.model import field_classes
 
     rng = np.random.default_rng(seed + 1000)
     length = length or cfg.seq_length
     key = rng.integers(0, 24, size=batch) if cfg.key_input else None
-    classes = field_classes(cfg) if cfg.beats else {}
-    given = {f: rng.integers(0, classes[f], size=(batch, length)) for f in cfg.fields[:-1]} if cfg.ordered else {}
+    classes = (field_classes(cfg) | {"voice": VOICE_CLASSES}) if cfg.beats else {}
+    given = {f: rng.integers(0, classes[f], size=(batch, length)) for f in cfg.given_inputs}
     return key, given
 
 

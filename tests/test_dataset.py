@@ -417,3 +417,60 @@ def test_a_runs_held_out_files_are_split_by_the_names_its_facts_give_and_none_na
     assert training.names == ["a.mid", "c.mid"] and held_out.names == ["b.mid"]
     training, held_out = corpus.split_held_out({})
     assert training.names == ["a.mid", "b.mid", "c.mid"] and len(held_out) == 0
+
+
+def test_a_voice_memory_model_is_given_the_pitch_the_next_notes_part_sang_last():
+    from musicrnn.features import VOICE_NONE, voice_before
+
+    assert voice_before(np.array([60, 48, 62, 50, 64]), np.array([0, 3, 0, 3, 1])).tolist() == [
+        VOICE_NONE,
+        VOICE_NONE,
+        60,
+        48,
+        VOICE_NONE,
+    ]
+    cfg = preset("tiny", seq_length=L, window_stride=4, voice_memory=True)
+    rng = np.random.default_rng(3)
+    tables = [
+        (
+            name,
+            pd.DataFrame(
+                {"pitch": rng.integers(40, 80, n), "step": 0.25, "duration": 0.5, "part": rng.integers(0, 4, n)}
+            ),
+        )
+        for name, n in (("a.mid", 20), ("b.mid", 33))
+    ]
+    flat = flatten(Corpus.from_tables(tables), cfg)
+    inputs, targets = window_batch(flat, flat.starts, L)
+    assert flat.conditioning == ("step", "part", "voice", "pitch")
+    # Each position's voice input is what the part of the note it predicts sang last, in that file only.
+    first_of_b = len(tables[0][1])
+    checked = 0
+    for row, start in enumerate(flat.starts):
+        name, table = tables[int(start >= first_of_b)]
+        local = start - (first_of_b if name == "b.mid" else 0)
+        sang = voice_before(table["pitch"].to_numpy(), table["part"].to_numpy())
+        for t in range(L):
+            if local + t + 1 < len(table):  # past the file's last note nothing is predicted
+                assert inputs["next_voice"][row, t] == sang[local + t + 1]
+                checked += 1
+    assert checked > 40 and (inputs["next_voice"] == VOICE_NONE).any()
+
+
+def test_transposition_moves_the_voices_last_pitch_with_the_music_but_not_none():
+    pytest.importorskip("tensorflow")
+    from musicrnn.dataset import transpose_windows
+    from musicrnn.features import VOICE_NONE
+
+    cfg = preset("tiny", seq_length=3, voice_memory=True)
+    pitch = np.array([[60, 64, 67]], np.int32)
+    inputs = {
+        "pitch_input": pitch,
+        "features": np.zeros((1, 3, feature_count(cfg)), np.float32),
+        "next_voice": np.array([[VOICE_NONE, 60, 64]], np.int32),
+    }
+    targets = {"pitch": np.array([[64, 67, 72]], np.int32), "part": np.zeros((1, 3), np.int32)}
+    for batch in range(6):
+        moved, moved_targets = transpose_windows(inputs, targets, batch, 6, seed=2)
+        shift = int(moved_targets["pitch"].numpy()[0, 0]) - 64
+        assert moved["next_voice"].numpy()[0].tolist() == [VOICE_NONE, 60 + shift, 64 + shift]

@@ -646,3 +646,34 @@ def test_settings_a_visitor_can_fix_raise_settings_error():
         allowed_pitches(Sampling(pitch_low=61, pitch_high=61, key="C:major"))
     with pytest.raises(SettingsError, match="Soprano"):
         parse_part_ranges("Soprano=90-80")
+
+
+def test_a_voice_memory_model_hears_where_the_drawn_part_last_sang(parts_model):
+    """After the part is drawn, the later heads are given the pitch that part sang last: the primer's for its
+    first note, then its own; and the numpy model and the Keras reference write the same notes."""
+    keras_model, cfg = random_model("tiny", seed=6, voice_memory=True)
+    model = read_model_file(model_bytes(keras_model, cfg))
+    model.info["corpus"] = parts_model.info["corpus"]
+    heard: list[tuple[int, int]] = []  # (part, voice given to the pitch head)
+
+    class Listening:
+        def __getattr__(self, name):
+            return getattr(model, name)
+
+        def field_logits(self, field, state, given=None):
+            if field == "pitch":
+                heard.append((int(given["part"][0]), int(given["voice"][0])))
+            return model.field_logits(field, state, given)
+
+    soprano, bass = PART_NAMES.index("Soprano"), PART_NAMES.index("Bass voice")
+    primer = pd.DataFrame(
+        {"pitch": [48, 72, 50, 74], "step": [0.0, 0.0, 1.0, 0.0], "duration": [1.0] * 4, "part": [bass, soprano] * 2}
+    )
+    notes = generate(Listening(), primer, Sampling(n_notes=24, seed=3))[0]
+    last = {bass: 50, soprano: 74}
+    for (part, voice), (_, note) in zip(heard, notes.iterrows()):
+        assert part == note["part"] and voice == last[part]
+        last[part] = note["pitch"]
+    assert len(heard) == len(notes) == 24 and {part for part, _ in heard} == {soprano, bass}
+    reference = generate(KerasStepper(keras_model, cfg, model.info), primer, Sampling(n_notes=8, seed=3))[0]
+    np.testing.assert_array_equal(generate(model, primer, Sampling(n_notes=8, seed=3))[0]["pitch"], reference["pitch"])

@@ -86,7 +86,7 @@ def test_a_parts_model_reads_its_part_head(tmp_path, overrides):
     assert numpy_model.field_logits("part", state, {"step": np.array([0, 12])}).shape == (2, PART_CLASSES)
 
 
-@pytest.mark.parametrize("overrides", [{}, OLDER])
+@pytest.mark.parametrize("overrides", [{}, OLDER, {"voice_memory": True}])
 def test_numpy_step_by_step_equals_forward(overrides):
     """Stepping one note at a time (what generation does) carries the state exactly like a whole window,
     and each ordered head reads the earlier fields it is given."""
@@ -101,6 +101,28 @@ def test_numpy_step_by_step_equals_forward(overrides):
         at_t = {field: values[:, t] for field, values in given.items()}
         for field in numpy_model.fields:
             np.testing.assert_allclose(numpy_model.field_logits(field, state, at_t), whole[field][:, t], atol=1e-6)
+
+
+def test_a_voice_memory_model_reads_the_voices_last_pitch_after_the_part(tmp_path):
+    """voice_memory: the heads after the part's read the pitch that part sang last; numpy equals Keras, step by
+    step too, and the part's own head cannot see it (it is known only once the part is drawn)."""
+    model, cfg = random_model("tiny", seed=8, voice_memory=True)
+    numpy_model = read_model_file(save_model(model, cfg, tmp_path / "voices.keras"))
+    assert numpy_model.cfg.voice_memory and numpy_model.cfg.given_inputs == ("step", "part", "voice", "pitch")
+    assert numpy_model.parameter_count() == model.count_params()
+    assert_same_outputs(numpy_model, model, cfg, seed=3)
+    pitch, numeric = random_inputs(cfg, batch=2, length=3)
+    state = numpy_model.start(2, key=np.array([0, 9]))
+    for t in range(3):
+        state = numpy_model.advance(state, pitch[:, t], numeric[:, t])
+    low = {"step": np.array([0, 0]), "part": np.array([1, 1]), "voice": np.array([48, 48])}
+    high = low | {"voice": np.array([72, 72])}
+    for field in ("step", "part"):
+        assert np.allclose(numpy_model.field_logits(field, state, low), numpy_model.field_logits(field, state, high))
+    for field in ("pitch", "duration"):
+        assert not np.allclose(
+            numpy_model.field_logits(field, state, low), numpy_model.field_logits(field, state, high)
+        )
 
 
 def test_an_ordered_head_depends_on_the_fields_before_it_only():
