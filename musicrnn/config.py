@@ -225,9 +225,10 @@ PRESETS: dict[str, Config] = {
         key_input=True,
         end_class=True,
         lr_schedule="cosine",
-        # Side by side (bench/time_to_quality.py, 120 chorales, 20 epochs): held-out joint NLL 2.59 with each
-        # voice's last pitch given to the heads after the part, 2.88 without.
-        voice_memory=True,
+        # voice_memory stays off: on all 315 training chorales (30 + 20 epochs) it scored a held-out joint NLL of
+        # 2.05 against this recipe's 2.15, but its continuations sat inside Bach's spread on every headline
+        # statistic for 29 % of pieces against 51 % (more non-chord sonorities, a wider soprano):
+        # bench/RESULTS.md, "Voice memory".
     ),
     # A quick model for trying things out in the browser (trains in well under a minute).
     "tiny": Config(
