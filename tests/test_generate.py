@@ -310,16 +310,18 @@ def test_near_the_length_cap_a_piece_closes_at_the_next_tonic_rather_than_where_
     model.heads["step"].out_bias[cfg.end_step] -= 4.0  # it hardly ever ends on its own
 
     def pieces() -> list:
-        return [piece for seed in range(3) for piece in run(model, seed=seed, n_notes=100, variations=8)]
+        return [piece for seed in range(8) for piece in run(model, seed=seed, n_notes=100, variations=8)]
 
+    # 64 pieces, so that a few that meet no tonic chord in their closing stretch (3 of 24 with three seeds, and
+    # once 5 under load) leave the two sides far apart: 60 against 6 of 64 when measured.
     closed = pieces()
-    assert sum(piece.attrs["ended"] for piece in closed) >= 20, [len(p) for p in closed]
+    assert sum(piece.attrs["ended"] for piece in closed) >= 48, [len(p) for p in closed]
     for piece in closed:
         if piece.attrs["ended"]:
             tonic = key_index(piece.attrs["key"]) % 12
             assert tonic in set(piece.loc[np.isclose(piece["beat"], piece["beat"].max()), "pitch"] % 12)
     monkeypatch.setattr(generation, "CLOSING_NOTES", 0)
-    assert sum(piece.attrs["ended"] for piece in pieces()) < 5
+    assert sum(piece.attrs["ended"] for piece in pieces()) <= 16
 
 
 def encode_primer(model):
