@@ -15,6 +15,7 @@ without it a bass could draw a soprano's note). Its pieces carry a `part` column
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
@@ -316,7 +317,9 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 # where it puts 8% on the true last note (held-out chorales); in its own pieces it rarely sees an ending that
 # sure, and at 1 ended 4% of continuations of held-out chorales before 1.5x Bach's length; at 32 a third of
 # them ended, at 128 more than half, each at a tonic chord where the model was likeliest to end (tonic_ending;
-# bench/RESULTS.md). Without the tonic rule this would end pieces anywhere: it applies only with it.
+# bench/RESULTS.md). Without the tonic rule this would end pieces anywhere: it applies only with it. A model may
+# carry its own (info["end_odds"], scripts/calibrate_endings.py): in a tune every tonic note is a place to end, and
+# at 128 the folk model ended its tunes after a third of a tune's length.
 END_ODDS = 128.0
 # With the tonic ending, no piece ends before this many new notes (two bars of four voices): a primer that
 # closes on the tonic would otherwise be "continued" by nothing.
@@ -612,6 +615,15 @@ def _pieces(
     return pieces
 
 
+def end_odds(model: Stepper) -> float:
+    """What the tonic ending multiplies the model's odds of ending by: the model's own calibration where it
+    carries one (a positive info["end_odds"]), else END_ODDS."""
+    value = (getattr(model, "info", None) or {}).get("end_odds")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return float(value)
+    return END_ODDS
+
+
 class _Rules:
     """How each field of a note is drawn: the model's logits, reshaped by the sampling controls, the key and
     range masks, the parts' ranges, the chord already sounding, the voice-leading rule and the guide."""
@@ -628,6 +640,7 @@ class _Rules:
         self.known_parts = np.isin(np.arange(PART_CLASSES), [int(k) for k in summary]) if summary else None
         self.may_end = model.cfg.end_class
         self.end_step = model.cfg.end_step
+        self.end_odds = end_odds(model)
         self.rows = np.arange(batch)
         # The final chord: the tonic triad (minor: a major third too, Bach's Picardy third), over the tonic, with
         # three notes where the corpus sang in three or more parts, else one (a tune's last note).
@@ -709,12 +722,12 @@ class _Rules:
 
     def _end_chance(self, logits: np.ndarray) -> np.ndarray | float:
         """(B,) each stream's chance of ending at this note: the model's probability of the end (temperature 1),
-        its odds scaled (END_ODDS, CLOSING_ODDS). 0 where the rules rule the end out for every stream (most
+        its odds scaled (end_odds, CLOSING_ODDS). 0 where the rules rule the end out for every stream (most
         notes: no softmax then)."""
         if (logits[:, self.end_step] == NO_PITCH).all():
             return 0.0
         p_end = rhythm_distribution(logits, 1.0)[:, self.end_step]
-        odds = END_ODDS if self.settings.tonic_ending else 1.0
+        odds = self.end_odds if self.settings.tonic_ending else 1.0
         if self.settings.tonic_ending and self.written >= self.closing_from:
             odds = CLOSING_ODDS  # near the cap: end at the next tonic chord (only there may it end)
         return odds * p_end / (1.0 - p_end + odds * p_end)

@@ -1,0 +1,120 @@
+"""How sure a model must be before it ends a piece: calibrate its end odds on its style's own pieces.
+
+    .venv/bin/python scripts/calibrate_endings.py --model folk [--write]
+    .venv/bin/python scripts/calibrate_endings.py --model M.keras --data DIR [--write]
+
+With the tonic ending (Sampling.tonic_ending) a piece may end only on its tonic, and the model's odds of ending
+there are multiplied (generate.END_ODDS, 128, measured on the chorales, where a tonic chord over the tonic comes
+every few bars). In a tune every tonic note is such a place, so at 128 the folk model ended its tunes after about
+a third of a tune's length. This continues the opening (the first PRIMER_NOTES notes) of each piece of the style
+(the bundled sample, or --data) at each odds of a ladder, with the length cap Home uses, and chooses the odds
+whose pieces' median length is nearest (as a ratio) to the median of what the pieces themselves have after the
+opening. `--write` stores it in the model (info["end_odds"] in the .keras file and its JSON sidecar, with the
+figures behind it), which generation reads (generate.end_odds); the network's weights are untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's package, not another one installed editable
+
+from musicrnn.config import CONFIG_MEMBER  # noqa: E402
+from musicrnn.generate import END_ODDS, Sampling, generate  # noqa: E402
+from musicrnn.infer import read_model_file  # noqa: E402
+from musicrnn.midi_load import load_paths  # noqa: E402
+from musicrnn.styles import model_path, registry  # noqa: E402
+
+PRIMER_NOTES = 32
+CAP = 400  # Home's length cap (pages/home.py)
+LADDER = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
+SEEDS = 2
+
+
+def style_pieces(model: str, data: Path | None) -> list:
+    """Note tables of the pieces to match: --data's MIDI files, else the bundled style's sample."""
+    if data is None:
+        entry = next((m for m in registry().present() if m.name == model), None)
+        if entry is None or entry.sample is None:
+            raise SystemExit(f"{model!r} has no bundled sample: name a folder of its style's pieces with --data")
+        data = entry.sample
+    paths = sorted(Path(data).glob("*.mid"))
+    pieces = [item.notes for item in load_paths(paths) if item.ok and len(item.notes) >= 2 * PRIMER_NOTES]
+    if not pieces:
+        raise SystemExit(f"no piece in {data} has {2 * PRIMER_NOTES} notes or more")
+    return pieces
+
+
+def lengths_at(model, pieces: list, odds: float) -> list[int]:
+    """New notes of each piece's continuations (SEEDS each) with the end odds `odds`."""
+    model.info["end_odds"] = odds
+    out = []
+    for piece in pieces:
+        settings = Sampling(seed=0, n_notes=CAP, variations=SEEDS)
+        out += [len(p) for p in generate(model, piece.head(PRIMER_NOTES), settings)]
+    return out
+
+
+def calibrate(model, pieces: list) -> dict:
+    """The odds of LADDER whose continuations' median length is nearest the pieces' own, with the figures."""
+    wanted = float(np.median([min(len(p) - PRIMER_NOTES, CAP) for p in pieces]))
+    medians = {odds: float(np.median(lengths_at(model, pieces, odds))) for odds in LADDER}
+    for odds, median in medians.items():
+        print(f"end odds x{odds:g}: median {median:.0f} new notes (the pieces: {wanted:.0f})")
+    chosen = min(LADDER, key=lambda odds: abs(math.log(medians[odds] / wanted)))
+    return {
+        "end_odds": chosen,
+        "end_odds_calibration": {
+            "pieces": len(pieces),
+            "primer_notes": PRIMER_NOTES,
+            "cap": CAP,
+            "pieces_median_new_notes": wanted,
+            "median_new_notes_by_odds": {f"{odds:g}": median for odds, median in medians.items()},
+        },
+    }
+
+
+def write_info(path: Path, values: dict) -> None:
+    """Add `values` to the training facts stored in the .keras file (CONFIG_MEMBER) and its JSON sidecar,
+    copying every other member of the archive as it is."""
+    with zipfile.ZipFile(path) as archive:
+        members = [(item, archive.read(item.filename)) for item in archive.infolist()]
+    info = json.loads(next(data for item, data in members if item.filename == CONFIG_MEMBER))
+    info.update(values)
+    text = json.dumps(info, indent=2, default=float)
+    rewritten = path.with_suffix(".rewriting")
+    with zipfile.ZipFile(rewritten, "w") as archive:
+        for item, data in members:
+            archive.writestr(item, text if item.filename == CONFIG_MEMBER else data)
+    rewritten.replace(path)
+    path.with_suffix(".json").write_text(text)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True, help="a bundled model's name or a .keras file")
+    parser.add_argument("--data", type=Path, help="a folder of the style's MIDI files (default: its bundled sample)")
+    parser.add_argument("--write", action="store_true", help="store the chosen odds in the model")
+    args = parser.parse_args(argv)
+    path = model_path(args.model)
+    model = read_model_file(path)
+    if not model.cfg.end_class:
+        raise SystemExit(f"{path.name} did not learn endings: there is nothing to calibrate")
+    result = calibrate(model, style_pieces(args.model, args.data))
+    print(f"chosen: x{result['end_odds']:g} (the default is x{END_ODDS:g})")
+    if args.write:
+        write_info(path, result)
+        print(f"written to {path} and {path.with_suffix('.json')}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

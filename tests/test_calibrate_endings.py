@@ -1,0 +1,71 @@
+"""scripts/calibrate_endings.py: the end odds stored in a model, and chosen to match its style's lengths."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from helpers_models import ROOT
+from musicrnn.config import CONFIG_MEMBER
+from musicrnn.generate import END_ODDS, end_odds
+from musicrnn.infer import read_model_file
+from musicrnn.styles import model_path
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import calibrate_endings  # noqa: E402
+
+
+@pytest.fixture
+def folk_copy(tmp_path):
+    path = tmp_path / "folk.keras"
+    shutil.copyfile(model_path("folk"), path)
+    return path
+
+
+def test_write_info_adds_the_odds_and_leaves_the_weights_and_other_members_as_they_were(folk_copy):
+    before = read_model_file(folk_copy)
+    with zipfile.ZipFile(folk_copy) as archive:
+        members = {name: archive.read(name) for name in archive.namelist() if name != CONFIG_MEMBER}
+    calibrate_endings.write_info(folk_copy, {"end_odds": 3.0, "end_odds_calibration": {"pieces": 2}})
+    after = read_model_file(folk_copy)
+    assert end_odds(after) == 3.0 and after.info["end_odds_calibration"] == {"pieces": 2}
+    assert {k: v for k, v in after.info.items() if not k.startswith("end_odds")} == {
+        k: v for k, v in before.info.items() if not k.startswith("end_odds")
+    }
+    with zipfile.ZipFile(folk_copy) as archive:
+        assert {name: archive.read(name) for name in archive.namelist() if name != CONFIG_MEMBER} == members
+    for a, b in zip(before.lstms, after.lstms):
+        np.testing.assert_array_equal(a.kernel, b.kernel)
+    assert '"end_odds": 3.0' in folk_copy.with_suffix(".json").read_text()
+
+
+def test_calibration_chooses_the_odds_whose_lengths_are_nearest_the_pieces(monkeypatch):
+    """The ladder's odds whose continuations' median length is nearest (as a ratio) the pieces' own."""
+    medians = {1.0: 400, 2.0: 390, 4.0: 300, 8.0: 150, 16.0: 120, 32.0: 80, 64.0: 50, 128.0: 40}
+    monkeypatch.setattr(calibrate_endings, "lengths_at", lambda model, pieces, odds: [medians[odds]] * 3)
+
+    class Piece:
+        def __init__(self, notes: int):
+            self.notes = notes
+
+        def __len__(self) -> int:
+            return self.notes
+
+    pieces = [Piece(32 + 130), Piece(32 + 125), Piece(32 + 128)]  # 128 new notes in the middle
+    result = calibrate_endings.calibrate(object(), pieces)
+    assert result["end_odds"] == 16.0  # 120 is nearer 128 than 150 is, as a ratio
+    assert result["end_odds_calibration"]["pieces_median_new_notes"] == 128
+
+
+def test_the_bundled_folk_model_ends_its_tunes_later_than_the_default_odds_would():
+    """The folk model carries its calibration (tunes ended after a third of a tune's length at the default)."""
+    model = read_model_file(model_path("folk"))
+    assert end_odds(model) < END_ODDS
+    figures = model.info["end_odds_calibration"]
+    by_odds = {float(k): v for k, v in figures["median_new_notes_by_odds"].items()}
+    wanted = figures["pieces_median_new_notes"]
+    assert abs(np.log(by_odds[end_odds(model)] / wanted)) < abs(np.log(by_odds[END_ODDS] / wanted))
