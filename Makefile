@@ -97,6 +97,8 @@ corpora: setup
 
 style-models: setup
 	$(PY) scripts/train_style_models.py
+	# A tune's every tonic note is a place to end: the folk model's end odds are its own (README, "end on the tonic").
+	$(PY) scripts/calibrate_endings.py --model folk --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info test-output

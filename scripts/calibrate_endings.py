@@ -83,19 +83,20 @@ def calibrate(model, pieces: list) -> dict:
 
 
 def write_info(path: Path, values: dict) -> None:
-    """Add `values` to the training facts stored in the .keras file (CONFIG_MEMBER) and its JSON sidecar,
-    copying every other member of the archive as it is."""
+    """Add `values` to the training facts stored in the .keras file (CONFIG_MEMBER), copying every other member
+    of the archive as it is, and to its JSON sidecar where there is one (which holds more: the evaluation)."""
     with zipfile.ZipFile(path) as archive:
         members = [(item, archive.read(item.filename)) for item in archive.infolist()]
     info = json.loads(next(data for item, data in members if item.filename == CONFIG_MEMBER))
-    info.update(values)
-    text = json.dumps(info, indent=2, default=float)
+    text = json.dumps({**info, **values}, indent=2, default=float)
     rewritten = path.with_suffix(".rewriting")
     with zipfile.ZipFile(rewritten, "w") as archive:
         for item, data in members:
             archive.writestr(item, text if item.filename == CONFIG_MEMBER else data)
     rewritten.replace(path)
-    path.with_suffix(".json").write_text(text)
+    sidecar = path.with_suffix(".json")
+    if sidecar.is_file():
+        sidecar.write_text(json.dumps({**json.loads(sidecar.read_text()), **values}, indent=2, default=float) + "\n")
 
 
 def main(argv: list[str] | None = None) -> dict:

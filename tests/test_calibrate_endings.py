@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import zipfile
@@ -40,7 +41,14 @@ def test_write_info_adds_the_odds_and_leaves_the_weights_and_other_members_as_th
         assert {name: archive.read(name) for name in archive.namelist() if name != CONFIG_MEMBER} == members
     for a, b in zip(before.lstms, after.lstms):
         np.testing.assert_array_equal(a.kernel, b.kernel)
-    assert '"end_odds": 3.0' in folk_copy.with_suffix(".json").read_text()
+    assert not folk_copy.with_suffix(".json").exists()  # no sidecar: none is made
+
+
+def test_write_info_keeps_what_else_the_sidecar_holds(folk_copy):
+    sidecar = folk_copy.with_suffix(".json")
+    sidecar.write_text(json.dumps({"evaluation": {"model": {"pitch_cross_entropy": 1.5}}, "end_odds": 128}))
+    calibrate_endings.write_info(folk_copy, {"end_odds": 3.0})
+    assert json.loads(sidecar.read_text()) == {"evaluation": {"model": {"pitch_cross_entropy": 1.5}}, "end_odds": 3.0}
 
 
 def test_calibration_chooses_the_odds_whose_lengths_are_nearest_the_pieces(monkeypatch):

@@ -73,6 +73,13 @@ def test_the_committed_registry_names_every_style_and_the_chorales_are_its_defau
     assert not models.get("general").home  # a start for fine-tuning, not a style offered on Home
 
 
+def test_every_bundled_model_records_its_held_out_figures_beating_the_bigram():
+    """What `models` lists and the README quotes: each bundled model's sidecar keeps its evaluation."""
+    for model in styles.registry(styles.REGISTRY).present():
+        figures = styles.model_figures(model)
+        assert figures.get("files", 0) >= 2 and figures["model"] < figures["bigram"], model.name
+
+
 def test_each_bundled_sample_has_its_licence_and_stays_small():
     for model in styles.registry(styles.REGISTRY).models.values():
         if model.sample is None or model.name == "chorales":  # the chorales are the whole bundled corpus
