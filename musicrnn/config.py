@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -82,6 +83,10 @@ class Config:
     # last (VOICE_NONE before its first note), so a voice's next note is chosen knowing where that voice is,
     # however many notes of other voices came between.
     voice_memory: bool = False
+    # `end_odds` (end_class models): what generation's tonic ending multiplies the model's odds of ending by;
+    # 0 = generate.END_ODDS. Calibrated on a style's pieces by scripts/calibrate_endings.py; a fine-tuned model
+    # keeps its start's.
+    end_odds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -185,6 +190,8 @@ class Config:
                 problems.append("head_units must be at least 1")
         if self.voice_memory and not (self.ordered and self.parts):
             problems.append("voice_memory needs ordered fields and parts")
+        if not (0.0 <= self.end_odds < math.inf):
+            problems.append("end_odds must be 0 (the default) or a positive number")
         if self.lr_schedule not in LR_SCHEDULES:
             problems.append(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}")
         if problems:

@@ -15,7 +15,6 @@ without it a bass could draw a soprano's note). Its pieces carry a `part` column
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
@@ -318,7 +317,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 # sure, and at 1 ended 4% of continuations of held-out chorales before 1.5x Bach's length; at 32 a third of
 # them ended, at 128 more than half, each at a tonic chord where the model was likeliest to end (tonic_ending;
 # bench/RESULTS.md). Without the tonic rule this would end pieces anywhere: it applies only with it. A model may
-# carry its own (info["end_odds"], scripts/calibrate_endings.py): in a tune every tonic note is a place to end, and
+# carry its own (Config.end_odds, scripts/calibrate_endings.py): in a tune every tonic note is a place to end, and
 # at 128 the folk model ended its tunes after a third of a tune's length.
 END_ODDS = 128.0
 # With the tonic ending, no piece ends before this many new notes (two bars of four voices): a primer that
@@ -617,11 +616,8 @@ def _pieces(
 
 def end_odds(model: Stepper) -> float:
     """What the tonic ending multiplies the model's odds of ending by: the model's own calibration where it
-    carries one (a positive info["end_odds"]), else END_ODDS."""
-    value = (getattr(model, "info", None) or {}).get("end_odds")
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
-        return float(value)
-    return END_ODDS
+    carries one (Config.end_odds > 0), else END_ODDS."""
+    return float(model.cfg.end_odds) if model.cfg.end_odds > 0 else END_ODDS
 
 
 class _Rules:

@@ -9,8 +9,9 @@ every few bars). In a tune every tonic note is such a place, so at 128 the folk 
 a third of a tune's length. This continues the opening (the first PRIMER_NOTES notes) of each piece of the style
 (the bundled sample, or --data) at each odds of a ladder, with the length cap Home uses, and chooses the odds
 whose pieces' median length is nearest (as a ratio) to the median of what the pieces themselves have after the
-opening. `--write` stores it in the model (info["end_odds"] in the .keras file and its JSON sidecar, with the
-figures behind it), which generation reads (generate.end_odds); the network's weights are untouched.
+opening. `--write` stores it in the model (Config.end_odds in the .keras file's settings and its JSON sidecar,
+with the figures behind them), which generation reads (generate.end_odds) and fine-tuning keeps; the network's
+weights are untouched.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def style_pieces(model: str, data: Path | None) -> list:
 
 def lengths_at(model, pieces: list, odds: float) -> list[int]:
     """New notes of each piece's continuations (SEEDS each) with the end odds `odds`."""
-    model.info["end_odds"] = odds
+    model.cfg = model.cfg.replace(end_odds=odds)
     out = []
     for piece in pieces:
         settings = Sampling(seed=0, n_notes=CAP, variations=SEEDS)
@@ -71,7 +72,7 @@ def calibrate(model, pieces: list) -> dict:
         print(f"end odds x{odds:g}: median {median:.0f} new notes (the pieces: {wanted:.0f})")
     chosen = min(LADDER, key=lambda odds: abs(math.log(medians[odds] / wanted)))
     return {
-        "end_odds": chosen,
+        "config": {"end_odds": chosen},
         "end_odds_calibration": {
             "pieces": len(pieces),
             "primer_notes": PRIMER_NOTES,
@@ -83,12 +84,13 @@ def calibrate(model, pieces: list) -> dict:
 
 
 def write_info(path: Path, values: dict) -> None:
-    """Add `values` to the training facts stored in the .keras file (CONFIG_MEMBER), copying every other member
-    of the archive as it is, and to its JSON sidecar where there is one (which holds more: the evaluation)."""
+    """Add `values` to the settings and facts stored in the .keras file (CONFIG_MEMBER; "config" is merged into
+    the stored settings), copying every other member of the archive as it is, and to its JSON sidecar where there
+    is one (which holds more: the evaluation)."""
     with zipfile.ZipFile(path) as archive:
         members = [(item, archive.read(item.filename)) for item in archive.infolist()]
     info = json.loads(next(data for item, data in members if item.filename == CONFIG_MEMBER))
-    text = json.dumps({**info, **values}, indent=2, default=float)
+    text = json.dumps(merged(info, values), indent=2, default=float)
     rewritten = path.with_suffix(".rewriting")
     with zipfile.ZipFile(rewritten, "w") as archive:
         for item, data in members:
@@ -96,7 +98,12 @@ def write_info(path: Path, values: dict) -> None:
     rewritten.replace(path)
     sidecar = path.with_suffix(".json")
     if sidecar.is_file():
-        sidecar.write_text(json.dumps({**json.loads(sidecar.read_text()), **values}, indent=2, default=float) + "\n")
+        sidecar.write_text(json.dumps(merged(json.loads(sidecar.read_text()), values), indent=2, default=float) + "\n")
+
+
+def merged(stored: dict, values: dict) -> dict:
+    """`stored` with `values`; "config" is merged into the stored settings, anything else replaced."""
+    return {**stored, **values, "config": {**stored.get("config", {}), **values.get("config", {})}}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -110,7 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
     if not model.cfg.end_class:
         raise SystemExit(f"{path.name} did not learn endings: there is nothing to calibrate")
     result = calibrate(model, style_pieces(args.model, args.data))
-    print(f"chosen: x{result['end_odds']:g} (the default is x{END_ODDS:g})")
+    print(f"chosen: x{result['config']['end_odds']:g} (the default is x{END_ODDS:g})")
     if args.write:
         write_info(path, result)
         print(f"written to {path} and {path.with_suffix('.json')}")

@@ -12,6 +12,7 @@ import pytest
 
 from helpers_models import ROOT
 from musicrnn.config import CONFIG_MEMBER
+from musicrnn.finetune import fine_tune_config
 from musicrnn.generate import END_ODDS, end_odds
 from musicrnn.infer import read_model_file
 from musicrnn.styles import model_path
@@ -31,11 +32,12 @@ def test_write_info_adds_the_odds_and_leaves_the_weights_and_other_members_as_th
     before = read_model_file(folk_copy)
     with zipfile.ZipFile(folk_copy) as archive:
         members = {name: archive.read(name) for name in archive.namelist() if name != CONFIG_MEMBER}
-    calibrate_endings.write_info(folk_copy, {"end_odds": 3.0, "end_odds_calibration": {"pieces": 2}})
+    calibrate_endings.write_info(folk_copy, {"config": {"end_odds": 3.0}, "end_odds_calibration": {"pieces": 2}})
     after = read_model_file(folk_copy)
     assert end_odds(after) == 3.0 and after.info["end_odds_calibration"] == {"pieces": 2}
-    assert {k: v for k, v in after.info.items() if not k.startswith("end_odds")} == {
-        k: v for k, v in before.info.items() if not k.startswith("end_odds")
+    assert after.cfg.replace(end_odds=0.0) == before.cfg.replace(end_odds=0.0)  # the other settings as they were
+    assert {k: v for k, v in after.info.items() if k not in ("config", "end_odds_calibration")} == {
+        k: v for k, v in before.info.items() if k not in ("config", "end_odds_calibration")
     }
     with zipfile.ZipFile(folk_copy) as archive:
         assert {name: archive.read(name) for name in archive.namelist() if name != CONFIG_MEMBER} == members
@@ -46,9 +48,12 @@ def test_write_info_adds_the_odds_and_leaves_the_weights_and_other_members_as_th
 
 def test_write_info_keeps_what_else_the_sidecar_holds(folk_copy):
     sidecar = folk_copy.with_suffix(".json")
-    sidecar.write_text(json.dumps({"evaluation": {"model": {"pitch_cross_entropy": 1.5}}, "end_odds": 128}))
-    calibrate_endings.write_info(folk_copy, {"end_odds": 3.0})
-    assert json.loads(sidecar.read_text()) == {"evaluation": {"model": {"pitch_cross_entropy": 1.5}}, "end_odds": 3.0}
+    sidecar.write_text(json.dumps({"evaluation": {"model": {"pitch_cross_entropy": 1.5}}, "config": {"units": 9}}))
+    calibrate_endings.write_info(folk_copy, {"config": {"end_odds": 3.0}})
+    assert json.loads(sidecar.read_text()) == {
+        "evaluation": {"model": {"pitch_cross_entropy": 1.5}},
+        "config": {"units": 9, "end_odds": 3.0},
+    }
 
 
 def test_calibration_chooses_the_odds_whose_lengths_are_nearest_the_pieces(monkeypatch):
@@ -65,15 +70,17 @@ def test_calibration_chooses_the_odds_whose_lengths_are_nearest_the_pieces(monke
 
     pieces = [Piece(32 + 130), Piece(32 + 125), Piece(32 + 128)]  # 128 new notes in the middle
     result = calibrate_endings.calibrate(object(), pieces)
-    assert result["end_odds"] == 16.0  # 120 is nearer 128 than 150 is, as a ratio
+    assert result["config"]["end_odds"] == 16.0  # 120 is nearer 128 than 150 is, as a ratio
     assert result["end_odds_calibration"]["pieces_median_new_notes"] == 128
 
 
-def test_the_bundled_folk_model_ends_its_tunes_later_than_the_default_odds_would():
-    """The folk model carries its calibration (tunes ended after a third of a tune's length at the default)."""
+def test_the_bundled_folk_model_ends_its_tunes_later_than_the_default_odds_would_and_fine_tuning_keeps_it():
+    """The folk model carries its calibration (tunes ended after a third of a tune's length at the default), and
+    a visitor's model fine-tuned from it keeps its odds."""
     model = read_model_file(model_path("folk"))
     assert end_odds(model) < END_ODDS
     figures = model.info["end_odds_calibration"]
     by_odds = {float(k): v for k, v in figures["median_new_notes_by_odds"].items()}
     wanted = figures["pieces_median_new_notes"]
     assert abs(np.log(by_odds[end_odds(model)] / wanted)) < abs(np.log(by_odds[END_ODDS] / wanted))
+    assert fine_tune_config("folk").end_odds == model.cfg.end_odds

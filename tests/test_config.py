@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from musicrnn.config import preset
+from musicrnn.config import PRESETS, Config, preset
+from musicrnn.errors import SettingsError
 
 
 def test_a_voice_memory_models_heads_read_the_voice_right_after_the_part():
@@ -17,3 +18,14 @@ def test_a_voice_memory_models_heads_read_the_voice_right_after_the_part():
     assert preset("tiny").given_inputs == ("step", "part", "pitch")  # without it, as before
     with pytest.raises(ValueError, match="voice_memory needs"):
         preset("tiny", voice_memory=True, parts=False).validate()
+
+
+@pytest.mark.parametrize("odds", [-3.0, float("nan"), float("inf")])
+def test_end_odds_that_are_no_positive_number_are_refused(odds):
+    with pytest.raises(SettingsError, match="end_odds"):
+        Config(end_odds=odds).validate()
+
+
+def test_end_odds_default_to_zero_the_samplers_own():
+    assert Config().end_odds == 0.0 and PRESETS["chorale"].end_odds == 0.0
+    assert Config(end_odds=16.0).validate().end_odds == 16.0
