@@ -169,7 +169,9 @@ class VoiceLeading:
         if not moving.any():  # no other part moved here (a chord's first voice, a voice moving alone)
             return None
         interval = own_before[:, None] - other_before  # (B, parts): this part above the other, in semitones
-        perfect = _PERFECT_CLASS[interval % 12] & moving
+        # The size decides (a fifth below is -7, whose class mod 12 is a fourth's): a voice written under one
+        # already struck here (another order of drawing, crossing parts) is held to the rule too.
+        perfect = _PERFECT_CLASS[np.abs(interval) % 12] & moving
         columns = np.flatnonzero(perfect.any(axis=0))  # only parts in a perfect interval matter (most steps: none)
         if not len(columns):
             return None

@@ -35,6 +35,20 @@ def test_a_voice_cannot_move_into_the_fifth_it_made_with_a_voice_that_moves_too(
     assert allowed[71] and allowed[65]  # another interval
 
 
+def test_a_voice_written_below_one_already_moved_cannot_make_the_fifth_again_either():
+    """The mirror case: the soprano moved first at this onset, and the tenor, a fifth below it, is drawn next
+    (chords written from the top, or parts that cross). Found by an experiment that drew the soprano first: 3.7
+    parallels per 100 moves got through where the bass-up order had none."""
+    voices = VoiceLeading(1)
+    heard(voices, SOPRANO, 66, 0.0)  # F#4
+    heard(voices, TENOR, 59, 0.0)  # B3: a fifth below
+    heard(voices, SOPRANO, 64, 1.0)  # the soprano moves to E4
+    allowed = voices.allowed(one(TENOR), one(1.0), EVERYTHING)[0]
+    assert not allowed[57] and not allowed[45]  # A3, A2: fifths below E again
+    assert allowed[59] and allowed[55] and allowed[60]  # holding B; G3 and C4 are other intervals
+    assert allowed[52]  # E3: an octave below, not the fifth again
+
+
 def test_a_held_voice_leaves_the_other_free_and_contrary_octaves_are_refused_too():
     voices = VoiceLeading(1)
     heard(voices, BASS, 48, 0.0, duration=2.0)  # C3 held over the next onset
