@@ -32,7 +32,7 @@ from musicrnn.config import CONFIG_MEMBER  # noqa: E402
 from musicrnn.generate import END_ODDS, Sampling, generate  # noqa: E402
 from musicrnn.infer import read_model_file  # noqa: E402
 from musicrnn.midi_load import load_paths  # noqa: E402
-from musicrnn.styles import model_path, registry  # noqa: E402
+from musicrnn.styles import is_bundled_name, model_path, registry  # noqa: E402
 
 PRIMER_NOTES = 32
 CAP = 400  # Home's length cap (pages/home.py)
@@ -43,10 +43,10 @@ SEEDS = 2
 def style_pieces(model: str, data: Path | None) -> list:
     """Note tables of the pieces to match: --data's MIDI files, else the bundled style's sample."""
     if data is None:
-        entry = next((m for m in registry().present() if m.name == model), None)
-        if entry is None or entry.sample is None:
+        sample = registry().get(model).sample if is_bundled_name(model) else None
+        if sample is None:
             raise SystemExit(f"{model!r} has no bundled sample: name a folder of its style's pieces with --data")
-        data = entry.sample
+        data = sample
     paths = sorted(Path(data).glob("*.mid"))
     pieces = [item.notes for item in load_paths(paths) if item.ok and len(item.notes) >= 2 * PRIMER_NOTES]
     if not pieces:

@@ -61,14 +61,7 @@ def test_calibration_chooses_the_odds_whose_lengths_are_nearest_the_pieces(monke
     medians = {1.0: 400, 2.0: 390, 4.0: 300, 8.0: 150, 16.0: 120, 32.0: 80, 64.0: 50, 128.0: 40}
     monkeypatch.setattr(calibrate_endings, "lengths_at", lambda model, pieces, odds: [medians[odds]] * 3)
 
-    class Piece:
-        def __init__(self, notes: int):
-            self.notes = notes
-
-        def __len__(self) -> int:
-            return self.notes
-
-    pieces = [Piece(32 + 130), Piece(32 + 125), Piece(32 + 128)]  # 128 new notes in the middle
+    pieces = [[None] * (32 + n) for n in (130, 125, 128)]  # only their lengths are read: 128 new notes in the middle
     result = calibrate_endings.calibrate(object(), pieces)
     assert result["config"]["end_odds"] == 16.0  # 120 is nearer 128 than 150 is, as a ratio
     assert result["end_odds_calibration"]["pieces_median_new_notes"] == 128
