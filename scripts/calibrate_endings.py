@@ -43,10 +43,9 @@ SEEDS = 2
 def style_pieces(model: str, data: Path | None) -> list:
     """Note tables of the pieces to match: --data's MIDI files, else the bundled style's sample."""
     if data is None:
-        sample = registry().get(model).sample if is_bundled_name(model) else None
-        if sample is None:
+        data = registry().get(model).sample if is_bundled_name(model) else None
+        if data is None:
             raise SystemExit(f"{model!r} has no bundled sample: name a folder of its style's pieces with --data")
-        data = sample
     paths = sorted(Path(data).glob("*.mid"))
     pieces = [item.notes for item in load_paths(paths) if item.ok and len(item.notes) >= 2 * PRIMER_NOTES]
     if not pieces:
