@@ -27,6 +27,7 @@ from .theory import (
     key_pitch_classes,
     key_scores,
     root_class,
+    tonic_triad,
 )
 
 _PITCH = np.arange(PITCH_CLASSES)
@@ -37,10 +38,15 @@ TONIC_ENDING_BONUS = 0.3  # how much a melody's last note counts for its tonic (
 def melody_key(melody: Melody) -> str:
     """The key of a melody ("C:major"): Krumhansl-Schmuckler over its notes weighted by length, with its last
     note taken as the likeliest tonic, since tunes end on their tonic far more often than anywhere else (without
-    it, "Mary Had a Little Lamb" and "Jingle Bells" read as E minor; with it, 20 of 20 typed tunes are right)."""
+    it, "Mary Had a Little Lamb" and "Jingle Bells" read as E minor; with it, 20 of 20 typed tunes are right).
+    A tune outlines its tonic chord, so only keys with at least two of their tonic triad's notes in the melody
+    are read (where any key has): its first phrase alone, E D C D E E E, is then C major, not E minor (no G, no B)."""
     scores = key_scores(melody.pitch, melody.duration)
     tonic = np.arange(KEY_COUNT) % 12
-    return key_name(int(np.argmax(scores + TONIC_ENDING_BONUS * (tonic == int(melody.pitch[-1]) % 12))))
+    scores = scores + TONIC_ENDING_BONUS * (tonic == int(melody.pitch[-1]) % 12)
+    present = {int(p) % 12 for p in melody.pitch}
+    outlined = np.array([len(present.intersection(tonic_triad(k))) for k in range(KEY_COUNT)])
+    return key_name(int(np.argmax(np.where(outlined >= min(2, outlined.max()), scores, -np.inf))))
 
 
 def is_diatonic(melody: Melody, key: str) -> bool:

@@ -457,6 +457,15 @@ def test_a_melodys_key_counts_its_last_note_as_the_tonic():
     assert melody_key(parse_melody("A4/1 C5/1 E5/1 D5/1 C5/1 B4/1 G#4/1 A4/2")) == "A:minor"
 
 
+def test_a_melodys_key_is_one_whose_tonic_chord_it_outlines():
+    from musicrnn.harmony import melody_key
+
+    phrase = parse_melody("E4/1 D4/1 C4/1 D4/1 E4/1 E4/1 E4/2")  # Mary's first phrase: it ends on E
+    assert melody_key(phrase) == "C:major"  # E minor, with the last note's bonus, before: no G, no B in it
+    assert melody_key(parse_melody("B4/1 A4/1 G4/1 A4/1 B4/1 B4/1 B4/2")) == "G:major"  # the same shape in G
+    assert melody_key(parse_melody("A4/1 B4/1 C5/1 B4/1 A4/2")) == "A:minor"
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_diatonic_melodys_harmony_stays_in_its_key_unless_chromatic_colour_is_asked_for(voices_model, seed):
     tune = parse_melody(C_MAJOR_TUNE)
