@@ -15,7 +15,6 @@ from .generate import Sampling, Stepper
 from .guide import DEFAULT_CHORD_STRENGTH
 from .midi_load import LoadedFile, load_paths
 from .summaries import ending_words
-from .theory import BAR_BEATS
 from .training_facts import ProgressEvent, stop_reason
 
 
@@ -188,7 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(handler=cmd_generate)
 
     harm = commands.add_parser("harmonize", help="write lower voices under a melody (no TensorFlow needed)")
-    harm.add_argument("--melody", help='notes NAME/BEATS, e.g. "C4/1 D4/1 E4/1 F4/1 G4/2" (rests: R/1)')
+    harm.add_argument(
+        "--melody",
+        help='notes NAME/BEATS, e.g. "C4/1 D4/1 E4/1 F4/1 G4/2" (rests: R/1); a time signature may come first '
+        'and a pickup starts with the rest before it: "3/4 R/2 D4/1 G4/2"',
+    )
     harm.add_argument("--melody-file", help="MIDI file whose top voice is the melody")
     harm.add_argument("--model", help=MODEL_HELP)
     harm.add_argument("--variations", type=int, default=usual.variations)
@@ -196,7 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
     harm.add_argument("--temperature", type=float, default=usual.temperature)
     harm.add_argument("--rhythm-temperature", type=float, default=usual.rhythm_temperature)
     harm.add_argument("--bpm", type=float, default=usual.bpm)
-    harm.add_argument("--bar-beats", type=float, default=BAR_BEATS, help=f"beats per bar (default {BAR_BEATS:g})")
+    harm.add_argument(
+        "--bar-beats",
+        type=float,
+        default=None,
+        help="beats per bar (default: the melody's time signature, 4/4 unless it starts with another, or the "
+        "melody file's)",
+    )
     _add_part_steering(harm)
     _add_voice_leading(harm)
     harm.add_argument(
@@ -241,7 +250,7 @@ def _add_tonic_ending(command: argparse.ArgumentParser) -> None:
         dest="tonic_ending",
         action="store_false",
         help="models that learned endings: let the model end a piece anywhere (by default only on the tonic "
-        "chord of its key, with the tonic in the bass)",
+        "chord of its key, with the tonic in the bass, on a strong beat)",
     )
 
 
@@ -642,7 +651,7 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     from .harmony import harmonize, harmony_key_words, harmony_midi
     from .midi import midi_bytes
     from .midi_load import midi_to_notes
-    from .notation import melody_text, parse_melody, top_voice
+    from .notation import melody_text, metre_words, parse_melody, top_voice
     from .parts import instrument_program
 
     if bool(args.melody) == bool(args.melody_file):
@@ -666,6 +675,7 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     lead = instrument_program(args.melody_instrument) if args.melody_instrument else harmony
     out = Path(args.out)
     print(f"melody: {melody_text(melody)}", file=sys.stderr)
+    print(metre_words(melody) if args.bar_beats is None else f"In bars of {args.bar_beats:g} beats.", file=sys.stderr)
     print(harmony_key_words(melody, settings), file=sys.stderr)
     for index, notes in enumerate(pieces):
         suffix = f"-{index + 1}" if len(pieces) > 1 else ""

@@ -77,10 +77,12 @@ def harmony_key_words(melody: Melody, settings: Sampling | None = None) -> str:
     return words + "; the harmony keeps to its notes."
 
 
-def harmony_primer(melody: Melody, bar_beats: float = BAR_BEATS, key: str | None = None) -> pd.DataFrame:
+def harmony_primer(melody: Melody, bar_beats: float | None = None, key: str | None = None) -> pd.DataFrame:
     """A one-beat tonic chord of the melody's key (its own key when none is given), under the melody's first
-    note, on the beat before the melody's first bar, so the model starts in the key and where the melody does.
+    note, on the beat before it (in bars of `bar_beats`, else the melody's own, the first note `melody.start`
+    beats after a bar line), so the model starts in the key and where in the bar the melody does.
     Its `attrs["key"]` names the key."""
+    bar_beats = bar_beats or melody.bar_beats
     key = key or melody_key(melody)
     index = key_index(key)
     tonic, third = index % 12, (index % 12 + (3 if index >= 12 else 4)) % 12
@@ -103,7 +105,7 @@ def harmony_primer(melody: Melody, bar_beats: float = BAR_BEATS, key: str | None
             "beat": [0.0] * n,
             "step_beats": [0.0] * n,
             "duration_beats": [1.0] * n,
-            "bar_beat": [bar_beats - 1.0] * n,
+            "bar_beat": [(melody.start - 1.0) % bar_beats] * n,
             "bar_beats": [bar_beats] * n,
         }
     )
@@ -116,9 +118,10 @@ def harmonize(
     melody: Melody,
     settings: Sampling | None = None,
     primer: pd.DataFrame | None = None,
-    bar_beats: float = BAR_BEATS,
+    bar_beats: float | None = None,
 ) -> list[pd.DataFrame]:
     """Lower voices for `melody`, once per variation: note tables whose `melody` column marks the kept notes.
+    Its bars are the melody's own (its time signature and pickup) unless `bar_beats` is given.
 
     The harmony is written in the melody's key (settings.key, else melody_key); a diatonic melody's harmony
     stays in that key (minor: with its raised sixth and seventh) unless settings.chromatic lets it colour the

@@ -19,7 +19,7 @@ import pretty_midi
 
 from .midi_scan import MAX_NOTES, MidiError
 from .parts import DRUMS_PART, PIANO_PART, part_name, parts_of_tracks, sounding_program
-from .theory import BAR_BEATS, BEAT_GRID, DEFAULT_BPM
+from .theory import BAR_BEATS, BEAT_GRID, DEFAULT_BPM, time_signature
 
 # A piece's columns (what generation writes), then what a file adds: each note's part, track and program.
 PIECE_COLUMNS = [
@@ -315,11 +315,7 @@ def signature_of(notes: pd.DataFrame) -> tuple[int, int]:
     """The time signature of a table's bars (its `bar_beats` column): 4 beats -> 4/4, 3 -> 3/4, 1.5 -> 3/8."""
     if "bar_beats" not in notes or not len(notes):
         return 4, 4
-    beats = float(notes["bar_beats"].iloc[0])
-    if beats > 0 and float(beats).is_integer():
-        return int(beats), 4
-    eighths = round(beats * 2)
-    return (eighths, 8) if eighths > 0 else (4, 4)
+    return time_signature(float(notes["bar_beats"].iloc[0]))
 
 
 def note_times(notes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -61,6 +61,14 @@ CHORD_QUALITIES = {  # chord symbol suffix -> semitones above the root
 _NOTE = re.compile(r"^([A-Ga-g])([#b]?)(-?\d)$")  # a note name: letter, accidental, octave
 
 
+def time_signature(bar_beats: float) -> tuple[int, int]:
+    """The time signature of bars this many beats (quarter notes) long: 4 -> 4/4, 3 -> 3/4, 1.5 -> 3/8."""
+    if bar_beats > 0 and float(bar_beats).is_integer():
+        return int(bar_beats), 4
+    eighths = round(bar_beats * 2)
+    return (eighths, 8) if eighths > 0 else (4, 4)
+
+
 def note_name(pitch: int) -> str:
     """MIDI pitch to scientific name: 60 -> 'C4'."""
     return f"{NOTE_NAMES[int(pitch) % 12]}{int(pitch) // 12 - 1}"

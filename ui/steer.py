@@ -20,7 +20,7 @@ from musicrnn.harmony import chord_key_warnings, chord_spans, follow_chords, har
 from musicrnn.midi import midi_bytes, notes_to_midi
 from musicrnn.midi_load import midi_to_notes
 from musicrnn.midi_scan import MidiError
-from musicrnn.notation import MELODY_HELP, Melody, melody_text, parse_chords, parse_melody, top_voice
+from musicrnn.notation import MELODY_HELP, Melody, melody_text, metre_words, parse_chords, parse_melody, top_voice
 from musicrnn.plots.notes import add_chords, mark_span, piano_roll
 from musicrnn.recipe import (
     Recipe,
@@ -125,9 +125,11 @@ def melody_input(source: str) -> Melody | None:
         st.caption(MELODY_HELP + " Or play it: each key adds a note of the chosen length to the text above.")
         keyboard(text_key, key="steer_keyboard")
         try:
-            return parse_melody(text)
+            melody = parse_melody(text)
         except SettingsError as exc:
             raise SettingsError(f"the melody: {exc}") from exc
+        st.caption(metre_words(melody))
+        return melody
     if source == "A bundled chorale's top voice":
         names = [path.name for path in chorale_files()]
         name = st.selectbox("Chorale", names, key=state.keep("steer_chorale", names[0]))
@@ -147,6 +149,7 @@ def melody_input(source: str) -> Melody | None:
         except (MidiError, SettingsError) as exc:
             raise SettingsError(f"the melody file: {exc}") from exc
     st.caption(f"{len(melody)} notes: {melody_text(melody)[:300]}")
+    st.caption(metre_words(melody))
     return melody
 
 
@@ -194,8 +197,11 @@ def _read_back(text: str, melody: Melody) -> Melody | None:
         again = parse_melody(text)
     except SettingsError:  # e.g. a rest longer than a written length may be
         return None
-    same = len(again) == len(melody) and all(
-        np.allclose(getattr(again, f), getattr(melody, f), atol=1e-6) for f in ("pitch", "onset", "duration")
+    same = (
+        len(again) == len(melody)
+        and all(np.allclose(getattr(again, f), getattr(melody, f), atol=1e-6) for f in ("pitch", "onset", "duration"))
+        and tuple(again.metre) == tuple(melody.metre)
+        and abs(again.start - melody.start) < 1e-6
     )
     return again if same else None
 
