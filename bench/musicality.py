@@ -77,8 +77,10 @@ IN_KEY_TARGET = 0.9  # of a harmonisation's notes in the melody's key
 SPREAD_STATISTICS = tuple(name for name in HEADLINE if name != "last_chord_on_tonic")  # 0 or 1: no spread
 
 # Public-domain folk and hymn tunes as a user would type them (MIDI names, beats a note; a beat is a quarter
-# note), typed from memory in a common form, each with its key and its beats to the bar. Any pickup is typed as
-# the first note (the harmoniser starts a melody on a downbeat, as the Steer page does). All are diatonic: every
+# note), typed from memory in a common form, each with its key and its beats to the bar. A pickup is typed as
+# the Steer page reads one: after the rest that fills its bar (and a time signature other than 4/4 first). Until
+# 2026-12-06 the harmoniser could not read one, and the four tunes with pickups were typed from a bar line, a beat
+# or so off their metre. All are diatonic: every
 # note in the tune's key (in minor: the natural minor with raised sixth and seventh). Harmony notes are judged
 # in that key, not the one theory.find_key reads: it hears "Mary Had a Little Lamb" and "Jingle Bells", C major
 # tunes that dwell on E, as E minor, where a C major harmony's F would count as out of key.
@@ -135,7 +137,7 @@ MELODIES: dict[str, tuple[str, float, str]] = {
     "When the Saints Go Marching In": (
         "C:major",
         4,
-        "C4/1 E4/1 F4/1 G4/5 C4/1 E4/1 F4/1 G4/5 C4/1 E4/1 F4/1 G4/2 E4/2 C4/2 E4/2 D4/6 "
+        "R/1 C4/1 E4/1 F4/1 G4/5 C4/1 E4/1 F4/1 G4/5 C4/1 E4/1 F4/1 G4/2 E4/2 C4/2 E4/2 D4/6 "
         "E4/1 E4/1 D4/1 C4/3 C4/1 E4/2 G4/2 G4/1 F4/4 E4/1 F4/1 G4/2 E4/2 C4/2 D4/2 C4/4",
     ),
     "Jingle Bells": (
@@ -163,13 +165,13 @@ MELODIES: dict[str, tuple[str, float, str]] = {
     "Amazing Grace (New Britain)": (
         "G:major",
         3,
-        "D4/1 G4/2 B4/0.5 G4/0.5 B4/2 A4/1 G4/2 E4/1 D4/2 D4/1 G4/2 B4/0.5 G4/0.5 B4/2 A4/1 D5/5 "
+        "3/4 R/2 D4/1 G4/2 B4/0.5 G4/0.5 B4/2 A4/1 G4/2 E4/1 D4/2 D4/1 G4/2 B4/0.5 G4/0.5 B4/2 A4/1 D5/5 "
         "B4/1 D5/2 B4/0.5 G4/0.5 B4/2 A4/1 G4/2 E4/1 D4/2 D4/1 G4/2 B4/0.5 G4/0.5 B4/2 A4/1 G4/3",
     ),
     "Auld Lang Syne": (
         "F:major",
         4,
-        "C4/1 F4/1.5 F4/0.5 F4/1 A4/1 G4/1.5 F4/0.5 G4/1 A4/1 F4/1.5 F4/0.5 A4/1 C5/1 D5/3 "
+        "R/3 C4/1 F4/1.5 F4/0.5 F4/1 A4/1 G4/1.5 F4/0.5 G4/1 A4/1 F4/1.5 F4/0.5 A4/1 C5/1 D5/3 "
         "D5/1 C5/1.5 A4/0.5 A4/1 F4/1 G4/1.5 F4/0.5 G4/1 A4/1 F4/1.5 D4/0.5 D4/1 C4/1 F4/3",
     ),
     "Yankee Doodle": (
@@ -195,7 +197,7 @@ MELODIES: dict[str, tuple[str, float, str]] = {
     "Greensleeves": (
         "A:minor",
         3,
-        "A4/0.5 C5/1 D5/0.5 E5/0.75 F5/0.25 E5/0.5 D5/1 B4/0.5 G4/0.75 A4/0.25 B4/0.5 C5/1 A4/0.5 "
+        "6/8 R/2.5 A4/0.5 C5/1 D5/0.5 E5/0.75 F5/0.25 E5/0.5 D5/1 B4/0.5 G4/0.75 A4/0.25 B4/0.5 C5/1 A4/0.5 "
         "A4/0.75 G#4/0.25 A4/0.5 B4/1 G#4/0.5 E4/1 A4/0.5 C5/1 D5/0.5 E5/0.75 F5/0.25 E5/0.5 "
         "D5/1 B4/0.5 G4/0.75 A4/0.25 B4/0.5 C5/0.75 B4/0.25 A4/0.5 G#4/0.75 F#4/0.25 G#4/0.5 A4/1.5",
     ),

@@ -17,6 +17,9 @@ its four SATB parts and written as ``<source file stem>.mid`` (for example
 * one fixed tempo for every file (quarter = ``TEMPO_QPM``); the tempo marks in
   the encodings (several files say 78-100) are dropped so that every file has
   the same time scale;
+* the first note where the score has it: a chorale that starts on an upbeat (two in three) has its pickup
+  on the last beat(s) of the file's first bar, so that the file's bars are the score's (music21 writes a
+  pickup at time 0, on the bar line);
 * repeats expanded by music21 (its default when writing MIDI). If a file's
   repeats cannot be expanded (as with ``bwv277.krn``: "badly formed repeats";
   the script uses ``bwv277.mxl`` instead), its repeat barlines and repeat
@@ -44,7 +47,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpora import STYLES, Piece, Style, cache_dir, midi_of, pieces, round_robin, strip_repeats
+from corpora import (
+    CONVERTER,
+    STYLES,
+    Piece,
+    Style,
+    cache_dir,
+    midi_of,
+    pad_start,
+    pickup_beats,
+    pieces,
+    round_robin,
+    strip_repeats,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "musicrnn" / "assets" / "chorales"
@@ -174,12 +189,14 @@ def convert(source: Path, out_dir: Path) -> Result:
         n_parts = len(parsed.parts)
         remarks = [] if n_parts == 4 else [f"kept SATB of {n_parts} parts"]
         score = satb_score(parsed)
+        pickup = pickup_beats(score)
         try:
             midi_file = translate.streamToMidiFile(score)
         except repeat.ExpanderException as exc:
             strip_repeats(score)
             midi_file = translate.streamToMidiFile(score)
             remarks.append(f"repeats not expanded ({exc})")
+        pad_start(midi_file, pickup)
         data = midi_file.writestr()
         (out_dir / name).write_bytes(data)
         return Result(source.name, name, True, count_notes(midi_file), len(data), "; ".join(remarks))
@@ -292,6 +309,9 @@ def build_style(style: Style, cache: Path, workers: int, force: bool, sample: bo
     folder = cache / style.name
     folder.mkdir(parents=True, exist_ok=True)
     manifest_path = folder / MANIFEST
+    # A cache another converter wrote holds other files (scripts/corpora.py CONVERTER): all are converted again.
+    if manifest_path.exists() and json.loads(manifest_path.read_text()).get("converter") != CONVERTER:
+        force = True
     known = (
         {}
         if force or not manifest_path.exists()
@@ -339,6 +359,7 @@ def build_style(style: Style, cache: Path, workers: int, force: bool, sample: bo
         "about": style.about,
         "encodings": style.encodings,
         "music21": music21.__version__,
+        "converter": CONVERTER,
         "budget_notes": style.budget_notes,
         "notes": notes,
         "files": sorted(rows, key=lambda row: row["file"]),

@@ -271,17 +271,48 @@ def voiced(score, voicing: str):
     return out
 
 
+# What midi_of writes, as a number a cache keeps: a cache made by another version is converted again.
+# 2 (2026-12-06): a pickup where the score has it (pad_start); 1: every first note on a bar line.
+CONVERTER = 2
+
+
 def midi_of(piece: Piece, voicing: str) -> tuple[bytes, str]:
-    """The piece as MIDI bytes, and a remark (repeats that could not be expanded are played once through)."""
+    """The piece as MIDI bytes, and a remark (repeats that could not be expanded are played once through). A
+    pickup sounds where the score has it, at the end of the file's first bar (pad_start)."""
     from music21 import repeat
     from music21.midi import translate
 
     score = voiced(parse(piece), voicing)
+    pickup, remark = pickup_beats(score), ""
     try:
-        return translate.streamToMidiFile(score).writestr(), ""
+        midi_file = translate.streamToMidiFile(score)
     except repeat.ExpanderException as exc:
         strip_repeats(score)
-        return translate.streamToMidiFile(score).writestr(), f"repeats not expanded ({exc})"
+        midi_file, remark = translate.streamToMidiFile(score), f"repeats not expanded ({exc})"
+    pad_start(midi_file, pickup)
+    return midi_file.writestr(), remark
+
+
+def pickup_beats(score) -> float:
+    """Beats (quarter notes) of the first bar before its first note: a piece that starts on an upbeat (two
+    chorales in three do) opens with a short bar whose notes music21 writes at time 0, as if on the bar line."""
+    first_bars = [part.getElementsByClass("Measure").first() for part in score.parts]
+    return max((float(bar.paddingLeft) for bar in first_bars if bar is not None), default=0.0)
+
+
+def pad_start(midi_file, beats: float) -> None:
+    """Every track's notes `beats` later (the tempo and time signature stay at 0), so that the file's bar lines
+    fall where the score's do: a one-beat pickup in 4/4 sounds on beat 4 of the file's first bar."""
+    ticks = round(beats * midi_file.ticksPerQuarterNote)
+    if ticks <= 0:
+        return
+    for track in midi_file.tracks:
+        for index, event in enumerate(track.events):
+            if event.isNoteOn():
+                before = track.events[index - 1]  # the delta time before the first note-on
+                assert before.isDeltaTime(), "a MIDI track's events alternate delta times and events"
+                before.time += ticks
+                break
 
 
 def strip_repeats(score) -> None:
@@ -388,7 +419,7 @@ def cached_bench_collection(
     kind: str, train: int, score: int, cache: Path | None = None
 ) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
     """bench_collection, kept in `cache_dir()/bench/<kind>-<train>-<score>/` so a rerun converts nothing."""
-    folder = cache_dir(cache) / "bench" / f"{kind}-{train}-{score}"
+    folder = cache_dir(cache) / "bench" / f"{kind}-{train}-{score}-v{CONVERTER}"
     sides = [folder / "train", folder / "score"]
     if not all(side.is_dir() for side in sides):
         made = bench_collection(kind, train, score)

@@ -56,6 +56,36 @@ def test_melody_text_reads_names_lengths_and_rests():
     assert parse_melody(melody_text(melody)).onset.tolist() == melody.onset.tolist()
 
 
+def test_a_melody_reads_its_time_signature_and_a_pickup_from_the_rest_before_it():
+    amazing_grace = parse_melody("3/4 R/2 D4/1 G4/2 B4/0.5 G4/0.5 B4/2")
+    assert (amazing_grace.metre, amazing_grace.bar_beats, amazing_grace.start) == ((3, 4), 3.0, 2.0)
+    assert amazing_grace.onset.tolist() == [0, 1, 3, 3.5, 4]  # beats from the first note, as before
+    assert melody_text(amazing_grace) == "3/4 R/2 D4/1 G4/2 B4/0.5 G4/0.5 B4/2"
+    plain = parse_melody("C4/1 D4/1")
+    assert (plain.metre, plain.start) == ((4, 4), 0.0) and melody_text(plain) == "C4/1 D4/1"
+    assert parse_melody("6/8 R/2.5 A4/0.5 C5/1").bar_beats == 3.0
+    with pytest.raises(ValueError, match="'3/5' is no time signature"):
+        parse_melody("3/5 C4/1")
+
+
+def test_a_pickups_harmony_starts_on_the_upbeat_and_its_bars_fall_where_the_tunes_do(voices_model):
+    from musicrnn.harmony import harmony_primer
+
+    melody = parse_melody("3/4 R/2 D4/1 G4/2 B4/0.5 G4/0.5 B4/2 A4/1 G4/2 E4/1 D4/2")
+    primer = harmony_primer(melody)
+    assert (primer["bar_beat"] == 1.0).all() and (primer["bar_beats"] == 3.0).all()  # the beat before the upbeat
+    piece = harmonize(voices_model, melody, Sampling(seed=0))[0]
+    tune = piece[piece["melody"]]
+    assert tune["bar_beat"].tolist()[:4] == [2.0, 0.0, 2.0, 2.5]  # D on beat 3, G on the downbeat
+    assert (piece["bar_beats"] == 3.0).all()
+
+
+def test_a_files_top_voice_keeps_its_metre_and_pickup():
+    pickup = top_voice(midi_to_notes(CHORALES / DEFAULT_PRIMER))  # bwv269: 3/4, a one-beat pickup
+    assert (pickup.metre, pickup.start) == ((3, 4), 2.0)
+    assert melody_text(pickup).startswith("3/4 R/2 ")
+
+
 @pytest.mark.parametrize(
     "text, named", [("C4/1 H4/1", "'H4/1'"), ("C4", "'C4'"), ("C4/0", "'C4/0'"), ("C4/0.3", "'C4/0.3'")]
 )
@@ -276,7 +306,7 @@ def test_a_rewrite_span_before_any_note_is_refused(model, chorale):
 
 def test_top_voice_takes_the_highest_note_of_each_onset(chorale):
     melody = top_voice(chorale)
-    first = chorale[chorale["beat"] == 0]["pitch"].max()
+    first = chorale[chorale["beat"] == chorale["beat"].min()]["pitch"].max()  # bwv269 starts on an upbeat
     assert melody.pitch[0] == first and melody.onset[0] == 0
     assert np.all(np.diff(melody.onset) > 0)
 
