@@ -118,7 +118,8 @@ class Sampling:
     # without a guide only.
     best_of: int = 1
     # Models that learned endings: a piece ends only on the tonic chord of its key (with the tonic in the bass),
-    # where the model chooses to end it; False: wherever the model ends it.
+    # on a strong beat (beats models: the bar line, or the middle of a bar of 4 or 6), where the model chooses to
+    # end it; False: wherever the model ends it.
     tonic_ending: bool = True
 
     def to_dict(self) -> dict:
@@ -620,6 +621,15 @@ def end_odds(model: Stepper) -> float:
     return float(model.cfg.end_odds) if model.cfg.end_odds > 0 else END_ODDS
 
 
+def on_strong_beat(bar_beat: np.ndarray, bar_beats: np.ndarray) -> np.ndarray:
+    """(B,) whether each position is a strong beat: the bar line, or the middle of a bar of 4 or 6 beats (beat 3
+    of 4/4, where most chorale phrases that start on an upbeat end; beat 4 of 6/4)."""
+    near = 1e-6
+    downbeat = (bar_beat < near) | (bar_beat > bar_beats - near)
+    middle = np.isin(bar_beats, (4.0, 6.0)) & (np.abs(bar_beat - bar_beats / 2) < near)
+    return downbeat | middle
+
+
 class _Rules:
     """How each field of a note is drawn: the model's logits, reshaped by the sampling controls, the key and
     range masks, the parts' ranges, the chord already sounding, the voice-leading rule and the guide."""
@@ -731,7 +741,8 @@ class _Rules:
     def _end_rule(self, logits: np.ndarray, piece: _Piece, may_end: bool) -> tuple[np.ndarray, bool]:
         """Step logits (a float64 copy) where a stream that ended can only end again, none may end while a
         guide that finishes the piece itself is at work, and (settings.tonic_ending) none ends but on the tonic
-        chord; and whether any stream may still end (False: the end is ruled out for all, most notes)."""
+        chord on a strong beat; and whether any stream may still end (False: the end is ruled out for all, most
+        notes)."""
         end = self.end_step
         logits = np.array(logits, np.float64)
         if not may_end or (self.settings.tonic_ending and self.written < MIN_NOTES_BEFORE_END):
@@ -739,6 +750,8 @@ class _Rules:
             any_may_end = False
         elif self.settings.tonic_ending:
             on_tonic = self._on_tonic(piece.sounding)
+            if on_tonic is not None and self.cfg.beats:  # a cadence falls on a strong beat
+                on_tonic &= on_strong_beat(piece.bar_beat, piece.bar_beats)
             if on_tonic is not None and on_tonic.any():
                 logits[~on_tonic, end] = NO_PITCH
                 any_may_end = True

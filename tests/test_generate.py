@@ -22,6 +22,7 @@ from musicrnn.generate import (
     draw,
     end_odds,
     generate,
+    on_strong_beat,
     primer_parts,
     sample_pitches,
 )
@@ -282,7 +283,7 @@ def test_a_piece_ends_only_on_the_tonic_unless_any_ending_is_allowed():
     model = read_model_file(model_bytes(keras_model, cfg))
     model.heads["step"].out_bias[cfg.end_step] += 3.0
 
-    def last_onsets(tonic_ending: bool) -> list[tuple[int, set[int]]]:
+    def last_onsets(tonic_ending: bool) -> list[tuple[int, set[int], bool]]:
         pieces = [
             piece
             for seed in range(5)
@@ -292,18 +293,40 @@ def test_a_piece_ends_only_on_the_tonic_unless_any_ending_is_allowed():
         assert len(ended) >= 5, [len(p) for p in pieces]
         tonic = key_index(pieces[0].attrs["key"]) % 12
         return [
-            (tonic, set(piece.loc[np.isclose(piece["beat"], piece["beat"].max()), "pitch"] % 12)) for piece in ended
+            (
+                tonic,
+                set(piece.loc[np.isclose(piece["beat"], piece["beat"].max()), "pitch"] % 12),
+                bool(on_strong_beat(piece["bar_beat"].to_numpy()[-1:], piece["bar_beats"].to_numpy()[-1:])[0]),
+            )
+            for piece in ended
         ]
 
-    for tonic, last in last_onsets(True):
-        assert tonic in last
+    for tonic, last, strong in last_onsets(True):
+        assert tonic in last and strong
         assert last <= {tonic, (tonic + 3) % 12, (tonic + 4) % 12, (tonic + 7) % 12}
-    assert any(tonic not in last for tonic, last in last_onsets(False))
+    anywhere = last_onsets(False)
+    assert any(tonic not in last for tonic, last, _ in anywhere)
+    assert not all(strong for _, _, strong in anywhere)
 
 
-def test_a_model_that_carries_its_own_end_odds_ends_where_they_say():
+def test_strong_beats_are_the_bar_line_and_the_middle_of_a_bar_of_four_or_six():
+    bar_beat = np.array([0.0, 1.0, 2.0, 3.0, 0.0, 1.0, 2.0, 1.0, 3.9999999999])  # the last: the bar line, rounded
+    bar_beats = np.array([4.0, 4.0, 4.0, 6.0, 3.0, 3.0, 3.0, 2.0, 4.0])
+    assert on_strong_beat(bar_beat, bar_beats).tolist() == [1, 0, 1, 1, 1, 0, 0, 0, 1]
+
+
+def any_beat_is_strong(monkeypatch) -> None:
+    """A random model's rhythm seldom brings a tonic to a strong beat: the tests of the end's odds let it end on
+    any beat (the strong-beat rule has its own test above)."""
+    import musicrnn.generate as generation
+
+    monkeypatch.setattr(generation, "on_strong_beat", lambda bar_beat, bar_beats: np.ones(len(bar_beat), bool))
+
+
+def test_a_model_that_carries_its_own_end_odds_ends_where_they_say(monkeypatch):
     """Config.end_odds (scripts/calibrate_endings.py) replaces END_ODDS for that model: a tune model that ends
     readily at the default odds runs longer at odds 1; 0 means the default."""
+    any_beat_is_strong(monkeypatch)
     keras_model, cfg = random_model("tiny", seed=4, parts=False)
     model = read_model_file(model_bytes(keras_model, cfg))
     model.heads["step"].out_bias[cfg.end_step] -= 1.0
@@ -324,6 +347,7 @@ def test_near_the_length_cap_a_piece_closes_at_the_next_tonic_rather_than_where_
     import musicrnn.generate as generation
     from musicrnn.theory import key_index
 
+    any_beat_is_strong(monkeypatch)
     keras_model, cfg = random_model("tiny", seed=4, parts=False)
     model = read_model_file(model_bytes(keras_model, cfg))
     model.heads["step"].out_bias[cfg.end_step] -= 4.0  # it hardly ever ends on its own
