@@ -197,6 +197,21 @@ def test_a_harmonisation_link_makes_the_same_harmonisations_in_a_new_session():
         assert midi_a == midi_b  # the same instruments too
 
 
+def test_a_tune_in_three_four_with_a_pickup_is_said_harmonised_in_its_bars_and_linked_with_them():
+    at = steer_page()
+    tune = "3/4 R/2 D4/1 G4/2 B4/0.5 G4/0.5 B4/2 A4/1 G4/2 E4/1 D4/2"
+    next(t for t in at.text_area if t.label == "Melody").set_value(tune).run()
+    assert any(c.value == "In 3/4, from beat 3 (a pickup)." for c in at.caption)
+    click(at, "Harmonise")
+    notes = at.session_state["steer_harmonies"][0][0]
+    melody = notes[notes["melody"]]
+    assert (notes["bar_beats"] == 3).all() and melody["bar_beat"].iloc[0] == 2 and melody["bar_beat"].iloc[1] == 0
+    params = link_params(at)
+    assert params["melody"] == tune
+    again = open_steer_link(params)
+    pd.testing.assert_frame_equal(again.session_state["steer_harmonies"][0][0], notes)
+
+
 def test_a_rewrite_link_and_a_rewrite_of_a_kept_rewrite_make_the_same_candidates():
     at = steer_page()
 
