@@ -75,7 +75,10 @@ def train_model(
     batch_size: int | None = None,
 ) -> Path:
     """Train the default preset on `corpus` (the best epoch is kept) and save it to `out`; with `further`, that
-    model's network and weights are trained on (its own config, with `stride` and `learning_rate`)."""
+    model's network and weights are trained on (its own config, with `stride` and `learning_rate`). The saved
+    model stores the rate it was trained at, and a visitor's fine-tuning from it starts at a tenth of that
+    (finetune.FINE_TUNE_LR_FACTOR): a style model trained on at a low rate needs its recipe's rate stored again
+    (calibrate_endings.write_info), or visitors' runs crawl (bench/RESULTS.md, "Pickups")."""
     # Early stopping off under a cosine schedule: its last, slow epochs are where it gains most; the best
     # epoch is kept all the same.
     overrides: dict = {"patience": 5 if preset(DEFAULT_PRESET).lr_schedule == "constant" else 0}
