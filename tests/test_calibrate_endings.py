@@ -67,13 +67,16 @@ def test_calibration_chooses_the_odds_whose_lengths_are_nearest_the_pieces(monke
     assert result["end_odds_calibration"]["pieces_median_new_notes"] == 128
 
 
-def test_the_bundled_folk_model_ends_its_tunes_later_than_the_default_odds_would_and_fine_tuning_keeps_it():
-    """The folk model carries its calibration (tunes ended after a third of a tune's length at the default), and
-    a visitor's model fine-tuned from it keeps its odds."""
+def test_the_bundled_folk_model_carries_the_odds_nearest_its_tunes_length_and_fine_tuning_keeps_them():
+    """The folk model carries its calibration: of the ladder's odds, the one whose continuations are nearest the
+    tunes' own length (x16 while any tonic note could end a tune, x128 since an ending needs a strong beat), and a
+    visitor's model fine-tuned from it keeps its odds."""
     model = read_model_file(model_path("folk"))
-    assert end_odds(model) < END_ODDS
+    assert model.cfg.end_odds > 0  # calibrated, not the default by omission
     figures = model.info["end_odds_calibration"]
     by_odds = {float(k): v for k, v in figures["median_new_notes_by_odds"].items()}
     wanted = figures["pieces_median_new_notes"]
-    assert abs(np.log(by_odds[end_odds(model)] / wanted)) < abs(np.log(by_odds[END_ODDS] / wanted))
+    nearest = min(by_odds, key=lambda odds: abs(np.log(by_odds[odds] / wanted)))
+    assert end_odds(model) == nearest and nearest in (*by_odds, END_ODDS)
+    assert 0.7 < by_odds[nearest] / wanted < 1.4  # its tunes about as long as the tunes
     assert fine_tune_config("folk").end_odds == model.cfg.end_odds
