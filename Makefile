@@ -87,6 +87,8 @@ default-model: setup
 	# Then 30 more epochs on twice the windows (stride 8) from a lower peak: 0.05 nats a note better held out.
 	$(PY) scripts/train_style_models.py --style chorales --further musicrnn/assets/default_model.keras \
 	  --epochs 30 --stride 8 --learning-rate 0.0007 --note "90 epochs at stride 16, then 30 at stride 8"
+	# How sure it must be to end a piece on a strong-beat tonic chord: the odds whose pieces are as long as Bach's.
+	$(PY) scripts/calibrate_endings.py --model chorales --write
 
 # Maintainers only: build every style's corpus from music21 into the cache (~/.cache/musicrnn/corpora, or
 # $$MUSICRNN_CORPORA) and its small bundled sample (musicrnn/assets/styles/), then train the bundled style models

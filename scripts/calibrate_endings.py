@@ -36,7 +36,7 @@ from musicrnn.styles import is_bundled_name, model_path, registry  # noqa: E402
 
 PRIMER_NOTES = 32
 CAP = 400  # Home's length cap (pages/home.py)
-LADDER = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
+LADDER = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 512.0, 2048.0, 8192.0)
 SEEDS = 2
 
 

@@ -58,7 +58,8 @@ def test_write_info_keeps_what_else_the_sidecar_holds(folk_copy):
 
 def test_calibration_chooses_the_odds_whose_lengths_are_nearest_the_pieces(monkeypatch):
     """The ladder's odds whose continuations' median length is nearest (as a ratio) the pieces' own."""
-    medians = {1.0: 400, 2.0: 390, 4.0: 300, 8.0: 150, 16.0: 120, 32.0: 80, 64.0: 50, 128.0: 40}
+    lengths = (400, 390, 300, 150, 120, 80, 50, 40, 30, 20, 10)
+    medians = dict(zip(calibrate_endings.LADDER, lengths, strict=True))
     monkeypatch.setattr(calibrate_endings, "lengths_at", lambda model, pieces, odds: [medians[odds]] * 3)
 
     pieces = [[None] * (32 + n) for n in (130, 125, 128)]  # only their lengths are read: 128 new notes in the middle
