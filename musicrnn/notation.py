@@ -141,11 +141,14 @@ def metre_words(melody: Melody) -> str:
 
 
 def top_voice(notes: pd.DataFrame) -> Melody:
-    """The highest note at each onset of a note table (a soprano line), held until the next onset at most."""
+    """The highest note at each onset of a note table (a soprano line), held until the next onset at most. An
+    onset where only lower voices move, under a higher note still sounding, is no melody note: the melody holds
+    (a chorale's tenor moving under the soprano's half note is not the tune)."""
     timing = timing_of(notes, _BEATS_CFG)
     onset = np.round(timing.beat * BEAT_GRID) / BEAT_GRID
     table = pd.DataFrame({"pitch": notes["pitch"].to_numpy(np.int64), "onset": onset, "length": timing.duration})
     top = table.sort_values(["onset", "pitch"]).groupby("onset", sort=True).tail(1)
+    top = top[~_under_a_held_note(top, table)]
     if top.empty:
         raise SettingsError("the file has no notes to take a melody from")
     starts = top["onset"].to_numpy()
@@ -161,6 +164,20 @@ def top_voice(notes: pd.DataFrame) -> Melody:
         length[keep],
         time_signature(bar_beats),
         round(start * BEAT_GRID) / BEAT_GRID % bar_beats,
+    )
+
+
+def _under_a_held_note(top: pd.DataFrame, table: pd.DataFrame) -> np.ndarray:
+    """Whether each onset's highest new note lies under a note that started earlier and still sounds."""
+    start, end, pitch = (table[c].to_numpy() for c in ("onset", "length", "pitch"))
+    end = start + end
+    near = 0.5 / BEAT_GRID
+    return np.array(
+        [
+            bool(((start < at - near) & (end > at + near) & (pitch > highest)).any())
+            for at, highest in zip(top["onset"].to_numpy(), top["pitch"].to_numpy())
+        ],
+        dtype=bool,
     )
 
 

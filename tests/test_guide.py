@@ -80,6 +80,26 @@ def test_a_pickups_harmony_starts_on_the_upbeat_and_its_bars_fall_where_the_tune
     assert (piece["bar_beats"] == 3.0).all()
 
 
+def test_a_top_voice_holds_where_only_lower_voices_move_under_it():
+    """A soprano's half note over a tenor moving in quarters is one melody note, not the tenor's second."""
+    notes = pd.DataFrame(
+        {
+            "pitch": [72, 55, 57, 74],  # C5 for two beats over G3 then A3; then D5
+            "step": [0.0, 0.0, 0.5, 0.5],
+            "duration": [1.0, 0.5, 0.5, 0.5],
+            "beat": [0.0, 0.0, 1.0, 2.0],
+            "step_beats": [0.0, 0.0, 1.0, 1.0],
+            "duration_beats": [2.0, 1.0, 1.0, 1.0],
+            "bar_beat": [0.0, 0.0, 1.0, 2.0],
+            "bar_beats": [4.0] * 4,
+        }
+    )
+    melody = top_voice(notes)
+    assert melody.pitch.tolist() == [72, 74] and melody.duration.tolist() == [2.0, 1.0]
+    bwv269 = top_voice(midi_to_notes(CHORALES / DEFAULT_PRIMER))
+    assert melody_text(bwv269).startswith("3/4 R/2 G4/1 G4/2 D5/1 B4/1.5 A4/0.5 G4/1")  # its soprano, as printed
+
+
 def test_a_files_top_voice_keeps_its_metre_and_pickup():
     pickup = top_voice(midi_to_notes(CHORALES / DEFAULT_PRIMER))  # bwv269: 3/4, a one-beat pickup
     assert (pickup.metre, pickup.start) == ((3, 4), 2.0)
