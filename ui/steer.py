@@ -148,7 +148,9 @@ def melody_input(source: str) -> Melody | None:
             melody = top_voice(midi_to_notes(upload.getvalue(), name=upload.name))
         except (MidiError, SettingsError) as exc:
             raise SettingsError(f"the melody file: {exc}") from exc
-    st.caption(f"{len(melody)} notes: {melody_text(melody)[:300]}")
+    text = melody_text(melody)
+    shown = text if len(text) <= 300 else text[:300].rsplit(" ", 1)[0] + " …"  # whole notes, not half a token
+    st.caption(f"{len(melody)} notes: {shown}")
     st.caption(metre_words(melody))
     return melody
 
