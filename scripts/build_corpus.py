@@ -54,11 +54,9 @@ from corpora import (
     Style,
     cache_dir,
     midi_of,
-    pad_start,
-    pickup_beats,
     pieces,
     round_robin,
-    strip_repeats,
+    score_midi,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -180,23 +178,15 @@ def count_notes(midi_file) -> int:
 
 def convert(source: Path, out_dir: Path) -> Result:
     """Convert one chorale; never raises."""
-    from music21 import converter, repeat
-    from music21.midi import translate
+    from music21 import converter
 
     name = output_name(source)
     try:
         parsed = converter.parse(source)
         n_parts = len(parsed.parts)
         remarks = [] if n_parts == 4 else [f"kept SATB of {n_parts} parts"]
-        score = satb_score(parsed)
-        pickup = pickup_beats(score)
-        try:
-            midi_file = translate.streamToMidiFile(score)
-        except repeat.ExpanderException as exc:
-            strip_repeats(score)
-            midi_file = translate.streamToMidiFile(score)
-            remarks.append(f"repeats not expanded ({exc})")
-        pad_start(midi_file, pickup)
+        midi_file, remark = score_midi(satb_score(parsed))
+        remarks += [remark] if remark else []
         data = midi_file.writestr()
         (out_dir / name).write_bytes(data)
         return Result(source.name, name, True, count_notes(midi_file), len(data), "; ".join(remarks))

@@ -279,10 +279,16 @@ CONVERTER = 2
 def midi_of(piece: Piece, voicing: str) -> tuple[bytes, str]:
     """The piece as MIDI bytes, and a remark (repeats that could not be expanded are played once through). A
     pickup sounds where the score has it, at the end of the file's first bar (pad_start)."""
+    midi_file, remark = score_midi(voiced(parse(piece), voicing))
+    return midi_file.writestr(), remark
+
+
+def score_midi(score):  # music21 Score -> (music21 MidiFile, remark)
+    """A score as a music21 MidiFile with its repeats expanded (where music21 cannot, played once through, and
+    the remark says so) and its pickup where the score has it (pad_start)."""
     from music21 import repeat
     from music21.midi import translate
 
-    score = voiced(parse(piece), voicing)
     pickup, remark = pickup_beats(score), ""
     try:
         midi_file = translate.streamToMidiFile(score)
@@ -290,7 +296,7 @@ def midi_of(piece: Piece, voicing: str) -> tuple[bytes, str]:
         strip_repeats(score)
         midi_file, remark = translate.streamToMidiFile(score), f"repeats not expanded ({exc})"
     pad_start(midi_file, pickup)
-    return midi_file.writestr(), remark
+    return midi_file, remark
 
 
 def pickup_beats(score) -> float:
