@@ -143,6 +143,11 @@ def wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
     return buffer.getvalue()
 
 
+def first_onset(pm: pretty_midi.PrettyMIDI) -> float:
+    """When the first note starts, in seconds (0 without notes)."""
+    return min((note.start for instrument in pm.instruments for note in instrument.notes), default=0.0)
+
+
 def render(
     music: pd.DataFrame | pretty_midi.PrettyMIDI,
     sample_rate: int = 16000,
@@ -150,12 +155,14 @@ def render(
     programs: dict[int, int] | None = None,
     max_seconds: float | None = None,
 ) -> Rendered:
-    """Render a note table (played by `program`) or a PrettyMIDI to WAV bytes, optionally only its start."""
+    """Render a note table (played by `program`) or a PrettyMIDI to WAV bytes, optionally only its start. The
+    silence before the first note (a pickup's rest, a file's lead-in) is left out: a listener hears it at once."""
     # A table with parts renders every part, each with its own instrument (`programs`, part id -> program).
     pm = (
         music if isinstance(music, pretty_midi.PrettyMIDI) else notes_to_midi(music, program=program, programs=programs)
     )
     audio, warning = synthesize(pm, sample_rate)
+    audio = audio[int(first_onset(pm) * sample_rate) :]
     if max_seconds is not None:
         audio = audio[: int(max_seconds * sample_rate)]
     fade = min(len(audio), int(0.05 * sample_rate))  # avoid a click where the audio is cut

@@ -273,7 +273,9 @@ def notes_to_midi(
     the table's own `bpm` column, else 120) and a time signature (default 4/4).
 
     A table with a `part` column of several parts (or given `programs`, part id -> General MIDI program)
-    becomes one track per part, named after it, drums on channel 10; otherwise one instrument, `program`."""
+    becomes one track per part, named after it, drums on channel 10; otherwise one instrument, `program`.
+    A table that starts at time 0 off the bar line (a pickup) starts after the rest that fills its first bar
+    (pickup_rest), so other programs read its bars where the table's `bar_beat` puts them."""
     if bpm is None:
         bpm = main_bpm(notes)
     # 480 ticks a beat: divisible by 12, so every 1/12-beat position is a whole tick.
@@ -281,6 +283,8 @@ def notes_to_midi(
     numerator, denominator = time_signature or signature_of(notes)
     pm.time_signature_changes.append(pretty_midi.TimeSignature(int(numerator), int(denominator), 0.0))
     starts, ends = note_times(notes)
+    lead_in = pickup_rest(notes, starts, bpm)
+    starts, ends = starts + lead_in, ends + lead_in
     velocities = notes["velocity"].to_numpy() if velocity is None and "velocity" in notes else None
     pitches = notes["pitch"].to_numpy()
     parts = notes["part"].to_numpy(np.int64) if "part" in notes else np.zeros(len(notes), np.int64)
@@ -309,6 +313,17 @@ def notes_to_midi(
             )
         pm.instruments.append(instrument)
     return pm
+
+
+def pickup_rest(notes: pd.DataFrame, starts: np.ndarray, bpm: float) -> float:
+    """Seconds of rest before a table's first note so that it falls on its `bar_beat`: a MIDI file has no pickup
+    bar, so an upbeat is written after the rest that fills its first bar (as notation programs write it). Only a
+    table that starts at time 0 needs it; one that starts later (a file read with its own lead-in) has its bars."""
+    if "bar_beat" not in notes or not len(notes) or float(starts.min()) > 1e-9:
+        return 0.0
+    first = int(np.argmin(starts))
+    beats_into_bar = float(notes["bar_beat"].iloc[first]) % max(float(notes["bar_beats"].iloc[first]), 1e-9)
+    return beats_into_bar * 60.0 / float(bpm) if beats_into_bar > 1e-6 else 0.0
 
 
 def signature_of(notes: pd.DataFrame) -> tuple[int, int]:

@@ -49,6 +49,15 @@ def test_max_seconds_truncates_the_audio():
     assert result.seconds == pytest.approx(1.0)
 
 
+def test_the_silence_before_the_first_note_is_not_played():
+    # A pickup written after its bar's rest (or a file with a silent lead-in) starts sounding at once.
+    late = NOTES.assign(step=[1.5, 0.5, 0.5, 0.5])
+    params, samples = read_wav(render(late).wav)
+    _, from_zero = read_wav(render(NOTES).wav)
+    assert np.abs(samples[:800]).max() > 1000  # sound within the first 50 ms
+    assert abs(params.nframes - len(from_zero)) <= 16000 * 0.05
+
+
 def test_render_falls_back_with_a_warning_when_fluidsynth_is_unavailable(monkeypatch):
     monkeypatch.setattr(audio, "fluidsynth_available", lambda: False)
     result = render(NOTES, sample_rate=16000)

@@ -300,6 +300,30 @@ def test_written_midi_carries_the_tempo_and_metre_and_reads_back_in_the_same_bea
     np.testing.assert_allclose(midi_to_notes(other)["beat"], notes["beat"] * 2)
 
 
+def test_a_pickup_is_written_after_the_rest_that_fills_its_first_bar():
+    # A file in 3/4 that opens on beat 3 (an upbeat), read, then moved to start at time 0 as a generated or
+    # harmonised table does: written as MIDI, the upbeat comes after two beats' rest, so other programs bar it as
+    # the table does, and it reads back on beat 3 with the same notes.
+    read = midi_to_notes(beats_midi([(62, 2, 1), (67, 3, 2), (71, 5, 1)], tempi=((0.0, 90.0),), signature=(3, 4)))
+    assert read["bar_beat"].tolist() == [2.0, 0.0, 2.0]
+    at_zero = read.assign(start=read["start"] - read["start"].iloc[0], end=read["end"] - read["start"].iloc[0])
+    written = pretty_midi_of(notes_to_midi(at_zero))
+    assert written.instruments[0].notes[0].start == pytest.approx(2 * 60 / 90)
+    again = midi_to_notes(midi_bytes(written))
+    assert again[BEAT_COLUMNS].equals(read[BEAT_COLUMNS])
+    # The control: a table on the bar line, or one already starting after its rest, is written as it is.
+    assert pretty_midi_of(notes_to_midi(read)).instruments[0].notes[0].start == pytest.approx(2 * 60 / 90)
+    on_the_bar = at_zero.assign(bar_beat=0.0)
+    assert pretty_midi_of(notes_to_midi(on_the_bar)).instruments[0].notes[0].start == 0.0
+
+
+def pretty_midi_of(pm):
+    """`pm` as another program reads it: written to bytes and parsed again."""
+    import pretty_midi
+
+    return pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes(pm)))
+
+
 def fine_long_file(beats: int, ticks_per_beat: int = 10080, bpm: float = 100.0) -> bytes:
     """One note a beat for `beats` beats at a resolution music21 writes (more than MAX_TICKS ticks in all)."""
     song = mido.MidiFile(ticks_per_beat=ticks_per_beat)
