@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from musicrnn import bundled
 from musicrnn.midi_load import load_paths
-from ui.state import DATASET, JOB, TRAINED_MODEL, Dataset
+from ui.state import DATASET, DEFAULT_MODEL_LABEL, JOB, TRAINED_MODEL, Dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -186,6 +186,24 @@ def test_train_tiny_model_completes_and_offers_the_model():
     click(at, "Use this model on the Generate page")
     assert at.radio(key="keep_generate_model").value == "tiny on 4 files #1"
     assert "tiny on 4 files #1" in at.caption[0].value
+
+
+def test_a_finished_run_is_the_generate_pages_model_and_keeps_being_it_when_renamed():
+    # A visitor who chose the default model on Generate, trains, and opens Generate from the menu hears their run.
+    at = open_page("generate", small_dataset(4))
+    at.radio(key="keep_generate_model").set_value(DEFAULT_MODEL_LABEL).run()
+    at.switch_page("pages/train.py").run()
+    new_network(at)
+    train_once(at, 1)
+    at.switch_page("pages/generate.py").run()
+    assert_no_exception(at)
+    assert at.radio(key="keep_generate_model").value == "tiny on 4 files #1"
+    # Renamed on the Train page, it stays the chosen model under its new name.
+    at.switch_page("pages/train.py").run()
+    run = at.session_state["trained_runs"][0]
+    at.text_input(key="train_rename_" + run.facts["job"]).set_value("my hymns").run()
+    at.switch_page("pages/generate.py").run()
+    assert at.radio(key="keep_generate_model").value == "my hymns"
 
 
 def test_a_second_run_is_listed_next_to_the_first_and_both_can_be_used():

@@ -37,6 +37,9 @@ UPLOADS = "uploads"
 JOB = "job"
 TRAINED_MODEL = "trained_model"
 RUNS = "trained_runs"  # every model this visitor trained, oldest first
+# The pages' "Model" choices (widgets.choose_model keys): a run trained or renamed updates them.
+GENERATE_CHOICE = "generate_model"
+MODEL_CHOICES = (GENERATE_CHOICE, "steer_model", "explain_model")
 MAX_RUNS = 5  # per visitor: each holds its .keras file and weights in the server's memory
 UPLOADED_MODEL = "uploaded_model"
 
@@ -134,6 +137,12 @@ def set_kept(key: str, value: Any) -> None:
     full = key if key.startswith(KEEP_PREFIX) else KEEP_PREFIX + key
     st.session_state[full] = value
     st.session_state.setdefault(KEPT, {})[full] = value
+
+
+def kept_value(key: str) -> Any:
+    """A kept widget's value, whether or not its page is showing (None if it was never set)."""
+    full = key if key.startswith(KEEP_PREFIX) else KEEP_PREFIX + key
+    return st.session_state.get(full, st.session_state.get(KEPT, {}).get(full))
 
 
 def keep_widget_values() -> None:
@@ -412,6 +421,8 @@ def collect_trained_model() -> None:
     kept.append(entry)
     del kept[:-MAX_RUNS]
     st.session_state[TRAINED_MODEL] = entry
+    # A visitor who trains and then opens Generate from the menu expects to hear what they just trained.
+    set_kept(GENERATE_CHOICE, entry.label)
 
 
 def _unique_name(base: str) -> str:
@@ -480,6 +491,9 @@ def rename_run(entry: ModelEntry, name: str) -> str | None:
         or name in (DEFAULT_MODEL_LABEL, UPLOADED_MODEL_LABEL)
     ):
         return f"“{name}” is already taken."
+    for choice in MODEL_CHOICES:  # the pages that had chosen it keep it under its new name
+        if kept_value(choice) == entry.label:
+            set_kept(choice, name)
     entry.name = entry.label = name
     return None
 
