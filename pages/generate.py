@@ -37,7 +37,8 @@ generation.apply_link(models)  # a shared link's recipe sets the widgets below a
 entry = choose_model(models, "generate_model")
 st.caption(f"{entry.name} · {entry.model.parameter_count():,} parameters · preset {entry.model.cfg.preset}")
 
-primer = choose_primer(entry.facts.get("bundled"), entry.label)  # the chosen model's own style first
+# The chosen model's own style first; a visitor's run, their own files.
+primer = choose_primer(entry.facts.get("bundled"), entry.label, own_music="job" in entry.facts)
 
 left, middle, right = st.columns(3)
 n_notes, notes_problem = setting_box(left, GENERATE["n_notes"])

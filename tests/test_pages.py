@@ -188,7 +188,7 @@ def test_train_tiny_model_completes_and_offers_the_model():
     assert "tiny on 4 files #1" in at.caption[0].value
 
 
-def test_a_finished_run_is_the_generate_pages_model_and_keeps_being_it_when_renamed():
+def test_a_finished_run_is_the_generate_pages_model_from_the_visitors_own_files_even_renamed():
     # A visitor who chose the default model on Generate, trains, and opens Generate from the menu hears their run.
     at = open_page("generate", small_dataset(4))
     at.radio(key="keep_generate_model").set_value(DEFAULT_MODEL_LABEL).run()
@@ -198,6 +198,11 @@ def test_a_finished_run_is_the_generate_pages_model_and_keeps_being_it_when_rena
     at.switch_page("pages/generate.py").run()
     assert_no_exception(at)
     assert at.radio(key="keep_generate_model").value == "tiny on 4 files #1"
+    # It starts from one of the visitor's own files, the music it learnt; the chorale model from a chorale again.
+    assert at.radio(key="keep_generate_primer_source").value == "A file from my dataset"
+    at.radio(key="keep_generate_model").set_value(DEFAULT_MODEL_LABEL).run()
+    assert at.radio(key="keep_generate_primer_source").value == "A bundled piece"
+    at.radio(key="keep_generate_model").set_value("tiny on 4 files #1").run()
     # Renamed on the Train page, it stays the chosen model under its new name.
     at.switch_page("pages/train.py").run()
     run = at.session_state["trained_runs"][0]

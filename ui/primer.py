@@ -33,6 +33,7 @@ PRIMER_WIDGET = {kind: choice for choice, kind in SOURCES.items()}  # recipe's p
 PRIMER_UPLOAD = "primer_upload"
 PRIMER_STYLE = "generate_primer_style"  # the style whose bundled pieces are offered (kept across pages)
 PRIMER_STYLE_MODEL = "generate_primer_style_model"  # the model that style was last set for
+SOURCE_KEY = "generate_primer_source"  # the kept "Start from" choice
 
 
 class Primer(NamedTuple):
@@ -55,13 +56,17 @@ def piece_key(style: BundledModel) -> str:
     return "generate_primer_bundled" if style.name == registry().default else f"generate_primer_bundled_{style.name}"
 
 
-def follow_model(style_name: str, model_label: str) -> None:
-    """Offer the chosen model's own style of bundled pieces whenever the model changes (a link sets both)."""
+def follow_model(style_name: str, model_label: str, own_music: bool = False) -> None:
+    """Offer the chosen model's own style of bundled pieces whenever the model changes (a link sets both). A model
+    the visitor trained on their dataset starts from one of their files (its music is theirs, not a chorale's),
+    and another model from a bundled piece again; a primer they uploaded or turned off stays their choice."""
     if st.session_state.get(PRIMER_STYLE_MODEL) == model_label:
         return
     st.session_state[PRIMER_STYLE_MODEL] = model_label
     styles = {m.name: title for title, m in state.sample_styles(with_default=True).items()}
     state.set_kept(PRIMER_STYLE, styles.get(style_name, styles.get(registry().default, "")))
+    if state.kept_value(SOURCE_KEY) in (None, BUNDLED, DATASET):
+        state.set_kept(SOURCE_KEY, DATASET if own_music and state.dataset().ok_files else BUNDLED)
 
 
 def _pick(label: str, names: list[str], key: str) -> str:
@@ -72,11 +77,12 @@ def _pick(label: str, names: list[str], key: str) -> str:
     return st.selectbox(label, names, key=full)
 
 
-def choose_primer(style_name: str | None = None, model_label: str = "") -> Primer:
+def choose_primer(style_name: str | None = None, model_label: str = "", own_music: bool = False) -> Primer:
     """Primer widgets; returns the primer's notes (None for the built-in chord, or when unusable). `style_name`: the
-    bundled model whose style's pieces are offered first (the chosen model's own)."""
-    follow_model(style_name or registry().default, model_label)
-    source = st.radio("Start from", list(SOURCES), key=state.keep("generate_primer_source", BUNDLED), horizontal=True)
+    bundled model whose style's pieces are offered first (the chosen model's own); `own_music`: the model was
+    trained on the visitor's dataset, whose files are then offered first (see follow_model)."""
+    follow_model(style_name or registry().default, model_label, own_music)
+    source = st.radio("Start from", list(SOURCES), key=state.keep(SOURCE_KEY, BUNDLED), horizontal=True)
     if source == NONE:
         return Primer(None, "none", 0)
     if source == BUNDLED:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 KEEP_PREFIX = "keep_"  # widget values under these keys survive page switches (see keep)
 KEPT = "kept_widget_values"
+PENDING = "kept_values_set_by_code"  # set_kept's values not yet given to their widgets (see keep)
 
 DATASET = "dataset"
 UPLOADS = "uploads"
@@ -127,16 +128,24 @@ def keep(key: str, default: Any) -> str:
     values aside and this restores them. Pages pass no `value=` to such widgets.
     """
     full = key if key.startswith(KEEP_PREFIX) else KEEP_PREFIX + key
-    if full not in st.session_state:
+    pending = st.session_state.get(PENDING, {})
+    if full in pending:  # set from code since the widget was last drawn (set_kept): that value wins
+        st.session_state[full] = pending.pop(full)
+    elif full not in st.session_state:
         st.session_state[full] = st.session_state.get(KEPT, {}).get(full, default)
     return full
 
 
 def set_kept(key: str, value: Any) -> None:
-    """Set a kept widget's value from code (e.g. before switching to the page that shows it)."""
+    """Set a kept widget's value from code (e.g. before switching to the page that shows it).
+
+    The value is also held until the widget is next drawn (keep): a browser that showed the widget before sends
+    its old value when the visitor comes back through the menu, and without this that old value won (Generate,
+    visited while a run trained, still showed the default model after the run had made itself the choice)."""
     full = key if key.startswith(KEEP_PREFIX) else KEEP_PREFIX + key
     st.session_state[full] = value
     st.session_state.setdefault(KEPT, {})[full] = value
+    st.session_state.setdefault(PENDING, {})[full] = value
 
 
 def kept_value(key: str) -> Any:

@@ -58,3 +58,7 @@ def test_tiny_training_draws_losses_and_survives_a_page_switch(open_page, midi_f
     assert page.get_by_text("Finished", exact=False).count() == 1
     assert page.get_by_text("Your models").count() == 1  # the run is listed
     assert wait_for_more_points(page, before_switch - 1) >= before_switch
+    # Generate, opened from the menu, plays the run just trained, from one of the visitor's own files.
+    go_to(page, "Generate", page.get_by_text("Variations", exact=True))
+    assert page.get_by_role("radio", name="tiny on 4 files #1").is_checked()
+    assert page.get_by_role("radio", name="A file from my dataset").is_checked()
