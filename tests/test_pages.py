@@ -202,6 +202,10 @@ def test_a_finished_run_is_the_generate_pages_model_from_the_visitors_own_files_
     assert at.radio(key="keep_generate_primer_source").value == "A file from my dataset"
     at.radio(key="keep_generate_model").set_value(DEFAULT_MODEL_LABEL).run()
     assert at.radio(key="keep_generate_primer_source").value == "A bundled piece"
+    # A dataset file the visitor chose themselves stays their primer whichever model they pick.
+    at.radio(key="keep_generate_primer_source").set_value("A file from my dataset").run()
+    at.radio(key="keep_generate_model").set_value("Folk tunes (bundled)").run()
+    assert at.radio(key="keep_generate_primer_source").value == "A file from my dataset"
     at.radio(key="keep_generate_model").set_value("tiny on 4 files #1").run()
     # Renamed on the Train page, it stays the chosen model under its new name.
     at.switch_page("pages/train.py").run()

@@ -34,6 +34,7 @@ PRIMER_UPLOAD = "primer_upload"
 PRIMER_STYLE = "generate_primer_style"  # the style whose bundled pieces are offered (kept across pages)
 PRIMER_STYLE_MODEL = "generate_primer_style_model"  # the model that style was last set for
 SOURCE_KEY = "generate_primer_source"  # the kept "Start from" choice
+SOURCE_FOLLOWS_RUN = "generate_primer_source_follows_run"  # the dataset was chosen for a visitor's run, not by them
 
 
 class Primer(NamedTuple):
@@ -65,8 +66,12 @@ def follow_model(style_name: str, model_label: str, own_music: bool = False) -> 
     st.session_state[PRIMER_STYLE_MODEL] = model_label
     styles = {m.name: title for title, m in state.sample_styles(with_default=True).items()}
     state.set_kept(PRIMER_STYLE, styles.get(style_name, styles.get(registry().default, "")))
-    if state.kept_value(SOURCE_KEY) in (None, BUNDLED, DATASET):
-        state.set_kept(SOURCE_KEY, DATASET if own_music and state.dataset().ok_files else BUNDLED)
+    source = state.kept_value(SOURCE_KEY)
+    if own_music and source in (None, BUNDLED) and state.dataset().ok_files:
+        state.set_kept(SOURCE_KEY, DATASET)
+        st.session_state[SOURCE_FOLLOWS_RUN] = True
+    elif not own_music and st.session_state.pop(SOURCE_FOLLOWS_RUN, False) and source == DATASET:
+        state.set_kept(SOURCE_KEY, BUNDLED)  # only where a run had chosen their files, not where they had
 
 
 def _pick(label: str, names: list[str], key: str) -> str:
