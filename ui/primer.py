@@ -59,8 +59,8 @@ def piece_key(style: BundledModel) -> str:
 
 def follow_model(style_name: str, model_label: str, own_music: bool = False) -> None:
     """Offer the chosen model's own style of bundled pieces whenever the model changes (a link sets both). A model
-    the visitor trained on their dataset starts from one of their files (its music is theirs, not a chorale's),
-    and another model from a bundled piece again; a primer they uploaded or turned off stays their choice."""
+    the visitor trained on their dataset starts from one of their files (its music is theirs, not a chorale's);
+    choosing another model then goes back to a bundled piece. A primer they chose themselves stays."""
     if st.session_state.get(PRIMER_STYLE_MODEL) == model_label:
         return
     st.session_state[PRIMER_STYLE_MODEL] = model_label
