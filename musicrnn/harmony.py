@@ -33,6 +33,7 @@ from .theory import (
 _PITCH = np.arange(PITCH_CLASSES)
 
 TONIC_ENDING_BONUS = 0.3  # how much a melody's last note counts for its tonic (see melody_key)
+UPBEAT_TONIC_BONUS = 0.3  # and its first downbeat, reached from an upbeat a fourth below (see melody_key)
 
 
 def melody_key(melody: Melody) -> str:
@@ -40,13 +41,33 @@ def melody_key(melody: Melody) -> str:
     note taken as the likeliest tonic, since tunes end on their tonic far more often than anywhere else (without
     it, "Mary Had a Little Lamb" and "Jingle Bells" read as E minor; with it, 20 of 20 typed tunes are right).
     A tune outlines its tonic chord, so only keys with at least two of their tonic triad's notes in the melody
-    are read (where any key has): its first phrase alone, E D C D E E E, is then C major, not E minor (no G, no B)."""
+    are read (where any key has): its first phrase alone, E D C D E E E, is then C major, not E minor (no G, no B).
+    An upbeat that rises a fourth to the first downbeat (dominant to tonic, as in Amazing Grace's D-G) counts for
+    that downbeat's note as well: a first phrase that ends on its dominant is otherwise read in the dominant's key
+    (Amazing Grace's first half as D major). Every typed tune is read as before; of the 350 chorales' soprano lines,
+    264 agree with the key of all four voices instead of 256."""
     scores = key_scores(melody.pitch, melody.duration)
     tonic = np.arange(KEY_COUNT) % 12
     scores = scores + TONIC_ENDING_BONUS * (tonic == int(melody.pitch[-1]) % 12)
+    upbeat_tonic = _tonic_after_upbeat(melody)
+    if upbeat_tonic is not None:
+        scores = scores + UPBEAT_TONIC_BONUS * (tonic == upbeat_tonic)
     present = {int(p) % 12 for p in melody.pitch}
     outlined = np.array([len(present.intersection(tonic_triad(k))) for k in range(KEY_COUNT)])
     return key_name(int(np.argmax(np.where(outlined >= min(2, outlined.max()), scores, -np.inf))))
+
+
+def _tonic_after_upbeat(melody: Melody) -> int | None:
+    """The pitch class of a pickup melody's first downbeat note where the note before it lies a fourth below (or a
+    fifth above): the upbeat's dominant leading to the tonic. None without a pickup or without that step."""
+    if melody.start <= 0:
+        return None
+    in_bar = np.mod(melody.onset + melody.start, melody.bar_beats)
+    downbeats = np.flatnonzero(np.isclose(in_bar, 0.0) | np.isclose(in_bar, melody.bar_beats))
+    if not len(downbeats) or downbeats[0] == 0:
+        return None
+    first, before = int(melody.pitch[downbeats[0]]), int(melody.pitch[downbeats[0] - 1])
+    return first % 12 if (first - before) % 12 == 5 else None
 
 
 def is_diatonic(melody: Melody, key: str) -> bool:
