@@ -206,6 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="beats per bar (default: the melody's time signature, 4/4 unless it starts with another, or the "
         "melody file's)",
     )
+    harm.add_argument(
+        "--key",
+        type=_harmony_key,
+        default=None,
+        help="the key to harmonise in, e.g. G:major, A:minor (default: read from the melody, as the Steer page's "
+        "'from the melody')",
+    )
     _add_part_steering(harm)
     _add_voice_leading(harm)
     harm.add_argument(
@@ -242,6 +249,22 @@ def _add_part_steering(command: argparse.ArgumentParser) -> None:
         help='models with parts: LOW-HIGH MIDI pitches per part, e.g. "Soprano=60-81,Bass voice=36-60"',
     )
     command.add_argument("--part-key", default="", help='models with parts: a key per part, e.g. "Bass voice=A:minor"')
+
+
+def _harmony_key(text: str) -> str:
+    """A --key for harmonize: a major or minor key ("G:major", "A:minor"), else argparse's error saying so."""
+    from .errors import SettingsError
+    from .theory import scale_pitch_classes
+
+    key = text.strip()
+    mode = key.partition(":")[2].strip().lower()
+    try:
+        scale_pitch_classes(key)
+    except SettingsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if mode not in ("major", "minor"):
+        raise argparse.ArgumentTypeError(f"{text!r}: harmonize takes a major or minor key, e.g. G:major, A:minor")
+    return key
 
 
 def _add_tonic_ending(command: argparse.ArgumentParser) -> None:
@@ -664,6 +687,7 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         rhythm_temperature=args.rhythm_temperature,
         bpm=args.bpm,
+        key=args.key,
         part_pitch_ranges=args.part_range,
         part_keys=args.part_key,
         voice_leading=args.voice_leading,

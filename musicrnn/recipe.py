@@ -29,7 +29,7 @@ from .generate import Sampling, c_major_chord, validate
 from .midi import midi_bytes, notes_to_midi
 from .midi_scan import parse_midi
 from .parts import PART_CLASSES, instrument_name
-from .settings import GENERATE, STEER, key_widgets
+from .settings import GENERATE, STEER, harmony_key_choice, key_widgets
 
 VERSION = 2  # 2: harmonisations, rewrites, per-part ranges and keys (other plain pieces are still written as 1)
 KINDS = ("generate", "harmonize", "rewrite")
@@ -347,6 +347,7 @@ class Recipe:
             rows["chords"] = f"{self.chords} — {strength}"
         if self.kind == "harmonize":
             rows = {name: rows[name] for name in ("model", "seed", "variations", "temperature", "voice leading")}
+            rows["key"] = s.key.replace(":", " ") if s.key else "read from the melody"
             rows["chromatic colour"] = "yes" if s.chromatic else "no (the harmony keeps to the melody's key)"
             rows["melody"] = self.melody if len(self.melody) <= 120 else self.melody[:117] + "…"
             rows["melody instrument"] = pretty_midi.program_to_instrument_name(self.melody_program)
@@ -570,4 +571,5 @@ def steer_widgets(recipe: Recipe) -> dict[str, Any]:
         values[t["melody_program"].key] = instrument_name(recipe.melody_program)
         values[t["program"].key] = instrument_name(recipe.program)
         values[t["chromatic"].key] = s.chromatic
+        values[t["key"].key] = harmony_key_choice(s.key)
     return values

@@ -24,6 +24,8 @@ from .theory import FLAT_NAMES, NOTE_NAMES, SCALES
 MAX_PRIMER_NOTES = 10_000
 MAX_SEED = 2**31 - 1
 ANY_KEY = "any key"
+MELODY_KEY = "from the melody"  # Harmonise's key: read from the melody's notes (harmony.melody_key)
+HARMONY_KEYS = (MELODY_KEY, *(f"{name} {scale}" for name in NOTE_NAMES for scale in ("major", "minor")))
 STEP_GRIDS = (0.0, 0.0625, 0.125, 0.25, 0.5)  # seconds: off, 64ths ... eighths at 120 bpm
 
 
@@ -173,6 +175,16 @@ _STEER = (
         help="Off: keep the harmony in the melody's key. On: let it borrow notes from outside the key "
         "(a secondary dominant's sharp, say).",
     ),
+    Setting(
+        "key",
+        "steer_key",
+        "Key",
+        MELODY_KEY,
+        options=HARMONY_KEYS,
+        help="The key the harmony is written in. From the melody: read from its notes (its last note, and the "
+        "downbeat an upbeat rises a fourth to, count most for the home note). Choose one where the melody "
+        "leaves it open: a first phrase that ends on the dominant, say.",
+    ),
     Setting("chords", "steer_chords", "Chords", "C G Am F", help=CHORDS_HELP),
     Setting(
         "chord_strength", "steer_strength", "Strength", DEFAULT_CHORD_STRENGTH, 0.0, 1.0, 0.05, help=CHORD_STRENGTH_HELP
@@ -181,6 +193,22 @@ _STEER = (
     Setting("candidates", "steer_candidates", "Candidates", 4, 1, MAX_CANDIDATES),
 )
 STEER: dict[str, Setting] = {setting.field: setting for setting in _STEER}
+
+
+def harmony_key_of(choice: str) -> str | None:
+    """The Sampling key of a Harmonise key choice: 'G major' -> 'G:major'; None to read it from the melody."""
+    if choice not in HARMONY_KEYS or choice == MELODY_KEY:
+        return None
+    tonic, scale = choice.split(" ")
+    return f"{tonic}:{scale}"
+
+
+def harmony_key_choice(key: str | None) -> str:
+    """The Harmonise key choice showing a Sampling key ('Bb:minor' -> 'A# minor'); MELODY_KEY for None or a
+    key the choice does not offer (another scale)."""
+    tonic, scale = key_widgets(key)
+    choice = f"{tonic} {scale}"
+    return choice if key and choice in HARMONY_KEYS else MELODY_KEY
 
 
 def key_widgets(key: str | None) -> tuple[str, str]:

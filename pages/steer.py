@@ -7,7 +7,7 @@ from musicrnn.generate import Sampling
 from musicrnn.guide import NEEDS_BEATS
 from musicrnn.notation import parse_chords
 from musicrnn.parts import gm_instruments, instrument_program
-from musicrnn.settings import STEER
+from musicrnn.settings import STEER, harmony_key_of
 from ui import state, steer
 from ui.boot import through_app
 from ui.widgets import choose_model, models_or_stop, problems_at, setting_box, setting_choice, setting_slider
@@ -49,7 +49,8 @@ with harmonise_tab:
         key=state.keep(chromatic_setting.key, chromatic_setting.default),
         help=chromatic_setting.help,
     )
-    settings = sampling(variations=int(variations), chromatic=bool(chromatic))
+    key_choice = setting_choice(left, STEER["key"])
+    settings = sampling(variations=int(variations), chromatic=bool(chromatic), key=harmony_key_of(key_choice))
     button, message = st.columns([1, 4], vertical_alignment="center")
     wrong = problems_at(message, [seed_problem, melody_problem])
     if melody is None and melody_problem is None:

@@ -420,6 +420,18 @@ def test_harmonize_chromatic_and_no_voice_leading_reach_the_harmonisation(monkey
     assert (seen[1].chromatic, seen[1].voice_leading) == (True, False)
 
 
+def test_harmonize_takes_a_major_or_minor_key_as_the_steer_page_does(tmp_path, capsys):
+    from musicrnn.cli import main
+
+    melody = ["--melody", "3/4 G4/2 B4/0.5 G4/0.5 B4/2 A4/1 D5/5"]  # ends on its dominant: read as D major
+    assert main(["harmonize", *melody, "--out", str(tmp_path / "a.mid")]) == 0
+    assert "Harmonised in D major (read from the melody)" in capsys.readouterr().err
+    assert main(["harmonize", *melody, "--key", "G:major", "--out", str(tmp_path / "b.mid")]) == 0
+    assert "Harmonised in G major." in capsys.readouterr().err
+    refused = cli("harmonize", *melody, "--key", "G:dorian", "--out", str(tmp_path / "c.mid"))
+    assert refused.returncode == 2 and "a major or minor key" in refused.stderr
+
+
 def test_generate_with_an_unknown_chord_names_it(tmp_path):
     done = cli("generate", "--chords", "C Qm", "--out", str(tmp_path / "x.mid"))
     assert done.returncode == 2 and "unknown chord 'Qm'" in done.stderr

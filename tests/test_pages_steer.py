@@ -391,3 +391,28 @@ def test_chromatic_colour_is_off_by_default_reaches_the_harmonisation_and_its_li
     again = open_steer_link(params)
     assert again.checkbox(key="keep_steer_chromatic").value is True
     assert any("chromatic colour" in m.value for m in again.markdown)
+
+
+def test_a_key_chosen_for_the_harmony_is_used_said_and_linked():
+    # Amazing Grace's second phrase ends on its dominant and has no upbeat: read from the melody, D major.
+    at = steer_page()
+    tune = "3/4 G4/2 B4/0.5 G4/0.5 B4/2 A4/1 D5/5"
+    next(t for t in at.text_area if t.label == "Melody").set_value(tune).run()
+    choice = at.selectbox(key="keep_steer_key")
+    assert choice.value == "from the melody" and "G major" in choice.options and "A minor" in choice.options
+    click(at, "Harmonise")
+    assert "Harmonised in D major (read from the melody); the harmony keeps to its notes." in [
+        m.value for m in at.markdown
+    ]
+    # A musician hears G major: chosen, the harmony is written in it and says so.
+    at.selectbox(key="keep_steer_key").set_value("G major").run()
+    click(at, "Harmonise")
+    assert at.session_state["steer_harmony_recipe"].sampling.key == "G:major"
+    assert "Harmonised in G major." in [m.value for m in at.markdown]
+    notes = at.session_state["steer_harmonies"][0][0]
+    assert set(notes.loc[~notes["melody"], "pitch"] % 12) <= {7, 9, 11, 0, 2, 4, 6}  # G major's notes only
+    params = link_params(at)
+    assert params["key"] == "G:major"
+    again = open_steer_link(params)
+    assert again.selectbox(key="keep_steer_key").value == "G major"
+    pd.testing.assert_frame_equal(again.session_state["steer_harmonies"][0][0], notes)

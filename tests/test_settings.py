@@ -118,7 +118,10 @@ def test_steer_widgets_of_a_harmonisation():
         "steer_melody_instrument": "Violin",
         "steer_harmony_instrument": "Acoustic Grand Piano",
         "steer_chromatic": True,
+        "steer_key": "from the melody",  # Bb dorian: the harmoniser reads major and minor keys only
     }
+    recipe.sampling.key = "Bb:minor"
+    assert steer_widgets(recipe)["steer_key"] == "A# minor"
 
 
 def test_a_recipe_allows_the_primer_lengths_the_widget_does():

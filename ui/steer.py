@@ -41,7 +41,7 @@ from musicrnn.rewrite import (
     span_excerpt,
     span_to_beats,
 )
-from musicrnn.settings import ANY_KEY
+from musicrnn.settings import ANY_KEY, harmony_key_choice
 from musicrnn.summaries import ending_words
 from musicrnn.theory import NOTE_NAMES
 
@@ -166,6 +166,7 @@ def harmony_inputs(
         "temperature": f"{settings.temperature:g}",
         "harmonisations": str(settings.variations),
         "chromatic colour": "on" if settings.chromatic else "off",
+        "key": harmony_key_choice(settings.key),
         "melody instrument": melody_instrument,
         "harmony instrument": harmony_instrument,
     }
