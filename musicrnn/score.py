@@ -621,6 +621,8 @@ def _part(plan: ScorePlan, staff: Staff, chosen: list[int], top: bool):
             signature = bar.signature
         if bar.pickup:
             measure.paddingLeft = Fraction(bar.pickup, TICKS)
+            # MusicXML's implicit="yes": a pickup bar, which notation programs neither number nor count
+            measure.showNumber = stream.enums.ShowNumber.NEVER
         lines = [voice[number] for voice in voices]
         playing = [i for i, line in enumerate(lines) if not staff.quiet[i] or any(w.pitches for w in line)]
         if len(playing) == 1:

@@ -222,9 +222,12 @@ def test_a_piece_that_starts_on_the_last_beat_opens_with_a_pickup_bar():
     piece = table([("D4", 3, 1), ("G4", 4, 1), ("A4", 5, 1), ("B4", 6, 2), ("G4", 8, 4)], key="G:major")
     plan = plan_score(piece)
     assert plan.bars[0].pickup == 36 and len(plan.bars) == 3
-    measures = parsed(musicxml(plan)).parts[0].getElementsByClass("Measure")
+    written = musicxml(plan)
+    measures = parsed(written).parts[0].getElementsByClass("Measure")
     assert [m.number for m in measures] == [0, 1, 2]
     assert float(measures[0].paddingLeft) == 3.0 and float(measures[0].duration.quarterLength) == 1.0
+    # Marked as a pickup (implicit): notation programs number the first full bar 1; the others are counted.
+    assert b'<measure implicit="yes" number="0">' in written and b'<measure implicit="no" number="1">' in written
 
 
 # ---- spelling in the key --------------------------------------------------------------------------------------
