@@ -168,6 +168,7 @@ def harmonize(
         piece["melody"] = guide.is_melody[v, : len(piece)]
         if guide.voiced:  # no voice falls silent under a held melody note
             pieces[v] = hold_voices(piece, piece["melody"].to_numpy(bool))
+        pieces[v].attrs["key"] = key  # what its report judges the notes under the melody by (harmony_report)
     return pieces
 
 

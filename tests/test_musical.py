@@ -215,6 +215,18 @@ def test_harmony_report_measures_chord_notes_in_the_melodys_key():
     )  # C#3 is the one chord note outside C major
 
 
+def test_harmony_report_judges_a_harmonisation_by_the_key_it_was_written_in():
+    from musicrnn.evaluation.musical import harmony_report
+
+    # Top notes D, G, B fit C, G and D major alike; the best fit (C major) would count the F# under them as out.
+    piece = pd.DataFrame(
+        {"pitch": [50, 54, 62, 43, 59, 67, 55, 62, 71], "beat": [0, 0, 0, 1, 1, 1, 2, 2, 2.0], "duration_beats": 1.0}
+    )
+    assert harmony_report(piece)["chord_notes_in_key"] == pytest.approx(5 / 6)  # the control: the F# counts out
+    piece.attrs["key"] = "G:major"  # as harmony.harmonize marks its pieces
+    assert harmony_report(piece)["chord_notes_in_key"] == 1.0
+
+
 def test_part_metrics_report_notes_and_range_per_part():
     from musicrnn.evaluation.musical import part_metrics
     from musicrnn.parts import PART_NAMES

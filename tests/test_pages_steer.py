@@ -411,6 +411,9 @@ def test_a_key_chosen_for_the_harmony_is_used_said_and_linked():
     assert "Harmonised in G major." in [m.value for m in at.markdown]
     notes = at.session_state["steer_harmonies"][0][0]
     assert set(notes.loc[~notes["melody"], "pitch"] % 12) <= {7, 9, 11, 0, 2, 4, 6}  # G major's notes only
+    # and the report judges them by that key (by the key its top notes fit best, they read as 94 % in key)
+    said = " ".join(m.value for m in at.markdown)
+    assert said.count("100 % of the notes under the melody are in its key") == 2
     params = link_params(at)
     assert params["key"] == "G:major"
     again = open_steer_link(params)

@@ -17,7 +17,7 @@ import pandas as pd
 from ..dataset import Corpus
 from ..features import CHORD_GAP, onsets_from_steps
 from ..midi import main_bpm, snap
-from ..theory import BEAT_GRID, DEFAULT_BPM, SCALES
+from ..theory import BEAT_GRID, DEFAULT_BPM, SCALES, key_pitch_classes
 from .novelty import CorpusIndex, longest_copied_run
 from .voices import SILENT, both_sound, note_grid, parallel_perfect, sounding_matrix
 
@@ -371,8 +371,10 @@ def musical_comparison(
 
 def harmony_report(notes: pd.DataFrame) -> dict[str, float]:
     """Voices sounding per onset; share of chord notes (all but the highest note starting at each onset) in the
-    major/natural-minor key that best fits those highest notes; parallel fifths and octaves between the outer
-    voices (lowest and highest sounding note) per 100 consecutive onsets, both voices moving the same way."""
+    key the notes were harmonised in (`notes.attrs["key"]`, harmony.harmonize sets it; minor with its raised sixth
+    and seventh), else the major/natural-minor key that best fits those highest notes; parallel fifths and octaves
+    between the outer voices (lowest and highest sounding note) per 100 consecutive onsets, both voices moving
+    the same way."""
     beat, end, onsets = note_grid(notes)
     pitch = notes["pitch"].to_numpy(np.int64)
     if not len(onsets):
@@ -388,12 +390,7 @@ def harmony_report(notes: pd.DataFrame) -> dict[str, float]:
     top_index = pd.DataFrame({"b": beat, "p": pitch}).groupby("b")["p"].idxmax().to_numpy()
     is_top = np.zeros(len(pitch), bool)
     is_top[top_index] = True
-    counts = np.bincount(pitch[is_top] % 12, minlength=12)
-    key = max(
-        ((root, scale) for scale in KEY_SCALES for root in range(12)),
-        key=lambda rs: counts[[(rs[0] + d) % 12 for d in rs[1]]].sum(),
-    )
-    in_key = np.isin(pitch[~is_top] % 12, [(key[0] + d) % 12 for d in key[1]])
+    in_key = np.isin(pitch[~is_top] % 12, sorted(_report_key_classes(notes, pitch[is_top])))
     two = sounding.sum(axis=1) >= 2  # outer voices exist where two notes or more sound
     outer_high, outer_low = np.where(two, high, SILENT), np.where(two, low, SILENT)
     pairs = max(int(both_sound(outer_high, outer_low).sum()), 1)
@@ -404,6 +401,19 @@ def harmony_report(notes: pd.DataFrame) -> dict[str, float]:
         "parallel_fifths_per_100": 100.0 * fifths.sum() / pairs,
         "parallel_octaves_per_100": 100.0 * octaves.sum() / pairs,
     }
+
+
+def _report_key_classes(notes: pd.DataFrame, top_pitches: np.ndarray) -> set[int]:
+    """The pitch classes harmony_report counts as in the key: the harmonised key's (the page said "the harmony
+    keeps to its notes": judged by another key, its own notes read as 94 % in key), else the best fit's."""
+    if notes.attrs.get("key"):
+        return key_pitch_classes(str(notes.attrs["key"]))
+    counts = np.bincount(top_pitches % 12, minlength=12)
+    root, scale = max(
+        ((root, scale) for scale in KEY_SCALES for root in range(12)),
+        key=lambda rs: counts[[(rs[0] + d) % 12 for d in rs[1]]].sum(),
+    )
+    return {(root + d) % 12 for d in scale}
 
 
 def harmony_sentences(
