@@ -162,7 +162,7 @@ def render(
         music if isinstance(music, pretty_midi.PrettyMIDI) else notes_to_midi(music, program=program, programs=programs)
     )
     audio, warning = synthesize(pm, sample_rate)
-    audio = audio[int(first_onset(pm) * sample_rate) :]
+    audio = audio[max(0, int(first_onset(pm) * sample_rate)) :]
     if max_seconds is not None:
         audio = audio[: int(max_seconds * sample_rate)]
     fade = min(len(audio), int(0.05 * sample_rate))  # avoid a click where the audio is cut
