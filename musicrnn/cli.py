@@ -254,7 +254,7 @@ def _add_part_steering(command: argparse.ArgumentParser) -> None:
 def _harmony_key(text: str) -> str:
     """A --key for harmonize: a major or minor key ("G:major", "A:minor"), else argparse's error saying so."""
     from .errors import SettingsError
-    from .theory import scale_pitch_classes
+    from .theory import KEY_MODES, scale_pitch_classes
 
     key = text.strip()
     mode = key.partition(":")[2].strip().lower()
@@ -262,7 +262,7 @@ def _harmony_key(text: str) -> str:
         scale_pitch_classes(key)
     except SettingsError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-    if mode not in ("major", "minor"):
+    if mode not in KEY_MODES:
         raise argparse.ArgumentTypeError(f"{text!r}: harmonize takes a major or minor key, e.g. G:major, A:minor")
     return key
 

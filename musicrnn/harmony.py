@@ -19,6 +19,7 @@ from .parts import trained_parts
 from .theory import (
     BAR_BEATS,
     KEY_COUNT,
+    KEY_MODES,
     LETTER_CLASS,
     LETTERS,
     PITCH_CLASSES,
@@ -79,7 +80,7 @@ def harmony_key(melody: Melody, settings: Sampling | None = None) -> tuple[str, 
     """The key a melody is harmonised in ("C:major") and whether it was read from the melody (else the major or
     minor key set in `settings`)."""
     key = settings.key if settings is not None and settings.key else None
-    if key and key.split(":")[-1].strip().lower() in ("major", "minor"):
+    if key and key.split(":")[-1].strip().lower() in KEY_MODES:
         return key, False
     return melody_key(melody), True
 

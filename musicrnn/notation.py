@@ -169,8 +169,8 @@ def top_voice(notes: pd.DataFrame) -> Melody:
 
 def _under_a_held_note(top: pd.DataFrame, table: pd.DataFrame) -> np.ndarray:
     """Whether each onset's highest new note lies under a note that started earlier and still sounds."""
-    start, end, pitch = (table[c].to_numpy() for c in ("onset", "length", "pitch"))
-    end = start + end
+    start, pitch = table["onset"].to_numpy(), table["pitch"].to_numpy()
+    end = start + table["length"].to_numpy()
     near = 0.5 / BEAT_GRID
     return np.array(
         [

@@ -17,7 +17,7 @@ from .generate import MAX_NOTES, MAX_VARIATIONS, Sampling
 from .guide import CHORD_STRENGTH_HELP, DEFAULT_CHORD_STRENGTH
 from .notation import CHORDS_HELP
 from .rewrite import MAX_CANDIDATES
-from .theory import FLAT_NAMES, NOTE_NAMES, SCALES
+from .theory import FLAT_NAMES, KEY_MODES, NOTE_NAMES, SCALES
 
 # A recipe may open a piece with up to this many notes of its primer (the CLI's --primer-notes, a link): the
 # primer widget takes as many, so a link always shows the length that made its piece.
@@ -25,7 +25,7 @@ MAX_PRIMER_NOTES = 10_000
 MAX_SEED = 2**31 - 1
 ANY_KEY = "any key"
 MELODY_KEY = "from the melody"  # Harmonise's key: read from the melody's notes (harmony.melody_key)
-HARMONY_KEYS = (MELODY_KEY, *(f"{name} {scale}" for name in NOTE_NAMES for scale in ("major", "minor")))
+HARMONY_KEYS = (MELODY_KEY, *(f"{name} {scale}" for name in NOTE_NAMES for scale in KEY_MODES))
 STEP_GRIDS = (0.0, 0.0625, 0.125, 0.25, 0.5)  # seconds: off, 64ths ... eighths at 120 bpm
 
 

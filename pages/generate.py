@@ -34,7 +34,7 @@ models = models_or_stop(
     "No model is available: the bundled model is missing. Train one on the Train page or upload a .keras file."
 )
 generation.apply_link(models)  # a shared link's recipe sets the widgets below and makes its piece
-entry = choose_model(models, "generate_model")
+entry = choose_model(models, state.GENERATE_CHOICE)
 st.caption(f"{entry.name} · {entry.model.parameter_count():,} parameters · preset {entry.model.cfg.preset}")
 
 # The chosen model's own style first; a visitor's run, their own files.

@@ -429,7 +429,7 @@ def _link_primer(recipe: Recipe) -> Primer:
 
 
 def _set_widgets(recipe: Recipe, model_label: str) -> None:
-    state.set_kept("generate_model", model_label)
+    state.set_kept(state.GENERATE_CHOICE, model_label)
     state.set_kept("generate_primer_source", PRIMER_WIDGET[recipe.primer_kind])
     if recipe.primer_kind == "bundled":
         set_bundled_primer(recipe.primer_name, model_label)

@@ -291,7 +291,7 @@ def show_result(job: TrainingJob) -> None:
         show_evaluation(entry)
     left, right = st.columns(2)
     if left.button("Use this model on the Generate page", type="primary", icon=":material/music_note:"):
-        state.set_kept("generate_model", entry.label)
+        state.set_kept(state.GENERATE_CHOICE, entry.label)
         nav.switch_to("generate")
     model_download(entry, "train_download", where=right)
 
