@@ -54,12 +54,12 @@ def instrument_versions(names: list[str]) -> list:
     """music21's full scores (all parts, printed tempo) of those held-out chorales that have 5+ parts."""
     try:
         from music21 import converter
-        from music21.midi import translate
     except ImportError:
         print("music21 is not installed: skipping chorales with instruments", file=sys.stderr)
         return []
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))  # a maintainer's script, not a package
-    from build_corpus import chorale_sources, output_name, strip_repeats
+    from build_corpus import chorale_sources, output_name
+    from corpora import score_midi
 
     sources = {output_name(source): source for source in chorale_sources()[0]}
     loaded = []
@@ -70,11 +70,8 @@ def instrument_versions(names: list[str]) -> list:
         score = converter.parse(source)
         if len(score.parts) <= 4:
             continue
-        try:
-            data = translate.streamToMidiFile(score).writestr()
-        except Exception:  # noqa: BLE001 - badly formed repeats: write as notated, as build_corpus does
-            strip_repeats(score)
-            data = translate.streamToMidiFile(score).writestr()
+        # As the bundled chorales are converted: repeats expanded (or played once through), the pickup padded.
+        data = score_midi(score)[0].writestr()
         item = load_one(f"{name} (with instruments)", data)
         if item.ok:
             loaded.append(item)
