@@ -87,6 +87,11 @@ class Config:
     # 0 = generate.END_ODDS. Calibrated on a style's pieces by scripts/calibrate_endings.py; a fine-tuned model
     # keeps its start's.
     end_odds: float = 0.0
+    # `end_after` (end_class models): with the tonic ending, no piece ends before this many new notes; 0 =
+    # generate.MIN_NOTES_BEFORE_END. Set from the shortest pieces a model learns from (their 5th percentile after
+    # the opening: generate.shortest_continuation) by training and by scripts/calibrate_endings.py, so that a
+    # chorale does not end at its first cadence; a fine-tuned model takes its own files', not its start's.
+    end_after: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -192,6 +197,8 @@ class Config:
             problems.append("voice_memory needs ordered fields and parts")
         if not (0.0 <= self.end_odds < math.inf):
             problems.append("end_odds must be 0 (the default) or a positive number")
+        if not (isinstance(self.end_after, int) and self.end_after >= 0):
+            problems.append("end_after must be 0 (the default) or a positive whole number of notes")
         if self.lr_schedule not in LR_SCHEDULES:
             problems.append(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}")
         if problems:

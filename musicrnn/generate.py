@@ -15,6 +15,7 @@ without it a bass could draw a soprano's note). Its pieces carry a `part` column
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
@@ -322,7 +323,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 # at 128 the folk model ended its tunes after a third of a tune's length.
 END_ODDS = 128.0
 # With the tonic ending, no piece ends before this many new notes (two bars of four voices): a primer that
-# closes on the tonic would otherwise be "continued" by nothing.
+# closes on the tonic would otherwise be "continued" by nothing. A model may carry a later one (Config.end_after).
 MIN_NOTES_BEFORE_END = 32
 # With the tonic ending, in this many notes before the length cap (at most a third of the cap) the piece ends
 # at the first tonic chord over the tonic, so a piece the model has not ended by then closes on a cadence rather
@@ -621,6 +622,30 @@ def end_odds(model: Stepper) -> float:
     return float(model.cfg.end_odds) if model.cfg.end_odds > 0 else END_ODDS
 
 
+OPENING_NOTES = 32  # a piece's opening, as Home and the benchmarks continue it
+SHORTEST_PERCENTILE = 5  # of a style's pieces' lengths after their opening: what Config.end_after is set from
+
+
+def shortest_continuation(lengths: Sequence[int] | np.ndarray, cap: int | None = None) -> int:
+    """What Config.end_after is set from: the notes the pieces of a style (their note counts `lengths`) have
+    after their opening (OPENING_NOTES, at most `cap`), at their SHORTEST_PERCENTILE; at least
+    MIN_NOTES_BEFORE_END."""
+    after = np.asarray(lengths, np.int64) - OPENING_NOTES
+    if cap is not None:
+        after = np.minimum(after, cap)
+    if not len(after):
+        return MIN_NOTES_BEFORE_END
+    return max(MIN_NOTES_BEFORE_END, int(np.percentile(after, SHORTEST_PERCENTILE)))
+
+
+def end_after(model: Stepper, n_notes: int) -> int:
+    """With the tonic ending, the new notes before which no piece ends: the model's own (Config.end_after, from
+    its style's shortest pieces) or MIN_NOTES_BEFORE_END, but no later than where a piece of `n_notes` must close
+    (see _Rules.closing_from), so a short length still ends on a cadence."""
+    closing_from = n_notes - min(CLOSING_NOTES, n_notes // 3)
+    return max(MIN_NOTES_BEFORE_END, min(int(model.cfg.end_after), closing_from))
+
+
 def on_strong_beat(bar_beat: np.ndarray, bar_beats: np.ndarray) -> np.ndarray:
     """(B,) whether each position is a strong beat: the bar line, or the middle of a bar of 4 or 6 beats (beat 3
     of 4/4, where most chorale phrases that start on an upbeat end; beat 4 of 6/4)."""
@@ -657,6 +682,7 @@ class _Rules:
         self.written = 0  # new notes so far (the same in every stream)
         # With the tonic ending, from this note on the piece ends at the next tonic chord (CLOSING_NOTES).
         self.closing_from = settings.n_notes - min(CLOSING_NOTES, settings.n_notes // 3)
+        self.end_after = end_after(model, settings.n_notes)
         self.voices = None
         if model.has_parts and settings.voice_leading:  # voices struck together sound a chord of the key
             self.voices = VoiceLeading(batch, summary, key_chords_with_applied_dominants(key))
@@ -745,7 +771,7 @@ class _Rules:
         notes)."""
         end = self.end_step
         logits = np.array(logits, np.float64)
-        if not may_end or (self.settings.tonic_ending and self.written < MIN_NOTES_BEFORE_END):
+        if not may_end or (self.settings.tonic_ending and self.written < self.end_after):
             logits[:, end] = NO_PITCH
             any_may_end = False
         elif self.settings.tonic_ending:

@@ -6,12 +6,13 @@ import json
 import shutil
 import sys
 import zipfile
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from helpers_models import ROOT
-from musicrnn.config import CONFIG_MEMBER
+from musicrnn.config import CONFIG_MEMBER, Config
 from musicrnn.finetune import fine_tune_config
 from musicrnn.generate import END_ODDS, end_odds
 from musicrnn.infer import read_model_file
@@ -58,14 +59,30 @@ def test_write_info_keeps_what_else_the_sidecar_holds(folk_copy):
 
 def test_calibration_chooses_the_odds_whose_lengths_are_nearest_the_pieces(monkeypatch):
     """The ladder's odds whose continuations' median length is nearest (as a ratio) the pieces' own."""
-    lengths = (400, 390, 300, 150, 120, 80, 50, 40, 30, 20, 10)
+    lengths = (400, 390, 300, 150, 120, 80, 50, 40, 30, 20, 10, 5)
     medians = dict(zip(calibrate_endings.LADDER, lengths, strict=True))
-    monkeypatch.setattr(calibrate_endings, "lengths_at", lambda model, pieces, odds: [medians[odds]] * 3)
+    shortest_while_measured = []
 
+    def lengths_at(model, pieces, odds):
+        shortest_while_measured.append(model.cfg.end_after)
+        return [medians[odds]] * 3
+
+    monkeypatch.setattr(calibrate_endings, "lengths_at", lengths_at)
     pieces = [[None] * (32 + n) for n in (130, 125, 128)]  # only their lengths are read: 128 new notes in the middle
-    result = calibrate_endings.calibrate(object(), pieces)
+    result = calibrate_endings.calibrate(SimpleNamespace(cfg=Config()), pieces)
     assert result["config"]["end_odds"] == 16.0  # 120 is nearer 128 than 150 is, as a ratio
     assert result["end_odds_calibration"]["pieces_median_new_notes"] == 128
+    # No end before the pieces' 5th percentile of new notes (125.3), and the odds measured with that in force.
+    assert result["config"]["end_after"] == 125 and set(shortest_while_measured) == {125}
+
+
+def test_the_shortest_continuation_is_the_pieces_5th_percentile_and_never_below_the_generators_floor():
+    from musicrnn.generate import MIN_NOTES_BEFORE_END
+
+    chorales = [[None] * (32 + n) for n in range(100, 300)]
+    assert calibrate_endings.shortest_new_notes(chorales) == 109  # the 5th percentile of 100..299
+    tunes = [[None] * (32 + n) for n in range(10, 60)]
+    assert calibrate_endings.shortest_new_notes(tunes) == MIN_NOTES_BEFORE_END  # 12 would end tunes at once
 
 
 def test_the_bundled_folk_model_carries_the_odds_nearest_its_tunes_length_and_fine_tuning_keeps_them():

@@ -29,3 +29,10 @@ def test_end_odds_that_are_no_positive_number_are_refused(odds):
 def test_end_odds_default_to_zero_the_samplers_own():
     assert Config().end_odds == 0.0 and PRESETS["chorale"].end_odds == 0.0
     assert Config(end_odds=16.0).validate().end_odds == 16.0
+
+
+@pytest.mark.parametrize("notes", [-1, 2.5])
+def test_a_shortest_length_that_is_no_whole_number_of_notes_is_refused(notes):
+    with pytest.raises(SettingsError, match="end_after"):
+        Config(end_after=notes).validate()
+    assert Config().end_after == 0 and Config(end_after=112).validate().end_after == 112

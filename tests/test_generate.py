@@ -344,6 +344,33 @@ def test_a_model_that_carries_its_own_end_odds_ends_where_they_say(monkeypatch):
     assert lengths(END_ODDS) == default  # 0 is END_ODDS itself
 
 
+def test_a_model_that_carries_its_own_shortest_length_ends_no_sooner_but_closes_before_a_short_cap(monkeypatch):
+    """Config.end_after (scripts/calibrate_endings.py: a style's shortest pieces) holds off the end: a tune model
+    that ends readily ends pieces within 60 notes at the default (the control), and none before 90 with
+    end_after 90; a length cap that closes sooner (n_notes 100: the closing stretch from 67) wins over it, so
+    such a piece still ends on a cadence rather than where the count runs out."""
+    from musicrnn.generate import MIN_NOTES_BEFORE_END
+    from musicrnn.generate import end_after as end_after_of
+
+    any_beat_is_strong(monkeypatch)
+    keras_model, cfg = random_model("tiny", seed=4, parts=False)
+    model = read_model_file(model_bytes(keras_model, cfg))
+    model.heads["step"].out_bias[cfg.end_step] += 1.0
+
+    def ended_lengths(shortest: int, n_notes: int = 300) -> list[int]:
+        model.cfg = model.cfg.replace(end_after=shortest)
+        pieces = [p for seed in range(3) for p in run(model, seed=seed, n_notes=n_notes, variations=8)]
+        return [len(p) for p in pieces if p.attrs["ended"]]
+
+    default = ended_lengths(0)
+    assert default and min(default) >= MIN_NOTES_BEFORE_END and sum(n < 60 for n in default) >= 3, default
+    held = ended_lengths(90)
+    assert held and min(held) >= 90, held
+    assert end_after_of(model, 100) == 67 and end_after_of(model, 40) == MIN_NOTES_BEFORE_END
+    capped = ended_lengths(90, n_notes=100)
+    assert capped and min(capped) >= 67, capped
+
+
 def test_near_the_length_cap_a_piece_closes_at_the_next_tonic_rather_than_where_the_count_runs_out(monkeypatch):
     """A tune model that seldom ends by itself: with the tonic ending, pieces end on the tonic within the last
     CLOSING_NOTES notes before the cap; without that closing stretch (the control) they run to the cap."""
