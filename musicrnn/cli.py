@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from .bundled import PRIMER_NOTES
-from .config import DEFAULT_PRESET, PRESETS, Config, preset
+from .config import CHORD_ORDERS, DEFAULT_PRESET, PRESETS, Config, preset
 from .finetune import VISITOR_MINUTES
 from .generate import Sampling, Stepper
 from .guide import DEFAULT_CHORD_STRENGTH
@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--preset",
         choices=sorted(PRESETS),
         help=f"train a new network with this preset (default: fine-tune the best-fitting bundled model; "
-        f"{DEFAULT_PRESET} when --units or --layers is given)",
+        f"{DEFAULT_PRESET} when --units, --layers or --chord-order is given)",
     )
     for flag, kind in (
         ("epochs", int),
@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("window-stride", int),
     ):
         train.add_argument(f"--{flag}", type=kind)
+    train.add_argument(
+        "--chord-order",
+        choices=CHORD_ORDERS,
+        help="a new network reads the notes that start together from the bass (up, the default) or from the top "
+        "(down: a chorale's melody note first, the voices under it after)",
+    )
     train.add_argument(
         "--patience",
         type=int,
@@ -331,6 +337,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "seed",
             "window_stride",
             "patience",
+            "chord_order",
         )
         if (value := getattr(args, name)) is not None
     }
@@ -339,7 +346,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     # The visitor's default path (as on the Train page) unless a network or a start is named, or the run is one
     # the bundled models' fine-tuning does not serve (streamed, distributed).
     visitor = (
-        not (args.preset or args.init_from or "units" in overrides or "layers" in overrides or args.stream)
+        not (args.preset or args.init_from or {"units", "layers", "chord_order"} & overrides.keys() or args.stream)
         and args.strategy == "default"
     )
     cfg: Config | None = None

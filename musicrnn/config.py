@@ -17,6 +17,7 @@ PITCH_INPUTS: tuple[str, ...] = get_args(PitchInput)
 TIME_UNITS: tuple[str, ...] = get_args(TimeUnit)
 FIELDS = ("step", "part", "pitch", "duration")  # what an ordered model predicts of each note
 LR_SCHEDULES = ("constant", "cosine")
+CHORD_ORDERS = ("up", "down")  # the notes that start together: from the bass, or from the top
 CONFIG_MEMBER = "musicrnn.json"  # our Config and training facts, stored inside the .keras zip
 
 
@@ -92,6 +93,10 @@ class Config:
     # the opening: generate.shortest_continuation) by training and by scripts/calibrate_endings.py, so that a
     # chorale does not end at its first cadence; a fine-tuned model takes its own files', not its start's.
     end_after: int = 0
+    # `chord_order`: the order a model reads (and writes) the notes that start together: "up" from the bass, as
+    # files are loaded, or "down" from the top, so a chorale's melody note is drawn first and the voices under it
+    # after it, as a harmony student writes them (features.in_chord_order). Beats models only.
+    chord_order: str = "up"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -197,6 +202,10 @@ class Config:
             problems.append("voice_memory needs ordered fields and parts")
         if not (0.0 <= self.end_odds < math.inf):
             problems.append("end_odds must be 0 (the default) or a positive number")
+        if self.chord_order not in CHORD_ORDERS:
+            problems.append(f"chord_order must be one of {', '.join(CHORD_ORDERS)}")
+        elif self.chord_order != "up" and not self.beats:
+            problems.append("chord_order 'down' needs a beats model (time_unit 'beats')")
         if not (isinstance(self.end_after, int) and self.end_after >= 0):
             problems.append("end_after must be 0 (the default) or a positive whole number of notes")
         if self.lr_schedule not in LR_SCHEDULES:

@@ -22,12 +22,15 @@ from .features import (
     VOICE_NONE,
     Timing,
     beat_timing,
+    chord_order_permutation,
     clip_times,
     encode_timed,
     file_key,
     next_note_targets,
     note_classes,
+    onsets_from_steps,
     parts_of,
+    steps_between,
 )
 from .midi import main_bpm
 from .parts import PART_CLASSES
@@ -114,6 +117,23 @@ class Corpus:
             self.bar_beat[index],
             self.bar_beats[index],
         )
+
+    def in_chord_order(self, order: str) -> Corpus:
+        """The same files as a model of Config.chord_order `order` reads them (features.in_chord_order): this
+        corpus itself for "up", the order files are loaded in."""
+        if order == "up":
+            return self
+        ordered = Corpus(**{f.name: list(getattr(self, f.name)) for f in fields(self)})
+        for index in range(len(self)):
+            permutation = chord_order_permutation(self.beat[index], self.pitch[index], order)
+            if permutation is None:
+                continue
+            start = onsets_from_steps(self.step[index].astype(np.float64))
+            for array in FILE_ARRAYS:
+                getattr(ordered, array)[index] = getattr(self, array)[index][permutation]
+            ordered.step[index] = steps_between(start[permutation]).astype(FILE_ARRAYS["step"])
+            ordered.step_beats[index] = steps_between(self.beat[index][permutation]).astype(FILE_ARRAYS["step_beats"])
+        return ordered
 
     def subset(self, indices: Sequence[int]) -> Corpus:
         return Corpus(**{f.name: [getattr(self, f.name)[i] for i in indices] for f in fields(self)})
@@ -342,6 +362,7 @@ def _file_targets(pitch: np.ndarray, timing: Timing, part: np.ndarray, cfg: Conf
 
 def flatten(corpus: Corpus, cfg: Config) -> FlatArrays:
     """Every file's inputs and targets side by side, and the start of every window (in flat positions)."""
+    corpus = corpus.in_chord_order(cfg.chord_order)
     offsets = np.concatenate([[0], np.cumsum(corpus.lengths)])[:-1]
     pairs = config_window_starts(corpus.lengths, cfg)
     conditioning = cfg.given_inputs

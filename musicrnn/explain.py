@@ -16,7 +16,7 @@ import pandas as pd
 from .config import Config
 from .dataset import Corpus, flatten
 from .evaluation.scores import baseline_cross_entropy, baseline_top1, log_softmax, model_scores
-from .features import class_beats, clip_times, rhythm_class, timing_of
+from .features import class_beats, clip_times, in_chord_order, rhythm_class, timing_of
 from .generate import Sampling, allowed_pitches, sampling_distribution
 from .infer import KEY_DIM
 from .parts import PART_NAMES
@@ -68,7 +68,7 @@ def training_window(notes: pd.DataFrame, start: int, cfg: Config) -> Window:
         )
     if not 0 <= start < count:
         raise ValueError(f"a window can start at note 0 to {count - 1}, not {start}")
-    notes = notes.reset_index(drop=True)
+    notes = in_chord_order(notes.reset_index(drop=True), cfg.chord_order)  # as the model reads a chord
     pitch = notes["pitch"].to_numpy(np.int64)
     # Features are computed over the whole file and then cut, as training does (dataset.flatten): the first
     # note's interval is from the note before the window.

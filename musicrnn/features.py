@@ -21,7 +21,7 @@ import pandas as pd
 
 from .config import Config
 from .parts import PART_CLASSES, PIANO_PART
-from .theory import BAR_BEATS, DEFAULT_BPM, find_key, key_index
+from .theory import BAR_BEATS, BEAT_GRID, DEFAULT_BPM, find_key, key_index
 
 # What a voice_memory model's later heads read for a part that has not sung yet: one class past the pitches.
 VOICE_NONE = 128
@@ -172,6 +172,39 @@ def class_beats(classes: np.ndarray, cfg: Config) -> np.ndarray:
 def onsets_from_steps(step: np.ndarray) -> np.ndarray:
     """Each note's onset counted from the first note's, from the steps between them."""
     return np.cumsum(step) - (step[0] if len(step) else 0.0)
+
+
+def chord_order_permutation(onset: np.ndarray, pitch: np.ndarray, order: str) -> np.ndarray | None:
+    """The order that puts the notes starting together (on one onset, in beats) "down" from the top; None for
+    "up" (as loaded: from the bass) or where nothing would move."""
+    if order == "up" or not len(pitch):
+        return None
+    onset = np.round(np.asarray(onset, np.float64) * BEAT_GRID)  # one onset on the grid, whatever float rounding
+    permutation = np.lexsort((-np.asarray(pitch, np.int64), onset))
+    return None if (permutation == np.arange(len(permutation))).all() else permutation
+
+
+def steps_between(onsets: np.ndarray) -> np.ndarray:
+    """Each note's step from the one before (the first's 0): what reordering a chord's notes changes."""
+    onsets = np.asarray(onsets, np.float64)
+    return np.maximum(np.diff(onsets, prepend=onsets[:1]), 0.0) if len(onsets) else onsets
+
+
+def in_chord_order(notes: pd.DataFrame, order: str) -> pd.DataFrame:
+    """The note table as a model of Config.chord_order `order` reads it: each chord's notes from the bass ("up",
+    the table as loaded) or from the top ("down"), the steps between notes counted again."""
+    permutation = chord_order_permutation(beat_timing(notes).beat, notes["pitch"].to_numpy(), order)
+    if permutation is None:
+        return notes
+    start = notes["start"].to_numpy(np.float64) if "start" in notes else onsets_from_steps(notes["step"].to_numpy())
+    beat = beat_timing(notes).beat
+    ordered = notes.iloc[permutation].reset_index(drop=True)
+    if "step" in ordered:
+        ordered["step"] = steps_between(start[permutation]).astype(notes["step"].dtype)
+    if "step_beats" in ordered:
+        ordered["step_beats"] = steps_between(beat[permutation]).astype(notes["step_beats"].dtype)
+    ordered.attrs.update(notes.attrs)
+    return ordered
 
 
 def timing_of(notes: pd.DataFrame, cfg: Config) -> Timing:

@@ -85,6 +85,11 @@ def fine_tune_config(source: str | Path | bytes, name: str | None = None, **over
             f"cannot fine-tune {label} with a different network shape ({', '.join(changed)}); "
             "fine-tuning keeps the starting model's shape: drop these settings or start a new network"
         )
+    if overrides.get("chord_order", start.chord_order) != start.chord_order:
+        raise IncompatibleModel(
+            f"cannot fine-tune {label} to read chords {overrides['chord_order']}: it learnt to read them "
+            f"{start.chord_order} (chord_order); drop the setting or start a new network"
+        )
     overrides = {k: v for k, v in overrides.items() if k not in ARCHITECTURE}
     overrides.setdefault("learning_rate", start.learning_rate * FINE_TUNE_LR_FACTOR)
     return start.replace(**overrides).validate()

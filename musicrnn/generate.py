@@ -32,6 +32,7 @@ from .features import (
     class_beats,
     clip_times,
     encode_timed,
+    in_chord_order,
     table_key,
     timing_of,
 )
@@ -498,7 +499,7 @@ def generate(
     settings = settings or Sampling()
     validate(settings)
     given = primer if primer is not None and len(primer) else None
-    primer = c_major_chord() if given is None else given
+    primer = in_chord_order(c_major_chord() if given is None else given, model.cfg.chord_order)
     key = piece_key(settings, primer)
     # Candidates only unguided: a guide's per-stream state could not follow the candidate each variation keeps.
     candidates = _Candidates(settings, settings.best_of if guide is None and model.cfg.beats else 1)

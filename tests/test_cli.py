@@ -254,6 +254,20 @@ def test_train_init_from_with_another_shape_says_why(data_dir, tmp_path):
     assert "different network shape" in done.stderr and "units" in done.stderr
 
 
+def test_train_with_a_chord_order_trains_a_new_network_that_reads_chords_so(data_dir, tmp_path):
+    """--chord-order names a new network (as --units does): not the visitor's fine-tuned start, which learnt to
+    read chords from the bass."""
+    from musicrnn.config import DEFAULT_PRESET
+    from musicrnn.infer import read_model_file
+
+    out = tmp_path / "down.keras"
+    done = cli("train", "--data", data_dir, "--chord-order", "down", "--epochs", "1", "--out", out)
+    assert done.returncode == 0, done.stderr[-3000:]
+    model = read_model_file(out)
+    assert model.cfg.chord_order == "down" and model.cfg.preset == DEFAULT_PRESET
+    assert model.info.get("start_loss") is None  # a new network: no start it had to beat
+
+
 def test_train_init_from_with_stream_is_refused_before_reading_data_or_tensorflow(data_dir, tmp_path):
     done = cli_without_tensorflow(
         "train", "--data", data_dir, "--init-from", "default", "--stream", "--out", tmp_path / "m.keras"

@@ -36,3 +36,11 @@ def test_a_shortest_length_that_is_no_whole_number_of_notes_is_refused(notes):
     with pytest.raises(SettingsError, match="end_after"):
         Config(end_after=notes).validate()
     assert Config().end_after == 0 and Config(end_after=112).validate().end_after == 112
+
+
+def test_a_chord_order_is_up_or_down_and_down_needs_a_beats_model():
+    assert Config().chord_order == "up" and preset("chorale", chord_order="down").chord_order == "down"
+    with pytest.raises(SettingsError, match="chord_order must be one of up, down"):
+        Config(chord_order="sideways").validate()
+    with pytest.raises(SettingsError, match="needs a beats model"):
+        preset("tutorial", chord_order="down")

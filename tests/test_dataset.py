@@ -474,3 +474,19 @@ def test_transposition_moves_the_voices_last_pitch_with_the_music_but_not_none()
         moved, moved_targets = transpose_windows(inputs, targets, batch, 6, seed=2)
         shift = int(moved_targets["pitch"].numpy()[0, 0]) - 64
         assert moved["next_voice"].numpy()[0].tolist() == [VOICE_NONE, 60 + shift, 64 + shift]
+
+
+def test_a_model_that_reads_chords_from_the_top_is_trained_on_chords_read_so():
+    """flatten (what both training pipelines cut windows from) reads a "down" model's files top-down: the same
+    inputs and targets as the top-down files read as given."""
+    from musicrnn.bundled import CHORALES, DEFAULT_PRIMER
+    from musicrnn.midi_load import midi_to_notes
+
+    corpus = Corpus.from_tables([("bwv269.mid", midi_to_notes(CHORALES / DEFAULT_PRIMER))])
+    down = preset("tiny", chord_order="down")
+    flat = flatten(corpus, down)
+    expected = flatten(corpus.in_chord_order("down"), down.replace(chord_order="up"))
+    for name in ("pitch", "pitch_target", "step_target", "duration_target", "part", "starts"):
+        np.testing.assert_array_equal(getattr(flat, name), getattr(expected, name), err_msg=name)
+    np.testing.assert_allclose(flat.numeric, expected.numeric, atol=1e-6)
+    assert not np.array_equal(flat.pitch, flatten(corpus, preset("tiny")).pitch)  # up: as loaded

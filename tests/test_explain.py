@@ -220,3 +220,17 @@ def test_the_guessing_chart_names_each_guesser_in_words_and_counts_pitches_not_n
     (bars,) = guessing_chart(rows, GUESSERS).data
     assert list(bars.y) == ["the network", "a blind guess", "counting which note follows which"]
     assert [round(x) for x in bars.x] == [4, 128, 16] and list(bars.text) == ["4 pitches", "128 pitches", "16 pitches"]
+
+
+def test_a_window_of_a_model_that_reads_chords_from_the_top_is_read_so():
+    """The "How it works" page's window is what the model reads: each chord top-down for a "down" model."""
+    from musicrnn.bundled import CHORALES, DEFAULT_PRIMER
+    from musicrnn.features import in_chord_order
+    from musicrnn.midi_load import midi_to_notes
+
+    notes = midi_to_notes(CHORALES / DEFAULT_PRIMER)
+    cfg = preset("tiny", chord_order="down")
+    window = explain.training_window(notes, 5, cfg)
+    top_down = in_chord_order(notes, "down")["pitch"].to_numpy()
+    np.testing.assert_array_equal(window.pitch, top_down[5 : 5 + cfg.seq_length])
+    assert not np.array_equal(window.pitch, notes["pitch"].to_numpy()[5 : 5 + cfg.seq_length])

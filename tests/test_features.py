@@ -162,3 +162,44 @@ def test_models_without_parts_have_no_part_columns():
     assert feature_count(preset("tiny", **OLDER)) == 9 + PART_CLASSES
     # Key-aware models that learn endings read the place in the piece and the degree in the key too.
     assert feature_count(preset("tiny")) == 9 + 1 + 12 + PART_CLASSES
+
+
+def _chorale_opening(notes: int = 60):
+    from musicrnn.bundled import CHORALES, DEFAULT_PRIMER
+    from musicrnn.midi_load import midi_to_notes
+
+    return midi_to_notes(CHORALES / DEFAULT_PRIMER).head(notes)
+
+
+def test_a_model_that_reads_chords_from_the_top_gets_each_chord_top_down_with_its_steps_counted_again():
+    from musicrnn.features import in_chord_order
+
+    notes = _chorale_opening()
+    assert in_chord_order(notes, "up") is notes  # "up": as files are loaded
+    loaded_up = all(g["pitch"].is_monotonic_increasing for _, g in notes.groupby("beat"))
+    assert loaded_up and notes.groupby("beat").size().max() == 4  # the premise: four-note chords, from the bass
+    down = in_chord_order(notes, "down")
+    assert sorted(zip(down["beat"], down["pitch"], down["part"])) == sorted(
+        zip(notes["beat"], notes["pitch"], notes["part"])
+    )
+    assert (np.diff(down["beat"]) >= 0).all()
+    assert all(g["pitch"].is_monotonic_decreasing for _, g in down.groupby("beat"))
+    beat = down["beat"].to_numpy()
+    np.testing.assert_allclose(down["step_beats"], np.diff(beat, prepend=beat[:1]))  # 0 within a chord
+    start = down["start"].to_numpy()
+    np.testing.assert_allclose(down["step"], np.maximum(np.diff(start, prepend=start[:1]), 0), atol=1e-9)
+    np.testing.assert_array_equal(in_chord_order(down, "down")["pitch"], down["pitch"])  # already in order
+
+
+def test_a_corpus_read_from_the_top_holds_the_same_arrays_as_its_tables_read_so():
+    from musicrnn.dataset import FILE_ARRAYS, Corpus
+    from musicrnn.features import in_chord_order
+
+    notes = _chorale_opening()
+    corpus = Corpus.from_tables([("bwv269.mid", notes)])
+    assert corpus.in_chord_order("up") is corpus
+    ordered = corpus.in_chord_order("down")
+    expected = Corpus.from_tables([("bwv269.mid", in_chord_order(notes, "down"))])
+    for array in FILE_ARRAYS:
+        np.testing.assert_allclose(getattr(ordered, array)[0], getattr(expected, array)[0], atol=1e-5, err_msg=array)
+    assert not np.array_equal(ordered.pitch[0], corpus.pitch[0])  # the files' own arrays are left as they were

@@ -103,3 +103,9 @@ def test_the_visitors_run_has_the_default_time_limit_and_windows_that_fit_short_
     assert MIN_SEQ_LENGTH <= cfg.seq_length < 40 <= start.seq_length
     assert visitor_config("default", short_tunes, seq_length=20, time_limit_minutes=1).seq_length == 20
     assert visitor_config("default", chorale_corpus(4)).seq_length == start.seq_length  # long files: unchanged
+
+
+def test_a_start_is_fine_tuned_reading_chords_as_it_learnt_to():
+    assert fine_tune_config("default", chord_order="up").chord_order == "up"
+    with pytest.raises(IncompatibleModel, match="to read chords down: it learnt to read them up"):
+        fine_tune_config("default", chord_order="down")

@@ -752,3 +752,27 @@ def test_a_voice_memory_model_hears_where_the_drawn_part_last_sang(parts_model):
     assert len(heard) == len(notes) == 24 and {part for part, _ in heard} == {soprano, bass}
     reference = generate(KerasStepper(keras_model, cfg, model.info), primer, Sampling(n_notes=8, seed=3))[0]
     np.testing.assert_array_equal(generate(model, primer, Sampling(n_notes=8, seed=3))[0]["pitch"], reference["pitch"])
+
+
+def test_a_model_that_reads_chords_from_the_top_is_given_its_primer_so():
+    """Config.chord_order "down": the primer's chords are read top-down, however the table orders them, so a
+    primer as loaded (from the bass) and the same primer already top-down give the same piece. The control: a
+    model that reads chords from the bass hears the two differently."""
+    import keras
+
+    from musicrnn.bundled import CHORALES, DEFAULT_PRIMER
+    from musicrnn.features import in_chord_order
+    from musicrnn.midi_load import midi_to_notes
+
+    primer = midi_to_notes(CHORALES / DEFAULT_PRIMER).head(24)
+    top_down = in_chord_order(primer, "down")
+    keras.utils.set_random_seed(0)  # the built weights, whichever tests ran before
+    keras_model, cfg = random_model("tiny", seed=4, chord_order="down")
+    settings = Sampling(seed=3, n_notes=40, variations=4)
+
+    def pieces(chord_order: str, given: pd.DataFrame) -> pd.DataFrame:
+        model = read_model_file(model_bytes(keras_model, cfg.replace(chord_order=chord_order)))
+        return pd.concat(generate(model, given, settings), ignore_index=True)
+
+    pd.testing.assert_frame_equal(pieces("down", primer), pieces("down", top_down))
+    assert not pieces("up", primer)["pitch"].equals(pieces("up", top_down)["pitch"])

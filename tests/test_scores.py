@@ -214,3 +214,21 @@ def test_baseline_top1_counts_the_most_likely_next_pitch():
     # Unigram always says 60; the bigram says 62 after 60 and 60 after 62.
     top1 = baseline_top1(c([60, 62, 60], [62, 60]), c([60, 62, 64]))
     assert top1 == {"uniform": 1 / 128, "unigram": 0.0, "bigram": 0.5}
+
+
+def test_a_model_that_reads_chords_from_the_top_is_scored_on_chords_read_so():
+    """model_scores gives a "down" model each chord top-down: the same figures as its network reading the
+    top-down files as given; the control, reading the files from the bass, scores otherwise."""
+    from helpers_models import random_model
+    from musicrnn.bundled import CHORALES, DEFAULT_PRIMER
+    from musicrnn.infer import read_model_file
+    from musicrnn.midi_load import midi_to_notes
+    from musicrnn.model import model_bytes
+
+    corpus = Corpus.from_tables([("bwv269.mid", midi_to_notes(CHORALES / DEFAULT_PRIMER))])
+    keras_model, cfg = random_model("tiny", seed=4, chord_order="down")
+    down = read_model_file(model_bytes(keras_model, cfg))
+    up = read_model_file(model_bytes(keras_model, cfg.replace(chord_order="up")))
+    scored = model_scores(down, corpus)
+    assert scored["joint_nll"] == pytest.approx(model_scores(up, corpus.in_chord_order("down"))["joint_nll"])
+    assert scored["joint_nll"] != pytest.approx(model_scores(up, corpus)["joint_nll"])

@@ -133,6 +133,7 @@ def model_scores(model, evaluation: Corpus, train: Corpus | None = None) -> dict
     cfg = model.cfg
     if not cfg.beats:
         return _seconds_scores(model, evaluation, train)
+    evaluation = evaluation.in_chord_order(cfg.chord_order)
     nll: dict[str, list] = {}
     hits: dict[str, list] = {}
     ends: list[float] = []
@@ -224,6 +225,7 @@ def pitch_losses(model, evaluation: Corpus, max_notes: int | None = None) -> np.
     so scoring many short files costs one pass of the longest. An ordered model's pitch head is given the true
     earlier fields, as in model_scores."""
     cfg = model.cfg
+    evaluation = evaluation.in_chord_order(cfg.chord_order)
     rows = []  # per file: (pitch inputs, feature inputs, key, next-note targets), cut to the notes scored
     for index, pitch in enumerate(evaluation.pitch):
         if len(pitch) < 2:
