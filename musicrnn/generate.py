@@ -623,7 +623,7 @@ def end_odds(model: Stepper) -> float:
     return float(model.cfg.end_odds) if model.cfg.end_odds > 0 else END_ODDS
 
 
-OPENING_NOTES = 32  # a piece's opening, as Home and the benchmarks continue it
+OPENING_NOTES = 32  # a piece's opening, as bench/musicality.py and scripts/calibrate_endings.py continue it
 SHORTEST_PERCENTILE = 5  # of a style's pieces' lengths after their opening: what Config.end_after is set from
 
 
@@ -642,9 +642,14 @@ def shortest_continuation(lengths: Sequence[int] | np.ndarray, cap: int | None =
 def end_after(model: Stepper, n_notes: int) -> int:
     """With the tonic ending, the new notes before which no piece ends: the model's own (Config.end_after, from
     its style's shortest pieces) or MIN_NOTES_BEFORE_END, but no later than where a piece of `n_notes` must close
-    (see _Rules.closing_from), so a short length still ends on a cadence."""
-    closing_from = n_notes - min(CLOSING_NOTES, n_notes // 3)
-    return max(MIN_NOTES_BEFORE_END, min(int(model.cfg.end_after), closing_from))
+    (closing_from), so a short length still ends on a cadence."""
+    return max(MIN_NOTES_BEFORE_END, min(int(model.cfg.end_after), closing_from(n_notes)))
+
+
+def closing_from(n_notes: int) -> int:
+    """With the tonic ending, the new note from which a piece of at most `n_notes` ends at the next tonic chord
+    (CLOSING_NOTES before the cap, at most its last third)."""
+    return n_notes - min(CLOSING_NOTES, n_notes // 3)
 
 
 def on_strong_beat(bar_beat: np.ndarray, bar_beats: np.ndarray) -> np.ndarray:
@@ -682,7 +687,7 @@ class _Rules:
         self.final_chord_notes = 3 if len(summary) >= 3 else 1
         self.written = 0  # new notes so far (the same in every stream)
         # With the tonic ending, from this note on the piece ends at the next tonic chord (CLOSING_NOTES).
-        self.closing_from = settings.n_notes - min(CLOSING_NOTES, settings.n_notes // 3)
+        self.closing_from = closing_from(settings.n_notes)
         self.end_after = end_after(model, settings.n_notes)
         self.voices = None
         if model.has_parts and settings.voice_leading:  # voices struck together sound a chord of the key
