@@ -193,11 +193,11 @@ def steps_between(onsets: np.ndarray) -> np.ndarray:
 def in_chord_order(notes: pd.DataFrame, order: str) -> pd.DataFrame:
     """The note table as a model of Config.chord_order `order` reads it: each chord's notes from the bass ("up",
     the table as loaded) or from the top ("down"), the steps between notes counted again."""
-    permutation = chord_order_permutation(beat_timing(notes).beat, notes["pitch"].to_numpy(), order)
+    beat = beat_timing(notes).beat
+    permutation = chord_order_permutation(beat, notes["pitch"].to_numpy(), order)
     if permutation is None:
         return notes
     start = notes["start"].to_numpy(np.float64) if "start" in notes else onsets_from_steps(notes["step"].to_numpy())
-    beat = beat_timing(notes).beat
     ordered = notes.iloc[permutation].reset_index(drop=True)
     if "step" in ordered:
         ordered["step"] = steps_between(start[permutation]).astype(notes["step"].dtype)

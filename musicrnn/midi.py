@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pretty_midi
 
+from .features import steps_between
 from .midi_scan import MAX_NOTES, MidiError
 from .parts import DRUMS_PART, PIANO_PART, part_name, parts_of_tracks, sounding_program
 from .theory import BAR_BEATS, BEAT_GRID, DEFAULT_BPM, time_signature
@@ -220,8 +221,7 @@ def notes_frame(
     # Ties in onset by pitch, as before parts existed: a chord is read from the bass up (drums last).
     order = np.lexsort((pitch, part == DRUMS_PART, onset))
     start, onset = start[order], onset[order]
-    step = np.maximum(np.diff(start, prepend=start[:1]), 0.0) if len(start) else start
-    step_beats = np.diff(onset, prepend=onset[:1]) if len(onset) else onset
+    step, step_beats = steps_between(start), steps_between(onset)
     bar_beat, bar_beats = timing.bar_position(onset)
     notes = pd.DataFrame(
         {

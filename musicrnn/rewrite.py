@@ -13,7 +13,7 @@ import pandas as pd
 
 from .config import Config
 from .errors import SettingsError
-from .features import timing_of
+from .features import steps_between, timing_of
 from .generate import MAX_NOTES, MAX_VARIATIONS, Sampling, generate, validate
 from .guide import NEEDS_BEATS, RewriteGuide
 from .midi import PIECE_COLUMNS
@@ -98,7 +98,7 @@ def _joined(before: pd.DataFrame, middle: pd.DataFrame, after: pd.DataFrame, bpm
     piece = pd.concat([part[columns] for part in (before, middle, after)], ignore_index=True)
     piece = piece.sort_values(["beat", "pitch"], kind="stable").reset_index(drop=True)
     beat = piece["beat"].to_numpy(np.float64)
-    piece["step_beats"] = np.diff(beat, prepend=beat[:1]) if len(beat) else beat
+    piece["step_beats"] = steps_between(beat)
     seconds = 60.0 / bpm
     piece["start"], piece["step"], piece["duration"] = (
         beat * seconds,

@@ -6,7 +6,7 @@
 With the tonic ending (Sampling.tonic_ending) a piece may end only on its tonic, and the model's odds of ending
 there are multiplied (generate.END_ODDS, 128, measured on the chorales, where a tonic chord over the tonic comes
 every few bars). In a tune every tonic note is such a place, so at 128 the folk model ended its tunes after about
-a third of a tune's length. This continues the opening (the first PRIMER_NOTES notes) of each piece of the style
+a third of a tune's length. This continues the opening (the first OPENING_NOTES notes) of each piece of the style
 (the bundled sample, or --data) at each odds of a ladder, with the length cap Home uses, and chooses the odds
 whose pieces' median length is nearest (as a ratio) to the median of what the pieces themselves have after the
 opening. Before that it sets how many new notes a piece has at least (Config.end_after): the pieces' own 5th
@@ -44,7 +44,6 @@ from musicrnn.infer import read_model_file  # noqa: E402
 from musicrnn.midi_load import load_paths  # noqa: E402
 from musicrnn.styles import is_bundled_name, model_path, registry  # noqa: E402
 
-PRIMER_NOTES = OPENING_NOTES
 CAP = 400  # Home's length cap (pages/home.py)
 LADDER = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 512.0, 2048.0, 8192.0, 32768.0)
 SEEDS = 2
@@ -57,9 +56,9 @@ def style_pieces(model: str, data: Path | None) -> list:
         if data is None:
             raise SystemExit(f"{model!r} has no bundled sample: name a folder of its style's pieces with --data")
     paths = sorted(Path(data).glob("*.mid"))
-    pieces = [item.notes for item in load_paths(paths) if item.ok and len(item.notes) >= 2 * PRIMER_NOTES]
+    pieces = [item.notes for item in load_paths(paths) if item.ok and len(item.notes) >= 2 * OPENING_NOTES]
     if not pieces:
-        raise SystemExit(f"no piece in {data} has {2 * PRIMER_NOTES} notes or more")
+        raise SystemExit(f"no piece in {data} has {2 * OPENING_NOTES} notes or more")
     return pieces
 
 
@@ -69,7 +68,7 @@ def lengths_at(model, pieces: list, odds: float) -> list[int]:
     out = []
     for piece in pieces:
         settings = Sampling(seed=0, n_notes=CAP, variations=SEEDS)
-        out += [len(p) for p in generate(model, piece.head(PRIMER_NOTES), settings)]
+        out += [len(p) for p in generate(model, piece.head(OPENING_NOTES), settings)]
     return out
 
 
@@ -81,7 +80,7 @@ def shortest_new_notes(pieces: list) -> int:
 def calibrate(model, pieces: list) -> dict:
     """The shortest continuation (shortest_new_notes), then the odds of LADDER whose continuations' median length
     is nearest the pieces' own, with the figures."""
-    wanted = float(np.median([min(len(p) - PRIMER_NOTES, CAP) for p in pieces]))
+    wanted = float(np.median([min(len(p) - OPENING_NOTES, CAP) for p in pieces]))
     shortest = shortest_new_notes(pieces)
     model.cfg = model.cfg.replace(end_after=shortest)
     medians = {odds: float(np.median(lengths_at(model, pieces, odds))) for odds in LADDER}
@@ -92,7 +91,7 @@ def calibrate(model, pieces: list) -> dict:
         "config": {"end_odds": chosen, "end_after": shortest},
         "end_odds_calibration": {
             "pieces": len(pieces),
-            "primer_notes": PRIMER_NOTES,
+            "primer_notes": OPENING_NOTES,
             "cap": CAP,
             "pieces_median_new_notes": wanted,
             f"pieces_new_notes_percentile_{SHORTEST_PERCENTILE}": shortest,
