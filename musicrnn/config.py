@@ -93,6 +93,11 @@ class Config:
     # the opening: generate.shortest_continuation) by training and by scripts/calibrate_endings.py, so that a
     # chorale does not end at its first cadence; a fine-tuned model takes its own files', not its start's.
     end_after: int = 0
+    # `close_after` (end_class models): with the tonic ending, after this many new notes a piece heads for its final
+    # cadence (as it does near the length cap: generate.closing_start); 0 = only near the cap. Set from the median
+    # length of the pieces a model learns from (generate.typical_continuation) by training and by
+    # scripts/calibrate_endings.py, so a chorale closes about where chorales do.
+    close_after: int = 0
     # `chord_order`: the order a model reads (and writes) the notes that start together: "up" from the bass, as
     # files are loaded, or "down" from the top, so a chorale's melody note is drawn first and the voices under it
     # after it, as a harmony student writes them (features.in_chord_order). Beats models only.
@@ -206,8 +211,10 @@ class Config:
             problems.append(f"chord_order must be one of {', '.join(CHORD_ORDERS)}")
         elif self.chord_order != "up" and not self.beats:
             problems.append("chord_order 'down' needs a beats model (time_unit 'beats')")
-        if not (isinstance(self.end_after, int) and self.end_after >= 0):
-            problems.append("end_after must be 0 (the default) or a positive whole number of notes")
+        for name in ("end_after", "close_after"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 0):
+                problems.append(f"{name} must be 0 (the default) or a positive whole number of notes")
         if self.lr_schedule not in LR_SCHEDULES:
             problems.append(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}")
         if problems:

@@ -56,10 +56,11 @@ VOICE_LEADING_HELP = (
 )
 TONIC_ENDING_HELP = (
     "The model decides where a piece ends; with this on, it may end it only on the home chord of its key, with "
-    "the key note in the bass, on a strong beat, as almost every chorale ends; a bundled style's piece runs at "
-    "least as long as that style's short pieces (a chorale does not stop at its first cadence); and near the "
-    "length limit it ends at the next such chord rather than where the count runs out. Off: wherever the model "
-    "ends it."
+    "the key note in the bass, on a strong beat, as almost every chorale ends; music in parts only after the "
+    "dominant (the bass moving from the fifth note of the scale to the key note, a full close). A bundled "
+    "style's piece runs at least as long as that style's short pieces (a chorale does not stop at its first "
+    "cadence), and near the length limit the last bars head for such a close rather than stop where the count "
+    "runs out. Off: wherever the model ends it."
 )
 
 _GENERATE = (

@@ -203,7 +203,7 @@ def train(
     started = time.monotonic()
     train_idx, val_idx = split_files(corpus, cfg.val_fraction, cfg.seed)
     train_set, val_set = corpus.subset(train_idx), corpus.subset(val_idx)
-    cfg = with_shortest_piece(cfg, corpus.lengths)
+    cfg = with_piece_lengths(cfg, corpus.lengths)
     data_cfg = _global_batch(cfg, strategy)
     train_data, train_windows = make_tf_dataset(train_set, data_cfg, shuffle=True, seed=cfg.seed)
     try:
@@ -254,7 +254,7 @@ def train_streaming(
     keras.utils.set_random_seed(cfg.seed)
     started = time.monotonic()
     train_files, val_files = split_entries(files, cfg.val_fraction, cfg.seed)
-    cfg = with_shortest_piece(cfg, [f.notes for f in files])
+    cfg = with_piece_lengths(cfg, [f.notes for f in files])
     data_cfg = _global_batch(cfg, strategy)
     train_data, train_windows = stream_dataset(train_files, data_cfg, shuffle=True, seed=cfg.seed, buffer=buffer)
     try:
@@ -290,15 +290,16 @@ def train_streaming(
     )
 
 
-def with_shortest_piece(cfg: Config, lengths: Sequence[int] | np.ndarray) -> Config:
+def with_piece_lengths(cfg: Config, lengths: Sequence[int] | np.ndarray) -> Config:
     """A model that learns endings ends no piece sooner than the pieces it learns from would
-    (generate.shortest_continuation of their note counts): a visitor's hymns, a fine-tuned chorale model, each
-    by its own files, not its start's."""
+    (generate.shortest_continuation of their note counts), and heads for a cadence where they usually end
+    (generate.typical_continuation): a visitor's hymns, a fine-tuned chorale model, each by its own files, not
+    its start's."""
     if not cfg.end_class:
         return cfg
-    from .generate import shortest_continuation
+    from .generate import shortest_continuation, typical_continuation
 
-    return cfg.replace(end_after=shortest_continuation(lengths))
+    return cfg.replace(end_after=shortest_continuation(lengths), close_after=typical_continuation(lengths))
 
 
 def _global_batch(cfg: Config, strategy) -> Config:

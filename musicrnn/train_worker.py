@@ -44,9 +44,9 @@ def main(job_dir: str) -> int:
         corpus = request["corpus"]
         send({"kind": "loading"})
         from .model import save_model
-        from .train import train, with_shortest_piece
+        from .train import train, with_piece_lengths
 
-        cfg = with_shortest_piece(cfg, corpus.lengths)  # as train sets it, for the best epoch's file too
+        cfg = with_piece_lengths(cfg, corpus.lengths)  # as train sets it, for the best epoch's file too
         model = None
         if request.get("init") is not None:
             from .finetune import init_model

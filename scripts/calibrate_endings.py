@@ -12,9 +12,10 @@ whose pieces' median length is nearest (as a ratio) to the median of what the pi
 opening. Before that it sets how many new notes a piece has at least (Config.end_after): the pieces' own 5th
 percentile after the opening, so that a chorale, whose tonic chords come every few bars, does not end at its first
 cadence (at x8192 a fifth of the chorale model's continuations of held-out chorales ended within 45 new notes,
-where the shortest of 35 held-out chorales has 112 after its opening). `--write` stores both in the model
+where the shortest of 35 held-out chorales has 112 after its opening), and from how many it heads for its final
+cadence (Config.close_after: the pieces' median after the opening). `--write` stores them in the model
 (the .keras file's settings and its JSON sidecar, with the figures behind them), which generation reads
-(generate.end_odds, generate.end_after) and fine-tuning keeps; the network's weights are untouched.
+(generate.end_odds, generate.end_after, generate.closing_start) and fine-tuning keeps; the network's weights are untouched.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from musicrnn.generate import (  # noqa: E402
     Sampling,
     generate,
     shortest_continuation,
+    typical_continuation,
 )
 from musicrnn.infer import read_model_file  # noqa: E402
 from musicrnn.midi_load import load_paths  # noqa: E402
@@ -78,17 +80,19 @@ def shortest_new_notes(pieces: list) -> int:
 
 
 def calibrate(model, pieces: list) -> dict:
-    """The shortest continuation (shortest_new_notes), then the odds of LADDER whose continuations' median length
-    is nearest the pieces' own, with the figures."""
+    """The shortest continuation (shortest_new_notes) and where the pieces usually end (their median after the
+    opening: from there a piece heads for its final cadence), then the odds of LADDER whose continuations' median
+    length is nearest the pieces' own, with the figures."""
     wanted = float(np.median([min(len(p) - OPENING_NOTES, CAP) for p in pieces]))
     shortest = shortest_new_notes(pieces)
-    model.cfg = model.cfg.replace(end_after=shortest)
+    typical = typical_continuation([len(p) for p in pieces], cap=CAP)
+    model.cfg = model.cfg.replace(end_after=shortest, close_after=typical)
     medians = {odds: float(np.median(lengths_at(model, pieces, odds))) for odds in LADDER}
     for odds, median in medians.items():
         print(f"end odds x{odds:g}: median {median:.0f} new notes (the pieces: {wanted:.0f})")
     chosen = min(LADDER, key=lambda odds: abs(math.log(medians[odds] / wanted)))
     return {
-        "config": {"end_odds": chosen, "end_after": shortest},
+        "config": {"end_odds": chosen, "end_after": shortest, "close_after": typical},
         "end_odds_calibration": {
             "pieces": len(pieces),
             "primer_notes": OPENING_NOTES,
@@ -135,7 +139,10 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit(f"{path.name} did not learn endings: there is nothing to calibrate")
     result = calibrate(model, style_pieces(args.model, args.data))
     chosen = result["config"]
-    print(f"chosen: x{chosen['end_odds']:g} (the default is x{END_ODDS:g}), no end before {chosen['end_after']} notes")
+    print(
+        f"chosen: x{chosen['end_odds']:g} (the default is x{END_ODDS:g}), no end before {chosen['end_after']} notes,"
+        f" a cadence sought from {chosen['close_after']}"
+    )
     if args.write:
         write_info(path, result)
         print(f"written to {path} and {path.with_suffix('.json')}")

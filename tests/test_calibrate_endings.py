@@ -64,7 +64,7 @@ def test_calibration_chooses_the_odds_whose_lengths_are_nearest_the_pieces(monke
     shortest_while_measured = []
 
     def lengths_at(model, pieces, odds):
-        shortest_while_measured.append(model.cfg.end_after)
+        shortest_while_measured.append((model.cfg.end_after, model.cfg.close_after))
         return [medians[odds]] * 3
 
     monkeypatch.setattr(calibrate_endings, "lengths_at", lengths_at)
@@ -72,8 +72,10 @@ def test_calibration_chooses_the_odds_whose_lengths_are_nearest_the_pieces(monke
     result = calibrate_endings.calibrate(SimpleNamespace(cfg=Config()), pieces)
     assert result["config"]["end_odds"] == 16.0  # 120 is nearer 128 than 150 is, as a ratio
     assert result["end_odds_calibration"]["pieces_median_new_notes"] == 128
-    # No end before the pieces' 5th percentile of new notes (125.3), and the odds measured with that in force.
-    assert result["config"]["end_after"] == 125 and set(shortest_while_measured) == {125}
+    # No end before the pieces' 5th percentile of new notes (125.3), a cadence sought from their median (128), and
+    # the odds measured with both in force.
+    assert result["config"]["end_after"] == 125 and result["config"]["close_after"] == 128
+    assert set(shortest_while_measured) == {(125, 128)}
 
 
 def test_the_shortest_continuation_is_the_pieces_5th_percentile_and_never_below_the_generators_floor():

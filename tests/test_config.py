@@ -31,11 +31,12 @@ def test_end_odds_default_to_zero_the_samplers_own():
     assert Config(end_odds=16.0).validate().end_odds == 16.0
 
 
+@pytest.mark.parametrize("name", ["end_after", "close_after"])
 @pytest.mark.parametrize("notes", [-1, 2.5])
-def test_a_shortest_length_that_is_no_whole_number_of_notes_is_refused(notes):
-    with pytest.raises(SettingsError, match="end_after"):
-        Config(end_after=notes).validate()
-    assert Config().end_after == 0 and Config(end_after=112).validate().end_after == 112
+def test_a_piece_length_that_is_no_whole_number_of_notes_is_refused(name, notes):
+    with pytest.raises(SettingsError, match=name):
+        Config(**{name: notes}).validate()
+    assert getattr(Config(), name) == 0 and getattr(Config(**{name: 112}).validate(), name) == 112
 
 
 def test_a_chord_order_is_up_or_down_and_down_needs_a_beats_model():

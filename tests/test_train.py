@@ -97,14 +97,14 @@ def test_saved_result_holds_model_history_and_split(trained, tmp_path):
     sidecar = json.loads((tmp_path / "trained.json").read_text())
     assert sidecar["history"] == result.history
     assert sidecar["val_files"] == result.val_files and sidecar["train_files"] == result.train_files
-    # The settings as given, and how long a piece runs at least (end_after): the 8 files' 240 notes less their
-    # 32-note opening.
-    assert sidecar["config"] == CFG.replace(end_after=208).to_dict()
+    # The settings as given, how long a piece runs at least (end_after) and from when it heads for its cadence
+    # (close_after): the 8 files' 240 notes less their 32-note opening.
+    assert sidecar["config"] == CFG.replace(end_after=208, close_after=208).to_dict()
     assert sidecar["final"] == result.history[result.best_epoch - 1]  # the kept epoch's losses
     assert sidecar["best_epoch"] == result.best_epoch
     numpy_model = read_model_file(path)
     assert numpy_model.info["val_files"] == result.val_files
-    assert numpy_model.cfg == CFG.replace(end_after=208)
+    assert numpy_model.cfg == CFG.replace(end_after=208, close_after=208)
     pitch, numeric = random_inputs(CFG, batch=2)
     key, given = random_extras(CFG, batch=2)
     expected = keras_outputs(load_keras_model(path), pitch, numeric, key, given)["pitch"]
@@ -214,17 +214,19 @@ def test_time_limit_stops_training_within_it(corpus):
 
 
 def test_a_model_that_learns_endings_ends_no_sooner_than_its_own_files_not_its_starts(corpus, trained, tmp_path):
-    """end_after comes from the files a run learns from (their shortest, less the opening), so a model fine-tuned
-    on short hymns from the chorale model does not keep the chorales' length; a model that learns no endings
-    has none."""
+    """end_after and close_after come from the files a run learns from (their shortest and their median, less the
+    opening), so a model fine-tuned on short hymns from the chorale model does not keep the chorales' length; a
+    model that learns no endings has none."""
     from musicrnn.finetune import init_model
     from musicrnn.generate import MIN_NOTES_BEFORE_END
 
     start = trained[0].save(tmp_path / "start.keras")
     short = synthetic_corpus(files=6, notes=80)
-    cfg = CFG.replace(epochs=1, end_after=trained[0].cfg.end_after)
+    cfg = CFG.replace(epochs=1, end_after=trained[0].cfg.end_after, close_after=trained[0].cfg.close_after)
     tuned = train(short, cfg, model=init_model(start, cfg))
     assert trained[0].cfg.end_after == 208 and tuned.cfg.end_after == 80 - 32
+    assert trained[0].cfg.close_after == 208 and tuned.cfg.close_after == 80 - 32
     tiny_files = synthetic_corpus(files=6, notes=40)
     assert train(tiny_files, cfg).cfg.end_after == MIN_NOTES_BEFORE_END  # never sooner than the generator's floor
     assert train(short, CFG.replace(epochs=1, end_class=False)).cfg.end_after == 0
+    assert train(short, CFG.replace(epochs=1, end_class=False)).cfg.close_after == 0
