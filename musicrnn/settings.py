@@ -52,7 +52,8 @@ LENGTH_HELP = "The model ends the piece itself when it has learned endings; this
 VOICE_LEADING_HELP = (
     "Write the parts the way a choir is taught to sing them: no parallel fifths or octaves, the voices don't "
     "cross, the upper voices stay within an octave of each other, each voice sings one note at a time, and "
-    "voices that sing together make a chord of the key (a voice moving on its own may pass between chords)."
+    "voices that sing together make a chord of the key (a voice moving on its own may pass between chords), "
+    "and the top voice, the melody, prefers moving by step to repeating its note."
 )
 TONIC_ENDING_HELP = (
     "The model decides where a piece ends; with this on, it may end it only on the home chord of its key, with "

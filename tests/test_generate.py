@@ -451,6 +451,31 @@ def test_a_model_that_carries_where_its_pieces_usually_end_heads_for_its_cadence
     assert closing_start(model, 400) == 160  # never before the shortest pieces end
 
 
+def test_with_voice_leading_the_melody_moves_by_step_more_and_repeats_less(monkeypatch):
+    """The chorale model's soprano (its top part): with the voice-leading rule it steps more often and repeats its
+    note less often than without the melodic lean (the control: 45 % and 30 % when measured, Bach 72 % and 14 %),
+    and the lower voices are left to the model."""
+    import musicrnn.generate as generation
+    from musicrnn.bundled import DEFAULT_PRIMER, PRIMER_NOTES, default_model
+    from musicrnn.recipe import bundled_primer_notes
+
+    model, primer = default_model(), bundled_primer_notes(DEFAULT_PRIMER, PRIMER_NOTES)
+    top = int(max(model.info["corpus"]["parts"], key=lambda part: model.info["corpus"]["parts"][part]["low"]))
+
+    def soprano_moves() -> tuple[float, float]:
+        pieces = generate(model, primer, Sampling(n_notes=200, seed=3, variations=8))
+        moves = np.concatenate(
+            [np.abs(np.diff(p[p["part"] == top].sort_values("beat")["pitch"].to_numpy())) for p in pieces]
+        )
+        return float(np.isin(moves, (1, 2)).mean()), float((moves == 0).mean())
+
+    steps, repeats = soprano_moves()
+    monkeypatch.setattr(generation, "MELODY_STEP_PULL", 0.0)
+    monkeypatch.setattr(generation, "MELODY_REPEAT_PUSH", 0.0)
+    plain_steps, plain_repeats = soprano_moves()
+    assert steps > plain_steps + 0.05 and repeats < plain_repeats - 0.05, (steps, plain_steps, repeats, plain_repeats)
+
+
 def test_a_final_chord_is_held_to_the_next_bar_line_and_never_shortened():
     from musicrnn.generate import held_to_the_bar_line
 
