@@ -251,6 +251,9 @@ class MelodyGuide(_Base):
         first_below = on_target & (self.below == 0) & (part != SOPRANO)
         # The cadence first: a voice's usual range must not take away the last tonic tone left to it.
         below = self._cadence_rule(below, on_target, first_below)
+        # No semitone against the melody note before the usual range: a voice leaves its range rather than strike
+        # the melody so (a low melody note leaves the alto no other note in its range under it).
+        below = _no_clash(below, melody_pitch)
         # The pitch head does not know the part just drawn, and a voice's full range is wide (the corpus'
         # bass reaches E4): prefer the pitches the voice mostly sang, so the bass does not open at the top.
         low, high = np.array([self.usual.get(int(p), (0, PITCH_CLASSES - 1)) for p in part]).T
