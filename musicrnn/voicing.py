@@ -152,6 +152,10 @@ class VoiceLeading:
             self._started_at = (onset, _at(self.start, onset))
         return self._started_at[1]
 
+    def sounding_at(self, onset: np.ndarray) -> np.ndarray:
+        """(B, parts) the pitch each part sounds at `onset`, struck there or held over it (-1: silent)."""
+        return self._sounding(onset)
+
     def _sounding(self, onset: np.ndarray) -> np.ndarray:
         """(B, parts) the pitch each part sounds at `onset` (-1: silent)."""
         later = onset[:, None] + 1e-9
