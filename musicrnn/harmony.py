@@ -35,6 +35,7 @@ _PITCH = np.arange(PITCH_CLASSES)
 
 TONIC_ENDING_BONUS = 0.3  # how much a melody's last note counts for its tonic (see melody_key)
 UPBEAT_TONIC_BONUS = 0.3  # and its first downbeat, reached from an upbeat a fourth below (see melody_key)
+OUTLINED_TRIAD_BONUS = 0.3  # and a key whose whole tonic triad the melody sings (see melody_key)
 
 
 def melody_key(melody: Melody) -> str:
@@ -55,6 +56,7 @@ def melody_key(melody: Melody) -> str:
         scores = scores + UPBEAT_TONIC_BONUS * (tonic == upbeat_tonic)
     present = {int(p) % 12 for p in melody.pitch}
     outlined = np.array([len(present.intersection(tonic_triad(k))) for k in range(KEY_COUNT)])
+    scores = scores + OUTLINED_TRIAD_BONUS * (outlined == 3)
     return key_name(int(np.argmax(np.where(outlined >= min(2, outlined.max()), scores, -np.inf))))
 
 

@@ -516,14 +516,29 @@ def test_a_melodys_key_is_one_whose_tonic_chord_it_outlines():
     assert melody_key(parse_melody("A4/1 B4/1 C5/1 B4/1 A4/2")) == "A:minor"
 
 
-def test_a_first_phrase_ending_on_its_dominant_is_read_in_the_key_its_upbeat_leads_into():
+def test_a_first_phrase_ending_on_a_half_cadence_is_read_in_the_key_whose_triad_it_sings(monkeypatch):
+    import musicrnn.harmony as harmony
+    from musicrnn.harmony import melody_key
+
+    ode_to_joy = parse_melody("E4/1 E4/1 F4/1 G4/1 G4/1 F4/1 E4/1 D4/1 C4/1 C4/1 D4/1 E4/1 E4/1.5 D4/0.5 D4/2")
+    assert melody_key(ode_to_joy) == "C:major"  # C, E and G all sung; it ends on D, the half cadence
+    monkeypatch.setattr(harmony, "OUTLINED_TRIAD_BONUS", 0.0)
+    assert melody_key(ode_to_joy) == "D:minor"  # the control: the last note's bonus alone reads D minor
+
+
+def test_a_first_phrase_ending_on_its_dominant_is_read_in_the_key_its_upbeat_leads_into(monkeypatch):
+    import musicrnn.harmony as harmony
     from musicrnn.harmony import melody_key
 
     # Amazing Grace's first half: the upbeat D rises to G on the first downbeat; the phrase ends on D.
     notes = "D4/1 G4/2 B4/0.5 G4/0.5 B4/2 A4/1 G4/2 E4/1 D4/2 D4/1 G4/2 B4/0.5 G4/0.5 B4/2 A4/1 D5/5"
     assert melody_key(parse_melody(f"3/4 R/2 {notes}")) == "G:major"
-    # The control: the same notes from the bar line have no upbeat, and the last note's bonus reads D major.
+    # From the bar line (no upbeat) it sings all of G major's tonic triad, none of D major's F#: G major too.
+    assert melody_key(parse_melody(f"3/4 {notes}")) == "G:major"
+    # The control: without the outlined triad's bonus, the last note's reads D major, and only the upbeat helps.
+    monkeypatch.setattr(harmony, "OUTLINED_TRIAD_BONUS", 0.0)
     assert melody_key(parse_melody(f"3/4 {notes}")) == "D:major"
+    assert melody_key(parse_melody(f"3/4 R/2 {notes}")) == "G:major"
     # An upbeat that does not rise a fourth to the downbeat leaves the key to the rest: Greensleeves stays A minor.
     greensleeves = "6/8 R/2.5 A4/0.5 C5/1 D5/0.5 E5/0.75 F5/0.25 E5/0.5 D5/1 B4/0.5 G4/0.75 A4/0.25 B4/0.5 C5/1 A4/0.5 A4/0.75 G#4/0.25 A4/0.5 B4/1 G#4/0.5 E4/1 A4/0.5"
     assert melody_key(parse_melody(greensleeves)) == "A:minor"
