@@ -759,7 +759,10 @@ class _Rules:
         self.dominant_bass = degrees == (key + 7) % 12
         self.dominant_chord = np.isin(degrees, [(key + degree) % 12 for degree in (7, 11, 2, 5)])
         self.dominant_triad = np.isin(degrees, [(key + degree) % 12 for degree in (7, 11, 2)])
-        self.bass_before, self.bass_now = np.full(batch, -1), np.full(batch, -1)  # the bass's last two (-1: none)
+        self.bass_before = np.full(batch, VOICE_NONE)  # the bass's note before its latest (VOICE_NONE: none)
+        # The top voice's lean (MELODY_STEP_PULL, MELODY_REPEAT_PUSH), by its last pitch (row) and the next.
+        distance = np.abs(np.arange(PITCH_CLASSES)[:, None] - np.arange(PITCH_CLASSES)[None, :])
+        self.melodic_lean = MELODY_STEP_PULL * np.isin(distance, (1, 2)) - MELODY_REPEAT_PUSH * (distance == 0)
         self.written = 0  # new notes so far (the same in every stream)
         # With the tonic ending, from this note on the piece heads for its final cadence and ends there.
         self.closing_from = closing_start(model, settings.n_notes)
@@ -894,7 +897,9 @@ class _Rules:
             return None
         on_tonic &= (voices >= self.final_chord_notes) & ~(chord & self.off_tonic_chord).any(axis=1)
         if self.in_parts:  # an authentic cadence: the bass from the fifth degree
-            on_tonic &= self.dominant_bass[np.maximum(self.bass_before, 0)] & (self.bass_before >= 0)
+            on_tonic &= self.dominant_bass[np.minimum(self.bass_before, PITCH_CLASSES - 1)] & (
+                self.bass_before != VOICE_NONE
+            )
         return on_tonic
 
     def _pitch(
@@ -954,19 +959,12 @@ class _Rules:
         top &= last != VOICE_NONE
         if not top.any():
             return logits
-        distance = np.abs(np.arange(PITCH_CLASSES)[None, :] - last[:, None])
-        lean = MELODY_STEP_PULL * ((distance == 1) | (distance == 2)) - MELODY_REPEAT_PUSH * (distance == 0)
-        return logits + np.where(top[:, None], lean, 0.0)
+        return logits + np.where(top[:, None], self.melodic_lean[np.minimum(last, PITCH_CLASSES - 1)], 0.0)
 
     def take(self, rows: np.ndarray) -> None:
-        self.bass_before, self.bass_now = self.bass_before[rows], self.bass_now[rows]
+        self.bass_before = self.bass_before[rows]
         if self.voices is not None:
             self.voices.take(rows)
-
-    def _bass_sang(self, part: np.ndarray, pitch: np.ndarray) -> None:
-        sang = part == self.bass_part
-        self.bass_before = np.where(sang, self.bass_now, self.bass_before)
-        self.bass_now = np.where(sang, pitch, self.bass_now)
 
     def heard(self, primer: pd.DataFrame, timing: Timing) -> None:
         """The primer's notes, so the voice-leading rule knows what each part sang last."""
@@ -974,14 +972,14 @@ class _Rules:
             return
         batch = len(self.voices.onset)
         for pitch, beat, duration, part in zip(primer["pitch"], timing.beat, timing.duration, self.primer_part):
-            self._bass_sang(np.full(batch, int(part)), np.full(batch, int(pitch)))
             self.voices.took(*(np.full(batch, value) for value in (int(part), int(pitch), beat, duration)))
 
     def took(self, note: dict[str, np.ndarray], piece: _Piece) -> None:
         """A note is complete: counted, and the voice-leading rule hears it."""
         self.written += 1
-        if "part" in note and self.in_parts:
-            self._bass_sang(note["part"], note["pitch"])
+        if "part" in note and self.in_parts:  # piece.voice_last still holds each part's note before this one
+            sang = note["part"] == self.bass_part
+            self.bass_before = np.where(sang, piece.voice_last[self.rows, self.bass_part], self.bass_before)
         if self.voices is not None and "part" in note:
             self.voices.took(note["part"], note["pitch"], piece.onset, note["duration"])
 
