@@ -723,6 +723,18 @@ def beats_to_strong_beat(bar_beat: np.ndarray, bar_beats: np.ndarray) -> np.ndar
     return np.where(before_middle, middle - bar_beat, to_bar_line)
 
 
+@dataclass
+class _Voices:
+    """What each stream's piece has sung so far decides how it ends: in three parts or more (`in_parts`) on the
+    tonic chord with `final_chord_notes` voices, its `bass` (the lowest part sung) from the fifth degree; a
+    tune on its tonic. `top`: the highest part sung (the melody)."""
+
+    in_parts: np.ndarray  # (B,) bool
+    final_chord_notes: np.ndarray  # (B,)
+    bass: np.ndarray  # (B,) part ids
+    top: np.ndarray  # (B,) part ids
+
+
 class _Rules:
     """How each field of a note is drawn: the model's logits, reshaped by the sampling controls, the key and
     range masks, the parts' ranges, the chord already sounding, the voice-leading rule and the guide."""
@@ -747,19 +759,19 @@ class _Rules:
         self.tonic_pitches = degrees == key % 12
         self.tonic_chord = np.isin(degrees, tonic_triad(key) + [(key + 4) % 12])
         self.off_tonic_chord = ~self.tonic_chord
-        # Struck from the bass up, a final chord of three notes ended 55 of 60 of Home's pieces before the soprano
-        # sang; a voice may hold its note over the final chord (a madrigal's voices seldom strike it together).
-        self.final_chord_notes = min(4, len(summary)) if len(summary) >= 3 else 1
-        # Music in three parts or more ends on an authentic cadence: its bass (the lowest part) comes to the
-        # tonic from the fifth degree, as 91 % of Bach's chorales that end on their tonic do. What precedes the
-        # final chord (the closing pull): the dominant seventh over its root; a tune's note, the dominant triad.
-        self.bass_part = int(min(summary, key=lambda part: summary[part]["low"])) if summary else None
-        self.top_part = int(max(summary, key=lambda part: summary[part]["low"])) if summary else None
-        self.in_parts = self.final_chord_notes >= 3 and self.bass_part is not None
+        # Each part's usual lowest note (inf: not a voice, drums included): which sung part is the bass, which
+        # the top voice. A piece's own parts decide how it ends, not the model's: a model that learned tunes
+        # beside four-part music writes either, and a tune it writes ends as a tune does (see _Voices).
+        self.part_low = np.full(PART_CLASSES, np.inf)
+        for part, facts in summary.items():
+            if int(part) != DRUMS_PART:
+                self.part_low[int(part)] = float(facts.get("low", 0))
+        self.may_be_in_parts = int(np.isfinite(self.part_low).sum()) >= 3
         self.dominant_bass = degrees == (key + 7) % 12
         self.dominant_chord = np.isin(degrees, [(key + degree) % 12 for degree in (7, 11, 2, 5)])
         self.dominant_triad = np.isin(degrees, [(key + degree) % 12 for degree in (7, 11, 2)])
-        self.bass_before = np.full(batch, VOICE_NONE)  # the bass's note before its latest (VOICE_NONE: none)
+        # Each part's note before its latest (VOICE_NONE: none): the bass's, for the authentic cadence.
+        self.voice_before = np.full((batch, PART_CLASSES), VOICE_NONE, np.int64)
         # The top voice's lean (MELODY_STEP_PULL, MELODY_REPEAT_PUSH), by its last pitch (row) and the next.
         distance = np.abs(np.arange(PITCH_CLASSES)[:, None] - np.arange(PITCH_CLASSES)[None, :])
         self.melodic_lean = MELODY_STEP_PULL * np.isin(distance, (1, 2)) - MELODY_REPEAT_PUSH * (distance == 0)
@@ -859,7 +871,7 @@ class _Rules:
             logits[:, end] = NO_PITCH
             any_may_end = False
         elif self.settings.tonic_ending:
-            on_tonic = self._on_tonic(*self._final_chord(piece))
+            on_tonic = self._on_tonic(piece)
             if on_tonic is not None and self.cfg.beats:  # a cadence falls on a strong beat
                 on_tonic &= on_strong_beat(piece.bar_beat, piece.bar_beats)
             if on_tonic is not None and on_tonic.any():
@@ -875,32 +887,47 @@ class _Rules:
             any_may_end = True
         return logits, any_may_end
 
-    def _final_chord(self, piece: _Piece) -> tuple[np.ndarray, np.ndarray]:
+    def _singing(self, piece: _Piece) -> _Voices:
+        """Which parts each stream's piece has sung so far (its primer included), and so how it ends."""
+        sung = (piece.voice_last != VOICE_NONE) & np.isfinite(self.part_low)
+        count = sung.sum(axis=1)
+        in_parts = count >= 3
+        return _Voices(
+            in_parts=in_parts,
+            final_chord_notes=np.where(in_parts, np.minimum(4, count), 1),
+            bass=np.where(sung, self.part_low, np.inf).argmin(axis=1),
+            top=np.where(sung, self.part_low, -np.inf).argmax(axis=1),
+        )
+
+    def _final_chord(self, piece: _Piece, singing: _Voices) -> tuple[np.ndarray, np.ndarray]:
         """(B, 128) the pitches sounding at the current onset and (B,) how many notes or voices sound them: with
         the voice-leading rule in music in parts, each voice's note, struck there or held over it; otherwise the
         notes struck there."""
-        if self.voices is None or not self.in_parts:
-            return piece.sounding, piece.sounding.sum(axis=1)
+        struck = piece.sounding.sum(axis=1)
+        if self.voices is None or not singing.in_parts.any():
+            return piece.sounding, struck
         voices = self.voices.sounding_at(piece.onset)
+        voices[~singing.in_parts] = -1  # a stream singing a tune counts its notes struck here
         chord = piece.sounding.copy()
         rows, parts = np.nonzero(voices >= 0)
         chord[rows, voices[rows, parts]] = True
-        return chord, (voices >= 0).sum(axis=1)
+        return chord, np.where(singing.in_parts, (voices >= 0).sum(axis=1), struck)
 
-    def _on_tonic(self, chord: np.ndarray, voices: np.ndarray) -> np.ndarray | None:
-        """(B,) whether the notes sounding at the current onset (`chord`, from `voices` notes or voices) are the
-        final chord (see __init__), in music in parts reached from the dominant in the bass (an authentic
-        cadence); None where no stream's lowest note is the tonic (most notes: the rest need not be counted)."""
+    def _on_tonic(self, piece: _Piece) -> np.ndarray | None:
+        """(B,) whether the notes sounding at the current onset are the final chord (see __init__ and
+        _singing), in music in parts reached from the dominant in the bass (an authentic cadence); None where no
+        stream's lowest note is the tonic (most notes: the rest need not be counted)."""
+        singing = self._singing(piece)
+        chord, voices = self._final_chord(piece, singing)
         lowest = chord.argmax(axis=1)  # a stream with no note has none to count (final_chord_notes >= 1)
         on_tonic = self.tonic_pitches[lowest]
         if not on_tonic.any():
             return None
-        on_tonic &= (voices >= self.final_chord_notes) & ~(chord & self.off_tonic_chord).any(axis=1)
-        if self.in_parts:  # an authentic cadence: the bass from the fifth degree
-            on_tonic &= self.dominant_bass[np.minimum(self.bass_before, PITCH_CLASSES - 1)] & (
-                self.bass_before != VOICE_NONE
-            )
-        return on_tonic
+        on_tonic &= (voices >= singing.final_chord_notes) & ~(chord & self.off_tonic_chord).any(axis=1)
+        # In parts, an authentic cadence: the bass from the fifth degree.
+        bass_before = self.voice_before[self.rows, singing.bass]
+        from_dominant = self.dominant_bass[np.minimum(bass_before, PITCH_CLASSES - 1)] & (bass_before != VOICE_NONE)
+        return on_tonic & (from_dominant | ~singing.in_parts)
 
     def _pitch(
         self,
@@ -922,7 +949,7 @@ class _Rules:
         if cfg.beats and self.voices is not None and part is not None:
             # After the guide: the voices are led well within what it asks for (a melody note, a cadence).
             allowed = self.voices.allowed(part, piece.onset, allowed)
-            if self.in_parts:
+            if self.may_be_in_parts:
                 logits = self._melodic_line(logits, piece, part)
         pitch = sample_pitches(logits, settings, allowed, rngs)
         if cfg.beats:
@@ -941,12 +968,13 @@ class _Rules:
             return logits
         strong = on_strong_beat(piece.bar_beat, piece.bar_beats)
         before = ~strong & (beats_to_strong_beat(piece.bar_beat, piece.bar_beats) <= 1.0 + 1e-6)
-        if self.in_parts:
-            bass = (np.asarray(part) == self.bass_part)[:, None]
-            final = np.where(bass, self.tonic_pitches, self.tonic_chord)
-            dominant = np.where(bass, self.dominant_bass, self.dominant_chord)
-        else:
-            final, dominant = self.tonic_pitches[None, :], self.dominant_triad[None, :]
+        final, dominant = self.tonic_pitches[None, :], self.dominant_triad[None, :]
+        if self.may_be_in_parts and part is not None:
+            singing = self._singing(piece)
+            in_parts = singing.in_parts[:, None]
+            bass = (np.asarray(part) == singing.bass)[:, None]
+            final = np.where(in_parts, np.where(bass, self.tonic_pitches, self.tonic_chord), final)
+            dominant = np.where(in_parts, np.where(bass, self.dominant_bass, self.dominant_chord), dominant)
         live = ~piece.ended[:, None]
         pull = CLOSING_PULL * (live & strong[:, None] & final) + DOMINANT_PULL * (live & before[:, None] & dominant)
         return logits + pull
@@ -954,7 +982,8 @@ class _Rules:
     def _melodic_line(self, logits: np.ndarray, piece: _Piece, part: np.ndarray) -> np.ndarray:
         """The top voice's note leans towards a step from its last note and away from repeating it
         (MELODY_STEP_PULL, MELODY_REPEAT_PUSH); other voices' logits as they are."""
-        top = np.asarray(part) == self.top_part
+        singing = self._singing(piece)
+        top = (np.asarray(part) == singing.top) & singing.in_parts
         last = piece.voice_last[self.rows, np.asarray(part)]
         top &= last != VOICE_NONE
         if not top.any():
@@ -962,7 +991,7 @@ class _Rules:
         return logits + np.where(top[:, None], self.melodic_lean[np.minimum(last, PITCH_CLASSES - 1)], 0.0)
 
     def take(self, rows: np.ndarray) -> None:
-        self.bass_before = self.bass_before[rows]
+        self.voice_before = self.voice_before[rows]
         if self.voices is not None:
             self.voices.take(rows)
 
@@ -977,9 +1006,8 @@ class _Rules:
     def took(self, note: dict[str, np.ndarray], piece: _Piece) -> None:
         """A note is complete: counted, and the voice-leading rule hears it."""
         self.written += 1
-        if "part" in note and self.in_parts:  # piece.voice_last still holds each part's note before this one
-            sang = note["part"] == self.bass_part
-            self.bass_before = np.where(sang, piece.voice_last[self.rows, self.bass_part], self.bass_before)
+        if "part" in note:  # piece.voice_last still holds each part's note before this one
+            self.voice_before[self.rows, note["part"]] = piece.voice_last[self.rows, note["part"]]
         if self.voices is not None and "part" in note:
             self.voices.took(note["part"], note["pitch"], piece.onset, note["duration"])
 

@@ -879,3 +879,31 @@ def test_a_model_that_reads_chords_from_the_top_is_given_its_primer_so():
 
     pd.testing.assert_frame_equal(pieces("down", primer), pieces("down", top_down))
     assert not pieces("up", primer)["pitch"].equals(pieces("up", top_down)["pitch"])
+
+
+def test_a_piece_ends_as_the_parts_it_sings_do_not_as_its_model_knows():
+    """The end rule counts the parts a piece sings, not the parts its model learned: the All-styles model (four
+    voices and a tune part) primed with a fiddle tune writes a tune, and a tune ends on its tonic (before, such
+    a tune waited for a four-voice V-I that never came: 0 of 8 ended at 120 notes when measured). Primed with a
+    chorale, the same model still ends only on a full close in four voices."""
+    from musicrnn.bundled import DEFAULT_PRIMER, PRIMER_NOTES, bundled_model, style_opening
+    from musicrnn.recipe import bundled_primer_notes
+
+    model = bundled_model("general")
+    tunes = generate(model, style_opening("folk", 32), Sampling(n_notes=120, seed=7, variations=8))
+    assert all(set(tune["part"]) == {9} for tune in tunes)  # part 9, Strings: the fiddle's
+    ended = [tune for tune in tunes if tune.attrs["ended"]]
+    assert len(ended) >= 5, [len(tune) for tune in tunes]
+    for tune in ended:
+        tonic = key_index(tune.attrs["key"]) % 12
+        last = tune[np.isclose(tune["beat"], tune["beat"].max())]
+        assert last["pitch"].min() % 12 == tonic
+        assert on_strong_beat(last["bar_beat"].to_numpy()[:1], last["bar_beats"].to_numpy()[:1])[0]
+    primer = bundled_primer_notes(DEFAULT_PRIMER, PRIMER_NOTES)
+    chorales = generate(model, primer, Sampling(n_notes=400, seed=7, variations=4))
+    assert sum(piece.attrs["ended"] for piece in chorales) >= 2
+    for piece in chorales:
+        if piece.attrs["ended"]:
+            final = piece["beat"].max()
+            heard = piece[(piece["beat"] <= final + 1e-9) & (piece["beat"] + piece["duration_beats"] > final + 1e-9)]
+            assert set(heard["part"]) == {0, 1, 2, 3}, heard
