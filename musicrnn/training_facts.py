@@ -140,5 +140,5 @@ def record(
 def stop_reason(early_stopped: bool, timed_out: bool, patience: int) -> str:
     """Why a run that was not stopped by hand ended, in the words the CLI and the Train page both show."""
     if early_stopped:
-        return f"stopped early: the held-out loss had not improved for {patience} epochs"
-    return "stopped at the time limit" if timed_out else "all epochs done"
+        return f"stopped early: the held-out files were guessed no better for {patience} passes"
+    return "stopped at the time limit" if timed_out else "every planned pass done"

@@ -79,8 +79,8 @@ def verdict(
     warnings = []
     if against_counting != "better":
         warnings.append(
-            "It has not learned more than which note usually follows which. More music, more epochs, "
-            "or fine-tuning the default model usually help."
+            "It has not learned more than which note usually follows which. More music, a longer time limit, "
+            "or fine-tuning a bundled model usually help."
         )
     if earlier_best is not None and compare(model_ce, earlier_best[1]) == "worse":
         warnings.append(

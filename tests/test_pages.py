@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -169,7 +170,14 @@ def test_train_tiny_model_completes_and_offers_the_model():
     at.run()
     assert_no_exception(at)
     assert job.status == "finished", job.error
-    assert any("Finished 1 epoch" in item.value and "The model is epoch 1" in item.value for item in at.success)
+    assert any(
+        "1 pass through your music" in item.value and "the one after pass 1" in item.value for item in at.success
+    )
+    # A teacher reads it without a glossary: no epochs, nats or loss outside the Details.
+    from test_pages_teacher import main_path_text
+
+    words = re.compile(r"\bepochs?\b|\bnats?\b|\bloss\b|cross-entropy|perplexity", re.I)
+    assert [text for text in main_path_text(at._tree) if words.search(text)] == []
     assert len(at.get("plotly_chart")) == 1
     assert "Download the model (.keras)" in download_labels(at)
     entry = at.session_state[TRAINED_MODEL]
@@ -355,7 +363,7 @@ def test_training_progress_measures_pace_after_the_first_report():
     }
     done, caption = training_progress(snapshot)
     assert done == 0.5
-    assert caption == "Epoch 2 of 2 · about 20 s left"  # 0.45 of the work took 18 s
+    assert caption == "Pass 2 of 2 through your music · about 20 s left"  # 0.45 of the work took 18 s
 
 
 def test_training_estimate_does_not_jump_with_a_burst_and_says_it_is_uncertain():
@@ -363,7 +371,7 @@ def test_training_estimate_does_not_jump_with_a_burst_and_says_it_is_uncertain()
 
     steady = [{"kind": "batch", "epoch": 0, "batch": b, "batches": 100, "elapsed": 10.0 + b} for b in range(1, 61)]
     _, calm = training_progress({"total_epochs": 1, "batches": steady, "epochs": []})
-    assert calm == "Epoch 1 of 1 · about 40 s left"
+    assert calm == "Pass 1 of 1 through your music · about 40 s left"
     # Other visitors slow it down 5x for the last 20 s: no figure eight times larger, but a range and a warning.
     burst = steady + [
         {"kind": "batch", "epoch": 0, "batch": 60 + b, "batches": 100, "elapsed": 70.0 + 5 * b} for b in range(1, 5)
@@ -380,7 +388,7 @@ def test_an_uncertain_estimate_whose_ends_round_alike_gives_one_figure():
     # 2 reports over 2 s (too few to call the pace steady): both ends of the range (10 s, 12.5 s) round to 10 s.
     few = [{"kind": "batch", "epoch": 0, "batch": b, "batches": 100, "elapsed": 10.0 + b} for b in (88, 90)]
     _, caption = training_progress({"total_epochs": 1, "batches": few, "epochs": []})
-    assert caption == "Epoch 1 of 1 · about 10 s left (the pace is still changing)"
+    assert caption == "Pass 1 of 1 through your music · about 10 s left (the pace is still changing)"
     assert "to" not in caption.split("·")[1]
 
 
@@ -389,7 +397,7 @@ def test_training_estimate_is_capped_by_the_time_limit():
 
     slow = [{"kind": "batch", "epoch": 0, "batch": b, "batches": 1000, "elapsed": 10.0 + b} for b in range(1, 31)]
     _, caption = training_progress({"total_epochs": 1, "batches": slow, "epochs": [], "time_limit_s": 60.0})
-    assert caption == "Epoch 1 of 1 · about 20 s left"
+    assert caption == "Pass 1 of 1 through your music · about 20 s left"
 
 
 @pytest.mark.parametrize("page", ["dataset", "explore", "train", "generate", "how_it_works"])

@@ -117,7 +117,7 @@ def test_with_uploads_the_first_start_is_the_bundled_model_that_knows_them_best(
     assert [w.label for w in outside(at, "number_input")] == ["Train for at most (minutes)"]
     assert outside(at, "number_input")[0].value == 2.0
     assert [w.label for w in outside(at, "selectbox")] == ["Bundled model"]
-    assert {w.label for w in at.expander[0].number_input} >= {"Epochs (at most)", "Seed"}
+    assert {w.label for w in at.expander[0].number_input} >= {"Passes through the music (at most)", "Seed"}
     # "A new network" and the presets stay one click away.
     at.radio(key="keep_train_start_from_uploaded").set_value("A new network").run()
     assert [w.label for w in outside(at, "selectbox")] == ["Preset"]

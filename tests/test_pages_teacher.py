@@ -213,7 +213,10 @@ def test_a_training_setting_out_of_range_is_said_above_start_which_waits():
     at.radio(key="keep_train_start_from_uploaded").set_value("A new network").run()  # uploads: fine-tuning first
     at.number_input(key="keep_train_epochs").set_value(0).run()
     assert_no_exception(at)
-    assert any("Epochs (at most): 0 is not allowed (give a number from 1 to 200)" in e.value for e in at.error)
+    assert any(
+        "Passes through the music (at most): 0 is not allowed (give a number from 1 to 200)" in e.value
+        for e in at.error
+    )
     assert next(b for b in at.button if b.label == "Start training").disabled
     at.number_input(key="keep_train_epochs").set_value(3).run()
     assert not at.error and not next(b for b in at.button if b.label == "Start training").disabled

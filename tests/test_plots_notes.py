@@ -103,5 +103,5 @@ def test_the_kept_epoch_is_named_in_the_legend_not_over_the_panel_titles():
     figure = training_loss_chart(epochs, best_epoch=2)
     titles = {a.text for a in figure.layout.annotations}
     assert not any("kept" in text for text in titles)  # the subplot titles are the only annotations
-    assert "kept: epoch 2" in {trace.name for trace in figure.data if trace.showlegend is not False}
+    assert "kept: pass 2" in {trace.name for trace in figure.data if trace.showlegend is not False}
     assert all(shape.x0 == 2 for shape in figure.layout.shapes)  # one dotted line per panel, at epoch 2

@@ -40,6 +40,6 @@ def test_the_record_holds_every_fact_with_the_best_epochs_losses():
 
 
 def test_the_stop_reason_names_the_patience_the_time_limit_or_all_epochs():
-    assert stop_reason(True, False, 3) == "stopped early: the held-out loss had not improved for 3 epochs"
+    assert stop_reason(True, False, 3) == "stopped early: the held-out files were guessed no better for 3 passes"
     assert stop_reason(False, True, 3) == "stopped at the time limit"
-    assert stop_reason(False, False, 3) == "all epochs done"
+    assert stop_reason(False, False, 3) == "every planned pass done"

@@ -22,11 +22,14 @@ from .widgets import format_seconds, model_download, number_box, training_progre
 
 # Config field -> (label, help). Ranges live at the widgets; defaults come from the chosen preset.
 TRAINING_KNOBS = {
-    "epochs": ("Epochs (at most)", "Passes over the training data. Training may stop earlier, see the next setting."),
+    "epochs": (
+        "Passes through the music (at most)",
+        "Epochs: each pass trains on every training file once. Training may stop earlier, see the next setting.",
+    ),
     "patience": (
-        "Stop after epochs without improving",
-        "Training stops when the held-out loss has not improved for this "
-        "many epochs (0 = never). Either way the model kept is its best epoch, not the last one.",
+        "Stop after passes without improving",
+        "Training stops when the held-out files have not been guessed better (the validation loss) for this "
+        "many passes in a row (0 = never). Either way the model kept is its best pass, not the last one.",
     ),
     "time_limit_minutes": (
         "Train for at most (minutes)",
@@ -215,7 +218,7 @@ def show_job(job: TrainingJob) -> None:
             st.rerun()  # redraw the whole page once: summary, buttons, and the model on other pages
         if job.running:
             if snapshot["stopping"]:
-                st.status("Stopping… the best epoch so far is kept.", state="running")
+                st.status("Stopping… the best model so far is kept.", state="running")
             elif snapshot["latest"]:
                 done, caption = training_progress(snapshot)
                 st.progress(done, text=caption)
@@ -226,7 +229,7 @@ def show_job(job: TrainingJob) -> None:
                 on_click=job.stop,
                 icon=":material/stop:",
                 disabled=snapshot["stopping"],
-                help="Stops now and keeps the best epoch so far.",
+                help="Stops now and keeps the best model so far.",
             )
         if snapshot["epochs"] or snapshot["batches"]:
             st.plotly_chart(
@@ -239,12 +242,17 @@ def show_job(job: TrainingJob) -> None:
         show_result(job)
 
 
+def passes(count: int) -> str:
+    """'1 pass', '12 passes': epochs in a musician's words."""
+    return f"{count} pass" if count == 1 else f"{count} passes"
+
+
 def job_entry(job: TrainingJob) -> ModelEntry | None:
     return next((entry for entry in state.runs() if entry.facts.get("job") == job.id), None)
 
 
 KEPT_START = (
-    "No epoch did better on your held-out files than the model you started from, so that model is kept as it "
+    "No pass through your music did better on your held-out files than the model you started from, so that model is kept as it "
     "was: training more would only have made it worse for music like yours."
 )
 
@@ -257,13 +265,13 @@ def show_result(job: TrainingJob) -> None:
         st.error(f"Training failed: {job.error}")
     elif job.status == "stopped":
         st.warning(
-            f"Stopped after {ran} finished epoch(s) ({took}). "
+            f"Stopped after {passes(ran)} through your music ({took}). "
             + (
-                f"The best of them, epoch {job.best_epoch}, is kept."
+                f"The best of them, pass {job.best_epoch}, is kept."
                 if job.best_epoch
                 else KEPT_START
                 if job.result_info.get("kept_start")
-                else "No epoch finished, so no model was kept."
+                else "No pass finished, so no model was kept."
             )
         )
     else:
@@ -272,9 +280,10 @@ def show_result(job: TrainingJob) -> None:
         kept = (
             KEPT_START
             if info.get("kept_start")
-            else f"The model is epoch {job.best_epoch}, the one with the lowest loss on the held-out files."
+            else f"The model kept is the one after pass {job.best_epoch}: it guessed the notes of your held-out "
+            "files best."
         )
-        st.success(f"Finished {ran} epoch(s) in {took} ({why}). {kept}")
+        st.success(f"Done in {took}: {passes(ran)} through your music ({why}). {kept}")
     entry = job_entry(job)
     if entry is None:
         return
@@ -364,7 +373,7 @@ def runs_table(runs: list[ModelEntry]) -> pd.DataFrame:
                 "preset": run.facts.get("preset"),
                 "started from": run.facts.get("start") or "a new network",
                 "data": run.facts.get("data"),
-                "epochs": f"kept the start; {run.facts.get('epochs_run')} tried"
+                "passes": f"kept the start; {run.facts.get('epochs_run')} tried"
                 if run.facts.get("kept_start")
                 else f"kept {run.facts.get('best_epoch')} of {run.facts.get('epochs_run')}",
                 "next note, against simple counting": _against_counting(run.facts),

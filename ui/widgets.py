@@ -244,7 +244,8 @@ STEADY = 0.25  # recent and overall pace within 25 %: the estimate is given as o
 
 
 def training_progress(snapshot: JobSnapshot) -> tuple[float, str]:
-    """Fraction done (0-1) and a caption such as 'Epoch 2 of 5 · about 1 min 10 s left'.
+    """Fraction done (0-1) and a caption such as 'Pass 2 of 5 through your music · about 1 min 10 s
+    left' (a pass: an epoch).
 
     The pace is measured from the first report on: the time before it is TensorFlow's start-up and graph
     compilation, which happen once and would make the first estimates far too long. The estimate uses the
@@ -259,7 +260,7 @@ def training_progress(snapshot: JobSnapshot) -> tuple[float, str]:
     latest, first = reports[-1], reports[0]
     done = _fraction_done(latest, total)
     epoch = min(total, int(done * total) + 1)
-    caption = f"Epoch {epoch} of {total}"
+    caption = f"Pass {epoch} of {total} through your music"
     overall = _pace(first, latest, total)
     if not 0 < done < 1 or overall <= 0:
         return done, caption

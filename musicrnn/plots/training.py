@@ -54,7 +54,7 @@ def training_loss_chart(
                 row=1,
                 col=col,
             )
-        figure.update_xaxes(title_text="epoch", rangemode="tozero", row=1, col=col)
+        figure.update_xaxes(title_text="pass through the music (epoch)", rangemode="tozero", row=1, col=col)
         if best_epoch:  # the line only: its words are in the legend, not on top of the panels' titles
             figure.add_vline(x=best_epoch, line=dict(color=KEPT_COLOR, dash="dot"), row=1, col=col)
     if best_epoch:
@@ -63,7 +63,7 @@ def training_loss_chart(
                 x=[None],
                 y=[None],
                 mode="lines",
-                name=f"kept: epoch {best_epoch}",
+                name=f"kept: pass {best_epoch}",
                 line=dict(color=KEPT_COLOR, dash="dot"),
                 hoverinfo="skip",
             ),

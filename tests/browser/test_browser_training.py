@@ -34,7 +34,7 @@ def test_tiny_training_draws_losses_and_survives_a_page_switch(open_page, midi_f
     settle(page, page.get_by_role("combobox", name="Preset"))
     assert page.get_by_role("combobox", name="Preset").input_value() == "tiny"
     page.get_by_text("Advanced", exact=True).click()  # epochs and batch size wait there
-    for label, value in (("Epochs (at most)", "1"), ("Batch size", "16")):
+    for label, value in (("Passes through the music (at most)", "1"), ("Batch size", "16")):
         box = page.get_by_role("spinbutton", name=label, exact=True)
         box.fill(value)
         box.press("Enter")  # sets the value; never starts a run (issue 16)
@@ -54,8 +54,8 @@ def test_tiny_training_draws_losses_and_survives_a_page_switch(open_page, midi_f
     go_to(page, "Train", page.locator(LOSS_CHART).first)
     # Same job: its chart kept every point (a new job would start from an empty chart).
     assert wait_for_more_points(page, before_switch - 1) >= before_switch
-    settle(page, page.get_by_text("Finished 1 epoch(s)"), timeout_s=TRAIN_TIMEOUT_S)
-    assert page.get_by_text("Finished", exact=False).count() == 1
+    settle(page, page.get_by_text("1 pass through your music ("), timeout_s=TRAIN_TIMEOUT_S)
+    assert page.get_by_text("Done in", exact=False).count() == 1
     assert page.get_by_text("Your models").count() == 1  # the run is listed
     assert wait_for_more_points(page, before_switch - 1) >= before_switch
     # Generate, opened from the menu, plays the run just trained, from one of the visitor's own files.
