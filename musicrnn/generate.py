@@ -354,6 +354,10 @@ MELODY_REPEAT_PUSH = 1.0
 # chorale pieces ended with the soprano on the tonic 21 of 64 times before, 57 of 63 after, 31 notes longer in
 # the median; Generate's 120-note pieces, whose closing notes start 40 before the cap, end as before.
 TOP_TONIC_PULL = 2.0
+# Every part sings the final chord, but a voice that has rested since the bar before (a madrigal's, whose voices
+# often drop out before a close) need not, down to this many: with it the madrigal model ended 33 of 64 of Home's
+# pieces instead of 14 (bench/RESULTS.md); the chorale model's voices seldom rest, its pieces end as before.
+FEWEST_IN_FINAL_CHORD = 3
 PERFECT_CADENCE_SLACK = 40
 
 
@@ -901,9 +905,14 @@ class _Rules:
         sung = (piece.voice_last != VOICE_NONE) & np.isfinite(self.part_low)
         count = sung.sum(axis=1)
         in_parts = count >= 3
+        voices = np.minimum(4, count)
+        if self.voices is not None:  # a voice resting since the bar before need not sing the final chord
+            bar_ago = piece.onset - piece.bar_beats
+            recent = (sung & (self.voices.end >= bar_ago[:, None])).sum(axis=1)
+            voices = np.minimum(voices, np.maximum(FEWEST_IN_FINAL_CHORD, recent))
         return _Voices(
             in_parts=in_parts,
-            final_chord_notes=np.where(in_parts, np.minimum(4, count), 1),
+            final_chord_notes=np.where(in_parts, voices, 1),
             bass=np.where(sung, self.part_low, np.inf).argmin(axis=1),
             top=np.where(sung, self.part_low, -np.inf).argmax(axis=1),
         )
