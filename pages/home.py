@@ -33,7 +33,11 @@ styles = {m.title: m for m in models.models.values() if m.home and m.present}
 default_title = models.get(models.default).title
 if len(styles) > 1:
     title = st.segmented_control(
-        "Style", list(styles), key=state.keep("home_style", default_title), help="Each style is its own model."
+        "Style",
+        list(styles),
+        key=state.keep("home_style", default_title),
+        help="Each style is its own model.",
+        required=True,  # a second click on the chosen style keeps it (it would fall back to the chorales)
     )
     style = styles.get(title or "", styles.get(default_title) or next(iter(styles.values())))
 else:

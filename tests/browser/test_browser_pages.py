@@ -116,3 +116,14 @@ def test_uploads_in_two_goes_with_a_page_switch_between_add_up_and_one_can_be_re
     page.get_by_role("button", name="Remove").nth(1).click()  # tune2.mid
     settle(page, metric_value(page, "Usable files", showing="2"))
     assert page.get_by_text("tune2.mid · ").count() == 0
+
+
+def test_a_second_click_on_the_chosen_style_keeps_it(open_page):
+    """Found in a walk: clicking the chosen style again unselected it, and Home played the chorales."""
+    page = open_page("home", expect="Play a new piece")
+    for _ in range(2):
+        page.get_by_text("Folk tunes", exact=True).click()
+        settle(page)
+    page.get_by_role("button", name="Play a new piece").click()
+    settle(page, page.get_by_text("Folk tunes: ", exact=False), timeout_s=120)
+    assert page.get_by_text("Bach chorales: ", exact=False).count() == 0
