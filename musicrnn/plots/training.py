@@ -10,6 +10,8 @@ from .notes import NOTE_COLOR
 
 VALIDATION_COLOR = "#f59e0b"
 KEPT_COLOR = "green"
+# Each head's panel in a musician's words (the head's own name in brackets, as the Details tables call it).
+HEAD_TITLES = {"pitch": "pitch", "step": "when (step)", "duration": "how long (duration)", "part": "which voice (part)"}
 
 
 def training_loss_chart(
@@ -21,7 +23,7 @@ def training_loss_chart(
     Training loss is drawn from the per-batch reports (x = epochs so far, fractional) so the chart moves
     during the first epoch; validation loss exists only at the end of each epoch.
     """
-    figure = make_subplots(rows=1, cols=len(HEADS), subplot_titles=[f"{head} loss" for head in HEADS])
+    figure = make_subplots(rows=1, cols=len(HEADS), subplot_titles=[HEAD_TITLES.get(head, head) for head in HEADS])
     train_x, train_rows = _training_points(epochs, batches or [])
     for col, head in enumerate(HEADS, start=1):
         key = f"{head}_loss"
@@ -31,7 +33,7 @@ def training_loss_chart(
                 x=train_x,
                 y=[row.get(key) for row in train_rows],
                 mode="lines" if len(train_x) > 20 else "lines+markers",
-                name="training",
+                name="training files",
                 line=dict(color=NOTE_COLOR),
                 legendgroup="training",
                 showlegend=col == 1,
@@ -46,7 +48,7 @@ def training_loss_chart(
                     x=[x for x, _ in val],
                     y=[y for _, y in val],
                     mode="lines+markers",
-                    name="validation",
+                    name="held-out files (validation)",
                     line=dict(color=VALIDATION_COLOR, dash="dash"),
                     legendgroup="validation",
                     showlegend=col == 1,
@@ -55,6 +57,8 @@ def training_loss_chart(
                 col=col,
             )
         figure.update_xaxes(title_text="pass through the music (epoch)", rangemode="tozero", row=1, col=col)
+        if col == 1:
+            figure.update_yaxes(title_text="surprise (loss): lower is better", row=1, col=col)
         if best_epoch:  # the line only: its words are in the legend, not on top of the panels' titles
             figure.add_vline(x=best_epoch, line=dict(color=KEPT_COLOR, dash="dot"), row=1, col=col)
     if best_epoch:
