@@ -89,6 +89,8 @@ default-model: setup
 	  --epochs 30 --stride 8 --learning-rate 0.0007 --note "90 epochs at stride 16, then 30 at stride 8"
 	# How sure it must be to end a piece on a strong-beat tonic chord: the odds whose pieces are as long as Bach's.
 	$(PY) scripts/calibrate_endings.py --model chorales --write
+	# How far its soprano leans towards a step and away from a repeat: as far as Bach's sopranos move so.
+	$(PY) scripts/calibrate_melody.py --model chorales --write
 
 # Maintainers only: build every style's corpus from music21 into the cache (~/.cache/musicrnn/corpora, or
 # $$MUSICRNN_CORPORA) and its small bundled sample (musicrnn/assets/styles/), then train the bundled style models
@@ -101,6 +103,9 @@ style-models: setup
 	$(PY) scripts/train_style_models.py
 	# A tune's every tonic note is a place to end: the folk model's end odds are its own (README, "end on the tonic").
 	$(PY) scripts/calibrate_endings.py --model folk --write
+	# Each style's melody moves as its own top voices do (the folk model writes tunes: no lean to calibrate).
+	$(PY) scripts/calibrate_melody.py --model renaissance --write
+	$(PY) scripts/calibrate_melody.py --model quartets --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info test-output

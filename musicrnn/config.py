@@ -102,6 +102,15 @@ class Config:
     # files are loaded, or "down" from the top, so a chorale's melody note is drawn first and the voices under it
     # after it, as a harmony student writes them (features.in_chord_order). Beats models only.
     chord_order: str = "up"
+    # `melody_step_pull`, `melody_repeat_push` (parts models, with the voice-leading rule): how many nats the top
+    # voice's next note leans towards a step (one or two semitones) from its last note, and away from repeating
+    # it (generate._Rules._melodic_line). A model that reads a chord from the bass draws its melody last, to
+    # complete the chord, so its melody moves less like its style's than the model alone would suggest: the
+    # chorale model's soprano stepped on 45 % of its moves and repeated 30 % without a lean (Bach: 72 %, 14 %).
+    # Set per model against its style's own melodies by scripts/calibrate_melody.py; 1 and 1 otherwise (a
+    # fine-tuned model keeps its start's).
+    melody_step_pull: float = 1.0
+    melody_repeat_push: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -211,6 +220,9 @@ class Config:
             problems.append(f"chord_order must be one of {', '.join(CHORD_ORDERS)}")
         elif self.chord_order != "up" and not self.beats:
             problems.append("chord_order 'down' needs a beats model (time_unit 'beats')")
+        for name in ("melody_step_pull", "melody_repeat_push"):
+            if not (0.0 <= getattr(self, name) < math.inf):
+                problems.append(f"{name} must be 0 (none) or a positive number of nats")
         for name in ("end_after", "close_after"):
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 0):

@@ -340,13 +340,6 @@ CLOSING_PULL = 3.0
 # degree, the other voices to the dominant seventh's tones), so that the final chord comes after its dominant,
 # the authentic cadence that ends most chorales.
 DOMINANT_PULL = 3.0
-# With the voice-leading rule, in music of three parts or more the top voice (the melody) leans this many nats
-# towards a step (one or two semitones from its last note) and as far away from repeating its note. Drawn last
-# of its chord (files list a chord from the bass up), the chorale model's soprano repeated 30 % of its notes and
-# moved by step on 45 % (Bach: 14 % and 72 %); with 1 and 1, 17 % and 58 %, no piece less often inside Bach's
-# spreads (bench/RESULTS.md).
-MELODY_STEP_PULL = 1.0
-MELODY_REPEAT_PUSH = 1.0
 # Music in parts ends on a perfect cadence, its top voice on the tonic as well as its bass, as 336 of Bach's 350
 # chorales do (the bundled madrigals 8 of 12, the quartets 6 of 6): in the closing notes a top-voice note struck
 # on a strong beat leans this much further towards the tonic, and until PERFECT_CADENCE_SLACK notes before the cap
@@ -356,7 +349,8 @@ MELODY_REPEAT_PUSH = 1.0
 TOP_TONIC_PULL = 2.0
 # Every part sings the final chord, but a voice that has rested since the bar before (a madrigal's, whose voices
 # often drop out before a close) need not, down to this many: with it the madrigal model ended 33 of 64 of Home's
-# pieces instead of 14 (bench/RESULTS.md); the chorale model's voices seldom rest, its pieces end as before.
+# pieces instead of 14 (30 instead of 20 with its calibrated melody; bench/RESULTS.md); the chorale model's voices
+# seldom rest, its pieces end as before.
 FEWEST_IN_FINAL_CHORD = 3
 PERFECT_CADENCE_SLACK = 40
 
@@ -785,9 +779,11 @@ class _Rules:
         self.perfect_until = settings.n_notes - PERFECT_CADENCE_SLACK
         # Each part's note before its latest (VOICE_NONE: none): the bass's, for the authentic cadence.
         self.voice_before = np.full((batch, PART_CLASSES), VOICE_NONE, np.int64)
-        # The top voice's lean (MELODY_STEP_PULL, MELODY_REPEAT_PUSH), by its last pitch (row) and the next.
+        # The top voice's lean (the model's Config.melody_step_pull and melody_repeat_push), by its last pitch (row)
+        # and the next.
         distance = np.abs(np.arange(PITCH_CLASSES)[:, None] - np.arange(PITCH_CLASSES)[None, :])
-        self.melodic_lean = MELODY_STEP_PULL * np.isin(distance, (1, 2)) - MELODY_REPEAT_PUSH * (distance == 0)
+        step, repeat = model.cfg.melody_step_pull, model.cfg.melody_repeat_push
+        self.melodic_lean = step * np.isin(distance, (1, 2)) - repeat * (distance == 0)
         self.written = 0  # new notes so far (the same in every stream)
         # With the tonic ending, from this note on the piece heads for its final cadence and ends there.
         self.closing_from = closing_start(model, settings.n_notes)
@@ -1005,7 +1001,7 @@ class _Rules:
 
     def _melodic_line(self, logits: np.ndarray, piece: _Piece, part: np.ndarray) -> np.ndarray:
         """The top voice's note leans towards a step from its last note and away from repeating it
-        (MELODY_STEP_PULL, MELODY_REPEAT_PUSH); other voices' logits as they are."""
+        (Config.melody_step_pull, melody_repeat_push); other voices' logits as they are."""
         singing = self._singing(piece)
         top = (np.asarray(part) == singing.top) & singing.in_parts
         last = piece.voice_last[self.rows, np.asarray(part)]

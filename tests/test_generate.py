@@ -460,7 +460,6 @@ def test_with_voice_leading_the_melody_moves_by_step_more_and_repeats_less(monke
     """The chorale model's soprano (its top part): with the voice-leading rule it steps more often and repeats its
     note less often than without the melodic lean (the control: 45 % and 30 % when measured, Bach 72 % and 14 %),
     and the lower voices are left to the model."""
-    import musicrnn.generate as generation
     from musicrnn.bundled import DEFAULT_PRIMER, PRIMER_NOTES, default_model
     from musicrnn.recipe import bundled_primer_notes
 
@@ -475,9 +474,12 @@ def test_with_voice_leading_the_melody_moves_by_step_more_and_repeats_less(monke
         return float(np.isin(moves, (1, 2)).mean()), float((moves == 0).mean())
 
     steps, repeats = soprano_moves()
-    monkeypatch.setattr(generation, "MELODY_STEP_PULL", 0.0)
-    monkeypatch.setattr(generation, "MELODY_REPEAT_PUSH", 0.0)
-    plain_steps, plain_repeats = soprano_moves()
+    calibrated = model.cfg
+    model.cfg = calibrated.replace(melody_step_pull=0.0, melody_repeat_push=0.0)
+    try:
+        plain_steps, plain_repeats = soprano_moves()
+    finally:  # the default model is read once for the whole test session
+        model.cfg = calibrated
     assert steps > plain_steps + 0.05 and repeats < plain_repeats - 0.05, (steps, plain_steps, repeats, plain_repeats)
 
 
@@ -942,7 +944,7 @@ def test_a_chorale_with_room_to_close_ends_on_a_perfect_cadence_its_soprano_on_t
 def test_a_madrigal_ends_without_a_voice_that_rested_before_the_close(monkeypatch):
     """A madrigal's voices often rest before a cadence: a voice silent since the bar before need not sing the
     final chord (at least three do). The madrigal model at Home's cap then ends about half its pieces; when
-    every voice had to sing it (the control), about a fifth (33 and 14 of 64 when measured)."""
+    every voice had to sing it (the control), fewer (30 and 20 of 64 when measured)."""
     import musicrnn.generate as generation
     from musicrnn.bundled import bundled_model, style_opening
 
@@ -950,10 +952,11 @@ def test_a_madrigal_ends_without_a_voice_that_rested_before_the_close(monkeypatc
 
     def ended() -> int:
         pieces = [
-            p for seed in range(4) for p in generate(model, primer, Sampling(n_notes=400, seed=seed, variations=8))
+            p for seed in range(8) for p in generate(model, primer, Sampling(n_notes=400, seed=seed, variations=8))
         ]
         return sum(piece.attrs["ended"] for piece in pieces)
 
-    assert ended() >= 12
+    with_rule = ended()
     monkeypatch.setattr(generation, "FEWEST_IN_FINAL_CHORD", 4)
-    assert ended() <= 9
+    control = ended()
+    assert with_rule >= 24 and with_rule >= control + 6, (with_rule, control)
