@@ -347,12 +347,12 @@ DOMINANT_PULL = 3.0
 # chorale pieces ended with the soprano on the tonic 21 of 64 times before, 57 of 63 after, 31 notes longer in
 # the median; Generate's 120-note pieces, whose closing notes start 40 before the cap, end as before.
 TOP_TONIC_PULL = 2.0
+PERFECT_CADENCE_SLACK = 40
 # Every part sings the final chord, but a voice that has rested since the bar before (a madrigal's, whose voices
 # often drop out before a close) need not, down to this many: with it the madrigal model ended 33 of 64 of Home's
 # pieces instead of 14 (30 instead of 20 with its calibrated melody; bench/RESULTS.md); the chorale model's voices
 # seldom rest, its pieces end as before.
 FEWEST_IN_FINAL_CHORD = 3
-PERFECT_CADENCE_SLACK = 40
 
 
 def sample_rhythm(logits: np.ndarray, settings: Sampling, rngs: Uniforms, forbid_zero: bool) -> np.ndarray:
@@ -732,8 +732,9 @@ def beats_to_strong_beat(bar_beat: np.ndarray, bar_beats: np.ndarray) -> np.ndar
 @dataclass
 class _Voices:
     """What each stream's piece has sung so far decides how it ends: in three parts or more (`in_parts`) on the
-    tonic chord with `final_chord_notes` voices, its `bass` (the lowest part sung) from the fifth degree; a
-    tune on its tonic. `top`: the highest part sung (the melody)."""
+    tonic chord with `final_chord_notes` voices (each part sung, up to four, less those resting since the bar
+    before, down to FEWEST_IN_FINAL_CHORD), its `bass` (the lowest part sung) from the fifth degree; a tune on
+    its tonic. `top`: the highest part sung (the melody)."""
 
     in_parts: np.ndarray  # (B,) bool
     final_chord_notes: np.ndarray  # (B,)
