@@ -122,6 +122,9 @@ class MelodyGuide(_Base):
         self.min_below, self.max_below, self.max_passing = min_below, max_below, max_passing
         self.usual = usual or {}  # part -> the pitches (low, high) it mostly played in the training data
         self.cadence = _cadence(melody, key) if key is not None else None
+        # The opening: the tonic triad over the tonic under the first melody note, where that note is in it (the
+        # model alone opened "Twinkle, Twinkle" on A minor and D minor sevenths: nothing said the key).
+        self.opening = _opening(melody, key) if key is not None else None
         # The pitches a lower voice may take even out of its range (a diatonic melody's key; else all).
         self.scale = np.ones(PITCH_CLASSES, bool) if scale is None else scale
         self.chords = key_chords(key if scale is not None else None)  # the chords the voices may sound
@@ -249,6 +252,10 @@ class MelodyGuide(_Base):
         # Bass, tenor, alto are written in that order: each above the last, so the voices do not cross.
         below = _prefer(below & (_PITCH[None, :] > self.floor[:, None]), below)
         first_below = on_target & (self.below == 0) & (part != SOPRANO)
+        # The bass leaves the tenor and alto room under the melody: a bass a third under "Mary Had a Little
+        # Lamb"'s C4 left the alto only a B3 that struck it.
+        roomy = below & (_PITCH[None, :] <= melody_pitch[:, None] - BASS_ROOM)
+        below = np.where(first_below[:, None], _prefer(roomy, below), below)
         # The cadence first: a voice's usual range must not take away the last tonic tone left to it.
         below = self._cadence_rule(below, on_target, first_below)
         # No semitone against the melody note before the usual range: a voice leaves its range rather than strike
@@ -315,7 +322,9 @@ class MelodyGuide(_Base):
 
     def _chords_at(self, row: int) -> np.ndarray:
         """The chords the voices may sound under this stream's melody note: the key's, or under the last note of
-        a cadence only the tonic triad."""
+        a cadence (and the first, where it opens on the tonic) only the tonic triad."""
+        if self.opening is not None and self.index[row] == 0:
+            return np.isin(np.arange(12), self.opening)[None, :]
         if self.cadence is None or self.cadence[0] is None or self.index[row] != len(self.melody) - 1:
             return self.chords
         return np.isin(np.arange(12), self.cadence[0])[None, :]
@@ -397,6 +406,9 @@ class MelodyGuide(_Base):
             rules.append((on_target & bass & (self.index == last), pitch_class == final_bass))
         if penult_bass is not None:
             rules.append((on_target & bass & (self.index == last - 1), pitch_class == penult_bass))
+        if self.opening is not None:
+            rules.append((on_target & (self.index == 0), np.isin(pitch_class, self.opening)))
+            rules.append((on_target & bass & (self.index == 0), pitch_class == final_bass))
         for where, tones in rules:
             narrowed = below & tones
             keep = where & np.any(narrowed, axis=1)
@@ -543,6 +555,7 @@ class RewriteGuide(_Base):
 
 
 CLASHES = (1, 11)  # semitones (mod 12) below a melody note that grate: a minor second/ninth, a major seventh
+BASS_ROOM = 7  # semitones at least between a bass note and the melody note over it, where the bass can: a fifth
 
 
 def _under(pitch: np.ndarray) -> np.ndarray:
@@ -562,6 +575,13 @@ def _no_clash(candidates: np.ndarray, melody_pitch: np.ndarray) -> np.ndarray:
     clash = np.isin((melody_pitch[:, None] - _PITCH[None, :]) % 12, CLASHES)
     kept = candidates & ~clash
     return _prefer(kept, candidates)
+
+
+def _opening(melody: Melody, key: int) -> list[int] | None:
+    """The tonic triad's pitch classes, where the melody's first note belongs to it (then the harmony opens on
+    it, its tonic in the bass, as Bach's chorales open); else None."""
+    triad = tonic_triad(key)
+    return triad if len(melody) > 1 and int(melody.pitch[0]) % 12 in triad else None
 
 
 def _cadence(melody: Melody, key: int) -> tuple[list[int] | None, int, int | None]:

@@ -611,3 +611,56 @@ def test_a_low_melody_note_is_not_struck_by_a_semitone_under_it_even_out_of_the_
                 onsets += 1
                 clashes += bool(np.isin((pitch - struck) % 12, (1, 11)).any())
     assert onsets == 448 and clashes == 0
+
+
+def test_a_harmonisation_opens_on_the_tonic_triad_over_the_tonic(monkeypatch):
+    """Under a first melody note of the tonic triad the harmony opens on that triad, its tonic in the bass.
+    Without the rule (the control) the model opened "Twinkle, Twinkle" on A minor and D minor sevenths: 11 of
+    the 20 tunes' 80 harmonisations opened on the tonic in root position when measured."""
+    import musicrnn.guide as guiding
+    from musicrnn.theory import tonic_triad
+
+    model = bundled.default_model()
+    twinkle = parse_melody("C4/1 C4/1 G4/1 G4/1 A4/1 A4/1 G4/2 F4/1 F4/1 E4/1 E4/1 D4/1 D4/1 C4/2")
+
+    def openings() -> list[bool]:
+        found = []
+        for seed in range(4):
+            piece = harmonize(model, twinkle, Sampling(seed=seed, variations=1, key="C:major"))[0]
+            first = piece["beat"].min()
+            heard = piece[(piece["beat"] <= first + 1e-9) & (piece["beat"] + piece["duration_beats"] > first + 1e-9)]
+            found.append(set(heard["pitch"] % 12) <= set(tonic_triad(0)) and heard["pitch"].min() % 12 == 0)
+        return found
+
+    assert all(openings())
+    monkeypatch.setattr(guiding, "_opening", lambda melody, key: None)
+    assert sum(openings()) <= 2
+
+
+def test_the_bass_leaves_the_voices_above_it_room_under_the_melody(monkeypatch):
+    """A bass a third under the melody leaves the tenor and alto no chord note between them and it: under "Mary
+    Had a Little Lamb"'s C4 a bass on A3 left only B3, which struck the melody (one of 8 harmonisations when
+    found). The bass now stands at least a fifth under the melody where it can (the control: BASS_ROOM 0)."""
+    import musicrnn.guide as guiding
+
+    model = bundled.default_model()
+    mary = parse_melody(
+        "E4/1 D4/1 C4/1 D4/1 E4/1 E4/1 E4/2 D4/1 D4/1 D4/2 E4/1 G4/1 G4/2 "
+        "E4/1 D4/1 C4/1 D4/1 E4/1 E4/1 E4/1 E4/1 D4/1 D4/1 E4/1 D4/1 C4/4"
+    )
+
+    def struck_melody_notes() -> int:
+        count = 0
+        for piece in harmonize(model, mary, Sampling(seed=0, variations=8, key="C:major"), bar_beats=4.0):
+            harmony = piece[~piece["melody"]]
+            for _, note in piece[piece["melody"]].iterrows():
+                heard = harmony[
+                    (harmony["beat"] <= note["beat"] + 1e-9)
+                    & (harmony["beat"] + harmony["duration_beats"] > note["beat"] + 1e-9)
+                ]
+                count += bool(np.isin((note["pitch"] - heard["pitch"]) % 12, (1, 11)).any())
+        return count
+
+    assert struck_melody_notes() == 0
+    monkeypatch.setattr(guiding, "BASS_ROOM", 0)
+    assert struck_melody_notes() >= 1
