@@ -127,12 +127,24 @@ def merged(stored: dict, values: dict) -> dict:
     return {**stored, **values, "config": {**stored.get("config", {}), **values.get("config", {})}}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def calibration_arguments(argv: list[str] | None, description: str, chosen: str) -> argparse.Namespace:
+    """The options every calibration script takes: the model, its style's pieces, and whether to write."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--model", required=True, help="a bundled model's name or a .keras file")
     parser.add_argument("--data", type=Path, help="a folder of the style's MIDI files (default: its bundled sample)")
-    parser.add_argument("--write", action="store_true", help="store the chosen odds in the model")
-    args = parser.parse_args(argv)
+    parser.add_argument("--write", action="store_true", help=f"store the chosen {chosen} in the model")
+    return parser.parse_args(argv)
+
+
+def store(path: Path, result: dict, write: bool) -> None:
+    """With --write, the result in the model (write_info), said."""
+    if write:
+        write_info(path, result)
+        print(f"written to {path} and {path.with_suffix('.json')}")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = calibration_arguments(argv, __doc__.split("\n")[0], "odds")
     path = model_path(args.model)
     model = read_model_file(path)
     if not model.cfg.end_class:
@@ -143,9 +155,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"chosen: x{chosen['end_odds']:g} (the default is x{END_ODDS:g}), no end before {chosen['end_after']} notes,"
         f" a cadence sought from {chosen['close_after']}"
     )
-    if args.write:
-        write_info(path, result)
-        print(f"written to {path} and {path.with_suffix('.json')}")
+    store(path, result, args.write)
     return result
 
 

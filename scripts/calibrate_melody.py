@@ -17,7 +17,6 @@ JSON sidecar, with the figures behind it); the network's weights are untouched.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from itertools import product
 from pathlib import Path
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's package, not another one installed editable
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from calibrate_endings import style_pieces, write_info  # noqa: E402
+from calibrate_endings import calibration_arguments, store, style_pieces  # noqa: E402
 
 from musicrnn.generate import OPENING_NOTES, Sampling, generate  # noqa: E402
 from musicrnn.infer import read_model_file  # noqa: E402
@@ -104,11 +103,7 @@ def calibrate(model, pieces: list[pd.DataFrame]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", required=True, help="a bundled model's name or a .keras file")
-    parser.add_argument("--data", type=Path, help="a folder of the style's MIDI files (default: its bundled sample)")
-    parser.add_argument("--write", action="store_true", help="store the chosen lean in the model")
-    args = parser.parse_args(argv)
+    args = calibration_arguments(argv, __doc__.split("\n")[0], "lean")
     path = model_path(args.model)
     model = read_model_file(path)
     if not model.has_parts:
@@ -125,9 +120,7 @@ def main(argv: list[str] | None = None) -> dict:
         + ", ".join(f"{wanted[name]:.0%}" for name in SHARES)
         + ")"
     )
-    if args.write:
-        write_info(path, result)
-        print(f"written to {path} and {path.with_suffix('.json')}")
+    store(path, result, args.write)
     return result
 
 
