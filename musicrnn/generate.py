@@ -780,6 +780,7 @@ class _Rules:
         self.perfect_until = settings.n_notes - PERFECT_CADENCE_SLACK
         # Each part's note before its latest (VOICE_NONE: none): the bass's, for the authentic cadence.
         self.voice_before = np.full((batch, PART_CLASSES), VOICE_NONE, np.int64)
+        self._sung: tuple[int, np.ndarray, _Voices] | None = None  # _singing's answer for this note and onset
         # The top voice's lean (the model's Config.melody_step_pull and melody_repeat_push), by its last pitch (row)
         # and the next.
         distance = np.abs(np.arange(PITCH_CLASSES)[:, None] - np.arange(PITCH_CLASSES)[None, :])
@@ -898,7 +899,10 @@ class _Rules:
         return logits, any_may_end
 
     def _singing(self, piece: _Piece) -> _Voices:
-        """Which parts each stream's piece has sung so far (its primer included), and so how it ends."""
+        """Which parts each stream's piece has sung so far (its primer included), and so how it ends. Worked out
+        once per note (what it reads changes only when a note is kept), for each field that asks."""
+        if self._sung is not None and self._sung[0] == self.written and self._sung[1] is piece.onset:
+            return self._sung[2]
         sung = (piece.voice_last != VOICE_NONE) & np.isfinite(self.part_low)
         count = sung.sum(axis=1)
         in_parts = count >= 3
@@ -907,12 +911,14 @@ class _Rules:
             bar_ago = piece.onset - piece.bar_beats
             recent = (sung & (self.voices.end >= bar_ago[:, None])).sum(axis=1)
             voices = np.minimum(voices, np.maximum(FEWEST_IN_FINAL_CHORD, recent))
-        return _Voices(
+        singing = _Voices(
             in_parts=in_parts,
             final_chord_notes=np.where(in_parts, voices, 1),
             bass=np.where(sung, self.part_low, np.inf).argmin(axis=1),
             top=np.where(sung, self.part_low, -np.inf).argmax(axis=1),
         )
+        self._sung = (self.written, piece.onset, singing)
+        return singing
 
     def _final_chord(self, piece: _Piece, singing: _Voices) -> tuple[np.ndarray, np.ndarray]:
         """(B, 128) the pitches sounding at the current onset and (B,) how many notes or voices sound them: with
@@ -1013,6 +1019,7 @@ class _Rules:
 
     def take(self, rows: np.ndarray) -> None:
         self.voice_before = self.voice_before[rows]
+        self._sung = None
         if self.voices is not None:
             self.voices.take(rows)
 

@@ -147,7 +147,7 @@ class VoiceLeading:
             self._no_crossing(part, sounding, heard) if ranked else None,
             self._no_wide_gaps(part, sounding) if ranked else None,
             None if joined is None else self._in_chord(part, sounding, heard, joined),
-            self._clash_by_step(part, sounding, heard) if ranked else None,
+            self._clash_by_step(part, sounding, heard, joined) if ranked else None,
         ):
             if keep is not None:
                 allowed = _unless_empty(allowed, allowed & keep)
@@ -210,11 +210,13 @@ class VoiceLeading:
         # A stream where no other voice started here (a voice moving alone) may take any pitch.
         return chord_pitches_of_sets(self._chord_bits, classes) | ~joins[:, None]
 
-    def _clash_by_step(self, part: np.ndarray, sounding: np.ndarray, heard: np.ndarray) -> np.ndarray | None:
+    def _clash_by_step(
+        self, part: np.ndarray, sounding: np.ndarray, heard: np.ndarray, started: np.ndarray | None
+    ) -> np.ndarray | None:
         """(B, 128) the pitches that clash (a semitone, major seventh or minor ninth) with no other voice sounding
         now, or come by step or repeat from this voice's last note (a passing or neighbour note, a prepared
-        suspension); and none that clash with a voice that leapt to its note here. None where the voice has
-        no last note."""
+        suspension); and none that clash with a voice that leapt to its note here (`started`: the parts that
+        started a note at this onset, None for none). None where the voice has no last note."""
         rows = self.rows
         last = self.pitch[rows, part]
         has_last = last >= 0
@@ -224,7 +226,9 @@ class VoiceLeading:
         near = _clash_classes(np.bitwise_or.reduce(np.where(others, 1 << (sounding % 12), 0), axis=1))
         by_step = (np.abs(_PITCH[None, :] - last[:, None]) <= STEP) | ~has_last[:, None]
         keep = ~_has_class(near, _PITCH) | by_step
-        leapt = others & _at(self.start, self.onset) & (self.before >= 0) & (np.abs(sounding - self.before) > STEP)
+        if started is None:
+            return keep
+        leapt = others & started & (self.before >= 0) & (np.abs(sounding - self.before) > STEP)
         if leapt.any():
             against = _clash_classes(np.bitwise_or.reduce(np.where(leapt, 1 << (sounding % 12), 0), axis=1))
             keep &= ~_has_class(against, _PITCH)
