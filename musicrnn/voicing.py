@@ -130,7 +130,7 @@ class VoiceLeading:
         self._reach(onset)
         if allowed.ndim == 1:  # one mask for every stream
             allowed = np.broadcast_to(allowed, (len(part), PITCH_CLASSES))
-        # What sounds and what started at this onset, found once for all four rules; a rule that bans nothing
+        # What sounds and what started at this onset, found once for all the rules; a rule that bans nothing
         # here returns None and costs no mask (most notes: no parallel to avoid, no voice above or below). With
         # the chord rule as bit sets this took the rules from 185 to ~45 us per note (one stream). The parallels
         # and the chord rule need a part that started a note at this onset, the order rules a chorale voice:
@@ -142,12 +142,14 @@ class VoiceLeading:
             return allowed
         sounding = self._sounding(onset)
         heard = sounding >= 0
+        others = heard & _OTHER_PARTS[part]  # (B, parts): the other parts sounding now
+        others_classes = _class_set(others, sounding)  # their pitch classes, one 12-bit set per stream
         for keep in (
             None if joined is None else self._no_parallels(part, joined),
             self._no_crossing(part, sounding, heard) if ranked else None,
             self._no_wide_gaps(part, sounding) if ranked else None,
-            None if joined is None else self._in_chord(part, sounding, heard, joined),
-            self._clash_by_step(part, sounding, heard, joined) if ranked else None,
+            None if joined is None else self._in_chord(others_classes, joined),
+            self._clash_by_step(part, sounding, others, others_classes, joined) if ranked else None,
         ):
             if keep is not None:
                 allowed = _unless_empty(allowed, allowed & keep)
@@ -192,9 +194,7 @@ class VoiceLeading:
         still = _PITCH[None, :] == own_before[:, None]  # a part that holds its pitch does not move in parallel
         return ~(same & perfect[:, :, None]).any(axis=1) | still
 
-    def _in_chord(
-        self, part: np.ndarray, sounding: np.ndarray, heard: np.ndarray, started: np.ndarray
-    ) -> np.ndarray | None:
+    def _in_chord(self, others_classes: np.ndarray, started: np.ndarray) -> np.ndarray | None:
         """(B, 128) for a voice that joins other voices starting at this onset (a chord struck together): the
         pitches that make, with everything sounding, a chord of the key (part_writing.chord_pitches; all, where
         no chord holds what sounds). A voice that moves alone (a passing note while the others hold) is free;
@@ -205,32 +205,35 @@ class VoiceLeading:
         if not joins.any():
             return None
         # Pitch-class sets as 12-bit numbers: one vectorised test for every stream instead of a loop over them.
-        others = heard & _OTHER_PARTS[part]
-        classes = np.bitwise_or.reduce(np.where(others, 1 << (sounding % 12), 0), axis=1)  # (B,)
         # A stream where no other voice started here (a voice moving alone) may take any pitch.
-        return chord_pitches_of_sets(self._chord_bits, classes) | ~joins[:, None]
+        return chord_pitches_of_sets(self._chord_bits, others_classes) | ~joins[:, None]
 
     def _clash_by_step(
-        self, part: np.ndarray, sounding: np.ndarray, heard: np.ndarray, started: np.ndarray | None
+        self,
+        part: np.ndarray,
+        sounding: np.ndarray,
+        others: np.ndarray,
+        others_classes: np.ndarray,
+        started: np.ndarray | None,
     ) -> np.ndarray | None:
         """(B, 128) the pitches that clash (a semitone, major seventh or minor ninth) with no other voice sounding
         now, or come by step or repeat from this voice's last note (a passing or neighbour note, a prepared
-        suspension); and none that clash with a voice that leapt to its note here (`started`: the parts that
-        started a note at this onset, None for none). None where the voice has no last note."""
+        suspension); and none that clash with a voice that leapt to its note here (`others`: the other parts
+        sounding, `others_classes` their pitch classes; `started`: the parts that started a note at this onset,
+        None for none). None where the voice has no last note."""
         rows = self.rows
         last = self.pitch[rows, part]
         has_last = last >= 0
         if not has_last.any():
             return None
-        others = heard & _OTHER_PARTS[part]
-        near = _clash_classes(np.bitwise_or.reduce(np.where(others, 1 << (sounding % 12), 0), axis=1))
+        near = _clash_classes(others_classes)
         by_step = (np.abs(_PITCH[None, :] - last[:, None]) <= STEP) | ~has_last[:, None]
         keep = ~_has_class(near, _PITCH) | by_step
         if started is None:
             return keep
         leapt = others & started & (self.before >= 0) & (np.abs(sounding - self.before) > STEP)
         if leapt.any():
-            against = _clash_classes(np.bitwise_or.reduce(np.where(leapt, 1 << (sounding % 12), 0), axis=1))
+            against = _clash_classes(_class_set(leapt, sounding))
             keep &= ~_has_class(against, _PITCH)
         return keep
 
@@ -257,6 +260,11 @@ class VoiceLeading:
         low = np.where(near, pitch - UPPER_GAP, -1).max(axis=1)
         high = np.where(near, pitch + UPPER_GAP, PITCH_CLASSES).min(axis=1)
         return (_PITCH[None, :] >= low[:, None]) & (_PITCH[None, :] <= high[:, None])
+
+
+def _class_set(which: np.ndarray, sounding: np.ndarray) -> np.ndarray:
+    """(B,) the pitch classes of the parts `which` (B, parts) sounds in `sounding`, as 12-bit sets."""
+    return np.bitwise_or.reduce(np.where(which, 1 << (sounding % 12), 0), axis=1)
 
 
 def _clash_classes(bits: np.ndarray) -> np.ndarray:
