@@ -437,9 +437,9 @@ def test_harmonize_chromatic_and_no_voice_leading_reach_the_harmonisation(monkey
 def test_harmonize_takes_a_major_or_minor_key_as_the_steer_page_does(tmp_path, capsys):
     from musicrnn.cli import main
 
-    melody = ["--melody", "3/4 G4/2 B4/0.5 G4/0.5 B4/2 A4/1 D5/5"]  # ends on its dominant: read as D major
+    melody = ["--melody", "3/4 G4/2 B4/0.5 G4/0.5 B4/2 A4/1 D5/5"]  # ends on its dominant, sings G major's triad
     assert main(["harmonize", *melody, "--out", str(tmp_path / "a.mid")]) == 0
-    assert "Harmonised in D major (read from the melody)" in capsys.readouterr().err
+    assert "Harmonised in G major (read from the melody)" in capsys.readouterr().err
     assert main(["harmonize", *melody, "--key", "G:major", "--out", str(tmp_path / "b.mid")]) == 0
     assert "Harmonised in G major." in capsys.readouterr().err
     refused = cli("harmonize", *melody, "--key", "G:dorian", "--out", str(tmp_path / "c.mid"))

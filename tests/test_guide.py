@@ -523,6 +523,7 @@ def test_a_first_phrase_ending_on_a_half_cadence_is_read_in_the_key_whose_triad_
     ode_to_joy = parse_melody("E4/1 E4/1 F4/1 G4/1 G4/1 F4/1 E4/1 D4/1 C4/1 C4/1 D4/1 E4/1 E4/1.5 D4/0.5 D4/2")
     assert melody_key(ode_to_joy) == "C:major"  # C, E and G all sung; it ends on D, the half cadence
     monkeypatch.setattr(harmony, "OUTLINED_TRIAD_BONUS", 0.0)
+    monkeypatch.setattr(harmony, "ENDING_NEEDS_FULLEST_TRIAD", False)
     assert melody_key(ode_to_joy) == "D:minor"  # the control: the last note's bonus alone reads D minor
 
 
@@ -537,6 +538,7 @@ def test_a_first_phrase_ending_on_its_dominant_is_read_in_the_key_its_upbeat_lea
     assert melody_key(parse_melody(f"3/4 {notes}")) == "G:major"
     # The control: without the outlined triad's bonus, the last note's reads D major, and only the upbeat helps.
     monkeypatch.setattr(harmony, "OUTLINED_TRIAD_BONUS", 0.0)
+    monkeypatch.setattr(harmony, "ENDING_NEEDS_FULLEST_TRIAD", False)
     assert melody_key(parse_melody(f"3/4 {notes}")) == "D:major"
     assert melody_key(parse_melody(f"3/4 R/2 {notes}")) == "G:major"
     # An upbeat that does not rise a fourth to the downbeat leaves the key to the rest: Greensleeves stays A minor.
@@ -664,3 +666,17 @@ def test_the_bass_leaves_the_voices_above_it_room_under_the_melody(monkeypatch):
     assert struck_melody_notes() == 0
     monkeypatch.setattr(guiding, "BASS_ROOM", 0)
     assert struck_melody_notes() >= 1
+
+
+def test_a_phrase_ending_on_its_dominant_is_harmonised_in_its_own_key_without_sharps(monkeypatch):
+    """ "Mary Had a Little Lamb"'s first phrase sings C, E and G and ends on G: read as G major, its harmony took
+    F sharps. The last note now counts only for a key whose triad is sung as fully as any's (the control: G)."""
+    import musicrnn.harmony as harmony
+    from musicrnn.harmony import melody_key
+
+    phrase = parse_melody("E4/1 D4/1 C4/1 D4/1 E4/1 E4/1 E4/2 D4/1 D4/1 D4/2 E4/1 G4/1 G4/2")
+    assert melody_key(phrase) == "C:major"
+    for piece in harmonize(bundled.default_model(), phrase, Sampling(seed=0, variations=4)):
+        assert not (piece["pitch"] % 12 == 6).any()  # no F sharp
+    monkeypatch.setattr(harmony, "ENDING_NEEDS_FULLEST_TRIAD", False)
+    assert melody_key(phrase) == "G:major"

@@ -400,17 +400,19 @@ def test_chromatic_colour_is_off_by_default_reaches_the_harmonisation_and_its_li
 
 
 def test_a_key_chosen_for_the_harmony_is_used_said_and_linked():
-    # Amazing Grace's second phrase ends on its dominant and has no upbeat: read from the melody, D major.
+    # Amazing Grace's second phrase ends on its dominant and has no upbeat: it sings G major's whole triad and
+    # only D and A of D major's, so it reads G major from the melody (D major until the last note counted only
+    # for a key whose triad is sung as fully as any's).
     at = steer_page()
     tune = "3/4 G4/2 B4/0.5 G4/0.5 B4/2 A4/1 D5/5"
     next(t for t in at.text_area if t.label == "Melody").set_value(tune).run()
     choice = at.selectbox(key="keep_steer_key")
     assert choice.value == "from the melody" and "G major" in choice.options and "A minor" in choice.options
     click(at, "Harmonise")
-    assert "Harmonised in D major (read from the melody); the harmony keeps to its notes." in [
+    assert "Harmonised in G major (read from the melody); the harmony keeps to its notes." in [
         m.value for m in at.markdown
     ]
-    # A musician hears G major: chosen, the harmony is written in it and says so.
+    # Chosen by hand, the harmony is written in it and says so.
     at.selectbox(key="keep_steer_key").set_value("G major").run()
     click(at, "Harmonise")
     assert at.session_state["steer_harmony_recipe"].sampling.key == "G:major"
